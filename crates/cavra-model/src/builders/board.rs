@@ -1,0 +1,148 @@
+//! board-kpi-pack: the portal's board KPI contract plus our additions.
+
+use serde_json::{json, Value};
+
+use super::{cell_int, heading, para, table, Ctx};
+use crate::posture::{severity_weight, CoverageStatus, Finding};
+use crate::report::{Block, Chart, ChartKind, Classification, ColumnType, Dataset, Report, ReportKind, Series};
+
+const TOP_RISKS: usize = 5;
+
+/// Findings ordered for the board: heaviest severity first, then newest.
+pub(super) fn top_risks(findings: &[Finding], n: usize) -> Vec<&Finding> {
+    let mut v: Vec<&Finding> = findings.iter().collect();
+    // `findings` is already newest first with id tie-breaks; a stable sort keeps that within a severity.
+    v.sort_by_key(|f| std::cmp::Reverse(severity_weight(f.severity)));
+    v.truncate(n);
+    v
+}
+
+pub(super) fn build(ctx: &Ctx) -> Report {
+    let p = ctx.posture;
+    let o = &p.overview;
+    let mut r = ctx.start(ReportKind::BoardKpiPack, "cavra.aispm.board_kpi_pack.v1", "board of directors", Classification::Confidential);
+    let observed_surfaces = p
+        .coverage
+        .surfaces
+        .iter()
+        .filter(|s| s.coverage_status != CoverageStatus::NotObservedLocally)
+        .count();
+    let risks = top_risks(&p.findings, TOP_RISKS);
+
+    r.summary.insert("overview".into(), ctx.overview_json());
+    r.summary.insert("agent_count".into(), json!(p.agents.len()));
+    r.summary.insert("control_surface_count".into(), json!(observed_surfaces));
+    r.summary.insert(
+        "top_risks".into(),
+        Value::Array(
+            risks
+                .iter()
+                .map(|f| {
+                    json!({
+                        "severity": f.severity,
+                        "risk_classification": f.risk_classification,
+                        "decision": f.decision,
+                        "agent_id": f.agent_id,
+                        "repository": f.repository,
+                    })
+                })
+                .collect(),
+        ),
+    );
+    let kpis = [
+        ("posture_score", "Posture score (compatibility)", o.posture_score, "points"),
+        ("normalised_score", "Posture score (normalised)", o.normalised_score, "points"),
+        ("total_sessions", "Agent sessions", o.total_sessions as i64, "count"),
+        ("total_decisions", "Policy decisions", o.total_decisions as i64, "count"),
+        ("blocked_actions", "Blocked actions", o.blocked_actions as i64, "count"),
+        ("approval_required_actions", "Actions held for approval", o.approval_required_actions as i64, "count"),
+        ("warned_actions", "Warned actions", o.warned_actions as i64, "count"),
+        ("risk_findings", "Risk findings", o.risk_findings as i64, "count"),
+        ("evidence_confidence_score", "Evidence confidence", o.evidence_confidence_score, "points"),
+        ("agent_count", "Agents", p.agents.len() as i64, "count"),
+        ("control_surface_count", "Control surfaces observed (of 6)", observed_surfaces as i64, "count"),
+        ("coverage_score", "Control coverage", p.coverage.coverage_score, "points"),
+        ("evidence_freshness_score", "Evidence freshness", p.freshness.freshness_score, "points"),
+        ("evidence_retention_score", "Evidence retention", p.freshness.retention_score, "points"),
+        ("open_incidents", "Open or contained incidents", ctx.open_incidents() as i64, "count"),
+        ("active_exceptions", "Exceptions in force", ctx.active_exceptions() as i64, "count"),
+        ("expired_exceptions_in_force", "Exceptions in force past expiry", ctx.expired_but_active() as i64, "count"),
+    ];
+    r.summary.insert(
+        "kpis".into(),
+        Value::Object(kpis.iter().map(|(k, _, v, _)| ((*k).to_string(), json!(v))).collect()),
+    );
+    r.summary.insert("normalised_level".into(), json!(o.normalised_level));
+    r.summary.insert("decisions_by_kind".into(), json!(p.decisions_by_kind));
+
+    r.blocks.push(heading(2, "Key figures"));
+    r.blocks.push(Block::Kpis { items: ctx.overview_kpis() });
+    r.blocks.push(para(&format!(
+        "{} agents were active; {} of six control surfaces were observed, with a coverage score of {}/100. {} incidents are open or contained and {} policy exceptions are in force ({} past expiry).",
+        p.agents.len(),
+        observed_surfaces,
+        p.coverage.coverage_score,
+        ctx.open_incidents(),
+        ctx.active_exceptions(),
+        ctx.expired_but_active()
+    )));
+    r.blocks.push(Block::Chart(Chart {
+        kind: ChartKind::Donut,
+        title: "Decisions by outcome".into(),
+        categories: p.decisions_by_kind.keys().map(|k| k.as_str().replace('_', " ")).collect(),
+        series: vec![Series { name: "decisions".into(), values: p.decisions_by_kind.values().map(|v| *v as f64).collect() }],
+    }));
+    r.blocks.push(Block::Chart(Chart {
+        kind: ChartKind::Bar,
+        title: "Coverage heat score by control surface".into(),
+        categories: p.coverage.surfaces.iter().map(|s| s.surface.as_str().replace('_', " ")).collect(),
+        series: vec![Series { name: "heat score".into(), values: p.coverage.surfaces.iter().map(|s| s.heat_score as f64).collect() }],
+    }));
+    r.blocks.push(heading(2, "All KPIs"));
+    r.blocks.push(table("kpis", None));
+    r.blocks.push(heading(2, "Top risks"));
+    if risks.is_empty() {
+        r.blocks.push(para("No findings in this window."));
+    } else {
+        r.blocks.push(table("top_risks", None));
+    }
+
+    let mut d = Dataset::new(
+        "kpis",
+        "Board KPIs",
+        &[
+            ("metric", "Metric", ColumnType::Text),
+            ("label", "Label", ColumnType::Text),
+            ("value", "Value", ColumnType::Integer),
+            ("unit", "Unit", ColumnType::Text),
+        ],
+    );
+    for (k, label, v, unit) in kpis {
+        d.push(vec![k.into(), label.into(), v.into(), unit.into()]);
+    }
+    r.datasets.push(d);
+    let mut t = Dataset::new(
+        "top_risks",
+        "Top risks",
+        &[
+            ("rank", "Rank", ColumnType::Integer),
+            ("severity", "Severity", ColumnType::Severity),
+            ("risk_classification", "Risk classification", ColumnType::Status),
+            ("decision", "Decision", ColumnType::Status),
+            ("agent_id", "Agent", ColumnType::Text),
+            ("repository", "Repository", ColumnType::Text),
+        ],
+    );
+    for (i, f) in risks.iter().enumerate() {
+        t.push(vec![
+            cell_int(i + 1),
+            f.severity.as_str().into(),
+            f.risk_classification.as_str().into(),
+            f.decision.as_str().into(),
+            f.agent_id.clone().into(),
+            f.repository.clone().into(),
+        ]);
+    }
+    r.datasets.push(t);
+    r
+}

@@ -1,0 +1,281 @@
+//! One builder per report kind, all over the same [`Report`] model.
+
+mod board;
+mod brief;
+mod coverage;
+mod freshness;
+mod register;
+mod soc2;
+
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::input::{ExceptionStatus, IncidentStatus};
+use crate::posture::Finding;
+use crate::report::{Block, Cell, Classification, ColumnType, Dataset, Kpi, Report, ReportKind, ReportMeta};
+use crate::{Posture, Snapshot};
+
+/// Presentation options shared by every builder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportOptions {
+    /// Branding line printed on every report.
+    pub branding: String,
+    /// Legal footer printed on every report.
+    pub legal_footer: String,
+    /// Overrides the kind's default classification.
+    pub classification: Option<Classification>,
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        ReportOptions {
+            branding: "CAVRA Report Center".into(),
+            legal_footer: "Built from AI-agent activity metadata only; no prompts, model reasoning, tool output or secrets are included.".into(),
+            classification: None,
+        }
+    }
+}
+
+/// Builds one report kind from a snapshot and its posture.
+///
+/// The result is a pure function of the inputs: the same snapshot and options
+/// always give an identical report.
+pub fn build_report(kind: ReportKind, snapshot: &Snapshot, posture: &Posture, options: &ReportOptions) -> Report {
+    let ctx = Ctx { snapshot, posture, options };
+    let mut report = match kind {
+        ReportKind::ExecutiveRiskBrief => brief::build(&ctx),
+        ReportKind::BoardKpiPack => board::build(&ctx),
+        ReportKind::Soc2AuditSummary => soc2::build(&ctx),
+        ReportKind::ControlCoverage => coverage::build(&ctx),
+        ReportKind::EvidenceFreshness => freshness::build(&ctx),
+        ReportKind::AgentRiskRegister => register::build(&ctx),
+    };
+    closing_sections(&mut report, &ctx);
+    report
+}
+
+pub(crate) struct Ctx<'a> {
+    pub snapshot: &'a Snapshot,
+    pub posture: &'a Posture,
+    pub options: &'a ReportOptions,
+}
+
+impl Ctx<'_> {
+    /// Metadata and an empty body for `kind`.
+    pub fn start(&self, kind: ReportKind, schema_version: &str, audience: &str, classification: Classification) -> Report {
+        let s = self.snapshot;
+        let mut h = Sha256::new();
+        for part in [kind.as_str(), s.tenant.tenant_ref.as_str(), self.posture.snapshot_digest.as_str()] {
+            h.update(part.as_bytes());
+            h.update([0]);
+        }
+        let hex = format!("{:x}", h.finalize());
+        let meta = ReportMeta {
+            report_id: format!("{}-{}", kind.as_str(), &hex[..16]),
+            kind,
+            title: kind.title().to_string(),
+            schema_version: schema_version.to_string(),
+            tenant_ref: s.tenant.tenant_ref.clone(),
+            tenant_display_name: s.tenant.display_name.clone(),
+            generated_at: s.as_of,
+            window_start: s.window_start,
+            window_end: s.window_end,
+            audience: audience.to_string(),
+            classification: self.options.classification.unwrap_or(classification),
+            branding: self.options.branding.clone(),
+            legal_footer: self.options.legal_footer.clone(),
+            data_provenance: s.data_provenance,
+            redaction: s.redaction.clone(),
+            data_quality: s.warnings.clone(),
+            snapshot_digest: self.posture.snapshot_digest.clone(),
+        };
+        let mut summary = Map::new();
+        summary.insert("schema_version".into(), json!(schema_version));
+        summary.insert("generated_at".into(), json!(s.as_of));
+        summary.insert("data_provenance".into(), json!(s.data_provenance));
+        let mut blocks = vec![heading(1, &format!("{} — {}", kind.title(), s.tenant.display_name))];
+        blocks.push(para(&format!(
+            "Reporting window {}; generated {} from {} data. Classification: {}.",
+            self.window_text(),
+            s.as_of,
+            s.data_provenance.as_str().replace('_', " "),
+            meta.classification.as_str()
+        )));
+        Report { meta, summary, blocks, datasets: Vec::new() }
+    }
+
+    pub fn window_text(&self) -> String {
+        match self.snapshot.window_start {
+            Some(start) => format!("{start} to {}", self.snapshot.window_end),
+            None => format!("up to {}", self.snapshot.window_end),
+        }
+    }
+
+    /// The portal's overview object, keys in its order.
+    pub fn overview_json(&self) -> Value {
+        let o = &self.posture.overview;
+        json!({
+            "posture_score": o.posture_score,
+            "risk_level": o.risk_level,
+            "total_sessions": o.total_sessions,
+            "total_decisions": o.total_decisions,
+            "blocked_actions": o.blocked_actions,
+            "approval_required_actions": o.approval_required_actions,
+            "risk_findings": o.risk_findings,
+            "evidence_confidence": o.evidence_confidence,
+        })
+    }
+
+    /// The headline KPI tiles.
+    pub fn overview_kpis(&self) -> Vec<Kpi> {
+        let o = &self.posture.overview;
+        vec![
+            kpi("Posture score (normalised)", format!("{}/100", o.normalised_score), format!("{} risk; penalty per decision volume", o.normalised_level)),
+            kpi("Posture score (compatibility)", format!("{}/100", o.posture_score), format!("{} risk; saturates at 0", o.risk_level)),
+            kpi("Sessions", o.total_sessions.to_string(), "agent sessions in the snapshot".into()),
+            kpi("Decisions", o.total_decisions.to_string(), "policy decisions in the window".into()),
+            kpi("Blocked actions", o.blocked_actions.to_string(), "stopped by policy".into()),
+            kpi("Approval required", o.approval_required_actions.to_string(), "held for an approver".into()),
+            kpi("Risk findings", o.risk_findings.to_string(), "block, approval, warn, or critical/high".into()),
+            kpi("Evidence confidence", format!("{}/100", o.evidence_confidence_score), o.evidence_confidence.as_str().replace('_', " ")),
+        ]
+    }
+
+    pub fn open_incidents(&self) -> usize {
+        self.snapshot.incidents.iter().filter(|i| matches!(i.status, IncidentStatus::Open | IncidentStatus::Contained)).count()
+    }
+
+    pub fn active_exceptions(&self) -> usize {
+        self.snapshot.exceptions.iter().filter(|x| matches!(x.status, ExceptionStatus::Active | ExceptionStatus::Approved)).count()
+    }
+
+    /// Exceptions still in force although their expiry has passed.
+    pub fn expired_but_active(&self) -> usize {
+        self.snapshot
+            .exceptions
+            .iter()
+            .filter(|x| matches!(x.status, ExceptionStatus::Active | ExceptionStatus::Approved) && x.expires_at < self.snapshot.as_of)
+            .count()
+    }
+}
+
+pub(crate) fn heading(level: u8, text: &str) -> Block {
+    Block::Heading { level, text: text.into() }
+}
+
+pub(crate) fn para(text: &str) -> Block {
+    Block::Paragraph { text: text.into() }
+}
+
+pub(crate) fn kpi(label: &str, value: String, note: String) -> Kpi {
+    Kpi { label: label.into(), value, note }
+}
+
+pub(crate) fn list(ordered: bool, items: Vec<String>) -> Block {
+    Block::List { ordered, items }
+}
+
+pub(crate) fn table(dataset: &str, max_rows: Option<usize>) -> Block {
+    Block::Table { dataset: dataset.into(), max_rows }
+}
+
+/// Findings as a dataset, portal columns first.
+pub(crate) fn findings_dataset(name: &str, title: &str, findings: &[&Finding]) -> Dataset {
+    use ColumnType::*;
+    let mut d = Dataset::new(
+        name,
+        title,
+        &[
+            ("finding_id", "Finding", Text),
+            ("decision_id", "Decision", Text),
+            ("session_id", "Session", Text),
+            ("agent_id", "Agent", Text),
+            ("repository", "Repository", Text),
+            ("severity", "Severity", Severity),
+            ("risk_classification", "Risk classification", Status),
+            ("decision", "Decision taken", Status),
+            ("rule_id", "Rule", Text),
+            ("reason", "Reason", Text),
+            ("evidence_refs", "Evidence", Text),
+            ("timestamp", "Time", DateTime),
+            ("control_surface", "Control surface", Status),
+            ("target", "Target", Text),
+        ],
+    );
+    for f in findings {
+        d.push(vec![
+            f.finding_id.clone().into(),
+            f.decision_id.clone().into(),
+            f.session_id.clone().into(),
+            f.agent_id.clone().into(),
+            f.repository.clone().into(),
+            f.severity.as_str().into(),
+            f.risk_classification.as_str().into(),
+            f.decision.as_str().into(),
+            f.rule_id.clone().into(),
+            f.reason.clone().into(),
+            f.evidence_refs.join("; ").into(),
+            f.timestamp.into(),
+            f.control_surface.as_str().into(),
+            f.target.clone().into(),
+        ]);
+    }
+    d
+}
+
+/// Findings as JSON objects with the portal's keys.
+pub(crate) fn finding_json(f: &Finding) -> Value {
+    json!({
+        "finding_id": f.finding_id,
+        "decision_id": f.decision_id,
+        "session_id": f.session_id,
+        "agent_id": f.agent_id,
+        "repository": f.repository,
+        "severity": f.severity,
+        "risk_classification": f.risk_classification,
+        "decision": f.decision,
+        "rule_id": f.rule_id,
+        "reason": f.reason,
+        "evidence_refs": f.evidence_refs,
+        "timestamp": f.timestamp,
+        "control_surface": f.control_surface,
+        "target": f.target,
+        "target_redacted": f.target_redacted,
+    })
+}
+
+/// Data-quality and provenance sections every document ends with.
+fn closing_sections(report: &mut Report, ctx: &Ctx) {
+    let s = ctx.snapshot;
+    report.blocks.push(heading(2, "Data quality"));
+    let mut notes: Vec<String> = s.warnings.clone();
+    if s.redaction.total > 0 {
+        let kinds: Vec<String> = s.redaction.by_kind.iter().map(|(k, n)| format!("{k} ×{n}")).collect();
+        notes.push(format!(
+            "the safety gate redacted {} value(s) in the input ({}); they are marked [redacted:<kind>]",
+            s.redaction.total,
+            kinds.join(", ")
+        ));
+    }
+    if notes.is_empty() {
+        report.blocks.push(para("No data-quality problems were found: every link between decisions, sessions, incidents and exceptions resolves."));
+    } else {
+        report.blocks.push(list(false, notes));
+    }
+    report.blocks.push(heading(2, "About this report"));
+    report.blocks.push(list(
+        false,
+        vec![
+            format!("Report id: {}", report.meta.report_id),
+            format!("Snapshot digest: {}", report.meta.snapshot_digest),
+            format!("Audience: {}; classification: {}", report.meta.audience, report.meta.classification.as_str()),
+            "People are never named: actors are not shown, and agent activity is reported per agent.".into(),
+            report.meta.legal_footer.clone(),
+        ],
+    ));
+    report.summary.insert("report".into(), serde_json::to_value(&report.meta).unwrap_or(Value::Null));
+}
+
+pub(crate) fn cell_int(n: usize) -> Cell {
+    Cell::from(n)
+}

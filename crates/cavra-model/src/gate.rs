@@ -1,0 +1,300 @@
+//! The safety gate: finds content that must never reach a report.
+//!
+//! It runs three times: on every free-text input field while a snapshot is
+//! loaded (with JSON paths), on the built [`Report`](crate::Report) before
+//! any renderer sees it, and on every artifact's final bytes. It fails closed
+//! by default; [`GateMode::Redact`] replaces each match in the input with a
+//! visible `[redacted:<kind>]` marker and counts it in the report metadata.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::Ipv6Addr;
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde::Serialize;
+
+/// What the gate does with a match in the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GateMode {
+    /// Reject the input, listing every offending JSON path (the default).
+    #[default]
+    FailClosed,
+    /// Replace each match with `[redacted:<kind>]` and count it.
+    Redact,
+}
+
+/// A kind of sensitive content the gate detects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SensitiveKind {
+    /// `-----BEGIN … PRIVATE KEY-----` blocks.
+    PrivateKey,
+    /// JSON Web Tokens.
+    Jwt,
+    /// AWS access key ids (`AKIA…`, `ASIA…`).
+    AwsAccessKey,
+    /// GitHub tokens (`ghp_…`, `github_pat_…`).
+    GithubToken,
+    /// Slack tokens (`xoxb-…`) and webhook URLs.
+    SlackToken,
+    /// URLs carrying signatures or tokens in their query.
+    SignedUrl,
+    /// `password=…`, `secret=…`, `api_key=…` style assignments.
+    SecretAssignment,
+    /// E-mail addresses.
+    Email,
+    /// IPv4 addresses.
+    Ipv4,
+    /// IPv6 addresses.
+    Ipv6,
+}
+
+impl SensitiveKind {
+    /// Every kind, in detection precedence order.
+    pub const ALL: &'static [SensitiveKind] = &[
+        SensitiveKind::PrivateKey,
+        SensitiveKind::Jwt,
+        SensitiveKind::AwsAccessKey,
+        SensitiveKind::GithubToken,
+        SensitiveKind::SlackToken,
+        SensitiveKind::SignedUrl,
+        SensitiveKind::SecretAssignment,
+        SensitiveKind::Email,
+        SensitiveKind::Ipv4,
+        SensitiveKind::Ipv6,
+    ];
+
+    /// Stable snake_case name, used in redaction markers.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SensitiveKind::PrivateKey => "private_key",
+            SensitiveKind::Jwt => "jwt",
+            SensitiveKind::AwsAccessKey => "aws_access_key",
+            SensitiveKind::GithubToken => "github_token",
+            SensitiveKind::SlackToken => "slack_token",
+            SensitiveKind::SignedUrl => "signed_url",
+            SensitiveKind::SecretAssignment => "secret_assignment",
+            SensitiveKind::Email => "email",
+            SensitiveKind::Ipv4 => "ipv4",
+            SensitiveKind::Ipv6 => "ipv6",
+        }
+    }
+
+    fn pattern(self) -> Option<&'static str> {
+        match self {
+            SensitiveKind::PrivateKey => Some(r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----(?s:.*?)(?:-----END[A-Z0-9 ]*PRIVATE KEY-----|\z)"),
+            SensitiveKind::Jwt => Some(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
+            SensitiveKind::AwsAccessKey => Some(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[A-Z0-9]{16}\b"),
+            SensitiveKind::GithubToken => Some(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})"),
+            SensitiveKind::SlackToken => Some(r"\bxox[abposr]-[A-Za-z0-9-]{10,}|hooks\.slack\.com/services/[A-Za-z0-9/]+"),
+            SensitiveKind::SignedUrl => Some(
+                r"(?i)[?&](?:x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|sig|signature|token|access_token|sv)=[^&\s]*",
+            ),
+            SensitiveKind::SecretAssignment => Some(
+                r#"(?i)\b(?:password|passwd|pwd|secret|client_secret|api[_-]?key|apikey|auth[_-]?token|access[_-]?token|private[_-]?key)(?:\s*=\s*|:)[^\s&,;'"]+"#,
+            ),
+            SensitiveKind::Email => Some(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}"),
+            SensitiveKind::Ipv4 => Some(r"\b(?:\d{1,3}\.){3}\d{1,3}\b"),
+            SensitiveKind::Ipv6 => None,
+        }
+    }
+}
+
+impl fmt::Display for SensitiveKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One detected span.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Detection {
+    /// What was found.
+    pub kind: SensitiveKind,
+    /// Byte range in the scanned text.
+    pub range: std::ops::Range<usize>,
+}
+
+static PATTERNS: LazyLock<Vec<(SensitiveKind, Regex)>> = LazyLock::new(|| {
+    SensitiveKind::ALL
+        .iter()
+        .filter_map(|k| k.pattern().map(|p| (*k, Regex::new(p).expect("gate patterns are valid"))))
+        .collect()
+});
+
+/// Finds every sensitive span in `text`, non-overlapping, in text order.
+/// Where two detections overlap, the one earlier in [`SensitiveKind::ALL`] wins.
+///
+/// ```
+/// use cavra_model::gate::{scan_text, SensitiveKind};
+/// let found = scan_text("mail ops@example.test from 10.1.2.3");
+/// let kinds: Vec<_> = found.iter().map(|d| d.kind).collect();
+/// assert_eq!(kinds, [SensitiveKind::Email, SensitiveKind::Ipv4]);
+/// assert!(scan_text("agent-7 blocked a git push to main").is_empty());
+/// ```
+pub fn scan_text(text: &str) -> Vec<Detection> {
+    let mut found: Vec<Detection> = Vec::new();
+    let mut push = |d: Detection| {
+        if !found.iter().any(|f| f.range.start < d.range.end && d.range.start < f.range.end) {
+            found.push(d);
+        }
+    };
+    for (kind, re) in PATTERNS.iter() {
+        for m in re.find_iter(text) {
+            if *kind == SensitiveKind::Ipv4 && !m.as_str().split('.').all(|o| o.parse::<u8>().is_ok()) {
+                continue;
+            }
+            push(Detection { kind: *kind, range: m.range() });
+        }
+    }
+    for range in ipv6_candidates(text) {
+        push(Detection { kind: SensitiveKind::Ipv6, range });
+    }
+    found.sort_by_key(|d| d.range.start);
+    found
+}
+
+fn ipv6_candidates(text: &str) -> Vec<std::ops::Range<usize>> {
+    let bytes = text.as_bytes();
+    let is_run = |b: u8| b.is_ascii_hexdigit() || b == b':' || b == b'.';
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !is_run(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && is_run(bytes[i]) {
+            i += 1;
+        }
+        let mut end = i;
+        while end > start && bytes[end - 1] == b'.' {
+            end -= 1;
+        }
+        let before_ok = start == 0 || !is_word(bytes[start - 1]);
+        let after_ok = i >= bytes.len() || !is_word(bytes[i]);
+        let run = &text[start..end];
+        let colons = run.bytes().filter(|b| *b == b':').count();
+        if before_ok
+            && after_ok
+            && colons >= 2
+            && run.bytes().any(|b| b.is_ascii_hexdigit())
+            && run.parse::<Ipv6Addr>().is_ok()
+        {
+            out.push(start..end);
+        }
+    }
+    out
+}
+
+/// Replaces every detection in `text` with `[redacted:<kind>]`, returning the
+/// kinds replaced.
+///
+/// ```
+/// let (clean, kinds) = cavra_model::gate::redact_text("ask ops@example.test");
+/// assert_eq!(clean, "ask [redacted:email]");
+/// assert_eq!(kinds.len(), 1);
+/// ```
+pub fn redact_text(text: &str) -> (String, Vec<SensitiveKind>) {
+    let found = scan_text(text);
+    if found.is_empty() {
+        return (text.to_string(), Vec::new());
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for d in &found {
+        out.push_str(&text[last..d.range.start]);
+        out.push_str("[redacted:");
+        out.push_str(d.kind.as_str());
+        out.push(']');
+        last = d.range.end;
+    }
+    out.push_str(&text[last..]);
+    (out, found.into_iter().map(|d| d.kind).collect())
+}
+
+/// What the gate did to the input, carried into every report's metadata.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct RedactionSummary {
+    /// The mode the gate ran in.
+    pub mode: GateMode,
+    /// Total replacements.
+    pub total: usize,
+    /// Replacements per kind name.
+    pub by_kind: BTreeMap<String, usize>,
+}
+
+/// Runs the gate over `text` at `path`: in fail-closed mode records a
+/// violation, in redact mode rewrites the text and counts.
+pub(crate) struct InputGate {
+    pub mode: GateMode,
+    pub summary: RedactionSummary,
+    pub violations: Vec<(String, SensitiveKind)>,
+}
+
+impl InputGate {
+    pub fn new(mode: GateMode) -> Self {
+        InputGate { mode, summary: RedactionSummary { mode, ..Default::default() }, violations: Vec::new() }
+    }
+
+    pub fn check(&mut self, text: &mut String, path: impl FnOnce() -> String) {
+        match self.mode {
+            GateMode::FailClosed => {
+                let found = scan_text(text);
+                if !found.is_empty() {
+                    let path = path();
+                    let mut kinds: Vec<SensitiveKind> = found.iter().map(|d| d.kind).collect();
+                    kinds.sort();
+                    kinds.dedup();
+                    for k in kinds {
+                        self.violations.push((path.clone(), k));
+                    }
+                }
+            }
+            GateMode::Redact => {
+                let (clean, kinds) = redact_text(text);
+                if !kinds.is_empty() {
+                    *text = clean;
+                    for k in kinds {
+                        self.summary.total += 1;
+                        *self.summary.by_kind.entry(k.as_str().to_string()).or_default() += 1;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Walks every string of a JSON value, reporting detections with their JSON
+/// path. Used on the report model and on JSON artifacts.
+pub fn scan_json(value: &serde_json::Value) -> Vec<(String, SensitiveKind)> {
+    let mut out = Vec::new();
+    walk(value, "$".to_string(), &mut out);
+    out
+}
+
+fn walk(value: &serde_json::Value, path: String, out: &mut Vec<(String, SensitiveKind)>) {
+    match value {
+        serde_json::Value::String(s) => {
+            let mut kinds: Vec<SensitiveKind> = scan_text(s).into_iter().map(|d| d.kind).collect();
+            kinds.sort();
+            kinds.dedup();
+            out.extend(kinds.into_iter().map(|k| (path.clone(), k)));
+        }
+        serde_json::Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                walk(v, format!("{path}[{i}]"), out);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                walk(v, format!("{path}.{k}"), out);
+            }
+        }
+        serde_json::Value::Null | serde_json::Value::Bool(_) | serde_json::Value::Number(_) => {}
+    }
+}

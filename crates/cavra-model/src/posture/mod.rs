@@ -1,0 +1,303 @@
+//! Posture analytics: pure functions of a [`Snapshot`] and its `as_of`.
+//!
+//! Every formula follows the portal's rules so the numbers agree with it;
+//! where we go further (the normalised score, deterministic tie-breaks, whole
+//! window scope) the rule is documented in `docs/posture.md`.
+
+mod agents;
+mod classify;
+mod confidence;
+mod coverage;
+mod freshness;
+
+pub use agents::{AgentRisk, DriftSignal, RiskLevel};
+pub use classify::{
+    agent_key, control_surface, decision_weight, display_target, is_finding, risk_classification,
+    severity_weight, target_is_sensitive, DisplayTarget, RiskClassification,
+};
+pub use confidence::{decision_confidence, ConfidenceClass, ConfidenceLabel, EvidenceConfidence};
+pub use coverage::{Coverage, CoverageStatus, HeatCell, HeatRow, SurfaceCoverage};
+pub use freshness::{Freshness, FreshnessItem, FreshnessStatus, RetentionStatus, SloStatus};
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::input::{ControlSurface, Decision, DecisionKind, Severity, Timestamp};
+use crate::Snapshot;
+
+/// Largest penalty one decision can contribute: block (16) plus a critical
+/// finding (30). The normalised score divides by it.
+pub const MAX_PENALTY_PER_DECISION: u64 = 46;
+
+/// A decision that needs attention, with its classifications.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// `finding-<decision_id>`.
+    pub finding_id: String,
+    /// Source decision.
+    pub decision_id: String,
+    /// Session.
+    pub session_id: String,
+    /// Agent.
+    pub agent_id: String,
+    /// Repository.
+    pub repository: String,
+    /// Severity.
+    pub severity: Severity,
+    /// Risk classification.
+    pub risk_classification: RiskClassification,
+    /// Decision.
+    pub decision: DecisionKind,
+    /// Rule.
+    pub rule_id: String,
+    /// Policy reason.
+    pub reason: String,
+    /// Evidence references.
+    pub evidence_refs: Vec<String>,
+    /// When decided.
+    pub timestamp: Timestamp,
+    /// Control surface (ours).
+    pub control_surface: ControlSurface,
+    /// Target after the redaction rule (ours).
+    pub target: String,
+    /// Whether the target was redacted or cut (ours).
+    pub target_redacted: bool,
+}
+
+/// The headline figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Overview {
+    /// The portal's score: `clamp(100 − penalty, 0, 100)`.
+    pub posture_score: i64,
+    /// Level of `posture_score`.
+    pub risk_level: RiskLevel,
+    /// The non-saturating score (ours): `100 − 100·penalty / (46·decisions)`.
+    pub normalised_score: i64,
+    /// Level of `normalised_score` with the same thresholds.
+    pub normalised_level: RiskLevel,
+    /// The raw penalty.
+    pub penalty: u64,
+    /// Session records.
+    pub total_sessions: usize,
+    /// Decisions in the window.
+    pub total_decisions: usize,
+    /// Block decisions.
+    pub blocked_actions: usize,
+    /// Require-approval decisions.
+    pub approval_required_actions: usize,
+    /// Warn decisions.
+    pub warned_actions: usize,
+    /// Findings.
+    pub risk_findings: usize,
+    /// Aggregate evidence-confidence label.
+    pub evidence_confidence: ConfidenceLabel,
+    /// Mean evidence-confidence score.
+    pub evidence_confidence_score: i64,
+}
+
+/// Everything the reports are built from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Posture {
+    /// Headline figures.
+    pub overview: Overview,
+    /// Findings, newest first (ties by decision id).
+    pub findings: Vec<Finding>,
+    /// Agents in register order (blast radius desc, decisions desc, id).
+    pub agents: Vec<AgentRisk>,
+    /// Six-surface coverage and the heat map.
+    pub coverage: Coverage,
+    /// Evidence freshness SLO.
+    pub freshness: Freshness,
+    /// Evidence confidence.
+    pub confidence: EvidenceConfidence,
+    /// Decision counts per decision kind (every kind present, zero or not).
+    pub decisions_by_kind: BTreeMap<DecisionKind, usize>,
+    /// Decision counts per severity (every severity present).
+    pub decisions_by_severity: BTreeMap<Severity, usize>,
+    /// Finding counts per risk classification (every class present).
+    pub findings_by_classification: BTreeMap<RiskClassification, usize>,
+    /// `sha256:<hex>` of the snapshot's canonical content (what the reports
+    /// were computed from; identical for inline and streamed decisions).
+    pub snapshot_digest: String,
+}
+
+/// Digest of the snapshot's parsed content, in a fixed field order.
+fn snapshot_digest(snapshot: &Snapshot) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    let mut part = |v: &dyn erased::Ser| {
+        v.write(&mut h);
+        h.update(b"\n");
+    };
+    part(&snapshot.tenant);
+    part(&snapshot.as_of);
+    part(&snapshot.window_start);
+    part(&snapshot.window_end);
+    part(&snapshot.data_provenance);
+    part(&snapshot.sessions);
+    part(&snapshot.decisions);
+    part(&snapshot.exceptions);
+    part(&snapshot.incidents);
+    part(&snapshot.policy_baselines);
+    format!("sha256:{:x}", h.finalize())
+}
+
+mod erased {
+    /// Object-safe serialisation into a hasher.
+    pub trait Ser {
+        fn write(&self, h: &mut sha2::Sha256);
+    }
+    impl<T: serde::Serialize> Ser for T {
+        fn write(&self, h: &mut sha2::Sha256) {
+            // Serialising plain data into a hasher cannot fail.
+            let _ = serde_json::to_writer(h, self);
+        }
+    }
+}
+
+/// Maps a score to a level: ≥85 low, ≥65 medium, ≥40 high, else critical.
+pub fn posture_level(score: i64) -> RiskLevel {
+    match score {
+        85.. => RiskLevel::Low,
+        65..=84 => RiskLevel::Medium,
+        40..=64 => RiskLevel::High,
+        _ => RiskLevel::Critical,
+    }
+}
+
+/// The posture penalty over a set of decisions.
+pub fn penalty<'a>(decisions: impl IntoIterator<Item = &'a Decision>) -> u64 {
+    decisions
+        .into_iter()
+        .map(|d| decision_weight(d.decision) + if is_finding(d) { severity_weight(d.severity) } else { 0 })
+        .sum()
+}
+
+/// The normalised, non-saturating score: 100 minus the penalty as a
+/// percentage of the largest penalty the same number of decisions could
+/// carry, rounded half to even; 100 with no decisions.
+pub fn normalised_score(penalty: u64, decisions: usize) -> i64 {
+    if decisions == 0 {
+        return 100;
+    }
+    let max = (MAX_PENALTY_PER_DECISION * decisions as u64) as f64;
+    crate::round::half_even(100.0 - 100.0 * penalty as f64 / max).clamp(0, 100)
+}
+
+impl Posture {
+    /// Computes every posture figure from a snapshot.
+    ///
+    /// ```
+    /// let text = r#"{"schema_version":"cavra.activity_snapshot.v1",
+    ///   "tenant":{"ref":"tenant:demo","display_name":"Demo","timezone":"UTC"},
+    ///   "as_of":"2026-11-01T00:00:00Z","sessions":[],"decisions":[]}"#;
+    /// let snap = cavra_model::Snapshot::from_json_str(text, &Default::default()).unwrap();
+    /// let p = cavra_model::Posture::compute(&snap);
+    /// assert_eq!(p.overview.posture_score, 100);
+    /// assert_eq!(p.coverage.surfaces.len(), 6);
+    /// ```
+    pub fn compute(snapshot: &Snapshot) -> Posture {
+        let decisions = &snapshot.decisions;
+        let mut findings: Vec<Finding> = decisions.iter().filter(|d| is_finding(d)).map(finding).collect();
+        findings.sort_by(|a, b| b.timestamp.cmp(&a.timestamp).then_with(|| a.decision_id.cmp(&b.decision_id)));
+
+        let mut by_kind: BTreeMap<DecisionKind, usize> = DecisionKind::ALL.iter().map(|k| (*k, 0)).collect();
+        let mut by_severity: BTreeMap<Severity, usize> = Severity::ALL.iter().map(|k| (*k, 0)).collect();
+        for d in decisions {
+            *by_kind.entry(d.decision).or_default() += 1;
+            *by_severity.entry(d.severity).or_default() += 1;
+        }
+        let mut by_class: BTreeMap<RiskClassification, usize> =
+            RiskClassification::ALL.iter().map(|k| (*k, 0)).collect();
+        for f in &findings {
+            *by_class.entry(f.risk_classification).or_default() += 1;
+        }
+
+        let confidence = EvidenceConfidence::compute(decisions.iter());
+        let penalty = penalty(decisions);
+        let posture_score = (100 - penalty.min(100) as i64).clamp(0, 100);
+        let normalised = normalised_score(penalty, decisions.len());
+        let overview = Overview {
+            posture_score,
+            risk_level: posture_level(posture_score),
+            normalised_score: normalised,
+            normalised_level: posture_level(normalised),
+            penalty,
+            total_sessions: snapshot.sessions.len(),
+            total_decisions: decisions.len(),
+            blocked_actions: by_kind[&DecisionKind::Block],
+            approval_required_actions: by_kind[&DecisionKind::RequireApproval],
+            warned_actions: by_kind[&DecisionKind::Warn],
+            risk_findings: findings.len(),
+            evidence_confidence: confidence.label,
+            evidence_confidence_score: confidence.score,
+        };
+        Posture {
+            overview,
+            findings,
+            agents: agents::compute(snapshot),
+            coverage: Coverage::compute(snapshot),
+            freshness: Freshness::compute(snapshot),
+            confidence,
+            decisions_by_kind: by_kind,
+            decisions_by_severity: by_severity,
+            findings_by_classification: by_class,
+            snapshot_digest: snapshot_digest(snapshot),
+        }
+    }
+}
+
+fn finding(d: &Decision) -> Finding {
+    let target = display_target(d);
+    Finding {
+        finding_id: format!("finding-{}", d.decision_id),
+        decision_id: d.decision_id.clone(),
+        session_id: d.session_id.clone(),
+        agent_id: agent_key(&d.agent_id).to_string(),
+        repository: d.repository.clone(),
+        severity: d.severity,
+        risk_classification: risk_classification(d),
+        decision: d.decision,
+        rule_id: d.rule_id.clone(),
+        reason: d.reason.clone(),
+        evidence_refs: d.evidence_refs.clone(),
+        timestamp: d.timestamp,
+        control_surface: control_surface(d),
+        target: target.text,
+        target_redacted: target.target_redacted,
+    }
+}
+
+/// Builders for documentation examples and tests.
+#[doc(hidden)]
+pub mod tests_support {
+    use crate::input::{Decision, DecisionKind, Severity, Timestamp};
+
+    /// A plain `allow`/`low` shell-command decision to tweak in examples.
+    pub fn decision() -> Decision {
+        Decision {
+            decision_id: "d-1".into(),
+            session_id: "s-1".into(),
+            agent_id: "agent-a".into(),
+            actor: "dev-1".into(),
+            repository: "repo-a".into(),
+            action_type: "shell_command".into(),
+            target: "cargo test".into(),
+            requested_operation: "run tests".into(),
+            policy_pack: "baseline".into(),
+            rule_id: "runtime.allow".into(),
+            decision: DecisionKind::Allow,
+            severity: Severity::Low,
+            reason: "allowed".into(),
+            timestamp: Timestamp::parse("2026-11-01T00:00:00Z").expect("valid"),
+            evidence_refs: Vec::new(),
+            tool: None,
+            approval_route: None,
+            x_extensions: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

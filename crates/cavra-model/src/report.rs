@@ -1,0 +1,407 @@
+//! The format-neutral report model: `Report = meta + blocks + datasets`.
+//!
+//! Document formats (Markdown, HTML, PDF, DOCX) read the blocks in order;
+//! data formats (CSV, JSON, XLSX, JSONL) read the datasets and the summary.
+//! Every renderer matches every variant here, so a new block kind shows up
+//! as a compile error wherever it needs handling.
+
+use serde::Serialize;
+
+use crate::gate::RedactionSummary;
+use crate::input::{DataProvenance, Timestamp};
+
+macro_rules! kinds {
+    ($($variant:ident => $slug:literal, $title:literal, $tier:ident;)+) => {
+        /// A report kind in the catalog.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        pub enum ReportKind {
+            $(#[doc = $title] #[serde(rename = $slug)] $variant,)+
+        }
+        impl ReportKind {
+            /// Every kind, in catalog order.
+            pub const ALL: &'static [ReportKind] = &[$(ReportKind::$variant),+];
+            /// The kind's slug, used in file names and the CLI.
+            pub fn as_str(self) -> &'static str {
+                match self { $(ReportKind::$variant => $slug,)+ }
+            }
+            /// Human title.
+            pub fn title(self) -> &'static str {
+                match self { $(ReportKind::$variant => $title,)+ }
+            }
+            /// Catalog tier.
+            pub fn tier(self) -> Tier {
+                match self { $(ReportKind::$variant => Tier::$tier,)+ }
+            }
+        }
+    };
+}
+
+kinds! {
+    ExecutiveRiskBrief => "executive-risk-brief", "Executive risk brief", Community;
+    BoardKpiPack => "board-kpi-pack", "Board KPI pack", Community;
+    Soc2AuditSummary => "soc2-audit-summary", "SOC 2-style audit summary", Community;
+    ControlCoverage => "control-coverage", "Control coverage", Community;
+    EvidenceFreshness => "evidence-freshness", "Evidence freshness", Community;
+    AgentRiskRegister => "agent-risk-register", "Agent risk register", Community;
+}
+
+impl std::fmt::Display for ReportKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ReportKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ReportKind::ALL.iter().copied().find(|k| k.as_str() == s).ok_or_else(|| {
+            let names: Vec<&str> = ReportKind::ALL.iter().map(|k| k.as_str()).collect();
+            format!("unknown report kind `{s}` (known: {})", names.join(", "))
+        })
+    }
+}
+
+/// Catalog tier of a report kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    /// Included in every edition.
+    Community,
+    /// Enterprise edition.
+    Enterprise,
+}
+
+/// Handling classification printed on every report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Classification {
+    /// May be shared publicly.
+    Public,
+    /// Internal use.
+    Internal,
+    /// Named audiences only.
+    Confidential,
+}
+
+impl Classification {
+    /// Wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Classification::Public => "public",
+            Classification::Internal => "internal",
+            Classification::Confidential => "confidential",
+        }
+    }
+}
+
+/// Report metadata.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportMeta {
+    /// Stable id derived from the kind and the snapshot's content.
+    pub report_id: String,
+    /// Kind.
+    pub kind: ReportKind,
+    /// Title.
+    pub title: String,
+    /// Schema id of the JSON form.
+    pub schema_version: String,
+    /// Tenant reference.
+    pub tenant_ref: String,
+    /// Tenant display name.
+    pub tenant_display_name: String,
+    /// The snapshot's `as_of` (never the wall clock).
+    pub generated_at: Timestamp,
+    /// Window start (`None`: from the beginning of the data).
+    pub window_start: Option<Timestamp>,
+    /// Window end.
+    pub window_end: Timestamp,
+    /// Intended audience.
+    pub audience: String,
+    /// Handling classification.
+    pub classification: Classification,
+    /// Branding line.
+    pub branding: String,
+    /// Legal footer.
+    pub legal_footer: String,
+    /// Data provenance.
+    pub data_provenance: DataProvenance,
+    /// What the safety gate redacted.
+    pub redaction: RedactionSummary,
+    /// Data-quality warnings.
+    pub data_quality: Vec<String>,
+    /// sha256 of the snapshot's canonical content.
+    pub snapshot_digest: String,
+}
+
+/// A report: metadata, reading-order blocks, typed datasets and the kind's
+/// structured summary (the top-level keys of its JSON form, in contract order).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// Metadata.
+    pub meta: ReportMeta,
+    /// Kind-specific structured content, keys in contract order.
+    pub summary: serde_json::Map<String, serde_json::Value>,
+    /// Document blocks in reading order.
+    pub blocks: Vec<Block>,
+    /// Named tables; the first is the primary one (the CSV form).
+    pub datasets: Vec<Dataset>,
+}
+
+impl Report {
+    /// Looks a dataset up by name.
+    pub fn dataset(&self, name: &str) -> Option<&Dataset> {
+        self.datasets.iter().find(|d| d.name == name)
+    }
+}
+
+/// Tone of a callout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tone {
+    /// Neutral information.
+    Info,
+    /// Needs attention.
+    Warning,
+    /// Needs action now.
+    Critical,
+}
+
+/// One key figure.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Kpi {
+    /// Label.
+    pub label: String,
+    /// Value, formatted.
+    pub value: String,
+    /// Short explanation.
+    pub note: String,
+}
+
+/// Chart kinds; charts are data, not pictures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChartKind {
+    /// Bars per category.
+    Bar,
+    /// Values over ordered categories.
+    Line,
+    /// Shares of a whole.
+    Donut,
+    /// Rows × columns of scores 0–100.
+    HeatMap,
+}
+
+/// A named series of values aligned with the chart's categories.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Series {
+    /// Series name (a heat-map row label).
+    pub name: String,
+    /// One value per category.
+    pub values: Vec<f64>,
+}
+
+/// A chart.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Chart {
+    /// Kind.
+    pub kind: ChartKind,
+    /// Title.
+    pub title: String,
+    /// Category labels (x axis, donut slices, heat-map columns).
+    pub categories: Vec<String>,
+    /// Series.
+    pub series: Vec<Series>,
+}
+
+/// A unit of a document's reading order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Block {
+    /// A heading, level 1–3.
+    Heading {
+        /// Level.
+        level: u8,
+        /// Text.
+        text: String,
+    },
+    /// A paragraph of plain text.
+    Paragraph {
+        /// Text.
+        text: String,
+    },
+    /// Key figures shown as tiles.
+    Kpis {
+        /// Tiles.
+        items: Vec<Kpi>,
+    },
+    /// A highlighted note.
+    Callout {
+        /// Tone.
+        tone: Tone,
+        /// Text.
+        text: String,
+    },
+    /// A bulleted or numbered list.
+    List {
+        /// Numbered.
+        ordered: bool,
+        /// Items.
+        items: Vec<String>,
+    },
+    /// A chart.
+    Chart(Chart),
+    /// A dataset shown as a table, capped at `max_rows` rows in documents.
+    Table {
+        /// Dataset name.
+        dataset: String,
+        /// Row cap in documents.
+        max_rows: Option<usize>,
+    },
+}
+
+/// Column types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnType {
+    /// Free text.
+    Text,
+    /// Whole number.
+    Integer,
+    /// Number with fractional part.
+    Decimal,
+    /// Whole percentage points 0–100.
+    Percent,
+    /// RFC 3339 instant.
+    DateTime,
+    /// A severity or level name.
+    Severity,
+    /// A status name.
+    Status,
+}
+
+impl ColumnType {
+    /// Whether cells are numbers (never neutralised as formulas).
+    pub fn is_numeric(self) -> bool {
+        match self {
+            ColumnType::Integer | ColumnType::Decimal | ColumnType::Percent => true,
+            ColumnType::Text | ColumnType::DateTime | ColumnType::Severity | ColumnType::Status => false,
+        }
+    }
+}
+
+/// A column.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Column {
+    /// Machine key (CSV header, JSON key).
+    pub key: String,
+    /// Human label.
+    pub label: String,
+    /// Type.
+    #[serde(rename = "type")]
+    pub ty: ColumnType,
+}
+
+/// A cell value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Cell {
+    /// No value.
+    Null,
+    /// Text.
+    Text(String),
+    /// Whole number.
+    Integer(i64),
+    /// Decimal number.
+    Decimal(f64),
+    /// Instant.
+    DateTime(Timestamp),
+}
+
+impl Cell {
+    /// The cell as display text (empty for null).
+    pub fn to_text(&self) -> String {
+        match self {
+            Cell::Null => String::new(),
+            Cell::Text(s) => s.clone(),
+            Cell::Integer(i) => i.to_string(),
+            Cell::Decimal(d) => format!("{d:.2}"),
+            Cell::DateTime(t) => t.to_string(),
+        }
+    }
+}
+
+impl From<&str> for Cell {
+    fn from(s: &str) -> Self {
+        Cell::Text(s.to_string())
+    }
+}
+impl From<String> for Cell {
+    fn from(s: String) -> Self {
+        Cell::Text(s)
+    }
+}
+impl From<usize> for Cell {
+    fn from(n: usize) -> Self {
+        Cell::Integer(i64::try_from(n).unwrap_or(i64::MAX))
+    }
+}
+impl From<i64> for Cell {
+    fn from(n: i64) -> Self {
+        Cell::Integer(n)
+    }
+}
+impl From<Timestamp> for Cell {
+    fn from(t: Timestamp) -> Self {
+        Cell::DateTime(t)
+    }
+}
+impl<T: Into<Cell>> From<Option<T>> for Cell {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Cell::Null, Into::into)
+    }
+}
+
+/// A named table with typed columns.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Dataset {
+    /// Name (file-name safe).
+    pub name: String,
+    /// Title.
+    pub title: String,
+    /// Columns.
+    pub columns: Vec<Column>,
+    /// Rows; each has one cell per column.
+    pub rows: Vec<Vec<Cell>>,
+}
+
+impl Dataset {
+    /// An empty dataset with the given `(key, label, type)` columns.
+    ///
+    /// ```
+    /// use cavra_model::report::{ColumnType, Dataset};
+    /// let mut d = Dataset::new("agents", "Agents", &[("agent_id", "Agent", ColumnType::Text)]);
+    /// d.push(vec!["agent-a".into()]);
+    /// assert_eq!(d.rows.len(), 1);
+    /// ```
+    pub fn new(name: &str, title: &str, columns: &[(&str, &str, ColumnType)]) -> Dataset {
+        Dataset {
+            name: name.into(),
+            title: title.into(),
+            columns: columns
+                .iter()
+                .map(|(k, l, t)| Column { key: (*k).into(), label: (*l).into(), ty: *t })
+                .collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Appends a row.
+    ///
+    /// # Panics
+    /// When the row's length differs from the column count: a builder bug,
+    /// never caused by input.
+    pub fn push(&mut self, row: Vec<Cell>) {
+        assert_eq!(row.len(), self.columns.len(), "row width must match dataset `{}`", self.name);
+        self.rows.push(row);
+    }
+}

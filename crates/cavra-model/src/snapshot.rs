@@ -1,0 +1,465 @@
+//! Loading a snapshot: parse, validate, resolve the window and collect
+//! data-quality warnings.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::BufRead;
+use std::path::Path;
+
+use crate::error::{from_serde, Located, SnapshotError, SnapshotErrorKind};
+use crate::gate::{GateMode, InputGate, RedactionSummary};
+use crate::input::{
+    DataProvenance, Decision, Incident, PolicyBaseline, PolicyException, RawSnapshot, Session,
+    Tenant, Timestamp,
+};
+
+/// A validated snapshot, restricted to its reporting window.
+///
+/// Build one with [`Snapshot::from_json_str`], [`Snapshot::load`] or
+/// [`Snapshot::from_raw`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// Tenant identity.
+    pub tenant: Tenant,
+    /// The instant the reports describe (their `generated_at`).
+    pub as_of: Timestamp,
+    /// Window start; `None` means "from the beginning".
+    pub window_start: Option<Timestamp>,
+    /// Window end (the snapshot's window end, or `as_of`).
+    pub window_end: Timestamp,
+    /// Provenance.
+    pub data_provenance: DataProvenance,
+    /// Every session.
+    pub sessions: Vec<Session>,
+    /// Decisions inside the window, in input order.
+    pub decisions: Vec<Decision>,
+    /// Decisions ignored because they fall outside the window.
+    pub decisions_outside_window: usize,
+    /// Exceptions.
+    pub exceptions: Vec<PolicyException>,
+    /// Incidents.
+    pub incidents: Vec<Incident>,
+    /// Policy baselines.
+    pub policy_baselines: Vec<PolicyBaseline>,
+    /// Data-quality warnings (dangling links and similar), sorted.
+    pub warnings: Vec<String>,
+    /// What the safety gate replaced (empty in fail-closed mode).
+    pub redaction: RedactionSummary,
+}
+
+/// How a snapshot is loaded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Fail closed (default) or redact sensitive input content.
+    pub gate: GateMode,
+}
+
+impl Snapshot {
+    /// Parses and validates a snapshot held in memory.
+    ///
+    /// # Errors
+    /// A [`SnapshotError`] naming the JSON path, line/column and reason for
+    /// malformed JSON, a wrong `schema_version`, unknown or forbidden fields,
+    /// bad timestamps or enum values, duplicates and missing decisions.
+    ///
+    /// ```
+    /// let text = r#"{"schema_version":"cavra.activity_snapshot.v1",
+    ///   "tenant":{"ref":"tenant:demo","display_name":"Demo","timezone":"UTC"},
+    ///   "as_of":"2026-11-01T00:00:00Z","sessions":[],"decisions":[]}"#;
+    /// let snap = cavra_model::Snapshot::from_json_str(text, &Default::default()).unwrap();
+    /// assert_eq!(snap.decisions.len(), 0);
+    /// ```
+    pub fn from_json_str(text: &str, options: &LoadOptions) -> Result<Snapshot, SnapshotError> {
+        Snapshot::from_raw(parse_raw(text)?, None, options)
+    }
+
+    /// Reads a snapshot file and, optionally, a JSON Lines file of decisions.
+    ///
+    /// # Errors
+    /// As [`Snapshot::from_json_str`], plus I/O errors and a conflict when the
+    /// snapshot has inline decisions and a decisions file is also given.
+    pub fn load(
+        snapshot: &Path,
+        decisions_jsonl: Option<&Path>,
+        options: &LoadOptions,
+    ) -> Result<Snapshot, SnapshotError> {
+        let text = std::fs::read_to_string(snapshot).map_err(|e| {
+            SnapshotError::at(SnapshotErrorKind::Io, "$", format!("cannot read file: {e}"))
+                .with_file(Some(snapshot.to_path_buf()))
+        })?;
+        let raw = parse_raw(&text).map_err(|e| e.with_file(Some(snapshot.to_path_buf())))?;
+        let streamed = match decisions_jsonl {
+            None => None,
+            Some(path) => {
+                if raw.decisions.is_some() {
+                    return Err(SnapshotError::at(
+                        SnapshotErrorKind::Conflict,
+                        "$.decisions",
+                        "decisions are given inline and as a JSON Lines file; give them once",
+                    )
+                    .with_file(Some(snapshot.to_path_buf())));
+                }
+                let file = std::fs::File::open(path).map_err(|e| {
+                    SnapshotError::at(SnapshotErrorKind::Io, "$", format!("cannot read file: {e}"))
+                        .with_file(Some(path.to_path_buf()))
+                })?;
+                Some(
+                    read_decisions_jsonl(std::io::BufReader::new(file))
+                        .map_err(|e| e.with_file(Some(path.to_path_buf())))?,
+                )
+            }
+        };
+        let from_jsonl = streamed.is_some();
+        Snapshot::from_raw(raw, streamed, options).map_err(|e| {
+            let in_decisions = e.json_path().starts_with("$.decisions[");
+            match decisions_jsonl {
+                Some(path) if from_jsonl && in_decisions => e.with_file(Some(path.to_path_buf())),
+                _ => e.with_file(Some(snapshot.to_path_buf())),
+            }
+        })
+    }
+
+    /// Validates a parsed snapshot; `streamed` holds decisions read from
+    /// JSON Lines (then the snapshot must not carry inline decisions).
+    ///
+    /// # Errors
+    /// Duplicate ids, a missing or doubled decision list, a reversed window
+    /// or a malformed digest.
+    pub fn from_raw(
+        mut raw: RawSnapshot,
+        streamed: Option<Vec<Decision>>,
+        options: &LoadOptions,
+    ) -> Result<Snapshot, SnapshotError> {
+        let inline = raw.decisions.is_some();
+        let mut decisions = match (raw.decisions.take(), streamed) {
+            (Some(_), Some(_)) => {
+                return Err(SnapshotError::at(
+                    SnapshotErrorKind::Conflict,
+                    "$.decisions",
+                    "decisions are given inline and as a JSON Lines file; give them once",
+                ))
+            }
+            (Some(d), None) | (None, Some(d)) => d,
+            (None, None) => {
+                return Err(SnapshotError::at(
+                    SnapshotErrorKind::MissingField,
+                    "$.decisions",
+                    "missing field `decisions` (give it inline or as a JSON Lines file)",
+                ))
+            }
+        };
+        let decision_path = |i: usize| format!("$.decisions[{i}]");
+        let decision_line = |i: usize| if inline { None } else { Some(i + 1) };
+        validate_tenant(&raw.tenant)?;
+        let (window_start, window_end) = match &raw.window {
+            Some(w) if w.start > w.end => {
+                return Err(SnapshotError::at(
+                    SnapshotErrorKind::InvalidValue,
+                    "$.window",
+                    "window start is after window end",
+                ))
+            }
+            Some(w) => (Some(w.start), w.end),
+            None => (None, raw.as_of),
+        };
+
+        let mut seen_sessions = BTreeSet::new();
+        for (i, s) in raw.sessions.iter().enumerate() {
+            require_nonempty(&s.session_id, || format!("$.sessions[{i}].session_id"))?;
+            if !seen_sessions.insert(s.session_id.as_str()) {
+                return Err(duplicate(format!("$.sessions[{i}].session_id"), "session_id"));
+            }
+        }
+        let mut seen_decisions: BTreeSet<&str> = BTreeSet::new();
+        for (i, d) in decisions.iter().enumerate() {
+            let located = |e: SnapshotError| match decision_line(i) {
+                Some(line) => e.with_line(line),
+                None => e,
+            };
+            require_nonempty(&d.decision_id, || format!("{}.decision_id", decision_path(i))).map_err(located)?;
+            if !seen_decisions.insert(d.decision_id.as_str()) {
+                return Err(located(duplicate(format!("{}.decision_id", decision_path(i)), "decision_id")));
+            }
+        }
+        let mut seen_exceptions = BTreeSet::new();
+        for (i, x) in raw.exceptions.iter().enumerate() {
+            require_nonempty(&x.exception_ref, || format!("$.exceptions[{i}].exception_ref"))?;
+            if !seen_exceptions.insert(x.exception_ref.as_str()) {
+                return Err(duplicate(format!("$.exceptions[{i}].exception_ref"), "exception_ref"));
+            }
+        }
+        let mut seen_incidents = BTreeSet::new();
+        for (i, inc) in raw.incidents.iter().enumerate() {
+            require_nonempty(&inc.incident_ref, || format!("$.incidents[{i}].incident_ref"))?;
+            if !seen_incidents.insert(inc.incident_ref.as_str()) {
+                return Err(duplicate(format!("$.incidents[{i}].incident_ref"), "incident_ref"));
+            }
+        }
+        for (i, b) in raw.policy_baselines.iter().enumerate() {
+            for (field, value) in [("baseline_digest", &b.baseline_digest), ("observed_digest", &b.observed_digest)] {
+                if !is_sha256_digest(value) {
+                    return Err(SnapshotError::at(
+                        SnapshotErrorKind::InvalidValue,
+                        format!("$.policy_baselines[{i}].{field}"),
+                        "expected a digest of the form `sha256:<64 lowercase hex digits>`",
+                    ));
+                }
+            }
+        }
+
+        let redaction = gate_input(&mut raw, &mut decisions, options.gate, &decision_line)?;
+
+        let session_ids: BTreeSet<&str> = raw.sessions.iter().map(|s| s.session_id.as_str()).collect();
+        let exception_refs: BTreeSet<&str> = raw.exceptions.iter().map(|x| x.exception_ref.as_str()).collect();
+        let decision_ids: BTreeSet<&str> = decisions.iter().map(|d| d.decision_id.as_str()).collect();
+        let mut warnings = BTreeSet::new();
+        let mut agents_seen: BTreeSet<&str> = decisions.iter().map(|d| d.agent_id.as_str()).collect();
+        agents_seen.extend(raw.sessions.iter().map(|s| s.agent_id.as_str()));
+        let mut missing_sessions: BTreeMap<&str, usize> = BTreeMap::new();
+        for d in &decisions {
+            if !session_ids.contains(d.session_id.as_str()) {
+                *missing_sessions.entry(d.session_id.as_str()).or_default() += 1;
+            }
+        }
+        for (sid, n) in missing_sessions {
+            warnings.insert(format!("{n} decision(s) name session `{sid}`, which is not in the snapshot"));
+        }
+        for inc in &raw.incidents {
+            for id in &inc.decision_ids {
+                if !decision_ids.contains(id.as_str()) {
+                    warnings.insert(format!("incident `{}` names unknown decision `{id}`", inc.incident_ref));
+                }
+            }
+            for r in &inc.exception_refs {
+                if !exception_refs.contains(r.as_str()) {
+                    warnings.insert(format!("incident `{}` names unknown exception `{r}`", inc.incident_ref));
+                }
+            }
+        }
+        for b in &raw.policy_baselines {
+            if !agents_seen.contains(b.agent_id.as_str()) {
+                warnings.insert(format!("policy baseline names agent `{}`, which has no activity", b.agent_id));
+            }
+        }
+
+        let total = decisions.len();
+        let decisions: Vec<Decision> = decisions
+            .into_iter()
+            .filter(|d| window_start.is_none_or(|s| d.timestamp >= s) && d.timestamp <= window_end)
+            .collect();
+        let outside = total - decisions.len();
+        if outside > 0 {
+            warnings.insert(format!("{outside} decision(s) outside the reporting window were ignored"));
+        }
+
+        Ok(Snapshot {
+            tenant: raw.tenant,
+            as_of: raw.as_of,
+            window_start,
+            window_end,
+            data_provenance: raw.data_provenance.unwrap_or(DataProvenance::LocalActivityStore),
+            sessions: raw.sessions,
+            decisions,
+            decisions_outside_window: outside,
+            exceptions: raw.exceptions,
+            incidents: raw.incidents,
+            policy_baselines: raw.policy_baselines,
+            warnings: warnings.into_iter().collect(),
+            redaction,
+        })
+    }
+}
+
+/// Parses snapshot JSON without the semantic checks of [`Snapshot::from_raw`].
+///
+/// # Errors
+/// Syntax, schema-version, unknown/forbidden field and value errors.
+pub fn parse_raw(text: &str) -> Result<RawSnapshot, SnapshotError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let raw: RawSnapshot = serde_path_to_error::deserialize(&mut de).map_err(|e| from_serde(e, "$"))?;
+    de.end().map_err(|e| {
+        SnapshotError::at(SnapshotErrorKind::Syntax, "$", "trailing characters after the JSON document")
+            .with_line(e.line())
+    })?;
+    Ok(raw)
+}
+
+/// Reads decisions from JSON Lines: one decision object per line; blank
+/// lines are skipped. Errors carry the line number and a path relative to
+/// the record.
+///
+/// # Errors
+/// I/O, syntax and value errors, located by line.
+pub fn read_decisions_jsonl(reader: impl BufRead) -> Result<Vec<Decision>, SnapshotError> {
+    let mut out = Vec::new();
+    for (i, line) in reader.lines().enumerate() {
+        let line = line.map_err(|e| {
+            SnapshotError::at(SnapshotErrorKind::Io, "$", format!("cannot read line: {e}")).with_line(i + 1)
+        })?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let mut de = serde_json::Deserializer::from_str(&line);
+        let d: Decision = serde_path_to_error::deserialize(&mut de)
+            .map_err(|e| from_serde(e, &format!("$.decisions[{}]", out.len())))
+            .map_err(|e| e.with_line(i + 1))?;
+        de.end().map_err(|_| {
+            SnapshotError::at(SnapshotErrorKind::Syntax, "$", "more than one JSON value on a line").with_line(i + 1)
+        })?;
+        out.push(d);
+    }
+    Ok(out)
+}
+
+/// Runs the safety gate over every free-text input field that can reach a
+/// report. `actor` and `requested_operation` never reach a report and are not
+/// scanned; a target that the target-redaction rule hides is not scanned either.
+fn gate_input(
+    raw: &mut RawSnapshot,
+    decisions: &mut [Decision],
+    mode: GateMode,
+    decision_line: &dyn Fn(usize) -> Option<usize>,
+) -> Result<RedactionSummary, SnapshotError> {
+    let mut gate = InputGate::new(mode);
+    let mut lines: BTreeMap<String, usize> = BTreeMap::new();
+    gate.check(&mut raw.tenant.tenant_ref, || "$.tenant.ref".into());
+    gate.check(&mut raw.tenant.display_name, || "$.tenant.display_name".into());
+    for (i, s) in raw.sessions.iter_mut().enumerate() {
+        let p = |f: &str| format!("$.sessions[{i}].{f}");
+        gate.check(&mut s.session_id, || p("session_id"));
+        gate.check(&mut s.agent_id, || p("agent_id"));
+        gate.check(&mut s.repository, || p("repository"));
+        gate.check(&mut s.policy_pack, || p("policy_pack"));
+        for (j, r) in s.evidence_refs.iter_mut().enumerate() {
+            gate.check(r, || p(&format!("evidence_refs[{j}]")));
+        }
+    }
+    for (i, d) in decisions.iter_mut().enumerate() {
+        let before = gate.violations.len();
+        let p = |f: &str| format!("$.decisions[{i}].{f}");
+        gate.check(&mut d.decision_id, || p("decision_id"));
+        gate.check(&mut d.session_id, || p("session_id"));
+        gate.check(&mut d.agent_id, || p("agent_id"));
+        gate.check(&mut d.repository, || p("repository"));
+        gate.check(&mut d.action_type, || p("action_type"));
+        if !crate::posture::target_is_sensitive(d) {
+            gate.check(&mut d.target, || p("target"));
+        }
+        gate.check(&mut d.policy_pack, || p("policy_pack"));
+        gate.check(&mut d.rule_id, || p("rule_id"));
+        gate.check(&mut d.reason, || p("reason"));
+        for (j, r) in d.evidence_refs.iter_mut().enumerate() {
+            gate.check(r, || p(&format!("evidence_refs[{j}]")));
+        }
+        if let Some(t) = d.tool.as_mut() {
+            gate.check(t, || p("tool"));
+        }
+        if let Some(r) = d.approval_route.as_mut() {
+            gate.check(r, || p("approval_route"));
+        }
+        if let Some(line) = decision_line(i) {
+            for (path, _) in &gate.violations[before..] {
+                lines.insert(path.clone(), line);
+            }
+        }
+    }
+    for (i, x) in raw.exceptions.iter_mut().enumerate() {
+        let p = |f: &str| format!("$.exceptions[{i}].{f}");
+        gate.check(&mut x.exception_ref, || p("exception_ref"));
+        for (name, v) in [
+            ("agent_id", x.scope.agent_id.as_mut()),
+            ("rule_id", x.scope.rule_id.as_mut()),
+            ("repository", x.scope.repository.as_mut()),
+        ] {
+            if let Some(v) = v {
+                gate.check(v, || p(&format!("scope.{name}")));
+            }
+        }
+        gate.check(&mut x.approver_role, || p("approver_role"));
+        gate.check(&mut x.justification_ref, || p("justification_ref"));
+    }
+    for (i, inc) in raw.incidents.iter_mut().enumerate() {
+        let p = |f: &str| format!("$.incidents[{i}].{f}");
+        gate.check(&mut inc.incident_ref, || p("incident_ref"));
+        gate.check(&mut inc.title, || p("title"));
+        gate.check(&mut inc.owner_role, || p("owner_role"));
+        for (j, id) in inc.decision_ids.iter_mut().enumerate() {
+            gate.check(id, || p(&format!("decision_ids[{j}]")));
+        }
+        for (j, r) in inc.exception_refs.iter_mut().enumerate() {
+            gate.check(r, || p(&format!("exception_refs[{j}]")));
+        }
+    }
+    for (i, b) in raw.policy_baselines.iter_mut().enumerate() {
+        let p = |f: &str| format!("$.policy_baselines[{i}].{f}");
+        gate.check(&mut b.agent_id, || p("agent_id"));
+        gate.check(&mut b.policy_pack, || p("policy_pack"));
+    }
+    if gate.violations.is_empty() {
+        return Ok(gate.summary);
+    }
+    let problems = gate
+        .violations
+        .into_iter()
+        .map(|(json_path, kind)| Located {
+            line: lines.get(&json_path).copied(),
+            column: None,
+            json_path,
+            reason: format!(
+                "contains {} content ({kind}); reports must be public-safe (fix the source, or render with redaction)",
+                kind_article(kind)
+            ),
+        })
+        .collect();
+    Err(SnapshotError { kind: SnapshotErrorKind::Unsafe, file: None, problems })
+}
+
+fn kind_article(kind: crate::gate::SensitiveKind) -> &'static str {
+    match kind {
+        crate::gate::SensitiveKind::Email
+        | crate::gate::SensitiveKind::Ipv4
+        | crate::gate::SensitiveKind::Ipv6 => "personal or network",
+        crate::gate::SensitiveKind::PrivateKey
+        | crate::gate::SensitiveKind::Jwt
+        | crate::gate::SensitiveKind::AwsAccessKey
+        | crate::gate::SensitiveKind::GithubToken
+        | crate::gate::SensitiveKind::SlackToken
+        | crate::gate::SensitiveKind::SignedUrl
+        | crate::gate::SensitiveKind::SecretAssignment => "secret",
+    }
+}
+
+fn validate_tenant(t: &Tenant) -> Result<(), SnapshotError> {
+    require_nonempty(&t.tenant_ref, || "$.tenant.ref".into())?;
+    require_nonempty(&t.display_name, || "$.tenant.display_name".into())?;
+    let tz_ok = !t.timezone.is_empty()
+        && t.timezone.split('/').all(|part| {
+            !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || "_+-".contains(c))
+        });
+    if !tz_ok {
+        return Err(SnapshotError::at(
+            SnapshotErrorKind::InvalidValue,
+            "$.tenant.timezone",
+            "expected an IANA time zone name such as `Europe/Berlin` or `UTC`",
+        ));
+    }
+    Ok(())
+}
+
+fn require_nonempty(value: &str, path: impl FnOnce() -> String) -> Result<(), SnapshotError> {
+    if value.trim().is_empty() {
+        Err(SnapshotError::at(SnapshotErrorKind::InvalidValue, path(), "must not be empty"))
+    } else {
+        Ok(())
+    }
+}
+
+fn duplicate(path: String, what: &str) -> SnapshotError {
+    SnapshotError::at(SnapshotErrorKind::Duplicate, path, format!("duplicate {what}; each must be unique"))
+}
+
+fn is_sha256_digest(value: &str) -> bool {
+    value
+        .strip_prefix("sha256:")
+        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+}
+
