@@ -1,1 +1,29 @@
-//! x
+//! # CAVRA Report Center
+//!
+//! Turns AI-agent security-posture data (an activity snapshot) into the
+//! reports CSOs, boards, auditors and GRC teams read. This facade re-exports
+//! the workspace crates:
+//!
+//! - [`model`] (`cavra-model`): snapshot parsing and validation, the safety
+//!   gate, posture analytics and the format-neutral report model;
+//! - [`render`] (`cavra-render`): one backend per output format;
+//! - [`synth`]: a deterministic synthetic snapshot generator for demos,
+//!   tests and benchmarks.
+//!
+//! ```
+//! use cavra_reports::model::{build_report, LoadOptions, Posture, ReportKind, ReportOptions, Snapshot};
+//! use cavra_reports::render::{render, Format};
+//! use cavra_reports::synth::{generate, SynthConfig};
+//!
+//! let raw = generate(&SynthConfig { agents: 3, decisions: 40, seed: 1, ..SynthConfig::default() });
+//! let snapshot = Snapshot::from_raw(raw, None, &LoadOptions::default()).unwrap();
+//! let posture = Posture::compute(&snapshot);
+//! let brief = build_report(ReportKind::ExecutiveRiskBrief, &snapshot, &posture, &ReportOptions::default());
+//! let md = render(&brief, Format::Markdown).unwrap();
+//! assert!(md.text().unwrap().starts_with("# Executive risk brief"));
+//! ```
+
+pub use cavra_model as model;
+pub use cavra_render as render;
+
+pub mod synth;

@@ -1,1 +1,78 @@
-fn main(){}
+//! `cavra-reports`: render AI-agent security-posture reports from an
+//! activity snapshot.
+//!
+//! Exit codes: 0 success; 1 I/O or internal failure; 2 usage error;
+//! 3 invalid input (parse or validation); 4 rejected by the safety gate.
+
+mod commands;
+mod write;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Render AI-agent security-posture reports from an activity snapshot.
+#[derive(Debug, Parser)]
+#[command(name = "cavra-reports", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Render reports for a snapshot into a folder (all or nothing).
+    Render(RenderArgs),
+    /// Parse a snapshot and run the safety gate without rendering.
+    Validate(InputArgs),
+    /// List report kinds and formats.
+    Catalog,
+}
+
+#[derive(Debug, Args)]
+struct InputArgs {
+    /// The activity snapshot (JSON).
+    #[arg(long, value_name = "SNAPSHOT", required_unless_present = "sample", conflicts_with = "sample")]
+    input: Option<PathBuf>,
+    /// Decisions as JSON Lines, when the snapshot does not carry them inline.
+    #[arg(long, value_name = "FILE.jsonl", requires = "input")]
+    decisions: Option<PathBuf>,
+    /// Use the bundled sample snapshot.
+    #[arg(long)]
+    sample: bool,
+    /// Redact sensitive input values with a visible marker instead of failing.
+    #[arg(long)]
+    redact: bool,
+}
+
+#[derive(Debug, Args)]
+struct RenderArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Output folder; created if missing. Nothing is written unless every artifact renders.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Report kinds (comma-separated; default: all).
+    #[arg(long, value_delimiter = ',', value_name = "KIND")]
+    kinds: Vec<cavra_model::ReportKind>,
+    /// Formats (comma-separated; default: all).
+    #[arg(long, value_delimiter = ',', value_name = "FORMAT")]
+    formats: Vec<cavra_render::Format>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Render(args) => commands::render(&args),
+        Command::Validate(args) => commands::validate(&args),
+        Command::Catalog => commands::catalog(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(commands::exit_code(&err))
+        }
+    }
+}

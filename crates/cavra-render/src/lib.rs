@@ -1,1 +1,208 @@
-//! x
+//! # cavra-render
+//!
+//! One backend per output format over the format-neutral
+//! [`Report`](cavra_model::Report), behind a single [`Format`] registry.
+//!
+//! [`render`] runs the safety gate on the report model before the backend
+//! and on the artifact's final bytes after it; both fail closed.
+//!
+//! ```
+//! use cavra_model::{build_report, LoadOptions, Posture, ReportKind, ReportOptions, Snapshot};
+//! use cavra_render::{render, Format};
+//! let text = r#"{"schema_version":"cavra.activity_snapshot.v1",
+//!   "tenant":{"ref":"tenant:demo","display_name":"Demo Co","timezone":"UTC"},
+//!   "as_of":"2026-11-01T00:00:00Z","sessions":[],"decisions":[]}"#;
+//! let snapshot = Snapshot::from_json_str(text, &LoadOptions::default()).unwrap();
+//! let posture = Posture::compute(&snapshot);
+//! let report = build_report(ReportKind::ControlCoverage, &snapshot, &posture, &ReportOptions::default());
+//! let artifact = render(&report, Format::Csv).unwrap();
+//! assert_eq!(artifact.name, "control-coverage.csv");
+//! assert!(artifact.text().unwrap().starts_with("surface,coverage_status,"));
+//! ```
+
+mod csv;
+mod json;
+mod markdown;
+
+use std::fmt;
+
+use cavra_model::gate::{scan_json, scan_text, SensitiveKind};
+use cavra_model::Report;
+use sha2::{Digest, Sha256};
+
+/// The output formats this crate renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Format {
+    /// CommonMark with pipe tables.
+    Markdown,
+    /// RFC 4180 CSV of the report's primary dataset.
+    Csv,
+    /// Pretty, stable-ordered JSON of the report's structured content and datasets.
+    Json,
+}
+
+impl Format {
+    /// Every format, in catalog order.
+    pub const ALL: &'static [Format] = &[Format::Markdown, Format::Csv, Format::Json];
+
+    /// Short name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Markdown => "md",
+            Format::Csv => "csv",
+            Format::Json => "json",
+        }
+    }
+
+    /// File extension.
+    pub fn extension(self) -> &'static str {
+        self.name()
+    }
+
+    /// IANA media type.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Format::Markdown => "text/markdown; charset=utf-8",
+            Format::Csv => "text/csv; charset=utf-8; header=present",
+            Format::Json => "application/json",
+        }
+    }
+
+    /// Whether the artifact is UTF-8 text.
+    pub fn is_text(self) -> bool {
+        match self {
+            Format::Markdown | Format::Csv | Format::Json => true,
+        }
+    }
+
+    fn backend(self) -> &'static dyn Renderer {
+        match self {
+            Format::Markdown => &markdown::MarkdownRenderer,
+            Format::Csv => &csv::CsvRenderer,
+            Format::Json => &json::JsonRenderer,
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "markdown" => Ok(Format::Markdown),
+            _ => Format::ALL.iter().copied().find(|f| f.name() == s).ok_or_else(|| {
+                let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
+                format!("unknown format `{s}` (known: {})", names.join(", "))
+            }),
+        }
+    }
+}
+
+/// A backend: turns a report into bytes.
+pub trait Renderer: Sync {
+    /// Renders the report.
+    ///
+    /// # Errors
+    /// [`RenderError::Backend`] when the backend fails to write.
+    fn render(&self, report: &Report) -> Result<Vec<u8>, RenderError>;
+}
+
+/// A rendered file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Artifact {
+    /// File name, `<kind>.<extension>`.
+    pub name: String,
+    /// Format.
+    pub format: Format,
+    /// Media type.
+    pub media_type: &'static str,
+    /// Content.
+    pub bytes: Vec<u8>,
+    /// Lowercase hex sha256 of `bytes`.
+    pub sha256: String,
+}
+
+impl Artifact {
+    /// The content as text, for text formats.
+    pub fn text(&self) -> Option<&str> {
+        std::str::from_utf8(&self.bytes).ok()
+    }
+}
+
+/// Why rendering failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    /// The report model carries content the safety gate rejects.
+    #[error("safety gate: report `{report}` carries {kind} content at {path}")]
+    UnsafeModel {
+        /// Report id.
+        report: String,
+        /// JSON path inside the report model.
+        path: String,
+        /// What was found.
+        kind: SensitiveKind,
+    },
+    /// The rendered bytes carry content the safety gate rejects.
+    #[error("safety gate: artifact `{artifact}` carries {kind} content at byte {offset}")]
+    UnsafeOutput {
+        /// Artifact name.
+        artifact: String,
+        /// Byte offset of the match.
+        offset: usize,
+        /// What was found.
+        kind: SensitiveKind,
+    },
+    /// The backend failed.
+    #[error("{format} backend failed: {message}")]
+    Backend {
+        /// Format.
+        format: Format,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// Checks a report model with the safety gate.
+///
+/// # Errors
+/// [`RenderError::UnsafeModel`] naming the first offending JSON path.
+pub fn gate_report(report: &Report) -> Result<(), RenderError> {
+    let value = serde_json::to_value(report).map_err(|e| RenderError::Backend { format: Format::Json, message: e.to_string() })?;
+    match scan_json(&value).into_iter().next() {
+        None => Ok(()),
+        Some((path, kind)) => Err(RenderError::UnsafeModel { report: report.meta.report_id.clone(), path, kind }),
+    }
+}
+
+/// Renders one report in one format: gate the model, run the backend, gate
+/// the final bytes, hash.
+///
+/// # Errors
+/// [`RenderError::UnsafeModel`], [`RenderError::UnsafeOutput`] or
+/// [`RenderError::Backend`]. Nothing is returned on failure.
+pub fn render(report: &Report, format: Format) -> Result<Artifact, RenderError> {
+    gate_report(report)?;
+    render_gated(report, format)
+}
+
+/// As [`render`] for a model already checked with [`gate_report`]: renders
+/// and gates the final bytes.
+///
+/// # Errors
+/// [`RenderError::UnsafeOutput`] or [`RenderError::Backend`].
+pub fn render_gated(report: &Report, format: Format) -> Result<Artifact, RenderError> {
+    let bytes = format.backend().render(report)?;
+    let name = format!("{}.{}", report.meta.kind.as_str(), format.extension());
+    if format.is_text() {
+        if let Some(d) = scan_text(&String::from_utf8_lossy(&bytes)).into_iter().next() {
+            return Err(RenderError::UnsafeOutput { artifact: name, offset: d.range.start, kind: d.kind });
+        }
+    }
+    let sha256 = format!("{:x}", Sha256::digest(&bytes));
+    Ok(Artifact { name, format, media_type: format.media_type(), bytes, sha256 })
+}

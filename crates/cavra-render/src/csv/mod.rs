@@ -1,0 +1,80 @@
+//! CSV backend: the report's primary dataset as RFC 4180 CSV.
+//!
+//! Quoting policy: UTF-8 without BOM, `,` separator, LF line ends, a header
+//! row of column keys; a field is quoted (with `"` doubled inside) only when
+//! it contains `,`, `"`, CR or LF. Text cells that start with `=`, `+`, `-`,
+//! `@`, tab, CR or LF (after optional spaces) are neutralised with a leading
+//! apostrophe so spreadsheets never evaluate them; numeric columns are
+//! written as plain numbers and never altered.
+
+use cavra_model::report::{Cell, Dataset};
+use cavra_model::Report;
+
+use crate::{Format, RenderError, Renderer};
+
+pub(crate) struct CsvRenderer;
+
+/// Characters that make a spreadsheet treat a cell as a formula.
+const FORMULA_PREFIXES: &[char] = &['=', '+', '-', '@', '\t', '\r', '\n'];
+
+/// Neutralises a text cell that a spreadsheet would evaluate.
+pub fn neutralise(text: &str) -> std::borrow::Cow<'_, str> {
+    let trimmed = text.trim_start_matches(' ');
+    if trimmed.starts_with(FORMULA_PREFIXES) {
+        std::borrow::Cow::Owned(format!("'{text}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
+fn backend_error(e: impl std::fmt::Display) -> RenderError {
+    RenderError::Backend { format: Format::Csv, message: e.to_string() }
+}
+
+/// Writes one dataset as CSV.
+pub(crate) fn write_dataset(dataset: &Dataset, out: impl std::io::Write) -> Result<(), RenderError> {
+    let mut w = ::csv::WriterBuilder::new()
+        .terminator(::csv::Terminator::Any(b'\n'))
+        .quote_style(::csv::QuoteStyle::Necessary)
+        .from_writer(out);
+    w.write_record(dataset.columns.iter().map(|c| neutralise(&c.key).into_owned())).map_err(backend_error)?;
+    let mut record: Vec<String> = Vec::with_capacity(dataset.columns.len());
+    for row in &dataset.rows {
+        record.clear();
+        for (cell, col) in row.iter().zip(&dataset.columns) {
+            record.push(match cell {
+                Cell::Integer(_) | Cell::Decimal(_) if col.ty.is_numeric() => cell.to_text(),
+                Cell::Null => String::new(),
+                Cell::Text(_) | Cell::Integer(_) | Cell::Decimal(_) | Cell::DateTime(_) => {
+                    neutralise(&cell.to_text()).into_owned()
+                }
+            });
+        }
+        w.write_record(&record).map_err(backend_error)?;
+    }
+    w.flush().map_err(backend_error)
+}
+
+impl Renderer for CsvRenderer {
+    fn render(&self, report: &Report) -> Result<Vec<u8>, RenderError> {
+        let dataset = report.datasets.first().ok_or_else(|| backend_error("the report has no dataset"))?;
+        let mut out = Vec::new();
+        write_dataset(dataset, &mut out)?;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::neutralise;
+
+    #[test]
+    fn formula_prefixes_are_neutralised() {
+        for bad in ["=1+1", "+1", "-2", "@SUM(A1)", "\tx", "\rx", "\nx", "  =cmd"] {
+            assert!(neutralise(bad).starts_with('\''), "{bad:?}");
+        }
+        for good in ["agent-a", "1-2", "a=b", ""] {
+            assert_eq!(neutralise(good), good);
+        }
+    }
+}
