@@ -117,6 +117,17 @@ fn agent_name(i: usize) -> String {
     }
 }
 
+fn pick_weighted(rng: &mut Rng, weights: &[u64], total: u64) -> usize {
+    let mut x = rng.next() % total.max(1);
+    for (i, w) in weights.iter().enumerate() {
+        if x < *w {
+            return i;
+        }
+        x -= w;
+    }
+    weights.len() - 1
+}
+
 fn hex64(rng: &mut Rng) -> String {
     (0..4).map(|_| format!("{:016x}", rng.next())).collect()
 }
@@ -175,19 +186,26 @@ pub fn generate(cfg: &SynthConfig) -> RawSnapshot {
         agent_sessions.push(mine);
     }
 
+    // Activity is skewed: agent i is drawn with weight 1/(i+1), and agents
+    // differ in temperament (every fourth agent is risky, the rest calmer).
+    let weights: Vec<u64> = (0..agents).map(|i| 1_000_000 / (i as u64 + 1)).collect();
+    let total_weight: u64 = weights.iter().sum();
     let mut decisions = Vec::with_capacity(cfg.decisions);
     for i in 0..cfg.decisions {
         // Guarantee every surface, decision and severity appears early on.
-        let (surface_template, decision, severity) = if i < 12 {
-            (i, DecisionKind::ALL[i % 6], Severity::ALL[i % 4])
+        let (surface_template, decision, severity, a) = if i < 12 {
+            (i, DecisionKind::ALL[i % 6], Severity::ALL[i % 4], (i * 4) % agents)
         } else {
-            let d = match rng.below(100) {
-                0..=44 => DecisionKind::Allow,
-                45..=59 => DecisionKind::AuditOnly,
-                60..=71 => DecisionKind::Warn,
-                72..=79 => DecisionKind::AllowWithAttestation,
-                80..=91 => DecisionKind::RequireApproval,
-                _ => DecisionKind::Block,
+            let a = pick_weighted(&mut rng, &weights, total_weight);
+            let roll = rng.below(100);
+            let d = match (a % 4, roll) {
+                (0, 0..=44) | (1..=3, 0..=59) => DecisionKind::Allow,
+                (0, 45..=59) | (1..=3, 60..=79) => DecisionKind::AuditOnly,
+                (0, 60..=71) | (1, 80..=89) | (2..=3, 80..=85) => DecisionKind::Warn,
+                (0, 72..=79) | (1, 90..=93) | (2..=3, 86..=97) => DecisionKind::AllowWithAttestation,
+                (0, 80..=91) | (1, 94..=98) => DecisionKind::RequireApproval,
+                (0 | 1, _) => DecisionKind::Block,
+                _ => DecisionKind::AuditOnly,
             };
             let s = match (d, rng.below(100)) {
                 (DecisionKind::Block, 0..=39) => Severity::Critical,
@@ -196,10 +214,10 @@ pub fn generate(cfg: &SynthConfig) -> RawSnapshot {
                 (_, 10..=44) => Severity::Medium,
                 _ => Severity::Low,
             };
-            (rng.below(TEMPLATES.len()), d, s)
+            let t = if a % 4 == 0 { rng.below(TEMPLATES.len()) } else { 4 + rng.below(TEMPLATES.len() - 4) };
+            (t, d, s, a)
         };
         let t = &TEMPLATES[surface_template].1;
-        let a = if i < 12 { i % agents } else { rng.below(agents) };
         let sess = &sessions[*rng.pick(&agent_sessions[a])];
         let at = start + (rng.next() % span) as i64;
         let id = format!("dec-{i:07}");

@@ -256,6 +256,8 @@ pub enum Block {
         dataset: String,
         /// Row cap in documents.
         max_rows: Option<usize>,
+        /// Column keys to show in documents, in order; empty shows every column.
+        columns: Vec<String>,
     },
 }
 

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use super::{finding_json, findings_dataset, heading, list, para, table, Ctx};
+use super::{finding_json, findings_dataset, heading, list, para, table_columns, Ctx};
 use crate::posture::{CoverageStatus, RiskLevel};
 use crate::report::{Block, Chart, ChartKind, Classification, ColumnType, Dataset, Report, ReportKind, Series};
 
@@ -20,7 +20,8 @@ pub(super) fn build(ctx: &Ctx) -> Report {
     let narrative = narrative(ctx);
     let actions = recommended_actions(ctx);
     let limitations = limitations(ctx);
-    let top: Vec<_> = p.findings.iter().take(TOP_FINDINGS).collect();
+    // Ours: the brief ranks findings by severity, then newest, so the worst come first.
+    let top = super::board::top_risks(&p.findings, TOP_FINDINGS);
 
     let mut overview = ctx.overview_json();
     if let Value::Object(m) = &mut overview {
@@ -56,11 +57,15 @@ pub(super) fn build(ctx: &Ctx) -> Report {
         r.blocks.push(para("No findings in this window."));
     } else {
         r.blocks.push(para(&format!(
-            "The {} most recent of {} findings (block, require-approval and warn decisions, and any critical or high severity decision).",
+            "The {} most severe of {} findings, newest first within a severity (findings are block, require-approval and warn decisions, and any critical or high severity decision).",
             top.len(),
             p.findings.len()
         )));
-        r.blocks.push(table("top_findings", Some(TOP_FINDINGS)));
+        r.blocks.push(table_columns(
+            "top_findings",
+            Some(TOP_FINDINGS),
+            &["severity", "decision", "agent_id", "repository", "risk_classification", "rule_id", "reason", "timestamp"],
+        ));
     }
     r.blocks.push(heading(2, "Recommended actions"));
     r.blocks.push(list(true, actions));

@@ -94,11 +94,15 @@ impl Ctx<'_> {
         summary.insert("generated_at".into(), json!(s.as_of));
         summary.insert("data_provenance".into(), json!(s.data_provenance));
         let mut blocks = vec![heading(1, &format!("{} — {}", kind.title(), s.tenant.display_name))];
+        let source = match s.data_provenance {
+            crate::input::DataProvenance::LocalActivityStore => "the local activity store",
+            crate::input::DataProvenance::SampleData => "sample data",
+            crate::input::DataProvenance::ConnectorExport => "a connector export",
+        };
         blocks.push(para(&format!(
-            "Reporting window {}; generated {} from {} data. Classification: {}.",
+            "Reporting window {}; generated {} from {source}. Classification: {}.",
             self.window_text(),
             s.as_of,
-            s.data_provenance.as_str().replace('_', " "),
             meta.classification.as_str()
         )));
         Report { meta, summary, blocks, datasets: Vec::new() }
@@ -176,7 +180,12 @@ pub(crate) fn list(ordered: bool, items: Vec<String>) -> Block {
 }
 
 pub(crate) fn table(dataset: &str, max_rows: Option<usize>) -> Block {
-    Block::Table { dataset: dataset.into(), max_rows }
+    Block::Table { dataset: dataset.into(), max_rows, columns: Vec::new() }
+}
+
+/// A table showing only some columns in documents.
+pub(crate) fn table_columns(dataset: &str, max_rows: Option<usize>, columns: &[&str]) -> Block {
+    Block::Table { dataset: dataset.into(), max_rows, columns: columns.iter().map(|c| (*c).to_string()).collect() }
 }
 
 /// Findings as a dataset, portal columns first.

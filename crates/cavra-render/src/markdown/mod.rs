@@ -106,10 +106,15 @@ fn chart(out: &mut String, c: &Chart) {
     }
 }
 
-fn dataset_table(out: &mut String, d: &Dataset, max_rows: Option<usize>) {
+fn dataset_table(out: &mut String, d: &Dataset, max_rows: Option<usize>, columns: &[String]) {
     let shown = max_rows.map_or(d.rows.len(), |m| m.min(d.rows.len()));
-    let header: Vec<String> = d.columns.iter().map(|c| c.label.clone()).collect();
-    table(out, &header, d.rows.iter().take(shown).map(|r| r.iter().map(|c| c.to_text()).collect()));
+    let picked: Vec<usize> = if columns.is_empty() {
+        (0..d.columns.len()).collect()
+    } else {
+        columns.iter().filter_map(|k| d.columns.iter().position(|c| &c.key == k)).collect()
+    };
+    let header: Vec<String> = picked.iter().map(|i| d.columns[*i].label.clone()).collect();
+    table(out, &header, d.rows.iter().take(shown).map(|r| picked.iter().map(|i| r[*i].to_text()).collect()));
     if shown < d.rows.len() {
         let _ = writeln!(
             out,
@@ -151,8 +156,8 @@ impl Renderer for MarkdownRenderer {
                     out.push('\n');
                 }
                 Block::Chart(c) => chart(&mut out, c),
-                Block::Table { dataset, max_rows } => match report.dataset(dataset) {
-                    Some(d) => dataset_table(&mut out, d, *max_rows),
+                Block::Table { dataset, max_rows, columns } => match report.dataset(dataset) {
+                    Some(d) => dataset_table(&mut out, d, *max_rows, columns),
                     None => {
                         return Err(RenderError::Backend {
                             format: crate::Format::Markdown,
