@@ -1,0 +1,268 @@
+//! Whole-pipeline properties: determinism, inline vs streamed decisions,
+//! the portal's CSV columns, injection safety and the safety gate.
+
+mod common;
+
+use cavra_reports::model::gate::GateMode;
+use cavra_reports::model::{parse_raw, LoadOptions, Snapshot, SnapshotErrorKind};
+use cavra_reports::synth::{generate, SynthConfig};
+
+fn small() -> serde_json::Value {
+    let raw = generate(&SynthConfig { agents: 4, decisions: 30, seed: 3, ..SynthConfig::default() });
+    serde_json::to_value(raw).unwrap()
+}
+
+#[test]
+fn rendering_is_deterministic() {
+    let text = common::sample_text();
+    let a = common::render_all(&common::load_text(&text, &LoadOptions::default()));
+    let b = common::render_all(&common::load_text(&text, &LoadOptions::default()));
+    assert_eq!(a, b);
+    let names: std::collections::BTreeSet<_> = a.iter().map(|x| x.name.clone()).collect();
+    assert_eq!(names.len(), 18);
+}
+
+#[test]
+fn inline_and_streamed_decisions_give_identical_reports() {
+    let raw = generate(&SynthConfig { agents: 9, decisions: 700, seed: 11, ..SynthConfig::default() });
+    let dir = tempfile::tempdir().unwrap();
+    let inline = dir.path().join("inline.json");
+    std::fs::write(&inline, serde_json::to_vec(&raw).unwrap()).unwrap();
+    let mut split = raw.clone();
+    let decisions = split.decisions.take().unwrap();
+    let bare = dir.path().join("bare.json");
+    std::fs::write(&bare, serde_json::to_vec(&split).unwrap()).unwrap();
+    let jsonl = dir.path().join("decisions.jsonl");
+    let lines: Vec<String> = decisions.iter().map(|d| serde_json::to_string(d).unwrap()).collect();
+    std::fs::write(&jsonl, lines.join("\n") + "\n").unwrap();
+
+    let a = Snapshot::load(&inline, None, &LoadOptions::default()).unwrap();
+    let b = Snapshot::load(&bare, Some(&jsonl), &LoadOptions::default()).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(common::render_all(&a), common::render_all(&b));
+
+    // giving both is a conflict, not a silent merge
+    let e = Snapshot::load(&inline, Some(&jsonl), &LoadOptions::default()).unwrap_err();
+    assert_eq!(e.kind, SnapshotErrorKind::Conflict);
+}
+
+#[test]
+fn csv_headers_start_with_the_portal_columns() {
+    let artifacts = common::render_all(&common::load_text(&common::sample_text(), &LoadOptions::default()));
+    let header = |name: &str| -> Vec<String> {
+        let a = artifacts.iter().find(|a| a.name == name).unwrap();
+        let mut r = csv::Reader::from_reader(a.bytes.as_slice());
+        r.headers().unwrap().iter().map(String::from).collect()
+    };
+    let starts = |name: &str, seed: &[&str]| {
+        let h = header(name);
+        assert_eq!(&h[..seed.len()], seed, "{name}");
+    };
+    starts(
+        "control-coverage.csv",
+        &["surface", "coverage_status", "decision_count", "blocked_actions", "approval_required_actions", "warned_actions", "evidence_confidence"],
+    );
+    starts(
+        "evidence-freshness.csv",
+        &["item_id", "item_type", "freshness_status", "age_hours", "retention_status", "recommended_action"],
+    );
+    starts(
+        "agent-risk-register.csv",
+        &[
+            "agent_id", "coverage_status", "drift_status", "session_count", "decision_count", "blocked_actions",
+            "approval_required_actions", "warned_actions", "blast_radius_score", "blast_radius_level", "drift_score",
+            "repository_count", "last_seen_at",
+        ],
+    );
+    // the evidence-freshness CSV lists every item, not the portal's first 50
+    let fresh = artifacts.iter().find(|a| a.name == "evidence-freshness.csv").unwrap();
+    let rows = csv::Reader::from_reader(fresh.bytes.as_slice()).records().count();
+    assert_eq!(rows, 400, "one row per decision (every sample session has decisions)");
+}
+
+#[test]
+fn board_pack_json_keeps_the_portal_contract() {
+    let artifacts = common::render_all(&common::load_text(&common::sample_text(), &LoadOptions::default()));
+    let a = artifacts.iter().find(|a| a.name == "board-kpi-pack.json").unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&a.bytes).unwrap();
+    let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys[..7],
+        ["schema_version", "generated_at", "data_provenance", "overview", "agent_count", "control_surface_count", "top_risks"]
+    );
+    assert_eq!(v["schema_version"], "cavra.aispm.board_kpi_pack.v1");
+    let overview: Vec<&String> = v["overview"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        overview,
+        [
+            "posture_score", "risk_level", "total_sessions", "total_decisions", "blocked_actions",
+            "approval_required_actions", "risk_findings", "evidence_confidence"
+        ]
+    );
+    assert_eq!(v["top_risks"].as_array().unwrap().len(), 5);
+    let risk: Vec<&String> = v["top_risks"][0].as_object().unwrap().keys().collect();
+    assert_eq!(risk, ["severity", "risk_classification", "decision", "agent_id", "repository"]);
+}
+
+const PAYLOADS: &[&str] = &["=HYPERLINK(\"http://x.test\",\"y\")", "+1", "-1+2", "@SUM(A1)", "\tlead", "\rcr"];
+
+#[test]
+fn formula_payloads_are_neutralised_in_every_csv() {
+    let mut v = small();
+    for (i, p) in PAYLOADS.iter().enumerate() {
+        let d = &mut v["decisions"][i];
+        d["agent_id"] = serde_json::json!(format!("{p}agent{i}"));
+        d["repository"] = serde_json::json!(format!("{p}repo{i}"));
+        d["rule_id"] = serde_json::json!(format!("{p}rule{i}"));
+        d["reason"] = serde_json::json!(format!("{p}reason{i}"));
+        // make each one a finding so it reaches the findings tables
+        d["decision"] = serde_json::json!("block");
+        d["target"] = serde_json::json!("plain target");
+    }
+    let snapshot = common::load_text(&v.to_string(), &LoadOptions::default());
+    let artifacts = common::render_all(&snapshot);
+    let mut seen = 0;
+    for a in artifacts.iter().filter(|a| a.name.ends_with(".csv")) {
+        let mut r = csv::ReaderBuilder::new().has_headers(false).from_reader(a.bytes.as_slice());
+        for rec in r.records() {
+            for cell in rec.unwrap().iter() {
+                if cell.starts_with('\'') {
+                    seen += 1;
+                }
+                let first = cell.trim_start_matches(' ').chars().next();
+                let numeric = cell.parse::<f64>().is_ok();
+                assert!(
+                    !matches!(first, Some('=' | '+' | '-' | '@' | '\t' | '\r' | '\n')) || numeric,
+                    "{}: formula cell {cell:?}",
+                    a.name
+                );
+            }
+        }
+    }
+    assert!(seen >= PAYLOADS.len(), "payloads reached the CSVs neutralised ({seen})");
+    let register = artifacts.iter().find(|a| a.name == "agent-risk-register.csv").unwrap();
+    assert!(register.text().unwrap().contains("\"'=HYPERLINK(\"\"http://x.test\"\",\"\"y\"\")agent0\""));
+}
+
+#[test]
+fn markdown_and_html_in_data_cannot_break_tables() {
+    let mut v = small();
+    for i in 0..6 {
+        v["decisions"][i]["reason"] = serde_json::json!("a | b <script>alert(1)</script> [x](y) *z*\nnext");
+        v["decisions"][i]["decision"] = serde_json::json!("block");
+        v["decisions"][i]["severity"] = serde_json::json!("critical");
+    }
+    let snapshot = common::load_text(&v.to_string(), &LoadOptions::default());
+    for a in common::render_all(&snapshot).iter().filter(|a| a.name.ends_with(".md")) {
+        let text = a.text().unwrap();
+        assert!(!text.contains("<script>"), "{}", a.name);
+        // every table row has as many unescaped pipes as its header
+        let mut width = None;
+        for line in text.lines() {
+            if !line.starts_with('|') {
+                width = None;
+                continue;
+            }
+            let pipes = line.replace("\\|", "").matches('|').count();
+            match width {
+                None => width = Some(pipes),
+                Some(w) => assert_eq!(w, pipes, "{}: {line}", a.name),
+            }
+        }
+    }
+}
+
+/// Where each free-text field lives and a fake secret to seed into it.
+fn seeded_cases() -> Vec<(&'static str, String)> {
+    // Built at test time from parts; none of these is a real credential.
+    let secrets = [
+        format!("{}@{}.test", "someone", "corp"),
+        "203.0.113.77".to_string(),
+        format!("AKIA{}", "ABCDEFGHIJKLMNOP"),
+        format!("eyJ{}.eyJ{}.{}", "hbGciOiJIUzI1NiJ9", "zdWIiOiJ4In0xyzabc", "c2lnbmF0dXJlLXZhbHVl"),
+        format!("ghp_{}", "Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2"),
+        "https://files.test/o?X-Amz-Signature=deadbeef".to_string(),
+        format!("pass{}=hunter2", "word"),
+        "2001:db8::1".to_string(),
+    ];
+    let fields = [
+        "/tenant/ref", "/tenant/display_name",
+        "/sessions/0/session_id", "/sessions/0/agent_id", "/sessions/0/repository", "/sessions/0/policy_pack",
+        "/sessions/0/evidence_refs/0",
+        "/decisions/4/decision_id", "/decisions/4/session_id", "/decisions/4/agent_id", "/decisions/4/repository",
+        "/decisions/4/action_type", "/decisions/4/target", "/decisions/4/policy_pack", "/decisions/4/rule_id",
+        "/decisions/4/reason", "/decisions/4/evidence_refs/0", "/decisions/4/tool", "/decisions/4/approval_route",
+        "/exceptions/0/exception_ref", "/exceptions/0/scope/agent_id", "/exceptions/0/scope/rule_id",
+        "/exceptions/0/scope/repository", "/exceptions/0/approver_role", "/exceptions/0/justification_ref",
+        "/incidents/0/incident_ref", "/incidents/0/title", "/incidents/0/owner_role", "/incidents/0/decision_ids/0",
+        "/incidents/0/exception_refs/0",
+        "/policy_baselines/0/agent_id", "/policy_baselines/0/policy_pack",
+    ];
+    fields.iter().enumerate().map(|(i, f)| (*f, secrets[i % secrets.len()].clone())).collect()
+}
+
+fn seed(v: &mut serde_json::Value, pointer: &str, secret: &str) {
+    let (parent, last) = pointer.rsplit_once('/').unwrap();
+    let target = v.pointer_mut(parent).unwrap_or_else(|| panic!("{parent}"));
+    match target {
+        serde_json::Value::Array(items) => {
+            items.clear();
+            items.push(serde_json::json!(secret));
+        }
+        serde_json::Value::Object(map) => {
+            map.insert(last.to_string(), serde_json::json!(secret));
+        }
+        other => panic!("{pointer}: {other}"),
+    }
+}
+
+fn json_path(pointer: &str) -> String {
+    let mut out = String::from("$");
+    for part in pointer.trim_start_matches('/').split('/') {
+        if part.chars().all(|c| c.is_ascii_digit()) {
+            out.push_str(&format!("[{part}]"));
+        } else {
+            out.push('.');
+            out.push_str(part);
+        }
+    }
+    out
+}
+
+#[test]
+fn seeded_secrets_in_every_free_text_field_fail_closed_or_are_redacted() {
+    let base = small();
+    assert!(parse_raw(&base.to_string()).is_ok());
+    for (pointer, secret) in seeded_cases() {
+        let mut v = base.clone();
+        seed(&mut v, pointer, &secret);
+        let text = v.to_string();
+        let e = Snapshot::from_json_str(&text, &LoadOptions::default()).expect_err(pointer);
+        assert_eq!(e.kind, SnapshotErrorKind::Unsafe, "{pointer}: {e}");
+        let paths: Vec<&str> = e.problems.iter().map(|p| p.json_path.as_str()).collect();
+        assert!(paths.contains(&json_path(pointer).as_str()), "{pointer}: {paths:?}");
+        assert!(!e.to_string().contains(&secret), "{pointer}: the error echoes the secret");
+
+        let snapshot = Snapshot::from_json_str(&text, &LoadOptions { gate: GateMode::Redact }).expect(pointer);
+        assert!(snapshot.redaction.total >= 1, "{pointer}");
+        for a in common::render_all(&snapshot) {
+            let body = String::from_utf8_lossy(&a.bytes);
+            assert!(!body.contains(&secret), "{pointer}: {} still holds the secret", a.name);
+        }
+    }
+}
+
+#[test]
+fn redaction_is_counted_in_report_metadata() {
+    let mut v = small();
+    v["decisions"][3]["reason"] = serde_json::json!(format!("mail {}@{}.test", "ops", "corp"));
+    let snapshot = Snapshot::from_json_str(&v.to_string(), &LoadOptions { gate: GateMode::Redact }).unwrap();
+    let artifacts = common::render_all(&snapshot);
+    let brief = artifacts.iter().find(|a| a.name == "executive-risk-brief.json").unwrap();
+    let j: serde_json::Value = serde_json::from_slice(&brief.bytes).unwrap();
+    assert_eq!(j["report"]["redaction"]["mode"], "redact");
+    assert_eq!(j["report"]["redaction"]["total"], 1);
+    assert_eq!(j["report"]["redaction"]["by_kind"]["email"], 1);
+    let md = artifacts.iter().find(|a| a.name == "executive-risk-brief.md").unwrap();
+    assert!(md.text().unwrap().contains("redacted 1 value"));
+}
