@@ -1,0 +1,138 @@
+//! The binary end to end: output, exit codes and all-or-nothing writes.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_cavra-reports"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("binary runs")
+}
+
+fn sample() -> serde_json::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/sample_snapshot.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn hashes(stdout: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .filter(|l| l.contains('.') && !l.starts_with("wrote"))
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn render_sample_writes_18_artifacts_with_stable_hashes() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a");
+    let b = dir.path().join("b");
+    let first = run(&["render", "--sample", "--out", a.to_str().unwrap()]);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let second = run(&["render", "--sample", "--out", b.to_str().unwrap()]);
+    assert!(second.status.success());
+    let h1 = hashes(&first.stdout);
+    assert_eq!(h1.len(), 18, "{h1:?}");
+    assert_eq!(h1, hashes(&second.stdout));
+    assert_eq!(std::fs::read_dir(&a).unwrap().count(), 18);
+    for line in &h1 {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        let bytes = std::fs::read(a.join(cols[0])).unwrap();
+        assert_eq!(bytes.len().to_string(), cols[1]);
+        assert_eq!(cols[2].len(), 64);
+    }
+    // no staging folder is left behind
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".cavra-staging"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn email_in_reason_fails_closed_and_redact_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = sample();
+    let address = format!("{}@{}.test", "alice.auditor", "northwind");
+    v["decisions"][17]["reason"] = serde_json::json!(format!("escalate to {address}"));
+    let input = dir.path().join("snap.json");
+    std::fs::write(&input, v.to_string()).unwrap();
+    let out = dir.path().join("out");
+
+    let failed = run(&["render", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(failed.status.code(), Some(4));
+    let err = String::from_utf8_lossy(&failed.stderr);
+    assert!(err.contains("$.decisions[17].reason"), "{err}");
+    assert!(err.contains("snap.json"), "{err}");
+    assert!(!err.contains(&address), "the error must not echo the address");
+    assert!(!out.exists(), "nothing is written on failure");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no staging folder left");
+
+    let ok = run(&["render", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--redact"]);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let mut count = 0;
+    for entry in std::fs::read_dir(&out).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(!String::from_utf8_lossy(&bytes).contains(&address));
+        count += 1;
+    }
+    assert_eq!(count, 18);
+}
+
+#[test]
+fn bad_input_exits_3_with_path_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>, &str)> = vec![
+        ("schema", Box::new(|v| v["schema_version"] = serde_json::json!("v0")), "$.schema_version"),
+        ("unknown", Box::new(|v| v["decisions"][2]["colour"] = serde_json::json!("red")), "$.decisions[2].colour"),
+        ("forbidden", Box::new(|v| v["decisions"][2]["raw_prompt"] = serde_json::json!("x")), "$.decisions[2].raw_prompt"),
+        ("timestamp", Box::new(|v| v["as_of"] = serde_json::json!("yesterday")), "$.as_of"),
+        ("enum", Box::new(|v| v["decisions"][0]["severity"] = serde_json::json!("urgent")), "$.decisions[0].severity"),
+    ];
+    for (name, mutate, path) in cases {
+        let mut v = sample();
+        mutate(&mut v);
+        let input = dir.path().join(format!("{name}.json"));
+        std::fs::write(&input, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+        let out = dir.path().join(format!("{name}-out"));
+        let o = run(&["render", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(3), "{name}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(path), "{name}: {err}");
+        assert!(err.contains(&format!("{name}.json:")), "{name}: {err}");
+        assert!(!out.exists(), "{name}");
+    }
+    let input = dir.path().join("broken.json");
+    std::fs::write(&input, "{\"schema_version\": ").unwrap();
+    let o = run(&["validate", "--input", input.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("malformed JSON"));
+    let o = run(&["validate", "--input", dir.path().join("missing.json").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn kinds_formats_validate_and_catalog() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let o = run(&["render", "--sample", "--out", out.to_str().unwrap(), "--kinds", "board-kpi-pack,control-coverage", "--formats", "csv"]);
+    assert!(o.status.success());
+    let mut names: Vec<String> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["board-kpi-pack.csv", "control-coverage.csv"]);
+
+    let o = run(&["render", "--sample", "--out", out.to_str().unwrap(), "--kinds", "nope"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown report kind `nope`"));
+
+    let o = run(&["validate", "--sample"]);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("ok: "));
+
+    let o = run(&["catalog"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("executive-risk-brief") && text.contains("6 kinds x 3 formats = 18 artifacts"), "{text}");
+}
