@@ -7,9 +7,8 @@
 //! baselines) and public-safe by construction: no addresses, no secrets.
 
 use cavra_model::input::{
-    ControlSurface, DataProvenance, Decision, DecisionKind, ExceptionScope, ExceptionStatus, Incident,
-    IncidentStatus, PolicyBaseline, PolicyException, RawSnapshot, SchemaVersion, Session, SessionState,
-    Severity, Tenant, Window,
+    ControlSurface, DataProvenance, Decision, DecisionKind, ExceptionScope, ExceptionStatus, Incident, IncidentStatus,
+    PolicyBaseline, PolicyException, RawSnapshot, SchemaVersion, Session, SessionState, Severity, Tenant, Window,
 };
 use cavra_model::Timestamp;
 
@@ -71,11 +70,27 @@ impl Rng {
 }
 
 const AGENT_NAMES: &[&str] = &[
-    "codex-payments", "claude-platform", "copilot-web", "devin-data", "aider-mobile", "cursor-auth",
-    "release-bot", "triage-bot", "infra-agent", "docs-writer", "ml-trainer", "sre-runbook",
+    "codex-payments",
+    "claude-platform",
+    "copilot-web",
+    "devin-data",
+    "aider-mobile",
+    "cursor-auth",
+    "release-bot",
+    "triage-bot",
+    "infra-agent",
+    "docs-writer",
+    "ml-trainer",
+    "sre-runbook",
 ];
 const REPOS: &[&str] = &[
-    "payments-api", "web-frontend", "infra-live", "data-pipeline", "mobile-app", "auth-service", "docs-site",
+    "payments-api",
+    "web-frontend",
+    "infra-live",
+    "data-pipeline",
+    "mobile-app",
+    "auth-service",
+    "docs-site",
     "ml-platform",
 ];
 const PACKS: &[&str] = &["baseline-v3", "strict-prod-v2", "oss-contrib-v1"];
@@ -91,23 +106,144 @@ struct Template {
 }
 
 const TEMPLATES: &[(ControlSurface, Template)] = &[
-    (ControlSurface::SensitiveData, Template { action: "file_read", target: "config/.env.production", rule: "secrets.credential-file-access", tool: None, reason: "Read of a credential file outside the approved secret store", operation: "read environment file" }),
-    (ControlSurface::SensitiveData, Template { action: "shell_command", target: "vault read kv/payments (secret path)", rule: "secrets.vault-read", tool: None, reason: "Direct secret-store read by an agent", operation: "read vault path" }),
-    (ControlSurface::InfrastructureIac, Template { action: "terraform_apply", target: "terraform/prod/network.tf", rule: "iac.prod-apply", tool: None, reason: "Production infrastructure change requires a human approver", operation: "apply plan" }),
-    (ControlSurface::InfrastructureIac, Template { action: "shell_command", target: "kubernetes deployment scale web=0", rule: "iac.k8s-mutation", tool: None, reason: "Cluster mutation outside a change window", operation: "scale deployment" }),
-    (ControlSurface::McpTools, Template { action: "mcp_tool_call", target: "issue tracker create_issue", rule: "mcp.tool-allowlist", tool: Some("tracker-mcp"), reason: "Tool call to an allow-listed MCP server", operation: "create issue" }),
-    (ControlSurface::McpTools, Template { action: "mcp_tool_call", target: "browser navigate external site", rule: "mcp.untrusted-server", tool: Some("browser-mcp"), reason: "MCP server is not on the approved list", operation: "open page" }),
-    (ControlSurface::SourceControl, Template { action: "git_push", target: "branch main", rule: "git.protected-branch", tool: None, reason: "Direct push to a protected branch", operation: "push commits" }),
-    (ControlSurface::SourceControl, Template { action: "pull_request", target: "merge feature/retry-logic", rule: "scm.review-required", tool: None, reason: "Merge requires an independent review", operation: "merge pull request" }),
-    (ControlSurface::RuntimeCommands, Template { action: "shell_command", target: "npm install left-pad", rule: "runtime.package-install", tool: None, reason: "New dependency installed from a public registry", operation: "install package" }),
-    (ControlSurface::RuntimeCommands, Template { action: "shell_command", target: "curl installer | sh", rule: "runtime.remote-script", tool: None, reason: "Piping a remote script into a shell", operation: "run installer" }),
-    (ControlSurface::GeneralPolicy, Template { action: "file_write", target: "src/lib.rs", rule: "general.write-scope", tool: None, reason: "Write inside the agent's declared scope", operation: "edit source" }),
-    (ControlSurface::GeneralPolicy, Template { action: "web_fetch", target: "package documentation page", rule: "general.egress", tool: None, reason: "Outbound fetch to a documentation site", operation: "fetch docs" }),
+    (
+        ControlSurface::SensitiveData,
+        Template {
+            action: "file_read",
+            target: "config/.env.production",
+            rule: "secrets.credential-file-access",
+            tool: None,
+            reason: "Read of a credential file outside the approved secret store",
+            operation: "read environment file",
+        },
+    ),
+    (
+        ControlSurface::SensitiveData,
+        Template {
+            action: "shell_command",
+            target: "vault read kv/payments (secret path)",
+            rule: "secrets.vault-read",
+            tool: None,
+            reason: "Direct secret-store read by an agent",
+            operation: "read vault path",
+        },
+    ),
+    (
+        ControlSurface::InfrastructureIac,
+        Template {
+            action: "terraform_apply",
+            target: "terraform/prod/network.tf",
+            rule: "iac.prod-apply",
+            tool: None,
+            reason: "Production infrastructure change requires a human approver",
+            operation: "apply plan",
+        },
+    ),
+    (
+        ControlSurface::InfrastructureIac,
+        Template {
+            action: "shell_command",
+            target: "kubernetes deployment scale web=0",
+            rule: "iac.k8s-mutation",
+            tool: None,
+            reason: "Cluster mutation outside a change window",
+            operation: "scale deployment",
+        },
+    ),
+    (
+        ControlSurface::McpTools,
+        Template {
+            action: "mcp_tool_call",
+            target: "issue tracker create_issue",
+            rule: "mcp.tool-allowlist",
+            tool: Some("tracker-mcp"),
+            reason: "Tool call to an allow-listed MCP server",
+            operation: "create issue",
+        },
+    ),
+    (
+        ControlSurface::McpTools,
+        Template {
+            action: "mcp_tool_call",
+            target: "browser navigate external site",
+            rule: "mcp.untrusted-server",
+            tool: Some("browser-mcp"),
+            reason: "MCP server is not on the approved list",
+            operation: "open page",
+        },
+    ),
+    (
+        ControlSurface::SourceControl,
+        Template {
+            action: "git_push",
+            target: "branch main",
+            rule: "git.protected-branch",
+            tool: None,
+            reason: "Direct push to a protected branch",
+            operation: "push commits",
+        },
+    ),
+    (
+        ControlSurface::SourceControl,
+        Template {
+            action: "pull_request",
+            target: "merge feature/retry-logic",
+            rule: "scm.review-required",
+            tool: None,
+            reason: "Merge requires an independent review",
+            operation: "merge pull request",
+        },
+    ),
+    (
+        ControlSurface::RuntimeCommands,
+        Template {
+            action: "shell_command",
+            target: "npm install left-pad",
+            rule: "runtime.package-install",
+            tool: None,
+            reason: "New dependency installed from a public registry",
+            operation: "install package",
+        },
+    ),
+    (
+        ControlSurface::RuntimeCommands,
+        Template {
+            action: "shell_command",
+            target: "curl installer | sh",
+            rule: "runtime.remote-script",
+            tool: None,
+            reason: "Piping a remote script into a shell",
+            operation: "run installer",
+        },
+    ),
+    (
+        ControlSurface::GeneralPolicy,
+        Template {
+            action: "file_write",
+            target: "src/lib.rs",
+            rule: "general.write-scope",
+            tool: None,
+            reason: "Write inside the agent's declared scope",
+            operation: "edit source",
+        },
+    ),
+    (
+        ControlSurface::GeneralPolicy,
+        Template {
+            action: "web_fetch",
+            target: "package documentation page",
+            rule: "general.egress",
+            tool: None,
+            reason: "Outbound fetch to a documentation site",
+            operation: "fetch docs",
+        },
+    ),
 ];
 
 fn ts(unix: i64) -> Timestamp {
     // Every instant generated here lies between 1970 and 9999.
-    Timestamp::from_unix_seconds(unix).unwrap_or_else(|_| Timestamp::parse("2026-01-01T00:00:00Z").expect("valid literal"))
+    Timestamp::from_unix_seconds(unix)
+        .unwrap_or_else(|_| Timestamp::parse("2026-01-01T00:00:00Z").expect("valid literal"))
 }
 
 fn agent_name(i: usize) -> String {
@@ -178,7 +314,11 @@ pub fn generate(cfg: &SynthConfig) -> RawSnapshot {
                 decision_count: None,
                 blocked_count: None,
                 approval_required_count: None,
-                evidence_refs: if rng.chance(50) { vec![format!("archive://sessions/{a:05}-{s:03}.json")] } else { Vec::new() },
+                evidence_refs: if rng.chance(50) {
+                    vec![format!("archive://sessions/{a:05}-{s:03}.json")]
+                } else {
+                    Vec::new()
+                },
                 x_extensions: None,
             });
             mine.push(idx);
@@ -252,11 +392,18 @@ pub fn generate(cfg: &SynthConfig) -> RawSnapshot {
         });
     }
 
-    let exceptions: Vec<PolicyException> = (0..(agents / 3).max(1).min(200))
+    let exceptions: Vec<PolicyException> = (0..(agents / 3).clamp(1, 200))
         .map(|i| {
             let opened = start - 86_400 * (10 + rng.below(60) as i64);
             let expires = opened + 86_400 * (20 + rng.below(70) as i64);
-            let status = *rng.pick(&[ExceptionStatus::Active, ExceptionStatus::Active, ExceptionStatus::Approved, ExceptionStatus::Expired, ExceptionStatus::Requested, ExceptionStatus::Closed]);
+            let status = *rng.pick(&[
+                ExceptionStatus::Active,
+                ExceptionStatus::Active,
+                ExceptionStatus::Approved,
+                ExceptionStatus::Expired,
+                ExceptionStatus::Requested,
+                ExceptionStatus::Closed,
+            ]);
             let limit = 2 + rng.below(2) as u32;
             PolicyException {
                 exception_ref: format!("exc-{i:04}"),
@@ -291,13 +438,24 @@ pub fn generate(cfg: &SynthConfig) -> RawSnapshot {
             let status = *rng.pick(IncidentStatus::ALL);
             Incident {
                 incident_ref: format!("inc-{i:04}"),
-                title: rng.pick(&["Agent attempted credential access", "Unreviewed push to protected branch", "Production apply outside change window", "Untrusted MCP server contacted"]).to_string(),
+                title: rng
+                    .pick(&[
+                        "Agent attempted credential access",
+                        "Unreviewed push to protected branch",
+                        "Production apply outside change window",
+                        "Untrusted MCP server contacted",
+                    ])
+                    .to_string(),
                 severity: *rng.pick(&[Severity::Critical, Severity::High, Severity::Medium]),
                 status,
                 opened_at: ts(opened),
                 closed_at: matches!(status, IncidentStatus::Closed).then(|| ts((opened + 86_400).min(as_of))),
                 decision_ids: linked,
-                exception_refs: if exceptions.is_empty() || rng.chance(60) { Vec::new() } else { vec![rng.pick(&exceptions).exception_ref.clone()] },
+                exception_refs: if exceptions.is_empty() || rng.chance(60) {
+                    Vec::new()
+                } else {
+                    vec![rng.pick(&exceptions).exception_ref.clone()]
+                },
                 owner_role: rng.pick(&["platform_security", "sre", "appsec"]).to_string(),
                 review_due_at: ts(opened + 5 * 86_400),
                 x_extensions: None,

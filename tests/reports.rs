@@ -60,7 +60,15 @@ fn csv_headers_start_with_the_portal_columns() {
     };
     starts(
         "control-coverage.csv",
-        &["surface", "coverage_status", "decision_count", "blocked_actions", "approval_required_actions", "warned_actions", "evidence_confidence"],
+        &[
+            "surface",
+            "coverage_status",
+            "decision_count",
+            "blocked_actions",
+            "approval_required_actions",
+            "warned_actions",
+            "evidence_confidence",
+        ],
     );
     starts(
         "evidence-freshness.csv",
@@ -69,9 +77,19 @@ fn csv_headers_start_with_the_portal_columns() {
     starts(
         "agent-risk-register.csv",
         &[
-            "agent_id", "coverage_status", "drift_status", "session_count", "decision_count", "blocked_actions",
-            "approval_required_actions", "warned_actions", "blast_radius_score", "blast_radius_level", "drift_score",
-            "repository_count", "last_seen_at",
+            "agent_id",
+            "coverage_status",
+            "drift_status",
+            "session_count",
+            "decision_count",
+            "blocked_actions",
+            "approval_required_actions",
+            "warned_actions",
+            "blast_radius_score",
+            "blast_radius_level",
+            "drift_score",
+            "repository_count",
+            "last_seen_at",
         ],
     );
     // the evidence-freshness CSV lists every item, not the portal's first 50
@@ -88,15 +106,29 @@ fn board_pack_json_keeps_the_portal_contract() {
     let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
     assert_eq!(
         keys[..7],
-        ["schema_version", "generated_at", "data_provenance", "overview", "agent_count", "control_surface_count", "top_risks"]
+        [
+            "schema_version",
+            "generated_at",
+            "data_provenance",
+            "overview",
+            "agent_count",
+            "control_surface_count",
+            "top_risks"
+        ]
     );
     assert_eq!(v["schema_version"], "cavra.aispm.board_kpi_pack.v1");
     let overview: Vec<&String> = v["overview"].as_object().unwrap().keys().collect();
     assert_eq!(
         overview,
         [
-            "posture_score", "risk_level", "total_sessions", "total_decisions", "blocked_actions",
-            "approval_required_actions", "risk_findings", "evidence_confidence"
+            "posture_score",
+            "risk_level",
+            "total_sessions",
+            "total_decisions",
+            "blocked_actions",
+            "approval_required_actions",
+            "risk_findings",
+            "evidence_confidence"
         ]
     );
     assert_eq!(v["top_risks"].as_array().unwrap().len(), 5);
@@ -186,17 +218,38 @@ fn seeded_cases() -> Vec<(&'static str, String)> {
         "2001:db8::1".to_string(),
     ];
     let fields = [
-        "/tenant/ref", "/tenant/display_name",
-        "/sessions/0/session_id", "/sessions/0/agent_id", "/sessions/0/repository", "/sessions/0/policy_pack",
+        "/tenant/ref",
+        "/tenant/display_name",
+        "/sessions/0/session_id",
+        "/sessions/0/agent_id",
+        "/sessions/0/repository",
+        "/sessions/0/policy_pack",
         "/sessions/0/evidence_refs/0",
-        "/decisions/4/decision_id", "/decisions/4/session_id", "/decisions/4/agent_id", "/decisions/4/repository",
-        "/decisions/4/action_type", "/decisions/4/target", "/decisions/4/policy_pack", "/decisions/4/rule_id",
-        "/decisions/4/reason", "/decisions/4/evidence_refs/0", "/decisions/4/tool", "/decisions/4/approval_route",
-        "/exceptions/0/exception_ref", "/exceptions/0/scope/agent_id", "/exceptions/0/scope/rule_id",
-        "/exceptions/0/scope/repository", "/exceptions/0/approver_role", "/exceptions/0/justification_ref",
-        "/incidents/0/incident_ref", "/incidents/0/title", "/incidents/0/owner_role", "/incidents/0/decision_ids/0",
+        "/decisions/4/decision_id",
+        "/decisions/4/session_id",
+        "/decisions/4/agent_id",
+        "/decisions/4/repository",
+        "/decisions/4/action_type",
+        "/decisions/4/target",
+        "/decisions/4/policy_pack",
+        "/decisions/4/rule_id",
+        "/decisions/4/reason",
+        "/decisions/4/evidence_refs/0",
+        "/decisions/4/tool",
+        "/decisions/4/approval_route",
+        "/exceptions/0/exception_ref",
+        "/exceptions/0/scope/agent_id",
+        "/exceptions/0/scope/rule_id",
+        "/exceptions/0/scope/repository",
+        "/exceptions/0/approver_role",
+        "/exceptions/0/justification_ref",
+        "/incidents/0/incident_ref",
+        "/incidents/0/title",
+        "/incidents/0/owner_role",
+        "/incidents/0/decision_ids/0",
         "/incidents/0/exception_refs/0",
-        "/policy_baselines/0/agent_id", "/policy_baselines/0/policy_pack",
+        "/policy_baselines/0/agent_id",
+        "/policy_baselines/0/policy_pack",
     ];
     fields.iter().enumerate().map(|(i, f)| (*f, secrets[i % secrets.len()].clone())).collect()
 }

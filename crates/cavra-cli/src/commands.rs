@@ -3,7 +3,9 @@
 use std::io::Write;
 
 use anyhow::{Context, Result};
-use cavra_model::{build_report, LoadOptions, Posture, ReportKind, ReportOptions, Snapshot, SnapshotError, SnapshotErrorKind};
+use cavra_model::{
+    build_report, LoadOptions, Posture, ReportKind, ReportOptions, Snapshot, SnapshotError, SnapshotErrorKind,
+};
 use cavra_render::{gate_report, render_gated, Artifact, Format, RenderError};
 
 use crate::{InputArgs, RenderArgs};
@@ -79,7 +81,11 @@ pub fn render(args: &RenderArgs) -> Result<()> {
     }
     writeln!(out, "wrote {} artifacts to {}", artifacts.len(), args.out.display())?;
     if snapshot.redaction.total > 0 {
-        writeln!(out, "redacted {} sensitive input value(s); see each report's data-quality section", snapshot.redaction.total)?;
+        writeln!(
+            out,
+            "redacted {} sensitive input value(s); see each report's data-quality section",
+            snapshot.redaction.total
+        )?;
     }
     Ok(())
 }
@@ -117,6 +123,12 @@ pub fn catalog() -> Result<()> {
         };
         writeln!(out, "{:<22}  {:<10}  {}", k.as_str(), tier, formats.join(", "))?;
     }
-    writeln!(out, "{} kinds x {} formats = {} artifacts", ReportKind::ALL.len(), Format::ALL.len(), ReportKind::ALL.len() * Format::ALL.len())?;
+    writeln!(
+        out,
+        "{} kinds x {} formats = {} artifacts",
+        ReportKind::ALL.len(),
+        Format::ALL.len(),
+        ReportKind::ALL.len() * Format::ALL.len()
+    )?;
     Ok(())
 }

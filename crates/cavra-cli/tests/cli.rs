@@ -85,10 +85,15 @@ fn email_in_reason_fails_closed_and_redact_succeeds() {
 #[test]
 fn bad_input_exits_3_with_path_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>, &str)> = vec![
+    type Mutation = Box<dyn Fn(&mut serde_json::Value)>;
+    let cases: Vec<(&str, Mutation, &str)> = vec![
         ("schema", Box::new(|v| v["schema_version"] = serde_json::json!("v0")), "$.schema_version"),
         ("unknown", Box::new(|v| v["decisions"][2]["colour"] = serde_json::json!("red")), "$.decisions[2].colour"),
-        ("forbidden", Box::new(|v| v["decisions"][2]["raw_prompt"] = serde_json::json!("x")), "$.decisions[2].raw_prompt"),
+        (
+            "forbidden",
+            Box::new(|v| v["decisions"][2]["raw_prompt"] = serde_json::json!("x")),
+            "$.decisions[2].raw_prompt",
+        ),
         ("timestamp", Box::new(|v| v["as_of"] = serde_json::json!("yesterday")), "$.as_of"),
         ("enum", Box::new(|v| v["decisions"][0]["severity"] = serde_json::json!("urgent")), "$.decisions[0].severity"),
     ];
@@ -118,9 +123,19 @@ fn bad_input_exits_3_with_path_and_writes_nothing() {
 fn kinds_formats_validate_and_catalog() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("o");
-    let o = run(&["render", "--sample", "--out", out.to_str().unwrap(), "--kinds", "board-kpi-pack,control-coverage", "--formats", "csv"]);
+    let o = run(&[
+        "render",
+        "--sample",
+        "--out",
+        out.to_str().unwrap(),
+        "--kinds",
+        "board-kpi-pack,control-coverage",
+        "--formats",
+        "csv",
+    ]);
     assert!(o.status.success());
-    let mut names: Vec<String> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> =
+        std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
     assert_eq!(names, ["board-kpi-pack.csv", "control-coverage.csv"]);
 

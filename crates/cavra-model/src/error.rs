@@ -59,12 +59,7 @@ impl SnapshotError {
         SnapshotError {
             kind,
             file: None,
-            problems: vec![Located {
-                json_path: json_path.into(),
-                line: None,
-                column: None,
-                reason: reason.into(),
-            }],
+            problems: vec![Located { json_path: json_path.into(), line: None, column: None, reason: reason.into() }],
         }
     }
 
@@ -90,10 +85,7 @@ impl SnapshotError {
 
 impl fmt::Display for SnapshotError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let file = self
-            .file
-            .as_ref()
-            .map_or_else(|| "<input>".to_string(), |p| p.display().to_string());
+        let file = self.file.as_ref().map_or_else(|| "<input>".to_string(), |p| p.display().to_string());
         for (i, p) in self.problems.iter().enumerate() {
             if i > 0 {
                 writeln!(f)?;
@@ -123,11 +115,7 @@ pub(crate) fn from_serde(err: serde_path_to_error::Error<serde_json::Error>, bas
         Some(i) => full[..i].to_string(),
         None => full,
     };
-    let mut json_path = if path == "." || path.is_empty() {
-        base.to_string()
-    } else {
-        format!("{base}.{path}")
-    };
+    let mut json_path = if path == "." || path.is_empty() { base.to_string() } else { format!("{base}.{path}") };
     let (kind, reason) = match inner.classify() {
         serde_json::error::Category::Io => (SnapshotErrorKind::Io, message),
         serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {

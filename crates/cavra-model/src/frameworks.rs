@@ -53,21 +53,41 @@ pub type Clause = (Framework, &'static str);
 pub fn surface_clauses(surface: ControlSurface) -> &'static [Clause] {
     use Framework::*;
     match surface {
-        ControlSurface::SensitiveData => {
-            &[(NistAiRmf, "MANAGE-1.3"), (Iso42001, "8.2"), (OwaspLlm, "LLM02"), (NistSsdf, "PS.3.1"), (EuAiAct, "Art. 10")]
-        }
-        ControlSurface::InfrastructureIac => {
-            &[(NistAiRmf, "MANAGE-1.3"), (Iso42001, "6.1.2"), (OwaspLlm, "LLM06"), (NistSsdf, "PO.1.1"), (EuAiAct, "Art. 9")]
-        }
-        ControlSurface::McpTools => {
-            &[(NistAiRmf, "MAP-1.1"), (Iso42001, "8.2"), (OwaspLlm, "LLM06"), (NistSsdf, "PW.4.1"), (EuAiAct, "Art. 14")]
-        }
-        ControlSurface::SourceControl => {
-            &[(NistAiRmf, "GOVERN-1.1"), (Iso42001, "8.2"), (OwaspLlm, "LLM05"), (NistSsdf, "PW.7.2"), (EuAiAct, "Art. 12")]
-        }
-        ControlSurface::RuntimeCommands => {
-            &[(NistAiRmf, "MEASURE-2.2"), (Iso42001, "9.1"), (OwaspLlm, "LLM01"), (NistSsdf, "RV.1.2"), (EuAiAct, "Art. 14")]
-        }
+        ControlSurface::SensitiveData => &[
+            (NistAiRmf, "MANAGE-1.3"),
+            (Iso42001, "8.2"),
+            (OwaspLlm, "LLM02"),
+            (NistSsdf, "PS.3.1"),
+            (EuAiAct, "Art. 10"),
+        ],
+        ControlSurface::InfrastructureIac => &[
+            (NistAiRmf, "MANAGE-1.3"),
+            (Iso42001, "6.1.2"),
+            (OwaspLlm, "LLM06"),
+            (NistSsdf, "PO.1.1"),
+            (EuAiAct, "Art. 9"),
+        ],
+        ControlSurface::McpTools => &[
+            (NistAiRmf, "MAP-1.1"),
+            (Iso42001, "8.2"),
+            (OwaspLlm, "LLM06"),
+            (NistSsdf, "PW.4.1"),
+            (EuAiAct, "Art. 14"),
+        ],
+        ControlSurface::SourceControl => &[
+            (NistAiRmf, "GOVERN-1.1"),
+            (Iso42001, "8.2"),
+            (OwaspLlm, "LLM05"),
+            (NistSsdf, "PW.7.2"),
+            (EuAiAct, "Art. 12"),
+        ],
+        ControlSurface::RuntimeCommands => &[
+            (NistAiRmf, "MEASURE-2.2"),
+            (Iso42001, "9.1"),
+            (OwaspLlm, "LLM01"),
+            (NistSsdf, "RV.1.2"),
+            (EuAiAct, "Art. 14"),
+        ],
         ControlSurface::GeneralPolicy => &[
             (NistAiRmf, "GOVERN-1.1"),
             (NistAiRmf, "GOVERN-5.1"),
@@ -89,9 +109,13 @@ pub fn risk_clauses(class: RiskClassification) -> &'static [Clause] {
         RiskClassification::ToolOrMcpGovernanceRisk => surface_clauses(ControlSurface::McpTools),
         RiskClassification::SourceControlRisk => surface_clauses(ControlSurface::SourceControl),
         RiskClassification::RuntimeCommandRisk => surface_clauses(ControlSurface::RuntimeCommands),
-        RiskClassification::PolicyViolation => {
-            &[(NistAiRmf, "GOVERN-1.1"), (Iso42001, "5.3"), (OwaspLlm, "LLM08"), (NistSsdf, "PO.1.1"), (EuAiAct, "Art. 9")]
-        }
+        RiskClassification::PolicyViolation => &[
+            (NistAiRmf, "GOVERN-1.1"),
+            (Iso42001, "5.3"),
+            (OwaspLlm, "LLM08"),
+            (NistSsdf, "PO.1.1"),
+            (EuAiAct, "Art. 9"),
+        ],
     }
 }
 

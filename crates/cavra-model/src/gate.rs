@@ -84,18 +84,24 @@ impl SensitiveKind {
 
     fn pattern(self) -> Option<&'static str> {
         match self {
-            SensitiveKind::PrivateKey => Some(r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----(?s:.*?)(?:-----END[A-Z0-9 ]*PRIVATE KEY-----|\z)"),
+            SensitiveKind::PrivateKey => {
+                Some(r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----(?s:.*?)(?:-----END[A-Z0-9 ]*PRIVATE KEY-----|\z)")
+            }
             SensitiveKind::Jwt => Some(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
             SensitiveKind::AwsAccessKey => Some(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[A-Z0-9]{16}\b"),
             SensitiveKind::GithubToken => Some(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})"),
-            SensitiveKind::SlackToken => Some(r"\bxox[abposr]-[A-Za-z0-9-]{10,}|hooks\.slack\.com/services/[A-Za-z0-9/]+"),
+            SensitiveKind::SlackToken => {
+                Some(r"\bxox[abposr]-[A-Za-z0-9-]{10,}|hooks\.slack\.com/services/[A-Za-z0-9/]+")
+            }
             SensitiveKind::SignedUrl => Some(
                 r"(?i)[?&](?:x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|sig|signature|token|access_token|sv)=[^&\s]*",
             ),
             SensitiveKind::SecretAssignment => Some(
                 r#"(?i)\b(?:password|passwd|pwd|secret|client_secret|api[_-]?key|apikey|auth[_-]?token|access[_-]?token|private[_-]?key)(?:\s*=\s*|:)[^\s&,;'"]+"#,
             ),
-            SensitiveKind::Email => Some(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}"),
+            SensitiveKind::Email => Some(
+                r"[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}",
+            ),
             SensitiveKind::Ipv4 => Some(r"\b(?:\d{1,3}\.){3}\d{1,3}\b"),
             SensitiveKind::Ipv6 => None,
         }

@@ -61,9 +61,7 @@ impl Timestamp {
     /// # Errors
     /// Returns an error when the value is outside the supported range.
     pub fn from_unix_seconds(secs: i64) -> Result<Self, String> {
-        OffsetDateTime::from_unix_timestamp(secs)
-            .map(Timestamp)
-            .map_err(|e| e.to_string())
+        OffsetDateTime::from_unix_timestamp(secs).map(Timestamp).map_err(|e| e.to_string())
     }
 
     /// The calendar date in UTC as `YYYY-MM-DD`.
@@ -136,9 +134,7 @@ impl<'de> Deserialize<'de> for Extensions {
             return Err(serde::de::Error::custom("x_extensions must be an object"));
         }
         if let Some(path) = find_forbidden(&value, String::new()) {
-            return Err(serde::de::Error::custom(format!(
-                "forbidden field `{path}` inside x_extensions"
-            )));
+            return Err(serde::de::Error::custom(format!("forbidden field `{path}` inside x_extensions")));
         }
         Ok(Extensions)
     }
@@ -154,10 +150,9 @@ fn find_forbidden(value: &serde_json::Value, prefix: String) -> Option<String> {
                 find_forbidden(v, path)
             }
         }),
-        serde_json::Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .find_map(|(i, v)| find_forbidden(v, format!("{prefix}[{i}]"))),
+        serde_json::Value::Array(items) => {
+            items.iter().enumerate().find_map(|(i, v)| find_forbidden(v, format!("{prefix}[{i}]")))
+        }
         serde_json::Value::Null
         | serde_json::Value::Bool(_)
         | serde_json::Value::Number(_)

@@ -16,6 +16,7 @@
 //! # Ok::<(), cavra_model::SnapshotError>(())
 //! ```
 
+mod builders;
 mod error;
 pub mod frameworks;
 pub mod gate;
@@ -24,7 +25,6 @@ pub mod posture;
 pub mod report;
 pub mod round;
 mod snapshot;
-mod builders;
 
 pub use builders::{build_report, ReportOptions};
 pub use error::{Located, SnapshotError, SnapshotErrorKind};

@@ -389,10 +389,7 @@ impl Dataset {
         Dataset {
             name: name.into(),
             title: title.into(),
-            columns: columns
-                .iter()
-                .map(|(k, l, t)| Column { key: (*k).into(), label: (*l).into(), ty: *t })
-                .collect(),
+            columns: columns.iter().map(|(k, l, t)| Column { key: (*k).into(), label: (*l).into(), ty: *t }).collect(),
             rows: Vec::new(),
         }
     }

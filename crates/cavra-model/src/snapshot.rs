@@ -8,8 +8,7 @@ use std::path::Path;
 use crate::error::{from_serde, Located, SnapshotError, SnapshotErrorKind};
 use crate::gate::{GateMode, InputGate, RedactionSummary};
 use crate::input::{
-    DataProvenance, Decision, Incident, PolicyBaseline, PolicyException, RawSnapshot, Session,
-    Tenant, Timestamp,
+    DataProvenance, Decision, Incident, PolicyBaseline, PolicyException, RawSnapshot, Session, Tenant, Timestamp,
 };
 
 /// A validated snapshot, restricted to its reporting window.
@@ -415,9 +414,9 @@ fn gate_input(
 
 fn kind_article(kind: crate::gate::SensitiveKind) -> &'static str {
     match kind {
-        crate::gate::SensitiveKind::Email
-        | crate::gate::SensitiveKind::Ipv4
-        | crate::gate::SensitiveKind::Ipv6 => "personal or network",
+        crate::gate::SensitiveKind::Email | crate::gate::SensitiveKind::Ipv4 | crate::gate::SensitiveKind::Ipv6 => {
+            "personal or network"
+        }
         crate::gate::SensitiveKind::PrivateKey
         | crate::gate::SensitiveKind::Jwt
         | crate::gate::SensitiveKind::AwsAccessKey
@@ -432,9 +431,9 @@ fn validate_tenant(t: &Tenant) -> Result<(), SnapshotError> {
     require_nonempty(&t.tenant_ref, || "$.tenant.ref".into())?;
     require_nonempty(&t.display_name, || "$.tenant.display_name".into())?;
     let tz_ok = !t.timezone.is_empty()
-        && t.timezone.split('/').all(|part| {
-            !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || "_+-".contains(c))
-        });
+        && t.timezone
+            .split('/')
+            .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || "_+-".contains(c)));
     if !tz_ok {
         return Err(SnapshotError::at(
             SnapshotErrorKind::InvalidValue,
@@ -462,4 +461,3 @@ fn is_sha256_digest(value: &str) -> bool {
         .strip_prefix("sha256:")
         .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
 }
-

@@ -65,7 +65,10 @@ fn json_value(depth: u32) -> impl Strategy<Value = serde_json::Value> {
 fn detects_every_kind() {
     // Fake credentials assembled at test time; none is real.
     let pem = format!("-----BEGIN {} KEY-----\nMIIB\n-----END {} KEY-----", "RSA PRIVATE", "RSA PRIVATE");
-    let jwt = format!("eyJ{}.eyJ{}.{}", "hbGciOiJIUzI1NiJ9", "zdWIiOiIxMjM0NTY3ODkwIn0", "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U");
+    let jwt = format!(
+        "eyJ{}.eyJ{}.{}",
+        "hbGciOiJIUzI1NiJ9", "zdWIiOiIxMjM0NTY3ODkwIn0", "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+    );
     let cases = [
         ("email", "reach me at jo.doe@corp.example.test".to_string()),
         ("ipv4", "host 192.168.10.200 down".to_string()),

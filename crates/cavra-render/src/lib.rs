@@ -172,7 +172,8 @@ pub enum RenderError {
 /// # Errors
 /// [`RenderError::UnsafeModel`] naming the first offending JSON path.
 pub fn gate_report(report: &Report) -> Result<(), RenderError> {
-    let value = serde_json::to_value(report).map_err(|e| RenderError::Backend { format: Format::Json, message: e.to_string() })?;
+    let value = serde_json::to_value(report)
+        .map_err(|e| RenderError::Backend { format: Format::Json, message: e.to_string() })?;
     match scan_json(&value).into_iter().next() {
         None => Ok(()),
         Some((path, kind)) => Err(RenderError::UnsafeModel { report: report.meta.report_id.clone(), path, kind }),

@@ -20,13 +20,14 @@ pub(super) fn top_risks(findings: &[Finding], n: usize) -> Vec<&Finding> {
 pub(super) fn build(ctx: &Ctx) -> Report {
     let p = ctx.posture;
     let o = &p.overview;
-    let mut r = ctx.start(ReportKind::BoardKpiPack, "cavra.aispm.board_kpi_pack.v1", "board of directors", Classification::Confidential);
-    let observed_surfaces = p
-        .coverage
-        .surfaces
-        .iter()
-        .filter(|s| s.coverage_status != CoverageStatus::NotObservedLocally)
-        .count();
+    let mut r = ctx.start(
+        ReportKind::BoardKpiPack,
+        "cavra.aispm.board_kpi_pack.v1",
+        "board of directors",
+        Classification::Confidential,
+    );
+    let observed_surfaces =
+        p.coverage.surfaces.iter().filter(|s| s.coverage_status != CoverageStatus::NotObservedLocally).count();
     let risks = top_risks(&p.findings, TOP_RISKS);
 
     r.summary.insert("overview".into(), ctx.overview_json());
@@ -68,10 +69,8 @@ pub(super) fn build(ctx: &Ctx) -> Report {
         ("active_exceptions", "Exceptions in force", ctx.active_exceptions() as i64, "count"),
         ("expired_exceptions_in_force", "Exceptions in force past expiry", ctx.expired_but_active() as i64, "count"),
     ];
-    r.summary.insert(
-        "kpis".into(),
-        Value::Object(kpis.iter().map(|(k, _, v, _)| ((*k).to_string(), json!(v))).collect()),
-    );
+    r.summary
+        .insert("kpis".into(), Value::Object(kpis.iter().map(|(k, _, v, _)| ((*k).to_string(), json!(v))).collect()));
     r.summary.insert("normalised_level".into(), json!(o.normalised_level));
     r.summary.insert("decisions_by_kind".into(), json!(p.decisions_by_kind));
 
@@ -90,13 +89,19 @@ pub(super) fn build(ctx: &Ctx) -> Report {
         kind: ChartKind::Donut,
         title: "Decisions by outcome".into(),
         categories: p.decisions_by_kind.keys().map(|k| k.as_str().replace('_', " ")).collect(),
-        series: vec![Series { name: "decisions".into(), values: p.decisions_by_kind.values().map(|v| *v as f64).collect() }],
+        series: vec![Series {
+            name: "decisions".into(),
+            values: p.decisions_by_kind.values().map(|v| *v as f64).collect(),
+        }],
     }));
     r.blocks.push(Block::Chart(Chart {
         kind: ChartKind::Bar,
         title: "Coverage heat score by control surface".into(),
         categories: p.coverage.surfaces.iter().map(|s| s.surface.as_str().replace('_', " ")).collect(),
-        series: vec![Series { name: "heat score".into(), values: p.coverage.surfaces.iter().map(|s| s.heat_score as f64).collect() }],
+        series: vec![Series {
+            name: "heat score".into(),
+            values: p.coverage.surfaces.iter().map(|s| s.heat_score as f64).collect(),
+        }],
     }));
     r.blocks.push(heading(2, "All KPIs"));
     r.blocks.push(table("kpis", None));

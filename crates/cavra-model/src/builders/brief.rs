@@ -64,7 +64,16 @@ pub(super) fn build(ctx: &Ctx) -> Report {
         r.blocks.push(table_columns(
             "top_findings",
             Some(TOP_FINDINGS),
-            &["severity", "decision", "agent_id", "repository", "risk_classification", "rule_id", "reason", "timestamp"],
+            &[
+                "severity",
+                "decision",
+                "agent_id",
+                "repository",
+                "risk_classification",
+                "rule_id",
+                "reason",
+                "timestamp",
+            ],
         ));
     }
     r.blocks.push(heading(2, "Recommended actions"));
@@ -131,7 +140,8 @@ fn narrative(ctx: &Ctx) -> Vec<String> {
             p.agents.len()
         ));
     }
-    let unobserved = p.coverage.surfaces.iter().filter(|s| s.coverage_status == CoverageStatus::NotObservedLocally).count();
+    let unobserved =
+        p.coverage.surfaces.iter().filter(|s| s.coverage_status == CoverageStatus::NotObservedLocally).count();
     out.push(format!(
         "Control coverage scores {}/100 over six control surfaces ({unobserved} without local observations). Evidence freshness scores {}/100 and retention {}/100; {} evidence items breach the freshness SLO.",
         p.coverage.coverage_score, p.freshness.freshness_score, p.freshness.retention_score, p.freshness.breached
@@ -176,7 +186,10 @@ fn recommended_actions(ctx: &Ctx) -> Vec<String> {
         .map(|s| s.surface.as_str().replace('_', " "))
         .collect();
     if !gaps.is_empty() {
-        out.push(format!("Extend enforcing policy to the surfaces that are unobserved or warning-only: {}.", gaps.join(", ")));
+        out.push(format!(
+            "Extend enforcing policy to the surfaces that are unobserved or warning-only: {}.",
+            gaps.join(", ")
+        ));
     }
     if p.freshness.breached > 0 {
         out.push(format!(
@@ -186,14 +199,20 @@ fn recommended_actions(ctx: &Ctx) -> Vec<String> {
     }
     let expired = ctx.expired_but_active();
     if expired > 0 {
-        out.push(format!("Close or formally renew the {expired} policy exceptions that are still in force after their expiry."));
+        out.push(format!(
+            "Close or formally renew the {expired} policy exceptions that are still in force after their expiry."
+        ));
     }
     let open = ctx.open_incidents();
     if open > 0 {
-        out.push(format!("Drive the {open} open or contained incidents to resolution and record the closure evidence."));
+        out.push(format!(
+            "Drive the {open} open or contained incidents to resolution and record the closure evidence."
+        ));
     }
     if out.is_empty() {
-        out.push("Keep the current controls in place and compare against this brief after the next reporting window.".into());
+        out.push(
+            "Keep the current controls in place and compare against this brief after the next reporting window.".into(),
+        );
     }
     out
 }

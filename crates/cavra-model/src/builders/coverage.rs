@@ -26,10 +26,26 @@ pub(super) fn build(ctx: &Ctx) -> Report {
     r.blocks.push(heading(2, "Summary"));
     r.blocks.push(Block::Kpis {
         items: vec![
-            Kpi { label: "Coverage score".into(), value: format!("{}/100", c.coverage_score), note: "mean heat over agent × repository × surface".into() },
-            Kpi { label: "Surfaces with controls".into(), value: format!("{enforced} of 6"), note: "enforced, gated, attested or observed".into() },
-            Kpi { label: "Heat-map rows".into(), value: c.heat_rows.len().to_string(), note: "agent and repository pairs".into() },
-            Kpi { label: "Gap cells".into(), value: c.top_gaps.len().to_string(), note: "not observed or warning only".into() },
+            Kpi {
+                label: "Coverage score".into(),
+                value: format!("{}/100", c.coverage_score),
+                note: "mean heat over agent × repository × surface".into(),
+            },
+            Kpi {
+                label: "Surfaces with controls".into(),
+                value: format!("{enforced} of 6"),
+                note: "enforced, gated, attested or observed".into(),
+            },
+            Kpi {
+                label: "Heat-map rows".into(),
+                value: c.heat_rows.len().to_string(),
+                note: "agent and repository pairs".into(),
+            },
+            Kpi {
+                label: "Gap cells".into(),
+                value: c.top_gaps.len().to_string(),
+                note: "not observed or warning only".into(),
+            },
         ],
     });
     r.blocks.push(para(
@@ -129,7 +145,12 @@ pub(super) fn build(ctx: &Ctx) -> Report {
     let mut g = Dataset::new(
         "gaps",
         "Coverage gaps",
-        &[("agent_id", "Agent", Text), ("repository", "Repository", Text), ("surface", "Surface", Status), ("status", "Status", Status)],
+        &[
+            ("agent_id", "Agent", Text),
+            ("repository", "Repository", Text),
+            ("surface", "Surface", Status),
+            ("status", "Status", Status),
+        ],
     );
     for (agent, repo, surface, status) in &c.top_gaps {
         g.push(vec![agent.clone().into(), repo.clone().into(), surface.as_str().into(), status.as_str().into()]);

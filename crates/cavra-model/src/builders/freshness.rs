@@ -4,7 +4,9 @@ use serde_json::json;
 
 use super::{heading, para, table, Ctx};
 use crate::posture::SloStatus;
-use crate::report::{Block, Cell, Chart, ChartKind, Classification, ColumnType, Dataset, Kpi, Report, ReportKind, Series};
+use crate::report::{
+    Block, Cell, Chart, ChartKind, Classification, ColumnType, Dataset, Kpi, Report, ReportKind, Series,
+};
 
 /// Documents show the worst items only; the CSV lists every item.
 pub(super) const DOCUMENT_ROWS: usize = 50;
@@ -25,10 +27,26 @@ pub(super) fn build(ctx: &Ctx) -> Report {
     r.blocks.push(heading(2, "Summary"));
     r.blocks.push(Block::Kpis {
         items: vec![
-            Kpi { label: "Freshness score".into(), value: format!("{}/100", f.freshness_score), note: "fresh 100, review soon 68, stale 18".into() },
-            Kpi { label: "Retention score".into(), value: format!("{}/100", f.retention_score), note: "retained 100, sample 45, reference only 38".into() },
-            Kpi { label: "SLO breached".into(), value: f.breached.to_string(), note: "stale, undated or metadata only".into() },
-            Kpi { label: "To monitor".into(), value: f.monitor.to_string(), note: "ageing, sample or unretained evidence".into() },
+            Kpi {
+                label: "Freshness score".into(),
+                value: format!("{}/100", f.freshness_score),
+                note: "fresh 100, review soon 68, stale 18".into(),
+            },
+            Kpi {
+                label: "Retention score".into(),
+                value: format!("{}/100", f.retention_score),
+                note: "retained 100, sample 45, reference only 38".into(),
+            },
+            Kpi {
+                label: "SLO breached".into(),
+                value: f.breached.to_string(),
+                note: "stale, undated or metadata only".into(),
+            },
+            Kpi {
+                label: "To monitor".into(),
+                value: f.monitor.to_string(),
+                note: "ageing, sample or unretained evidence".into(),
+            },
             Kpi { label: "SLO met".into(), value: f.met.to_string(), note: "fresh and retained".into() },
         ],
     });

@@ -62,7 +62,13 @@ pub(crate) struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// Metadata and an empty body for `kind`.
-    pub fn start(&self, kind: ReportKind, schema_version: &str, audience: &str, classification: Classification) -> Report {
+    pub fn start(
+        &self,
+        kind: ReportKind,
+        schema_version: &str,
+        audience: &str,
+        classification: Classification,
+    ) -> Report {
         let s = self.snapshot;
         let mut h = Sha256::new();
         for part in [kind.as_str(), s.tenant.tenant_ref.as_str(), self.posture.snapshot_digest.as_str()] {
@@ -134,23 +140,43 @@ impl Ctx<'_> {
     pub fn overview_kpis(&self) -> Vec<Kpi> {
         let o = &self.posture.overview;
         vec![
-            kpi("Posture score (normalised)", format!("{}/100", o.normalised_score), format!("{} risk; penalty per decision volume", o.normalised_level)),
-            kpi("Posture score (compatibility)", format!("{}/100", o.posture_score), format!("{} risk; saturates at 0", o.risk_level)),
+            kpi(
+                "Posture score (normalised)",
+                format!("{}/100", o.normalised_score),
+                format!("{} risk; penalty per decision volume", o.normalised_level),
+            ),
+            kpi(
+                "Posture score (compatibility)",
+                format!("{}/100", o.posture_score),
+                format!("{} risk; saturates at 0", o.risk_level),
+            ),
             kpi("Sessions", o.total_sessions.to_string(), "agent sessions in the snapshot".into()),
             kpi("Decisions", o.total_decisions.to_string(), "policy decisions in the window".into()),
             kpi("Blocked actions", o.blocked_actions.to_string(), "stopped by policy".into()),
             kpi("Approval required", o.approval_required_actions.to_string(), "held for an approver".into()),
             kpi("Risk findings", o.risk_findings.to_string(), "block, approval, warn, or critical/high".into()),
-            kpi("Evidence confidence", format!("{}/100", o.evidence_confidence_score), o.evidence_confidence.as_str().replace('_', " ")),
+            kpi(
+                "Evidence confidence",
+                format!("{}/100", o.evidence_confidence_score),
+                o.evidence_confidence.as_str().replace('_', " "),
+            ),
         ]
     }
 
     pub fn open_incidents(&self) -> usize {
-        self.snapshot.incidents.iter().filter(|i| matches!(i.status, IncidentStatus::Open | IncidentStatus::Contained)).count()
+        self.snapshot
+            .incidents
+            .iter()
+            .filter(|i| matches!(i.status, IncidentStatus::Open | IncidentStatus::Contained))
+            .count()
     }
 
     pub fn active_exceptions(&self) -> usize {
-        self.snapshot.exceptions.iter().filter(|x| matches!(x.status, ExceptionStatus::Active | ExceptionStatus::Approved)).count()
+        self.snapshot
+            .exceptions
+            .iter()
+            .filter(|x| matches!(x.status, ExceptionStatus::Active | ExceptionStatus::Approved))
+            .count()
     }
 
     /// Exceptions still in force although their expiry has passed.
@@ -158,7 +184,10 @@ impl Ctx<'_> {
         self.snapshot
             .exceptions
             .iter()
-            .filter(|x| matches!(x.status, ExceptionStatus::Active | ExceptionStatus::Approved) && x.expires_at < self.snapshot.as_of)
+            .filter(|x| {
+                matches!(x.status, ExceptionStatus::Active | ExceptionStatus::Approved)
+                    && x.expires_at < self.snapshot.as_of
+            })
             .count()
     }
 }

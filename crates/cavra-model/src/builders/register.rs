@@ -4,7 +4,9 @@ use serde_json::json;
 
 use super::{cell_int, heading, para, table, Ctx};
 use crate::posture::RiskLevel;
-use crate::report::{Block, Cell, Chart, ChartKind, Classification, ColumnType, Dataset, Kpi, Report, ReportKind, Series};
+use crate::report::{
+    Block, Cell, Chart, ChartKind, Classification, ColumnType, Dataset, Kpi, Report, ReportKind, Series,
+};
 
 const CHART_AGENTS: usize = 12;
 
@@ -33,10 +35,26 @@ pub(super) fn build(ctx: &Ctx) -> Report {
     r.blocks.push(heading(2, "Summary"));
     r.blocks.push(Block::Kpis {
         items: vec![
-            Kpi { label: "Agents".into(), value: p.agents.len().to_string(), note: "with sessions or decisions".into() },
-            Kpi { label: "Critical blast radius".into(), value: level_count(RiskLevel::Critical).to_string(), note: "score ≥ 75".into() },
-            Kpi { label: "High blast radius".into(), value: level_count(RiskLevel::High).to_string(), note: "score 55–74".into() },
-            Kpi { label: "Behaviour review required".into(), value: review.to_string(), note: "blocks, approvals or drift ≥ 35".into() },
+            Kpi {
+                label: "Agents".into(),
+                value: p.agents.len().to_string(),
+                note: "with sessions or decisions".into(),
+            },
+            Kpi {
+                label: "Critical blast radius".into(),
+                value: level_count(RiskLevel::Critical).to_string(),
+                note: "score ≥ 75".into(),
+            },
+            Kpi {
+                label: "High blast radius".into(),
+                value: level_count(RiskLevel::High).to_string(),
+                note: "score 55–74".into(),
+            },
+            Kpi {
+                label: "Behaviour review required".into(),
+                value: review.to_string(),
+                note: "blocks, approvals or drift ≥ 35".into(),
+            },
         ],
     });
     r.blocks.push(para(
@@ -47,7 +65,10 @@ pub(super) fn build(ctx: &Ctx) -> Report {
         kind: ChartKind::Bar,
         title: format!("Blast radius, top {} agents", shown.len()),
         categories: shown.iter().map(|a| a.agent_id.clone()).collect(),
-        series: vec![Series { name: "blast radius".into(), values: shown.iter().map(|a| a.blast_radius_score as f64).collect() }],
+        series: vec![Series {
+            name: "blast radius".into(),
+            values: shown.iter().map(|a| a.blast_radius_score as f64).collect(),
+        }],
     }));
     r.blocks.push(heading(2, "Register"));
     r.blocks.push(table("agents", Some(50)));

@@ -40,12 +40,16 @@ fn rows(ctx: &Ctx) -> Vec<Row> {
     let iac = surface(ctx, ControlSurface::InfrastructureIac);
     let sd = surface(ctx, ControlSurface::SensitiveData);
     let mcp = surface(ctx, ControlSurface::McpTools);
-    let gated = |s: &SurfaceCoverage| matches!(s.coverage_status, CoverageStatus::Enforced | CoverageStatus::ApprovalGated);
+    let gated =
+        |s: &SurfaceCoverage| matches!(s.coverage_status, CoverageStatus::Enforced | CoverageStatus::ApprovalGated);
     let incidents = &ctx.snapshot.incidents;
-    let closed = incidents.iter().filter(|i| matches!(i.status, IncidentStatus::Resolved | IncidentStatus::Closed)).count();
+    let closed =
+        incidents.iter().filter(|i| matches!(i.status, IncidentStatus::Resolved | IncidentStatus::Closed)).count();
     let overdue = incidents
         .iter()
-        .filter(|i| matches!(i.status, IncidentStatus::Open | IncidentStatus::Contained) && i.review_due_at < ctx.snapshot.as_of)
+        .filter(|i| {
+            matches!(i.status, IncidentStatus::Open | IncidentStatus::Contained) && i.review_due_at < ctx.snapshot.as_of
+        })
         .count();
     vec![
         Row {
@@ -57,7 +61,8 @@ fn rows(ctx: &Ctx) -> Vec<Row> {
                 "at least one change surface lacks an enforcing or approval gate".into()
             },
             criteria: "CC8.1",
-            notes: "Sample the approval-gated decisions and match them to approval records in the change system.".into(),
+            notes: "Sample the approval-gated decisions and match them to approval records in the change system."
+                .into(),
         },
         Row {
             area: "Logical access",
@@ -68,7 +73,8 @@ fn rows(ctx: &Ctx) -> Vec<Row> {
                 "sensitive-data access is not enforced by policy in this window".into()
             },
             criteria: "CC6.1; CC6.3",
-            notes: "Targets touching secrets are redacted in every report; confirm the rule set that classifies them.".into(),
+            notes: "Targets touching secrets are redacted in every report; confirm the rule set that classifies them."
+                .into(),
         },
         Row {
             area: "Monitoring",
@@ -170,7 +176,12 @@ pub(super) fn build(ctx: &Ctx) -> Report {
     let mut fc = Dataset::new(
         "framework_coverage",
         "Framework coverage",
-        &[("framework", "Framework", Text), ("clause", "Clause", Text), ("surfaces", "Surfaces", Text), ("status", "Strongest status", Status)],
+        &[
+            ("framework", "Framework", Text),
+            ("clause", "Clause", Text),
+            ("surfaces", "Surfaces", Text),
+            ("status", "Strongest status", Status),
+        ],
     );
     for fw in Framework::ALL {
         let mut clauses: Vec<&str> = ControlSurface::ALL
@@ -187,7 +198,11 @@ pub(super) fn build(ctx: &Ctx) -> Report {
                 .iter()
                 .filter(|s| surface_clauses(s.surface).contains(&(*fw, clause)))
                 .collect();
-            let best = surfaces.iter().map(|s| s.coverage_status).max_by_key(|s| s.heat_score()).unwrap_or(CoverageStatus::NotObservedLocally);
+            let best = surfaces
+                .iter()
+                .map(|s| s.coverage_status)
+                .max_by_key(|s| s.heat_score())
+                .unwrap_or(CoverageStatus::NotObservedLocally);
             fc.push(vec![
                 fw.name().into(),
                 clause.into(),

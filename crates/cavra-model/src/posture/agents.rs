@@ -143,8 +143,7 @@ fn agent_row(agent_id: &str, acc: &Acc) -> AgentRisk {
         .collect();
     let surfaces: Vec<ControlSurface> = ds.iter().map(|d| control_surface(d)).collect();
     let distinct_surfaces: BTreeSet<ControlSurface> = surfaces.iter().copied().collect();
-    let tools: BTreeSet<&str> =
-        ds.iter().filter_map(|d| d.tool.as_deref()).filter(|t| !t.trim().is_empty()).collect();
+    let tools: BTreeSet<&str> = ds.iter().filter_map(|d| d.tool.as_deref()).filter(|t| !t.trim().is_empty()).collect();
     let packs: BTreeSet<&str> = ds
         .iter()
         .map(|d| d.policy_pack.as_str())
@@ -159,12 +158,12 @@ fn agent_row(agent_id: &str, acc: &Acc) -> AgentRisk {
     let attestations = count(ds, DecisionKind::AllowWithAttestation) as i64;
     let sensitive = surfaces.iter().filter(|s| **s == ControlSurface::SensitiveData).count() as i64;
     let infra = surfaces.iter().filter(|s| **s == ControlSurface::InfrastructureIac).count() as i64;
-    let mcp = surfaces.iter().any(|s| *s == ControlSurface::McpTools);
+    let mcp = surfaces.contains(&ControlSurface::McpTools);
     let (r, s, t) = (repos.len() as i64, distinct_surfaces.len() as i64, tools.len() as i64);
     let (p, a) = (packs.len() as i64, actions.len() as i64);
-    let has_approval_path = ds
-        .iter()
-        .any(|d| d.decision == DecisionKind::RequireApproval || d.approval_route.as_deref().is_some_and(|r| !r.trim().is_empty()));
+    let has_approval_path = ds.iter().any(|d| {
+        d.decision == DecisionKind::RequireApproval || d.approval_route.as_deref().is_some_and(|r| !r.trim().is_empty())
+    });
 
     let blast = (5
         + (6 * (r - 1).max(0)).min(16)
@@ -181,7 +180,8 @@ fn agent_row(agent_id: &str, acc: &Acc) -> AgentRisk {
     let critical = sev(ds, Severity::Critical);
     let high = sev(ds, Severity::High);
     let medium = sev(ds, Severity::Medium);
-    let mut drift = 20 * blocks + 14 * approvals + 8 * warns + 4 * attestations + 18 * critical + 10 * high + 4 * medium;
+    let mut drift =
+        20 * blocks + 14 * approvals + 8 * warns + 4 * attestations + 18 * critical + 10 * high + 4 * medium;
     if r > 1 {
         drift += (4 * (r - 1)).min(12);
     }
@@ -217,11 +217,7 @@ fn agent_row(agent_id: &str, acc: &Acc) -> AgentRisk {
     } else {
         "baseline"
     };
-    let last_seen_at = ds
-        .iter()
-        .map(|d| d.timestamp)
-        .chain(acc.sessions.iter().map(|s| s.updated_at))
-        .max();
+    let last_seen_at = ds.iter().map(|d| d.timestamp).chain(acc.sessions.iter().map(|s| s.updated_at)).max();
 
     AgentRisk {
         agent_id: agent_id.to_string(),

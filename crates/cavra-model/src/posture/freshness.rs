@@ -97,7 +97,8 @@ impl RetentionStatus {
 
 impl SloStatus {
     fn of(f: FreshnessStatus, r: RetentionStatus) -> SloStatus {
-        if matches!(f, FreshnessStatus::Stale | FreshnessStatus::TimestampMissing) || r == RetentionStatus::MetadataOnly {
+        if matches!(f, FreshnessStatus::Stale | FreshnessStatus::TimestampMissing) || r == RetentionStatus::MetadataOnly
+        {
             SloStatus::Breached
         } else if f == FreshnessStatus::ReviewSoon
             || matches!(r, RetentionStatus::SampleReference | RetentionStatus::EvidenceRefOnly)
@@ -169,7 +170,9 @@ fn recommended_action(f: FreshnessStatus, r: RetentionStatus) -> &'static str {
         (_, RetentionStatus::MetadataOnly) => "attach a retained evidence reference (archive or immutable store)",
         (FreshnessStatus::Stale, _) => "re-collect evidence; the latest observation is older than 7 days",
         (FreshnessStatus::ReviewSoon, _) => "review before the evidence turns stale",
-        (FreshnessStatus::Fresh, RetentionStatus::SampleReference) => "replace sample evidence with production evidence",
+        (FreshnessStatus::Fresh, RetentionStatus::SampleReference) => {
+            "replace sample evidence with production evidence"
+        }
         (FreshnessStatus::Fresh, RetentionStatus::EvidenceRefOnly) => "move the evidence into retained storage",
         (FreshnessStatus::Fresh, RetentionStatus::RetainedReference) => "no action needed",
     }
@@ -204,18 +207,17 @@ impl Freshness {
     pub fn compute(snapshot: &Snapshot) -> Freshness {
         let as_of = snapshot.as_of;
         let with_decisions: BTreeSet<&str> = snapshot.decisions.iter().map(|d| d.session_id.as_str()).collect();
-        let mut items: Vec<FreshnessItem> = snapshot
-            .decisions
-            .iter()
-            .map(|d| item(&d.decision_id, "decision", &d.agent_id, Some(d.timestamp), &d.evidence_refs, as_of))
-            .chain(
-                snapshot
-                    .sessions
-                    .iter()
-                    .filter(|s| !with_decisions.contains(s.session_id.as_str()))
-                    .map(|s| item(&s.session_id, "session", &s.agent_id, Some(s.updated_at), &s.evidence_refs, as_of)),
-            )
-            .collect();
+        let mut items: Vec<FreshnessItem> =
+            snapshot
+                .decisions
+                .iter()
+                .map(|d| item(&d.decision_id, "decision", &d.agent_id, Some(d.timestamp), &d.evidence_refs, as_of))
+                .chain(
+                    snapshot.sessions.iter().filter(|s| !with_decisions.contains(s.session_id.as_str())).map(|s| {
+                        item(&s.session_id, "session", &s.agent_id, Some(s.updated_at), &s.evidence_refs, as_of)
+                    }),
+                )
+                .collect();
         items.sort_by(|a, b| {
             a.slo_status
                 .rank()

@@ -12,8 +12,8 @@ mod freshness;
 
 pub use agents::{AgentRisk, DriftSignal, RiskLevel};
 pub use classify::{
-    agent_key, control_surface, decision_weight, display_target, is_finding, risk_classification,
-    severity_weight, target_is_sensitive, DisplayTarget, RiskClassification,
+    agent_key, control_surface, decision_weight, display_target, is_finding, risk_classification, severity_weight,
+    target_is_sensitive, DisplayTarget, RiskClassification,
 };
 pub use confidence::{decision_confidence, ConfidenceClass, ConfidenceLabel, EvidenceConfidence};
 pub use coverage::{Coverage, CoverageStatus, HeatCell, HeatRow, SurfaceCoverage};

@@ -41,7 +41,12 @@ fn session(id: &str, agent: &str, repo: &str, updated: &str) -> Session {
 fn snapshot(decisions: Vec<Decision>, sessions: Vec<Session>) -> Snapshot {
     let raw = RawSnapshot {
         schema_version: SchemaVersion,
-        tenant: Tenant { tenant_ref: "tenant:t".into(), display_name: "T".into(), timezone: "UTC".into(), x_extensions: None },
+        tenant: Tenant {
+            tenant_ref: "tenant:t".into(),
+            display_name: "T".into(),
+            timezone: "UTC".into(),
+            x_extensions: None,
+        },
         as_of: t("2026-11-01T00:00:00Z"),
         window: None,
         data_provenance: None,
