@@ -27,3 +27,8 @@ pub use cavra_model as model;
 pub use cavra_render as render;
 
 pub mod synth;
+
+/// The README's Rust example, compiled and run as a doc test.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -11,7 +11,7 @@ use std::fmt;
 use std::net::Ipv6Addr;
 use std::sync::LazyLock;
 
-use regex::Regex;
+use regex::{Regex, RegexSet};
 use serde::Serialize;
 
 /// What the gate does with a match in the input.
@@ -130,6 +130,11 @@ static PATTERNS: LazyLock<Vec<(SensitiveKind, Regex)>> = LazyLock::new(|| {
         .collect()
 });
 
+/// Every pattern in one automaton: one pass tells whether (and which)
+/// individual patterns need to run, so clean text costs a single scan.
+static SET: LazyLock<RegexSet> =
+    LazyLock::new(|| RegexSet::new(PATTERNS.iter().map(|(_, re)| re.as_str())).expect("gate patterns are valid"));
+
 /// Finds every sensitive span in `text`, non-overlapping, in text order.
 /// Where two detections overlap, the one earlier in [`SensitiveKind::ALL`] wins.
 ///
@@ -147,7 +152,11 @@ pub fn scan_text(text: &str) -> Vec<Detection> {
             found.push(d);
         }
     };
-    for (kind, re) in PATTERNS.iter() {
+    let hits = SET.matches(text);
+    for (i, (kind, re)) in PATTERNS.iter().enumerate() {
+        if !hits.matched(i) {
+            continue;
+        }
         for m in re.find_iter(text) {
             if *kind == SensitiveKind::Ipv4 && !m.as_str().split('.').all(|o| o.parse::<u8>().is_ok()) {
                 continue;
@@ -155,7 +164,8 @@ pub fn scan_text(text: &str) -> Vec<Detection> {
             push(Detection { kind: *kind, range: m.range() });
         }
     }
-    for range in ipv6_candidates(text) {
+    let maybe_ipv6 = text.bytes().filter(|b| *b == b':').nth(1).is_some();
+    for range in if maybe_ipv6 { ipv6_candidates(text) } else { Vec::new() } {
         push(Detection { kind: SensitiveKind::Ipv6, range });
     }
     found.sort_by_key(|d| d.range.start);

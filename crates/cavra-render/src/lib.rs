@@ -167,17 +167,40 @@ pub enum RenderError {
     },
 }
 
-/// Checks a report model with the safety gate.
+/// Checks a report model with the safety gate: metadata, summary, blocks and
+/// every dataset cell.
 ///
 /// # Errors
 /// [`RenderError::UnsafeModel`] naming the first offending JSON path.
 pub fn gate_report(report: &Report) -> Result<(), RenderError> {
-    let value = serde_json::to_value(report)
-        .map_err(|e| RenderError::Backend { format: Format::Json, message: e.to_string() })?;
-    match scan_json(&value).into_iter().next() {
-        None => Ok(()),
-        Some((path, kind)) => Err(RenderError::UnsafeModel { report: report.meta.report_id.clone(), path, kind }),
+    let unsafe_at = |path: String, kind: SensitiveKind| RenderError::UnsafeModel {
+        report: report.meta.report_id.clone(),
+        path,
+        kind,
+    };
+    let head = serde_json::json!({"meta": report.meta, "summary": report.summary, "blocks": report.blocks});
+    if let Some((path, kind)) = scan_json(&head).into_iter().next() {
+        return Err(unsafe_at(path, kind));
     }
+    for (i, d) in report.datasets.iter().enumerate() {
+        for (j, c) in d.columns.iter().enumerate() {
+            for text in [&c.key, &c.label] {
+                if let Some(hit) = scan_text(text).first() {
+                    return Err(unsafe_at(format!("$.datasets[{i}].columns[{j}]"), hit.kind));
+                }
+            }
+        }
+        for (r, row) in d.rows.iter().enumerate() {
+            for (c, cell) in row.iter().enumerate() {
+                if let cavra_model::report::Cell::Text(text) = cell {
+                    if let Some(hit) = scan_text(text).first() {
+                        return Err(unsafe_at(format!("$.datasets[{i}].rows[{r}][{c}]"), hit.kind));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Renders one report in one format: gate the model, run the backend, gate

@@ -50,9 +50,20 @@ pub fn is_finding(d: &Decision) -> bool {
         || matches!(d.severity, Severity::Critical | Severity::High)
 }
 
-fn has(haystack: &str, needles: &[&str]) -> bool {
-    let lower = haystack.to_lowercase();
-    needles.iter().any(|n| lower.contains(n))
+/// Case-insensitive substring test with lowercase ASCII needles. ASCII text
+/// is compared without allocating; other text is lower-cased in full first,
+/// so Unicode case rules (e.g. the Kelvin sign) still apply.
+pub(crate) fn has(haystack: &str, needles: &[&str]) -> bool {
+    if haystack.is_ascii() {
+        let h = haystack.as_bytes();
+        needles.iter().any(|n| {
+            let n = n.as_bytes();
+            n.len() <= h.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+        })
+    } else {
+        let lower = haystack.to_lowercase();
+        needles.iter().any(|n| lower.contains(n))
+    }
 }
 
 /// The control surface of a decision (first matching rule wins).

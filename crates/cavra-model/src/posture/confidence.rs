@@ -44,16 +44,21 @@ impl ConfidenceClass {
     }
 }
 
+fn starts_with_ci(r: &str, prefix: &str) -> bool {
+    r.get(..prefix.len()).is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+}
+
 fn is_signed_ref(r: &str) -> bool {
-    let l = r.to_lowercase();
-    l.starts_with("signed://") || l.contains("signature") || l.contains("sigstore") || l.ends_with(".sig")
+    starts_with_ci(r, "signed://")
+        || super::classify::has(r, &["signature", "sigstore"])
+        || r.len() >= 4 && r.get(r.len() - 4..).is_some_and(|e| e.eq_ignore_ascii_case(".sig"))
 }
 
 /// The confidence class of one decision, by precedence over all its refs.
 pub fn decision_confidence(d: &Decision) -> ConfidenceClass {
     if d.evidence_refs.iter().any(|r| is_signed_ref(r)) {
         ConfidenceClass::SignedEvidence
-    } else if d.evidence_refs.iter().any(|r| r.to_lowercase().starts_with("sample://")) {
+    } else if d.evidence_refs.iter().any(|r| starts_with_ci(r, "sample://")) {
         ConfidenceClass::SampleEvidenceRefs
     } else if !d.evidence_refs.is_empty() {
         ConfidenceClass::ActivityEvidenceRefs

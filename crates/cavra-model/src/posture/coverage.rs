@@ -142,8 +142,8 @@ impl Coverage {
         let heat_rows: Vec<HeatRow> = pairs
             .into_iter()
             .map(|((agent_id, repository), ds)| HeatRow {
-                agent_id,
-                repository,
+                agent_id: agent_id.to_string(),
+                repository: repository.to_string(),
                 cells: ControlSurface::ALL
                     .iter()
                     .map(|surface| {

@@ -125,33 +125,51 @@ pub struct Posture {
 /// Digest of the snapshot's parsed content, in a fixed field order.
 fn snapshot_digest(snapshot: &Snapshot) -> String {
     use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    let mut part = |v: &dyn erased::Ser| {
-        v.write(&mut h);
-        h.update(b"\n");
-    };
-    part(&snapshot.tenant);
-    part(&snapshot.as_of);
-    part(&snapshot.window_start);
-    part(&snapshot.window_end);
-    part(&snapshot.data_provenance);
-    part(&snapshot.sessions);
-    part(&snapshot.decisions);
-    part(&snapshot.exceptions);
-    part(&snapshot.incidents);
-    part(&snapshot.policy_baselines);
-    format!("sha256:{:x}", h.finalize())
+    use std::io::Write;
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, HashWriter(Sha256::new()));
+    let parts: [&dyn erased::Ser; 10] = [
+        &snapshot.tenant,
+        &snapshot.as_of,
+        &snapshot.window_start,
+        &snapshot.window_end,
+        &snapshot.data_provenance,
+        &snapshot.sessions,
+        &snapshot.decisions,
+        &snapshot.exceptions,
+        &snapshot.incidents,
+        &snapshot.policy_baselines,
+    ];
+    for part in parts {
+        part.write(&mut w);
+        // Writing into a hasher cannot fail.
+        let _ = w.write_all(b"\n");
+    }
+    let _ = w.flush();
+    let (hasher, _) = w.into_parts();
+    format!("sha256:{:x}", hasher.0.finalize())
+}
+
+struct HashWriter(sha2::Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        sha2::Digest::update(&mut self.0, buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 mod erased {
     /// Object-safe serialisation into a hasher.
     pub trait Ser {
-        fn write(&self, h: &mut sha2::Sha256);
+        fn write(&self, w: &mut dyn std::io::Write);
     }
     impl<T: serde::Serialize> Ser for T {
-        fn write(&self, h: &mut sha2::Sha256) {
+        fn write(&self, w: &mut dyn std::io::Write) {
             // Serialising plain data into a hasher cannot fail.
-            let _ = serde_json::to_writer(h, self);
+            let _ = serde_json::to_writer(w, self);
         }
     }
 }

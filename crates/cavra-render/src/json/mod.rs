@@ -1,53 +1,79 @@
 //! JSON backend: the report's structured summary (its contract keys, in
 //! contract order) followed by every dataset as an array of row objects.
 //! Pretty-printed with two-space indents and a final newline; key order is
-//! fixed by the builders, never by hashing.
+//! fixed by the builders, never by hashing. Rows are serialised straight
+//! from the model into the output buffer, without an intermediate tree.
 
-use cavra_model::report::Cell;
+use cavra_model::report::{Cell, Column, Dataset};
 use cavra_model::Report;
-use serde_json::{json, Map, Value};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use crate::{Format, RenderError, Renderer};
 
 pub(crate) struct JsonRenderer;
 
-fn cell_value(cell: &Cell) -> Value {
-    match cell {
-        Cell::Null => Value::Null,
-        Cell::Text(s) => Value::String(s.clone()),
-        Cell::Integer(i) => json!(i),
-        Cell::Decimal(d) => json!(d),
-        Cell::DateTime(t) => Value::String(t.to_string()),
+struct Document<'a>(&'a Report);
+struct Datasets<'a>(&'a [Dataset]);
+struct DatasetBody<'a>(&'a Dataset);
+struct Rows<'a>(&'a Dataset);
+struct Row<'a>(&'a [Column], &'a [Cell]);
+
+impl Serialize for Document<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.summary.len() + 1))?;
+        for (k, v) in &self.0.summary {
+            m.serialize_entry(k, v)?;
+        }
+        m.serialize_entry("datasets", &Datasets(&self.0.datasets))?;
+        m.end()
     }
 }
 
-/// The JSON value of a report.
-pub(crate) fn report_value(report: &Report) -> Value {
-    let mut top = report.summary.clone();
-    let mut datasets = Map::new();
-    for d in &report.datasets {
-        let rows: Vec<Value> = d
-            .rows
-            .iter()
-            .map(|row| Value::Object(d.columns.iter().zip(row).map(|(c, v)| (c.key.clone(), cell_value(v))).collect()))
-            .collect();
-        datasets.insert(
-            d.name.clone(),
-            json!({
-                "title": d.title,
-                "columns": d.columns,
-                "row_count": d.rows.len(),
-                "rows": rows,
-            }),
-        );
+impl Serialize for Datasets<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for d in self.0 {
+            m.serialize_entry(&d.name, &DatasetBody(d))?;
+        }
+        m.end()
     }
-    top.insert("datasets".into(), Value::Object(datasets));
-    Value::Object(top)
+}
+
+impl Serialize for DatasetBody<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(4))?;
+        m.serialize_entry("title", &self.0.title)?;
+        m.serialize_entry("columns", &self.0.columns)?;
+        m.serialize_entry("row_count", &self.0.rows.len())?;
+        m.serialize_entry("rows", &Rows(self.0))?;
+        m.end()
+    }
+}
+
+impl Serialize for Rows<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.rows.len()))?;
+        for row in &self.0.rows {
+            seq.serialize_element(&Row(&self.0.columns, row))?;
+        }
+        seq.end()
+    }
+}
+
+impl Serialize for Row<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (col, cell) in self.0.iter().zip(self.1) {
+            m.serialize_entry(&col.key, cell)?;
+        }
+        m.end()
+    }
 }
 
 impl Renderer for JsonRenderer {
     fn render(&self, report: &Report) -> Result<Vec<u8>, RenderError> {
-        let mut out = serde_json::to_vec_pretty(&report_value(report))
+        let mut out = Vec::with_capacity(4096);
+        serde_json::to_writer_pretty(&mut out, &Document(report))
             .map_err(|e| RenderError::Backend { format: Format::Json, message: e.to_string() })?;
         out.push(b'\n');
         Ok(out)
