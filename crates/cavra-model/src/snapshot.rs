@@ -101,14 +101,11 @@ impl Snapshot {
                     SnapshotError::at(SnapshotErrorKind::Io, "$", format!("cannot read file: {e}"))
                         .with_file(Some(path.to_path_buf()))
                 })?;
-                Some(
-                    read_decisions_jsonl(std::io::BufReader::new(file))
-                        .map_err(|e| e.with_file(Some(path.to_path_buf())))?,
-                )
+                Some(read_jsonl(std::io::BufReader::new(file)).map_err(|e| e.with_file(Some(path.to_path_buf())))?)
             }
         };
         let from_jsonl = streamed.is_some();
-        Snapshot::from_raw(raw, streamed, options).map_err(|e| {
+        Snapshot::build(raw, streamed, options).map_err(|e| {
             let in_decisions = e.json_path().starts_with("$.decisions[");
             match decisions_jsonl {
                 Some(path) if from_jsonl && in_decisions => e.with_file(Some(path.to_path_buf())),
@@ -124,11 +121,27 @@ impl Snapshot {
     /// Duplicate ids, a missing or doubled decision list, a reversed window
     /// or a malformed digest.
     pub fn from_raw(
-        mut raw: RawSnapshot,
+        raw: RawSnapshot,
         streamed: Option<Vec<Decision>>,
         options: &LoadOptions,
     ) -> Result<Snapshot, SnapshotError> {
-        let inline = raw.decisions.is_some();
+        let streamed = streamed.map(|d| {
+            let lines = (1..=d.len()).collect();
+            (d, lines)
+        });
+        Snapshot::build(raw, streamed, options)
+    }
+
+    /// `streamed` carries each decision's line number in its file.
+    fn build(
+        mut raw: RawSnapshot,
+        streamed: Option<(Vec<Decision>, Vec<usize>)>,
+        options: &LoadOptions,
+    ) -> Result<Snapshot, SnapshotError> {
+        let (streamed, lines) = match streamed {
+            Some((d, l)) => (Some(d), Some(l)),
+            None => (None, None),
+        };
         let mut decisions = match (raw.decisions.take(), streamed) {
             (Some(_), Some(_)) => {
                 return Err(SnapshotError::at(
@@ -147,7 +160,7 @@ impl Snapshot {
             }
         };
         let decision_path = |i: usize| format!("$.decisions[{i}]");
-        let decision_line = |i: usize| if inline { None } else { Some(i + 1) };
+        let decision_line = |i: usize| lines.as_ref().and_then(|l| l.get(i).copied());
         validate_tenant(&raw.tenant)?;
         let (window_start, window_end) = match &raw.window {
             Some(w) if w.start > w.end => {
@@ -289,7 +302,13 @@ pub fn parse_raw(text: &str) -> Result<RawSnapshot, SnapshotError> {
 /// # Errors
 /// I/O, syntax and value errors, located by line.
 pub fn read_decisions_jsonl(reader: impl BufRead) -> Result<Vec<Decision>, SnapshotError> {
+    read_jsonl(reader).map(|(d, _)| d)
+}
+
+/// Decisions and the 1-based line each came from.
+fn read_jsonl(reader: impl BufRead) -> Result<(Vec<Decision>, Vec<usize>), SnapshotError> {
     let mut out = Vec::new();
+    let mut lines = Vec::new();
     for (i, line) in reader.lines().enumerate() {
         let line = line.map_err(|e| {
             SnapshotError::at(SnapshotErrorKind::Io, "$", format!("cannot read line: {e}")).with_line(i + 1)
@@ -305,8 +324,9 @@ pub fn read_decisions_jsonl(reader: impl BufRead) -> Result<Vec<Decision>, Snaps
             SnapshotError::at(SnapshotErrorKind::Syntax, "$", "more than one JSON value on a line").with_line(i + 1)
         })?;
         out.push(d);
+        lines.push(i + 1);
     }
-    Ok(out)
+    Ok((out, lines))
 }
 
 /// Runs the safety gate over every free-text input field that can reach a

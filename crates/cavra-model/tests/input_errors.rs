@@ -195,3 +195,24 @@ fn gate_lists_every_offending_path_or_redacts() {
     assert_eq!(s.redaction.total, 2);
     assert_eq!(s.redaction.by_kind.get("ipv4"), Some(&1));
 }
+
+#[test]
+fn streamed_errors_name_the_decisions_file_and_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut snap = base();
+    snap.as_object_mut().unwrap().remove("decisions");
+    let snap_path = dir.path().join("snap.json");
+    std::fs::write(&snap_path, snap.to_string()).unwrap();
+    let mut bad = decision("d2");
+    bad["reason"] = json!(format!("ping {}@{}.test", "ops", "corp"));
+    let jsonl = format!("{}\n\n{}\n", decision("d1"), bad);
+    let jsonl_path = dir.path().join("decisions.jsonl");
+    std::fs::write(&jsonl_path, jsonl).unwrap();
+    let e = Snapshot::load(&snap_path, Some(&jsonl_path), &LoadOptions::default()).unwrap_err();
+    assert_eq!(e.kind, SnapshotErrorKind::Unsafe);
+    assert_eq!(e.file.as_deref(), Some(jsonl_path.as_path()));
+    // the blank line is skipped but still counted: the bad record is on line 3
+    assert_eq!(e.problems[0].line, Some(3));
+    assert_eq!(e.json_path(), "$.decisions[1].reason");
+    assert!(e.to_string().contains("decisions.jsonl:3: $.decisions[1].reason"), "{e}");
+}
