@@ -319,3 +319,17 @@ fn redaction_is_counted_in_report_metadata() {
     let md = artifacts.iter().find(|a| a.name == "executive-risk-brief.md").unwrap();
     assert!(md.text().unwrap().contains("redacted 1 value"));
 }
+
+#[test]
+fn data_quality_warnings_reach_every_report() {
+    let mut v = small();
+    v["decisions"][2]["session_id"] = serde_json::json!("sess-that-is-gone");
+    v["incidents"][0]["decision_ids"] = serde_json::json!(["dec-none"]);
+    let snapshot = common::load_text(&v.to_string(), &LoadOptions::default());
+    assert_eq!(snapshot.warnings.len(), 2, "{:?}", snapshot.warnings);
+    for a in common::render_all(&snapshot).iter().filter(|a| !a.name.ends_with(".csv")) {
+        let text = a.text().unwrap();
+        assert!(text.contains("sess-that-is-gone") || text.contains("sess\\-that\\-is\\-gone"), "{}", a.name);
+        assert!(text.contains("dec-none") || text.contains("dec\\-none"), "{}", a.name);
+    }
+}

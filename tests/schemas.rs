@@ -1,0 +1,70 @@
+//! The JSON Schemas in `schemas/` are an independent statement of the
+//! contracts: the input snapshot, the board KPI pack and every report's JSON
+//! form. A separate validator checks our inputs and outputs against them.
+
+mod common;
+
+use cavra_reports::model::LoadOptions;
+use cavra_reports::synth::{generate, SynthConfig};
+use serde_json::Value;
+
+fn schema(name: &str) -> jsonschema::Validator {
+    let text = std::fs::read_to_string(common::root().join("schemas").join(name)).expect("schema file");
+    let value: Value = serde_json::from_str(&text).expect("schema is JSON");
+    jsonschema::options().should_validate_formats(true).build(&value).expect("schema compiles")
+}
+
+fn errors(v: &jsonschema::Validator, instance: &Value) -> Vec<String> {
+    v.iter_errors(instance).map(|e| format!("{}: {e}", e.instance_path())).collect()
+}
+
+#[test]
+fn sample_and_synthetic_snapshots_match_the_input_schema() {
+    let v = schema("activity_snapshot.v1.schema.json");
+    let sample: Value = serde_json::from_str(&common::sample_text()).unwrap();
+    assert_eq!(errors(&v, &sample), Vec::<String>::new());
+    let synthetic =
+        serde_json::to_value(generate(&SynthConfig { agents: 30, decisions: 500, seed: 9, ..SynthConfig::default() }))
+            .unwrap();
+    assert_eq!(errors(&v, &synthetic), Vec::<String>::new());
+}
+
+#[test]
+fn schema_and_parser_agree_on_rejections() {
+    let v = schema("activity_snapshot.v1.schema.json");
+    let base: Value = serde_json::from_str(&common::sample_text()).unwrap();
+    let cases: [(&str, Value); 5] = [
+        ("/schema_version", Value::from("cavra.activity_snapshot.v9")),
+        ("/decisions/0/decision", Value::from("deny")),
+        ("/decisions/0/timestamp", Value::from("yesterday")),
+        ("/decisions/0/raw_prompt", Value::from("x")),
+        ("/sessions/0/colour", Value::from("red")),
+    ];
+    for (pointer, value) in cases {
+        let mut doc = base.clone();
+        let (parent, key) = pointer.rsplit_once('/').unwrap();
+        doc.pointer_mut(parent).unwrap().as_object_mut().unwrap().insert(key.into(), value);
+        assert!(!errors(&v, &doc).is_empty(), "schema accepts {pointer}");
+        assert!(
+            cavra_reports::model::Snapshot::from_json_str(&doc.to_string(), &LoadOptions::default()).is_err(),
+            "parser accepts {pointer}"
+        );
+    }
+}
+
+#[test]
+fn every_json_artifact_matches_the_report_schema() {
+    let report = schema("report.v1.schema.json");
+    let board = schema("board_kpi_pack.v1.schema.json");
+    let snapshot = common::load_text(&common::sample_text(), &LoadOptions::default());
+    let mut checked = 0;
+    for a in common::render_all(&snapshot).iter().filter(|a| a.name.ends_with(".json")) {
+        let doc: Value = serde_json::from_slice(&a.bytes).unwrap();
+        assert_eq!(errors(&report, &doc), Vec::<String>::new(), "{}", a.name);
+        if a.name == "board-kpi-pack.json" {
+            assert_eq!(errors(&board, &doc), Vec::<String>::new());
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 6);
+}
