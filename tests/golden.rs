@@ -3,13 +3,14 @@
 
 mod common;
 
-use cavra_reports::model::LoadOptions;
+use cavra_reports::model::{LoadOptions, ReportKind};
+use cavra_reports::render::Format;
 
 #[test]
 fn sample_matches_golden_files() {
     let snapshot = common::load_text(&common::sample_text(), &LoadOptions::default());
     let artifacts = common::render_all(&snapshot);
-    assert_eq!(artifacts.len(), 18, "6 kinds × 3 formats");
+    assert_eq!(artifacts.len(), ReportKind::ALL.len() * Format::ALL.len(), "every kind in every format");
     let dir = common::golden_dir();
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let mut failures = Vec::new();

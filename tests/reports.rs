@@ -19,7 +19,7 @@ fn rendering_is_deterministic() {
     let b = common::render_all(&common::load_text(&text, &LoadOptions::default()));
     assert_eq!(a, b);
     let names: std::collections::BTreeSet<_> = a.iter().map(|x| x.name.clone()).collect();
-    assert_eq!(names.len(), 18);
+    assert_eq!(names.len(), cavra_reports::model::ReportKind::ALL.len() * cavra_reports::render::Format::ALL.len());
 }
 
 #[test]
@@ -331,5 +331,68 @@ fn data_quality_warnings_reach_every_report() {
         let text = a.text().unwrap();
         assert!(text.contains("sess-that-is-gone") || text.contains("sess\\-that\\-is\\-gone"), "{}", a.name);
         assert!(text.contains("dec-none") || text.contains("dec\\-none"), "{}", a.name);
+    }
+}
+
+#[test]
+fn streaming_writer_gives_the_same_bytes_as_in_memory_rendering() {
+    use cavra_reports::model::{build_report, Posture, ReportKind, ReportOptions};
+    use cavra_reports::render::{render, render_to_writer, Format};
+    let snapshot = common::load_text(&common::sample_text(), &LoadOptions::default());
+    let posture = Posture::compute(&snapshot);
+    for kind in ReportKind::ALL {
+        let report = build_report(*kind, &snapshot, &posture, &ReportOptions::default());
+        for format in Format::ALL {
+            let a = render(&report, *format).unwrap();
+            let mut out = Vec::new();
+            let w = render_to_writer(&report, *format, &mut out).unwrap();
+            assert_eq!(out, a.bytes, "{}", a.name);
+            assert_eq!(
+                (w.name.as_str(), w.sha256.as_str(), w.bytes),
+                (a.name.as_str(), a.sha256.as_str(), a.bytes.len() as u64)
+            );
+        }
+    }
+}
+
+#[test]
+fn streaming_writer_gates_each_line() {
+    use cavra_reports::model::{build_report, Posture, ReportKind, ReportOptions};
+    use cavra_reports::render::{render_to_writer, Format, RenderError};
+    let snapshot = common::load_text(&small().to_string(), &LoadOptions::default());
+    let posture = Posture::compute(&snapshot);
+    let mut report = build_report(ReportKind::ControlCoverage, &snapshot, &posture, &ReportOptions::default());
+    // a legal footer smuggling an address past the builders is caught by the model gate
+    report.meta.legal_footer = format!("contact {}@{}.test", "legal", "corp");
+    let e = render_to_writer(&report, Format::Markdown, &mut Vec::new()).unwrap_err();
+    assert!(matches!(e, RenderError::UnsafeModel { .. }), "{e}");
+}
+
+#[test]
+fn jsonl_has_a_header_then_one_line_per_row() {
+    let artifacts = common::render_all(&common::load_text(&common::sample_text(), &LoadOptions::default()));
+    for a in artifacts.iter().filter(|a| a.name.ends_with(".jsonl")) {
+        let json = artifacts.iter().find(|j| j.name == a.name.replace(".jsonl", ".json")).unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&json.bytes).unwrap();
+        let lines: Vec<serde_json::Value> =
+            a.text().unwrap().lines().map(|l| serde_json::from_str(l).expect("every line is JSON")).collect();
+        assert_eq!(lines[0]["_record"], "header");
+        assert_eq!(lines[0]["schema_version"], "cavra.report_jsonl.v1");
+        assert_eq!(lines[0]["report"], doc["report"], "{}", a.name);
+        let total: usize =
+            doc["datasets"].as_object().unwrap().values().map(|d| d["row_count"].as_u64().unwrap() as usize).sum();
+        assert_eq!(lines.len(), 1 + total, "{}", a.name);
+        // rows are the JSON form's rows, flattened, in dataset order
+        let mut i = 1;
+        for (name, d) in doc["datasets"].as_object().unwrap() {
+            for row in d["rows"].as_array().unwrap() {
+                let line = lines[i].as_object().unwrap();
+                assert_eq!(line["_dataset"], name.as_str());
+                for (k, v) in row.as_object().unwrap() {
+                    assert_eq!(&line[k], v, "{} {name} {k}", a.name);
+                }
+                i += 1;
+            }
+        }
     }
 }

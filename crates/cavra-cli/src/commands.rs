@@ -6,7 +6,9 @@ use anyhow::{Context, Result};
 use cavra_model::{
     build_report, LoadOptions, Posture, ReportKind, ReportOptions, Snapshot, SnapshotError, SnapshotErrorKind,
 };
-use cavra_render::{gate_report, render_gated, Artifact, Format, RenderError};
+use cavra_render::{render_to_writer, Format, RenderError, Written};
+
+use crate::write::Staging;
 
 use crate::{InputArgs, RenderArgs};
 
@@ -26,7 +28,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     }
     match err.downcast_ref::<RenderError>() {
         Some(RenderError::UnsafeModel { .. } | RenderError::UnsafeOutput { .. }) => 4,
-        Some(RenderError::Backend { .. }) | None => 1,
+        Some(RenderError::Backend { .. } | RenderError::Write { .. }) | None => 1,
     }
 }
 
@@ -41,20 +43,28 @@ fn load(args: &InputArgs) -> Result<Snapshot> {
     Ok(snapshot)
 }
 
-/// Renders every requested (kind, format) into memory; nothing touches the
-/// disk until all of them succeeded.
-pub fn render_all(snapshot: &Snapshot, kinds: &[ReportKind], formats: &[Format]) -> Result<Vec<Artifact>> {
+/// Renders every requested (kind, format) straight into the staging folder;
+/// nothing reaches the destination until all of them succeeded.
+fn render_all(
+    snapshot: &Snapshot,
+    kinds: &[ReportKind],
+    formats: &[Format],
+    staging: &mut Staging,
+) -> Result<Vec<Written>> {
     let posture = Posture::compute(snapshot);
     let options = ReportOptions::default();
-    let mut artifacts = Vec::with_capacity(kinds.len() * formats.len());
+    let mut written = Vec::with_capacity(kinds.len() * formats.len());
     for kind in kinds {
         let report = build_report(*kind, snapshot, &posture, &options);
-        gate_report(&report)?;
         for format in formats {
-            artifacts.push(render_gated(&report, *format).with_context(|| format!("rendering {kind} as {format}"))?);
+            let name = format!("{}.{}", kind.as_str(), format.extension());
+            let w = staging
+                .write(&name, |out| render_to_writer(&report, *format, out))
+                .with_context(|| format!("rendering {kind} as {format}"))?;
+            written.push(w);
         }
     }
-    Ok(artifacts)
+    Ok(written)
 }
 
 fn dedup<T: Copy + Ord>(requested: &[T], all: &[T]) -> Vec<T> {
@@ -69,15 +79,16 @@ pub fn render(args: &RenderArgs) -> Result<()> {
     let snapshot = load(&args.input)?;
     let kinds = dedup(&args.kinds, ReportKind::ALL);
     let formats = dedup(&args.formats, Format::ALL);
-    let artifacts = render_all(&snapshot, &kinds, &formats)?;
-    crate::write::write_atomically(&args.out, &artifacts)?;
+    let mut staging = Staging::new(&args.out)?;
+    let artifacts = render_all(&snapshot, &kinds, &formats, &mut staging)?;
+    staging.commit()?;
 
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let width = artifacts.iter().map(|a| a.name.len()).max().unwrap_or(8).max(8);
     writeln!(out, "{:<width$}  {:>9}  sha256", "artifact", "bytes")?;
     for a in &artifacts {
-        writeln!(out, "{:<width$}  {:>9}  {}", a.name, a.bytes.len(), a.sha256)?;
+        writeln!(out, "{:<width$}  {:>9}  {}", a.name, a.bytes, a.sha256)?;
     }
     writeln!(out, "wrote {} artifacts to {}", artifacts.len(), args.out.display())?;
     if snapshot.redaction.total > 0 {

@@ -1,40 +1,70 @@
-//! All-or-nothing output: artifacts are written into a fresh temporary
-//! folder beside the destination and only then moved into place.
+//! All-or-nothing output: artifacts are rendered straight into files in a
+//! fresh staging folder beside the destination, and only moved into place
+//! once every one of them succeeded. On any error the staging folder is
+//! removed and the destination is untouched.
 
 use std::fs;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use cavra_render::Artifact;
+use cavra_render::Written;
+use tempfile::TempDir;
 
-pub fn write_atomically(out: &Path, artifacts: &[Artifact]) -> Result<()> {
-    if out.exists() && !out.is_dir() {
-        bail!("{}: exists and is not a folder", out.display());
+pub struct Staging {
+    out: PathBuf,
+    dir: TempDir,
+    names: Vec<String>,
+}
+
+impl Staging {
+    /// Creates the staging folder next to `out` (same file system, so the
+    /// final moves are renames).
+    pub fn new(out: &Path) -> Result<Staging> {
+        if out.exists() && !out.is_dir() {
+            bail!("{}: exists and is not a folder", out.display());
+        }
+        let parent = match out.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        fs::create_dir_all(&parent).with_context(|| format!("{}: cannot create folder", parent.display()))?;
+        let dir = tempfile::Builder::new()
+            .prefix(".cavra-staging-")
+            .tempdir_in(&parent)
+            .with_context(|| format!("{}: cannot create a staging folder", parent.display()))?;
+        Ok(Staging { out: out.to_path_buf(), dir, names: Vec::new() })
     }
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    fs::create_dir_all(&parent).with_context(|| format!("{}: cannot create folder", parent.display()))?;
-    let staging = tempfile::Builder::new()
-        .prefix(".cavra-staging-")
-        .tempdir_in(&parent)
-        .with_context(|| format!("{}: cannot create a staging folder", parent.display()))?;
-    for a in artifacts {
-        let path = staging.path().join(&a.name);
-        let mut f = fs::File::create(&path).with_context(|| format!("{}: cannot create", path.display()))?;
-        f.write_all(&a.bytes).with_context(|| format!("{}: cannot write", path.display()))?;
-        f.sync_all().with_context(|| format!("{}: cannot sync", path.display()))?;
+
+    /// Writes one artifact through `render` into a staged file.
+    pub fn write(
+        &mut self,
+        name: &str,
+        render: impl FnOnce(&mut dyn Write) -> Result<Written, cavra_render::RenderError>,
+    ) -> Result<Written> {
+        let path = self.dir.path().join(name);
+        let file = fs::File::create(&path).with_context(|| format!("{}: cannot create", path.display()))?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, file);
+        let written = render(&mut w)?;
+        let file =
+            w.into_inner().map_err(|e| e.into_error()).with_context(|| format!("{}: cannot write", path.display()))?;
+        file.sync_all().with_context(|| format!("{}: cannot sync", path.display()))?;
+        self.names.push(name.to_string());
+        Ok(written)
     }
-    if !out.exists() {
-        let staged = staging.keep();
-        return fs::rename(&staged, out).with_context(|| format!("{}: cannot move output into place", out.display()));
+
+    /// Moves every staged file into the destination.
+    pub fn commit(self) -> Result<()> {
+        if !self.out.exists() {
+            let staged = self.dir.keep();
+            return fs::rename(&staged, &self.out)
+                .with_context(|| format!("{}: cannot move output into place", self.out.display()));
+        }
+        for name in &self.names {
+            let to = self.out.join(name);
+            fs::rename(self.dir.path().join(name), &to)
+                .with_context(|| format!("{}: cannot move into place", to.display()))?;
+        }
+        Ok(())
     }
-    for a in artifacts {
-        let from = staging.path().join(&a.name);
-        let to = out.join(&a.name);
-        fs::rename(&from, &to).with_context(|| format!("{}: cannot move into place", to.display()))?;
-    }
-    Ok(())
 }

@@ -3,6 +3,9 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+/// Kinds × formats in the catalog.
+const CATALOG: usize = 6 * 4;
+
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_cavra-reports"))
 }
@@ -25,7 +28,7 @@ fn hashes(stdout: &[u8]) -> Vec<String> {
 }
 
 #[test]
-fn render_sample_writes_18_artifacts_with_stable_hashes() {
+fn render_sample_writes_every_artifact_with_stable_hashes() {
     let dir = tempfile::tempdir().unwrap();
     let a = dir.path().join("a");
     let b = dir.path().join("b");
@@ -34,9 +37,22 @@ fn render_sample_writes_18_artifacts_with_stable_hashes() {
     let second = run(&["render", "--sample", "--out", b.to_str().unwrap()]);
     assert!(second.status.success());
     let h1 = hashes(&first.stdout);
-    assert_eq!(h1.len(), 18, "{h1:?}");
+    assert_eq!(h1.len(), CATALOG, "{h1:?}");
+    // the Community kinds in Markdown, CSV and JSON are all there
+    for kind in [
+        "executive-risk-brief",
+        "board-kpi-pack",
+        "soc2-audit-summary",
+        "control-coverage",
+        "evidence-freshness",
+        "agent-risk-register",
+    ] {
+        for ext in ["md", "csv", "json"] {
+            assert!(h1.iter().any(|l| l.starts_with(&format!("{kind}.{ext} "))), "{kind}.{ext}");
+        }
+    }
     assert_eq!(h1, hashes(&second.stdout));
-    assert_eq!(std::fs::read_dir(&a).unwrap().count(), 18);
+    assert_eq!(std::fs::read_dir(&a).unwrap().count(), CATALOG);
     for line in &h1 {
         let cols: Vec<&str> = line.split_whitespace().collect();
         let bytes = std::fs::read(a.join(cols[0])).unwrap();
@@ -79,7 +95,7 @@ fn email_in_reason_fails_closed_and_redact_succeeds() {
         assert!(!String::from_utf8_lossy(&bytes).contains(&address));
         count += 1;
     }
-    assert_eq!(count, 18);
+    assert_eq!(count, CATALOG);
 }
 
 #[test]
@@ -149,5 +165,5 @@ fn kinds_formats_validate_and_catalog() {
 
     let o = run(&["catalog"]);
     let text = String::from_utf8_lossy(&o.stdout);
-    assert!(text.contains("executive-risk-brief") && text.contains("6 kinds x 3 formats = 18 artifacts"), "{text}");
+    assert!(text.contains("executive-risk-brief") && text.contains(&format!("= {CATALOG} artifacts")), "{text}");
 }

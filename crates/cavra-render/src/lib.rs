@@ -22,9 +22,14 @@
 
 mod csv;
 mod json;
+mod jsonl;
 mod markdown;
+mod stream;
 
 use std::fmt;
+use std::io::Write;
+
+pub use stream::{render_to_writer, Written};
 
 use cavra_model::gate::{scan_json, scan_text, SensitiveKind};
 use cavra_model::Report;
@@ -39,11 +44,13 @@ pub enum Format {
     Csv,
     /// Pretty, stable-ordered JSON of the report's structured content and datasets.
     Json,
+    /// JSON Lines: a header line describing the report, then one line per dataset row.
+    Jsonl,
 }
 
 impl Format {
     /// Every format, in catalog order.
-    pub const ALL: &'static [Format] = &[Format::Markdown, Format::Csv, Format::Json];
+    pub const ALL: &'static [Format] = &[Format::Markdown, Format::Csv, Format::Json, Format::Jsonl];
 
     /// Short name used on the command line.
     pub fn name(self) -> &'static str {
@@ -51,6 +58,7 @@ impl Format {
             Format::Markdown => "md",
             Format::Csv => "csv",
             Format::Json => "json",
+            Format::Jsonl => "jsonl",
         }
     }
 
@@ -65,13 +73,14 @@ impl Format {
             Format::Markdown => "text/markdown; charset=utf-8",
             Format::Csv => "text/csv; charset=utf-8; header=present",
             Format::Json => "application/json",
+            Format::Jsonl => "application/jsonl",
         }
     }
 
     /// Whether the artifact is UTF-8 text.
     pub fn is_text(self) -> bool {
         match self {
-            Format::Markdown | Format::Csv | Format::Json => true,
+            Format::Markdown | Format::Csv | Format::Json | Format::Jsonl => true,
         }
     }
 
@@ -80,6 +89,7 @@ impl Format {
             Format::Markdown => &markdown::MarkdownRenderer,
             Format::Csv => &csv::CsvRenderer,
             Format::Json => &json::JsonRenderer,
+            Format::Jsonl => &jsonl::JsonlRenderer,
         }
     }
 }
@@ -87,6 +97,12 @@ impl Format {
 impl fmt::Display for Format {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+impl RenderError {
+    pub(crate) fn write(format: Format, e: impl fmt::Display) -> Self {
+        RenderError::Write { format, message: e.to_string() }
     }
 }
 
@@ -103,13 +119,13 @@ impl std::str::FromStr for Format {
     }
 }
 
-/// A backend: turns a report into bytes.
+/// A backend: writes a report's bytes to `out`.
 pub trait Renderer: Sync {
-    /// Renders the report.
+    /// Renders the report into `out`.
     ///
     /// # Errors
-    /// [`RenderError::Backend`] when the backend fails to write.
-    fn render(&self, report: &Report) -> Result<Vec<u8>, RenderError>;
+    /// [`RenderError::Backend`] when the backend fails, or the writer's error.
+    fn render_to(&self, report: &Report, out: &mut dyn Write) -> Result<(), RenderError>;
 }
 
 /// A rendered file.
@@ -156,6 +172,14 @@ pub enum RenderError {
         offset: usize,
         /// What was found.
         kind: SensitiveKind,
+    },
+    /// Writing the output failed.
+    #[error("cannot write {format} output: {message}")]
+    Write {
+        /// Format.
+        format: Format,
+        /// The I/O error.
+        message: String,
     },
     /// The backend failed.
     #[error("{format} backend failed: {message}")]
@@ -220,7 +244,8 @@ pub fn render(report: &Report, format: Format) -> Result<Artifact, RenderError> 
 /// # Errors
 /// [`RenderError::UnsafeOutput`] or [`RenderError::Backend`].
 pub fn render_gated(report: &Report, format: Format) -> Result<Artifact, RenderError> {
-    let bytes = format.backend().render(report)?;
+    let mut bytes = Vec::new();
+    format.backend().render_to(report, &mut bytes)?;
     let name = format!("{}.{}", report.meta.kind.as_str(), format.extension());
     if format.is_text() {
         if let Some(d) = scan_text(&String::from_utf8_lossy(&bytes)).into_iter().next() {

@@ -56,11 +56,9 @@ pub(crate) fn write_dataset(dataset: &Dataset, out: impl std::io::Write) -> Resu
 }
 
 impl Renderer for CsvRenderer {
-    fn render(&self, report: &Report) -> Result<Vec<u8>, RenderError> {
+    fn render_to(&self, report: &Report, out: &mut dyn std::io::Write) -> Result<(), RenderError> {
         let dataset = report.datasets.first().ok_or_else(|| backend_error("the report has no dataset"))?;
-        let mut out = Vec::new();
-        write_dataset(dataset, &mut out)?;
-        Ok(out)
+        write_dataset(dataset, out)
     }
 }
 

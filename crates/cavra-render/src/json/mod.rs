@@ -6,6 +6,8 @@
 
 use cavra_model::report::{Cell, Column, Dataset};
 use cavra_model::Report;
+use std::io::Write;
+
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use crate::{Format, RenderError, Renderer};
@@ -16,7 +18,7 @@ struct Document<'a>(&'a Report);
 struct Datasets<'a>(&'a [Dataset]);
 struct DatasetBody<'a>(&'a Dataset);
 struct Rows<'a>(&'a Dataset);
-struct Row<'a>(&'a [Column], &'a [Cell]);
+pub(crate) struct Row<'a>(pub &'a [Column], pub &'a [Cell]);
 
 impl Serialize for Document<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -71,11 +73,10 @@ impl Serialize for Row<'_> {
 }
 
 impl Renderer for JsonRenderer {
-    fn render(&self, report: &Report) -> Result<Vec<u8>, RenderError> {
-        let mut out = Vec::with_capacity(4096);
-        serde_json::to_writer_pretty(&mut out, &Document(report))
+    fn render_to(&self, report: &Report, out: &mut dyn std::io::Write) -> Result<(), RenderError> {
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
+        serde_json::to_writer_pretty(&mut buffered, &Document(report))
             .map_err(|e| RenderError::Backend { format: Format::Json, message: e.to_string() })?;
-        out.push(b'\n');
-        Ok(out)
+        buffered.write_all(b"\n").and_then(|()| buffered.flush()).map_err(|e| RenderError::write(Format::Json, e))
     }
 }

@@ -126,7 +126,7 @@ fn dataset_table(out: &mut String, d: &Dataset, max_rows: Option<usize>, columns
 }
 
 impl Renderer for MarkdownRenderer {
-    fn render(&self, report: &Report) -> Result<Vec<u8>, RenderError> {
+    fn render_to(&self, report: &Report, sink: &mut dyn std::io::Write) -> Result<(), RenderError> {
         let mut out = String::new();
         for block in &report.blocks {
             match block {
@@ -168,7 +168,7 @@ impl Renderer for MarkdownRenderer {
             }
         }
         let _ = writeln!(out, "---\n\n{} · {}", escape(&report.meta.branding), escape(&report.meta.legal_footer));
-        Ok(out.into_bytes())
+        sink.write_all(out.as_bytes()).map_err(|e| RenderError::write(crate::Format::Markdown, e))
     }
 }
 
