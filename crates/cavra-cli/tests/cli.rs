@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 /// Kinds × formats in the catalog.
-const CATALOG: usize = 6 * 4;
+const CATALOG: usize = 10 * 4;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_cavra-reports"))

@@ -64,6 +64,20 @@ impl Timestamp {
         OffsetDateTime::from_unix_timestamp(secs).map(Timestamp).map_err(|e| e.to_string())
     }
 
+    /// Whole days from `self` to `later`, rounded down (negative when
+    /// `later` is earlier): 1 day and 23 hours is 1, minus 1 hour is −1.
+    ///
+    /// ```
+    /// use cavra_model::Timestamp;
+    /// let a = Timestamp::parse("2026-11-01T00:00:00Z").unwrap();
+    /// let b = Timestamp::parse("2026-11-02T23:00:00Z").unwrap();
+    /// assert_eq!(a.days_until(b), 1);
+    /// assert_eq!(b.days_until(a), -2);
+    /// ```
+    pub fn days_until(self, later: Timestamp) -> i64 {
+        (later.unix_seconds() - self.unix_seconds()).div_euclid(86_400)
+    }
+
     /// The calendar date in UTC as `YYYY-MM-DD`.
     pub fn date_string(self) -> String {
         let d = self.0.date();

@@ -17,6 +17,7 @@
 //! ```
 
 mod builders;
+pub mod canonical;
 mod error;
 pub mod frameworks;
 pub mod gate;
@@ -31,4 +32,4 @@ pub use error::{Located, SnapshotError, SnapshotErrorKind};
 pub use input::{Timestamp, SNAPSHOT_SCHEMA_VERSION};
 pub use posture::Posture;
 pub use report::{Report, ReportKind};
-pub use snapshot::{parse_raw, read_decisions_jsonl, LoadOptions, Snapshot};
+pub use snapshot::{parse_raw, read_decisions_jsonl, LoadOptions, PriorActivity, Snapshot};

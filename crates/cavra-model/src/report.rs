@@ -43,6 +43,10 @@ kinds! {
     ControlCoverage => "control-coverage", "Control coverage", Community;
     EvidenceFreshness => "evidence-freshness", "Evidence freshness", Community;
     AgentRiskRegister => "agent-risk-register", "Agent risk register", Community;
+    IncidentPacket => "incident-packet", "Incident packet", Enterprise;
+    ExceptionReport => "exception-report", "Exception report", Enterprise;
+    PolicyDriftReport => "policy-drift-report", "Policy drift report", Enterprise;
+    AgentActivityDigest => "agent-activity-digest", "Agent activity digest", Enterprise;
 }
 
 impl std::fmt::Display for ReportKind {
@@ -152,6 +156,27 @@ impl Report {
     pub fn dataset(&self, name: &str) -> Option<&Dataset> {
         self.datasets.iter().find(|d| d.name == name)
     }
+
+    /// Resolves a table block: its dataset, columns, filtered and capped rows.
+    /// `None` when the block names a dataset the report does not have.
+    pub fn table_view(&self, t: &TableRef) -> Option<TableView<'_>> {
+        let dataset = self.dataset(&t.dataset)?;
+        let picked: Vec<usize> = if t.columns.is_empty() {
+            (0..dataset.columns.len()).collect()
+        } else {
+            t.columns.iter().filter_map(|k| dataset.columns.iter().position(|c| &c.key == k)).collect()
+        };
+        let filter_col = t.filter.as_ref().map(|f| (dataset.columns.iter().position(|c| c.key == f.column), &f.equals));
+        let matching = dataset.rows.iter().filter(|row| match &filter_col {
+            None => true,
+            Some((Some(i), want)) => row[*i].to_text() == **want,
+            Some((None, _)) => false,
+        });
+        let total = matching.clone().count();
+        let cap = t.max_rows.unwrap_or(usize::MAX);
+        let rows = matching.take(cap).map(|row| picked.iter().map(|i| &row[*i]).collect()).collect();
+        Some(TableView { dataset, columns: picked.iter().map(|i| &dataset.columns[*i]).collect(), rows, total })
+    }
 }
 
 /// Tone of a callout.
@@ -250,15 +275,50 @@ pub enum Block {
     },
     /// A chart.
     Chart(Chart),
-    /// A dataset shown as a table, capped at `max_rows` rows in documents.
-    Table {
-        /// Dataset name.
-        dataset: String,
-        /// Row cap in documents.
-        max_rows: Option<usize>,
-        /// Column keys to show in documents, in order; empty shows every column.
-        columns: Vec<String>,
-    },
+    /// A dataset (or a filtered part of one) shown as a table.
+    Table(TableRef),
+}
+
+/// Which rows and columns of a dataset a document shows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TableRef {
+    /// Dataset name.
+    pub dataset: String,
+    /// Row cap in documents; the data formats always hold every row.
+    pub max_rows: Option<usize>,
+    /// Column keys to show, in order; empty shows every column.
+    pub columns: Vec<String>,
+    /// Only rows whose `column` holds exactly `equals` (as text).
+    pub filter: Option<RowFilter>,
+}
+
+/// A row filter: keep rows whose `column` cell, as text, equals `equals`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RowFilter {
+    /// Column key.
+    pub column: String,
+    /// Required text value.
+    pub equals: String,
+}
+
+/// The rows and columns a [`TableRef`] selects, ready to lay out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableView<'a> {
+    /// The dataset.
+    pub dataset: &'a Dataset,
+    /// Selected columns, in display order.
+    pub columns: Vec<&'a Column>,
+    /// Selected rows (after filter and cap), each with the selected cells.
+    pub rows: Vec<Vec<&'a Cell>>,
+    /// Rows matching the filter before the cap.
+    pub total: usize,
+}
+
+impl TableView<'_> {
+    /// Whether the cap hid rows.
+    pub fn truncated(&self) -> bool {
+        self.rows.len() < self.total
+    }
 }
 
 /// Column types.

@@ -43,6 +43,21 @@ pub struct Snapshot {
     pub warnings: Vec<String>,
     /// What the safety gate replaced (empty in fail-closed mode).
     pub redaction: RedactionSummary,
+    /// Per agent, what its decisions before the window start reached: the
+    /// reference for "first seen in the window" (new repositories, surfaces,
+    /// tools). Empty when the snapshot has no window.
+    pub prior_activity: BTreeMap<String, PriorActivity>,
+}
+
+/// What an agent reached before the reporting window.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PriorActivity {
+    /// Repositories.
+    pub repositories: BTreeSet<String>,
+    /// Control surfaces.
+    pub surfaces: BTreeSet<crate::input::ControlSurface>,
+    /// Tools.
+    pub tools: BTreeSet<String>,
 }
 
 /// How a snapshot is loaded.
@@ -253,6 +268,19 @@ impl Snapshot {
             }
         }
 
+        let mut prior_activity: BTreeMap<String, PriorActivity> = BTreeMap::new();
+        if let Some(start) = window_start {
+            for d in decisions.iter().filter(|d| d.timestamp < start) {
+                let p = prior_activity.entry(crate::posture::agent_key(&d.agent_id).to_string()).or_default();
+                if !d.repository.trim().is_empty() {
+                    p.repositories.insert(d.repository.clone());
+                }
+                p.surfaces.insert(crate::posture::control_surface(d));
+                if let Some(t) = d.tool.as_ref().filter(|t| !t.trim().is_empty()) {
+                    p.tools.insert(t.clone());
+                }
+            }
+        }
         let total = decisions.len();
         let decisions: Vec<Decision> = decisions
             .into_iter()
@@ -277,6 +305,7 @@ impl Snapshot {
             policy_baselines: raw.policy_baselines,
             warnings: warnings.into_iter().collect(),
             redaction,
+            prior_activity,
         })
     }
 }

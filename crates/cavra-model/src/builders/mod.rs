@@ -3,7 +3,11 @@
 mod board;
 mod brief;
 mod coverage;
+mod digest;
+mod drift;
+mod exceptions;
 mod freshness;
+mod incident;
 mod register;
 mod soc2;
 
@@ -12,7 +16,9 @@ use sha2::{Digest, Sha256};
 
 use crate::input::{ExceptionStatus, IncidentStatus};
 use crate::posture::Finding;
-use crate::report::{Block, Cell, Classification, ColumnType, Dataset, Kpi, Report, ReportKind, ReportMeta};
+use crate::report::{
+    Block, Cell, Classification, ColumnType, Dataset, Kpi, Report, ReportKind, ReportMeta, RowFilter, TableRef,
+};
 use crate::{Posture, Snapshot};
 
 /// Presentation options shared by every builder.
@@ -49,6 +55,10 @@ pub fn build_report(kind: ReportKind, snapshot: &Snapshot, posture: &Posture, op
         ReportKind::ControlCoverage => coverage::build(&ctx),
         ReportKind::EvidenceFreshness => freshness::build(&ctx),
         ReportKind::AgentRiskRegister => register::build(&ctx),
+        ReportKind::IncidentPacket => incident::build(&ctx),
+        ReportKind::ExceptionReport => exceptions::build(&ctx),
+        ReportKind::PolicyDriftReport => drift::build(&ctx),
+        ReportKind::AgentActivityDigest => digest::build(&ctx),
     };
     closing_sections(&mut report, &ctx);
     report
@@ -209,12 +219,27 @@ pub(crate) fn list(ordered: bool, items: Vec<String>) -> Block {
 }
 
 pub(crate) fn table(dataset: &str, max_rows: Option<usize>) -> Block {
-    Block::Table { dataset: dataset.into(), max_rows, columns: Vec::new() }
+    Block::Table(TableRef { dataset: dataset.into(), max_rows, columns: Vec::new(), filter: None })
+}
+
+/// A table of the rows of `dataset` whose `column` equals `equals`.
+pub(crate) fn table_where(dataset: &str, columns: &[&str], column: &str, equals: &str) -> Block {
+    Block::Table(TableRef {
+        dataset: dataset.into(),
+        max_rows: None,
+        columns: columns.iter().map(|c| (*c).to_string()).collect(),
+        filter: Some(RowFilter { column: column.into(), equals: equals.into() }),
+    })
 }
 
 /// A table showing only some columns in documents.
 pub(crate) fn table_columns(dataset: &str, max_rows: Option<usize>, columns: &[&str]) -> Block {
-    Block::Table { dataset: dataset.into(), max_rows, columns: columns.iter().map(|c| (*c).to_string()).collect() }
+    Block::Table(TableRef {
+        dataset: dataset.into(),
+        max_rows,
+        columns: columns.iter().map(|c| (*c).to_string()).collect(),
+        filter: None,
+    })
 }
 
 /// Findings as a dataset, portal columns first.

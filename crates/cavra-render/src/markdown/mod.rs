@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 
-use cavra_model::report::{Block, Chart, ChartKind, Dataset, Kpi, Tone};
+use cavra_model::report::{Block, Chart, ChartKind, Kpi, TableView, Tone};
 use cavra_model::Report;
 
 use crate::{RenderError, Renderer};
@@ -106,21 +106,16 @@ fn chart(out: &mut String, c: &Chart) {
     }
 }
 
-fn dataset_table(out: &mut String, d: &Dataset, max_rows: Option<usize>, columns: &[String]) {
-    let shown = max_rows.map_or(d.rows.len(), |m| m.min(d.rows.len()));
-    let picked: Vec<usize> = if columns.is_empty() {
-        (0..d.columns.len()).collect()
-    } else {
-        columns.iter().filter_map(|k| d.columns.iter().position(|c| &c.key == k)).collect()
-    };
-    let header: Vec<String> = picked.iter().map(|i| d.columns[*i].label.clone()).collect();
-    table(out, &header, d.rows.iter().take(shown).map(|r| picked.iter().map(|i| r[*i].to_text()).collect()));
-    if shown < d.rows.len() {
+fn dataset_table(out: &mut String, view: &TableView) {
+    let header: Vec<String> = view.columns.iter().map(|c| c.label.clone()).collect();
+    table(out, &header, view.rows.iter().map(|r| r.iter().map(|c| c.to_text()).collect()));
+    if view.truncated() {
         let _ = writeln!(
             out,
-            "*Showing {shown} of {} rows; the CSV and JSON forms of this report hold every row of the `{}` dataset.*\n",
-            d.rows.len(),
-            escape(&d.name)
+            "*Showing {} of {} rows; the CSV and JSON forms of this report hold every row of the `{}` dataset.*\n",
+            view.rows.len(),
+            view.total,
+            escape(&view.dataset.name)
         );
     }
 }
@@ -156,12 +151,12 @@ impl Renderer for MarkdownRenderer {
                     out.push('\n');
                 }
                 Block::Chart(c) => chart(&mut out, c),
-                Block::Table { dataset, max_rows, columns } => match report.dataset(dataset) {
-                    Some(d) => dataset_table(&mut out, d, *max_rows, columns),
+                Block::Table(t) => match report.table_view(t) {
+                    Some(view) => dataset_table(&mut out, &view),
                     None => {
                         return Err(RenderError::Backend {
                             format: crate::Format::Markdown,
-                            message: format!("block refers to missing dataset `{dataset}`"),
+                            message: format!("block refers to missing dataset `{}`", t.dataset),
                         })
                     }
                 },

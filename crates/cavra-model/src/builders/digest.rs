@@ -1,0 +1,266 @@
+//! agent-activity-digest: per agent and day, counts by decision and surface;
+//! the rules that fire most; near misses; tools first seen in the window; and
+//! one row per decision for the data formats.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use super::{cell_int, heading, para, table, table_columns, Ctx};
+use crate::input::{ControlSurface, DecisionKind, Severity};
+use crate::posture::{agent_key, control_surface, decision_confidence, display_target};
+use crate::report::{Block, Chart, ChartKind, Classification, ColumnType, Dataset, Kpi, Report, ReportKind, Series};
+
+const TOP_RULES: usize = 20;
+
+/// A near miss: a critical or high severity action that was not stopped or gated.
+fn near_miss(kind: DecisionKind, sev: Severity) -> bool {
+    matches!(sev, Severity::Critical | Severity::High)
+        && matches!(
+            kind,
+            DecisionKind::Warn | DecisionKind::AuditOnly | DecisionKind::AllowWithAttestation | DecisionKind::Allow
+        )
+}
+
+#[derive(Default)]
+struct Day {
+    by_kind: [usize; 6],
+    by_surface: [usize; 6],
+}
+
+fn kind_index(k: DecisionKind) -> usize {
+    DecisionKind::ALL.iter().position(|x| *x == k).unwrap_or_default()
+}
+
+fn surface_index(s: ControlSurface) -> usize {
+    ControlSurface::ALL.iter().position(|x| *x == s).unwrap_or_default()
+}
+
+pub(super) fn build(ctx: &Ctx) -> Report {
+    let s = ctx.snapshot;
+    let mut r = ctx.start(
+        ReportKind::AgentActivityDigest,
+        "cavra.report.agent_activity_digest.v1",
+        "security operations and SIEM",
+        Classification::Internal,
+    );
+    let mut order: Vec<usize> = (0..s.decisions.len()).collect();
+    order.sort_by(|a, b| {
+        let (x, y) = (&s.decisions[*a], &s.decisions[*b]);
+        x.timestamp.cmp(&y.timestamp).then_with(|| x.decision_id.cmp(&y.decision_id))
+    });
+
+    use ColumnType::*;
+    let mut rows = Dataset::new(
+        "decisions",
+        "Decisions",
+        &[
+            ("timestamp", "Time", DateTime),
+            ("decision_id", "Decision", Text),
+            ("agent_id", "Agent", Text),
+            ("session_id", "Session", Text),
+            ("repository", "Repository", Text),
+            ("action_type", "Action", Text),
+            ("control_surface", "Surface", Status),
+            ("rule_id", "Rule", Text),
+            ("decision", "Decision taken", Status),
+            ("severity", "Severity", Severity),
+            ("tool", "Tool", Text),
+            ("target", "Target", Text),
+            ("evidence_confidence", "Evidence", Status),
+            ("near_miss", "Near miss", Status),
+        ],
+    );
+    rows.rows.reserve(order.len());
+    let mut days: BTreeMap<(String, String), Day> = BTreeMap::new();
+    let mut rules: BTreeMap<&str, ([usize; 4], std::collections::BTreeSet<&str>)> = BTreeMap::new();
+    let mut misses = Dataset::new(
+        "near_misses",
+        "Near misses",
+        &[
+            ("timestamp", "Time", DateTime),
+            ("decision_id", "Decision", Text),
+            ("agent_id", "Agent", Text),
+            ("repository", "Repository", Text),
+            ("rule_id", "Rule", Text),
+            ("decision", "Decision taken", Status),
+            ("severity", "Severity", Severity),
+            ("reason", "Reason", Text),
+        ],
+    );
+    for i in order {
+        let d = &s.decisions[i];
+        let agent = agent_key(&d.agent_id);
+        let surface = control_surface(d);
+        let miss = near_miss(d.decision, d.severity);
+        rows.push(vec![
+            d.timestamp.into(),
+            d.decision_id.clone().into(),
+            agent.into(),
+            d.session_id.clone().into(),
+            d.repository.clone().into(),
+            d.action_type.clone().into(),
+            surface.as_str().into(),
+            d.rule_id.clone().into(),
+            d.decision.as_str().into(),
+            d.severity.as_str().into(),
+            d.tool.clone().unwrap_or_default().into(),
+            display_target(d).text.into(),
+            decision_confidence(d).as_str().into(),
+            if miss { "yes" } else { "no" }.into(),
+        ]);
+        let day = days.entry((agent.to_string(), d.timestamp.date_string())).or_default();
+        day.by_kind[kind_index(d.decision)] += 1;
+        day.by_surface[surface_index(surface)] += 1;
+        let rule = rules.entry(d.rule_id.as_str()).or_default();
+        rule.0[0] += 1;
+        match d.decision {
+            DecisionKind::Block => rule.0[1] += 1,
+            DecisionKind::RequireApproval => rule.0[2] += 1,
+            DecisionKind::Warn => rule.0[3] += 1,
+            DecisionKind::AuditOnly | DecisionKind::AllowWithAttestation | DecisionKind::Allow => {}
+        }
+        rule.1.insert(agent);
+        if miss {
+            misses.push(vec![
+                d.timestamp.into(),
+                d.decision_id.clone().into(),
+                agent.into(),
+                d.repository.clone().into(),
+                d.rule_id.clone().into(),
+                d.decision.as_str().into(),
+                d.severity.as_str().into(),
+                d.reason.clone().into(),
+            ]);
+        }
+    }
+
+    let mut daily_cols: Vec<(String, String, ColumnType)> = vec![
+        ("agent_id".into(), "Agent".into(), Text),
+        ("date".into(), "Date (UTC)".into(), Text),
+        ("decisions".into(), "Decisions".into(), Integer),
+    ];
+    daily_cols
+        .extend(DecisionKind::ALL.iter().map(|k| (k.as_str().to_string(), k.as_str().replace('_', " "), Integer)));
+    daily_cols.extend(
+        ControlSurface::ALL.iter().map(|x| (format!("surface_{}", x.as_str()), x.as_str().replace('_', " "), Integer)),
+    );
+    let refs: Vec<(&str, &str, ColumnType)> = daily_cols.iter().map(|(k, l, t)| (k.as_str(), l.as_str(), *t)).collect();
+    let mut daily = Dataset::new("daily", "Daily activity by agent", &refs);
+    let mut per_day_total: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for ((agent, date), day) in &days {
+        let total: usize = day.by_kind.iter().sum();
+        let mut row = vec![agent.clone().into(), date.clone().into(), cell_int(total)];
+        row.extend(day.by_kind.iter().map(|n| cell_int(*n)));
+        row.extend(day.by_surface.iter().map(|n| cell_int(*n)));
+        daily.push(row);
+        let t = per_day_total.entry(date.as_str()).or_default();
+        t.0 += total;
+        t.1 += day.by_kind[kind_index(DecisionKind::Block)];
+    }
+
+    let mut top: Vec<(&str, [usize; 4], usize)> = rules.iter().map(|(k, (c, a))| (*k, *c, a.len())).collect();
+    top.sort_by(|a, b| b.1[0].cmp(&a.1[0]).then_with(|| a.0.cmp(b.0)));
+    top.truncate(TOP_RULES);
+    let mut top_rules = Dataset::new(
+        "top_rules",
+        "Most frequent rules",
+        &[
+            ("rule_id", "Rule", Text),
+            ("decisions", "Decisions", Integer),
+            ("blocked", "Blocked", Integer),
+            ("approval_required", "Approval required", Integer),
+            ("warned", "Warned", Integer),
+            ("agents", "Agents", Integer),
+        ],
+    );
+    for (rule, c, agents) in &top {
+        top_rules.push(vec![
+            (*rule).into(),
+            cell_int(c[0]),
+            cell_int(c[1]),
+            cell_int(c[2]),
+            cell_int(c[3]),
+            cell_int(*agents),
+        ]);
+    }
+
+    let mut new_tools = Dataset::new(
+        "new_tools",
+        "Tools used in the window",
+        &[
+            ("agent_id", "Agent", Text),
+            ("tool", "Tool", Text),
+            ("first_seen_at", "First seen", DateTime),
+            ("new_in_window", "New in window", Status),
+        ],
+    );
+    for ((agent, kind, value), at) in super::drift::scope_items(ctx).iter().filter(|((_, k, _), _)| *k == "tool") {
+        let new = match super::drift::is_new(ctx, agent, kind, value) {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None => "unknown",
+        };
+        new_tools.push(vec![agent.clone().into(), value.clone().into(), (*at).into(), new.into()]);
+    }
+
+    let agents = days.keys().map(|(a, _)| a.as_str()).collect::<std::collections::BTreeSet<_>>().len();
+    r.summary.insert("decision_count".into(), json!(rows.rows.len()));
+    r.summary.insert("agent_count".into(), json!(agents));
+    r.summary.insert("day_count".into(), json!(per_day_total.len()));
+    r.summary.insert("near_misses".into(), json!(misses.rows.len()));
+    r.summary.insert(
+        "top_rules".into(),
+        json!(top.iter().map(|(k, c, _)| json!({"rule_id": k, "decisions": c[0]})).collect::<Vec<_>>()),
+    );
+
+    r.blocks.push(heading(2, "Summary"));
+    r.blocks.push(Block::Kpis {
+        items: vec![
+            Kpi { label: "Decisions".into(), value: rows.rows.len().to_string(), note: "in the window".into() },
+            Kpi {
+                label: "Active agents".into(),
+                value: agents.to_string(),
+                note: format!("over {} days", per_day_total.len()),
+            },
+            Kpi {
+                label: "Near misses".into(),
+                value: misses.rows.len().to_string(),
+                note: "critical or high, not blocked or gated".into(),
+            },
+            Kpi { label: "Rules fired".into(), value: rules.len().to_string(), note: "distinct rules".into() },
+        ],
+    });
+    r.blocks.push(Block::Chart(Chart {
+        kind: ChartKind::Line,
+        title: "Decisions per day".into(),
+        categories: per_day_total.keys().map(|d| (*d).to_string()).collect(),
+        series: vec![
+            Series { name: "decisions".into(), values: per_day_total.values().map(|t| t.0 as f64).collect() },
+            Series { name: "blocked".into(), values: per_day_total.values().map(|t| t.1 as f64).collect() },
+        ],
+    }));
+    r.blocks.push(para(
+        "The per-decision rows (one per policy decision, targets redacted) are in the CSV and JSON Lines forms of this report; documents show the summaries below.",
+    ));
+    r.blocks.push(heading(2, "Daily activity by agent"));
+    let mut daily_cols_shown = vec!["agent_id", "date", "decisions"];
+    daily_cols_shown.extend(DecisionKind::ALL.iter().map(|k| k.as_str()));
+    r.blocks.push(table_columns("daily", Some(60), &daily_cols_shown));
+    r.blocks.push(heading(2, "Most frequent rules"));
+    r.blocks.push(table("top_rules", None));
+    r.blocks.push(heading(2, "Near misses"));
+    if misses.rows.is_empty() {
+        r.blocks.push(para("No near misses: every critical or high severity action was blocked or held for approval."));
+    } else {
+        r.blocks.push(table("near_misses", Some(25)));
+    }
+    r.blocks.push(heading(2, "Tools used in the window"));
+    if new_tools.rows.is_empty() {
+        r.blocks.push(para("No tool calls were recorded in the window."));
+    } else {
+        r.blocks.push(table("new_tools", Some(40)));
+    }
+    r.datasets.extend([rows, daily, top_rules, misses, new_tools]);
+    r
+}
