@@ -6,7 +6,9 @@ use anyhow::{Context, Result};
 use cavra_model::{
     build_report, LoadOptions, Posture, ReportKind, ReportOptions, Snapshot, SnapshotError, SnapshotErrorKind,
 };
+use cavra_render::signed::SigningKey;
 use cavra_render::{render_to_writer, Format, RenderError, Written};
+use sha2::Digest;
 
 use crate::write::Staging;
 
@@ -43,12 +45,58 @@ fn load(args: &InputArgs) -> Result<Snapshot> {
     Ok(snapshot)
 }
 
+/// Resolves a secret reference: `env:NAME` or `file:PATH`. Literal secrets
+/// are refused so they never end up in shell history or process lists.
+fn secret_ref(reference: &str, what: &str) -> Result<String> {
+    if let Some(name) = reference.strip_prefix("env:") {
+        std::env::var(name).with_context(|| format!("{what}: environment variable {name} is not set"))
+    } else if let Some(path) = reference.strip_prefix("file:") {
+        std::fs::read_to_string(path).with_context(|| format!("{what}: cannot read {path}"))
+    } else {
+        anyhow::bail!("{what} must be a reference such as `file:PATH` or `env:NAME`, not a literal value")
+    }
+}
+
+/// Where signatures come from for this run.
+enum Signing {
+    Key(SigningKey),
+    /// A throw-away key made for a sample run; its public key is written out.
+    Throwaway(SigningKey),
+}
+
+impl Signing {
+    fn key(&self) -> &SigningKey {
+        match self {
+            Signing::Key(k) | Signing::Throwaway(k) => k,
+        }
+    }
+}
+
+fn signing(args: &RenderArgs) -> Result<Option<Signing>> {
+    if let Some(reference) = &args.signing_key {
+        let text = secret_ref(reference, "--signing-key")?;
+        let password =
+            args.signing_key_password.as_deref().map(|r| secret_ref(r, "--signing-key-password")).transpose()?;
+        let key =
+            SigningKey::from_secret_key_text(&text, password.map(|p| p.trim_end_matches(['\n', '\r']).to_string()))?;
+        return Ok(Some(Signing::Key(key)));
+    }
+    if args.input.sample {
+        return Ok(Some(Signing::Throwaway(SigningKey::generate()?)));
+    }
+    Ok(None)
+}
+
+/// Public key file written beside sample output signed with a throw-away key.
+pub const SAMPLE_PUBLIC_KEY: &str = "sample-signing-key.pub";
+
 /// Renders every requested (kind, format) straight into the staging folder;
 /// nothing reaches the destination until all of them succeeded.
 fn render_all(
     snapshot: &Snapshot,
     kinds: &[ReportKind],
     formats: &[Format],
+    signing: Option<&Signing>,
     staging: &mut Staging,
 ) -> Result<Vec<Written>> {
     let posture = Posture::compute(snapshot);
@@ -61,7 +109,21 @@ fn render_all(
             let w = staging
                 .write(&name, |out| render_to_writer(&report, *format, out))
                 .with_context(|| format!("rendering {kind} as {format}"))?;
-            written.push(w);
+            if format.is_signed() {
+                let key = signing.context("signed JSON needs a signing key")?.key();
+                let comment = cavra_render::signed::trusted_comment(&report.meta.report_id, kind.as_str(), &w.sha256);
+                let sig = key.sign(staging.open(&name)?, &comment)?;
+                let sig_name = format!("{name}.minisig");
+                staging.write_bytes(&sig_name, sig.as_bytes())?;
+                written.push(w);
+                written.push(Written {
+                    name: sig_name,
+                    bytes: sig.len() as u64,
+                    sha256: format!("{:x}", sha2::Sha256::digest(sig.as_bytes())),
+                });
+            } else {
+                written.push(w);
+            }
         }
     }
     Ok(written)
@@ -78,9 +140,33 @@ fn dedup<T: Copy + Ord>(requested: &[T], all: &[T]) -> Vec<T> {
 pub fn render(args: &RenderArgs) -> Result<()> {
     let snapshot = load(&args.input)?;
     let kinds = dedup(&args.kinds, ReportKind::ALL);
-    let formats = dedup(&args.formats, Format::ALL);
+    let mut formats = dedup(&args.formats, Format::ALL);
+    let signing = signing(args)?;
+    let mut notes = Vec::new();
+    if signing.is_none() && formats.iter().any(|f| f.is_signed()) {
+        if args.formats.is_empty() {
+            formats.retain(|f| !f.is_signed());
+            notes.push("signed-json skipped: no --signing-key given".to_string());
+        } else {
+            anyhow::bail!("signed-json needs --signing-key file:PATH or env:NAME (a minisign secret key)");
+        }
+    }
     let mut staging = Staging::new(&args.out)?;
-    let artifacts = render_all(&snapshot, &kinds, &formats, &mut staging)?;
+    let mut artifacts = render_all(&snapshot, &kinds, &formats, signing.as_ref(), &mut staging)?;
+    if let Some(Signing::Throwaway(key)) = &signing {
+        if formats.iter().any(|f| f.is_signed()) {
+            let text = key.public_key_file();
+            staging.write_bytes(SAMPLE_PUBLIC_KEY, text.as_bytes())?;
+            artifacts.push(Written {
+                name: SAMPLE_PUBLIC_KEY.into(),
+                bytes: text.len() as u64,
+                sha256: format!("{:x}", sha2::Sha256::digest(text.as_bytes())),
+            });
+            notes.push(format!(
+                "signed with a throw-away key generated for this run; verify with {SAMPLE_PUBLIC_KEY} (the secret key was not kept)"
+            ));
+        }
+    }
     staging.commit()?;
 
     let stdout = std::io::stdout();
@@ -90,7 +176,10 @@ pub fn render(args: &RenderArgs) -> Result<()> {
     for a in &artifacts {
         writeln!(out, "{:<width$}  {:>9}  {}", a.name, a.bytes, a.sha256)?;
     }
-    writeln!(out, "wrote {} artifacts to {}", artifacts.len(), args.out.display())?;
+    writeln!(out, "wrote {} files to {}", artifacts.len(), args.out.display())?;
+    for n in &notes {
+        writeln!(out, "note: {n}")?;
+    }
     if snapshot.redaction.total > 0 {
         writeln!(
             out,

@@ -56,9 +56,15 @@ struct RenderArgs {
     /// Report kinds (comma-separated; default: all).
     #[arg(long, value_delimiter = ',', value_name = "KIND")]
     kinds: Vec<cavra_model::ReportKind>,
-    /// Formats (comma-separated; default: all).
+    /// Formats (comma-separated; default: all, with signed-json only when a key is available).
     #[arg(long, value_delimiter = ',', value_name = "FORMAT")]
     formats: Vec<cavra_render::Format>,
+    /// minisign secret key for signed JSON, by reference: `file:PATH` or `env:NAME`.
+    #[arg(long, value_name = "REF")]
+    signing_key: Option<String>,
+    /// Password of an encrypted signing key, by reference: `env:NAME` or `file:PATH`.
+    #[arg(long, value_name = "REF", requires = "signing_key")]
+    signing_key_password: Option<String>,
 }
 
 fn main() -> ExitCode {

@@ -53,6 +53,20 @@ impl Staging {
         Ok(written)
     }
 
+    /// Writes a small file (a signature, a public key) into the staging folder.
+    pub fn write_bytes(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
+        let path = self.dir.path().join(name);
+        fs::write(&path, bytes).with_context(|| format!("{}: cannot write", path.display()))?;
+        self.names.push(name.to_string());
+        Ok(())
+    }
+
+    /// Opens a staged file for reading.
+    pub fn open(&self, name: &str) -> Result<fs::File> {
+        let path = self.dir.path().join(name);
+        fs::File::open(&path).with_context(|| format!("{}: cannot read back", path.display()))
+    }
+
     /// Moves every staged file into the destination.
     pub fn commit(self) -> Result<()> {
         if !self.out.exists() {

@@ -3,8 +3,11 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+const KINDS: usize = 10;
 /// Kinds × formats in the catalog.
-const CATALOG: usize = 10 * 4;
+const CATALOG: usize = KINDS * 5;
+/// A sample run's files: every artifact, a signature per signed JSON, and the throw-away public key.
+const FILES: usize = CATALOG + KINDS + 1;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_cavra-reports"))
@@ -19,12 +22,21 @@ fn sample() -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// The summary table's rows: `name bytes sha256`.
 fn hashes(stdout: &[u8]) -> Vec<String> {
     String::from_utf8_lossy(stdout)
         .lines()
-        .filter(|l| l.contains('.') && !l.starts_with("wrote"))
+        .filter(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            cols.len() == 3 && cols[2].len() == 64 && cols[2].bytes().all(|b| b.is_ascii_hexdigit())
+        })
         .map(String::from)
         .collect()
+}
+
+/// Rows whose bytes are deterministic (signatures and the throw-away public key are fresh each run).
+fn stable(rows: &[String]) -> Vec<String> {
+    rows.iter().filter(|r| !r.contains(".minisig ") && !r.contains(".pub ")).cloned().collect()
 }
 
 #[test]
@@ -37,7 +49,7 @@ fn render_sample_writes_every_artifact_with_stable_hashes() {
     let second = run(&["render", "--sample", "--out", b.to_str().unwrap()]);
     assert!(second.status.success());
     let h1 = hashes(&first.stdout);
-    assert_eq!(h1.len(), CATALOG, "{h1:?}");
+    assert_eq!(h1.len(), FILES, "{h1:?}");
     // the Community kinds in Markdown, CSV and JSON are all there
     for kind in [
         "executive-risk-brief",
@@ -51,8 +63,19 @@ fn render_sample_writes_every_artifact_with_stable_hashes() {
             assert!(h1.iter().any(|l| l.starts_with(&format!("{kind}.{ext} "))), "{kind}.{ext}");
         }
     }
-    assert_eq!(h1, hashes(&second.stdout));
-    assert_eq!(std::fs::read_dir(&a).unwrap().count(), CATALOG);
+    let h2 = hashes(&second.stdout);
+    assert_eq!(stable(&h1), stable(&h2));
+    assert_eq!(stable(&h1).len(), CATALOG);
+    assert_eq!(std::fs::read_dir(&a).unwrap().count(), FILES);
+    // every signature verifies with the public key written beside them
+    let public = std::fs::read_to_string(a.join("sample-signing-key.pub")).unwrap();
+    for sig in h1.iter().filter(|l| l.contains(".minisig ")) {
+        let name = sig.split_whitespace().next().unwrap();
+        let data = std::fs::read(a.join(name.trim_end_matches(".minisig"))).unwrap();
+        let text = std::fs::read_to_string(a.join(name)).unwrap();
+        let comment = cavra_render::signed::verify(&public, &data, &text).unwrap();
+        assert!(comment.contains(&format!("sha256:{:x}", <sha2::Sha256 as sha2::Digest>::digest(&data))), "{comment}");
+    }
     for line in &h1 {
         let cols: Vec<&str> = line.split_whitespace().collect();
         let bytes = std::fs::read(a.join(cols[0])).unwrap();
@@ -95,7 +118,7 @@ fn email_in_reason_fails_closed_and_redact_succeeds() {
         assert!(!String::from_utf8_lossy(&bytes).contains(&address));
         count += 1;
     }
-    assert_eq!(count, CATALOG);
+    assert_eq!(count, CATALOG - KINDS, "no signed JSON without a key");
 }
 
 #[test]
@@ -166,4 +189,62 @@ fn kinds_formats_validate_and_catalog() {
     let o = run(&["catalog"]);
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("executive-risk-brief") && text.contains(&format!("= {CATALOG} artifacts")), "{text}");
+}
+
+#[test]
+fn signing_keys_come_by_reference_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let o = run(&["render", "--sample", "--out", out.to_str().unwrap(), "--signing-key", "RWQ-not-a-reference"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("must be a reference"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!out.exists());
+
+    // an explicit signed-json request without a key is an error, not a silent skip
+    let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/sample_snapshot.json");
+    let o = run(&[
+        "render",
+        "--input",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--formats",
+        "signed-json",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!out.exists());
+
+    // a key file given by reference signs, and the signature verifies with its public key
+    // the CLI reads minisign's own secret key file format
+    let kp = minisign::KeyPair::generate_unencrypted_keypair().unwrap();
+    let key_path = dir.path().join("cavra.key");
+    std::fs::write(&key_path, kp.sk.to_box(None).unwrap().into_string()).unwrap();
+    let public = kp.pk.to_box().unwrap().into_string();
+    let key_ref = format!("file:{}", key_path.display());
+    let o = run(&[
+        "render",
+        "--input",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--kinds",
+        "board-kpi-pack",
+        "--formats",
+        "signed-json",
+        "--signing-key",
+        &key_ref,
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let data = std::fs::read(out.join("board-kpi-pack.signed.json")).unwrap();
+    let sig = std::fs::read_to_string(out.join("board-kpi-pack.signed.json.minisig")).unwrap();
+    let comment = cavra_render::signed::verify(&public, &data, &sig).unwrap();
+    assert!(
+        comment.starts_with("report_id:board-kpi-pack-") && comment.contains(" kind:board-kpi-pack sha256:"),
+        "{comment}"
+    );
+    assert!(!out.join("sample-signing-key.pub").exists());
 }

@@ -24,6 +24,7 @@ mod csv;
 mod json;
 mod jsonl;
 mod markdown;
+pub mod signed;
 mod stream;
 
 use std::fmt;
@@ -46,11 +47,14 @@ pub enum Format {
     Json,
     /// JSON Lines: a header line describing the report, then one line per dataset row.
     Jsonl,
+    /// The JSON form in RFC 8785 canonical bytes, to be signed with a detached `.minisig`.
+    SignedJson,
 }
 
 impl Format {
     /// Every format, in catalog order.
-    pub const ALL: &'static [Format] = &[Format::Markdown, Format::Csv, Format::Json, Format::Jsonl];
+    pub const ALL: &'static [Format] =
+        &[Format::Markdown, Format::Csv, Format::Json, Format::Jsonl, Format::SignedJson];
 
     /// Short name used on the command line.
     pub fn name(self) -> &'static str {
@@ -59,12 +63,25 @@ impl Format {
             Format::Csv => "csv",
             Format::Json => "json",
             Format::Jsonl => "jsonl",
+            Format::SignedJson => "signed-json",
         }
     }
 
-    /// File extension.
+    /// File extension (after `<kind>.`).
     pub fn extension(self) -> &'static str {
-        self.name()
+        match self {
+            Format::Markdown | Format::Csv | Format::Json | Format::Jsonl => self.name(),
+            Format::SignedJson => "signed.json",
+        }
+    }
+
+    /// Whether the artifact must be signed (it is written with a detached
+    /// `.minisig` beside it).
+    pub fn is_signed(self) -> bool {
+        match self {
+            Format::Markdown | Format::Csv | Format::Json | Format::Jsonl => false,
+            Format::SignedJson => true,
+        }
     }
 
     /// IANA media type.
@@ -74,13 +91,14 @@ impl Format {
             Format::Csv => "text/csv; charset=utf-8; header=present",
             Format::Json => "application/json",
             Format::Jsonl => "application/jsonl",
+            Format::SignedJson => "application/json",
         }
     }
 
     /// Whether the artifact is UTF-8 text.
     pub fn is_text(self) -> bool {
         match self {
-            Format::Markdown | Format::Csv | Format::Json | Format::Jsonl => true,
+            Format::Markdown | Format::Csv | Format::Json | Format::Jsonl | Format::SignedJson => true,
         }
     }
 
@@ -90,6 +108,7 @@ impl Format {
             Format::Csv => &csv::CsvRenderer,
             Format::Json => &json::JsonRenderer,
             Format::Jsonl => &jsonl::JsonlRenderer,
+            Format::SignedJson => &signed::SignedJsonRenderer,
         }
     }
 }

@@ -14,7 +14,7 @@ use crate::{Format, RenderError, Renderer};
 
 pub(crate) struct JsonRenderer;
 
-struct Document<'a>(&'a Report);
+pub(crate) struct Document<'a>(pub &'a Report);
 struct Datasets<'a>(&'a [Dataset]);
 struct DatasetBody<'a>(&'a Dataset);
 struct Rows<'a>(&'a Dataset);

@@ -1,0 +1,90 @@
+//! Independent oracles: the reference `minisign` tool verifies our
+//! signatures. CI installs it (`.ci/run`); where it is missing these tests
+//! fail when `CI` is set and are skipped, loudly, elsewhere.
+
+mod common;
+
+use std::process::Command;
+
+use cavra_reports::model::LoadOptions;
+use cavra_reports::render::signed::{trusted_comment, SigningKey};
+
+/// Whether an external tool is available; panics in CI when it is not.
+fn tool(name: &str) -> bool {
+    let found = Command::new(name).arg("-v").output().is_ok();
+    if !found {
+        assert!(std::env::var_os("CI").is_none(), "`{name}` is required in CI; .ci/run installs it");
+        eprintln!("SKIPPED: `{name}` is not installed; install it to run this oracle test");
+    }
+    found
+}
+
+#[test]
+fn minisign_verifies_every_signed_json() {
+    if !tool("minisign") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let key = SigningKey::generate().unwrap();
+    let public = dir.path().join("key.pub");
+    std::fs::write(&public, key.public_key_file()).unwrap();
+    let snapshot = common::load_text(&common::sample_text(), &LoadOptions::default());
+    let mut checked = 0;
+    for a in common::render_all(&snapshot).iter().filter(|a| a.name.ends_with(".signed.json")) {
+        let kind = a.name.trim_end_matches(".signed.json");
+        let doc: serde_json::Value = serde_json::from_slice(&a.bytes).unwrap();
+        let report_id = doc["report"]["report_id"].as_str().unwrap();
+        let comment = trusted_comment(report_id, kind, &a.sha256);
+        let path = dir.path().join(&a.name);
+        std::fs::write(&path, &a.bytes).unwrap();
+        let sig = key.sign(a.bytes.as_slice(), &comment).unwrap();
+        std::fs::write(dir.path().join(format!("{}.minisig", a.name)), &sig).unwrap();
+
+        let out = Command::new("minisign").arg("-V").arg("-p").arg(&public).arg("-m").arg(&path).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{}: {stdout} {}", a.name, String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.contains(&format!("Trusted comment: {comment}")), "{stdout}");
+
+        // one flipped byte and the reference tool refuses it
+        let mut tampered = a.bytes.clone();
+        tampered[10] ^= 1;
+        std::fs::write(&path, &tampered).unwrap();
+        let out = Command::new("minisign").arg("-V").arg("-p").arg(&public).arg("-m").arg(&path).output().unwrap();
+        assert!(!out.status.success(), "{} verified after tampering", a.name);
+        checked += 1;
+    }
+    assert_eq!(checked, cavra_reports::model::ReportKind::ALL.len());
+}
+
+#[test]
+fn signed_json_is_the_canonical_form_of_the_json_artifact() {
+    let snapshot = common::load_text(&common::sample_text(), &LoadOptions::default());
+    let artifacts = common::render_all(&snapshot);
+    for a in artifacts.iter().filter(|a| a.name.ends_with(".signed.json")) {
+        let plain = artifacts.iter().find(|p| p.name == a.name.replace(".signed.json", ".json")).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&plain.bytes).unwrap();
+        let canonical = cavra_reports::model::canonical::to_canonical_string(&v);
+        assert_eq!(canonical.as_bytes(), a.bytes.as_slice(), "{}", a.name);
+        assert!(!a.bytes.contains(&b'\n'));
+    }
+}
+
+#[test]
+fn our_verifier_rejects_tampering_and_foreign_keys() {
+    let key = SigningKey::generate().unwrap();
+    let other = SigningKey::generate().unwrap();
+    let data = br#"{"a":1}"#;
+    let sig = key.sign(&data[..], "report_id:x kind:y sha256:z").unwrap();
+    let verify = cavra_reports::render::signed::verify;
+    assert_eq!(verify(&key.public_key_file(), data, &sig).unwrap(), "report_id:x kind:y sha256:z");
+    assert!(verify(&key.public_key_file(), br#"{"a":2}"#, &sig).is_err());
+    assert!(verify(&other.public_key_file(), data, &sig).is_err());
+    let edited = sig.replace("kind:y", "kind:w");
+    assert!(verify(&key.public_key_file(), data, &edited).is_err(), "an edited trusted comment must not verify");
+    assert!(key.sign(&data[..], "two\nlines").is_err());
+    let debug = format!("{key:?}");
+    assert!(
+        debug.starts_with("SigningKey { public_key: ") && debug.ends_with(", .. }"),
+        "Debug shows only the public key: {debug}"
+    );
+}
