@@ -88,3 +88,37 @@ fn our_verifier_rejects_tampering_and_foreign_keys() {
         "Debug shows only the public key: {debug}"
     );
 }
+
+/// Whether a Python module is importable; panics in CI when it is not.
+fn python_module(module: &str) -> bool {
+    let ok =
+        Command::new("python3").arg("-c").arg(format!("import {module}")).output().is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(std::env::var_os("CI").is_none(), "python module `{module}` is required in CI; .ci/run installs it");
+        eprintln!("SKIPPED: python module `{module}` is not installed");
+    }
+    ok
+}
+
+#[test]
+fn html5lib_parses_every_html_artifact_strictly() {
+    if !python_module("html5lib") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = common::load_text(&common::sample_text(), &LoadOptions::default());
+    let mut paths = Vec::new();
+    for a in common::render_all(&snapshot).iter().filter(|a| a.name.ends_with(".html")) {
+        let text = a.text().unwrap();
+        assert!(!text.to_ascii_lowercase().contains("<script"), "{}", a.name);
+        assert!(!text.contains("http://") || !text.contains("src=\"http"), "{}: remote resource", a.name);
+        let path = dir.path().join(&a.name);
+        std::fs::write(&path, &a.bytes).unwrap();
+        paths.push(path);
+    }
+    assert_eq!(paths.len(), cavra_reports::model::ReportKind::ALL.len());
+    let script = "import sys, html5lib\nfor p in sys.argv[1:]:\n    html5lib.HTMLParser(strict=True).parse(open(p, 'rb').read())\n    print('ok', p)\n";
+    let out = Command::new("python3").arg("-c").arg(script).args(&paths).output().unwrap();
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), paths.len());
+}

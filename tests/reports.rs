@@ -180,12 +180,22 @@ fn formula_payloads_are_neutralised_in_every_csv() {
 fn markdown_and_html_in_data_cannot_break_tables() {
     let mut v = small();
     for i in 0..6 {
-        v["decisions"][i]["reason"] = serde_json::json!("a | b <script>alert(1)</script> [x](y) *z*\nnext");
+        v["decisions"][i]["reason"] = serde_json::json!(
+            "a | b <script>alert(1)</script> [x](y) *z*\nnext \"><img src=x onerror=alert(1)> ) Tj \u{7}"
+        );
         v["decisions"][i]["decision"] = serde_json::json!("block");
         v["decisions"][i]["severity"] = serde_json::json!("critical");
     }
     let snapshot = common::load_text(&v.to_string(), &LoadOptions::default());
-    for a in common::render_all(&snapshot).iter().filter(|a| a.name.ends_with(".md")) {
+    let artifacts = common::render_all(&snapshot);
+    for a in artifacts.iter().filter(|a| a.name.ends_with(".html")) {
+        let text = a.text().unwrap();
+        assert!(!text.contains("<script") && !text.contains("<img"), "{}", a.name);
+        assert!(!text.contains('\u{7}'), "{}: control character passed through", a.name);
+    }
+    let brief = artifacts.iter().find(|a| a.name == "executive-risk-brief.html").unwrap();
+    assert!(brief.text().unwrap().contains("&lt;script&gt;alert(1)&lt;&#x2F;script&gt;"), "escaped, still readable");
+    for a in artifacts.iter().filter(|a| a.name.ends_with(".md")) {
         let text = a.text().unwrap();
         assert!(!text.contains("<script>"), "{}", a.name);
         // every table row has as many unescaped pipes as its header

@@ -20,12 +20,15 @@
 //! assert!(artifact.text().unwrap().starts_with("surface,coverage_status,"));
 //! ```
 
+pub mod chart;
 mod csv;
+mod html;
 mod json;
 mod jsonl;
 mod markdown;
 pub mod signed;
 mod stream;
+pub mod text;
 
 use std::fmt;
 use std::io::Write;
@@ -49,12 +52,14 @@ pub enum Format {
     Jsonl,
     /// The JSON form in RFC 8785 canonical bytes, to be signed with a detached `.minisig`.
     SignedJson,
+    /// One self-contained HTML page (inline CSS and SVG charts, no scripts).
+    Html,
 }
 
 impl Format {
     /// Every format, in catalog order.
     pub const ALL: &'static [Format] =
-        &[Format::Markdown, Format::Csv, Format::Json, Format::Jsonl, Format::SignedJson];
+        &[Format::Markdown, Format::Csv, Format::Json, Format::Jsonl, Format::SignedJson, Format::Html];
 
     /// Short name used on the command line.
     pub fn name(self) -> &'static str {
@@ -64,13 +69,14 @@ impl Format {
             Format::Json => "json",
             Format::Jsonl => "jsonl",
             Format::SignedJson => "signed-json",
+            Format::Html => "html",
         }
     }
 
     /// File extension (after `<kind>.`).
     pub fn extension(self) -> &'static str {
         match self {
-            Format::Markdown | Format::Csv | Format::Json | Format::Jsonl => self.name(),
+            Format::Markdown | Format::Csv | Format::Json | Format::Jsonl | Format::Html => self.name(),
             Format::SignedJson => "signed.json",
         }
     }
@@ -79,7 +85,7 @@ impl Format {
     /// `.minisig` beside it).
     pub fn is_signed(self) -> bool {
         match self {
-            Format::Markdown | Format::Csv | Format::Json | Format::Jsonl => false,
+            Format::Markdown | Format::Csv | Format::Json | Format::Jsonl | Format::Html => false,
             Format::SignedJson => true,
         }
     }
@@ -92,13 +98,14 @@ impl Format {
             Format::Json => "application/json",
             Format::Jsonl => "application/jsonl",
             Format::SignedJson => "application/json",
+            Format::Html => "text/html; charset=utf-8",
         }
     }
 
     /// Whether the artifact is UTF-8 text.
     pub fn is_text(self) -> bool {
         match self {
-            Format::Markdown | Format::Csv | Format::Json | Format::Jsonl | Format::SignedJson => true,
+            Format::Markdown | Format::Csv | Format::Json | Format::Jsonl | Format::SignedJson | Format::Html => true,
         }
     }
 
@@ -109,6 +116,7 @@ impl Format {
             Format::Json => &json::JsonRenderer,
             Format::Jsonl => &jsonl::JsonlRenderer,
             Format::SignedJson => &signed::SignedJsonRenderer,
+            Format::Html => &html::HtmlRenderer,
         }
     }
 }

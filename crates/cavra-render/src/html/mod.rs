@@ -1,0 +1,152 @@
+//! HTML backend: one self-contained page rendered with tera from
+//! `templates/report.html.tera`. Autoescaping is on and no data passes
+//! through `| safe`: charts are drawn by the template from geometry computed
+//! in [`crate::chart`], so every label is escaped like any other text. No
+//! scripts, no remote resources; a print stylesheet is included.
+
+use std::sync::LazyLock;
+
+use cavra_model::report::{Block, Tone};
+use cavra_model::Report;
+use serde::Serialize;
+
+use crate::chart::{layout, Layout};
+use crate::{Format, RenderError, Renderer};
+
+pub(crate) struct HtmlRenderer;
+
+const TEMPLATE: &str = include_str!("../../../../templates/report.html.tera");
+
+static TERA: LazyLock<Result<tera::Tera, String>> = LazyLock::new(|| {
+    let mut t = tera::Tera::default();
+    t.add_raw_template("report.html", TEMPLATE).map_err(|e| format!("{e:?}"))?;
+    t.autoescape_on(vec![".html"]);
+    Ok(t)
+});
+
+#[derive(Serialize)]
+struct Page<'a> {
+    meta: &'a cavra_model::report::ReportMeta,
+    window: String,
+    blocks: Vec<View>,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum View {
+    Heading {
+        level: u8,
+        text: String,
+        anchor: String,
+    },
+    Paragraph {
+        text: String,
+    },
+    Kpis {
+        items: Vec<cavra_model::report::Kpi>,
+    },
+    Callout {
+        tone: &'static str,
+        label: &'static str,
+        text: String,
+    },
+    List {
+        ordered: bool,
+        items: Vec<String>,
+    },
+    Chart {
+        chart: Layout,
+        kind: &'static str,
+    },
+    Table {
+        title: String,
+        columns: Vec<ColumnView>,
+        rows: Vec<Vec<String>>,
+        shown: usize,
+        total: usize,
+        dataset: String,
+    },
+}
+
+#[derive(Serialize)]
+struct ColumnView {
+    label: String,
+    numeric: bool,
+}
+
+fn anchor(text: &str) -> String {
+    let s: String =
+        text.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
+    s.split('-').filter(|p| !p.is_empty()).collect::<Vec<_>>().join("-")
+}
+
+fn views(report: &Report) -> Result<Vec<View>, RenderError> {
+    let mut out = Vec::with_capacity(report.blocks.len());
+    for b in &report.blocks {
+        out.push(match b {
+            Block::Heading { level, text } => {
+                View::Heading { level: (*level).clamp(1, 3), text: text.clone(), anchor: anchor(text) }
+            }
+            Block::Paragraph { text } => View::Paragraph { text: text.clone() },
+            Block::Kpis { items } => View::Kpis { items: items.clone() },
+            Block::Callout { tone, text } => {
+                let (tone, label) = match tone {
+                    Tone::Info => ("info", "Note"),
+                    Tone::Warning => ("warning", "Warning"),
+                    Tone::Critical => ("critical", "Action required"),
+                };
+                View::Callout { tone, label, text: text.clone() }
+            }
+            Block::List { ordered, items } => View::List { ordered: *ordered, items: items.clone() },
+            Block::Chart(c) => {
+                let kind = match c.kind {
+                    cavra_model::report::ChartKind::Bar => "bar",
+                    cavra_model::report::ChartKind::Line => "line",
+                    cavra_model::report::ChartKind::Donut => "donut",
+                    cavra_model::report::ChartKind::HeatMap => "heat_map",
+                };
+                let height = match c.kind {
+                    cavra_model::report::ChartKind::Bar => 30.0 + 28.0 * c.categories.len().max(1) as f64,
+                    cavra_model::report::ChartKind::Line => 260.0,
+                    cavra_model::report::ChartKind::Donut => 220.0,
+                    cavra_model::report::ChartKind::HeatMap => 80.0 + 24.0 * c.series.len().max(1) as f64,
+                };
+                View::Chart { chart: layout(c, 760.0, height), kind }
+            }
+            Block::Table(t) => {
+                let view = report.table_view(t).ok_or_else(|| RenderError::Backend {
+                    format: Format::Html,
+                    message: format!("block refers to missing dataset `{}`", t.dataset),
+                })?;
+                View::Table {
+                    title: view.dataset.title.clone(),
+                    columns: view
+                        .columns
+                        .iter()
+                        .map(|c| ColumnView { label: c.label.clone(), numeric: c.ty.is_numeric() })
+                        .collect(),
+                    rows: view.rows.iter().map(|r| r.iter().map(|c| c.to_text()).collect()).collect(),
+                    shown: view.rows.len(),
+                    total: view.total,
+                    dataset: view.dataset.name.clone(),
+                }
+            }
+        });
+    }
+    Ok(out)
+}
+
+impl Renderer for HtmlRenderer {
+    fn render_to(&self, report: &Report, out: &mut dyn std::io::Write) -> Result<(), RenderError> {
+        let backend = |message: String| RenderError::Backend { format: Format::Html, message };
+        let tera = TERA.as_ref().map_err(|e| backend(e.clone()))?;
+        let window = match report.meta.window_start {
+            Some(s) => format!("{s} – {}", report.meta.window_end),
+            None => format!("up to {}", report.meta.window_end),
+        };
+        let page = Page { meta: &report.meta, window, blocks: views(report)? };
+        let ctx = tera::Context::from_serialize(&page).map_err(|e| backend(e.to_string()))?;
+        let html = tera.render("report.html", &ctx).map_err(|e| backend(format!("{e:?}")))?;
+        out.write_all(crate::text::strip_controls(&html).as_bytes()).map_err(|e| RenderError::write(Format::Html, e))
+    }
+}
