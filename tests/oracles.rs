@@ -122,3 +122,56 @@ fn html5lib_parses_every_html_artifact_strictly() {
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), paths.len());
 }
+
+#[test]
+fn openpyxl_reads_every_workbook_with_typed_cells() {
+    if !python_module("openpyxl") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = common::load_text(&common::sample_text(), &LoadOptions::default());
+    let artifacts = common::render_all(&snapshot);
+    let mut expected = serde_json::Map::new();
+    for a in artifacts.iter().filter(|a| a.name.ends_with(".xlsx")) {
+        let json = artifacts.iter().find(|j| j.name == a.name.replace(".xlsx", ".json")).unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&json.bytes).unwrap();
+        let sheets: Vec<serde_json::Value> = doc["datasets"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|d| serde_json::json!({"title": d["title"], "rows": d["row_count"], "first": d["rows"].get(0), "columns": d["columns"]}))
+            .collect();
+        let path = dir.path().join(&a.name);
+        std::fs::write(&path, &a.bytes).unwrap();
+        expected.insert(path.display().to_string(), serde_json::Value::Array(sheets));
+    }
+    let spec = dir.path().join("expected.json");
+    std::fs::write(&spec, serde_json::Value::Object(expected).to_string()).unwrap();
+    let script = r#"
+import json, sys, datetime, openpyxl
+spec = json.load(open(sys.argv[1]))
+for path, sheets in spec.items():
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames[0] == "Summary", wb.sheetnames
+    for s in sheets:
+        ws = wb[s["title"][:31]]
+        assert ws.max_row == s["rows"] + 1 or (s["rows"] == 0 and ws.max_row == 1), (path, s["title"], ws.max_row, s["rows"])
+        assert [c.value for c in ws[1]] == [c["label"] for c in s["columns"]], (path, s["title"])
+        if s["first"] is None:
+            continue
+        for i, col in enumerate(s["columns"]):
+            want, got = s["first"][col["key"]], ws.cell(row=2, column=i + 1).value
+            if want is None or want == "":
+                assert got in (None, ""), (path, col["key"], got)
+            elif col["type"] in ("integer", "decimal"):
+                assert isinstance(got, (int, float)) and got == want, (path, col["key"], got, want)
+            elif col["type"] == "date_time":
+                assert isinstance(got, datetime.datetime) and got.isoformat() + "Z" == want, (path, col["key"], got, want)
+            else:
+                assert got == want, (path, col["key"], got, want)
+    print("ok", path)
+"#;
+    let out = Command::new("python3").arg("-c").arg(script).arg(&spec).output().unwrap();
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), cavra_reports::model::ReportKind::ALL.len());
+}

@@ -338,7 +338,10 @@ fn data_quality_warnings_reach_every_report() {
     let snapshot = common::load_text(&v.to_string(), &LoadOptions::default());
     assert_eq!(snapshot.warnings.len(), 2, "{:?}", snapshot.warnings);
     for a in common::render_all(&snapshot).iter().filter(|a| !a.name.ends_with(".csv")) {
-        let text = a.text().unwrap();
+        let text = match a.text() {
+            Some(t) => t.to_string(),
+            None => common::zip_parts(&a.bytes).into_iter().map(|(_, c)| String::from_utf8_lossy(&c).into_owned()).collect(),
+        };
         assert!(text.contains("sess-that-is-gone") || text.contains("sess\\-that\\-is\\-gone"), "{}", a.name);
         assert!(text.contains("dec-none") || text.contains("dec\\-none"), "{}", a.name);
     }
@@ -405,4 +408,64 @@ fn jsonl_has_a_header_then_one_line_per_row() {
             }
         }
     }
+}
+
+#[test]
+fn xlsx_never_holds_formulas_and_quote_prefixes_formula_text() {
+    let mut v = small();
+    for (i, p) in PAYLOADS.iter().enumerate() {
+        v["decisions"][i]["agent_id"] = serde_json::json!(format!("{p}agent{i}"));
+        v["decisions"][i]["decision"] = serde_json::json!("block");
+    }
+    let snapshot = common::load_text(&v.to_string(), &LoadOptions::default());
+    for a in common::render_all(&snapshot).iter().filter(|a| a.name.ends_with(".xlsx")) {
+        let parts = common::zip_parts(&a.bytes);
+        for (name, content) in &parts {
+            let text = String::from_utf8_lossy(content);
+            assert!(!text.contains("<f>") && !text.contains("<f "), "{}: {name} holds a formula", a.name);
+        }
+        let styles = parts
+            .iter()
+            .find(|(n, _)| n == "xl/styles.xml")
+            .map(|(_, c)| String::from_utf8_lossy(c).into_owned())
+            .unwrap();
+        let strings = parts
+            .iter()
+            .find(|(n, _)| n == "xl/sharedStrings.xml")
+            .map(|(_, c)| String::from_utf8_lossy(c).into_owned())
+            .unwrap_or_default();
+        if strings.contains("HYPERLINK") {
+            let literal = strings.replace("&quot;", "\"");
+            assert!(literal.contains("=HYPERLINK(\"http://x.test\",\"y\")agent0"), "{}", a.name);
+            assert!(styles.contains("quotePrefix=\"1\""), "{}: no quote-prefix style", a.name);
+        }
+    }
+}
+
+#[test]
+fn large_datasets_use_constant_memory_and_keep_every_row() {
+    use cavra_reports::model::{build_report, Posture, ReportKind, ReportOptions};
+    use cavra_reports::render::{render, Format};
+    let raw = generate(&SynthConfig { agents: 20, decisions: 12_000, seed: 5, ..SynthConfig::default() });
+    let snapshot = Snapshot::from_raw(raw, None, &LoadOptions::default()).unwrap();
+    let posture = Posture::compute(&snapshot);
+    let report = build_report(ReportKind::AgentActivityDigest, &snapshot, &posture, &ReportOptions::default());
+    assert!(report.datasets[0].rows.len() > cavra_reports::render::XLSX_CONSTANT_MEMORY_ROWS);
+    let a = render(&report, Format::Xlsx).unwrap();
+    let parts = common::zip_parts(&a.bytes);
+    let workbook = parts
+        .iter()
+        .find(|(n, _)| n == "xl/workbook.xml")
+        .map(|(_, c)| String::from_utf8_lossy(c).into_owned())
+        .unwrap();
+    // sheets: Summary, Charts, Decisions, …
+    assert!(workbook.contains("name=\"Summary\"") && workbook.contains("name=\"Decisions\""));
+    let sheet = parts
+        .iter()
+        .find(|(n, _)| n == "xl/worksheets/sheet3.xml")
+        .map(|(_, c)| String::from_utf8_lossy(c).into_owned())
+        .unwrap();
+    assert_eq!(sheet.matches("<row ").count(), 12_001, "header plus one row per decision");
+    // constant-memory sheets store strings inline rather than in the shared table
+    assert!(sheet.contains("t=\"inlineStr\""));
 }

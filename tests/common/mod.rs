@@ -43,3 +43,27 @@ pub fn write(path: &Path, bytes: &[u8]) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, bytes).unwrap();
 }
+
+/// The parts of a zip archive, in archive order, with their bytes.
+pub fn zip_parts(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a zip archive");
+    (0..zip.len())
+        .map(|i| {
+            let mut part = zip.by_index(i).unwrap();
+            let name = part.name().unwrap().to_string();
+            let mut content = Vec::new();
+            std::io::Read::read_to_end(&mut part, &mut content).unwrap();
+            (name, content)
+        })
+        .collect()
+}
+
+/// How two zip archives differ structurally, if they do.
+pub fn zip_difference(expected: &[u8], actual: &[u8]) -> Option<String> {
+    let (e, a) = (zip_parts(expected), zip_parts(actual));
+    let names = |v: &[(String, Vec<u8>)]| v.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    if names(&e) != names(&a) {
+        return Some(format!("parts differ: expected {:?}, got {:?}", names(&e), names(&a)));
+    }
+    e.iter().zip(&a).find(|(x, y)| x.1 != y.1).map(|(x, _)| format!("part {} differs", x.0))
+}

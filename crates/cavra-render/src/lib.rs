@@ -29,6 +29,9 @@ mod markdown;
 pub mod signed;
 mod stream;
 pub mod text;
+mod xlsx;
+
+pub use xlsx::CONSTANT_MEMORY_ROWS as XLSX_CONSTANT_MEMORY_ROWS;
 
 use std::fmt;
 use std::io::Write;
@@ -54,12 +57,14 @@ pub enum Format {
     SignedJson,
     /// One self-contained HTML page (inline CSS and SVG charts, no scripts).
     Html,
+    /// An Excel workbook: summary, charts and one typed sheet per dataset.
+    Xlsx,
 }
 
 impl Format {
     /// Every format, in catalog order.
     pub const ALL: &'static [Format] =
-        &[Format::Markdown, Format::Csv, Format::Json, Format::Jsonl, Format::SignedJson, Format::Html];
+        &[Format::Markdown, Format::Csv, Format::Json, Format::Jsonl, Format::SignedJson, Format::Html, Format::Xlsx];
 
     /// Short name used on the command line.
     pub fn name(self) -> &'static str {
@@ -70,13 +75,14 @@ impl Format {
             Format::Jsonl => "jsonl",
             Format::SignedJson => "signed-json",
             Format::Html => "html",
+            Format::Xlsx => "xlsx",
         }
     }
 
     /// File extension (after `<kind>.`).
     pub fn extension(self) -> &'static str {
         match self {
-            Format::Markdown | Format::Csv | Format::Json | Format::Jsonl | Format::Html => self.name(),
+            Format::Markdown | Format::Csv | Format::Json | Format::Jsonl | Format::Html | Format::Xlsx => self.name(),
             Format::SignedJson => "signed.json",
         }
     }
@@ -85,7 +91,7 @@ impl Format {
     /// `.minisig` beside it).
     pub fn is_signed(self) -> bool {
         match self {
-            Format::Markdown | Format::Csv | Format::Json | Format::Jsonl | Format::Html => false,
+            Format::Markdown | Format::Csv | Format::Json | Format::Jsonl | Format::Html | Format::Xlsx => false,
             Format::SignedJson => true,
         }
     }
@@ -99,6 +105,7 @@ impl Format {
             Format::Jsonl => "application/jsonl",
             Format::SignedJson => "application/json",
             Format::Html => "text/html; charset=utf-8",
+            Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         }
     }
 
@@ -106,6 +113,7 @@ impl Format {
     pub fn is_text(self) -> bool {
         match self {
             Format::Markdown | Format::Csv | Format::Json | Format::Jsonl | Format::SignedJson | Format::Html => true,
+            Format::Xlsx => false,
         }
     }
 
@@ -117,6 +125,7 @@ impl Format {
             Format::Jsonl => &jsonl::JsonlRenderer,
             Format::SignedJson => &signed::SignedJsonRenderer,
             Format::Html => &html::HtmlRenderer,
+            Format::Xlsx => &xlsx::XlsxRenderer,
         }
     }
 }
@@ -274,11 +283,37 @@ pub fn render_gated(report: &Report, format: Format) -> Result<Artifact, RenderE
     let mut bytes = Vec::new();
     format.backend().render_to(report, &mut bytes)?;
     let name = format!("{}.{}", report.meta.kind.as_str(), format.extension());
-    if format.is_text() {
-        if let Some(d) = scan_text(&String::from_utf8_lossy(&bytes)).into_iter().next() {
-            return Err(RenderError::UnsafeOutput { artifact: name, offset: d.range.start, kind: d.kind });
-        }
-    }
+    gate_bytes(&name, format, &bytes)?;
     let sha256 = format!("{:x}", Sha256::digest(&bytes));
     Ok(Artifact { name, format, media_type: format.media_type(), bytes, sha256 })
+}
+
+/// Runs the safety gate over an artifact's final bytes: the text itself, or
+/// for zip-based formats (XLSX, DOCX) the text of every part inside.
+///
+/// # Errors
+/// [`RenderError::UnsafeOutput`] naming the artifact (and part) and offset.
+pub fn gate_bytes(name: &str, format: Format, bytes: &[u8]) -> Result<(), RenderError> {
+    if format.is_text() {
+        if let Some(d) = scan_text(&String::from_utf8_lossy(bytes)).into_iter().next() {
+            return Err(RenderError::UnsafeOutput { artifact: name.to_string(), offset: d.range.start, kind: d.kind });
+        }
+        return Ok(());
+    }
+    let backend = |message: String| RenderError::Backend { format, message };
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| backend(e.to_string()))?;
+    for i in 0..zip.len() {
+        let mut part = zip.by_index(i).map_err(|e| backend(e.to_string()))?;
+        let part_name = part.name().map_err(|e| backend(e.to_string()))?.to_string();
+        let mut content = Vec::new();
+        std::io::Read::read_to_end(&mut part, &mut content).map_err(|e| backend(e.to_string()))?;
+        if let Some(d) = scan_text(&String::from_utf8_lossy(&content)).into_iter().next() {
+            return Err(RenderError::UnsafeOutput {
+                artifact: format!("{name}!{part_name}"),
+                offset: d.range.start,
+                kind: d.kind,
+            });
+        }
+    }
+    Ok(())
 }

@@ -61,9 +61,11 @@ impl Write for GatedWriter<'_> {
     }
 }
 
-/// Renders a text format straight into `out`: gates the model, then passes
-/// each output line through the safety gate before writing it, hashing as it
-/// goes. Memory stays bounded by the longest line, not the artifact.
+/// Renders into `out`: gates the model, then for text formats passes each
+/// output line through the safety gate before writing it, hashing as it
+/// goes, so memory stays bounded by the longest line, not the artifact.
+/// Container formats (XLSX) are built in memory and every part is gated
+/// before anything is written.
 ///
 /// On error, `out` may hold a prefix of the artifact: write into a staging
 /// file and discard it on failure (the CLI does).
@@ -85,6 +87,12 @@ impl Write for GatedWriter<'_> {
 /// ```
 pub fn render_to_writer(report: &Report, format: Format, out: &mut dyn Write) -> Result<Written, RenderError> {
     gate_report(report)?;
+    if !format.is_text() {
+        // Containers are built whole, then every part is gated before a byte is written.
+        let a = crate::render_gated(report, format)?;
+        out.write_all(&a.bytes).map_err(|e| RenderError::write(format, e))?;
+        return Ok(Written { name: a.name, bytes: a.bytes.len() as u64, sha256: a.sha256 });
+    }
     let name = format!("{}.{}", report.meta.kind.as_str(), format.extension());
     let mut w = GatedWriter { inner: out, line: Vec::new(), hasher: Sha256::new(), written: 0, hit: None };
     let result = format.backend().render_to(report, &mut w);

@@ -1,0 +1,344 @@
+//! XLSX backend (rust_xlsxwriter): a Summary sheet with the report's
+//! metadata and key figures, a Charts sheet with each chart's data and a
+//! native Excel chart, then one sheet per dataset with typed cells (numbers
+//! as numbers, instants as dates, percentages formatted), a formatted header
+//! row, an autofilter, frozen panes and fitted column widths.
+//!
+//! Text is never a formula: cells are written as strings, and those that
+//! start with a formula character also get Excel's quote prefix so an edit
+//! cannot turn them into one. Datasets over [`CONSTANT_MEMORY_ROWS`] rows are
+//! written in rust_xlsxwriter's constant-memory mode, strictly in row order.
+//! Document properties, including the creation date, come from the report.
+
+use std::collections::BTreeSet;
+
+use cavra_model::report::{Block, Cell, Chart, ChartKind, ColumnType, Dataset, Report};
+use rust_xlsxwriter::{
+    Chart as XChart, ChartType, Color, DocProperties, ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook,
+    Worksheet, XlsxError,
+};
+
+use crate::{RenderError, Renderer};
+
+pub(crate) struct XlsxRenderer;
+
+/// Datasets with more rows than this are written in constant-memory mode.
+pub const CONSTANT_MEMORY_ROWS: usize = 10_000;
+
+/// Excel's limit on characters in one cell.
+const MAX_CELL_CHARS: usize = 32_767;
+
+/// Excel's limit on rows in one sheet (including the header).
+const MAX_ROWS: usize = 1_048_576;
+
+struct Formats {
+    title: Format,
+    label: Format,
+    header: Format,
+    text: Format,
+    quoted: Format,
+    date: Format,
+    percent: Format,
+    integer: Format,
+    decimal: Format,
+    wrap: Format,
+}
+
+impl Formats {
+    fn new() -> Formats {
+        let accent = Color::RGB(0x0072B2);
+        Formats {
+            title: Format::new().set_bold().set_font_size(18).set_font_color(accent),
+            label: Format::new().set_bold().set_font_color(Color::RGB(0x5B6475)),
+            header: Format::new()
+                .set_bold()
+                .set_font_color(Color::White)
+                .set_background_color(accent)
+                .set_border_bottom(FormatBorder::Thin)
+                .set_text_wrap()
+                .set_align(FormatAlign::Top),
+            text: Format::new(),
+            quoted: Format::new().set_quote_prefix(),
+            date: Format::new().set_num_format("yyyy-mm-dd hh:mm:ss").set_align(FormatAlign::Left),
+            percent: Format::new().set_num_format("0%"),
+            integer: Format::new().set_num_format("#,##0"),
+            decimal: Format::new().set_num_format("#,##0.00"),
+            wrap: Format::new().set_text_wrap().set_align(FormatAlign::Top),
+        }
+    }
+}
+
+fn clean(text: &str) -> String {
+    let t = crate::text::strip_controls(text);
+    if t.chars().count() > MAX_CELL_CHARS {
+        t.chars().take(MAX_CELL_CHARS - 1).chain(['…']).collect()
+    } else {
+        t.into_owned()
+    }
+}
+
+fn starts_like_formula(text: &str) -> bool {
+    text.trim_start_matches(' ').starts_with(['=', '+', '-', '@', '\t', '\r', '\n'])
+}
+
+fn write_text(ws: &mut Worksheet, row: u32, col: u16, text: &str, f: &Formats) -> Result<(), XlsxError> {
+    let text = clean(text);
+    let format = if starts_like_formula(&text) { &f.quoted } else { &f.text };
+    ws.write_string_with_format(row, col, &text, format)?;
+    Ok(())
+}
+
+fn excel_time(t: cavra_model::Timestamp) -> Result<ExcelDateTime, XlsxError> {
+    ExcelDateTime::from_timestamp(t.unix_seconds())
+}
+
+fn write_cell(
+    ws: &mut Worksheet,
+    row: u32,
+    col: u16,
+    cell: &Cell,
+    ty: ColumnType,
+    f: &Formats,
+) -> Result<(), XlsxError> {
+    match (cell, ty) {
+        (Cell::Null, _) => {}
+        (Cell::Integer(i), ColumnType::Percent) => {
+            ws.write_number_with_format(row, col, *i as f64 / 100.0, &f.percent)?;
+        }
+        (Cell::Decimal(d), ColumnType::Percent) => {
+            ws.write_number_with_format(row, col, *d / 100.0, &f.percent)?;
+        }
+        (Cell::Integer(i), _) => {
+            ws.write_number_with_format(row, col, *i as f64, &f.integer)?;
+        }
+        (Cell::Decimal(d), _) => {
+            ws.write_number_with_format(row, col, *d, &f.decimal)?;
+        }
+        (Cell::DateTime(t), _) => {
+            ws.write_datetime_with_format(row, col, excel_time(*t)?, &f.date)?;
+        }
+        (Cell::Text(s), _) => write_text(ws, row, col, s, f)?,
+    }
+    Ok(())
+}
+
+/// A sheet name Excel accepts: at most 31 characters, none of `[]:*?/\`,
+/// unique in the workbook.
+fn sheet_name(wanted: &str, used: &mut BTreeSet<String>) -> String {
+    let base: String =
+        wanted.chars().map(|c| if "[]:*?/\\'".contains(c) || c.is_control() { '_' } else { c }).take(31).collect();
+    let base = if base.trim().is_empty() { "Data".to_string() } else { base };
+    let mut name = base.clone();
+    let mut n = 2;
+    while used.contains(&name.to_lowercase()) {
+        let suffix = format!(" ({n})");
+        name = format!("{}{suffix}", base.chars().take(31 - suffix.len()).collect::<String>());
+        n += 1;
+    }
+    used.insert(name.to_lowercase());
+    name
+}
+
+fn summary(wb: &mut Workbook, report: &Report, f: &Formats, used: &mut BTreeSet<String>) -> Result<(), XlsxError> {
+    let m = &report.meta;
+    let ws = wb.add_worksheet();
+    ws.set_name(sheet_name("Summary", used))?;
+    ws.set_column_width(0, 30)?;
+    ws.set_column_width(1, 60)?;
+    ws.set_column_width(2, 50)?;
+    ws.write_string_with_format(0, 0, clean(&m.title), &f.title)?;
+    ws.write_string(1, 0, clean(&m.tenant_display_name))?;
+    let window = match m.window_start {
+        Some(s) => format!("{s} to {}", m.window_end),
+        None => format!("up to {}", m.window_end),
+    };
+    let rows = [
+        ("Report id", m.report_id.clone()),
+        ("Reporting window", window),
+        ("Generated", m.generated_at.to_string()),
+        ("Classification", m.classification.as_str().to_string()),
+        ("Audience", m.audience.clone()),
+        ("Data provenance", m.data_provenance.as_str().to_string()),
+        ("Snapshot digest", m.snapshot_digest.clone()),
+        ("Redacted input values", m.redaction.total.to_string()),
+    ];
+    let mut row = 3;
+    for (label, value) in rows {
+        ws.write_string_with_format(row, 0, label, &f.label)?;
+        write_text(ws, row, 1, &value, f)?;
+        row += 1;
+    }
+    row += 1;
+    ws.write_string_with_format(row, 0, "Metric", &f.header)?;
+    ws.write_string_with_format(row, 1, "Value", &f.header)?;
+    ws.write_string_with_format(row, 2, "Note", &f.header)?;
+    row += 1;
+    for b in &report.blocks {
+        if let Block::Kpis { items } = b {
+            for k in items {
+                write_text(ws, row, 0, &k.label, f)?;
+                write_text(ws, row, 1, &k.value, f)?;
+                write_text(ws, row, 2, &k.note, f)?;
+                row += 1;
+            }
+        }
+    }
+    row += 1;
+    ws.write_string_with_format(row, 0, "Data quality", &f.label)?;
+    if m.data_quality.is_empty() {
+        ws.write_string(row, 1, "no problems found")?;
+        row += 1;
+    }
+    for w in &m.data_quality {
+        ws.write_string_with_format(row, 1, clean(w), &f.wrap)?;
+        row += 1;
+    }
+    row += 1;
+    write_text(ws, row, 0, &format!("{} · {}", m.branding, m.legal_footer), f)?;
+    ws.set_header(format!("&L{}&R{}", header_text(&m.branding), header_text(m.classification.as_str())));
+    ws.set_footer(format!("&L{}&RPage &P of &N", header_text(&m.title)));
+    Ok(())
+}
+
+/// Header/footer text: `&` starts a control code there, so it is doubled.
+fn header_text(s: &str) -> String {
+    clean(s).replace('&', "&&").chars().take(80).collect()
+}
+
+fn chart_type(kind: ChartKind) -> ChartType {
+    match kind {
+        ChartKind::Bar => ChartType::Bar,
+        ChartKind::Line => ChartType::Line,
+        ChartKind::Donut => ChartType::Doughnut,
+        ChartKind::HeatMap => ChartType::ColumnStacked,
+    }
+}
+
+fn charts(wb: &mut Workbook, charts: &[&Chart], f: &Formats, used: &mut BTreeSet<String>) -> Result<(), XlsxError> {
+    let name = sheet_name("Charts", used);
+    let ws = wb.add_worksheet();
+    ws.set_name(&name)?;
+    ws.set_column_width(0, 34)?;
+    let mut row: u32 = 0;
+    for c in charts {
+        ws.write_string_with_format(row, 0, clean(&c.title), &f.label)?;
+        let head = row + 1;
+        ws.write_string_with_format(head, 0, "Category", &f.header)?;
+        for (j, s) in c.series.iter().enumerate() {
+            ws.write_string_with_format(head, 1 + j as u16, clean(&s.name), &f.header)?;
+        }
+        // Heat maps have one series per row; as a table they read best transposed.
+        let (cats, series): (Vec<String>, Vec<(String, Vec<f64>)>) = match c.kind {
+            ChartKind::HeatMap => (
+                c.series.iter().map(|s| s.name.clone()).collect(),
+                c.categories
+                    .iter()
+                    .enumerate()
+                    .map(|(j, cat)| {
+                        (cat.clone(), c.series.iter().map(|s| s.values.get(j).copied().unwrap_or(0.0)).collect())
+                    })
+                    .collect(),
+            ),
+            ChartKind::Bar | ChartKind::Line | ChartKind::Donut => {
+                (c.categories.clone(), c.series.iter().map(|s| (s.name.clone(), s.values.clone())).collect())
+            }
+        };
+        if c.kind == ChartKind::HeatMap {
+            for (j, (n, _)) in series.iter().enumerate() {
+                ws.write_string_with_format(head, 1 + j as u16, clean(n), &f.header)?;
+            }
+        }
+        for (i, cat) in cats.iter().enumerate() {
+            write_text(ws, head + 1 + i as u32, 0, cat, f)?;
+            for (j, (_, values)) in series.iter().enumerate() {
+                ws.write_number(head + 1 + i as u32, 1 + j as u16, values.get(i).copied().unwrap_or(0.0))?;
+            }
+        }
+        let last = head + cats.len().max(1) as u32;
+        let mut chart = XChart::new(chart_type(c.kind));
+        chart.title().set_name((name.as_str(), row, 0));
+        for j in 0..series.len() {
+            let col = 1 + j as u16;
+            // The series name refers to its header cell, so data never becomes a range or formula.
+            chart
+                .add_series()
+                .set_name((name.as_str(), head, col))
+                .set_categories((name.as_str(), head + 1, 0, last, 0))
+                .set_values((name.as_str(), head + 1, col, last, col));
+        }
+        if c.kind != ChartKind::Donut && series.len() <= 1 {
+            chart.legend().set_hidden();
+        }
+        ws.insert_chart(row, (series.len() + 2) as u16, &chart)?;
+        row = last.max(row + 16) + 3;
+    }
+    Ok(())
+}
+
+fn width_of(cell: &Cell) -> usize {
+    match cell {
+        Cell::DateTime(_) => 19,
+        other => other.to_text().chars().count(),
+    }
+}
+
+fn dataset(wb: &mut Workbook, d: &Dataset, f: &Formats, used: &mut BTreeSet<String>) -> Result<(), XlsxError> {
+    let name = sheet_name(&d.title, used);
+    let ws =
+        if d.rows.len() > CONSTANT_MEMORY_ROWS { wb.add_worksheet_with_constant_memory()? } else { wb.add_worksheet() };
+    ws.set_name(&name)?;
+    let rows = d.rows.len().min(MAX_ROWS - 1);
+    for (c, col) in d.columns.iter().enumerate() {
+        let sample = d.rows.iter().take(200).map(|r| width_of(&r[c])).max().unwrap_or(0);
+        let width = sample.max(col.label.chars().count()).clamp(8, 60) + 2;
+        ws.set_column_width(c as u16, width as f64)?;
+    }
+    // Constant-memory sheets drop writes to earlier rows: write the header,
+    // then every row in order, each left to right.
+    for (c, col) in d.columns.iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, clean(&col.label), &f.header)?;
+    }
+    for (r, row) in d.rows.iter().take(rows).enumerate() {
+        for (c, (cell, col)) in row.iter().zip(&d.columns).enumerate() {
+            write_cell(ws, r as u32 + 1, c as u16, cell, col.ty, f)?;
+        }
+    }
+    if !d.columns.is_empty() {
+        ws.autofilter(0, 0, rows as u32, (d.columns.len() - 1) as u16)?;
+    }
+    ws.set_freeze_panes(1, 0)?;
+    Ok(())
+}
+
+fn build(report: &Report) -> Result<Vec<u8>, XlsxError> {
+    let f = Formats::new();
+    let mut wb = Workbook::new();
+    let m = &report.meta;
+    let props = DocProperties::new()
+        .set_title(clean(&format!("{} — {}", m.title, m.tenant_display_name)))
+        .set_subject(clean(&m.title))
+        .set_author(clean(&m.branding))
+        .set_company(clean(&m.tenant_display_name))
+        .set_comment(format!("report {} · snapshot {} · {}", m.report_id, m.snapshot_digest, m.classification.as_str()))
+        .set_creation_datetime(&excel_time(m.generated_at)?);
+    wb.set_properties(&props);
+    let mut used = BTreeSet::new();
+    summary(&mut wb, report, &f, &mut used)?;
+    let chart_blocks: Vec<&Chart> =
+        report.blocks.iter().filter_map(|b| if let Block::Chart(c) = b { Some(c) } else { None }).collect();
+    if !chart_blocks.is_empty() {
+        charts(&mut wb, &chart_blocks, &f, &mut used)?;
+    }
+    for d in &report.datasets {
+        dataset(&mut wb, d, &f, &mut used)?;
+    }
+    wb.save_to_buffer()
+}
+
+impl Renderer for XlsxRenderer {
+    fn render_to(&self, report: &Report, out: &mut dyn std::io::Write) -> Result<(), RenderError> {
+        let bytes =
+            build(report).map_err(|e| RenderError::Backend { format: crate::Format::Xlsx, message: e.to_string() })?;
+        out.write_all(&bytes).map_err(|e| RenderError::write(crate::Format::Xlsx, e))
+    }
+}
