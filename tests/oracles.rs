@@ -175,3 +175,75 @@ for path, sheets in spec.items():
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), cavra_reports::model::ReportKind::ALL.len());
 }
+
+#[test]
+fn python_docx_reads_headings_tables_and_pictures() {
+    if !python_module("docx") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = common::load_text(&common::sample_text(), &LoadOptions::default());
+    let artifacts = common::render_all(&snapshot);
+    let mut paths = Vec::new();
+    for a in artifacts.iter().filter(|a| a.name.ends_with(".docx")) {
+        let path = dir.path().join(&a.name);
+        std::fs::write(&path, &a.bytes).unwrap();
+        paths.push(path);
+    }
+    let script = r#"
+import sys, docx
+for p in sys.argv[1:]:
+    d = docx.Document(p)
+    heads = [x.text for x in d.paragraphs if x.style is not None and x.style.name == "Heading 1"]
+    assert "Data quality" in heads and "About this report" in heads, (p, heads)
+    assert d.core_properties.created.isoformat().startswith("2026-11-01T12:00:00"), d.core_properties.created
+    assert len(d.tables) >= 1, p
+    for t in d.tables:
+        assert len(t.columns) >= 1 and len(t.rows) >= 1, p
+        assert t.rows[0]._tr.trPr is not None and t.rows[0]._tr.trPr.xpath("./w:tblHeader"), (p, "header row does not repeat")
+    print("ok", p, len(heads), len(d.tables), len(d.inline_shapes))
+"#;
+    let out = Command::new("python3").arg("-c").arg(script).args(&paths).output().unwrap();
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), cavra_reports::model::ReportKind::ALL.len());
+}
+
+#[test]
+fn libreoffice_opens_every_workbook_and_document() {
+    if !tool_runs("soffice", &["--version"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = common::load_text(&common::sample_text(), &LoadOptions::default());
+    let mut inputs = Vec::new();
+    for a in common::render_all(&snapshot).iter().filter(|a| a.name.ends_with(".xlsx") || a.name.ends_with(".docx")) {
+        let path = dir.path().join(&a.name);
+        std::fs::write(&path, &a.bytes).unwrap();
+        inputs.push(path);
+    }
+    let out_dir = dir.path().join("pdf");
+    let profile = format!("-env:UserInstallation=file://{}", dir.path().join("lo-profile").display());
+    let out = Command::new("soffice")
+        .arg(&profile)
+        .args(["--headless", "--convert-to", "pdf", "--outdir"])
+        .arg(&out_dir)
+        .args(&inputs)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for input in &inputs {
+        let pdf = out_dir.join(input.file_name().unwrap()).with_extension("pdf");
+        let size = std::fs::metadata(&pdf).map(|m| m.len()).unwrap_or(0);
+        assert!(size > 1000, "{} did not convert ({size} bytes)", input.display());
+    }
+}
+
+/// Whether a command runs; panics in CI when it does not.
+fn tool_runs(name: &str, args: &[&str]) -> bool {
+    let ok = Command::new(name).args(args).output().is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(std::env::var_os("CI").is_none(), "`{name}` is required in CI; .ci/run installs it");
+        eprintln!("SKIPPED: `{name}` is not installed");
+    }
+    ok
+}

@@ -340,7 +340,9 @@ fn data_quality_warnings_reach_every_report() {
     for a in common::render_all(&snapshot).iter().filter(|a| !a.name.ends_with(".csv")) {
         let text = match a.text() {
             Some(t) => t.to_string(),
-            None => common::zip_parts(&a.bytes).into_iter().map(|(_, c)| String::from_utf8_lossy(&c).into_owned()).collect(),
+            None => {
+                common::zip_parts(&a.bytes).into_iter().map(|(_, c)| String::from_utf8_lossy(&c).into_owned()).collect()
+            }
         };
         assert!(text.contains("sess-that-is-gone") || text.contains("sess\\-that\\-is\\-gone"), "{}", a.name);
         assert!(text.contains("dec-none") || text.contains("dec\\-none"), "{}", a.name);

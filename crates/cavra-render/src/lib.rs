@@ -22,10 +22,12 @@
 
 pub mod chart;
 mod csv;
+mod docx;
 mod html;
 mod json;
 mod jsonl;
 mod markdown;
+mod raster;
 pub mod signed;
 mod stream;
 pub mod text;
@@ -59,12 +61,22 @@ pub enum Format {
     Html,
     /// An Excel workbook: summary, charts and one typed sheet per dataset.
     Xlsx,
+    /// A Word document with heading styles, tables and chart pictures.
+    Docx,
 }
 
 impl Format {
     /// Every format, in catalog order.
-    pub const ALL: &'static [Format] =
-        &[Format::Markdown, Format::Csv, Format::Json, Format::Jsonl, Format::SignedJson, Format::Html, Format::Xlsx];
+    pub const ALL: &'static [Format] = &[
+        Format::Markdown,
+        Format::Csv,
+        Format::Json,
+        Format::Jsonl,
+        Format::SignedJson,
+        Format::Html,
+        Format::Xlsx,
+        Format::Docx,
+    ];
 
     /// Short name used on the command line.
     pub fn name(self) -> &'static str {
@@ -76,13 +88,20 @@ impl Format {
             Format::SignedJson => "signed-json",
             Format::Html => "html",
             Format::Xlsx => "xlsx",
+            Format::Docx => "docx",
         }
     }
 
     /// File extension (after `<kind>.`).
     pub fn extension(self) -> &'static str {
         match self {
-            Format::Markdown | Format::Csv | Format::Json | Format::Jsonl | Format::Html | Format::Xlsx => self.name(),
+            Format::Markdown
+            | Format::Csv
+            | Format::Json
+            | Format::Jsonl
+            | Format::Html
+            | Format::Xlsx
+            | Format::Docx => self.name(),
             Format::SignedJson => "signed.json",
         }
     }
@@ -91,7 +110,13 @@ impl Format {
     /// `.minisig` beside it).
     pub fn is_signed(self) -> bool {
         match self {
-            Format::Markdown | Format::Csv | Format::Json | Format::Jsonl | Format::Html | Format::Xlsx => false,
+            Format::Markdown
+            | Format::Csv
+            | Format::Json
+            | Format::Jsonl
+            | Format::Html
+            | Format::Xlsx
+            | Format::Docx => false,
             Format::SignedJson => true,
         }
     }
@@ -106,6 +131,7 @@ impl Format {
             Format::SignedJson => "application/json",
             Format::Html => "text/html; charset=utf-8",
             Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            Format::Docx => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         }
     }
 
@@ -113,7 +139,7 @@ impl Format {
     pub fn is_text(self) -> bool {
         match self {
             Format::Markdown | Format::Csv | Format::Json | Format::Jsonl | Format::SignedJson | Format::Html => true,
-            Format::Xlsx => false,
+            Format::Xlsx | Format::Docx => false,
         }
     }
 
@@ -126,6 +152,7 @@ impl Format {
             Format::SignedJson => &signed::SignedJsonRenderer,
             Format::Html => &html::HtmlRenderer,
             Format::Xlsx => &xlsx::XlsxRenderer,
+            Format::Docx => &docx::DocxRenderer,
         }
     }
 }
