@@ -354,7 +354,7 @@ pub fn generate(cfg: &SynthConfig) -> RawSnapshot {
                 (_, 10..=44) => Severity::Medium,
                 _ => Severity::Low,
             };
-            let t = if a % 4 == 0 { rng.below(TEMPLATES.len()) } else { 4 + rng.below(TEMPLATES.len() - 4) };
+            let t = if a.is_multiple_of(4) { rng.below(TEMPLATES.len()) } else { 4 + rng.below(TEMPLATES.len() - 4) };
             (t, d, s, a)
         };
         let t = &TEMPLATES[surface_template].1;

@@ -247,3 +247,77 @@ fn tool_runs(name: &str, args: &[&str]) -> bool {
     }
     ok
 }
+
+#[test]
+fn pdfs_pass_qpdf_and_their_text_extracts() {
+    if !tool_runs("qpdf", &["--version"]) || !tool_runs("pdftotext", &["-v"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = common::load_text(&common::sample_text(), &LoadOptions::default());
+    let artifacts = common::render_all(&snapshot);
+    let mut checked = 0;
+    for a in artifacts.iter().filter(|a| a.name.ends_with(".pdf")) {
+        let path = dir.path().join(&a.name);
+        std::fs::write(&path, &a.bytes).unwrap();
+        let check = Command::new("qpdf").arg("--check").arg(&path).output().unwrap();
+        assert!(check.status.success(), "{}: {}", a.name, String::from_utf8_lossy(&check.stdout));
+        let text = Command::new("pdftotext").args(["-layout"]).arg(&path).arg("-").output().unwrap();
+        let text = String::from_utf8_lossy(&text.stdout).into_owned();
+        let json = artifacts.iter().find(|j| j.name == a.name.replace(".pdf", ".json")).unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&json.bytes).unwrap();
+        assert!(text.contains(doc["report"]["title"].as_str().unwrap()), "{}: title", a.name);
+        assert!(text.contains("Northwind Robotics"), "{}: tenant", a.name);
+        assert!(text.contains("page 1 of "), "{}: page numbers", a.name);
+        // a value from each table the document shows: the first row's first cell
+        let report = cavra_reports::model::build_report(
+            doc["report"]["kind"].as_str().unwrap().parse().unwrap(),
+            &snapshot,
+            &cavra_reports::model::Posture::compute(&snapshot),
+            &cavra_reports::model::ReportOptions::default(),
+        );
+        for b in &report.blocks {
+            if let cavra_reports::model::report::Block::Table(t) = b {
+                let v = report.table_view(t).unwrap();
+                if let Some(first) = v.rows.first().and_then(|r| r.first()) {
+                    let want = first.to_text();
+                    // a cell may wrap inside its column: probe the start of its first word
+                    let probe: String = want.split_whitespace().next().unwrap_or_default().chars().take(8).collect();
+                    assert!(text.contains(&probe), "{}: table {} value {probe:?} not found", a.name, t.dataset);
+                }
+            }
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, cavra_reports::model::ReportKind::ALL.len());
+}
+
+#[test]
+fn hostile_text_stays_literal_in_pdf_docx_and_xlsx() {
+    if !tool_runs("pdftotext", &["-v"]) {
+        return;
+    }
+    let mut v: serde_json::Value = serde_json::from_str(&common::sample_text()).unwrap();
+    let hostile = "x) Tj ET BT (y <script>alert(1)</script> \"><img onerror=1> =SUM(A1) | [l](j)";
+    for i in 0..12 {
+        v["decisions"][i]["reason"] = serde_json::json!(hostile);
+        v["decisions"][i]["decision"] = serde_json::json!("block");
+        v["decisions"][i]["severity"] = serde_json::json!("critical");
+    }
+    let snapshot = common::load_text(&v.to_string(), &LoadOptions::default());
+    let dir = tempfile::tempdir().unwrap();
+    let artifacts = common::render_all(&snapshot);
+    let brief = artifacts.iter().find(|a| a.name == "executive-risk-brief.pdf").unwrap();
+    let path = dir.path().join(&brief.name);
+    std::fs::write(&path, &brief.bytes).unwrap();
+    let text = Command::new("pdftotext").arg("-raw").arg(&path).arg("-").output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout).replace('\n', " ");
+    assert!(text.contains("x) Tj ET BT (y"), "PDF operators in data print as text: {text}");
+    for a in artifacts.iter().filter(|a| {
+        a.name.starts_with("executive-risk-brief.") && (a.name.ends_with(".docx") || a.name.ends_with(".xlsx"))
+    }) {
+        let xml: String =
+            common::zip_parts(&a.bytes).into_iter().map(|(_, c)| String::from_utf8_lossy(&c).into_owned()).collect();
+        assert!(xml.contains("&lt;script&gt;") && !xml.contains("<script"), "{}: markup must be escaped", a.name);
+    }
+}

@@ -27,6 +27,7 @@ mod html;
 mod json;
 mod jsonl;
 mod markdown;
+mod pdf;
 mod raster;
 pub mod signed;
 mod stream;
@@ -63,6 +64,8 @@ pub enum Format {
     Xlsx,
     /// A Word document with heading styles, tables and chart pictures.
     Docx,
+    /// A paginated PDF with an embedded, subset font and vector charts.
+    Pdf,
 }
 
 impl Format {
@@ -76,6 +79,7 @@ impl Format {
         Format::Html,
         Format::Xlsx,
         Format::Docx,
+        Format::Pdf,
     ];
 
     /// Short name used on the command line.
@@ -89,6 +93,7 @@ impl Format {
             Format::Html => "html",
             Format::Xlsx => "xlsx",
             Format::Docx => "docx",
+            Format::Pdf => "pdf",
         }
     }
 
@@ -101,7 +106,8 @@ impl Format {
             | Format::Jsonl
             | Format::Html
             | Format::Xlsx
-            | Format::Docx => self.name(),
+            | Format::Docx
+            | Format::Pdf => self.name(),
             Format::SignedJson => "signed.json",
         }
     }
@@ -116,7 +122,8 @@ impl Format {
             | Format::Jsonl
             | Format::Html
             | Format::Xlsx
-            | Format::Docx => false,
+            | Format::Docx
+            | Format::Pdf => false,
             Format::SignedJson => true,
         }
     }
@@ -132,6 +139,7 @@ impl Format {
             Format::Html => "text/html; charset=utf-8",
             Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             Format::Docx => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            Format::Pdf => "application/pdf",
         }
     }
 
@@ -139,7 +147,7 @@ impl Format {
     pub fn is_text(self) -> bool {
         match self {
             Format::Markdown | Format::Csv | Format::Json | Format::Jsonl | Format::SignedJson | Format::Html => true,
-            Format::Xlsx | Format::Docx => false,
+            Format::Xlsx | Format::Docx | Format::Pdf => false,
         }
     }
 
@@ -153,6 +161,7 @@ impl Format {
             Format::Html => &html::HtmlRenderer,
             Format::Xlsx => &xlsx::XlsxRenderer,
             Format::Docx => &docx::DocxRenderer,
+            Format::Pdf => &pdf::PdfRenderer,
         }
     }
 }
@@ -328,6 +337,14 @@ pub fn gate_bytes(name: &str, format: Format, bytes: &[u8]) -> Result<(), Render
         return Ok(());
     }
     let backend = |message: String| RenderError::Backend { format, message };
+    if format == Format::Pdf {
+        // Page text is encoded as glyph ids (the model gate has checked it);
+        // what a PDF carries in clear (metadata, names) is scanned here.
+        if let Some(d) = scan_text(&String::from_utf8_lossy(bytes)).into_iter().next() {
+            return Err(RenderError::UnsafeOutput { artifact: name.to_string(), offset: d.range.start, kind: d.kind });
+        }
+        return Ok(());
+    }
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| backend(e.to_string()))?;
     for i in 0..zip.len() {
         let mut part = zip.by_index(i).map_err(|e| backend(e.to_string()))?;

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{heading, para, table, Ctx};
+use super::{heading, para, Ctx};
 use crate::posture::SloStatus;
 use crate::report::{
     Block, Cell, Chart, ChartKind, Classification, ColumnType, Dataset, Kpi, Report, ReportKind, Series,
@@ -66,7 +66,19 @@ pub(super) fn build(ctx: &Ctx) -> Report {
             f.items.len()
         )));
     }
-    r.blocks.push(table("items", Some(DOCUMENT_ROWS)));
+    r.blocks.push(super::table_columns(
+        "items",
+        Some(DOCUMENT_ROWS),
+        &[
+            "item_id",
+            "item_type",
+            "freshness_status",
+            "age_hours",
+            "retention_status",
+            "slo_status",
+            "recommended_action",
+        ],
+    ));
 
     use ColumnType::*;
     let mut d = Dataset::new(

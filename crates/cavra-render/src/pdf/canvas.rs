@@ -1,0 +1,201 @@
+//! A small page-layout engine over printpdf's operation lists: measured text
+//! (glyph advances from the embedded font), wrapping, filled shapes and
+//! lines, with a top-down cursor and automatic page breaks.
+
+use printpdf::{
+    Color, FontId, Line, LinePoint, Op, PaintMode, PdfFontHandle, Point, Polygon, PolygonRing, Pt, Rgb, TextItem,
+    TextMatrix, WindingOrder,
+};
+
+/// Page geometry in points (A4 or US Letter).
+#[derive(Debug, Clone, Copy)]
+pub struct PageSize {
+    pub width: f32,
+    pub height: f32,
+}
+
+pub const A4: PageSize = PageSize { width: 595.28, height: 841.89 };
+
+pub const MARGIN: f32 = 50.0;
+pub const TOP: f32 = 64.0;
+pub const BOTTOM: f32 = 60.0;
+
+/// A font for drawing and the metrics to measure with.
+pub struct FontRef<'a> {
+    pub id: FontId,
+    pub face: ttf_parser::Face<'a>,
+}
+
+impl FontRef<'_> {
+    /// Width of `text` at `size` points.
+    pub fn width(&self, text: &str, size: f32) -> f32 {
+        let upem = f32::from(self.face.units_per_em());
+        let units: f32 = text
+            .chars()
+            .map(|c| {
+                self.face
+                    .glyph_index(c)
+                    .and_then(|g| self.face.glyph_hor_advance(g))
+                    .map_or(f32::from(self.face.units_per_em()) * 0.5, f32::from)
+            })
+            .sum();
+        units * size / upem
+    }
+}
+
+pub fn rgb(hex: u32) -> Color {
+    Color::Rgb(Rgb {
+        r: ((hex >> 16) & 0xff) as f32 / 255.0,
+        g: ((hex >> 8) & 0xff) as f32 / 255.0,
+        b: (hex & 0xff) as f32 / 255.0,
+        icc_profile: None,
+    })
+}
+
+pub fn hex_colour(s: &str) -> Color {
+    rgb(u32::from_str_radix(s.trim_start_matches('#'), 16).unwrap_or(0x0072B2))
+}
+
+/// Splits `text` into lines no wider than `max` points; a word longer than
+/// a line is broken by characters.
+pub fn wrap(font: &FontRef, text: &str, size: f32, max: f32) -> Vec<String> {
+    let mut lines = Vec::new();
+    for paragraph in text.split('\n') {
+        let mut line = String::new();
+        for word in paragraph.split(' ') {
+            let candidate = if line.is_empty() { word.to_string() } else { format!("{line} {word}") };
+            if font.width(&candidate, size) <= max {
+                line = candidate;
+                continue;
+            }
+            if !line.is_empty() {
+                lines.push(std::mem::take(&mut line));
+            }
+            if font.width(word, size) <= max {
+                line = word.to_string();
+            } else {
+                for c in word.chars() {
+                    let next = format!("{line}{c}");
+                    if font.width(&next, size) > max && !line.is_empty() {
+                        lines.push(std::mem::take(&mut line));
+                        line.push(c);
+                    } else {
+                        line = next;
+                    }
+                }
+            }
+        }
+        lines.push(line);
+    }
+    lines
+}
+
+/// Cuts `text` to fit `max` points, ending with an ellipsis when cut.
+pub fn fit(font: &FontRef, text: &str, size: f32, max: f32) -> String {
+    if font.width(text, size) <= max {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    for c in text.chars() {
+        if font.width(&format!("{out}{c}…"), size) > max {
+            break;
+        }
+        out.push(c);
+    }
+    format!("{out}…")
+}
+
+/// Pages of operations with a cursor measured from the top of the page.
+pub struct Canvas {
+    pub size: PageSize,
+    pub pages: Vec<Vec<Op>>,
+    /// Distance from the top edge to the next free line.
+    pub y: f32,
+}
+
+impl Canvas {
+    pub fn new(size: PageSize) -> Canvas {
+        Canvas { size, pages: vec![Vec::new()], y: TOP }
+    }
+
+    pub fn content_width(&self) -> f32 {
+        self.size.width - 2.0 * MARGIN
+    }
+
+    fn ops(&mut self) -> &mut Vec<Op> {
+        if self.pages.is_empty() {
+            self.pages.push(Vec::new());
+        }
+        let last = self.pages.len() - 1;
+        &mut self.pages[last]
+    }
+
+    pub fn new_page(&mut self) {
+        self.pages.push(Vec::new());
+        self.y = TOP;
+    }
+
+    /// Starts a new page unless `height` points still fit on this one.
+    pub fn ensure(&mut self, height: f32) -> bool {
+        if self.y + height > self.size.height - BOTTOM {
+            self.new_page();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Text with its baseline `y` points below the top edge.
+    pub fn text_at(&mut self, font: &FontRef, text: &str, size: f32, x: f32, y: f32, colour: Color) {
+        let baseline = self.size.height - y;
+        let id = font.id.clone();
+        self.ops().extend([
+            Op::StartTextSection,
+            Op::SetFillColor { col: colour },
+            Op::SetFont { font: PdfFontHandle::External(id), size: Pt(size) },
+            Op::SetTextMatrix { matrix: TextMatrix::Translate(Pt(x), Pt(baseline)) },
+            Op::ShowText { items: vec![TextItem::Text(text.to_string())] },
+            Op::EndTextSection,
+        ]);
+    }
+
+    /// A filled rectangle; `y` is its top, measured from the page top.
+    pub fn rect(&mut self, x: f32, y: f32, w: f32, h: f32, colour: Color) {
+        if w <= 0.0 || h <= 0.0 {
+            return;
+        }
+        let top = self.size.height - y;
+        let pts = [(x, top), (x + w, top), (x + w, top - h), (x, top - h)];
+        self.polygon(&pts, colour);
+    }
+
+    /// A filled polygon in page-top coordinates already converted to PDF space.
+    pub fn polygon(&mut self, pts: &[(f32, f32)], colour: Color) {
+        let ring = PolygonRing {
+            points: pts.iter().map(|(x, y)| LinePoint { p: Point { x: Pt(*x), y: Pt(*y) }, bezier: false }).collect(),
+        };
+        self.ops().extend([
+            Op::SetFillColor { col: colour },
+            Op::DrawPolygon {
+                polygon: Polygon { rings: vec![ring], mode: PaintMode::Fill, winding_order: WindingOrder::NonZero },
+            },
+        ]);
+    }
+
+    /// A stroked polyline; points measured from the page top.
+    pub fn line(&mut self, pts: &[(f32, f32)], width: f32, colour: Color) {
+        let h = self.size.height;
+        let line = Line {
+            points: pts
+                .iter()
+                .map(|(x, y)| LinePoint { p: Point { x: Pt(*x), y: Pt(h - *y) }, bezier: false })
+                .collect(),
+            is_closed: false,
+        };
+        self.ops().extend([
+            Op::SetOutlineColor { col: colour },
+            Op::SetOutlineThickness { pt: Pt(width) },
+            Op::DrawLine { line },
+        ]);
+    }
+}

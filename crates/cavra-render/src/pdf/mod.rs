@@ -1,0 +1,497 @@
+//! PDF backend (printpdf 0.12): a cover block, running header and footer
+//! ("page X of Y"), headings, wrapped paragraphs, KPI tiles, tables that
+//! break across pages with repeated header rows, and charts drawn as vector
+//! graphics. Text uses the embedded DejaVu Sans (subset on save), so it is
+//! selectable and extractable. Document dates and the trailer `/ID` come
+//! from the report, never the clock or a process-wide counter.
+
+mod canvas;
+
+use std::sync::LazyLock;
+
+use cavra_model::report::{Block, Chart, ChartKind, Kpi, Report, TableView, Tone};
+use printpdf::{Mm, ParsedFont, PdfDocument, PdfPage, PdfSaveOptions};
+use sha2::{Digest, Sha256};
+
+use canvas::{fit, hex_colour, rgb, wrap, Canvas, FontRef, PageSize, A4, MARGIN};
+
+use crate::chart::layout;
+use crate::{Format, RenderError, Renderer};
+
+pub(crate) struct PdfRenderer;
+
+static REGULAR: &[u8] = include_bytes!("../../../../fonts/DejaVuSans.ttf");
+static BOLD: &[u8] = include_bytes!("../../../../fonts/DejaVuSans-Bold.ttf");
+
+static PARSED: LazyLock<Option<(ParsedFont, ParsedFont)>> = LazyLock::new(|| {
+    let mut warnings = Vec::new();
+    Some((ParsedFont::from_bytes(REGULAR, 0, &mut warnings)?, ParsedFont::from_bytes(BOLD, 0, &mut warnings)?))
+});
+
+/// Tables longer than this show their first rows and say where the rest are.
+pub const MAX_TABLE_ROWS: usize = 200;
+
+const INK: u32 = 0x1D2330;
+const MUTED: u32 = 0x5B6475;
+const ACCENT: u32 = 0x0072B2;
+const TILE: u32 = 0xF4F6FA;
+const LINE: u32 = 0xD9DEE7;
+
+struct Fonts<'a> {
+    regular: FontRef<'a>,
+    bold: FontRef<'a>,
+}
+
+fn clean(s: &str) -> String {
+    crate::text::strip_controls(s).replace(['\r', '\t'], " ")
+}
+
+fn paragraph(c: &mut Canvas, f: &FontRef, text: &str, size: f32, indent: f32, colour: u32) {
+    let lead = size * 1.35;
+    for line in wrap(f, &clean(text), size, c.content_width() - indent) {
+        c.ensure(lead);
+        c.y += lead;
+        c.text_at(f, &line, size, MARGIN + indent, c.y - lead * 0.25, rgb(colour));
+    }
+    c.y += size * 0.5;
+}
+
+fn heading(c: &mut Canvas, f: &Fonts, text: &str, level: u8) {
+    let size = if level <= 2 { 15.0 } else { 12.0 };
+    // Keep a heading with at least a few lines of what follows.
+    c.ensure(size * 2.0 + 60.0);
+    c.y += size * 0.9;
+    c.y += size * 1.2;
+    c.text_at(
+        &f.bold,
+        &fit(&f.bold, &clean(text), size, c.content_width()),
+        size,
+        MARGIN,
+        c.y - 3.0,
+        rgb(if level <= 2 { ACCENT } else { INK }),
+    );
+    if level <= 2 {
+        let y = c.y + 2.0;
+        c.line(&[(MARGIN, y), (MARGIN + c.content_width(), y)], 0.6, rgb(LINE));
+    }
+    c.y += 8.0;
+}
+
+fn kpis(c: &mut Canvas, f: &Fonts, items: &[Kpi]) {
+    let per_row = 4usize;
+    let gap = 8.0;
+    let w = (c.content_width() - gap * (per_row as f32 - 1.0)) / per_row as f32;
+    let h = 62.0;
+    for chunk in items.chunks(per_row) {
+        c.ensure(h + gap);
+        for (i, k) in chunk.iter().enumerate() {
+            let x = MARGIN + i as f32 * (w + gap);
+            c.rect(x, c.y, w, h, rgb(TILE));
+            c.rect(x, c.y, 3.0, h, rgb(ACCENT));
+            c.text_at(
+                &f.regular,
+                &fit(&f.regular, &clean(&k.label).to_uppercase(), 6.5, w - 12.0),
+                6.5,
+                x + 8.0,
+                c.y + 12.0,
+                rgb(MUTED),
+            );
+            c.text_at(&f.bold, &fit(&f.bold, &clean(&k.value), 15.0, w - 12.0), 15.0, x + 8.0, c.y + 32.0, rgb(INK));
+            for (j, line) in wrap(&f.regular, &clean(&k.note), 6.5, w - 12.0).iter().take(2).enumerate() {
+                c.text_at(&f.regular, line, 6.5, x + 8.0, c.y + 44.0 + 8.0 * j as f32, rgb(MUTED));
+            }
+        }
+        c.y += h + gap;
+    }
+    c.y += 4.0;
+}
+
+fn callout(c: &mut Canvas, f: &Fonts, tone: Tone, text: &str) {
+    let (label, colour) = match tone {
+        Tone::Info => ("Note", ACCENT),
+        Tone::Warning => ("Warning", 0xE69F00),
+        Tone::Critical => ("Action required", 0xD55E00),
+    };
+    let lines = wrap(&f.regular, &format!("{label}: {}", clean(text)), 9.0, c.content_width() - 20.0);
+    let h = lines.len() as f32 * 12.0 + 12.0;
+    c.ensure(h + 8.0);
+    c.rect(MARGIN, c.y, c.content_width(), h, rgb(0xEEF5FB));
+    c.rect(MARGIN, c.y, 3.0, h, rgb(colour));
+    for (i, l) in lines.iter().enumerate() {
+        c.text_at(&f.regular, l, 9.0, MARGIN + 12.0, c.y + 16.0 + 12.0 * i as f32, rgb(INK));
+    }
+    c.y += h + 10.0;
+}
+
+fn chart(c: &mut Canvas, f: &Fonts, ch: &Chart) {
+    let width = c.content_width();
+    let height = match ch.kind {
+        ChartKind::Bar => 30.0 + 24.0 * ch.categories.len().max(1) as f64,
+        ChartKind::Line => 220.0,
+        ChartKind::Donut => 190.0,
+        ChartKind::HeatMap => 80.0 + 16.0 * ch.series.len().max(1) as f64,
+    };
+    let l = layout(ch, f64::from(width), height);
+    let legend_h = if l.legend.is_empty() { 0.0 } else { 14.0 * l.legend.len().div_ceil(3) as f32 };
+    c.ensure(l.height as f32 + 28.0 + legend_h);
+    c.y += 14.0;
+    c.text_at(&f.bold, &fit(&f.bold, &clean(&l.title), 10.0, width), 10.0, MARGIN, c.y - 2.0, rgb(INK));
+    c.y += 6.0;
+    let (x0, y0) = (MARGIN, c.y);
+    let p = |x: f64, y: f64| (x0 + x as f32, y0 + y as f32);
+    for a in &l.axes {
+        c.line(&[p(a.0, a.1), p(a.2, a.3)], 0.6, rgb(0x9AA3B2));
+    }
+    for r in &l.rects {
+        let (x, y) = p(r.x, r.y);
+        c.rect(x, y, r.w as f32, r.h as f32, hex_colour(&r.fill));
+    }
+    for line in &l.lines {
+        let pts: Vec<(f32, f32)> = line.points.iter().map(|(x, y)| p(*x, *y)).collect();
+        c.line(&pts, 1.6, hex_colour(&line.stroke));
+    }
+    donut(c, ch, &l, x0, y0);
+    for t in &l.labels {
+        let size = 7.0;
+        let w = f.regular.width(&clean(&t.text), size);
+        let (x, y) = p(t.x, t.y);
+        let x = match t.anchor {
+            "end" => x - w,
+            "middle" => x - w / 2.0,
+            _ => x,
+        };
+        c.text_at(&f.regular, &clean(&t.text), size, x, y, rgb(INK));
+    }
+    c.y += l.height as f32 + 6.0;
+    for (i, g) in l.legend.iter().enumerate() {
+        let col = (i % 3) as f32;
+        if i % 3 == 0 && i > 0 {
+            c.y += 14.0;
+        }
+        let x = MARGIN + col * width / 3.0;
+        c.rect(x, c.y, 8.0, 8.0, hex_colour(&g.fill));
+        c.text_at(
+            &f.regular,
+            &fit(&f.regular, &clean(&g.text), 7.0, width / 3.0 - 14.0),
+            7.0,
+            x + 12.0,
+            c.y + 7.0,
+            rgb(MUTED),
+        );
+    }
+    if !l.legend.is_empty() {
+        c.y += 16.0;
+    }
+    c.y += 8.0;
+}
+
+/// Donut slices as polygons approximating the arcs.
+fn donut(c: &mut Canvas, ch: &Chart, l: &crate::chart::Layout, x0: f32, y0: f32) {
+    if ch.kind != ChartKind::Donut {
+        return;
+    }
+    let values: Vec<f64> = ch.series.first().map(|s| s.values.clone()).unwrap_or_default();
+    let total: f64 = values.iter().sum();
+    if total <= 0.0 {
+        return;
+    }
+    let (cx, cy) = (l.height / 2.0, l.height / 2.0);
+    let (ro, ri) = (l.height / 2.0 - 8.0, l.height / 4.0);
+    let mut angle = -std::f64::consts::FRAC_PI_2;
+    let page_h = c.size.height;
+    for (i, v) in values.iter().enumerate() {
+        let sweep = v / total * std::f64::consts::TAU;
+        if sweep <= 0.0 {
+            continue;
+        }
+        let steps = ((sweep / std::f64::consts::TAU) * 96.0).ceil().max(2.0) as usize;
+        let pt = |r: f64, a: f64| (x0 + (cx + r * a.cos()) as f32, page_h - (y0 + (cy + r * a.sin()) as f32));
+        let mut pts: Vec<(f32, f32)> = (0..=steps).map(|k| pt(ro, angle + sweep * k as f64 / steps as f64)).collect();
+        pts.extend((0..=steps).rev().map(|k| pt(ri, angle + sweep * k as f64 / steps as f64)));
+        c.polygon(&pts, hex_colour(crate::chart::PALETTE[i % crate::chart::PALETTE.len()]));
+        angle += sweep;
+    }
+}
+
+fn table(c: &mut Canvas, f: &Fonts, v: &TableView) {
+    let size = 7.0;
+    let lead = 9.0;
+    let pad = 3.0;
+    let width = c.content_width();
+    let header: Vec<String> = v.columns.iter().map(|col| clean(&col.label)).collect();
+    let shown = v.rows.len().min(MAX_TABLE_ROWS);
+    let rows: Vec<Vec<String>> =
+        v.rows.iter().take(shown).map(|r| r.iter().map(|cell| clean(&cell.to_text())).collect()).collect();
+    // Column widths: each column gets at least its longest word (so ids and
+    // statuses do not break mid-word), then the rest of the width goes to the
+    // columns whose text is longer than that, in proportion.
+    let sample = |i: usize| rows.iter().take(100).map(move |r| &r[i]);
+    let longest_word = |i: usize| -> f32 {
+        sample(i)
+            .flat_map(|t| t.split_whitespace())
+            .map(|w| f.regular.width(w, size))
+            .chain(header[i].split_whitespace().map(|w| f.bold.width(w, size)))
+            .fold(0.0, f32::max)
+    };
+    let min: Vec<f32> = (0..header.len()).map(|i| (longest_word(i) + 2.0 * pad).clamp(24.0, 96.0)).collect();
+    let natural: Vec<f32> = (0..header.len())
+        .map(|i| (sample(i).map(|t| f.regular.width(t, size)).fold(0.0, f32::max) + 2.0 * pad).clamp(min[i], 260.0))
+        .collect();
+    let min_total: f32 = min.iter().sum();
+    let widths: Vec<f32> = if min_total >= width {
+        min.iter().map(|m| m * width / min_total).collect()
+    } else {
+        let slack: f32 = natural.iter().zip(&min).map(|(n, m)| n - m).sum();
+        let extra = width - min_total;
+        min.iter()
+            .zip(&natural)
+            .map(|(m, n)| if slack > 0.0 { m + extra * (n - m) / slack } else { m + extra / header.len() as f32 })
+            .collect()
+    };
+    let cells = |font: &FontRef, texts: &[String]| -> Vec<Vec<String>> {
+        texts
+            .iter()
+            .zip(&widths)
+            .map(|(t, w)| {
+                let mut lines = wrap(font, t, size, w - 2.0 * pad);
+                if lines.len() > 4 {
+                    lines.truncate(4);
+                    lines[3] = fit(font, &format!("{}…", lines[3]), size, w - 2.0 * pad);
+                }
+                lines
+            })
+            .collect()
+    };
+    let head = cells(&f.bold, &header);
+    let head_h = head.iter().map(Vec::len).max().unwrap_or(1) as f32 * lead + 2.0 * pad;
+    let draw_header = |c: &mut Canvas| {
+        c.rect(MARGIN, c.y, width, head_h, rgb(ACCENT));
+        let mut x = MARGIN;
+        for (lines, w) in head.iter().zip(&widths) {
+            for (j, l) in lines.iter().enumerate() {
+                c.text_at(&f.bold, l, size, x + pad, c.y + pad + lead * (j as f32 + 1.0) - 2.0, rgb(0xFFFFFF));
+            }
+            x += w;
+        }
+        c.y += head_h;
+    };
+    c.ensure(head_h + 3.0 * lead);
+    draw_header(c);
+    for (i, row) in rows.iter().enumerate() {
+        let body = cells(&f.regular, row);
+        let h = body.iter().map(Vec::len).max().unwrap_or(1) as f32 * lead + 2.0 * pad;
+        if c.ensure(h) {
+            draw_header(c);
+        }
+        if i % 2 == 1 {
+            c.rect(MARGIN, c.y, width, h, rgb(0xFAFBFD));
+        }
+        let mut x = MARGIN;
+        for ((lines, w), col) in body.iter().zip(&widths).zip(&v.columns) {
+            for (j, l) in lines.iter().enumerate() {
+                let tx = if col.ty.is_numeric() { x + w - pad - f.regular.width(l, size) } else { x + pad };
+                c.text_at(&f.regular, l, size, tx, c.y + pad + lead * (j as f32 + 1.0) - 2.0, rgb(INK));
+            }
+            x += w;
+        }
+        c.y += h;
+        c.line(&[(MARGIN, c.y), (MARGIN + width, c.y)], 0.3, rgb(LINE));
+    }
+    c.y += 4.0;
+    if shown < v.total {
+        paragraph(
+            c,
+            &f.regular,
+            &format!(
+                "Showing {shown} of {} rows. The CSV, JSON, JSON Lines and XLSX forms of this report hold every row of the “{}” dataset.",
+                v.total, v.dataset.name
+            ),
+            7.5,
+            0.0,
+            MUTED,
+        );
+    }
+    c.y += 6.0;
+}
+
+fn cover(c: &mut Canvas, f: &Fonts, report: &Report) {
+    let m = &report.meta;
+    let width = c.content_width();
+    c.y += 10.0;
+    c.text_at(&f.bold, &fit(&f.bold, &clean(&m.branding).to_uppercase(), 8.0, width), 8.0, MARGIN, c.y, rgb(ACCENT));
+    c.y += 30.0;
+    for line in wrap(&f.bold, &clean(&m.title), 24.0, width) {
+        c.text_at(&f.bold, &line, 24.0, MARGIN, c.y, rgb(INK));
+        c.y += 28.0;
+    }
+    c.text_at(&f.regular, &fit(&f.regular, &clean(&m.tenant_display_name), 13.0, width), 13.0, MARGIN, c.y, rgb(INK));
+    c.y += 18.0;
+    let window = match m.window_start {
+        Some(s) => format!("Reporting window {s} to {}", m.window_end),
+        None => format!("Reporting window up to {}", m.window_end),
+    };
+    for line in [
+        window,
+        format!(
+            "Generated {} · classification {} · audience {}",
+            m.generated_at,
+            m.classification.as_str(),
+            m.audience
+        ),
+        format!("Report {}", m.report_id),
+    ] {
+        c.text_at(&f.regular, &fit(&f.regular, &clean(&line), 8.5, width), 8.5, MARGIN, c.y, rgb(MUTED));
+        c.y += 12.0;
+    }
+    c.y += 4.0;
+    c.rect(MARGIN, c.y, width, 2.5, rgb(ACCENT));
+    c.y += 10.0;
+}
+
+fn header_footer(c: &mut Canvas, f: &Fonts, report: &Report) {
+    let m = &report.meta;
+    let n = c.pages.len();
+    let width = c.content_width();
+    let h = c.size.height;
+    for i in 0..n {
+        let current = std::mem::take(&mut c.pages[i]);
+        c.pages[i] = Vec::new();
+        // Draw header/footer onto the page being decorated.
+        let saved = std::mem::replace(&mut c.pages, vec![Vec::new()]);
+        let left = fit(&f.regular, &clean(&format!("{} · {}", m.branding, m.title)), 7.0, width * 0.7);
+        c.text_at(&f.regular, &left, 7.0, MARGIN, 34.0, rgb(MUTED));
+        let class = clean(&m.classification.as_str().to_uppercase());
+        c.text_at(&f.bold, &class, 7.0, MARGIN + width - f.bold.width(&class, 7.0), 34.0, rgb(0xD55E00));
+        c.line(&[(MARGIN, 40.0), (MARGIN + width, 40.0)], 0.4, rgb(LINE));
+        let page = format!("page {} of {}", i + 1, n);
+        let pw = f.regular.width(&page, 7.0);
+        let legal = fit(&f.regular, &clean(&m.legal_footer), 6.5, width - pw - 16.0);
+        c.line(&[(MARGIN, h - 44.0), (MARGIN + width, h - 44.0)], 0.4, rgb(LINE));
+        c.text_at(&f.regular, &legal, 6.5, MARGIN, h - 32.0, rgb(MUTED));
+        c.text_at(&f.regular, &page, 7.0, MARGIN + width - pw, h - 32.0, rgb(MUTED));
+        let decorations = std::mem::replace(&mut c.pages, saved);
+        let mut ops = current;
+        ops.extend(decorations.into_iter().flatten());
+        c.pages[i] = ops;
+    }
+}
+
+fn layout_pages(report: &Report, fonts: &Fonts, size: PageSize) -> Result<Vec<Vec<printpdf::Op>>, RenderError> {
+    let mut c = Canvas::new(size);
+    cover(&mut c, fonts, report);
+    for b in &report.blocks {
+        match b {
+            Block::Heading { level: 1, .. } => {}
+            Block::Heading { level, text } => heading(&mut c, fonts, text, *level),
+            Block::Paragraph { text } => paragraph(&mut c, &fonts.regular, text, 9.5, 0.0, INK),
+            Block::Kpis { items } => kpis(&mut c, fonts, items),
+            Block::Callout { tone, text } => callout(&mut c, fonts, *tone, text),
+            Block::List { ordered, items } => {
+                for (i, item) in items.iter().enumerate() {
+                    let marker = if *ordered { format!("{}.", i + 1) } else { "•".into() };
+                    c.ensure(13.0);
+                    c.text_at(&fonts.regular, &marker, 9.5, MARGIN + 4.0, c.y + 13.0 - 3.25, rgb(ACCENT));
+                    paragraph(&mut c, &fonts.regular, item, 9.5, 20.0, INK);
+                    c.y -= 3.0;
+                }
+                c.y += 6.0;
+            }
+            Block::Chart(ch) => chart(&mut c, fonts, ch),
+            Block::Table(t) => {
+                let v = report.table_view(t).ok_or_else(|| RenderError::Backend {
+                    format: Format::Pdf,
+                    message: format!("block refers to missing dataset `{}`", t.dataset),
+                })?;
+                c.ensure(40.0);
+                c.y += 12.0;
+                c.text_at(
+                    &fonts.bold,
+                    &fit(&fonts.bold, &clean(&v.dataset.title), 9.0, c.content_width()),
+                    9.0,
+                    MARGIN,
+                    c.y - 2.0,
+                    rgb(INK),
+                );
+                c.y += 4.0;
+                table(&mut c, fonts, &v);
+            }
+        }
+    }
+    header_footer(&mut c, fonts, report);
+    Ok(c.pages)
+}
+
+fn pdf_date(t: cavra_model::Timestamp) -> printpdf::date::DateTime {
+    let utc = time::OffsetDateTime::from_unix_timestamp(t.unix_seconds()).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    printpdf::date::DateTime::new_in_offset(
+        printpdf::date::Date { year: utc.year(), month: u8::from(utc.month()), day: utc.day() },
+        printpdf::date::Time { hour: utc.hour(), minute: utc.minute(), second: utc.second(), millisecond: 0 },
+        printpdf::date::Offset { hours: 0, minutes: 0, seconds: 0, milliseconds: 0 },
+    )
+}
+
+fn build(report: &Report) -> Result<Vec<u8>, RenderError> {
+    let backend = |message: String| RenderError::Backend { format: Format::Pdf, message };
+    let (regular, bold) = PARSED.as_ref().ok_or_else(|| backend("the embedded fonts cannot be parsed".into()))?;
+    let m = &report.meta;
+    let mut doc = PdfDocument::new(&clean(&format!("{} — {}", m.title, m.tenant_display_name)));
+    let regular_id = doc.add_font(regular);
+    let bold_id = doc.add_font(bold);
+    let fonts = Fonts {
+        regular: FontRef {
+            id: regular_id,
+            face: ttf_parser::Face::parse(REGULAR, 0).map_err(|e| backend(e.to_string()))?,
+        },
+        bold: FontRef { id: bold_id, face: ttf_parser::Face::parse(BOLD, 0).map_err(|e| backend(e.to_string()))? },
+    };
+    let size = A4;
+    let pages = layout_pages(report, &fonts, size)?;
+    let pages: Vec<PdfPage> = pages.into_iter().map(|ops| PdfPage::new(Mm(210.0), Mm(297.0), ops)).collect();
+    let when = pdf_date(m.generated_at);
+    let info = &mut doc.metadata.info;
+    info.creation_date = when;
+    info.modification_date = when;
+    info.metadata_date = when;
+    info.author = clean(&m.branding);
+    info.creator = "cavra-reports".into();
+    info.producer = "cavra-reports (printpdf)".into();
+    info.subject = clean(&m.title);
+    info.identifier = m.report_id.clone();
+    info.keywords = vec![m.kind.as_str().to_string(), m.classification.as_str().to_string()];
+    doc.with_pages(pages);
+    let opts = PdfSaveOptions { subset_fonts: true, ..Default::default() };
+    let mut warnings = Vec::new();
+    let mut lo = doc.to_lopdf_document(&opts, &mut warnings);
+    fix_up(&mut lo, report);
+    let mut out = Vec::new();
+    lo.save_to(&mut out).map_err(|e| backend(e.to_string()))?;
+    Ok(out)
+}
+
+/// Makes the file a pure function of the report: a content-derived trailer
+/// `/ID`, and no empty PDF/X version key (the file is not PDF/X).
+fn fix_up(lo: &mut lopdf::Document, report: &Report) {
+    let digest = Sha256::digest(format!(
+        "{}\n{}\n{}",
+        report.meta.report_id,
+        report.meta.snapshot_digest,
+        report.meta.kind.as_str()
+    ));
+    let id = lopdf::Object::String(digest[..16].to_vec(), lopdf::StringFormat::Hexadecimal);
+    lo.trailer.set("ID", lopdf::Object::Array(vec![id.clone(), id]));
+    if let Ok(info_ref) = lo.trailer.get(b"Info").and_then(lopdf::Object::as_reference) {
+        if let Ok(info) = lo.get_object_mut(info_ref).and_then(lopdf::Object::as_dict_mut) {
+            let empty = info.get(b"GTS_PDFXVersion").ok().and_then(|v| v.as_str().ok()).is_some_and(<[u8]>::is_empty);
+            if empty {
+                info.remove(b"GTS_PDFXVersion");
+            }
+        }
+    }
+}
+
+impl Renderer for PdfRenderer {
+    fn render_to(&self, report: &Report, out: &mut dyn std::io::Write) -> Result<(), RenderError> {
+        let bytes = build(report)?;
+        out.write_all(&bytes).map_err(|e| RenderError::write(Format::Pdf, e))
+    }
+}
