@@ -435,8 +435,17 @@ fn build(report: &Report) -> Result<Vec<u8>, RenderError> {
     let (regular, bold) = PARSED.as_ref().ok_or_else(|| backend("the embedded fonts cannot be parsed".into()))?;
     let m = &report.meta;
     let mut doc = PdfDocument::new(&clean(&format!("{} — {}", m.title, m.tenant_display_name)));
-    let regular_id = doc.add_font(regular);
-    let bold_id = doc.add_font(bold);
+    // printpdf names fonts with random ids; rename them so the file is a pure function of the report.
+    let mut fixed = |font: &ParsedFont, name: &str| {
+        let random = doc.add_font(font);
+        let id = printpdf::FontId(name.into());
+        if let Some(f) = doc.resources.fonts.map.remove(&random) {
+            doc.resources.fonts.map.insert(id.clone(), f);
+        }
+        id
+    };
+    let regular_id = fixed(regular, "DejaVuSans");
+    let bold_id = fixed(bold, "DejaVuSansBold");
     let fonts = Fonts {
         regular: FontRef {
             id: regular_id,
