@@ -308,7 +308,10 @@ fn seeded_secrets_in_every_free_text_field_fail_closed_or_are_redacted() {
 
         let snapshot = Snapshot::from_json_str(&text, &LoadOptions { gate: GateMode::Redact }).expect(pointer);
         assert!(snapshot.redaction.total >= 1, "{pointer}");
-        for a in common::render_all(&snapshot) {
+        // Every field through the text forms; the container forms (which the
+        // model gate protects the same way) for a few fields, to keep the suite fast.
+        let all = ["/decisions/4/reason", "/tenant/display_name", "/incidents/0/title"].contains(&pointer);
+        for a in common::render_all_in(&snapshot, all) {
             let body = String::from_utf8_lossy(&a.bytes);
             assert!(!body.contains(&secret), "{pointer}: {} still holds the secret", a.name);
         }

@@ -24,11 +24,16 @@ pub fn load_text(text: &str, options: &LoadOptions) -> Snapshot {
 
 /// Every (kind, format) artifact for a snapshot, in catalog order.
 pub fn render_all(snapshot: &Snapshot) -> Vec<Artifact> {
+    render_all_in(snapshot, true)
+}
+
+/// Every kind in every format, or only in the text formats.
+pub fn render_all_in(snapshot: &Snapshot, containers: bool) -> Vec<Artifact> {
     let posture = Posture::compute(snapshot);
     let mut out = Vec::new();
     for kind in ReportKind::ALL {
         let report = build_report(*kind, snapshot, &posture, &ReportOptions::default());
-        for format in Format::ALL {
+        for format in Format::ALL.iter().filter(|f| containers || f.is_text()) {
             out.push(render(&report, *format).unwrap_or_else(|e| panic!("{kind} as {format}: {e}")));
         }
     }
