@@ -183,6 +183,15 @@ fn round_all(l: &mut Layout) {
     }
 }
 
+/// One legend entry per series, in palette order.
+fn series_legend(c: &Chart) -> Vec<LegendItem> {
+    c.series
+        .iter()
+        .enumerate()
+        .map(|(j, s)| LegendItem { fill: PALETTE[j % PALETTE.len()].into(), text: s.name.clone() })
+        .collect()
+}
+
 fn max_value(c: &Chart) -> f64 {
     c.series.iter().flat_map(|s| s.values.iter().copied()).fold(0.0, f64::max).max(1.0)
 }
@@ -216,12 +225,7 @@ fn bars(c: &Chart, l: &mut Layout) {
     }
     l.axes.push((left, top, left, l.height - 10.0));
     if c.series.len() > 1 {
-        l.legend = c
-            .series
-            .iter()
-            .enumerate()
-            .map(|(j, s)| LegendItem { fill: PALETTE[j % PALETTE.len()].into(), text: s.name.clone() })
-            .collect();
+        l.legend = series_legend(c);
     }
 }
 
@@ -261,12 +265,7 @@ fn lines(c: &Chart, l: &mut Layout) {
             anchor: "middle",
         });
     }
-    l.legend = c
-        .series
-        .iter()
-        .enumerate()
-        .map(|(j, s)| LegendItem { fill: PALETTE[j % PALETTE.len()].into(), text: s.name.clone() })
-        .collect();
+    l.legend = series_legend(c);
 }
 
 fn donut(c: &Chart, l: &mut Layout) {
