@@ -8,7 +8,6 @@ use cavra_model::{
 };
 use cavra_render::signed::SigningKey;
 use cavra_render::{render_to_writer, Format, RenderError, Written};
-use sha2::Digest;
 
 use crate::write::Staging;
 
@@ -114,13 +113,8 @@ fn render_all(
                 let comment = cavra_render::signed::trusted_comment(&report.meta.report_id, kind.as_str(), &w.sha256);
                 let sig = key.sign(staging.open(&name)?, &comment)?;
                 let sig_name = format!("{name}.minisig");
-                staging.write_bytes(&sig_name, sig.as_bytes())?;
                 written.push(w);
-                written.push(Written {
-                    name: sig_name,
-                    bytes: sig.len() as u64,
-                    sha256: format!("{:x}", sha2::Sha256::digest(sig.as_bytes())),
-                });
+                written.push(staging.write_bytes(&sig_name, sig.as_bytes())?);
             } else {
                 written.push(w);
             }
@@ -156,12 +150,7 @@ pub fn render(args: &RenderArgs) -> Result<()> {
     if let Some(Signing::Throwaway(key)) = &signing {
         if formats.iter().any(|f| f.is_signed()) {
             let text = key.public_key_file();
-            staging.write_bytes(SAMPLE_PUBLIC_KEY, text.as_bytes())?;
-            artifacts.push(Written {
-                name: SAMPLE_PUBLIC_KEY.into(),
-                bytes: text.len() as u64,
-                sha256: format!("{:x}", sha2::Sha256::digest(text.as_bytes())),
-            });
+            artifacts.push(staging.write_bytes(SAMPLE_PUBLIC_KEY, text.as_bytes())?);
             notes.push(format!(
                 "signed with a throw-away key generated for this run; verify with {SAMPLE_PUBLIC_KEY} (the secret key was not kept)"
             ));

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use cavra_render::Written;
+use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 
 pub struct Staging {
@@ -54,11 +55,15 @@ impl Staging {
     }
 
     /// Writes a small file (a signature, a public key) into the staging folder.
-    pub fn write_bytes(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
+    pub fn write_bytes(&mut self, name: &str, bytes: &[u8]) -> Result<Written> {
         let path = self.dir.path().join(name);
         fs::write(&path, bytes).with_context(|| format!("{}: cannot write", path.display()))?;
         self.names.push(name.to_string());
-        Ok(())
+        Ok(Written {
+            name: name.to_string(),
+            bytes: bytes.len() as u64,
+            sha256: format!("{:x}", Sha256::digest(bytes)),
+        })
     }
 
     /// Opens a staged file for reading.

@@ -151,6 +151,26 @@ pub struct Report {
     pub datasets: Vec<Dataset>,
 }
 
+impl ReportMeta {
+    /// The reporting window as text: `<start> to <end>`, or `up to <end>`.
+    ///
+    /// ```
+    /// # use cavra_model::{build_report, LoadOptions, Posture, ReportKind, ReportOptions, Snapshot};
+    /// # let text = r#"{"schema_version":"cavra.activity_snapshot.v1",
+    /// #   "tenant":{"ref":"tenant:demo","display_name":"Demo","timezone":"UTC"},
+    /// #   "as_of":"2026-11-01T00:00:00Z","sessions":[],"decisions":[]}"#;
+    /// # let s = Snapshot::from_json_str(text, &LoadOptions::default()).unwrap();
+    /// # let r = build_report(ReportKind::ControlCoverage, &s, &Posture::compute(&s), &ReportOptions::default());
+    /// assert_eq!(r.meta.window_label(), "up to 2026-11-01T00:00:00Z");
+    /// ```
+    pub fn window_label(&self) -> String {
+        match self.window_start {
+            Some(start) => format!("{start} to {}", self.window_end),
+            None => format!("up to {}", self.window_end),
+        }
+    }
+}
+
 impl Report {
     /// Looks a dataset up by name.
     pub fn dataset(&self, name: &str) -> Option<&Dataset> {

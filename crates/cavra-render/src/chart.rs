@@ -48,13 +48,33 @@ pub struct Polyline {
     pub stroke: String,
 }
 
-/// A donut slice as an SVG path of arcs.
+/// A donut slice: its ring and angles, and the same shape as an SVG path.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Slice {
+    /// Centre x.
+    pub cx: f64,
+    /// Centre y.
+    pub cy: f64,
+    /// Outer radius.
+    pub outer: f64,
+    /// Inner radius.
+    pub inner: f64,
+    /// Start angle in radians (0 = 3 o'clock, clockwise on screen).
+    pub start: f64,
+    /// Angle swept, in radians (capped just below a full turn).
+    pub sweep: f64,
     /// SVG path data.
     pub path: String,
     /// Fill colour.
     pub fill: String,
+}
+
+impl Slice {
+    /// A point on the ring at radius `r`, `t` (0–1) of the way through the slice.
+    pub fn point(&self, r: f64, t: f64) -> (f64, f64) {
+        let a = self.start + self.sweep * t;
+        (self.cx + r * a.cos(), self.cy + r * a.sin())
+    }
 }
 
 /// A legend entry.
@@ -298,6 +318,12 @@ fn donut(c: &Chart, l: &mut Layout) {
         let (x3, y3) = p(ri, end);
         let (x4, y4) = p(ri, angle);
         l.slices.push(Slice {
+            cx,
+            cy,
+            outer: ro,
+            inner: ri,
+            start: angle,
+            sweep,
             path: format!(
                 "M {x1:.2} {y1:.2} A {ro:.2} {ro:.2} 0 {large} 1 {x2:.2} {y2:.2} L {x3:.2} {y3:.2} A {ri:.2} {ri:.2} 0 {large} 0 {x4:.2} {y4:.2} Z"
             ),

@@ -59,37 +59,17 @@ pub fn png(l: &Layout) -> Vec<u8> {
     out
 }
 
-/// Donut slices, redrawn from the legend shares (same geometry as the SVG).
+/// Donut slices: every pixel on a slice's ring within its angles.
 fn donut(img: &mut RgbImage, l: &Layout) {
-    let (cx, cy) = (l.height / 2.0, l.height / 2.0);
-    let (ro, ri) = (l.height / 2.0 - 8.0, l.height / 4.0);
-    // Recover each slice's sweep from its path's end angle order: slices are
-    // drawn clockwise from 12 o'clock in legend order; use the path's points.
-    let mut bounds = Vec::new();
-    for s in &l.slices {
-        let nums: Vec<f64> = s.path.split(' ').filter_map(|t| t.parse().ok()).collect();
-        if nums.len() >= 9 {
-            let start = (nums[1] - cy).atan2(nums[0] - cx);
-            let end = (nums[8] - cy).atan2(nums[7] - cx);
-            bounds.push((start, end, rgb(&s.fill)));
-        }
-    }
     let tau = std::f64::consts::TAU;
     for py in 0..img.height() {
         for px in 0..img.width() {
             let (x, y) = (px as f64 / SCALE, py as f64 / SCALE);
-            let d = ((x - cx).powi(2) + (y - cy).powi(2)).sqrt();
-            if d < ri || d > ro {
-                continue;
-            }
-            let a = (y - cy).atan2(x - cx);
-            for (start, end, c) in &bounds {
-                let span = (end - start).rem_euclid(tau);
-                let off = (a - start).rem_euclid(tau);
-                if off <= span || span == 0.0 {
-                    img.put_pixel(px, py, *c);
-                    break;
-                }
+            if let Some(s) = l.slices.iter().find(|s| {
+                let d = ((x - s.cx).powi(2) + (y - s.cy).powi(2)).sqrt();
+                d >= s.inner && d <= s.outer && ((y - s.cy).atan2(x - s.cx) - s.start).rem_euclid(tau) <= s.sweep
+            }) {
+                img.put_pixel(px, py, rgb(&s.fill));
             }
         }
     }

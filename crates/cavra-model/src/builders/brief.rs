@@ -17,7 +17,7 @@ pub(super) fn build(ctx: &Ctx) -> Report {
         "executive leadership (CSO, CISO)",
         Classification::Internal,
     );
-    let narrative = narrative(ctx);
+    let narrative = narrative(ctx, &r.meta.window_label());
     let actions = recommended_actions(ctx);
     let limitations = limitations(ctx);
     // Ours: the brief ranks findings by severity, then newest, so the worst come first.
@@ -106,14 +106,14 @@ pub(super) fn build(ctx: &Ctx) -> Report {
     r
 }
 
-fn narrative(ctx: &Ctx) -> Vec<String> {
+fn narrative(ctx: &Ctx, window: &str) -> Vec<String> {
     let p = ctx.posture;
     let o = &p.overview;
     let mut out = vec![format!(
         "Across {} agent sessions and {} policy decisions ({}), {} agents were active. Policy blocked {} actions, held {} for approval and warned on {}.",
         o.total_sessions,
         o.total_decisions,
-        ctx.window_text(),
+        window,
         p.agents.len(),
         o.blocked_actions,
         o.approval_required_actions,

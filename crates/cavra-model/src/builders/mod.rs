@@ -117,18 +117,11 @@ impl Ctx<'_> {
         };
         blocks.push(para(&format!(
             "Reporting window {}; generated {} from {source}. Classification: {}.",
-            self.window_text(),
+            meta.window_label(),
             s.as_of,
             meta.classification.as_str()
         )));
         Report { meta, summary, blocks, datasets: Vec::new() }
-    }
-
-    pub fn window_text(&self) -> String {
-        match self.snapshot.window_start {
-            Some(start) => format!("{start} to {}", self.snapshot.window_end),
-            None => format!("up to {}", self.snapshot.window_end),
-        }
     }
 
     /// The portal's overview object, keys in its order.

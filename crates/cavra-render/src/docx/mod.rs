@@ -123,10 +123,7 @@ fn data_table(v: &TableView) -> Table {
 fn build(report: &Report) -> Result<Docx, RenderError> {
     let m = &report.meta;
     let mut d = styles(Docx::new());
-    let window = match m.window_start {
-        Some(s) => format!("{s} to {}", m.window_end),
-        None => format!("up to {}", m.window_end),
-    };
+    let window = m.window_label();
     // Cover block.
     d = d
         .add_paragraph(Paragraph::new().add_run(text(&m.branding).size(20).bold().color(ACCENT)))

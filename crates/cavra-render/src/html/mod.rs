@@ -140,11 +140,7 @@ impl Renderer for HtmlRenderer {
     fn render_to(&self, report: &Report, out: &mut dyn std::io::Write) -> Result<(), RenderError> {
         let backend = |message: String| RenderError::Backend { format: Format::Html, message };
         let tera = TERA.as_ref().map_err(|e| backend(e.clone()))?;
-        let window = match report.meta.window_start {
-            Some(s) => format!("{s} – {}", report.meta.window_end),
-            None => format!("up to {}", report.meta.window_end),
-        };
-        let page = Page { meta: &report.meta, window, blocks: views(report)? };
+        let page = Page { meta: &report.meta, window: report.meta.window_label(), blocks: views(report)? };
         let ctx = tera::Context::from_serialize(&page).map_err(|e| backend(e.to_string()))?;
         let html = tera.render("report.html", &ctx).map_err(|e| backend(format!("{e:?}")))?;
         out.write_all(crate::text::strip_controls(&html).as_bytes()).map_err(|e| RenderError::write(Format::Html, e))

@@ -150,7 +150,7 @@ fn chart(c: &mut Canvas, f: &Fonts, ch: &Chart) {
         let pts: Vec<(f32, f32)> = line.points.iter().map(|(x, y)| p(*x, *y)).collect();
         c.line(&pts, 1.6, hex_colour(&line.stroke));
     }
-    donut(c, ch, &l, x0, y0);
+    donut(c, &l, x0, y0);
     for t in &l.labels {
         let size = 7.0;
         let w = f.regular.width(&clean(&t.text), size);
@@ -186,30 +186,17 @@ fn chart(c: &mut Canvas, f: &Fonts, ch: &Chart) {
 }
 
 /// Donut slices as polygons approximating the arcs.
-fn donut(c: &mut Canvas, ch: &Chart, l: &crate::chart::Layout, x0: f32, y0: f32) {
-    if ch.kind != ChartKind::Donut {
-        return;
-    }
-    let values: Vec<f64> = ch.series.first().map(|s| s.values.clone()).unwrap_or_default();
-    let total: f64 = values.iter().sum();
-    if total <= 0.0 {
-        return;
-    }
-    let (cx, cy) = (l.height / 2.0, l.height / 2.0);
-    let (ro, ri) = (l.height / 2.0 - 8.0, l.height / 4.0);
-    let mut angle = -std::f64::consts::FRAC_PI_2;
+fn donut(c: &mut Canvas, l: &crate::chart::Layout, x0: f32, y0: f32) {
     let page_h = c.size.height;
-    for (i, v) in values.iter().enumerate() {
-        let sweep = v / total * std::f64::consts::TAU;
-        if sweep <= 0.0 {
-            continue;
-        }
-        let steps = ((sweep / std::f64::consts::TAU) * 96.0).ceil().max(2.0) as usize;
-        let pt = |r: f64, a: f64| (x0 + (cx + r * a.cos()) as f32, page_h - (y0 + (cy + r * a.sin()) as f32));
-        let mut pts: Vec<(f32, f32)> = (0..=steps).map(|k| pt(ro, angle + sweep * k as f64 / steps as f64)).collect();
-        pts.extend((0..=steps).rev().map(|k| pt(ri, angle + sweep * k as f64 / steps as f64)));
-        c.polygon(&pts, hex_colour(crate::chart::PALETTE[i % crate::chart::PALETTE.len()]));
-        angle += sweep;
+    for s in &l.slices {
+        let steps = ((s.sweep / std::f64::consts::TAU) * 96.0).ceil().max(2.0) as usize;
+        let pt = |r: f64, k: usize| {
+            let (x, y) = s.point(r, k as f64 / steps as f64);
+            (x0 + x as f32, page_h - (y0 + y as f32))
+        };
+        let mut pts: Vec<(f32, f32)> = (0..=steps).map(|k| pt(s.outer, k)).collect();
+        pts.extend((0..=steps).rev().map(|k| pt(s.inner, k)));
+        c.polygon(&pts, hex_colour(&s.fill));
     }
 }
 
@@ -326,10 +313,7 @@ fn cover(c: &mut Canvas, f: &Fonts, report: &Report) {
     }
     c.text_at(&f.regular, &fit(&f.regular, &clean(&m.tenant_display_name), 13.0, width), 13.0, MARGIN, c.y, rgb(INK));
     c.y += 18.0;
-    let window = match m.window_start {
-        Some(s) => format!("Reporting window {s} to {}", m.window_end),
-        None => format!("Reporting window up to {}", m.window_end),
-    };
+    let window = format!("Reporting window {}", m.window_label());
     for line in [
         window,
         format!(

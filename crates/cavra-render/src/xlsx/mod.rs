@@ -148,10 +148,7 @@ fn summary(wb: &mut Workbook, report: &Report, f: &Formats, used: &mut BTreeSet<
     ws.set_column_width(2, 50)?;
     ws.write_string_with_format(0, 0, clean(&m.title), &f.title)?;
     ws.write_string(1, 0, clean(&m.tenant_display_name))?;
-    let window = match m.window_start {
-        Some(s) => format!("{s} to {}", m.window_end),
-        None => format!("up to {}", m.window_end),
-    };
+    let window = m.window_label();
     let rows = [
         ("Report id", m.report_id.clone()),
         ("Reporting window", window),
