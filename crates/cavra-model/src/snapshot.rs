@@ -235,50 +235,16 @@ impl Snapshot {
 
         let redaction = gate_input(&mut raw, &mut decisions, options.gate, &decision_line)?;
 
-        let session_ids: BTreeSet<&str> = raw.sessions.iter().map(|s| s.session_id.as_str()).collect();
-        let exception_refs: BTreeSet<&str> = raw.exceptions.iter().map(|x| x.exception_ref.as_str()).collect();
-        let decision_ids: BTreeSet<&str> = decisions.iter().map(|d| d.decision_id.as_str()).collect();
-        let mut warnings = BTreeSet::new();
-        let mut agents_seen: BTreeSet<&str> = decisions.iter().map(|d| d.agent_id.as_str()).collect();
-        agents_seen.extend(raw.sessions.iter().map(|s| s.agent_id.as_str()));
-        let mut missing_sessions: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut links = LinkTally::new(&raw.incidents);
         for d in &decisions {
-            if !session_ids.contains(d.session_id.as_str()) {
-                *missing_sessions.entry(d.session_id.as_str()).or_default() += 1;
-            }
+            links.add(d);
         }
-        for (sid, n) in missing_sessions {
-            warnings.insert(format!("{n} decision(s) name session `{sid}`, which is not in the snapshot"));
-        }
-        for inc in &raw.incidents {
-            for id in &inc.decision_ids {
-                if !decision_ids.contains(id.as_str()) {
-                    warnings.insert(format!("incident `{}` names unknown decision `{id}`", inc.incident_ref));
-                }
-            }
-            for r in &inc.exception_refs {
-                if !exception_refs.contains(r.as_str()) {
-                    warnings.insert(format!("incident `{}` names unknown exception `{r}`", inc.incident_ref));
-                }
-            }
-        }
-        for b in &raw.policy_baselines {
-            if !agents_seen.contains(b.agent_id.as_str()) {
-                warnings.insert(format!("policy baseline names agent `{}`, which has no activity", b.agent_id));
-            }
-        }
+        let mut warnings = links.warnings(&raw.sessions, &raw.exceptions, &raw.incidents, &raw.policy_baselines);
 
         let mut prior_activity: BTreeMap<String, PriorActivity> = BTreeMap::new();
         if let Some(start) = window_start {
             for d in decisions.iter().filter(|d| d.timestamp < start) {
-                let p = prior_activity.entry(crate::posture::agent_key(&d.agent_id).to_string()).or_default();
-                if !d.repository.trim().is_empty() {
-                    p.repositories.insert(d.repository.clone());
-                }
-                p.surfaces.insert(crate::posture::control_surface(d));
-                if let Some(t) = d.tool.as_ref().filter(|t| !t.trim().is_empty()) {
-                    p.tools.insert(t.clone());
-                }
+                note_prior(&mut prior_activity, d);
             }
         }
         let total = decisions.len();
@@ -383,27 +349,7 @@ fn gate_input(
     }
     for (i, d) in decisions.iter_mut().enumerate() {
         let before = gate.violations.len();
-        let p = |f: &str| format!("$.decisions[{i}].{f}");
-        gate.check(&mut d.decision_id, || p("decision_id"));
-        gate.check(&mut d.session_id, || p("session_id"));
-        gate.check(&mut d.agent_id, || p("agent_id"));
-        gate.check(&mut d.repository, || p("repository"));
-        gate.check(&mut d.action_type, || p("action_type"));
-        if !crate::posture::target_is_sensitive(d) {
-            gate.check(&mut d.target, || p("target"));
-        }
-        gate.check(&mut d.policy_pack, || p("policy_pack"));
-        gate.check(&mut d.rule_id, || p("rule_id"));
-        gate.check(&mut d.reason, || p("reason"));
-        for (j, r) in d.evidence_refs.iter_mut().enumerate() {
-            gate.check(r, || p(&format!("evidence_refs[{j}]")));
-        }
-        if let Some(t) = d.tool.as_mut() {
-            gate.check(t, || p("tool"));
-        }
-        if let Some(r) = d.approval_route.as_mut() {
-            gate.check(r, || p("approval_route"));
-        }
+        gate_decision(&mut gate, d, i);
         if let Some(line) = decision_line(i) {
             for (path, _) in &gate.violations[before..] {
                 lines.insert(path.clone(), line);
@@ -459,6 +405,111 @@ fn gate_input(
         })
         .collect();
     Err(SnapshotError { kind: SnapshotErrorKind::Unsafe, file: None, problems })
+}
+
+/// Runs the gate over one decision's free-text fields (`i` is its index).
+pub(crate) fn gate_decision(gate: &mut InputGate, d: &mut Decision, i: usize) {
+    let p = |f: &str| format!("$.decisions[{i}].{f}");
+    gate.check(&mut d.decision_id, || p("decision_id"));
+    gate.check(&mut d.session_id, || p("session_id"));
+    gate.check(&mut d.agent_id, || p("agent_id"));
+    gate.check(&mut d.repository, || p("repository"));
+    gate.check(&mut d.action_type, || p("action_type"));
+    if !crate::posture::target_is_sensitive(d) {
+        gate.check(&mut d.target, || p("target"));
+    }
+    gate.check(&mut d.policy_pack, || p("policy_pack"));
+    gate.check(&mut d.rule_id, || p("rule_id"));
+    gate.check(&mut d.reason, || p("reason"));
+    for (j, r) in d.evidence_refs.iter_mut().enumerate() {
+        gate.check(r, || p(&format!("evidence_refs[{j}]")));
+    }
+    if let Some(t) = d.tool.as_mut() {
+        gate.check(t, || p("tool"));
+    }
+    if let Some(r) = d.approval_route.as_mut() {
+        gate.check(r, || p("approval_route"));
+    }
+}
+
+/// What the data-quality warnings need to know about the decisions: which
+/// sessions, decision ids and agents they name. Its size grows with the
+/// distinct sessions and agents, not with the decisions.
+pub(crate) struct LinkTally {
+    sessions: BTreeMap<String, usize>,
+    agents: BTreeSet<String>,
+    /// Decision ids that incidents name, and whether each was seen.
+    wanted: BTreeMap<String, bool>,
+}
+
+impl LinkTally {
+    pub fn new(incidents: &[Incident]) -> Self {
+        let wanted = incidents.iter().flat_map(|i| i.decision_ids.iter().map(|id| (id.clone(), false))).collect();
+        LinkTally { sessions: BTreeMap::new(), agents: BTreeSet::new(), wanted }
+    }
+
+    pub fn add(&mut self, d: &Decision) {
+        match self.sessions.get_mut(d.session_id.as_str()) {
+            Some(n) => *n += 1,
+            None => {
+                self.sessions.insert(d.session_id.clone(), 1);
+            }
+        }
+        if !self.agents.contains(d.agent_id.as_str()) {
+            self.agents.insert(d.agent_id.clone());
+        }
+        if let Some(seen) = self.wanted.get_mut(d.decision_id.as_str()) {
+            *seen = true;
+        }
+    }
+
+    pub fn warnings(
+        mut self,
+        sessions: &[Session],
+        exceptions: &[PolicyException],
+        incidents: &[Incident],
+        baselines: &[PolicyBaseline],
+    ) -> BTreeSet<String> {
+        let session_ids: BTreeSet<&str> = sessions.iter().map(|s| s.session_id.as_str()).collect();
+        let exception_refs: BTreeSet<&str> = exceptions.iter().map(|x| x.exception_ref.as_str()).collect();
+        let mut warnings = BTreeSet::new();
+        for (sid, n) in &self.sessions {
+            if !session_ids.contains(sid.as_str()) {
+                warnings.insert(format!("{n} decision(s) name session `{sid}`, which is not in the snapshot"));
+            }
+        }
+        for inc in incidents {
+            for id in &inc.decision_ids {
+                if !self.wanted.get(id.as_str()).copied().unwrap_or(false) {
+                    warnings.insert(format!("incident `{}` names unknown decision `{id}`", inc.incident_ref));
+                }
+            }
+            for r in &inc.exception_refs {
+                if !exception_refs.contains(r.as_str()) {
+                    warnings.insert(format!("incident `{}` names unknown exception `{r}`", inc.incident_ref));
+                }
+            }
+        }
+        self.agents.extend(sessions.iter().map(|s| s.agent_id.clone()));
+        for b in baselines {
+            if !self.agents.contains(b.agent_id.as_str()) {
+                warnings.insert(format!("policy baseline names agent `{}`, which has no activity", b.agent_id));
+            }
+        }
+        warnings
+    }
+}
+
+/// Records what a decision before the window reached, for "first seen".
+pub(crate) fn note_prior(prior: &mut BTreeMap<String, PriorActivity>, d: &Decision) {
+    let p = prior.entry(crate::posture::agent_key(&d.agent_id).to_string()).or_default();
+    if !d.repository.trim().is_empty() {
+        p.repositories.insert(d.repository.clone());
+    }
+    p.surfaces.insert(crate::posture::control_surface(d));
+    if let Some(t) = d.tool.as_ref().filter(|t| !t.trim().is_empty()) {
+        p.tools.insert(t.clone());
+    }
 }
 
 fn kind_article(kind: crate::gate::SensitiveKind) -> &'static str {

@@ -2,14 +2,16 @@
 //! the rules that fire most; near misses; tools first seen in the window; and
 //! one row per decision for the data formats.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
 
 use super::{cell_int, heading, para, table, table_columns, Ctx};
-use crate::input::{ControlSurface, DecisionKind, Severity};
+use crate::input::{ControlSurface, Decision, DecisionKind, Severity, Timestamp};
 use crate::posture::{agent_key, control_surface, decision_confidence, display_target};
-use crate::report::{Block, Chart, ChartKind, Classification, ColumnType, Dataset, Kpi, Report, ReportKind, Series};
+use crate::report::{
+    Block, Cell, Chart, ChartKind, Classification, ColumnType, Dataset, Kpi, Report, ReportKind, Series,
+};
 
 const TOP_RULES: usize = 20;
 
@@ -36,22 +38,14 @@ fn surface_index(s: ControlSurface) -> usize {
     ControlSurface::ALL.iter().position(|x| *x == s).unwrap_or_default()
 }
 
-pub(super) fn build(ctx: &Ctx) -> Report {
-    let s = ctx.snapshot;
-    let mut r = ctx.start(
-        ReportKind::AgentActivityDigest,
-        "cavra.report.agent_activity_digest.v1",
-        "security operations and SIEM",
-        Classification::Internal,
-    );
-    let mut order: Vec<usize> = (0..s.decisions.len()).collect();
-    order.sort_by(|a, b| {
-        let (x, y) = (&s.decisions[*a], &s.decisions[*b]);
-        x.timestamp.cmp(&y.timestamp).then_with(|| x.decision_id.cmp(&y.decision_id))
-    });
+/// Near misses listed in the `near_misses` dataset; every near miss is also
+/// flagged in the per-decision rows, and the summary counts them all.
+pub const NEAR_MISS_ROWS: usize = 1_000;
 
+/// The per-decision dataset's columns.
+fn decision_columns() -> Dataset {
     use ColumnType::*;
-    let mut rows = Dataset::new(
+    Dataset::new(
         "decisions",
         "Decisions",
         &[
@@ -70,71 +64,149 @@ pub(super) fn build(ctx: &Ctx) -> Report {
             ("evidence_confidence", "Evidence", Status),
             ("near_miss", "Near miss", Status),
         ],
-    );
-    rows.rows.reserve(order.len());
-    let mut days: BTreeMap<(String, String), Day> = BTreeMap::new();
-    let mut rules: BTreeMap<&str, ([usize; 4], std::collections::BTreeSet<&str>)> = BTreeMap::new();
-    let mut misses = Dataset::new(
-        "near_misses",
-        "Near misses",
-        &[
-            ("timestamp", "Time", DateTime),
-            ("decision_id", "Decision", Text),
-            ("agent_id", "Agent", Text),
-            ("repository", "Repository", Text),
-            ("rule_id", "Rule", Text),
-            ("decision", "Decision taken", Status),
-            ("severity", "Severity", Severity),
-            ("reason", "Reason", Text),
-        ],
-    );
-    for i in order {
-        let d = &s.decisions[i];
-        let agent = agent_key(&d.agent_id);
-        let surface = control_surface(d);
-        let miss = near_miss(d.decision, d.severity);
-        rows.push(vec![
-            d.timestamp.into(),
-            d.decision_id.clone().into(),
-            agent.into(),
-            d.session_id.clone().into(),
-            d.repository.clone().into(),
-            d.action_type.clone().into(),
-            surface.as_str().into(),
-            d.rule_id.clone().into(),
-            d.decision.as_str().into(),
-            d.severity.as_str().into(),
-            d.tool.clone().unwrap_or_default().into(),
-            display_target(d).text.into(),
-            decision_confidence(d).as_str().into(),
-            if miss { "yes" } else { "no" }.into(),
-        ]);
-        let day = days.entry((agent.to_string(), d.timestamp.date_string())).or_default();
-        day.by_kind[kind_index(d.decision)] += 1;
-        day.by_surface[surface_index(surface)] += 1;
-        let rule = rules.entry(d.rule_id.as_str()).or_default();
-        rule.0[0] += 1;
-        match d.decision {
-            DecisionKind::Block => rule.0[1] += 1,
-            DecisionKind::RequireApproval => rule.0[2] += 1,
-            DecisionKind::Warn => rule.0[3] += 1,
-            DecisionKind::AuditOnly | DecisionKind::AllowWithAttestation | DecisionKind::Allow => {}
-        }
-        rule.1.insert(agent);
-        if miss {
-            misses.push(vec![
-                d.timestamp.into(),
-                d.decision_id.clone().into(),
-                agent.into(),
-                d.repository.clone().into(),
-                d.rule_id.clone().into(),
-                d.decision.as_str().into(),
-                d.severity.as_str().into(),
-                d.reason.clone().into(),
-            ]);
+    )
+}
+
+/// One row of the `decisions` dataset (target-redaction rule applied).
+pub fn decision_row(d: &Decision) -> Vec<Cell> {
+    vec![
+        d.timestamp.into(),
+        d.decision_id.clone().into(),
+        agent_key(&d.agent_id).into(),
+        d.session_id.clone().into(),
+        d.repository.clone().into(),
+        d.action_type.clone().into(),
+        control_surface(d).as_str().into(),
+        d.rule_id.clone().into(),
+        d.decision.as_str().into(),
+        d.severity.as_str().into(),
+        d.tool.clone().unwrap_or_default().into(),
+        display_target(d).text.into(),
+        decision_confidence(d).as_str().into(),
+        if near_miss(d.decision, d.severity) { "yes" } else { "no" }.into(),
+    ]
+}
+
+/// Everything the digest needs from the decisions, fed in report order
+/// (time, then decision id). Its size grows with agents, days, rules and
+/// tools, not with decisions, unless it keeps the per-decision rows.
+pub(crate) struct DigestAcc {
+    rows: Dataset,
+    keep_rows: bool,
+    decision_count: usize,
+    days: BTreeMap<(String, String), Day>,
+    rules: BTreeMap<String, ([usize; 4], BTreeSet<String>)>,
+    misses: Dataset,
+    miss_count: usize,
+    tools: BTreeMap<(String, String), Timestamp>,
+}
+
+impl DigestAcc {
+    /// `keep_rows`: hold the per-decision rows in the report (in memory) or
+    /// leave them to be streamed.
+    pub fn new(keep_rows: bool) -> Self {
+        use ColumnType::*;
+        DigestAcc {
+            rows: decision_columns(),
+            keep_rows,
+            decision_count: 0,
+            days: BTreeMap::new(),
+            rules: BTreeMap::new(),
+            misses: Dataset::new(
+                "near_misses",
+                "Near misses",
+                &[
+                    ("timestamp", "Time", DateTime),
+                    ("decision_id", "Decision", Text),
+                    ("agent_id", "Agent", Text),
+                    ("repository", "Repository", Text),
+                    ("rule_id", "Rule", Text),
+                    ("decision", "Decision taken", Status),
+                    ("severity", "Severity", Severity),
+                    ("reason", "Reason", Text),
+                ],
+            ),
+            miss_count: 0,
+            tools: BTreeMap::new(),
         }
     }
 
+    /// Adds the next decision of the window.
+    pub fn add(&mut self, d: &Decision) {
+        let agent = agent_key(&d.agent_id);
+        let surface = control_surface(d);
+        let miss = near_miss(d.decision, d.severity);
+        self.decision_count += 1;
+        if self.keep_rows {
+            self.rows.push(decision_row(d));
+        }
+        let day = self.days.entry((agent.to_string(), d.timestamp.date_string())).or_default();
+        day.by_kind[kind_index(d.decision)] += 1;
+        day.by_surface[surface_index(surface)] += 1;
+        if !self.rules.contains_key(d.rule_id.as_str()) {
+            self.rules.insert(d.rule_id.clone(), Default::default());
+        }
+        if let Some(rule) = self.rules.get_mut(d.rule_id.as_str()) {
+            rule.0[0] += 1;
+            match d.decision {
+                DecisionKind::Block => rule.0[1] += 1,
+                DecisionKind::RequireApproval => rule.0[2] += 1,
+                DecisionKind::Warn => rule.0[3] += 1,
+                DecisionKind::AuditOnly | DecisionKind::AllowWithAttestation | DecisionKind::Allow => {}
+            }
+            if !rule.1.contains(agent) {
+                rule.1.insert(agent.to_string());
+            }
+        }
+        if let Some(t) = d.tool.as_ref().filter(|t| !t.trim().is_empty()) {
+            let first = self.tools.entry((agent.to_string(), t.clone())).or_insert(d.timestamp);
+            if d.timestamp < *first {
+                *first = d.timestamp;
+            }
+        }
+        if miss {
+            self.miss_count += 1;
+            if self.misses.rows.len() < NEAR_MISS_ROWS {
+                self.misses.push(vec![
+                    d.timestamp.into(),
+                    d.decision_id.clone().into(),
+                    agent.into(),
+                    d.repository.clone().into(),
+                    d.rule_id.clone().into(),
+                    d.decision.as_str().into(),
+                    d.severity.as_str().into(),
+                    d.reason.clone().into(),
+                ]);
+            }
+        }
+    }
+}
+
+pub(super) fn build(ctx: &Ctx) -> Report {
+    let s = ctx.snapshot;
+    let mut order: Vec<usize> = (0..s.decisions.len()).collect();
+    order.sort_by(|a, b| {
+        let (x, y) = (&s.decisions[*a], &s.decisions[*b]);
+        x.timestamp.cmp(&y.timestamp).then_with(|| x.decision_id.cmp(&y.decision_id))
+    });
+    let mut acc = DigestAcc::new(true);
+    acc.rows.rows.reserve(order.len());
+    for i in order {
+        acc.add(&s.decisions[i]);
+    }
+    finish(ctx, acc)
+}
+
+/// The report from an accumulator (with or without the per-decision rows).
+pub(super) fn finish(ctx: &Ctx, acc: DigestAcc) -> Report {
+    use ColumnType::*;
+    let mut r = ctx.start(
+        ReportKind::AgentActivityDigest,
+        "cavra.report.agent_activity_digest.v1",
+        "security operations and SIEM",
+        Classification::Internal,
+    );
+    let DigestAcc { rows, decision_count, days, rules, misses, miss_count, tools, .. } = acc;
     let mut daily_cols: Vec<(String, String, ColumnType)> = vec![
         ("agent_id".into(), "Agent".into(), Text),
         ("date".into(), "Date (UTC)".into(), Text),
@@ -159,7 +231,7 @@ pub(super) fn build(ctx: &Ctx) -> Report {
         t.1 += day.by_kind[kind_index(DecisionKind::Block)];
     }
 
-    let mut top: Vec<(&str, [usize; 4], usize)> = rules.iter().map(|(k, (c, a))| (*k, *c, a.len())).collect();
+    let mut top: Vec<(&str, [usize; 4], usize)> = rules.iter().map(|(k, (c, a))| (k.as_str(), *c, a.len())).collect();
     top.sort_by(|a, b| b.1[0].cmp(&a.1[0]).then_with(|| a.0.cmp(b.0)));
     top.truncate(TOP_RULES);
     let mut top_rules = Dataset::new(
@@ -195,20 +267,20 @@ pub(super) fn build(ctx: &Ctx) -> Report {
             ("new_in_window", "New in window", Status),
         ],
     );
-    for ((agent, kind, value), at) in super::drift::scope_items(ctx).iter().filter(|((_, k, _), _)| *k == "tool") {
-        let new = match super::drift::is_new(ctx, agent, kind, value) {
+    for ((agent, tool), at) in &tools {
+        let new = match super::drift::is_new(ctx, agent, "tool", tool) {
             Some(true) => "yes",
             Some(false) => "no",
             None => "unknown",
         };
-        new_tools.push(vec![agent.clone().into(), value.clone().into(), (*at).into(), new.into()]);
+        new_tools.push(vec![agent.clone().into(), tool.clone().into(), (*at).into(), new.into()]);
     }
 
     let agents = days.keys().map(|(a, _)| a.as_str()).collect::<std::collections::BTreeSet<_>>().len();
-    r.summary.insert("decision_count".into(), json!(rows.rows.len()));
+    r.summary.insert("decision_count".into(), json!(decision_count));
     r.summary.insert("agent_count".into(), json!(agents));
     r.summary.insert("day_count".into(), json!(per_day_total.len()));
-    r.summary.insert("near_misses".into(), json!(misses.rows.len()));
+    r.summary.insert("near_misses".into(), json!(miss_count));
     r.summary.insert(
         "top_rules".into(),
         json!(top.iter().map(|(k, c, _)| json!({"rule_id": k, "decisions": c[0]})).collect::<Vec<_>>()),
@@ -217,7 +289,7 @@ pub(super) fn build(ctx: &Ctx) -> Report {
     r.blocks.push(heading(2, "Summary"));
     r.blocks.push(Block::Kpis {
         items: vec![
-            Kpi { label: "Decisions".into(), value: rows.rows.len().to_string(), note: "in the window".into() },
+            Kpi { label: "Decisions".into(), value: decision_count.to_string(), note: "in the window".into() },
             Kpi {
                 label: "Active agents".into(),
                 value: agents.to_string(),
@@ -225,7 +297,7 @@ pub(super) fn build(ctx: &Ctx) -> Report {
             },
             Kpi {
                 label: "Near misses".into(),
-                value: misses.rows.len().to_string(),
+                value: miss_count.to_string(),
                 note: "critical or high, not blocked or gated".into(),
             },
             Kpi { label: "Rules fired".into(), value: rules.len().to_string(), note: "distinct rules".into() },
@@ -253,6 +325,12 @@ pub(super) fn build(ctx: &Ctx) -> Report {
     if misses.rows.is_empty() {
         r.blocks.push(para("No near misses: every critical or high severity action was blocked or held for approval."));
     } else {
+        if miss_count > misses.rows.len() {
+            r.blocks.push(para(&format!(
+                "The first {} of {miss_count} near misses are listed in the near-miss dataset; every near miss is flagged (near_miss = yes) in the per-decision rows.",
+                misses.rows.len()
+            )));
+        }
         r.blocks.push(table("near_misses", Some(25)));
     }
     r.blocks.push(heading(2, "Tools used in the window"));

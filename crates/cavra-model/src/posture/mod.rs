@@ -124,29 +124,68 @@ pub struct Posture {
 
 /// Digest of the snapshot's parsed content, in a fixed field order.
 fn snapshot_digest(snapshot: &Snapshot) -> String {
-    use sha2::{Digest, Sha256};
-    use std::io::Write;
-    let mut w = std::io::BufWriter::with_capacity(1 << 16, HashWriter(Sha256::new()));
-    let parts: [&dyn erased::Ser; 10] = [
-        &snapshot.tenant,
-        &snapshot.as_of,
-        &snapshot.window_start,
-        &snapshot.window_end,
-        &snapshot.data_provenance,
-        &snapshot.sessions,
-        &snapshot.decisions,
-        &snapshot.exceptions,
-        &snapshot.incidents,
-        &snapshot.policy_baselines,
-    ];
-    for part in parts {
-        part.write(&mut w);
-        // Writing into a hasher cannot fail.
-        let _ = w.write_all(b"\n");
+    let mut h = SnapshotHasher::new(snapshot);
+    for d in &snapshot.decisions {
+        h.add(d);
     }
-    let _ = w.flush();
-    let (hasher, _) = w.into_parts();
-    format!("sha256:{:x}", hasher.0.finalize())
+    h.finish(snapshot)
+}
+
+/// Computes the snapshot digest with the decisions fed one at a time, so a
+/// streamed decision file gives the same digest as decisions held in memory.
+/// The bytes hashed are the compact JSON of each part, one per line, with the
+/// decisions as one JSON array.
+pub(crate) struct SnapshotHasher {
+    w: std::io::BufWriter<HashWriter>,
+    first: bool,
+}
+
+impl SnapshotHasher {
+    /// Hashes the parts before the decisions (`snapshot.decisions` is ignored).
+    pub fn new(snapshot: &Snapshot) -> Self {
+        use std::io::Write;
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, HashWriter(sha2::Sha256::default()));
+        let parts: [&dyn erased::Ser; 6] = [
+            &snapshot.tenant,
+            &snapshot.as_of,
+            &snapshot.window_start,
+            &snapshot.window_end,
+            &snapshot.data_provenance,
+            &snapshot.sessions,
+        ];
+        for part in parts {
+            part.write(&mut w);
+            // Writing into a hasher cannot fail.
+            let _ = w.write_all(b"\n");
+        }
+        let _ = w.write_all(b"[");
+        SnapshotHasher { w, first: true }
+    }
+
+    /// Hashes the next in-window decision.
+    pub fn add(&mut self, d: &Decision) {
+        use std::io::Write;
+        if !self.first {
+            let _ = self.w.write_all(b",");
+        }
+        self.first = false;
+        erased::Ser::write(d, &mut self.w);
+    }
+
+    /// Hashes the parts after the decisions and returns `sha256:<hex>`.
+    pub fn finish(mut self, snapshot: &Snapshot) -> String {
+        use sha2::Digest;
+        use std::io::Write;
+        let _ = self.w.write_all(b"]\n");
+        let parts: [&dyn erased::Ser; 3] = [&snapshot.exceptions, &snapshot.incidents, &snapshot.policy_baselines];
+        for part in parts {
+            part.write(&mut self.w);
+            let _ = self.w.write_all(b"\n");
+        }
+        let _ = self.w.flush();
+        let (hasher, _) = self.w.into_parts();
+        format!("sha256:{:x}", hasher.0.finalize())
+    }
 }
 
 struct HashWriter(sha2::Sha256);
