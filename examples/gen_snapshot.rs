@@ -7,16 +7,18 @@
 //! ```
 //!
 //! With `--decisions-jsonl FILE` the decisions go to FILE as JSON Lines and
-//! the snapshot carries none inline.
+//! the snapshot carries none inline. `--report-order` sorts the decisions by
+//! timestamp then id, the order `cavra-reports digest` streams.
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use cavra_reports::synth::{generate, SynthConfig};
 
-fn parse_args() -> Result<(SynthConfig, Option<String>), String> {
+fn parse_args() -> Result<(SynthConfig, Option<String>, bool), String> {
     let mut cfg = SynthConfig::default();
     let mut jsonl = None;
+    let mut sorted = false;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -27,18 +29,24 @@ fn parse_args() -> Result<(SynthConfig, Option<String>), String> {
             "--window-days" => cfg.window_days = value()?.parse().map_err(|e| format!("--window-days: {e}"))?,
             "--not-sample" => cfg.sample = false,
             "--decisions-jsonl" => jsonl = Some(value()?),
+            "--report-order" => sorted = true,
             "--help" | "-h" => {
-                return Err("usage: gen_snapshot [--agents N] [--decisions M] [--seed S] [--window-days D] [--not-sample] [--decisions-jsonl FILE]".into())
+                return Err("usage: gen_snapshot [--agents N] [--decisions M] [--seed S] [--window-days D] [--not-sample] [--decisions-jsonl FILE] [--report-order]".into())
             }
             other => return Err(format!("unknown argument `{other}` (try --help)")),
         }
     }
-    Ok((cfg, jsonl))
+    Ok((cfg, jsonl, sorted))
 }
 
 fn run() -> Result<(), String> {
-    let (cfg, jsonl) = parse_args()?;
+    let (cfg, jsonl, sorted) = parse_args()?;
     let mut raw = generate(&cfg);
+    if sorted {
+        if let Some(d) = raw.decisions.as_mut() {
+            d.sort_by(|a, b| a.timestamp.cmp(&b.timestamp).then_with(|| a.decision_id.cmp(&b.decision_id)));
+        }
+    }
     if let Some(path) = jsonl {
         let decisions = raw.decisions.take().unwrap_or_default();
         let file = std::fs::File::create(&path).map_err(|e| format!("{path}: {e}"))?;

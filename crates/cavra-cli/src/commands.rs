@@ -7,11 +7,11 @@ use cavra_model::{
     build_report, LoadOptions, Posture, ReportKind, ReportOptions, Snapshot, SnapshotError, SnapshotErrorKind,
 };
 use cavra_render::signed::SigningKey;
-use cavra_render::{render_to_writer, Format, RenderError, Written};
+use cavra_render::{render_streamed, render_to_writer, Format, RenderError, StreamedRows, Written};
 
 use crate::write::Staging;
 
-use crate::{InputArgs, RenderArgs};
+use crate::{DigestArgs, InputArgs, RenderArgs};
 
 /// The bundled sample snapshot.
 const SAMPLE: &str = include_str!("../../../examples/sample_snapshot.json");
@@ -29,6 +29,12 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     }
     match err.downcast_ref::<RenderError>() {
         Some(RenderError::UnsafeModel { .. } | RenderError::UnsafeOutput { .. }) => 4,
+        Some(RenderError::Rows { source, .. }) => match source.kind {
+            SnapshotErrorKind::Unsafe => 4,
+            SnapshotErrorKind::Io => 1,
+            _ => 3,
+        },
+        Some(RenderError::NotStreamable { .. }) => 2,
         Some(RenderError::Backend { .. } | RenderError::Write { .. }) | None => 1,
     }
 }
@@ -158,25 +164,70 @@ pub fn render(args: &RenderArgs) -> Result<()> {
     }
     staging.commit()?;
 
+    print_summary(&artifacts, &args.out, &notes)?;
+    if snapshot.redaction.total > 0 {
+        println!(
+            "redacted {} sensitive input value(s); see each report's data-quality section",
+            snapshot.redaction.total
+        );
+    }
+    Ok(())
+}
+
+fn print_summary(artifacts: &[Written], out_dir: &std::path::Path, notes: &[String]) -> Result<()> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let width = artifacts.iter().map(|a| a.name.len()).max().unwrap_or(8).max(8);
     writeln!(out, "{:<width$}  {:>9}  sha256", "artifact", "bytes")?;
-    for a in &artifacts {
+    for a in artifacts {
         writeln!(out, "{:<width$}  {:>9}  {}", a.name, a.bytes, a.sha256)?;
     }
-    writeln!(out, "wrote {} files to {}", artifacts.len(), args.out.display())?;
-    for n in &notes {
+    writeln!(out, "wrote {} files to {}", artifacts.len(), out_dir.display())?;
+    for n in notes {
         writeln!(out, "note: {n}")?;
     }
-    if snapshot.redaction.total > 0 {
-        writeln!(
-            out,
-            "redacted {} sensitive input value(s); see each report's data-quality section",
-            snapshot.redaction.total
-        )?;
-    }
     Ok(())
+}
+
+/// Formats the streamed digest writes by default.
+const DIGEST_FORMATS: &[Format] =
+    &[Format::Jsonl, Format::Csv, Format::Xlsx, Format::Markdown, Format::Html, Format::Docx, Format::Pdf];
+
+pub fn digest(args: &DigestArgs) -> Result<()> {
+    let formats = dedup(&args.formats, Format::ALL);
+    let formats = if args.formats.is_empty() { DIGEST_FORMATS.to_vec() } else { formats };
+    if let Some(f) = formats.iter().find(|f| !DIGEST_FORMATS.contains(f)) {
+        return Err(RenderError::NotStreamable { format: *f }).context(
+            "the streamed digest writes jsonl, csv, xlsx, md, html, docx and pdf; `render` writes the JSON forms in memory",
+        );
+    }
+    let load = LoadOptions {
+        gate: if args.redact { cavra_model::gate::GateMode::Redact } else { cavra_model::gate::GateMode::FailClosed },
+    };
+    let digest =
+        cavra_model::stream::StreamedDigest::open(&args.input, &args.decisions, &load, &ReportOptions::default())?;
+    let report = digest.report();
+    let mut staging = Staging::new(&args.out)?;
+    let mut artifacts = Vec::with_capacity(formats.len());
+    for format in &formats {
+        let name = format!("{}.{}", report.meta.kind.as_str(), format.extension());
+        let w = match format {
+            Format::Jsonl | Format::Csv | Format::Xlsx => staging.write_file(&name, |file| {
+                let mut rows = digest.rows()?;
+                let stream = StreamedRows { dataset: "decisions", row_count: digest.row_count(), rows: &mut rows };
+                Ok(render_streamed(report, *format, stream, file)?)
+            }),
+            _ => staging.write(&name, |out| render_to_writer(report, *format, out)),
+        }
+        .with_context(|| format!("rendering {} as {format}", report.meta.kind))?;
+        artifacts.push(w);
+    }
+    staging.commit()?;
+    let mut notes = vec![format!("{} decisions streamed from {}", digest.row_count(), args.decisions.display())];
+    if report.meta.redaction.total > 0 {
+        notes.push(format!("redacted {} sensitive input value(s)", report.meta.redaction.total));
+    }
+    print_summary(&artifacts, &args.out, &notes)
 }
 
 pub fn validate(args: &InputArgs) -> Result<()> {

@@ -24,6 +24,10 @@ struct Cli {
 enum Command {
     /// Render reports for a snapshot into a folder (all or nothing).
     Render(RenderArgs),
+    /// Render the agent-activity digest of a decisions file too large for
+    /// memory: two passes over the JSON Lines file (in time order), rows
+    /// streamed into JSON Lines, CSV and XLSX (all or nothing).
+    Digest(DigestArgs),
     /// Parse a snapshot and run the safety gate without rendering.
     Validate(InputArgs),
     /// List report kinds and formats.
@@ -67,10 +71,30 @@ struct RenderArgs {
     signing_key_password: Option<String>,
 }
 
+#[derive(Debug, Args)]
+struct DigestArgs {
+    /// The activity snapshot (JSON, without inline decisions).
+    #[arg(long, value_name = "SNAPSHOT")]
+    input: PathBuf,
+    /// Decisions as JSON Lines, sorted by timestamp then decision id.
+    #[arg(long, value_name = "FILE.jsonl")]
+    decisions: PathBuf,
+    /// Output folder; created if missing. Nothing is written unless every artifact renders.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Formats (comma-separated; default: jsonl, csv, xlsx, md, html, docx, pdf).
+    #[arg(long, value_delimiter = ',', value_name = "FORMAT")]
+    formats: Vec<cavra_render::Format>,
+    /// Redact sensitive input values with a visible marker instead of failing.
+    #[arg(long)]
+    redact: bool,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Render(args) => commands::render(&args),
+        Command::Digest(args) => commands::digest(&args),
         Command::Validate(args) => commands::validate(&args),
         Command::Catalog => commands::catalog(),
     };

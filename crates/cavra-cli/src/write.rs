@@ -54,6 +54,22 @@ impl Staging {
         Ok(written)
     }
 
+    /// Writes one artifact through `render`, which gets the staged file
+    /// itself (readable and seekable, for formats that read back what they wrote).
+    pub fn write_file(&mut self, name: &str, render: impl FnOnce(&mut fs::File) -> Result<Written>) -> Result<Written> {
+        let path = self.dir.path().join(name);
+        let mut file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .with_context(|| format!("{}: cannot create", path.display()))?;
+        let written = render(&mut file)?;
+        file.sync_all().with_context(|| format!("{}: cannot sync", path.display()))?;
+        self.names.push(name.to_string());
+        Ok(written)
+    }
+
     /// Writes a small file (a signature, a public key) into the staging folder.
     pub fn write_bytes(&mut self, name: &str, bytes: &[u8]) -> Result<Written> {
         let path = self.dir.path().join(name);

@@ -248,3 +248,74 @@ fn signing_keys_come_by_reference_only() {
     );
     assert!(!out.join("sample-signing-key.pub").exists());
 }
+
+/// The sample as a snapshot head and a decisions file in report order.
+fn sample_split(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let mut snap = sample();
+    let mut decisions = snap["decisions"].as_array().unwrap().clone();
+    snap.as_object_mut().unwrap().remove("decisions");
+    decisions.sort_by(|a, b| {
+        let key = |d: &serde_json::Value| (d["timestamp"].as_str().unwrap().to_string(), d["decision_id"].to_string());
+        key(a).cmp(&key(b))
+    });
+    let head = dir.join("head.json");
+    std::fs::write(&head, serde_json::to_vec(&snap).unwrap()).unwrap();
+    let jsonl = dir.join("decisions.jsonl");
+    let lines: Vec<String> = decisions.iter().map(|d| d.to_string()).collect();
+    std::fs::write(&jsonl, lines.join("\n") + "\n").unwrap();
+    (head, jsonl)
+}
+
+#[test]
+fn digest_streams_the_same_artifacts_as_render() {
+    let dir = tempfile::tempdir().unwrap();
+    let (head, jsonl) = sample_split(dir.path());
+    let (h, d) = (head.to_str().unwrap(), jsonl.to_str().unwrap());
+    let streamed = dir.path().join("streamed");
+    let out = run(&["digest", "--input", h, "--decisions", d, "--out", streamed.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut a = hashes(&out.stdout);
+    assert_eq!(a.len(), 7);
+    let held = dir.path().join("held");
+    let formats = "jsonl,csv,xlsx,md,html,docx,pdf";
+    let out = run(&[
+        "render",
+        "--input",
+        h,
+        "--decisions",
+        d,
+        "--kinds",
+        "agent-activity-digest",
+        "--formats",
+        formats,
+        "--out",
+        held.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut b = hashes(&out.stdout);
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn digest_refuses_json_and_unordered_input_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (head, jsonl) = sample_split(dir.path());
+    let (h, d) = (head.to_str().unwrap(), jsonl.to_str().unwrap());
+    let target = dir.path().join("out");
+    let out = run(&["digest", "--input", h, "--decisions", d, "--formats", "json", "--out", target.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot stream"));
+    assert!(!target.exists());
+
+    let text = std::fs::read_to_string(&jsonl).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.reverse();
+    std::fs::write(&jsonl, lines.join("\n")).unwrap();
+    let out = run(&["digest", "--input", h, "--decisions", d, "--out", target.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("decisions.jsonl:2") && err.contains("report order"), "{err}");
+    assert!(!target.exists());
+}

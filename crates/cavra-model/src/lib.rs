@@ -26,8 +26,9 @@ pub mod posture;
 pub mod report;
 pub mod round;
 mod snapshot;
+pub mod stream;
 
-pub use builders::{build_report, ReportOptions};
+pub use builders::{build_report, ReportOptions, NEAR_MISS_ROWS};
 pub use error::{Located, SnapshotError, SnapshotErrorKind};
 pub use input::{Timestamp, SNAPSHOT_SCHEMA_VERSION};
 pub use posture::Posture;

@@ -512,7 +512,7 @@ pub(crate) fn note_prior(prior: &mut BTreeMap<String, PriorActivity>, d: &Decisi
     }
 }
 
-fn kind_article(kind: crate::gate::SensitiveKind) -> &'static str {
+pub(crate) fn kind_article(kind: crate::gate::SensitiveKind) -> &'static str {
     match kind {
         crate::gate::SensitiveKind::Email | crate::gate::SensitiveKind::Ipv4 | crate::gate::SensitiveKind::Ipv6 => {
             "personal or network"

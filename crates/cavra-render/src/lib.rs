@@ -39,7 +39,7 @@ pub use xlsx::CONSTANT_MEMORY_ROWS as XLSX_CONSTANT_MEMORY_ROWS;
 use std::fmt;
 use std::io::Write;
 
-pub use stream::{render_to_writer, Written};
+pub use stream::{render_streamed, render_to_writer, StreamedRows, Written};
 
 use cavra_model::gate::{scan_json, scan_text, SensitiveKind};
 use cavra_model::Report;
@@ -252,6 +252,20 @@ pub enum RenderError {
         format: Format,
         /// The I/O error.
         message: String,
+    },
+    /// A streamed dataset's rows could not be read (see [`StreamedRows`]).
+    #[error("cannot read the rows of dataset `{dataset}`: {source}")]
+    Rows {
+        /// Dataset name.
+        dataset: String,
+        /// The reader's error.
+        source: cavra_model::SnapshotError,
+    },
+    /// The format holds every row in one structure and cannot stream them.
+    #[error("the {format} format cannot stream dataset rows (streaming formats: jsonl, csv, xlsx)")]
+    NotStreamable {
+        /// Format.
+        format: Format,
     },
     /// The backend failed.
     #[error("{format} backend failed: {message}")]

@@ -2,10 +2,11 @@
 //! line and the digest computed on the way, so large text artifacts never
 //! have to sit in memory whole.
 
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 
 use cavra_model::gate::{scan_text, SensitiveKind};
-use cavra_model::Report;
+use cavra_model::report::{Cell, Dataset};
+use cavra_model::{Report, SnapshotError};
 use sha2::{Digest, Sha256};
 
 use crate::{gate_report, Format, RenderError};
@@ -96,6 +97,141 @@ pub fn render_to_writer(report: &Report, format: Format, out: &mut dyn Write) ->
     let name = format!("{}.{}", report.meta.kind.as_str(), format.extension());
     let mut w = GatedWriter { inner: out, line: Vec::new(), hasher: Sha256::new(), written: 0, hit: None };
     let result = format.backend().render_to(report, &mut w);
+    finish_gated(w, result, name, format)
+}
+
+/// The rows of one dataset, supplied while rendering instead of held in the
+/// report (whose dataset of that name has its columns but no rows).
+pub struct StreamedRows<'a> {
+    /// Name of the dataset the rows belong to.
+    pub dataset: &'a str,
+    /// How many rows the iterator yields (written in headers before the rows).
+    pub row_count: usize,
+    /// The rows, each with one cell per column.
+    pub rows: &'a mut dyn Iterator<Item = Result<Vec<Cell>, SnapshotError>>,
+}
+
+/// Rows a dataset has, held or streamed.
+pub(crate) fn row_count(d: &Dataset, stream: Option<&StreamedRows<'_>>) -> usize {
+    match stream {
+        Some(s) if s.dataset == d.name => s.row_count,
+        _ => d.rows.len(),
+    }
+}
+
+/// Calls `f` with each row of `d` in order: its held rows, or the streamed
+/// ones when `stream` is for `d` (then their number must match the promise).
+pub(crate) fn for_each_row(
+    format: Format,
+    d: &Dataset,
+    stream: Option<&mut StreamedRows<'_>>,
+    mut f: impl FnMut(&[Cell]) -> Result<(), RenderError>,
+) -> Result<(), RenderError> {
+    match stream {
+        Some(s) if s.dataset == d.name => {
+            let mut n = 0usize;
+            for row in &mut *s.rows {
+                let row = row.map_err(|source| RenderError::Rows { dataset: d.name.clone(), source })?;
+                if row.len() != d.columns.len() {
+                    return Err(RenderError::Backend {
+                        format,
+                        message: format!(
+                            "a streamed row of `{}` has {} cells for {} columns",
+                            d.name,
+                            row.len(),
+                            d.columns.len()
+                        ),
+                    });
+                }
+                f(&row)?;
+                n += 1;
+            }
+            if n != s.row_count {
+                return Err(RenderError::Backend {
+                    format,
+                    message: format!("dataset `{}` streamed {n} rows where {} were announced", d.name, s.row_count),
+                });
+            }
+            Ok(())
+        }
+        _ => d.rows.iter().try_for_each(|r| f(r)),
+    }
+}
+
+/// Renders a report one of whose datasets is streamed: JSON Lines and CSV
+/// through the line-by-line gate, XLSX in constant-memory mode with every
+/// part gated as it is read back. Memory stays bounded by the longest line
+/// (text) or by the workbook's buffers (XLSX), not by the row count.
+///
+/// `out` receives the artifact; for XLSX it is read back to gate it, hence
+/// `Read + Seek` (a `File` or a `Cursor<Vec<u8>>`). On error it may hold a
+/// prefix: write into a staging file and discard it on failure.
+///
+/// # Errors
+/// [`RenderError::NotStreamable`] for formats that hold every row in one
+/// structure (JSON, signed JSON) or print tables from held rows only
+/// (Markdown, HTML, PDF, DOCX: render those with [`render_to_writer`]);
+/// [`RenderError::Rows`] when a row cannot be read; otherwise as
+/// [`render_to_writer`].
+///
+/// ```
+/// # use cavra_model::{build_report, LoadOptions, Posture, ReportKind, ReportOptions, Snapshot};
+/// # let text = r#"{"schema_version":"cavra.activity_snapshot.v1",
+/// #   "tenant":{"ref":"tenant:demo","display_name":"Demo Co","timezone":"UTC"},
+/// #   "as_of":"2026-11-01T00:00:00Z","sessions":[],"decisions":[]}"#;
+/// # let snapshot = Snapshot::from_json_str(text, &LoadOptions::default()).unwrap();
+/// # let posture = Posture::compute(&snapshot);
+/// use cavra_render::{render_streamed, Format, StreamedRows};
+/// let report = build_report(ReportKind::AgentActivityDigest, &snapshot, &posture, &ReportOptions::default());
+/// let mut rows = std::iter::empty(); // e.g. `cavra_model::stream::StreamedDigest::rows()`
+/// let stream = StreamedRows { dataset: "decisions", row_count: 0, rows: &mut rows };
+/// let mut out = std::io::Cursor::new(Vec::new());
+/// let written = render_streamed(&report, Format::Csv, stream, &mut out).unwrap();
+/// assert_eq!(written.name, "agent-activity-digest.csv");
+/// ```
+pub fn render_streamed<W: Read + Write + Seek + Send>(
+    report: &Report,
+    format: Format,
+    mut rows: StreamedRows<'_>,
+    out: &mut W,
+) -> Result<Written, RenderError> {
+    gate_report(report)?;
+    if !report.datasets.iter().any(|d| d.name == rows.dataset) {
+        return Err(RenderError::Backend {
+            format,
+            message: format!("the report has no dataset `{}` to stream", rows.dataset),
+        });
+    }
+    let name = format!("{}.{}", report.meta.kind.as_str(), format.extension());
+    match format {
+        Format::Jsonl | Format::Csv => {}
+        Format::Xlsx => {
+            let start = out.stream_position().map_err(|e| RenderError::write(format, e))?;
+            crate::xlsx::render_streamed(report, &mut rows, &mut *out)?;
+            return gate_written_zip(&name, format, out, start);
+        }
+        Format::Markdown | Format::Json | Format::SignedJson | Format::Html | Format::Docx | Format::Pdf => {
+            return Err(RenderError::NotStreamable { format })
+        }
+    }
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
+    let mut w = GatedWriter { inner: &mut buffered, line: Vec::new(), hasher: Sha256::new(), written: 0, hit: None };
+    let result = match format {
+        Format::Jsonl => crate::jsonl::write(report, Some(&mut rows), &mut w),
+        _ => crate::csv::write_primary(report, Some(&mut rows), &mut w),
+    };
+    let written = finish_gated(w, result, name, format)?;
+    buffered.flush().map_err(|e| RenderError::write(format, e))?;
+    Ok(written)
+}
+
+/// Flushes the last line through the gate and reports what was written.
+fn finish_gated(
+    mut w: GatedWriter<'_>,
+    result: Result<(), RenderError>,
+    name: String,
+    format: Format,
+) -> Result<Written, RenderError> {
     let result = result.and_then(|()| {
         if w.line.is_empty() {
             Ok(())
@@ -109,4 +245,109 @@ pub fn render_to_writer(report: &Report, format: Format, out: &mut dyn Write) ->
     result?;
     w.flush().map_err(|e| RenderError::write(format, e))?;
     Ok(Written { name, bytes: w.written, sha256: format!("{:x}", w.hasher.finalize()) })
+}
+
+/// Bytes scanned at once inside a zip part, and the overlap carried to the
+/// next chunk so a match across the boundary is still seen whole.
+const CHUNK: usize = 1 << 20;
+const OVERLAP: usize = 4096;
+
+/// Scans a stream of text in overlapping chunks; returns the first hit's
+/// byte offset and kind.
+pub(crate) fn scan_reader(mut r: impl Read) -> std::io::Result<Option<(u64, SensitiveKind)>> {
+    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK + OVERLAP);
+    let mut base: u64 = 0;
+    let mut chunk = vec![0u8; CHUNK];
+    loop {
+        let n = r.read(&mut chunk)?;
+        if n == 0 && buf.is_empty() {
+            return Ok(None);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if n == 0 || buf.len() >= CHUNK {
+            if let Some(d) = scan_text(&String::from_utf8_lossy(&buf)).into_iter().next() {
+                return Ok(Some((base + d.range.start as u64, d.kind)));
+            }
+            if n == 0 {
+                return Ok(None);
+            }
+            let keep = buf.len().min(OVERLAP);
+            let cut = buf.len() - keep;
+            base += cut as u64;
+            buf.drain(..cut);
+        }
+    }
+}
+
+/// Gates every part of the zip just written at `start..` in `out`, and
+/// hashes the file's bytes.
+fn gate_written_zip<W: Read + Seek>(
+    name: &str,
+    format: Format,
+    out: &mut W,
+    start: u64,
+) -> Result<Written, RenderError> {
+    let io = |e: std::io::Error| RenderError::write(format, e);
+    let end = out.seek(SeekFrom::End(0)).map_err(io)?;
+    out.seek(SeekFrom::Start(start)).map_err(io)?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut (&mut *out).take(end - start), &mut HashSink(&mut hasher)).map_err(io)?;
+    out.seek(SeekFrom::Start(start)).map_err(io)?;
+    let backend = |message: String| RenderError::Backend { format, message };
+    let mut zip =
+        zip::ZipArchive::new(SubReader { inner: &mut *out, start, end }).map_err(|e| backend(e.to_string()))?;
+    for i in 0..zip.len() {
+        let part = zip.by_index(i).map_err(|e| backend(e.to_string()))?;
+        let part_name = part.name().map_err(|e| backend(e.to_string()))?.to_string();
+        if let Some((offset, kind)) = scan_reader(part).map_err(|e| backend(e.to_string()))? {
+            return Err(RenderError::UnsafeOutput {
+                artifact: format!("{name}!{part_name}"),
+                offset: offset as usize,
+                kind,
+            });
+        }
+    }
+    out.seek(SeekFrom::Start(end)).map_err(io)?;
+    Ok(Written { name: name.to_string(), bytes: end - start, sha256: format!("{:x}", hasher.finalize()) })
+}
+
+struct HashSink<'a>(&'a mut Sha256);
+
+impl Write for HashSink<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The bytes `start..end` of a seekable stream, as a stream of their own.
+struct SubReader<'a, R> {
+    inner: &'a mut R,
+    start: u64,
+    end: u64,
+}
+
+impl<R: Read + Seek> Read for SubReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let pos = self.inner.stream_position()?;
+        let left = self.end.saturating_sub(pos) as usize;
+        let n = buf.len().min(left);
+        self.inner.read(&mut buf[..n])
+    }
+}
+
+impl<R: Read + Seek> Seek for SubReader<'_, R> {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        let target = match pos {
+            SeekFrom::Start(n) => self.start.checked_add(n),
+            SeekFrom::End(n) => self.end.checked_add_signed(n),
+            SeekFrom::Current(n) => self.inner.stream_position()?.checked_add_signed(n),
+        }
+        .filter(|t| *t >= self.start)
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek outside the artifact"))?;
+        Ok(self.inner.seek(SeekFrom::Start(target))? - self.start)
+    }
 }

@@ -11,6 +11,9 @@ mod incident;
 mod register;
 mod soc2;
 
+pub use digest::NEAR_MISS_ROWS;
+pub(crate) use digest::{decision_row, DigestAcc};
+
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -60,6 +63,15 @@ pub fn build_report(kind: ReportKind, snapshot: &Snapshot, posture: &Posture, op
         ReportKind::PolicyDriftReport => drift::build(&ctx),
         ReportKind::AgentActivityDigest => digest::build(&ctx),
     };
+    closing_sections(&mut report, &ctx);
+    report
+}
+
+/// The agent-activity digest from an accumulator fed with the decisions
+/// (see [`crate::stream`]).
+pub(crate) fn digest_report(snapshot: &Snapshot, posture: &Posture, options: &ReportOptions, acc: DigestAcc) -> Report {
+    let ctx = Ctx { snapshot, posture, options };
+    let mut report = digest::finish(&ctx, acc);
     closing_sections(&mut report, &ctx);
     report
 }

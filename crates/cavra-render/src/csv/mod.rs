@@ -10,6 +10,7 @@
 use cavra_model::report::{Cell, Dataset};
 use cavra_model::Report;
 
+use crate::stream::{for_each_row, StreamedRows};
 use crate::{Format, RenderError, Renderer};
 
 pub(crate) struct CsvRenderer;
@@ -31,15 +32,19 @@ fn backend_error(e: impl std::fmt::Display) -> RenderError {
     RenderError::Backend { format: Format::Csv, message: e.to_string() }
 }
 
-/// Writes one dataset as CSV.
-pub(crate) fn write_dataset(dataset: &Dataset, out: impl std::io::Write) -> Result<(), RenderError> {
+/// Writes one dataset as CSV (its rows held, or supplied by `stream`).
+pub(crate) fn write_dataset(
+    dataset: &Dataset,
+    stream: Option<&mut StreamedRows<'_>>,
+    out: impl std::io::Write,
+) -> Result<(), RenderError> {
     let mut w = ::csv::WriterBuilder::new()
         .terminator(::csv::Terminator::Any(b'\n'))
         .quote_style(::csv::QuoteStyle::Necessary)
         .from_writer(out);
     w.write_record(dataset.columns.iter().map(|c| neutralise(&c.key).into_owned())).map_err(backend_error)?;
     let mut record: Vec<String> = Vec::with_capacity(dataset.columns.len());
-    for row in &dataset.rows {
+    for_each_row(Format::Csv, dataset, stream, |row| {
         record.clear();
         for (cell, col) in row.iter().zip(&dataset.columns) {
             record.push(match cell {
@@ -50,15 +55,24 @@ pub(crate) fn write_dataset(dataset: &Dataset, out: impl std::io::Write) -> Resu
                 }
             });
         }
-        w.write_record(&record).map_err(backend_error)?;
-    }
+        w.write_record(&record).map_err(backend_error)
+    })?;
     w.flush().map_err(backend_error)
+}
+
+/// Writes the report's primary (first) dataset.
+pub(crate) fn write_primary(
+    report: &Report,
+    stream: Option<&mut StreamedRows<'_>>,
+    out: &mut dyn std::io::Write,
+) -> Result<(), RenderError> {
+    let dataset = report.datasets.first().ok_or_else(|| backend_error("the report has no dataset"))?;
+    write_dataset(dataset, stream, out)
 }
 
 impl Renderer for CsvRenderer {
     fn render_to(&self, report: &Report, out: &mut dyn std::io::Write) -> Result<(), RenderError> {
-        let dataset = report.datasets.first().ok_or_else(|| backend_error("the report has no dataset"))?;
-        write_dataset(dataset, out)
+        write_primary(report, None, out)
     }
 }
 

@@ -17,6 +17,7 @@ use cavra_model::Report;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::json;
 
+use crate::stream::{for_each_row, row_count, StreamedRows};
 use crate::{Format, RenderError, Renderer};
 
 /// Schema id of the header line.
@@ -44,29 +45,42 @@ impl Serialize for FlatRow<'_> {
 
 impl Renderer for JsonlRenderer {
     fn render_to(&self, report: &Report, out: &mut dyn Write) -> Result<(), RenderError> {
-        let backend = |e: serde_json::Error| RenderError::Backend { format: Format::Jsonl, message: e.to_string() };
-        let io = |e: std::io::Error| RenderError::write(Format::Jsonl, e);
-        let mut w = std::io::BufWriter::with_capacity(1 << 16, out);
-        let datasets: Vec<serde_json::Value> = report
-            .datasets
-            .iter()
-            .map(|d| json!({"name": d.name, "title": d.title, "row_count": d.rows.len(), "columns": d.columns}))
-            .collect();
-        let header = json!({
-            "_record": "header",
-            "schema_version": JSONL_SCHEMA_VERSION,
-            "report": report.meta,
-            "datasets": datasets,
-        });
-        serde_json::to_writer(&mut w, &header).map_err(backend)?;
-        w.write_all(b"\n").map_err(io)?;
-        for d in &report.datasets {
-            for row in &d.rows {
-                serde_json::to_writer(&mut w, &FlatRow { dataset: &d.name, columns: &d.columns, cells: row })
-                    .map_err(backend)?;
-                w.write_all(b"\n").map_err(io)?;
-            }
-        }
-        w.flush().map_err(io)
+        write(report, None, out)
     }
+}
+
+/// Writes the header line, then every dataset's rows (`stream` supplies one
+/// dataset's rows).
+pub(crate) fn write(
+    report: &Report,
+    mut stream: Option<&mut StreamedRows<'_>>,
+    out: &mut dyn Write,
+) -> Result<(), RenderError> {
+    let backend = |e: serde_json::Error| RenderError::Backend { format: Format::Jsonl, message: e.to_string() };
+    let io = |e: std::io::Error| RenderError::write(Format::Jsonl, e);
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, out);
+    let datasets: Vec<serde_json::Value> = report
+        .datasets
+        .iter()
+        .map(|d| {
+            let rows = row_count(d, stream.as_deref());
+            json!({"name": d.name, "title": d.title, "row_count": rows, "columns": d.columns})
+        })
+        .collect();
+    let header = json!({
+        "_record": "header",
+        "schema_version": JSONL_SCHEMA_VERSION,
+        "report": report.meta,
+        "datasets": datasets,
+    });
+    serde_json::to_writer(&mut w, &header).map_err(backend)?;
+    w.write_all(b"\n").map_err(io)?;
+    for d in &report.datasets {
+        for_each_row(Format::Jsonl, d, stream.as_deref_mut(), |row| {
+            serde_json::to_writer(&mut w, &FlatRow { dataset: &d.name, columns: &d.columns, cells: row })
+                .map_err(backend)?;
+            w.write_all(b"\n").map_err(io)
+        })?;
+    }
+    w.flush().map_err(io)
 }

@@ -18,6 +18,7 @@ use rust_xlsxwriter::{
     Worksheet, XlsxError,
 };
 
+use crate::stream::{for_each_row, row_count, StreamedRows};
 use crate::{RenderError, Renderer};
 
 pub(crate) struct XlsxRenderer;
@@ -279,35 +280,83 @@ fn width_of(cell: &Cell) -> usize {
     }
 }
 
-fn dataset(wb: &mut Workbook, d: &Dataset, f: &Formats, used: &mut BTreeSet<String>) -> Result<(), XlsxError> {
+fn xlsx_error(e: XlsxError) -> RenderError {
+    RenderError::Backend { format: crate::Format::Xlsx, message: e.to_string() }
+}
+
+/// Rows sampled for column widths.
+const WIDTH_SAMPLE: usize = 200;
+
+fn dataset(
+    wb: &mut Workbook,
+    d: &Dataset,
+    stream: Option<&mut StreamedRows<'_>>,
+    f: &Formats,
+    used: &mut BTreeSet<String>,
+) -> Result<(), RenderError> {
     let name = sheet_name(&d.title, used);
-    let ws =
-        if d.rows.len() > CONSTANT_MEMORY_ROWS { wb.add_worksheet_with_constant_memory()? } else { wb.add_worksheet() };
-    ws.set_name(&name)?;
-    let rows = d.rows.len().min(MAX_ROWS - 1);
-    for (c, col) in d.columns.iter().enumerate() {
-        let sample = d.rows.iter().take(200).map(|r| width_of(&r[c])).max().unwrap_or(0);
-        let width = sample.max(col.label.chars().count()).clamp(8, 60) + 2;
-        ws.set_column_width(c as u16, width as f64)?;
-    }
-    // Constant-memory sheets drop writes to earlier rows: write the header,
-    // then every row in order, each left to right.
-    for (c, col) in d.columns.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, clean(&col.label), &f.header)?;
-    }
-    for (r, row) in d.rows.iter().take(rows).enumerate() {
-        for (c, (cell, col)) in row.iter().zip(&d.columns).enumerate() {
-            write_cell(ws, r as u32 + 1, c as u16, cell, col.ty, f)?;
+    let total = row_count(d, stream.as_deref());
+    let ws = if total > CONSTANT_MEMORY_ROWS {
+        wb.add_worksheet_with_constant_memory().map_err(xlsx_error)?
+    } else {
+        wb.add_worksheet()
+    };
+    ws.set_name(&name).map_err(xlsx_error)?;
+    let rows = total.min(MAX_ROWS - 1);
+    // Column widths come from the first rows, so those are held until they
+    // are measured; constant-memory sheets drop writes to earlier rows, so
+    // the header goes first, then every row in order, each left to right.
+    let mut first: Vec<Vec<Cell>> = Vec::new();
+    let mut measured = false;
+    let mut written = 0usize;
+    let measure = |ws: &mut Worksheet, first: &[Vec<Cell>]| -> Result<(), XlsxError> {
+        for (c, col) in d.columns.iter().enumerate() {
+            let sample = first.iter().map(|r| width_of(&r[c])).max().unwrap_or(0);
+            let width = sample.max(col.label.chars().count()).clamp(8, 60) + 2;
+            ws.set_column_width(c as u16, width as f64)?;
+        }
+        for (c, col) in d.columns.iter().enumerate() {
+            ws.write_string_with_format(0, c as u16, clean(&col.label), &f.header)?;
+        }
+        Ok(())
+    };
+    let put = |ws: &mut Worksheet, row: &[Cell], written: &mut usize| -> Result<(), XlsxError> {
+        if *written < rows {
+            for (c, (cell, col)) in row.iter().zip(&d.columns).enumerate() {
+                write_cell(ws, *written as u32 + 1, c as u16, cell, col.ty, f)?;
+            }
+            *written += 1;
+        }
+        Ok(())
+    };
+    for_each_row(crate::Format::Xlsx, d, stream, |row| {
+        if measured {
+            return put(ws, row, &mut written).map_err(xlsx_error);
+        }
+        first.push(row.to_vec());
+        if first.len() == WIDTH_SAMPLE {
+            measure(ws, &first).map_err(xlsx_error)?;
+            measured = true;
+            for r in std::mem::take(&mut first) {
+                put(ws, &r, &mut written).map_err(xlsx_error)?;
+            }
+        }
+        Ok(())
+    })?;
+    if !measured {
+        measure(ws, &first).map_err(xlsx_error)?;
+        for r in &first {
+            put(ws, r, &mut written).map_err(xlsx_error)?;
         }
     }
     if !d.columns.is_empty() {
-        ws.autofilter(0, 0, rows as u32, (d.columns.len() - 1) as u16)?;
+        ws.autofilter(0, 0, rows as u32, (d.columns.len() - 1) as u16).map_err(xlsx_error)?;
     }
-    ws.set_freeze_panes(1, 0)?;
+    ws.set_freeze_panes(1, 0).map_err(xlsx_error)?;
     Ok(())
 }
 
-fn build(report: &Report) -> Result<Vec<u8>, XlsxError> {
+fn workbook(report: &Report, mut stream: Option<&mut StreamedRows<'_>>) -> Result<Workbook, RenderError> {
     let f = Formats::new();
     let mut wb = Workbook::new();
     let m = &report.meta;
@@ -317,25 +366,34 @@ fn build(report: &Report) -> Result<Vec<u8>, XlsxError> {
         .set_author(clean(&m.branding))
         .set_company(clean(&m.tenant_display_name))
         .set_comment(format!("report {} · snapshot {} · {}", m.report_id, m.snapshot_digest, m.classification.as_str()))
-        .set_creation_datetime(&excel_time(m.generated_at)?);
+        .set_creation_datetime(&excel_time(m.generated_at).map_err(xlsx_error)?);
     wb.set_properties(&props);
     let mut used = BTreeSet::new();
-    summary(&mut wb, report, &f, &mut used)?;
+    summary(&mut wb, report, &f, &mut used).map_err(xlsx_error)?;
     let chart_blocks: Vec<&Chart> =
         report.blocks.iter().filter_map(|b| if let Block::Chart(c) = b { Some(c) } else { None }).collect();
     if !chart_blocks.is_empty() {
-        charts(&mut wb, &chart_blocks, &f, &mut used)?;
+        charts(&mut wb, &chart_blocks, &f, &mut used).map_err(xlsx_error)?;
     }
     for d in &report.datasets {
-        dataset(&mut wb, d, &f, &mut used)?;
+        dataset(&mut wb, d, stream.as_deref_mut(), &f, &mut used)?;
     }
-    wb.save_to_buffer()
+    Ok(wb)
+}
+
+/// Writes the workbook with one dataset's rows streamed into a
+/// constant-memory sheet.
+pub(crate) fn render_streamed<W: std::io::Write + std::io::Seek + Send>(
+    report: &Report,
+    stream: &mut StreamedRows<'_>,
+    out: W,
+) -> Result<(), RenderError> {
+    workbook(report, Some(stream))?.save_to_writer(out).map_err(xlsx_error)
 }
 
 impl Renderer for XlsxRenderer {
     fn render_to(&self, report: &Report, out: &mut dyn std::io::Write) -> Result<(), RenderError> {
-        let bytes =
-            build(report).map_err(|e| RenderError::Backend { format: crate::Format::Xlsx, message: e.to_string() })?;
+        let bytes = workbook(report, None)?.save_to_buffer().map_err(xlsx_error)?;
         out.write_all(&bytes).map_err(|e| RenderError::write(crate::Format::Xlsx, e))
     }
 }
