@@ -27,6 +27,7 @@ pub mod report;
 pub mod round;
 mod snapshot;
 pub mod stream;
+pub mod theme;
 
 pub use builders::{build_report, ReportOptions, NEAR_MISS_ROWS};
 pub use error::{Located, SnapshotError, SnapshotErrorKind};

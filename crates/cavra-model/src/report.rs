@@ -149,6 +149,9 @@ pub struct Report {
     pub blocks: Vec<Block>,
     /// Named tables; the first is the primary one (the CSV form).
     pub datasets: Vec<Dataset>,
+    /// How renderers present the report (not part of its data or JSON).
+    #[serde(skip)]
+    pub theme: crate::theme::Theme,
 }
 
 impl ReportMeta {
@@ -172,6 +175,23 @@ impl ReportMeta {
 }
 
 impl Report {
+    /// The reporting window as documents show it (in the theme's time zone).
+    pub fn window_label(&self) -> String {
+        let t = &self.theme;
+        match self.meta.window_start {
+            Some(start) => format!("{} to {}", t.show_time(start), t.show_time(self.meta.window_end)),
+            None => format!("up to {}", t.show_time(self.meta.window_end)),
+        }
+    }
+
+    /// A cell as documents show it: instants in the theme's time zone.
+    pub fn cell_text(&self, cell: &Cell) -> String {
+        match cell {
+            Cell::DateTime(t) => self.theme.show_time(*t),
+            Cell::Null | Cell::Text(_) | Cell::Integer(_) | Cell::Decimal(_) => cell.to_text(),
+        }
+    }
+
     /// Looks a dataset up by name.
     pub fn dataset(&self, name: &str) -> Option<&Dataset> {
         self.datasets.iter().find(|d| d.name == name)

@@ -33,6 +33,8 @@ pub struct ReportOptions {
     pub legal_footer: String,
     /// Overrides the kind's default classification.
     pub classification: Option<Classification>,
+    /// Presentation: accent colour, logo, display time zone, paper size.
+    pub theme: crate::theme::Theme,
 }
 
 impl Default for ReportOptions {
@@ -41,6 +43,7 @@ impl Default for ReportOptions {
             branding: "CAVRA Report Center".into(),
             legal_footer: "Built from AI-agent activity metadata only; no prompts, model reasoning, tool output or secrets are included.".into(),
             classification: None,
+            theme: crate::theme::Theme::default(),
         }
     }
 }
@@ -121,19 +124,21 @@ impl Ctx<'_> {
         summary.insert("schema_version".into(), json!(schema_version));
         summary.insert("generated_at".into(), json!(s.as_of));
         summary.insert("data_provenance".into(), json!(s.data_provenance));
-        let mut blocks = vec![heading(1, &format!("{} — {}", kind.title(), s.tenant.display_name))];
+        let blocks = vec![heading(1, &format!("{} — {}", kind.title(), s.tenant.display_name))];
         let source = match s.data_provenance {
             crate::input::DataProvenance::LocalActivityStore => "the local activity store",
             crate::input::DataProvenance::SampleData => "sample data",
             crate::input::DataProvenance::ConnectorExport => "a connector export",
         };
-        blocks.push(para(&format!(
+        let mut report = Report { meta, summary, blocks, datasets: Vec::new(), theme: self.options.theme.clone() };
+        let intro = format!(
             "Reporting window {}; generated {} from {source}. Classification: {}.",
-            meta.window_label(),
-            s.as_of,
-            meta.classification.as_str()
-        )));
-        Report { meta, summary, blocks, datasets: Vec::new() }
+            report.window_label(),
+            report.theme.show_time(s.as_of),
+            report.meta.classification.as_str()
+        );
+        report.blocks.push(para(&intro));
+        report
     }
 
     /// The portal's overview object, keys in its order.

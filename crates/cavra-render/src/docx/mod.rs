@@ -25,7 +25,6 @@ pub(crate) struct DocxRenderer;
 
 /// Usable text width of an A4 page with the default margins, in twips.
 const TEXT_WIDTH: usize = 9000;
-const ACCENT: &str = "0072B2";
 const MUTED: &str = "5B6475";
 
 fn clean(s: &str) -> String {
@@ -40,7 +39,7 @@ fn para(s: &str) -> Paragraph {
     Paragraph::new().add_run(text(s))
 }
 
-fn styles(mut d: Docx) -> Docx {
+fn styles(mut d: Docx, accent: &str) -> Docx {
     // docx-rs defines "Normal"; packing marks it as the default paragraph style.
     for (id, name, size, level) in
         [("Heading1", "Heading 1", 36, 0), ("Heading2", "Heading 2", 28, 1), ("Heading3", "Heading 3", 24, 2)]
@@ -53,16 +52,16 @@ fn styles(mut d: Docx) -> Docx {
                 .q_format(true)
                 .size(size)
                 .bold()
-                .color(if level == 0 { ACCENT } else { "1D2330" })
+                .color(if level == 0 { accent } else { "1D2330" })
                 .outline_lvl(level),
         );
     }
     d.add_style(
-        Style::new("Title", StyleType::Paragraph).name("Title").based_on("Normal").size(48).bold().color(ACCENT),
+        Style::new("Title", StyleType::Paragraph).name("Title").based_on("Normal").size(48).bold().color(accent),
     )
 }
 
-fn cell(s: &str, width: usize, header: bool, right: bool) -> TableCell {
+fn cell(s: &str, width: usize, header: bool, right: bool, accent: &str) -> TableCell {
     let mut run = text(s).size(18);
     if header {
         run = run.bold().color("FFFFFF");
@@ -73,7 +72,7 @@ fn cell(s: &str, width: usize, header: bool, right: bool) -> TableCell {
     }
     let mut c = TableCell::new().add_paragraph(p).width(width, WidthType::Dxa);
     if header {
-        c = c.shading(Shading::new().shd_type(ShdType::Clear).color("auto").fill(ACCENT));
+        c = c.shading(Shading::new().shd_type(ShdType::Clear).color("auto").fill(accent));
     }
     c
 }
@@ -91,42 +90,56 @@ fn grid(header: &[String], rows: &[Vec<String>]) -> Vec<usize> {
     weights.iter().map(|w| (TEXT_WIDTH * w / total.max(1)).max(500)).collect()
 }
 
-fn table(header: Vec<String>, rows: Vec<Vec<String>>, numeric: &[bool]) -> Table {
+fn table(header: Vec<String>, rows: Vec<Vec<String>>, numeric: &[bool], accent: &str) -> Table {
     let widths = grid(&header, &rows);
     // Header rows alone are `cant_split`; packing turns that into a repeating header.
     let mut out =
-        vec![TableRow::new(header.iter().zip(&widths).map(|(h, w)| cell(h, *w, true, false)).collect()).cant_split()];
+        vec![TableRow::new(header.iter().zip(&widths).map(|(h, w)| cell(h, *w, true, false, accent)).collect())
+            .cant_split()];
     for r in &rows {
         out.push(TableRow::new(
             r.iter()
                 .zip(&widths)
                 .enumerate()
-                .map(|(i, (c, w))| cell(c, *w, false, numeric.get(i).copied().unwrap_or(false)))
+                .map(|(i, (c, w))| cell(c, *w, false, numeric.get(i).copied().unwrap_or(false), accent))
                 .collect(),
         ));
     }
     Table::new(out).set_grid(widths)
 }
 
-fn kpis(items: &[Kpi]) -> Table {
+fn kpis(items: &[Kpi], accent: &str) -> Table {
     let rows = items.iter().map(|k| vec![k.label.clone(), k.value.clone(), k.note.clone()]).collect();
-    table(vec!["Metric".into(), "Value".into(), "Note".into()], rows, &[false, true, false])
+    table(vec!["Metric".into(), "Value".into(), "Note".into()], rows, &[false, true, false], accent)
 }
 
-fn data_table(v: &TableView) -> Table {
+fn data_table(report: &Report, v: &TableView, accent: &str) -> Table {
     let header = v.columns.iter().map(|c| c.label.clone()).collect();
-    let rows = v.rows.iter().map(|r| r.iter().map(|c| c.to_text()).collect()).collect();
+    let rows = v.rows.iter().map(|r| r.iter().map(|c| report.cell_text(c)).collect()).collect();
     let numeric: Vec<bool> = v.columns.iter().map(|c| c.ty.is_numeric()).collect();
-    table(header, rows, &numeric)
+    table(header, rows, &numeric, accent)
 }
 
 fn build(report: &Report) -> Result<Docx, RenderError> {
     let m = &report.meta;
-    let mut d = styles(Docx::new());
-    let window = m.window_label();
+    let accent_hex = report.theme.accent_hex();
+    let accent = accent_hex.trim_start_matches('#');
+    let mut d = styles(Docx::new(), accent);
+    // docx-rs defaults to A4 (11906 × 16838 twips).
+    if report.theme.paper == cavra_model::theme::Paper::Letter {
+        d = d.page_size(12240, 15840);
+    }
+    let window = report.window_label();
+    if let Some(logo) = &report.theme.logo {
+        // At most 48 mm wide and 18 mm high, aspect kept (1 mm = 36,000 EMU).
+        let scale = (48.0 / logo.width.max(1) as f64).min(18.0 / logo.height.max(1) as f64);
+        let (w, h) = (logo.width as f64 * scale * 36_000.0, logo.height as f64 * scale * 36_000.0);
+        let pic = Pic::new_with_dimensions(logo.png.clone(), logo.width, logo.height).size(w as u32, h as u32);
+        d = d.add_paragraph(Paragraph::new().add_run(Run::new().add_image(pic)));
+    }
     // Cover block.
     d = d
-        .add_paragraph(Paragraph::new().add_run(text(&m.branding).size(20).bold().color(ACCENT)))
+        .add_paragraph(Paragraph::new().add_run(text(&m.branding).size(20).bold().color(accent)))
         .add_paragraph(Paragraph::new().style("Title").add_run(text(&m.title)))
         .add_paragraph(Paragraph::new().add_run(text(&m.tenant_display_name).size(28)))
         .add_paragraph(Paragraph::new().add_run(text(&format!("Reporting window {window}")).color(MUTED)))
@@ -154,7 +167,7 @@ fn build(report: &Report) -> Result<Docx, RenderError> {
                 d = d.add_paragraph(Paragraph::new().style(style).add_run(text(t)));
             }
             Block::Paragraph { text: t } => d = d.add_paragraph(para(t)),
-            Block::Kpis { items } => d = d.add_table(kpis(items)).add_paragraph(Paragraph::new()),
+            Block::Kpis { items } => d = d.add_table(kpis(items, accent)).add_paragraph(Paragraph::new()),
             Block::Callout { tone, text: t } => {
                 let label = match tone {
                     Tone::Info => "Note",
@@ -162,7 +175,7 @@ fn build(report: &Report) -> Result<Docx, RenderError> {
                     Tone::Critical => "Action required",
                 };
                 d = d.add_paragraph(
-                    Paragraph::new().add_run(text(&format!("{label}: ")).bold().color(ACCENT)).add_run(text(t)),
+                    Paragraph::new().add_run(text(&format!("{label}: ")).bold().color(accent)).add_run(text(t)),
                 );
             }
             Block::List { ordered, items } => {
@@ -193,7 +206,7 @@ fn build(report: &Report) -> Result<Docx, RenderError> {
                     .add_paragraph(Paragraph::new().add_run(Run::new().add_image(pic)));
                 let (header, rows) = chart_rows(c);
                 let numeric: Vec<bool> = (0..header.len()).map(|i| i > 0).collect();
-                d = d.add_table(table(header, rows, &numeric)).add_paragraph(Paragraph::new());
+                d = d.add_table(table(header, rows, &numeric, accent)).add_paragraph(Paragraph::new());
             }
             Block::Table(t) => {
                 let v = report.table_view(t).ok_or_else(|| RenderError::Backend {
@@ -201,7 +214,7 @@ fn build(report: &Report) -> Result<Docx, RenderError> {
                     message: format!("block refers to missing dataset `{}`", t.dataset),
                 })?;
                 d = d.add_paragraph(Paragraph::new().add_run(text(&v.dataset.title).bold()));
-                d = d.add_table(data_table(&v));
+                d = d.add_table(data_table(report, &v, accent));
                 if v.truncated() {
                     d = d.add_paragraph(Paragraph::new().add_run(
                         text(&format!(

@@ -28,6 +28,11 @@ static TERA: LazyLock<Result<tera::Tera, String>> = LazyLock::new(|| {
 struct Page<'a> {
     meta: &'a cavra_model::report::ReportMeta,
     window: String,
+    generated: String,
+    /// `#RRGGBB`, formatted here from a number (never text from input).
+    accent: String,
+    /// The logo as a `data:image/png;base64,…` URI (no remote resource).
+    logo: Option<String>,
     blocks: Vec<View>,
 }
 
@@ -125,7 +130,7 @@ fn views(report: &Report) -> Result<Vec<View>, RenderError> {
                         .iter()
                         .map(|c| ColumnView { label: c.label.clone(), numeric: c.ty.is_numeric() })
                         .collect(),
-                    rows: view.rows.iter().map(|r| r.iter().map(|c| c.to_text()).collect()).collect(),
+                    rows: view.rows.iter().map(|r| r.iter().map(|c| report.cell_text(c)).collect()).collect(),
                     shown: view.rows.len(),
                     total: view.total,
                     dataset: view.dataset.name.clone(),
@@ -140,7 +145,18 @@ impl Renderer for HtmlRenderer {
     fn render_to(&self, report: &Report, out: &mut dyn std::io::Write) -> Result<(), RenderError> {
         let backend = |message: String| RenderError::Backend { format: Format::Html, message };
         let tera = TERA.as_ref().map_err(|e| backend(e.clone()))?;
-        let page = Page { meta: &report.meta, window: report.meta.window_label(), blocks: views(report)? };
+        let logo = report.theme.logo.as_ref().map(|l| {
+            use base64::Engine;
+            format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(&l.png))
+        });
+        let page = Page {
+            meta: &report.meta,
+            window: report.window_label(),
+            generated: report.theme.show_time(report.meta.generated_at),
+            accent: report.theme.accent_hex(),
+            logo,
+            blocks: views(report)?,
+        };
         let ctx = tera::Context::from_serialize(&page).map_err(|e| backend(e.to_string()))?;
         let html = tera.render("report.html", &ctx).map_err(|e| backend(format!("{e:?}")))?;
         out.write_all(crate::text::strip_controls(&html).as_bytes()).map_err(|e| RenderError::write(Format::Html, e))

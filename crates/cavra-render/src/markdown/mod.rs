@@ -106,9 +106,9 @@ fn chart(out: &mut String, c: &Chart) {
     }
 }
 
-fn dataset_table(out: &mut String, view: &TableView) {
+fn dataset_table(out: &mut String, report: &Report, view: &TableView) {
     let header: Vec<String> = view.columns.iter().map(|c| c.label.clone()).collect();
-    table(out, &header, view.rows.iter().map(|r| r.iter().map(|c| c.to_text()).collect()));
+    table(out, &header, view.rows.iter().map(|r| r.iter().map(|c| report.cell_text(c)).collect()));
     if view.truncated() {
         let _ = writeln!(
             out,
@@ -152,7 +152,7 @@ impl Renderer for MarkdownRenderer {
                 }
                 Block::Chart(c) => chart(&mut out, c),
                 Block::Table(t) => match report.table_view(t) {
-                    Some(view) => dataset_table(&mut out, &view),
+                    Some(view) => dataset_table(&mut out, report, &view),
                     None => {
                         return Err(RenderError::Backend {
                             format: crate::Format::Markdown,

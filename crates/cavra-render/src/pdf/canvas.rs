@@ -15,6 +15,7 @@ pub struct PageSize {
 }
 
 pub const A4: PageSize = PageSize { width: 595.28, height: 841.89 };
+pub const LETTER: PageSize = PageSize { width: 612.0, height: 792.0 };
 
 pub const MARGIN: f32 = 50.0;
 pub const TOP: f32 = 64.0;
@@ -111,11 +112,13 @@ pub struct Canvas {
     pub pages: Vec<Vec<Op>>,
     /// Distance from the top edge to the next free line.
     pub y: f32,
+    /// Accent colour, `0xRRGGBB`.
+    pub accent: u32,
 }
 
 impl Canvas {
     pub fn new(size: PageSize) -> Canvas {
-        Canvas { size, pages: vec![Vec::new()], y: TOP }
+        Canvas { size, pages: vec![Vec::new()], y: TOP, accent: cavra_model::theme::DEFAULT_ACCENT }
     }
 
     pub fn content_width(&self) -> f32 {
@@ -157,6 +160,21 @@ impl Canvas {
             Op::ShowText { items: vec![TextItem::Text(text.to_string())] },
             Op::EndTextSection,
         ]);
+    }
+
+    /// An image XObject of `px` pixels drawn `w` × `h` points with its top
+    /// left corner at (`x`, `y` from the page top).
+    pub fn image(&mut self, id: &printpdf::XObjectId, px: (usize, usize), x: f32, y: f32, w: f32, h: f32) {
+        let bottom = self.size.height - y - h;
+        let transform = printpdf::XObjectTransform {
+            translate_x: Some(Pt(x)),
+            translate_y: Some(Pt(bottom)),
+            scale_x: Some(w / px.0.max(1) as f32),
+            scale_y: Some(h / px.1.max(1) as f32),
+            dpi: Some(72.0),
+            ..Default::default()
+        };
+        self.ops().push(Op::UseXobject { id: id.clone(), transform });
     }
 
     /// A filled rectangle; `y` is its top, measured from the page top.

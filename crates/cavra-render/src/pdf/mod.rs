@@ -13,7 +13,7 @@ use cavra_model::report::{Block, Chart, ChartKind, Kpi, Report, TableView, Tone}
 use printpdf::{Mm, ParsedFont, PdfDocument, PdfPage, PdfSaveOptions};
 use sha2::{Digest, Sha256};
 
-use canvas::{fit, hex_colour, rgb, wrap, Canvas, FontRef, PageSize, A4, MARGIN};
+use canvas::{fit, hex_colour, rgb, wrap, Canvas, FontRef, PageSize, A4, LETTER, MARGIN};
 
 use crate::chart::layout;
 use crate::{Format, RenderError, Renderer};
@@ -33,7 +33,6 @@ pub const MAX_TABLE_ROWS: usize = 200;
 
 const INK: u32 = 0x1D2330;
 const MUTED: u32 = 0x5B6475;
-const ACCENT: u32 = 0x0072B2;
 const TILE: u32 = 0xF4F6FA;
 const LINE: u32 = 0xD9DEE7;
 
@@ -68,7 +67,7 @@ fn heading(c: &mut Canvas, f: &Fonts, text: &str, level: u8) {
         size,
         MARGIN,
         c.y - 3.0,
-        rgb(if level <= 2 { ACCENT } else { INK }),
+        rgb(if level <= 2 { c.accent } else { INK }),
     );
     if level <= 2 {
         let y = c.y + 2.0;
@@ -87,7 +86,7 @@ fn kpis(c: &mut Canvas, f: &Fonts, items: &[Kpi]) {
         for (i, k) in chunk.iter().enumerate() {
             let x = MARGIN + i as f32 * (w + gap);
             c.rect(x, c.y, w, h, rgb(TILE));
-            c.rect(x, c.y, 3.0, h, rgb(ACCENT));
+            c.rect(x, c.y, 3.0, h, rgb(c.accent));
             c.text_at(
                 &f.regular,
                 &fit(&f.regular, &clean(&k.label).to_uppercase(), 6.5, w - 12.0),
@@ -108,7 +107,7 @@ fn kpis(c: &mut Canvas, f: &Fonts, items: &[Kpi]) {
 
 fn callout(c: &mut Canvas, f: &Fonts, tone: Tone, text: &str) {
     let (label, colour) = match tone {
-        Tone::Info => ("Note", ACCENT),
+        Tone::Info => ("Note", c.accent),
         Tone::Warning => ("Warning", 0xE69F00),
         Tone::Critical => ("Action required", 0xD55E00),
     };
@@ -200,7 +199,7 @@ fn donut(c: &mut Canvas, l: &crate::chart::Layout, x0: f32, y0: f32) {
     }
 }
 
-fn table(c: &mut Canvas, f: &Fonts, v: &TableView) {
+fn table(c: &mut Canvas, f: &Fonts, report: &Report, v: &TableView) {
     let size = 7.0;
     let lead = 9.0;
     let pad = 3.0;
@@ -208,7 +207,7 @@ fn table(c: &mut Canvas, f: &Fonts, v: &TableView) {
     let header: Vec<String> = v.columns.iter().map(|col| clean(&col.label)).collect();
     let shown = v.rows.len().min(MAX_TABLE_ROWS);
     let rows: Vec<Vec<String>> =
-        v.rows.iter().take(shown).map(|r| r.iter().map(|cell| clean(&cell.to_text())).collect()).collect();
+        v.rows.iter().take(shown).map(|r| r.iter().map(|cell| clean(&report.cell_text(cell))).collect()).collect();
     // Column widths: each column gets at least its longest word (so ids and
     // statuses do not break mid-word), then the rest of the width goes to the
     // columns whose text is longer than that, in proportion.
@@ -252,7 +251,7 @@ fn table(c: &mut Canvas, f: &Fonts, v: &TableView) {
     let head = cells(&f.bold, &header);
     let head_h = head.iter().map(Vec::len).max().unwrap_or(1) as f32 * lead + 2.0 * pad;
     let draw_header = |c: &mut Canvas| {
-        c.rect(MARGIN, c.y, width, head_h, rgb(ACCENT));
+        c.rect(MARGIN, c.y, width, head_h, rgb(c.accent));
         let mut x = MARGIN;
         for (lines, w) in head.iter().zip(&widths) {
             for (j, l) in lines.iter().enumerate() {
@@ -301,11 +300,26 @@ fn table(c: &mut Canvas, f: &Fonts, v: &TableView) {
     c.y += 6.0;
 }
 
-fn cover(c: &mut Canvas, f: &Fonts, report: &Report) {
+/// The logo's place in the document's resources, and its pixel size.
+struct LogoRef {
+    id: printpdf::XObjectId,
+    px: (usize, usize),
+}
+
+/// Logos are drawn at most this high and wide on the cover, in points.
+const LOGO_MAX: (f32, f32) = (150.0, 44.0);
+
+fn cover(c: &mut Canvas, f: &Fonts, report: &Report, logo: Option<&LogoRef>) {
     let m = &report.meta;
     let width = c.content_width();
     c.y += 10.0;
-    c.text_at(&f.bold, &fit(&f.bold, &clean(&m.branding).to_uppercase(), 8.0, width), 8.0, MARGIN, c.y, rgb(ACCENT));
+    if let Some(l) = logo {
+        let scale = (LOGO_MAX.0 / l.px.0.max(1) as f32).min(LOGO_MAX.1 / l.px.1.max(1) as f32);
+        let (w, h) = (l.px.0 as f32 * scale, l.px.1 as f32 * scale);
+        c.image(&l.id, l.px, MARGIN, c.y - 6.0, w, h);
+        c.y += h + 8.0;
+    }
+    c.text_at(&f.bold, &fit(&f.bold, &clean(&m.branding).to_uppercase(), 8.0, width), 8.0, MARGIN, c.y, rgb(c.accent));
     c.y += 30.0;
     for line in wrap(&f.bold, &clean(&m.title), 24.0, width) {
         c.text_at(&f.bold, &line, 24.0, MARGIN, c.y, rgb(INK));
@@ -313,12 +327,12 @@ fn cover(c: &mut Canvas, f: &Fonts, report: &Report) {
     }
     c.text_at(&f.regular, &fit(&f.regular, &clean(&m.tenant_display_name), 13.0, width), 13.0, MARGIN, c.y, rgb(INK));
     c.y += 18.0;
-    let window = format!("Reporting window {}", m.window_label());
+    let window = format!("Reporting window {}", report.window_label());
     for line in [
         window,
         format!(
             "Generated {} · classification {} · audience {}",
-            m.generated_at,
+            report.theme.show_time(m.generated_at),
             m.classification.as_str(),
             m.audience
         ),
@@ -328,7 +342,7 @@ fn cover(c: &mut Canvas, f: &Fonts, report: &Report) {
         c.y += 12.0;
     }
     c.y += 4.0;
-    c.rect(MARGIN, c.y, width, 2.5, rgb(ACCENT));
+    c.rect(MARGIN, c.y, width, 2.5, rgb(c.accent));
     c.y += 10.0;
 }
 
@@ -360,9 +374,15 @@ fn header_footer(c: &mut Canvas, f: &Fonts, report: &Report) {
     }
 }
 
-fn layout_pages(report: &Report, fonts: &Fonts, size: PageSize) -> Result<Vec<Vec<printpdf::Op>>, RenderError> {
+fn layout_pages(
+    report: &Report,
+    fonts: &Fonts,
+    size: PageSize,
+    logo: Option<&LogoRef>,
+) -> Result<Vec<Vec<printpdf::Op>>, RenderError> {
     let mut c = Canvas::new(size);
-    cover(&mut c, fonts, report);
+    c.accent = report.theme.accent;
+    cover(&mut c, fonts, report, logo);
     for b in &report.blocks {
         match b {
             Block::Heading { level: 1, .. } => {}
@@ -374,7 +394,7 @@ fn layout_pages(report: &Report, fonts: &Fonts, size: PageSize) -> Result<Vec<Ve
                 for (i, item) in items.iter().enumerate() {
                     let marker = if *ordered { format!("{}.", i + 1) } else { "•".into() };
                     c.ensure(13.0);
-                    c.text_at(&fonts.regular, &marker, 9.5, MARGIN + 4.0, c.y + 13.0 - 3.25, rgb(ACCENT));
+                    c.text_at(&fonts.regular, &marker, 9.5, MARGIN + 4.0, c.y + 13.0 - 3.25, rgb(c.accent));
                     paragraph(&mut c, &fonts.regular, item, 9.5, 20.0, INK);
                     c.y -= 3.0;
                 }
@@ -397,7 +417,7 @@ fn layout_pages(report: &Report, fonts: &Fonts, size: PageSize) -> Result<Vec<Ve
                     rgb(INK),
                 );
                 c.y += 4.0;
-                table(&mut c, fonts, &v);
+                table(&mut c, fonts, report, &v);
             }
         }
     }
@@ -437,9 +457,25 @@ fn build(report: &Report) -> Result<Vec<u8>, RenderError> {
         },
         bold: FontRef { id: bold_id, face: ttf_parser::Face::parse(BOLD, 0).map_err(|e| backend(e.to_string()))? },
     };
-    let size = A4;
-    let pages = layout_pages(report, &fonts, size)?;
-    let pages: Vec<PdfPage> = pages.into_iter().map(|ops| PdfPage::new(Mm(210.0), Mm(297.0), ops)).collect();
+    let paper = report.theme.paper;
+    let size = match paper {
+        cavra_model::theme::Paper::A4 => A4,
+        cavra_model::theme::Paper::Letter => LETTER,
+    };
+    let logo = match &report.theme.logo {
+        Some(l) => {
+            let image = logo_image(l).map_err(|e| backend(format!("logo: {e}")))?;
+            let px = (image.width, image.height);
+            // A fixed name, like the fonts, so the file is a pure function of the report.
+            let id = printpdf::XObjectId("Logo".into());
+            doc.resources.xobjects.map.insert(id.clone(), printpdf::XObject::Image(image));
+            Some(LogoRef { id, px })
+        }
+        None => None,
+    };
+    let pages = layout_pages(report, &fonts, size, logo.as_ref())?;
+    let (w_mm, h_mm) = paper.size_mm();
+    let pages: Vec<PdfPage> = pages.into_iter().map(|ops| PdfPage::new(Mm(w_mm), Mm(h_mm), ops)).collect();
     let when = pdf_date(m.generated_at);
     let info = &mut doc.metadata.info;
     info.creation_date = when;
@@ -459,6 +495,18 @@ fn build(report: &Report) -> Result<Vec<u8>, RenderError> {
     let mut out = Vec::new();
     lo.save_to(&mut out).map_err(|e| backend(e.to_string()))?;
     Ok(out)
+}
+
+/// The theme's logo as raw pixels (RGB, or RGBA when it has transparency).
+fn logo_image(l: &cavra_model::theme::Logo) -> Result<printpdf::RawImage, String> {
+    let img = image::load_from_memory_with_format(&l.png, image::ImageFormat::Png).map_err(|e| e.to_string())?;
+    let (width, height) = (img.width() as usize, img.height() as usize);
+    let (pixels, data_format) = if img.color().has_alpha() {
+        (img.into_rgba8().into_raw(), printpdf::RawImageFormat::RGBA8)
+    } else {
+        (img.into_rgb8().into_raw(), printpdf::RawImageFormat::RGB8)
+    };
+    Ok(printpdf::RawImage { pixels: printpdf::RawImageData::U8(pixels), width, height, data_format, tag: Vec::new() })
 }
 
 /// Makes the file a pure function of the report: a content-derived trailer

@@ -46,8 +46,8 @@ struct Formats {
 }
 
 impl Formats {
-    fn new() -> Formats {
-        let accent = Color::RGB(0x0072B2);
+    fn new(accent: u32) -> Formats {
+        let accent = Color::RGB(accent & 0xFF_FFFF);
         Formats {
             title: Format::new().set_bold().set_font_size(18).set_font_color(accent),
             label: Format::new().set_bold().set_font_color(Color::RGB(0x5B6475)),
@@ -149,11 +149,17 @@ fn summary(wb: &mut Workbook, report: &Report, f: &Formats, used: &mut BTreeSet<
     ws.set_column_width(2, 50)?;
     ws.write_string_with_format(0, 0, clean(&m.title), &f.title)?;
     ws.write_string(1, 0, clean(&m.tenant_display_name))?;
-    let window = m.window_label();
+    if let Some(logo) = &report.theme.logo {
+        let image = rust_xlsxwriter::Image::new_from_buffer(&logo.png)?
+            .set_scale_to_size(200, 48, true)
+            .set_alt_text(format!("{} logo", clean(&m.branding)));
+        ws.insert_image(0, 2, &image)?;
+    }
+    let window = report.window_label();
     let rows = [
         ("Report id", m.report_id.clone()),
         ("Reporting window", window),
-        ("Generated", m.generated_at.to_string()),
+        ("Generated", report.theme.show_time(m.generated_at)),
         ("Classification", m.classification.as_str().to_string()),
         ("Audience", m.audience.clone()),
         ("Data provenance", m.data_provenance.as_str().to_string()),
@@ -357,7 +363,7 @@ fn dataset(
 }
 
 fn workbook(report: &Report, mut stream: Option<&mut StreamedRows<'_>>) -> Result<Workbook, RenderError> {
-    let f = Formats::new();
+    let f = Formats::new(report.theme.accent);
     let mut wb = Workbook::new();
     let m = &report.meta;
     let props = DocProperties::new()
