@@ -8,6 +8,7 @@ use std::process::Command;
 
 use cavra_reports::model::LoadOptions;
 use cavra_reports::render::signed::{trusted_comment, SigningKey};
+use cavra_reports::render::Format;
 
 /// Whether an external tool is available; panics in CI when it is not.
 fn tool(name: &str) -> bool {
@@ -319,5 +320,58 @@ fn hostile_text_stays_literal_in_pdf_docx_and_xlsx() {
         let xml: String =
             common::zip_parts(&a.bytes).into_iter().map(|(_, c)| String::from_utf8_lossy(&c).into_owned()).collect();
         assert!(xml.contains("&lt;script&gt;") && !xml.contains("<script"), "{}: markup must be escaped", a.name);
+    }
+}
+
+#[test]
+fn themed_documents_pass_the_reference_tools() {
+    if !tool_runs("qpdf", &["--version"]) || !tool_runs("pdftotext", &["-v"]) || !tool_runs("soffice", &["--version"]) {
+        return;
+    }
+    let options = cavra_reports::render::setup::load(&common::root().join("examples/theme/theme.toml")).unwrap();
+    let snapshot = common::load_text(&common::sample_text(), &LoadOptions::default());
+    let posture = cavra_reports::model::Posture::compute(&snapshot);
+    let report = cavra_reports::model::build_report(
+        cavra_reports::model::ReportKind::ExecutiveRiskBrief,
+        &snapshot,
+        &posture,
+        &options,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut inputs = Vec::new();
+    for format in [Format::Pdf, Format::Docx, Format::Xlsx] {
+        let a = cavra_reports::render::render(&report, format).unwrap();
+        let path = dir.path().join(&a.name);
+        std::fs::write(&path, &a.bytes).unwrap();
+        inputs.push(path);
+    }
+    let pdf = &inputs[0];
+    let check = Command::new("qpdf").arg("--check").arg(pdf).output().unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
+    let text = Command::new("pdftotext").arg(pdf).arg("-").output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    for want in ["Northwind Security Office", "Confidential: prepared for Northwind", "EST", "page 1 of"] {
+        assert!(text.contains(want), "{want:?} not in the themed PDF");
+    }
+    let info = Command::new("pdfinfo").arg(pdf).output().unwrap();
+    assert!(String::from_utf8_lossy(&info.stdout).contains("(letter)"), "Letter paper");
+    let out_dir = dir.path().join("converted");
+    let profile = format!("-env:UserInstallation=file://{}", dir.path().join("lo-profile").display());
+    let out = Command::new("soffice")
+        .arg(&profile)
+        .args(["--headless", "--convert-to", "pdf", "--outdir"])
+        .arg(&out_dir)
+        .args(&inputs[1..])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for input in &inputs[1..] {
+        let converted = out_dir.join(input.file_name().unwrap()).with_extension("pdf");
+        let text = Command::new("pdftotext").arg(&converted).arg("-").output().unwrap();
+        assert!(
+            String::from_utf8_lossy(&text.stdout).contains("Northwind Security Office"),
+            "{}: branding lost in conversion",
+            input.display()
+        );
     }
 }

@@ -27,6 +27,9 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
             3
         };
     }
+    if err.downcast_ref::<cavra_render::setup::SetupError>().is_some() {
+        return 3;
+    }
     match err.downcast_ref::<RenderError>() {
         Some(RenderError::UnsafeModel { .. } | RenderError::UnsafeOutput { .. }) => 4,
         Some(RenderError::Rows { source, .. }) => match source.kind {
@@ -102,13 +105,13 @@ fn render_all(
     kinds: &[ReportKind],
     formats: &[Format],
     signing: Option<&Signing>,
+    options: &ReportOptions,
     staging: &mut Staging,
 ) -> Result<Vec<Written>> {
     let posture = Posture::compute(snapshot);
-    let options = ReportOptions::default();
     let mut written = Vec::with_capacity(kinds.len() * formats.len());
     for kind in kinds {
-        let report = build_report(*kind, snapshot, &posture, &options);
+        let report = build_report(*kind, snapshot, &posture, options);
         for format in formats {
             let name = format!("{}.{}", kind.as_str(), format.extension());
             let w = staging
@@ -137,7 +140,16 @@ fn dedup<T: Copy + Ord>(requested: &[T], all: &[T]) -> Vec<T> {
     all.iter().copied().filter(|x| requested.contains(x)).collect()
 }
 
+/// Report options from the setup file, or the defaults.
+fn options(theme: Option<&std::path::Path>) -> Result<ReportOptions> {
+    match theme {
+        Some(path) => Ok(cavra_render::setup::load(path)?),
+        None => Ok(ReportOptions::default()),
+    }
+}
+
 pub fn render(args: &RenderArgs) -> Result<()> {
+    let options = options(args.theme.as_deref())?;
     let snapshot = load(&args.input)?;
     let kinds = dedup(&args.kinds, ReportKind::ALL);
     let mut formats = dedup(&args.formats, Format::ALL);
@@ -152,7 +164,7 @@ pub fn render(args: &RenderArgs) -> Result<()> {
         }
     }
     let mut staging = Staging::new(&args.out)?;
-    let mut artifacts = render_all(&snapshot, &kinds, &formats, signing.as_ref(), &mut staging)?;
+    let mut artifacts = render_all(&snapshot, &kinds, &formats, signing.as_ref(), &options, &mut staging)?;
     if let Some(Signing::Throwaway(key)) = &signing {
         if formats.iter().any(|f| f.is_signed()) {
             let text = key.public_key_file();
@@ -204,8 +216,8 @@ pub fn digest(args: &DigestArgs) -> Result<()> {
     let load = LoadOptions {
         gate: if args.redact { cavra_model::gate::GateMode::Redact } else { cavra_model::gate::GateMode::FailClosed },
     };
-    let digest =
-        cavra_model::stream::StreamedDigest::open(&args.input, &args.decisions, &load, &ReportOptions::default())?;
+    let options = options(args.theme.as_deref())?;
+    let digest = cavra_model::stream::StreamedDigest::open(&args.input, &args.decisions, &load, &options)?;
     let report = digest.report();
     let mut staging = Staging::new(&args.out)?;
     let mut artifacts = Vec::with_capacity(formats.len());

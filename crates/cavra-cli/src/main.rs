@@ -69,6 +69,9 @@ struct RenderArgs {
     /// Password of an encrypted signing key, by reference: `env:NAME` or `file:PATH`.
     #[arg(long, value_name = "REF", requires = "signing_key")]
     signing_key_password: Option<String>,
+    /// Presentation setup file (TOML): organisation, colour, logo, legal footer, time zone, paper.
+    #[arg(long, value_name = "FILE.toml")]
+    theme: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -88,6 +91,9 @@ struct DigestArgs {
     /// Redact sensitive input values with a visible marker instead of failing.
     #[arg(long)]
     redact: bool,
+    /// Presentation setup file (TOML): organisation, colour, logo, legal footer, time zone, paper.
+    #[arg(long, value_name = "FILE.toml")]
+    theme: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {

@@ -29,6 +29,7 @@ mod jsonl;
 mod markdown;
 mod pdf;
 mod raster;
+pub mod setup;
 pub mod signed;
 mod stream;
 pub mod text;

@@ -17,7 +17,7 @@ pub(super) fn build(ctx: &Ctx) -> Report {
         "executive leadership (CSO, CISO)",
         Classification::Internal,
     );
-    let narrative = narrative(ctx, &r.meta.window_label());
+    let narrative = narrative(ctx, &r.window_label());
     let actions = recommended_actions(ctx);
     let limitations = limitations(ctx);
     // Ours: the brief ranks findings by severity, then newest, so the worst come first.
