@@ -24,6 +24,7 @@
 //! ```
 
 pub use cavra_model as model;
+pub use cavra_package as package;
 pub use cavra_render as render;
 
 pub mod synth;

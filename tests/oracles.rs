@@ -375,3 +375,102 @@ fn themed_documents_pass_the_reference_tools() {
         );
     }
 }
+
+/// The sample packaged as `ptype`, with its key.
+fn sample_package(ptype: cavra_reports::package::PackageType) -> (cavra_reports::package::Package, SigningKey) {
+    let snapshot = common::load_text(&common::sample_text(), &LoadOptions::default());
+    let posture = cavra_reports::model::Posture::compute(&snapshot);
+    let key = SigningKey::generate().unwrap();
+    let options = cavra_reports::package::PackageOptions::default();
+    (cavra_reports::package::build_package(ptype, &snapshot, &posture, &options, &key).unwrap(), key)
+}
+
+/// Unzips a package into `dir` (for the reference tools only; our verifier never extracts).
+fn unzip(bytes: &[u8], dir: &std::path::Path) {
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    for i in 0..zip.len() {
+        let mut f = zip.by_index(i).unwrap();
+        let path = dir.join(f.enclosed_name().unwrap());
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let mut out = std::fs::File::create(&path).unwrap();
+        std::io::copy(&mut f, &mut out).unwrap();
+    }
+}
+
+#[test]
+fn minisign_verifies_every_package_manifest() {
+    if !tool("minisign") {
+        return;
+    }
+    for ptype in cavra_reports::package::PackageType::ALL {
+        let (pkg, key) = sample_package(*ptype);
+        let dir = tempfile::tempdir().unwrap();
+        unzip(&pkg.bytes, dir.path());
+        let pubkey = dir.path().join("key.pub");
+        std::fs::write(&pubkey, key.public_key_file()).unwrap();
+        let out = Command::new("minisign")
+            .arg("-V")
+            .arg("-p")
+            .arg(&pubkey)
+            .arg("-m")
+            .arg(dir.path().join("manifest.json"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{ptype}: {text}{}", String::from_utf8_lossy(&out.stderr));
+        assert!(text.contains(&format!("package_id:{}", pkg.manifest.package_id)), "{text}");
+        assert!(text.contains(&pkg.manifest.integrity.manifest_digest), "{text}");
+    }
+}
+
+#[test]
+fn bagit_python_validates_the_evidence_room() {
+    if !python_module("bagit") {
+        return;
+    }
+    let (pkg, _) = sample_package(cavra_reports::package::PackageType::EvidenceRoomBundle);
+    let dir = tempfile::tempdir().unwrap();
+    unzip(&pkg.bytes, dir.path());
+    let out = Command::new("python3").args(["-m", "bagit", "--validate"]).arg(dir.path()).output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("is valid"), "{text}");
+    // and it notices a changed payload file
+    let target = dir.path().join("data/reports/control-coverage.csv");
+    let mut bytes = std::fs::read(&target).unwrap();
+    bytes[10] ^= 1;
+    std::fs::write(&target, bytes).unwrap();
+    let out = Command::new("python3").args(["-m", "bagit", "--validate"]).arg(dir.path()).output().unwrap();
+    assert!(!out.status.success());
+}
+
+#[test]
+fn trestle_loads_both_oscal_documents() {
+    if !python_module("trestle") {
+        return;
+    }
+    let (pkg, _) = sample_package(cavra_reports::package::PackageType::GrcUploadPackage);
+    let dir = tempfile::tempdir().unwrap();
+    unzip(&pkg.bytes, dir.path());
+    let script = r#"
+import pathlib, sys
+from trestle.oscal.assessment_results import AssessmentResults
+from trestle.oscal.poam import PlanOfActionAndMilestones
+ar = AssessmentResults.oscal_read(pathlib.Path(sys.argv[1]))
+poam = PlanOfActionAndMilestones.oscal_read(pathlib.Path(sys.argv[2]))
+print(len(ar.results[0].observations or []), len(ar.results[0].findings or []), len(poam.poam_items), len(poam.risks or []))
+"#;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(dir.path().join("oscal/assessment-results.json"))
+        .arg(dir.path().join("oscal/poam.json"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    let counts: Vec<usize> = text.split_whitespace().map(|n| n.parse().unwrap()).collect();
+    let snapshot = common::load_text(&common::sample_text(), &LoadOptions::default());
+    let findings = cavra_reports::model::Posture::compute(&snapshot).findings.len();
+    assert_eq!(counts, vec![findings, findings, findings, findings]);
+}

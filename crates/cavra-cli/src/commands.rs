@@ -11,7 +11,7 @@ use cavra_render::{render_streamed, render_to_writer, Format, RenderError, Strea
 
 use crate::write::Staging;
 
-use crate::{DigestArgs, InputArgs, RenderArgs};
+use crate::{DigestArgs, InputArgs, PackageArgs, RenderArgs, VerifyArgs};
 
 /// The bundled sample snapshot.
 const SAMPLE: &str = include_str!("../../../examples/sample_snapshot.json");
@@ -29,6 +29,9 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     }
     if err.downcast_ref::<cavra_render::setup::SetupError>().is_some() {
         return 3;
+    }
+    if err.downcast_ref::<NotVerified>().is_some() {
+        return 5;
     }
     match err.downcast_ref::<RenderError>() {
         Some(RenderError::UnsafeModel { .. } | RenderError::UnsafeOutput { .. }) => 4,
@@ -81,15 +84,18 @@ impl Signing {
 }
 
 fn signing(args: &RenderArgs) -> Result<Option<Signing>> {
-    if let Some(reference) = &args.signing_key {
+    signing_from(args.signing_key.as_deref(), args.signing_key_password.as_deref(), args.input.sample)
+}
+
+fn signing_from(key: Option<&str>, password: Option<&str>, sample: bool) -> Result<Option<Signing>> {
+    if let Some(reference) = key {
         let text = secret_ref(reference, "--signing-key")?;
-        let password =
-            args.signing_key_password.as_deref().map(|r| secret_ref(r, "--signing-key-password")).transpose()?;
+        let password = password.map(|r| secret_ref(r, "--signing-key-password")).transpose()?;
         let key =
             SigningKey::from_secret_key_text(&text, password.map(|p| p.trim_end_matches(['\n', '\r']).to_string()))?;
         return Ok(Some(Signing::Key(key)));
     }
-    if args.input.sample {
+    if sample {
         return Ok(Some(Signing::Throwaway(SigningKey::generate()?)));
     }
     Ok(None)
@@ -240,6 +246,81 @@ pub fn digest(args: &DigestArgs) -> Result<()> {
         notes.push(format!("redacted {} sensitive input value(s)", report.meta.redaction.total));
     }
     print_summary(&artifacts, &args.out, &notes)
+}
+
+/// A package failed verification (exit code 5).
+#[derive(Debug)]
+pub struct NotVerified(pub String);
+
+impl std::fmt::Display for NotVerified {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: package failed verification", self.0)
+    }
+}
+
+impl std::error::Error for NotVerified {}
+
+pub fn package(args: &PackageArgs) -> Result<()> {
+    let report = options(args.theme.as_deref())?;
+    let snapshot = load(&args.input)?;
+    let signing = signing_from(args.signing_key.as_deref(), args.signing_key_password.as_deref(), args.input.sample)?
+        .context("packages are signed: give --signing-key file:PATH or env:NAME (a minisign secret key)")?;
+    let types = dedup(&args.types, cavra_package::PackageType::ALL);
+    let options = cavra_package::PackageOptions {
+        report,
+        retention: args.retention,
+        delivery_targets: args.targets.clone(),
+        room: cavra_package::EvidenceRoom {
+            audience: args.audience.clone(),
+            reference: args.reference.clone().unwrap_or_default(),
+            retention_days: args.room_retention_days,
+        },
+    };
+    let posture = Posture::compute(&snapshot);
+    let mut staging = Staging::new(&args.out)?;
+    let mut written = Vec::new();
+    let mut ids = Vec::new();
+    for t in &types {
+        let pkg = cavra_package::build_package(*t, &snapshot, &posture, &options, signing.key())
+            .with_context(|| format!("building {t}"))?;
+        ids.push(format!(
+            "{}: {} ({} artifacts, {})",
+            pkg.file_name,
+            pkg.manifest.package_id,
+            pkg.manifest.artifacts.len(),
+            pkg.manifest.retention_class.as_str()
+        ));
+        written.push(staging.write_bytes(&pkg.file_name, &pkg.bytes)?);
+    }
+    let mut notes = ids;
+    let pub_name = if args.input.sample { SAMPLE_PUBLIC_KEY } else { "package-signing-key.pub" };
+    written.push(staging.write_bytes(pub_name, signing.key().public_key_file().as_bytes())?);
+    if let Signing::Throwaway(_) = &signing {
+        notes.push(format!(
+            "signed with a throw-away key generated for this run; verify with {pub_name} (the secret key was not kept)"
+        ));
+    }
+    staging.commit()?;
+    print_summary(&written, &args.out, &notes)
+}
+
+pub fn verify(args: &VerifyArgs) -> Result<()> {
+    let key =
+        std::fs::read_to_string(&args.pubkey).with_context(|| format!("{}: cannot read", args.pubkey.display()))?;
+    let file =
+        std::fs::File::open(&args.package).with_context(|| format!("{}: cannot read", args.package.display()))?;
+    let result = cavra_package::verify::verify_package(
+        std::io::BufReader::new(file),
+        &key,
+        &cavra_package::verify::Limits::default(),
+    )
+    .with_context(|| format!("{}", args.pubkey.display()))?;
+    println!("{result}");
+    if result.ok() {
+        Ok(())
+    } else {
+        Err(NotVerified(args.package.display().to_string()).into())
+    }
 }
 
 pub fn validate(args: &InputArgs) -> Result<()> {

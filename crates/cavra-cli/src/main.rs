@@ -2,7 +2,8 @@
 //! activity snapshot.
 //!
 //! Exit codes: 0 success; 1 I/O or internal failure; 2 usage error;
-//! 3 invalid input (parse or validation); 4 rejected by the safety gate.
+//! 3 invalid input (parse or validation); 4 rejected by the safety gate;
+//! 5 a package failed verification.
 
 mod commands;
 mod write;
@@ -28,6 +29,10 @@ enum Command {
     /// memory: two passes over the JSON Lines file (in time order), rows
     /// streamed into JSON Lines, CSV and XLSX (all or nothing).
     Digest(DigestArgs),
+    /// Build signed packages (board pack, GRC upload, SIEM bundle, evidence room, incident packet).
+    Package(PackageArgs),
+    /// Verify a package: signature, every digest, completeness, BagIt manifests.
+    Verify(VerifyArgs),
     /// Parse a snapshot and run the safety gate without rendering.
     Validate(InputArgs),
     /// List report kinds and formats.
@@ -75,6 +80,51 @@ struct RenderArgs {
 }
 
 #[derive(Debug, Args)]
+struct PackageArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Output folder; created if missing. Nothing is written unless every package builds.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Package types (comma-separated; default: all).
+    #[arg(long = "types", value_delimiter = ',', value_name = "TYPE")]
+    types: Vec<cavra_package::PackageType>,
+    /// Retention class (operational_record, governance_record, audit_record, legal_hold); default per type.
+    #[arg(long, value_name = "CLASS")]
+    retention: Option<cavra_package::RetentionClass>,
+    /// A delivery target (recipient group or channel name) to list in the manifests; repeatable.
+    #[arg(long = "target", value_name = "NAME")]
+    targets: Vec<String>,
+    /// Evidence-room audience, shown in its watermark and bag-info.txt.
+    #[arg(long, value_name = "TEXT", default_value = "external auditor")]
+    audience: String,
+    /// Evidence-room reference (default: derived from the package id).
+    #[arg(long, value_name = "REF")]
+    reference: Option<String>,
+    /// Days an evidence room is kept after the snapshot's as_of (its expiry date).
+    #[arg(long, value_name = "DAYS", default_value_t = 365)]
+    room_retention_days: u32,
+    /// minisign secret key for the manifests, by reference: `file:PATH` or `env:NAME`.
+    #[arg(long, value_name = "REF")]
+    signing_key: Option<String>,
+    /// Password of an encrypted signing key, by reference: `env:NAME` or `file:PATH`.
+    #[arg(long, value_name = "REF", requires = "signing_key")]
+    signing_key_password: Option<String>,
+    /// Presentation setup file (TOML) for the reports inside.
+    #[arg(long, value_name = "FILE.toml")]
+    theme: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    /// The package (zip).
+    package: PathBuf,
+    /// The signer's minisign public key file.
+    #[arg(long, value_name = "KEY.pub")]
+    pubkey: PathBuf,
+}
+
+#[derive(Debug, Args)]
 struct DigestArgs {
     /// The activity snapshot (JSON, without inline decisions).
     #[arg(long, value_name = "SNAPSHOT")]
@@ -101,6 +151,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Render(args) => commands::render(&args),
         Command::Digest(args) => commands::digest(&args),
+        Command::Package(args) => commands::package(&args),
+        Command::Verify(args) => commands::verify(&args),
         Command::Validate(args) => commands::validate(&args),
         Command::Catalog => commands::catalog(),
     };

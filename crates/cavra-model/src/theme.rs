@@ -29,11 +29,14 @@ pub struct Theme {
     pub timezone: Option<String>,
     /// Paper size of paginated formats (PDF).
     pub paper: Paper,
+    /// A visible watermark on every page or screen of HTML, PDF and DOCX
+    /// (evidence rooms mark their copies with audience and reference).
+    pub watermark: Option<String>,
 }
 
 impl Default for Theme {
     fn default() -> Self {
-        Theme { accent: DEFAULT_ACCENT, logo: None, timezone: None, paper: Paper::A4 }
+        Theme { accent: DEFAULT_ACCENT, logo: None, timezone: None, paper: Paper::A4, watermark: None }
     }
 }
 

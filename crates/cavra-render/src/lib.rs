@@ -35,6 +35,7 @@ mod stream;
 pub mod text;
 mod xlsx;
 
+pub use jsonl::JSONL_SCHEMA_VERSION;
 pub use xlsx::CONSTANT_MEMORY_ROWS as XLSX_CONSTANT_MEMORY_ROWS;
 
 use std::fmt;

@@ -232,13 +232,18 @@ fn build(report: &Report) -> Result<Docx, RenderError> {
             }
         }
     }
-    let header = Header::new().add_paragraph(
+    let mut header = Header::new().add_paragraph(
         Paragraph::new().add_run(
             text(&format!("{} · {} · {}", m.branding, m.title, m.classification.as_str().to_uppercase()))
                 .size(16)
                 .color(MUTED),
         ),
     );
+    if let Some(mark) = &report.theme.watermark {
+        header = header.add_paragraph(
+            Paragraph::new().align(AlignmentType::Center).add_run(text(mark).size(22).bold().color("D55E00")),
+        );
+    }
     let footer = Footer::new().add_paragraph(
         Paragraph::new()
             .add_run(text(&format!("{} · ", m.legal_footer)).size(16).color(MUTED))

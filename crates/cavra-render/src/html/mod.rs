@@ -33,6 +33,7 @@ struct Page<'a> {
     accent: String,
     /// The logo as a `data:image/png;base64,…` URI (no remote resource).
     logo: Option<String>,
+    watermark: Option<String>,
     blocks: Vec<View>,
 }
 
@@ -155,6 +156,7 @@ impl Renderer for HtmlRenderer {
             generated: report.theme.show_time(report.meta.generated_at),
             accent: report.theme.accent_hex(),
             logo,
+            watermark: report.theme.watermark.clone(),
             blocks: views(report)?,
         };
         let ctx = tera::Context::from_serialize(&page).map_err(|e| backend(e.to_string()))?;

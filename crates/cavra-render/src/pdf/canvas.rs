@@ -162,6 +162,22 @@ impl Canvas {
         ]);
     }
 
+    /// Text rotated `degrees` counter-clockwise about its start, which sits
+    /// at `x` and `y` points below the top edge.
+    #[allow(clippy::too_many_arguments)]
+    pub fn text_rotated(&mut self, font: &FontRef, text: &str, size: f32, x: f32, y: f32, degrees: f32, colour: Color) {
+        let baseline = self.size.height - y;
+        let id = font.id.clone();
+        self.ops().extend([
+            Op::StartTextSection,
+            Op::SetFillColor { col: colour },
+            Op::SetFont { font: PdfFontHandle::External(id), size: Pt(size) },
+            Op::SetTextMatrix { matrix: TextMatrix::TranslateRotate(Pt(x), Pt(baseline), degrees) },
+            Op::ShowText { items: vec![TextItem::Text(text.to_string())] },
+            Op::EndTextSection,
+        ]);
+    }
+
     /// An image XObject of `px` pixels drawn `w` × `h` points with its top
     /// left corner at (`x`, `y` from the page top).
     pub fn image(&mut self, id: &printpdf::XObjectId, px: (usize, usize), x: f32, y: f32, w: f32, h: f32) {

@@ -367,8 +367,23 @@ fn header_footer(c: &mut Canvas, f: &Fonts, report: &Report) {
         c.line(&[(MARGIN, h - 44.0), (MARGIN + width, h - 44.0)], 0.4, rgb(LINE));
         c.text_at(&f.regular, &legal, 6.5, MARGIN, h - 32.0, rgb(MUTED));
         c.text_at(&f.regular, &page, 7.0, MARGIN + width - pw, h - 32.0, rgb(MUTED));
-        let decorations = std::mem::replace(&mut c.pages, saved);
-        let mut ops = current;
+        let decorations = std::mem::replace(&mut c.pages, vec![Vec::new()]);
+        // The watermark goes under the page content, diagonally across it.
+        if let Some(mark) = &report.theme.watermark {
+            // As large as fits along the page's diagonal (at most 30 pt).
+            let mark = clean(mark);
+            let diagonal = (c.size.width.powi(2) + h.powi(2)).sqrt();
+            let size = (0.75 * diagonal / f.bold.width(&mark, 1.0).max(1.0)).clamp(8.0, 30.0);
+            let mark = fit(&f.bold, &mark, size, 0.75 * diagonal);
+            let len = f.bold.width(&mark, size);
+            let (cx, cy) = (c.size.width / 2.0, h / 2.0);
+            let angle = (h / c.size.width).atan().to_degrees();
+            let (dx, dy) = (len / 2.0 * angle.to_radians().cos(), len / 2.0 * angle.to_radians().sin());
+            c.text_rotated(&f.bold, &mark, size, cx - dx, cy + dy, angle, rgb(0xE8E1DA));
+        }
+        let under = std::mem::replace(&mut c.pages, saved);
+        let mut ops: Vec<printpdf::Op> = under.into_iter().flatten().collect();
+        ops.extend(current);
         ops.extend(decorations.into_iter().flatten());
         c.pages[i] = ops;
     }

@@ -1,0 +1,392 @@
+//! Packages end to end: every type builds from the sample and verifies;
+//! tampering of every kind is caught and named; crafted archives are
+//! refused before any content is read; builds are deterministic.
+
+use std::io::{Cursor, Read, Write};
+
+use cavra_model::{LoadOptions, Posture, Snapshot};
+use cavra_package::archive::{write_zip, Entry};
+use cavra_package::manifest::{sha256_tagged, trusted_comment, Manifest, MANIFEST_PATH, SIGNATURE_PATH};
+use cavra_package::verify::{verify_package, Limits, Verification};
+use cavra_package::{build_package, Package, PackageOptions, PackageType};
+use cavra_render::signed::SigningKey;
+
+const SAMPLE: &str = include_str!("../../../examples/sample_snapshot.json");
+
+fn sample() -> (Snapshot, Posture) {
+    let s = Snapshot::from_json_str(SAMPLE, &LoadOptions::default()).unwrap();
+    let p = Posture::compute(&s);
+    (s, p)
+}
+
+fn build(ptype: PackageType, key: &SigningKey) -> Package {
+    let (s, p) = sample();
+    build_package(ptype, &s, &p, &PackageOptions::default(), key).unwrap()
+}
+
+fn verify(bytes: &[u8], key: &SigningKey) -> Verification {
+    verify_package(Cursor::new(bytes), &key.public_key_file(), &Limits::default()).unwrap()
+}
+
+fn entries(bytes: &[u8]) -> Vec<Entry> {
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
+    (0..zip.len())
+        .map(|i| {
+            let mut f = zip.by_index(i).unwrap();
+            let mut b = Vec::new();
+            f.read_to_end(&mut b).unwrap();
+            Entry { path: f.name().unwrap().to_string(), bytes: b }
+        })
+        .collect()
+}
+
+/// Re-zips entries after `edit`, re-signing the manifest `reseal` says how.
+fn rezip(bytes: &[u8], edit: impl FnOnce(&mut Vec<Entry>)) -> Vec<u8> {
+    let mut e = entries(bytes);
+    edit(&mut e);
+    write_zip(e).unwrap()
+}
+
+/// Replaces manifest.json with `manifest` and signs it with `comment`.
+fn reseal(entries: &mut [Entry], manifest: &Manifest, comment: &str, key: &SigningKey) {
+    let bytes = manifest.to_bytes();
+    let sig = key.sign(Cursor::new(&bytes), comment).unwrap();
+    for e in entries.iter_mut() {
+        if e.path == MANIFEST_PATH {
+            e.bytes = bytes.clone();
+        } else if e.path == SIGNATURE_PATH {
+            e.bytes = sig.clone().into_bytes();
+        }
+    }
+}
+
+fn failed_paths(v: &Verification) -> Vec<String> {
+    v.failures().map(|c| c.path.clone()).collect()
+}
+
+#[test]
+fn every_package_type_builds_and_verifies() {
+    let key = SigningKey::generate().unwrap();
+    let expected: [(&PackageType, &[&str]); 5] = [
+        (
+            &PackageType::BoardAndAuditBundle,
+            &[
+                "reports/board-kpi-pack.signed.json",
+                "reports/board-kpi-pack.signed.json.minisig",
+                "reports/board-kpi-pack.xlsx",
+                "reports/executive-risk-brief.docx",
+                "reports/executive-risk-brief.pdf",
+                "reports/soc2-audit-summary.pdf",
+            ],
+        ),
+        (
+            &PackageType::GrcUploadPackage,
+            &[
+                "oscal/assessment-results.json",
+                "oscal/poam.json",
+                "reports/control-coverage.csv",
+                "reports/evidence-freshness.csv",
+            ],
+        ),
+        (&PackageType::SiemExportBundle, &["siem/agent-activity-digest.jsonl", "siem/field-dictionary.json"]),
+        (
+            &PackageType::IncidentReviewPacket,
+            &[
+                "incident/chain-of-custody.csv",
+                "incident/incident-packet.json",
+                "incident/incident-packet.pdf",
+                "incident/linked-decisions.jsonl",
+            ],
+        ),
+        (
+            &PackageType::EvidenceRoomBundle,
+            &[
+                "bag-info.txt",
+                "bagit.txt",
+                "data/reports/agent-risk-register.xlsx",
+                "data/reports/control-coverage.csv",
+                "data/reports/control-coverage.html",
+                "data/reports/evidence-freshness.csv",
+                "data/reports/evidence-freshness.pdf",
+                "data/reports/soc2-audit-summary.docx",
+                "data/reports/soc2-audit-summary.html",
+                "data/reports/soc2-audit-summary.json",
+                "data/reports/soc2-audit-summary.pdf",
+                "manifest-sha256.txt",
+            ],
+        ),
+    ];
+    for (ptype, paths) in expected {
+        let pkg = build(*ptype, &key);
+        let listed: Vec<&str> = pkg.manifest.artifacts.iter().map(|a| a.path.as_str()).collect();
+        assert_eq!(listed, paths.to_vec(), "{ptype}");
+        assert_eq!(pkg.manifest.package_type, ptype.as_str());
+        assert_eq!(pkg.manifest.retention_class, ptype.default_retention());
+        for a in &pkg.manifest.artifacts {
+            if a.signs.is_none() {
+                assert!(a.sha256.as_deref().is_some_and(|d| d.starts_with("sha256:") && d.len() == 71), "{}", a.path);
+            }
+        }
+        let v = verify(&pkg.bytes, &key);
+        assert!(v.ok(), "{ptype}:\n{v}");
+        // one line per artifact, plus the manifest and its signature (and the bag)
+        let extra = if *ptype == PackageType::EvidenceRoomBundle { 3 } else { 2 };
+        assert_eq!(v.checks.len(), paths.len() + extra, "{v}");
+    }
+}
+
+#[test]
+fn packaging_twice_gives_identical_entries_but_the_signatures() {
+    let key = SigningKey::generate().unwrap();
+    for ptype in PackageType::ALL {
+        let (a, b) = (build(*ptype, &key), build(*ptype, &key));
+        let mut za = zip::ZipArchive::new(Cursor::new(&a.bytes)).unwrap();
+        let mut zb = zip::ZipArchive::new(Cursor::new(&b.bytes)).unwrap();
+        assert_eq!(za.len(), zb.len());
+        for i in 0..za.len() {
+            let (mut x, mut y) = (za.by_index(i).unwrap(), zb.by_index(i).unwrap());
+            assert_eq!(x.name().unwrap(), y.name().unwrap());
+            let name = x.name().unwrap().to_string();
+            assert_eq!(x.last_modified(), y.last_modified(), "{name}");
+            assert_eq!(x.unix_mode(), y.unix_mode(), "{name}");
+            assert_eq!(x.compression(), y.compression(), "{name}");
+            let (mut bx, mut by) = (Vec::new(), Vec::new());
+            x.read_to_end(&mut bx).unwrap();
+            y.read_to_end(&mut by).unwrap();
+            if name.ends_with(".minisig") {
+                continue; // fresh randomness: verified, never compared
+            }
+            assert!(bx == by, "{ptype}: {name} differs between runs");
+            assert_eq!(x.crc32(), y.crc32(), "{name}");
+        }
+    }
+}
+
+#[test]
+fn flipping_removing_or_adding_a_file_is_caught_and_named() {
+    let key = SigningKey::generate().unwrap();
+    for ptype in PackageType::ALL {
+        let pkg = build(*ptype, &key);
+        for a in pkg.manifest.artifacts.iter().filter(|a| a.signs.is_none()) {
+            let flipped = rezip(&pkg.bytes, |e| {
+                let entry = e.iter_mut().find(|x| x.path == a.path).unwrap();
+                let mid = entry.bytes.len() / 2;
+                entry.bytes[mid] ^= 0x01;
+            });
+            let v = verify(&flipped, &key);
+            assert!(!v.ok() && failed_paths(&v).contains(&a.path), "{ptype} flip {}:\n{v}", a.path);
+        }
+        let first = &pkg.manifest.artifacts[0].path;
+        let removed = rezip(&pkg.bytes, |e| e.retain(|x| &x.path != first));
+        let v = verify(&removed, &key);
+        assert!(failed_paths(&v).contains(first), "{ptype} remove:\n{v}");
+        let added = rezip(&pkg.bytes, |e| e.push(Entry { path: "reports/extra.txt".into(), bytes: b"x".to_vec() }));
+        let v = verify(&added, &key);
+        assert_eq!(failed_paths(&v), vec!["reports/extra.txt".to_string()], "{ptype} add:\n{v}");
+    }
+}
+
+#[test]
+fn signature_problems_are_caught() {
+    let key = SigningKey::generate().unwrap();
+    let other = SigningKey::generate().unwrap();
+    let pkg = build(PackageType::GrcUploadPackage, &key);
+    // another key
+    let v = verify(&pkg.bytes, &other);
+    assert_eq!(failed_paths(&v), vec![SIGNATURE_PATH.to_string()], "{v}");
+    // an edited trusted comment: the signature no longer verifies
+    let edited = rezip(&pkg.bytes, |e| {
+        let sig = e.iter_mut().find(|x| x.path == SIGNATURE_PATH).unwrap();
+        let text = String::from_utf8(sig.bytes.clone()).unwrap().replace("package_id:pkg-", "package_id:pkX-");
+        sig.bytes = text.into_bytes();
+    });
+    assert_eq!(failed_paths(&verify(&edited, &key)), vec![SIGNATURE_PATH.to_string()]);
+    // a valid signature whose trusted comment names another package or digest
+    for comment in [
+        trusted_comment("pkg-other", &pkg.manifest.integrity.manifest_digest),
+        trusted_comment(&pkg.manifest.package_id, &sha256_tagged(b"something else")),
+        "no fields here".to_string(),
+    ] {
+        let resigned = rezip(&pkg.bytes, |e| reseal(e, &pkg.manifest, &comment, &key));
+        let v = verify(&resigned, &key);
+        assert_eq!(failed_paths(&v), vec![SIGNATURE_PATH.to_string()], "{comment}:\n{v}");
+    }
+    // a manifest edited and re-signed with a matching comment, but whose digests lie
+    let mut forged = pkg.manifest.clone();
+    forged.artifacts[0].sha256 = Some(sha256_tagged(b"forged"));
+    forged.integrity.manifest_digest = forged.compute_digest();
+    let comment = trusted_comment(&forged.package_id, &forged.integrity.manifest_digest);
+    let resigned = rezip(&pkg.bytes, |e| reseal(e, &forged, &comment, &key));
+    let v = verify(&resigned, &key);
+    assert_eq!(failed_paths(&v), vec![forged.artifacts[0].path.clone()], "{v}");
+    // the signature over the signed JSON inside a board pack is checked too
+    let board = build(PackageType::BoardAndAuditBundle, &key);
+    let swapped = rezip(&board.bytes, |e| {
+        let fake = other.sign(Cursor::new(b"x"), "report_id:x kind:x sha256:x").unwrap();
+        e.iter_mut().find(|x| x.path.ends_with(".signed.json.minisig")).unwrap().bytes = fake.into_bytes();
+    });
+    let v = verify(&swapped, &key);
+    assert_eq!(failed_paths(&v), vec!["reports/board-kpi-pack.signed.json.minisig".to_string()], "{v}");
+}
+
+/// A zip written entry by entry with the zip crate, for crafted archives.
+fn craft(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut z = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for (name, bytes) in files {
+        z.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+        z.write_all(bytes).unwrap();
+    }
+    z.finish().unwrap().into_inner()
+}
+
+/// Patches every central and local header: `f` gets the header bytes and the offset of its fields.
+fn patch_headers(bytes: &mut [u8], f: impl Fn(&mut [u8], usize, bool)) {
+    let mut i = 0;
+    while i + 4 <= bytes.len() {
+        match &bytes[i..i + 4] {
+            [0x50, 0x4b, 0x03, 0x04] => f(bytes, i, false),
+            [0x50, 0x4b, 0x01, 0x02] => f(bytes, i, true),
+            _ => {}
+        }
+        i += 1;
+    }
+}
+
+fn refused(bytes: &[u8], limits: &Limits) -> Vec<(String, String)> {
+    let key = SigningKey::generate().unwrap();
+    let v = verify_package(Cursor::new(bytes), &key.public_key_file(), limits).unwrap();
+    assert!(!v.ok());
+    v.failures().map(|c| (c.path.clone(), c.problem.clone().unwrap_or_default())).collect()
+}
+
+#[test]
+fn crafted_entry_names_are_refused() {
+    for (name, why) in [
+        ("../evil.txt", "`..` component"),
+        ("reports/../../evil.txt", "`..` component"),
+        ("/etc/passwd", "absolute"),
+        ("C:/windows/evil.txt", "drive letter"),
+        ("reports\\evil.txt", "backslash"),
+        ("reports/./x.txt", "`.` component"),
+        ("reports//x.txt", "empty path component"),
+        ("reports/", "directory"),
+    ] {
+        let bytes = craft(&[(MANIFEST_PATH, b"{}"), (name, b"x")]);
+        let f = refused(&bytes, &Limits::default());
+        assert!(f.iter().any(|(p, r)| p == name && r.contains(why)), "{name}: {f:?}");
+    }
+    // NUL: written as `aXb`, then patched in both headers
+    let mut bytes = craft(&[("aXb.txt", b"x")]);
+    let at: Vec<usize> = bytes.windows(7).enumerate().filter(|(_, w)| *w == b"aXb.txt").map(|(i, _)| i).collect();
+    for i in at {
+        bytes[i + 1] = 0;
+    }
+    let f = refused(&bytes, &Limits::default());
+    assert!(f.iter().any(|(_, r)| r.contains("NUL")), "{f:?}");
+}
+
+#[test]
+fn links_encryption_methods_and_duplicates_are_refused() {
+    // symbolic link
+    let mut z = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    z.add_symlink("reports/link", "/etc/passwd", zip::write::SimpleFileOptions::default()).unwrap();
+    let bytes = z.finish().unwrap().into_inner();
+    let f = refused(&bytes, &Limits::default());
+    assert!(f.iter().any(|(p, r)| p == "reports/link" && r.contains("symbolic link")), "{f:?}");
+
+    // encrypted flag set in the headers
+    let mut bytes = craft(&[("reports/a.txt", b"secret")]);
+    patch_headers(&mut bytes, |b, i, central| b[i + if central { 8 } else { 6 }] |= 1);
+    let f = refused(&bytes, &Limits::default());
+    assert!(f.iter().any(|(p, r)| p == "reports/a.txt" && r.contains("encrypted")), "{f:?}");
+
+    // a compression method other than stored/deflate (bzip2 = 12)
+    let mut bytes = craft(&[("reports/a.txt", b"data")]);
+    patch_headers(&mut bytes, |b, i, central| {
+        let at = i + if central { 10 } else { 8 };
+        b[at] = 12;
+        b[at + 1] = 0;
+    });
+    let f = refused(&bytes, &Limits::default());
+    assert!(f.iter().any(|(p, r)| p == "reports/a.txt" && r.contains("compression method")), "{f:?}");
+
+    // exact duplicates (written under two names, then renamed)
+    let mut bytes = craft(&[("reports/a.txt", b"1"), ("reports/b.txt", b"2")]);
+    let at: Vec<usize> =
+        bytes.windows(13).enumerate().filter(|(_, w)| *w == b"reports/b.txt").map(|(i, _)| i).collect();
+    for i in at {
+        bytes[i + 8] = b'a';
+    }
+    let f = refused(&bytes, &Limits::default());
+    assert!(f.iter().any(|(p, r)| p == "reports/a.txt" && r.contains("duplicate")), "{f:?}");
+
+    // names that differ only in case
+    let bytes = craft(&[("reports/A.txt", b"1"), ("reports/a.txt", b"2")]);
+    let f = refused(&bytes, &Limits::default());
+    assert!(f.iter().any(|(p, r)| p == "reports/a.txt" && r.contains("only in case")), "{f:?}");
+}
+
+#[test]
+fn sizes_counts_and_ratios_are_capped() {
+    let zeros = vec![0u8; 8 * 1024 * 1024];
+    let bomb = craft(&[("reports/zeros.bin", &zeros)]);
+    let f = refused(&bomb, &Limits::default());
+    assert!(f.iter().any(|(p, r)| p == "reports/zeros.bin" && r.contains("compression ratio")), "{f:?}");
+
+    let many: Vec<(String, Vec<u8>)> = (0..20).map(|i| (format!("reports/{i}.txt"), vec![b'x'])).collect();
+    let refs: Vec<(&str, &[u8])> = many.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
+    let bytes = craft(&refs);
+    let f = refused(&bytes, &Limits { max_entries: 10, ..Limits::default() });
+    assert!(f.iter().any(|(p, r)| p == "$" && r.contains("20 entries")), "{f:?}");
+    let f = refused(&bytes, &Limits { max_total_bytes: 5, ..Limits::default() });
+    assert!(f.iter().any(|(p, r)| p == "$" && r.contains("uncompressed in all")), "{f:?}");
+    let f = refused(&bytes, &Limits { max_entry_bytes: 0, ..Limits::default() });
+    assert!(f.iter().any(|(_, r)| r.contains("per entry")), "{f:?}");
+}
+
+#[test]
+fn inner_containers_are_hashed_not_opened() {
+    let key = SigningKey::generate().unwrap();
+    let pkg = build(PackageType::SiemExportBundle, &key);
+    // An inner zip whose own entry would be refused at the top level.
+    let inner = craft(&[("../evil.txt", b"x")]);
+    let mut manifest = pkg.manifest.clone();
+    manifest.artifacts.push(cavra_package::ManifestArtifact {
+        path: "siem/inner.zip".into(),
+        report_id: None,
+        format: "zip".into(),
+        media_type: "application/zip".into(),
+        size: Some(inner.len() as u64),
+        sha256: Some(sha256_tagged(&inner)),
+        signs: None,
+    });
+    manifest.integrity.manifest_digest = manifest.compute_digest();
+    let comment = trusted_comment(&manifest.package_id, &manifest.integrity.manifest_digest);
+    let bytes = rezip(&pkg.bytes, |e| {
+        e.push(Entry { path: "siem/inner.zip".into(), bytes: inner.clone() });
+        reseal(e, &manifest, &comment, &key);
+    });
+    let v = verify(&bytes, &key);
+    assert!(v.ok(), "{v}");
+}
+
+#[test]
+fn evidence_room_bag_manifests_are_checked() {
+    let key = SigningKey::generate().unwrap();
+    let pkg = build(PackageType::EvidenceRoomBundle, &key);
+    let info = entries(&pkg.bytes).into_iter().find(|e| e.path == "bag-info.txt").unwrap();
+    let info = String::from_utf8(info.bytes).unwrap();
+    for field in ["Payload-Oxum: ", "Source-Organization: Northwind Robotics", "Watermark-Reference: EVIDENCE ROOM"] {
+        assert!(info.contains(field), "{field} not in\n{info}");
+    }
+    // copies carry the watermark
+    let html = entries(&pkg.bytes).into_iter().find(|e| e.path == "data/reports/soc2-audit-summary.html").unwrap();
+    assert!(String::from_utf8(html.bytes).unwrap().contains("EVIDENCE ROOM · external auditor · ER-"));
+    // a tag manifest that lies is caught
+    let bad = rezip(&pkg.bytes, |e| {
+        let t = e.iter_mut().find(|x| x.path == "tagmanifest-sha256.txt").unwrap();
+        t.bytes = String::from_utf8(t.bytes.clone()).unwrap().replacen('0', "1", 1).into_bytes();
+    });
+    let v = verify(&bad, &key);
+    assert!(failed_paths(&v).contains(&"tagmanifest-sha256.txt".to_string()), "{v}");
+}
