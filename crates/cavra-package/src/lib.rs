@@ -32,7 +32,7 @@
 
 pub mod archive;
 pub mod bagit;
-mod contents;
+pub(crate) mod contents;
 pub mod manifest;
 pub mod oscal;
 pub mod verify;
@@ -200,19 +200,73 @@ pub fn build_package(
     if options.room.reference.trim().is_empty() {
         options.room.reference = format!("ER-{}", &id[id.len() - 12..]);
     }
-    let mut built = contents::build(ptype, snapshot, posture, &options, &id, key)?;
-    built.artifacts.sort_by(|a, b| a.path.cmp(&b.path));
-    let mut manifest = Manifest {
-        schema_version: manifest::MANIFEST_SCHEMA_VERSION.into(),
-        package_id: id.clone(),
-        package_type: ptype.as_str().into(),
+    let built = contents::build(ptype, snapshot, posture, &options, &id, key)?;
+    let header = Header {
+        package_id: id,
+        package_type: ptype,
         retention_class: options.retention.unwrap_or(ptype.default_retention()),
         tenant_ref: snapshot.tenant.tenant_ref.clone(),
         tenant_display_name: snapshot.tenant.display_name.clone(),
         generated_at: snapshot.as_of.to_string(),
         snapshot_digest: posture.snapshot_digest.clone(),
-        artifacts: built.artifacts,
         delivery_targets: options.delivery_targets.clone(),
+    };
+    seal(header, built.entries, built.artifacts, key)
+}
+
+/// What a manifest says about the package as a whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    /// Package id.
+    pub package_id: String,
+    /// Package type.
+    pub package_type: PackageType,
+    /// Retention class.
+    pub retention_class: RetentionClass,
+    /// Tenant reference.
+    pub tenant_ref: String,
+    /// Tenant display name.
+    pub tenant_display_name: String,
+    /// RFC 3339 instant the contents describe.
+    pub generated_at: String,
+    /// Digest of the snapshot the contents were built from.
+    pub snapshot_digest: String,
+    /// Delivery targets.
+    pub delivery_targets: Vec<String>,
+}
+
+/// Seals files into a package: writes the manifest (`artifacts` must list
+/// every entry), signs it and zips everything deterministically. Use it to
+/// package artifacts of your own; [`build_package`] calls it.
+///
+/// # Errors
+/// Signing or archive errors, an entry the manifest does not list, or a
+/// manifest the safety gate refuses.
+pub fn seal(
+    header: Header,
+    mut entries: Vec<archive::Entry>,
+    mut artifacts: Vec<ManifestArtifact>,
+    key: &SigningKey,
+) -> Result<Package, PackageError> {
+    artifacts.sort_by(|a, b| a.path.cmp(&b.path));
+    for e in &entries {
+        if artifacts.binary_search_by(|a| a.path.as_str().cmp(e.path.as_str())).is_err() {
+            return Err(PackageError::Archive(format!("entry `{}` is not listed in the manifest", e.path)));
+        }
+    }
+    let ptype = header.package_type;
+    let id = header.package_id.clone();
+    let mut manifest = Manifest {
+        schema_version: manifest::MANIFEST_SCHEMA_VERSION.into(),
+        package_id: header.package_id,
+        package_type: ptype.as_str().into(),
+        retention_class: header.retention_class,
+        tenant_ref: header.tenant_ref,
+        tenant_display_name: header.tenant_display_name,
+        generated_at: header.generated_at,
+        snapshot_digest: header.snapshot_digest,
+        artifacts,
+        delivery_targets: header.delivery_targets,
         integrity: manifest::Integrity {
             algorithm: "sha256".into(),
             manifest_digest: String::new(),
@@ -226,9 +280,8 @@ pub fn build_package(
         .map_err(|source| PackageError::Render { what: manifest::MANIFEST_PATH.into(), source })?;
     let comment = manifest::trusted_comment(&id, &manifest.integrity.manifest_digest);
     let signature = key.sign(std::io::Cursor::new(&manifest_bytes), &comment)?;
-    let mut entries = built.entries;
     let manifest_entry = archive::Entry { path: manifest::MANIFEST_PATH.into(), bytes: manifest_bytes };
-    if ptype == PackageType::EvidenceRoomBundle {
+    if entries.iter().any(|e| e.path == "bagit.txt") {
         // The tag manifest covers the bag's tag files and manifest.json (not
         // the signature, whose bytes differ on every run).
         let tags: Vec<&archive::Entry> = entries

@@ -81,6 +81,21 @@ pub struct ManifestArtifact {
     pub signs: Option<String>,
 }
 
+impl ManifestArtifact {
+    /// A manifest entry for `bytes` at `path`.
+    pub fn for_bytes(path: &str, format: &str, media_type: &str, bytes: &[u8]) -> ManifestArtifact {
+        ManifestArtifact {
+            path: path.into(),
+            report_id: None,
+            format: format.into(),
+            media_type: media_type.into(),
+            size: Some(bytes.len() as u64),
+            sha256: Some(sha256_tagged(bytes)),
+            signs: None,
+        }
+    }
+}
+
 /// The integrity block.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
