@@ -23,6 +23,7 @@
 //! assert!(md.text().unwrap().starts_with("# Executive risk brief"));
 //! ```
 
+pub use cavra_deliver as deliver;
 pub use cavra_model as model;
 pub use cavra_package as package;
 pub use cavra_render as render;

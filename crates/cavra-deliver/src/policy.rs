@@ -123,8 +123,7 @@ pub fn parse_address(text: &str) -> Result<Address, RecipientError> {
     let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
         return Err(RecipientError::Malformed("needs exactly one `@`"));
     };
-    if local.is_empty() || local.len() > 64 || local.starts_with('.') || local.ends_with('.') || local.contains("..")
-    {
+    if local.is_empty() || local.len() > 64 || local.starts_with('.') || local.ends_with('.') || local.contains("..") {
         return Err(RecipientError::Malformed("bad local part"));
     }
     if !local.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c)) {

@@ -38,7 +38,10 @@ pub enum SigningError {
     Verify(String),
 }
 
-/// A minisign key pair used to sign artifacts.
+/// A minisign key pair used to sign artifacts. It is `Clone` so one key can
+/// serve several signers (packages, audit checkpoints); its `Debug` output
+/// shows only the public key.
+#[derive(Clone)]
 pub struct SigningKey {
     sk: minisign::SecretKey,
     pk: minisign::PublicKey,

@@ -1,0 +1,488 @@
+//! `cavra.toml`: organisation, delivery, recipient governance, roles,
+//! schedule defaults, retry policy and audit settings, validated.
+//!
+//! Credentials are only ever references — `env:NAME` or `file:PATH` — and a
+//! literal value where a reference belongs is refused without being echoed.
+//! Unknown keys are errors.
+//!
+//! ```
+//! let text = r#"
+//! [organisation]
+//! name = "Northwind Security Office"
+//! sender = "reports@northwind.example"
+//! timezone = "America/New_York"
+//!
+//! [delivery]
+//! mode = "smtp"
+//! host = "smtp.northwind.example"
+//! port = 587
+//! username = "env:SMTP_USER"
+//! password = "env:SMTP_PASSWORD"
+//!
+//! [[recipients.domains]]
+//! domain = "northwind.example"
+//! subdomains = true
+//! classification = "internal"
+//! "#;
+//! let config = cavra_deliver::config::Config::from_toml(text).unwrap();
+//! assert_eq!(config.delivery.port, Some(587));
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::policy::{parse_address, Classification, DomainRule, RecipientPolicy};
+
+/// Why a setup file was refused: the key and the reason (never the value of
+/// a refused secret).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {reason}")]
+pub struct ConfigError {
+    /// Dotted key, or `line N` for syntax errors.
+    pub key: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+fn bad(key: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError { key: key.into(), reason: reason.into() }
+}
+
+/// Delivery modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Nothing is sent.
+    #[default]
+    Disabled,
+    /// SMTP with PLAIN/LOGIN.
+    Smtp,
+    /// SMTP to Microsoft 365 with XOAUTH2.
+    Microsoft365,
+    /// SMTP to Google Workspace with XOAUTH2.
+    GoogleWorkspace,
+    /// Amazon SES HTTP API.
+    Ses,
+    /// SendGrid HTTP API.
+    Sendgrid,
+    /// Signed webhooks.
+    Webhook,
+}
+
+/// How SMTP connections are secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TlsMode {
+    /// STARTTLS, required (the default).
+    #[default]
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Implicit,
+    /// No TLS: loopback hosts only (tests, local relays).
+    None,
+}
+
+/// `[organisation]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Organisation {
+    /// Display name.
+    pub name: Option<String>,
+    /// Sender address.
+    pub sender: Option<String>,
+    /// Reply-to address.
+    pub reply_to: Option<String>,
+    /// IANA time zone for schedules and documents.
+    pub timezone: Option<String>,
+    /// Days delivered reports are kept.
+    pub retention_days: Option<u32>,
+    /// Presentation setup file (see `cavra_render::setup`).
+    pub branding_profile: Option<String>,
+    /// Legal footer.
+    pub legal_footer: Option<String>,
+}
+
+/// `[delivery]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Delivery {
+    /// Mode.
+    #[serde(default)]
+    pub mode: Mode,
+    /// SMTP host.
+    pub host: Option<String>,
+    /// SMTP port.
+    pub port: Option<u16>,
+    /// TLS mode.
+    #[serde(default)]
+    pub tls: TlsMode,
+    /// HTTP endpoint (SES, SendGrid, webhook); defaults to the provider's.
+    pub endpoint: Option<String>,
+    /// User name, by reference.
+    pub username: Option<String>,
+    /// Password, by reference.
+    pub password: Option<String>,
+    /// OAuth2 access token (XOAUTH2), by reference.
+    pub oauth_token: Option<String>,
+    /// API key (SES, SendGrid), by reference.
+    pub api_key: Option<String>,
+    /// Webhook signing secret, by reference.
+    pub webhook_secret: Option<String>,
+    /// Attach artifacts, or send a digest-only notice.
+    #[serde(default = "yes")]
+    pub attachments: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One `[[recipients.domains]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainEntry {
+    /// Domain.
+    pub domain: String,
+    /// Whether subdomains match.
+    #[serde(default)]
+    pub subdomains: bool,
+    /// Classification.
+    pub classification: Classification,
+}
+
+/// `[recipients]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Recipients {
+    /// Domain rules.
+    #[serde(default)]
+    pub domains: Vec<DomainEntry>,
+    /// Whether external recipients need an approval.
+    #[serde(default = "yes")]
+    pub external_approval_required: bool,
+    /// Roles allowed to send at all.
+    #[serde(default)]
+    pub roles_allowed_to_send: Vec<String>,
+    /// Named groups of addresses.
+    #[serde(default)]
+    pub groups: BTreeMap<String, Vec<String>>,
+}
+
+/// `[roles.<name>]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Role {
+    /// Permissions.
+    pub permissions: Vec<Permission>,
+}
+
+/// What a role may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// Render reports.
+    Render,
+    /// Send to internal recipients.
+    SendInternal,
+    /// Send to external recipients.
+    SendExternal,
+    /// Decide approval requests.
+    Approve,
+    /// Create and change schedules.
+    Schedule,
+    /// Change recipient policy.
+    ManagePolicy,
+}
+
+/// `[schedule]` defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleDefaults {
+    /// Time zone (defaults to the organisation's).
+    pub timezone: Option<String>,
+    /// `defer`, `skip` or `require_manual_approval`.
+    pub blackout_policy: Option<String>,
+}
+
+/// `[retry]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retry {
+    /// Attempts before a job is dead-lettered.
+    #[serde(default = "default_attempts")]
+    pub max_attempts: u32,
+    /// First backoff, seconds.
+    #[serde(default = "default_backoff")]
+    pub backoff_seconds: u64,
+    /// Backoff cap, seconds.
+    #[serde(default = "default_cap")]
+    pub max_backoff_seconds: u64,
+    /// Give up after this many hours from the first attempt.
+    #[serde(default = "default_window")]
+    pub window_hours: u64,
+}
+
+fn default_attempts() -> u32 {
+    5
+}
+fn default_backoff() -> u64 {
+    60
+}
+fn default_cap() -> u64 {
+    3600
+}
+fn default_window() -> u64 {
+    24
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Retry {
+            max_attempts: default_attempts(),
+            backoff_seconds: default_backoff(),
+            max_backoff_seconds: default_cap(),
+            window_hours: default_window(),
+        }
+    }
+}
+
+/// `[audit]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Audit {
+    /// Days audit records are kept.
+    #[serde(default = "default_audit_days")]
+    pub retention_days: u32,
+    /// Folder the audit log and exports go to.
+    #[serde(default = "default_audit_folder")]
+    pub export_folder: String,
+    /// A signed checkpoint every this many records.
+    #[serde(default = "default_every")]
+    pub checkpoint_every: u64,
+}
+
+fn default_audit_days() -> u32 {
+    730
+}
+fn default_audit_folder() -> String {
+    "audit".into()
+}
+fn default_every() -> u64 {
+    100
+}
+
+impl Default for Audit {
+    fn default() -> Self {
+        Audit {
+            retention_days: default_audit_days(),
+            export_folder: default_audit_folder(),
+            checkpoint_every: default_every(),
+        }
+    }
+}
+
+/// The whole file.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Organisation.
+    #[serde(default)]
+    pub organisation: Organisation,
+    /// Delivery.
+    #[serde(default)]
+    pub delivery: Delivery,
+    /// Recipient governance.
+    #[serde(default)]
+    pub recipients: Recipients,
+    /// Roles.
+    #[serde(default)]
+    pub roles: BTreeMap<String, Role>,
+    /// Schedule defaults.
+    #[serde(default)]
+    pub schedule: ScheduleDefaults,
+    /// Retry policy.
+    #[serde(default)]
+    pub retry: Retry,
+    /// Audit.
+    #[serde(default)]
+    pub audit: Audit,
+}
+
+/// Whether `value` is a reference (`env:NAME` with a valid name, or `file:PATH`).
+pub fn is_reference(value: &str) -> bool {
+    if let Some(name) = value.strip_prefix("env:") {
+        return !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    }
+    value.strip_prefix("file:").is_some_and(|p| !p.trim().is_empty())
+}
+
+/// Resolves a reference to its value.
+///
+/// # Errors
+/// An unset variable or unreadable file (the value itself is never shown).
+pub fn resolve(key: &str, reference: &str) -> Result<String, ConfigError> {
+    if let Some(name) = reference.strip_prefix("env:") {
+        return std::env::var(name).map_err(|_| bad(key, format!("environment variable {name} is not set")));
+    }
+    if let Some(path) = reference.strip_prefix("file:") {
+        return std::fs::read_to_string(path)
+            .map(|s| s.trim_end_matches(['\n', '\r']).to_string())
+            .map_err(|e| bad(key, format!("cannot read {path}: {e}")));
+    }
+    Err(bad(key, "expected a reference (env:NAME or file:PATH)"))
+}
+
+fn is_loopback(host: &str) -> bool {
+    matches!(host, "localhost" | "127.0.0.1" | "::1" | "[::1]")
+}
+
+impl Config {
+    /// Parses and validates a setup file's text.
+    ///
+    /// # Errors
+    /// The first problem, with its key.
+    pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map_or(1, |s| text.as_bytes()[..s.start.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1);
+            // Never echo input: a refused value could be a secret.
+            bad(&format!("line {line}"), e.message().to_string())
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads and validates a setup file.
+    ///
+    /// # Errors
+    /// I/O or validation, with the file named.
+    pub fn load(path: &std::path::Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| bad(&path.display().to_string(), e.to_string()))?;
+        Config::from_toml(&text).map_err(|e| bad(&format!("{}: {}", path.display(), e.key), e.reason))
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let d = &self.delivery;
+        for (key, value) in [
+            ("delivery.username", &d.username),
+            ("delivery.password", &d.password),
+            ("delivery.oauth_token", &d.oauth_token),
+            ("delivery.api_key", &d.api_key),
+            ("delivery.webhook_secret", &d.webhook_secret),
+        ] {
+            if let Some(v) = value {
+                if !is_reference(v) {
+                    return Err(bad(key, "a literal value is refused here; give a reference (env:NAME or file:PATH)"));
+                }
+            }
+        }
+        let o = &self.organisation;
+        for (key, v) in [("organisation.sender", &o.sender), ("organisation.reply_to", &o.reply_to)] {
+            if let Some(v) = v {
+                parse_address(v).map_err(|e| bad(key, e.to_string()))?;
+            }
+        }
+        for (key, tz) in [("organisation.timezone", &o.timezone), ("schedule.timezone", &self.schedule.timezone)] {
+            if let Some(tz) = tz {
+                jiff::tz::TimeZone::get(tz).map_err(|_| bad(key, format!("unknown time zone `{tz}`")))?;
+            }
+        }
+        if let Some(p) = &self.schedule.blackout_policy {
+            p.parse::<crate::schedule::BlackoutPolicy>().map_err(|e| bad("schedule.blackout_policy", e.0))?;
+        }
+        let policy = self.recipient_policy()?;
+        for (name, members) in &self.recipients.groups {
+            for (i, m) in members.iter().enumerate() {
+                policy.classify(m).map_err(|e| bad(&format!("recipients.groups.{name}[{i}]"), e.to_string()))?;
+            }
+        }
+        let known_roles: Vec<&String> = self.roles.keys().collect();
+        for r in &self.recipients.roles_allowed_to_send {
+            if !self.roles.is_empty() && !self.roles.contains_key(r) {
+                return Err(bad(
+                    "recipients.roles_allowed_to_send",
+                    format!("role `{r}` is not defined (roles: {known_roles:?})"),
+                ));
+            }
+        }
+        if self.retry.max_attempts == 0 {
+            return Err(bad("retry.max_attempts", "must be at least 1"));
+        }
+        if self.retry.backoff_seconds == 0 || self.retry.max_backoff_seconds < self.retry.backoff_seconds {
+            return Err(bad("retry.backoff_seconds", "must be positive and at most retry.max_backoff_seconds"));
+        }
+        if self.audit.checkpoint_every == 0 {
+            return Err(bad("audit.checkpoint_every", "must be at least 1"));
+        }
+        if d.mode == Mode::Disabled {
+            return Ok(());
+        }
+        if o.sender.is_none() {
+            return Err(bad("organisation.sender", "required when delivery is enabled"));
+        }
+        if !policy.rules.iter().any(|r| r.classification != Classification::Blocked) {
+            return Err(bad(
+                "recipients.domains",
+                "at least one allowed domain is required before anything is delivered",
+            ));
+        }
+        match d.mode {
+            Mode::Smtp | Mode::Microsoft365 | Mode::GoogleWorkspace => {
+                let host = d.host.as_deref().ok_or_else(|| bad("delivery.host", "required for SMTP delivery"))?;
+                if d.tls == TlsMode::None && !is_loopback(host) {
+                    return Err(bad("delivery.tls", "`none` is only allowed for a loopback host"));
+                }
+                if matches!(d.mode, Mode::Microsoft365 | Mode::GoogleWorkspace) && d.oauth_token.is_none() {
+                    return Err(bad("delivery.oauth_token", "required for XOAUTH2 (env:NAME or file:PATH)"));
+                }
+            }
+            Mode::Ses | Mode::Sendgrid => {
+                if d.api_key.is_none() {
+                    return Err(bad("delivery.api_key", "required for this mode (env:NAME or file:PATH)"));
+                }
+            }
+            Mode::Webhook => {
+                if d.endpoint.is_none() {
+                    return Err(bad("delivery.endpoint", "required for webhooks"));
+                }
+                if d.webhook_secret.is_none() {
+                    return Err(bad(
+                        "delivery.webhook_secret",
+                        "required: webhooks are signed (env:NAME or file:PATH)",
+                    ));
+                }
+            }
+            Mode::Disabled => {}
+        }
+        Ok(())
+    }
+
+    /// The recipient policy the domain rules describe.
+    ///
+    /// # Errors
+    /// A rule whose domain is not a valid domain name.
+    pub fn recipient_policy(&self) -> Result<RecipientPolicy, ConfigError> {
+        let mut rules = Vec::new();
+        for (i, e) in self.recipients.domains.iter().enumerate() {
+            rules.push(
+                DomainRule::new(&e.domain, e.subdomains, e.classification)
+                    .map_err(|err| bad(&format!("recipients.domains[{i}].domain"), err.to_string()))?,
+            );
+        }
+        Ok(RecipientPolicy { rules })
+    }
+
+    /// Whether `role` holds `permission` (and, for sends, may send at all).
+    pub fn allows(&self, role: &str, permission: Permission) -> bool {
+        let sending = matches!(permission, Permission::SendInternal | Permission::SendExternal);
+        if sending
+            && !self.recipients.roles_allowed_to_send.is_empty()
+            && !self.recipients.roles_allowed_to_send.iter().any(|r| r == role)
+        {
+            return false;
+        }
+        self.roles.get(role).is_some_and(|r| r.permissions.contains(&permission))
+    }
+}

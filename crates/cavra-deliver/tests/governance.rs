@@ -1,0 +1,371 @@
+//! Recipient policy, setup-file validation, schedules across daylight-saving
+//! changes and the tamper-evident audit log.
+
+use std::io::Cursor;
+
+use cavra_deliver::audit::{verify_log, AuditEvent, AuditLog, AuditStatus, RecipientSummary};
+use cavra_deliver::config::{Config, Permission};
+use cavra_deliver::policy::{parse_address, Classification, DomainRule, RecipientError, RecipientPolicy};
+use cavra_deliver::schedule::{next_runs, Blackout, BlackoutPolicy, Cadence, RunKind, Schedule};
+use cavra_model::Timestamp;
+use cavra_render::signed::SigningKey;
+
+fn policy() -> RecipientPolicy {
+    RecipientPolicy {
+        rules: vec![
+            DomainRule::new("good.com", false, Classification::Internal).unwrap(),
+            DomainRule::new("corp.example", true, Classification::Internal).unwrap(),
+            DomainRule::new("audit.example", false, Classification::ExternalAuditor).unwrap(),
+            DomainRule::new("bücher.de", false, Classification::ExternalPartner).unwrap(),
+            DomainRule::new("leaky.corp.example", false, Classification::Blocked).unwrap(),
+        ],
+    }
+}
+
+#[test]
+fn allowed_recipients_are_classified() {
+    let p = policy();
+    assert_eq!(p.classify("cso@good.com").unwrap(), Classification::Internal);
+    assert_eq!(p.classify("cso@GOOD.com.").unwrap(), Classification::Internal);
+    assert_eq!(p.classify("ciso@eu.corp.example").unwrap(), Classification::Internal);
+    assert_eq!(p.classify("lead@audit.example").unwrap(), Classification::ExternalAuditor);
+    // an IDN rule matches its punycode form and its Unicode form alike
+    assert_eq!(p.classify("a@xn--bcher-kva.de").unwrap(), Classification::ExternalPartner);
+    assert_eq!(p.classify("a@bücher.de").unwrap(), Classification::ExternalPartner);
+    // the most specific rule wins: a blocked subdomain of an allowed one
+    assert!(matches!(p.classify("x@leaky.corp.example"), Err(RecipientError::Blocked(_))));
+}
+
+#[test]
+fn spoofing_forms_never_match() {
+    let p = policy();
+    for spoof in [
+        "cso@good.com.evil.com",
+        "cso@evilgood.com",
+        "cso@sub.good.com",        // no subdomains for this rule
+        "\"x@good.com\"@evil.com", // quoted local part
+        "x@good.com@evil.com",
+        "good.com <x@evil.com>", // display-name trick
+        "Good Co <cso@good.com>",
+        "<cso@good.com>",
+        "cso@gооd.com", // Cyrillic о: a homoglyph domain
+        "cso@good.com\r\nBcc: victim@evil.com",
+        "cso@good.com\n",
+        "cso(comment)@good.com",
+        "cso@[127.0.0.1]",
+        "cso@good..com",
+        "@good.com",
+        "cso@",
+    ] {
+        assert!(p.classify(spoof).is_err(), "{spoof:?} was accepted");
+    }
+    assert!(matches!(p.classify("cso@gооd.com"), Err(RecipientError::NotAllowed(d)) if d.starts_with("xn--")));
+    assert_eq!(parse_address("a.b+tag@Good.COM").unwrap().domain, "good.com");
+}
+
+const VALID: &str = r#"
+[organisation]
+name = "Northwind Security Office"
+sender = "reports@northwind.example"
+timezone = "America/New_York"
+
+[delivery]
+mode = "smtp"
+host = "smtp.northwind.example"
+port = 587
+username = "env:SMTP_USER"
+password = "file:/run/secrets/smtp"
+
+[recipients]
+roles_allowed_to_send = ["cso", "grc"]
+
+[[recipients.domains]]
+domain = "northwind.example"
+subdomains = true
+classification = "internal"
+
+[[recipients.domains]]
+domain = "audit.example"
+classification = "external_auditor"
+
+[recipients.groups]
+board = ["chair@northwind.example", "lead@audit.example"]
+
+[roles.cso]
+permissions = ["render", "send_internal", "send_external", "approve"]
+
+[roles.grc]
+permissions = ["render", "send_internal"]
+
+[roles.platform_security]
+permissions = ["render", "send_internal"]
+"#;
+
+#[test]
+fn a_valid_setup_file_loads_and_decides_permissions() {
+    let c = Config::from_toml(VALID).unwrap();
+    assert!(c.allows("cso", Permission::SendExternal));
+    assert!(!c.allows("grc", Permission::SendExternal));
+    assert!(c.allows("grc", Permission::SendInternal));
+    assert!(!c.allows("platform_security", Permission::SendInternal), "not among the roles allowed to send");
+    assert!(!c.allows("intern", Permission::Render));
+    assert_eq!(c.recipient_policy().unwrap().classify("lead@audit.example").unwrap(), Classification::ExternalAuditor);
+}
+
+#[test]
+fn setup_files_are_validated_with_the_key_named() {
+    let base = "[organisation]\nsender = \"reports@northwind.example\"\n\n[delivery]\nmode = \"smtp\"\nhost = \"smtp.northwind.example\"\n\n[[recipients.domains]]\ndomain = \"northwind.example\"\nclassification = \"internal\"\n";
+    assert!(Config::from_toml(base).is_ok());
+    let cases: Vec<(String, &str, &str)> = vec![
+        (base.replace("sender = \"reports@northwind.example\"\n", ""), "organisation.sender", "required"),
+        (
+            base.replace("[[recipients.domains]]\ndomain = \"northwind.example\"\nclassification = \"internal\"\n", ""),
+            "recipients.domains",
+            "at least one allowed domain",
+        ),
+        (
+            base.replace(
+                "host = \"smtp.northwind.example\"",
+                "host = \"smtp.northwind.example\"\npassword = \"hunter2-Secret!\"",
+            ),
+            "delivery.password",
+            "literal value is refused",
+        ),
+        (base.replace("mode = \"smtp\"", "mode = \"smtp\"\ncolour = \"blue\""), "line 6", "unknown field"),
+        (base.replace("mode = \"smtp\"", "mode = \"carrier_pigeon\""), "line 5", "unknown variant"),
+        (
+            base.replace("host = \"smtp.northwind.example\"", "host = \"smtp.northwind.example\"\ntls = \"none\""),
+            "delivery.tls",
+            "loopback",
+        ),
+        (
+            base.replace("reports@northwind.example", "Reports <reports@northwind.example>"),
+            "organisation.sender",
+            "not a plain address",
+        ),
+        (
+            base.replace("[delivery]", "[schedule]\ntimezone = \"Mars/Base\"\n\n[delivery]"),
+            "schedule.timezone",
+            "unknown time zone",
+        ),
+        (
+            base.replace("mode = \"smtp\"", "mode = \"webhook\"\nendpoint = \"http://127.0.0.1:9000/hook\""),
+            "delivery.webhook_secret",
+            "required",
+        ),
+    ];
+    for (text, key, reason) in cases {
+        let e = Config::from_toml(&text).unwrap_err();
+        assert_eq!(e.key, key, "{text}\n=> {e}");
+        assert!(e.reason.contains(reason), "{text}\n=> {e}");
+        assert!(!e.to_string().contains("hunter2"), "a refused secret was echoed: {e}");
+    }
+}
+
+fn ts(s: &str) -> Timestamp {
+    Timestamp::parse(s).unwrap()
+}
+
+#[test]
+fn cron_across_the_new_york_dst_changes() {
+    // 02:30 every day: on 2026-03-08 clocks spring from 02:00 to 03:00 (the
+    // run moves to 03:30 EDT); on 2026-11-01 01:00–02:00 happens twice.
+    let s = Schedule::new("nightly", Cadence::parse("cron 30 2 * * *").unwrap(), "America/New_York").unwrap();
+    let runs = next_runs(&s, ts("2026-03-06T12:00:00Z"), 4);
+    let at: Vec<String> = runs.iter().map(|r| r.at.to_string()).collect();
+    assert_eq!(at, ["2026-03-07T07:30:00Z", "2026-03-08T07:30:00Z", "2026-03-09T06:30:00Z", "2026-03-10T06:30:00Z"]);
+    assert!(runs[1].local.starts_with("2026-03-08T03:30-04:00"), "{}", runs[1].local);
+
+    // 01:30 on the fall-back day runs once, at its first occurrence (EDT).
+    let s = Schedule::new("early", Cadence::parse("cron 30 1 * * *").unwrap(), "America/New_York").unwrap();
+    let runs = next_runs(&s, ts("2026-10-31T12:00:00Z"), 3);
+    let at: Vec<String> = runs.iter().map(|r| r.at.to_string()).collect();
+    assert_eq!(at, ["2026-11-01T05:30:00Z", "2026-11-02T06:30:00Z", "2026-11-03T06:30:00Z"]);
+
+    // 09:00 on weekdays keeps local time across the change.
+    let s = Schedule::new("weekday", Cadence::parse("cron 0 9 * * mon-fri").unwrap(), "America/New_York").unwrap();
+    let runs = next_runs(&s, ts("2026-10-29T00:00:00Z"), 4);
+    let at: Vec<String> = runs.iter().map(|r| r.at.to_string()).collect();
+    assert_eq!(at, ["2026-10-29T13:00:00Z", "2026-10-30T13:00:00Z", "2026-11-02T14:00:00Z", "2026-11-03T14:00:00Z"]);
+}
+
+#[test]
+fn cadences_keys_and_purity() {
+    let tz = "Europe/Berlin";
+    let monthly = Schedule::new("m", Cadence::parse("monthly last 18:00").unwrap(), tz).unwrap();
+    let runs = next_runs(&monthly, ts("2027-01-15T00:00:00Z"), 3);
+    let at: Vec<String> = runs.iter().map(|r| r.at.to_string()).collect();
+    assert_eq!(at, ["2027-01-31T17:00:00Z", "2027-02-28T17:00:00Z", "2027-03-31T16:00:00Z"]);
+    let quarterly = Schedule::new("q", Cadence::parse("quarterly 1 07:00").unwrap(), tz).unwrap();
+    let at: Vec<String> =
+        next_runs(&quarterly, ts("2027-01-15T00:00:00Z"), 2).iter().map(|r| r.at.to_string()).collect();
+    assert_eq!(at, ["2027-04-01T05:00:00Z", "2027-07-01T05:00:00Z"]);
+    // pure: the same inputs, the same runs and keys; a run's key does not
+    // depend on when the question is asked
+    let a = next_runs(&monthly, ts("2027-01-15T00:00:00Z"), 3);
+    let b = next_runs(&monthly, ts("2027-01-20T00:00:00Z"), 3);
+    assert_eq!(a, next_runs(&monthly, ts("2027-01-15T00:00:00Z"), 3));
+    assert_eq!(a[0].key, b[0].key);
+    assert_eq!(a[0].key, "m@2027-01-31T17:00:00Z");
+    for bad in
+        ["cron 61 * * * *", "cron * * *", "weekly funday 08:00", "daily 25:00", "monthly 30 08:00", "cron */0 * * * *"]
+    {
+        assert!(Cadence::parse(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn blackout_windows_defer_skip_or_need_approval() {
+    let mut s = Schedule::new("daily", Cadence::parse("daily 08:00").unwrap(), "America/New_York").unwrap();
+    let after = ts("2026-12-23T00:00:00Z");
+    for (policy, expect) in [
+        // the 24th to the 27th at 08:00 fall inside the window, which ends at 09:00 on the 27th
+        (
+            BlackoutPolicy::Defer,
+            vec![
+                "2026-12-23T13:00:00Z",
+                "2026-12-27T14:00:00Z",
+                "2026-12-27T14:00:00Z",
+                "2026-12-27T14:00:00Z",
+                "2026-12-27T14:00:00Z",
+            ],
+        ),
+        (
+            BlackoutPolicy::Skip,
+            vec![
+                "2026-12-23T13:00:00Z",
+                "2026-12-28T13:00:00Z",
+                "2026-12-29T13:00:00Z",
+                "2026-12-30T13:00:00Z",
+                "2026-12-31T13:00:00Z",
+            ],
+        ),
+        (
+            BlackoutPolicy::RequireManualApproval,
+            vec![
+                "2026-12-23T13:00:00Z",
+                "2026-12-24T13:00:00Z",
+                "2026-12-25T13:00:00Z",
+                "2026-12-26T13:00:00Z",
+                "2026-12-27T13:00:00Z",
+            ],
+        ),
+    ] {
+        s.blackouts = vec![Blackout::parse("2026-12-24T00:00", "2026-12-27T09:00", policy).unwrap()];
+        let runs = next_runs(&s, after, 5);
+        let at: Vec<String> = runs.iter().map(|r| r.at.to_string()).collect();
+        assert_eq!(at, expect, "{policy:?}");
+        match policy {
+            BlackoutPolicy::Defer => {
+                assert!(matches!(runs[1].kind, RunKind::Deferred { .. }));
+                // deferred runs keep distinct keys from their planned instants
+                assert_ne!(runs[1].key, runs[2].key);
+            }
+            BlackoutPolicy::RequireManualApproval => assert_eq!(runs[1].kind, RunKind::NeedsApproval),
+            BlackoutPolicy::Skip => assert_eq!(runs[1].kind, RunKind::Normal),
+        }
+    }
+}
+
+fn event(i: usize) -> AuditEvent {
+    let addresses = [parse_address("cso@northwind.example").unwrap(), parse_address("lead@audit.example").unwrap()];
+    AuditEvent {
+        at: format!("2026-11-01T12:{:02}:00Z", i % 60),
+        action: "send".into(),
+        status: if i.is_multiple_of(2) { AuditStatus::Sent } else { AuditStatus::RetryScheduled },
+        role: "cso".into(),
+        recipients: Some(RecipientSummary::of(&addresses)),
+        approval: None,
+        retry: None,
+        digest: Some(format!("sha256:{i:064x}")),
+        detail: None,
+    }
+}
+
+fn write_log(n: usize, every: u64, close: bool) -> (tempfile::TempDir, std::path::PathBuf, SigningKey) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let key = SigningKey::generate().unwrap();
+    let mut log = AuditLog::open(&path, clone_key(&key), every).unwrap();
+    for i in 0..n {
+        log.append(&event(i)).unwrap();
+    }
+    if close {
+        log.close().unwrap();
+    }
+    (dir, path, key)
+}
+
+fn clone_key(key: &SigningKey) -> SigningKey {
+    key.clone()
+}
+
+fn check(text: &str, key: &SigningKey) -> cavra_deliver::audit::LogVerification {
+    verify_log(Cursor::new(text.as_bytes()), &key.public_key_file())
+}
+
+#[test]
+fn the_audit_log_verifies_and_holds_no_address() {
+    let (_d, path, key) = write_log(7, 3, true);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let v = check(&text, &key);
+    assert!(v.ok(), "{:?}", v.problems);
+    assert_eq!((v.events, v.records, v.closed), (7, 10, true)); // 7 events, checkpoints after 3, 6 and at close
+    assert!(!text.contains('@'), "an address reached the audit log");
+    assert!(text.contains("\"domains\":[\"audit.example\",\"northwind.example\"]"));
+    // reopening appends after verifying; a closed log refuses
+    assert!(AuditLog::open(&path, clone_key(&key), 3).is_err());
+    // an event with an address in it is refused
+    let (_d2, path2, key2) = write_log(1, 10, false);
+    let mut log = AuditLog::open(&path2, clone_key(&key2), 10).unwrap();
+    let mut bad = event(0);
+    bad.detail = Some("bounced for cso@northwind.example".into());
+    assert!(log.append(&bad).is_err());
+}
+
+#[test]
+fn every_tampering_is_caught_and_named() {
+    let (_d, path, key) = write_log(8, 4, true);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let join = |l: &[String]| l.join("\n") + "\n";
+    let owned: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
+
+    // edited record 2
+    let mut edited = owned.clone();
+    edited[1] = edited[1].replace("\"sent\"", "\"failed\"").replace("\"retry_scheduled\"", "\"sent\"");
+    let v = check(&join(&edited), &key);
+    assert!(v.problems.iter().any(|p| p.contains("record 3") || p.contains("record 2")), "{:?}", v.problems);
+
+    // deleted record 3
+    let mut deleted = owned.clone();
+    deleted.remove(2);
+    let v = check(&join(&deleted), &key);
+    assert!(v.problems.iter().any(|p| p.starts_with("record 3 ")), "{:?}", v.problems);
+
+    // reordered records 2 and 3
+    let mut swapped = owned.clone();
+    swapped.swap(1, 2);
+    let v = check(&join(&swapped), &key);
+    assert!(v.problems.iter().any(|p| p.starts_with("record 2 ")), "{:?}", v.problems);
+
+    // appended after the closing checkpoint (chained properly, even)
+    let mut appended = owned.clone();
+    appended.push(owned[0].clone());
+    let v = check(&join(&appended), &key);
+    assert!(v.problems.iter().any(|p| p.contains("after the log was closed")), "{:?}", v.problems);
+
+    // truncated mid-record
+    let cut = &text[..text.len() - 40];
+    let v = check(cut, &key);
+    assert!(v.problems.iter().any(|p| p.contains("truncated")), "{:?}", v.problems);
+
+    // whole records cut from the end: the log is no longer closed
+    let v = check(&join(&owned[..owned.len() - 2]), &key);
+    assert!(v.ok() && !v.closed, "{:?}", v.problems);
+
+    // a checkpoint signed by another key
+    let other = SigningKey::generate().unwrap();
+    let v = verify_log(Cursor::new(text.as_bytes()), &other.public_key_file());
+    assert!(v.problems.iter().any(|p| p.contains("checkpoint signature")), "{:?}", v.problems);
+}
