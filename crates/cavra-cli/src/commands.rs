@@ -30,8 +30,14 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     if err.downcast_ref::<cavra_render::setup::SetupError>().is_some() {
         return 3;
     }
-    if err.downcast_ref::<NotVerified>().is_some() {
+    if err.downcast_ref::<NotVerified>().is_some() || err.downcast_ref::<crate::deliver::LogNotVerified>().is_some() {
         return 5;
+    }
+    if err.downcast_ref::<cavra_deliver::send::Refused>().is_some() {
+        return 4;
+    }
+    if err.downcast_ref::<cavra_deliver::config::ConfigError>().is_some() {
+        return 3;
     }
     match err.downcast_ref::<RenderError>() {
         Some(RenderError::UnsafeModel { .. } | RenderError::UnsafeOutput { .. }) => 4,
@@ -58,7 +64,7 @@ fn load(args: &InputArgs) -> Result<Snapshot> {
 
 /// Resolves a secret reference: `env:NAME` or `file:PATH`. Literal secrets
 /// are refused so they never end up in shell history or process lists.
-fn secret_ref(reference: &str, what: &str) -> Result<String> {
+pub fn secret_ref(reference: &str, what: &str) -> Result<String> {
     if let Some(name) = reference.strip_prefix("env:") {
         std::env::var(name).with_context(|| format!("{what}: environment variable {name} is not set"))
     } else if let Some(path) = reference.strip_prefix("file:") {

@@ -6,6 +6,7 @@
 //! 5 a package failed verification.
 
 mod commands;
+mod deliver;
 mod write;
 
 use std::path::PathBuf;
@@ -33,6 +34,18 @@ enum Command {
     Package(PackageArgs),
     /// Verify a package: signature, every digest, completeness, BagIt manifests.
     Verify(VerifyArgs),
+    /// Queue and send packages under the recipient policy.
+    #[command(subcommand)]
+    Deliver(deliver::DeliverCommand),
+    /// Approve pending external sends.
+    #[command(subcommand)]
+    Approvals(deliver::ApprovalsCommand),
+    /// Preview schedules.
+    #[command(subcommand)]
+    Schedule(deliver::ScheduleCommand),
+    /// Verify the delivery audit log.
+    #[command(subcommand)]
+    Audit(deliver::AuditCommand),
     /// Parse a snapshot and run the safety gate without rendering.
     Validate(InputArgs),
     /// List report kinds and formats.
@@ -153,6 +166,10 @@ fn main() -> ExitCode {
         Command::Digest(args) => commands::digest(&args),
         Command::Package(args) => commands::package(&args),
         Command::Verify(args) => commands::verify(&args),
+        Command::Deliver(cmd) => deliver::deliver(&cmd),
+        Command::Approvals(cmd) => deliver::approvals(&cmd),
+        Command::Schedule(cmd) => deliver::schedule(&cmd),
+        Command::Audit(cmd) => deliver::audit(&cmd),
         Command::Validate(args) => commands::validate(&args),
         Command::Catalog => commands::catalog(),
     };

@@ -11,5 +11,7 @@
 
 pub mod audit;
 pub mod config;
+pub mod outbox;
 pub mod policy;
 pub mod schedule;
+pub mod send;

@@ -1,0 +1,304 @@
+//! Delivery commands: send, run, approvals, schedule preview, audit verify.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use cavra_deliver::audit::{verify_log, AuditEvent, AuditLog, AuditStatus};
+use cavra_deliver::config::{Config, Permission};
+use cavra_deliver::outbox::{OutboxStore, SqliteOutbox};
+use cavra_deliver::send::{plan, run_once, SendRequest, Smtp};
+use clap::{Args, Subcommand};
+use sha2::{Digest, Sha256};
+
+/// The wall clock. Reports never read it (they take time from the
+/// snapshot); delivery must, to know what is due.
+fn now() -> (i64, String) {
+    let t = jiff::Timestamp::now();
+    (t.as_second(), jiff::Timestamp::from_second(t.as_second()).unwrap_or(t).to_string())
+}
+
+#[derive(Debug, Args)]
+pub struct Common {
+    /// The setup file.
+    #[arg(long, value_name = "cavra.toml", default_value = "cavra.toml")]
+    config: PathBuf,
+    /// The outbox database (created if missing).
+    #[arg(long, value_name = "FILE.db", default_value = "outbox.db")]
+    outbox: PathBuf,
+    /// Append audit events to this log (hash-chained, signed checkpoints).
+    #[arg(long, value_name = "FILE.jsonl", requires = "audit_key")]
+    audit_log: Option<PathBuf>,
+    /// minisign secret key for audit checkpoints, by reference: `file:PATH` or `env:NAME`.
+    #[arg(long, value_name = "REF")]
+    audit_key: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeliverCommand {
+    /// Queue a package for recipients after policy and role checks (nothing is queued on refusal).
+    Send {
+        #[command(flatten)]
+        common: Common,
+        /// The package or artifact to send.
+        #[arg(long, value_name = "FILE")]
+        package: PathBuf,
+        /// Recipients: addresses or `group:<name>` (comma-separated or repeated).
+        #[arg(long = "to", value_delimiter = ',', required = true)]
+        to: Vec<String>,
+        /// The role asking.
+        #[arg(long)]
+        role: String,
+        /// Subject line.
+        #[arg(long, default_value = "AI-agent security posture reports")]
+        subject: String,
+    },
+    /// Send every due job once.
+    Run {
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApprovalsCommand {
+    /// Approve a pending request: its blocked jobs are queued.
+    Approve {
+        #[command(flatten)]
+        common: Common,
+        /// Approval id (`appr-…`).
+        id: String,
+        /// The approving role (needs the `approve` permission).
+        #[arg(long)]
+        role: String,
+    },
+    /// List jobs waiting for approvals.
+    List {
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// Print a cadence's next runs (a pure computation).
+    Next {
+        /// `daily HH:MM`, `weekly DAY HH:MM`, `monthly DAY HH:MM`, `quarterly DAY HH:MM` or `cron M H DOM MON DOW`.
+        #[arg(long)]
+        cadence: String,
+        /// IANA time zone.
+        #[arg(long, default_value = "UTC")]
+        timezone: String,
+        /// How many runs.
+        #[arg(long, default_value_t = 5)]
+        count: usize,
+        /// Start after this instant (RFC 3339; default: now).
+        #[arg(long)]
+        after: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Verify an audit log's chain and checkpoint signatures.
+    Verify {
+        /// The log.
+        log: PathBuf,
+        /// The checkpoint signer's minisign public key.
+        #[arg(long, value_name = "KEY.pub")]
+        pubkey: PathBuf,
+        /// Require the log to end with its closing checkpoint.
+        #[arg(long)]
+        closed: bool,
+    },
+}
+
+fn open(common: &Common) -> Result<(Config, SqliteOutbox, Option<AuditLog>)> {
+    let config = Config::load(&common.config)?;
+    let store = SqliteOutbox::open(&common.outbox).with_context(|| common.outbox.display().to_string())?;
+    let log = match (&common.audit_log, &common.audit_key) {
+        (Some(path), Some(key)) => {
+            let text = crate::commands::secret_ref(key, "--audit-key")?;
+            let key = cavra_render::signed::SigningKey::from_secret_key_text(&text, None)?;
+            Some(AuditLog::open(path, key, config.audit.checkpoint_every)?)
+        }
+        _ => None,
+    };
+    Ok((config, store, log))
+}
+
+pub fn deliver(cmd: &DeliverCommand) -> Result<()> {
+    match cmd {
+        DeliverCommand::Send { common, package, to, role, subject } => {
+            let (config, mut store, mut log) = open(common)?;
+            let bytes = std::fs::read(package).with_context(|| format!("{}: cannot read", package.display()))?;
+            let digest = format!("sha256:{:x}", Sha256::digest(&bytes));
+            let (t, at) = now();
+            let request = SendRequest {
+                role: role.clone(),
+                recipients: to.clone(),
+                attachment: package.clone(),
+                subject: subject.clone(),
+            };
+            let planned = match plan(&config, &request, &digest, t) {
+                Ok(p) => p,
+                Err(refused) => {
+                    if let Some(l) = log.as_mut() {
+                        l.append(&AuditEvent {
+                            at,
+                            action: "send".into(),
+                            status: AuditStatus::BlockedPolicy,
+                            role: role.clone(),
+                            recipients: None,
+                            approval: None,
+                            retry: None,
+                            digest: Some(digest),
+                            detail: Some(format!("{} problem(s)", refused.problems.len())),
+                        })?;
+                    }
+                    return Err(refused.into());
+                }
+            };
+            store.enqueue(&planned.jobs)?;
+            let status =
+                if planned.approval.is_some() { AuditStatus::BlockedRequiresApproval } else { AuditStatus::Accepted };
+            if let Some(l) = log.as_mut() {
+                l.append(&AuditEvent {
+                    at,
+                    action: "send".into(),
+                    status,
+                    role: role.clone(),
+                    recipients: Some(planned.summary.clone()),
+                    approval: planned.approval.clone(),
+                    retry: None,
+                    digest: Some(digest.clone()),
+                    detail: None,
+                })?;
+            }
+            println!(
+                "queued {} job(s) for {} recipient(s) in {} domain(s); digest {digest}",
+                planned.jobs.len(),
+                planned.summary.count,
+                planned.summary.domains.len()
+            );
+            if let Some(a) = planned.approval {
+                println!("waiting for approval {a}: `cavra-reports approvals approve {a} --role <approver>`");
+            }
+            Ok(())
+        }
+        DeliverCommand::Run { common } => {
+            let (config, mut store, mut log) = open(common)?;
+            let smtp = Smtp::from_config(&config).map_err(anyhow::Error::msg)?;
+            let (t, at) = now();
+            let s = run_once(&config, &mut store, &smtp, log.as_mut(), t, &at)?;
+            println!(
+                "sent {}, retry scheduled {}, failed {}, dead-lettered {}",
+                s.sent, s.retried, s.failed, s.dead_lettered
+            );
+            Ok(())
+        }
+    }
+}
+
+pub fn approvals(cmd: &ApprovalsCommand) -> Result<()> {
+    match cmd {
+        ApprovalsCommand::Approve { common, id, role } => {
+            let (config, mut store, mut log) = open(common)?;
+            if !config.allows(role, Permission::Approve) {
+                bail!("role `{role}` may not approve");
+            }
+            let (t, at) = now();
+            let n = store.release(id, t)?;
+            if n == 0 {
+                bail!("no jobs wait for approval {id}");
+            }
+            if let Some(l) = log.as_mut() {
+                l.append(&AuditEvent {
+                    at,
+                    action: "approve".into(),
+                    status: AuditStatus::Accepted,
+                    role: role.clone(),
+                    recipients: None,
+                    approval: Some(id.clone()),
+                    retry: None,
+                    digest: None,
+                    detail: Some(format!("{n} job(s) released")),
+                })?;
+            }
+            println!("approved {id}: {n} job(s) queued");
+            Ok(())
+        }
+        ApprovalsCommand::List { common } => {
+            let (_, store, _) = open(common)?;
+            let mut pending: std::collections::BTreeMap<String, (usize, String)> = Default::default();
+            for j in store.jobs()?.into_iter().filter(|j| j.state == cavra_deliver::outbox::JobState::Blocked) {
+                let e = pending.entry(j.approval.unwrap_or_default()).or_insert((0, j.digest.clone()));
+                e.0 += 1;
+            }
+            for (id, (n, digest)) in &pending {
+                println!("{id}  {n} recipient(s)  {digest}");
+            }
+            println!("{} pending approval(s)", pending.len());
+            Ok(())
+        }
+    }
+}
+
+pub fn schedule(cmd: &ScheduleCommand) -> Result<()> {
+    match cmd {
+        ScheduleCommand::Next { cadence, timezone, count, after } => {
+            let cadence = cavra_deliver::schedule::Cadence::parse(cadence)?;
+            let s = cavra_deliver::schedule::Schedule::new("preview", cadence, timezone)?;
+            let after = match after {
+                Some(a) => cavra_model::Timestamp::parse(a).map_err(anyhow::Error::msg)?,
+                None => cavra_model::Timestamp::from_unix_seconds(now().0).map_err(anyhow::Error::msg)?,
+            };
+            for r in cavra_deliver::schedule::next_runs(&s, after, *count) {
+                println!("{}  {}  {:?}", r.at, r.local, r.kind);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// An audit log failed verification (exit code 5).
+#[derive(Debug)]
+pub struct LogNotVerified;
+
+impl std::fmt::Display for LogNotVerified {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("audit log failed verification")
+    }
+}
+
+impl std::error::Error for LogNotVerified {}
+
+pub fn audit(cmd: &AuditCommand) -> Result<()> {
+    match cmd {
+        AuditCommand::Verify { log, pubkey, closed } => {
+            let key = std::fs::read_to_string(pubkey).with_context(|| format!("{}: cannot read", pubkey.display()))?;
+            let file = std::fs::File::open(log).with_context(|| format!("{}: cannot read", log.display()))?;
+            let v = verify_log(std::io::BufReader::new(file), &key);
+            for p in &v.problems {
+                println!("FAIL  {p}");
+            }
+            let mut ok = v.ok();
+            if *closed && !v.closed {
+                println!("FAIL  the log does not end with its closing checkpoint (records removed from the end, or still open)");
+                ok = false;
+            }
+            println!(
+                "{} records ({} events); last checkpoint {}; {} event(s) after it; {}",
+                v.records,
+                v.events,
+                v.last_checkpoint.map_or("none".to_string(), |c| format!("at record {c}")),
+                v.unsigned_tail,
+                if v.closed { "closed" } else { "open" }
+            );
+            if ok {
+                Ok(())
+            } else {
+                Err(LogNotVerified.into())
+            }
+        }
+    }
+}

@@ -1,0 +1,312 @@
+//! The durable outbox: every message is written here before any network
+//! call, one job per recipient, and moves through
+//! `queued → sending → sent | retry_scheduled | failed | dead_lettered`
+//! (`blocked` while it waits for an approval).
+//!
+//! A job is leased while it is being sent. A job found in `sending` after its
+//! lease expired (the sender died mid-send) is sent again with the same
+//! Message-ID and flagged as a possible duplicate, since the first attempt
+//! may have reached the server. The store sits behind [`OutboxStore`];
+//! [`SqliteOutbox`] (embedded SQLite) is the default.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// Job states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    /// Waiting to be sent.
+    Queued,
+    /// Leased by a sender.
+    Sending,
+    /// Accepted by the server.
+    Sent,
+    /// Failed transiently; due again at `next_attempt`.
+    RetryScheduled,
+    /// Failed permanently for this recipient.
+    Failed,
+    /// Gave up after the retry policy's attempts or window.
+    DeadLettered,
+    /// Waiting for an approval.
+    Blocked,
+}
+
+impl JobState {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Sending => "sending",
+            JobState::Sent => "sent",
+            JobState::RetryScheduled => "retry_scheduled",
+            JobState::Failed => "failed",
+            JobState::DeadLettered => "dead_lettered",
+            JobState::Blocked => "blocked",
+        }
+    }
+
+    fn parse(s: &str) -> Result<JobState, OutboxError> {
+        Ok(match s {
+            "queued" => JobState::Queued,
+            "sending" => JobState::Sending,
+            "sent" => JobState::Sent,
+            "retry_scheduled" => JobState::RetryScheduled,
+            "failed" => JobState::Failed,
+            "dead_lettered" => JobState::DeadLettered,
+            "blocked" => JobState::Blocked,
+            other => return Err(OutboxError::Corrupt(format!("unknown job state `{other}`"))),
+        })
+    }
+}
+
+/// One message to one recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    /// Job id (stable: derived from the request and recipient).
+    pub id: String,
+    /// Message-ID, kept across retries.
+    pub message_id: String,
+    /// Recipient address.
+    pub recipient: String,
+    /// Subject line.
+    pub subject: String,
+    /// Path of the package or artifact attached.
+    pub attachment: String,
+    /// `sha256:` digest of the attachment when queued.
+    pub digest: String,
+    /// Role that asked.
+    pub role: String,
+    /// State.
+    pub state: JobState,
+    /// Attempts made.
+    pub attempts: u32,
+    /// Unix seconds of the first attempt.
+    pub first_attempt: Option<i64>,
+    /// Unix seconds when it is due.
+    pub next_attempt: i64,
+    /// Unix seconds until which a sender holds it.
+    pub lease_until: Option<i64>,
+    /// The last error.
+    pub last_error: Option<String>,
+    /// Sent again after a lease expired: the recipient may get it twice.
+    pub possible_duplicate: bool,
+    /// Approval it waits for.
+    pub approval: Option<String>,
+}
+
+/// Outbox errors.
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    /// The database failed.
+    #[error("outbox database: {0}")]
+    Db(#[from] rusqlite::Error),
+    /// Stored data is not what this version writes.
+    #[error("outbox data: {0}")]
+    Corrupt(String),
+}
+
+/// A job store.
+pub trait OutboxStore {
+    /// Adds jobs atomically (all or none); existing ids are left untouched.
+    ///
+    /// # Errors
+    /// Storage errors.
+    fn enqueue(&mut self, jobs: &[Job]) -> Result<usize, OutboxError>;
+    /// Leases up to `limit` due jobs until `now + lease_seconds`; jobs whose
+    /// lease expired are taken again and flagged as possible duplicates.
+    ///
+    /// # Errors
+    /// Storage errors.
+    fn lease_due(&mut self, now: i64, lease_seconds: i64, limit: usize) -> Result<Vec<Job>, OutboxError>;
+    /// Records the outcome of an attempt.
+    ///
+    /// # Errors
+    /// Storage errors.
+    fn record(&mut self, job: &Job) -> Result<(), OutboxError>;
+    /// Every job, by id.
+    ///
+    /// # Errors
+    /// Storage errors.
+    fn jobs(&self) -> Result<Vec<Job>, OutboxError>;
+    /// Releases the jobs waiting for `approval` into the queue.
+    ///
+    /// # Errors
+    /// Storage errors.
+    fn release(&mut self, approval: &str, now: i64) -> Result<usize, OutboxError>;
+}
+
+/// The embedded SQLite store.
+pub struct SqliteOutbox {
+    conn: Connection,
+}
+
+const COLUMNS: &str = "id, message_id, recipient, subject, attachment, digest, role, state, attempts, first_attempt, next_attempt, lease_until, last_error, possible_duplicate, approval";
+
+fn row_to_job(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Job, String)> {
+    let state: String = r.get(7)?;
+    Ok((
+        Job {
+            id: r.get(0)?,
+            message_id: r.get(1)?,
+            recipient: r.get(2)?,
+            subject: r.get(3)?,
+            attachment: r.get(4)?,
+            digest: r.get(5)?,
+            role: r.get(6)?,
+            state: JobState::Queued,
+            attempts: r.get(8)?,
+            first_attempt: r.get(9)?,
+            next_attempt: r.get(10)?,
+            lease_until: r.get(11)?,
+            last_error: r.get(12)?,
+            possible_duplicate: r.get::<_, i64>(13)? != 0,
+            approval: r.get(14)?,
+        },
+        state,
+    ))
+}
+
+fn finish(rows: Vec<(Job, String)>) -> Result<Vec<Job>, OutboxError> {
+    rows.into_iter()
+        .map(|(mut j, s)| {
+            j.state = JobState::parse(&s)?;
+            Ok(j)
+        })
+        .collect()
+}
+
+impl SqliteOutbox {
+    /// Opens (or creates) the outbox database at `path`, in WAL mode with
+    /// full synchronous writes so a committed state survives a crash.
+    ///
+    /// # Errors
+    /// When the database cannot be opened or created.
+    pub fn open(path: &std::path::Path) -> Result<SqliteOutbox, OutboxError> {
+        let conn = Connection::open(path)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL;
+             PRAGMA busy_timeout = 5000;
+             CREATE TABLE IF NOT EXISTS jobs (
+               id TEXT PRIMARY KEY,
+               message_id TEXT NOT NULL,
+               recipient TEXT NOT NULL,
+               subject TEXT NOT NULL,
+               attachment TEXT NOT NULL,
+               digest TEXT NOT NULL,
+               role TEXT NOT NULL,
+               state TEXT NOT NULL,
+               attempts INTEGER NOT NULL DEFAULT 0,
+               first_attempt INTEGER,
+               next_attempt INTEGER NOT NULL,
+               lease_until INTEGER,
+               last_error TEXT,
+               possible_duplicate INTEGER NOT NULL DEFAULT 0,
+               approval TEXT
+             );
+             CREATE INDEX IF NOT EXISTS jobs_due ON jobs (state, next_attempt);",
+        )?;
+        Ok(SqliteOutbox { conn })
+    }
+}
+
+impl OutboxStore for SqliteOutbox {
+    fn enqueue(&mut self, jobs: &[Job]) -> Result<usize, OutboxError> {
+        let tx = self.conn.transaction()?;
+        let mut added = 0;
+        for j in jobs {
+            added += tx.execute(
+                &format!("INSERT OR IGNORE INTO jobs ({COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)"),
+                params![
+                    j.id,
+                    j.message_id,
+                    j.recipient,
+                    j.subject,
+                    j.attachment,
+                    j.digest,
+                    j.role,
+                    j.state.as_str(),
+                    j.attempts,
+                    j.first_attempt,
+                    j.next_attempt,
+                    j.lease_until,
+                    j.last_error,
+                    i64::from(j.possible_duplicate),
+                    j.approval
+                ],
+            )?;
+        }
+        tx.commit()?;
+        Ok(added)
+    }
+
+    fn lease_due(&mut self, now: i64, lease_seconds: i64, limit: usize) -> Result<Vec<Job>, OutboxError> {
+        let tx = self.conn.transaction()?;
+        let rows = {
+            let mut st = tx.prepare(&format!(
+                "SELECT {COLUMNS} FROM jobs
+                 WHERE (state IN ('queued', 'retry_scheduled') AND next_attempt <= ?1)
+                    OR (state = 'sending' AND lease_until < ?1)
+                 ORDER BY next_attempt, id LIMIT ?2"
+            ))?;
+            let rows = st.query_map(params![now, limit as i64], row_to_job)?.collect::<Result<Vec<_>, _>>()?;
+            rows
+        };
+        let mut jobs = finish(rows)?;
+        for j in &mut jobs {
+            if j.state == JobState::Sending {
+                j.possible_duplicate = true;
+            }
+            j.state = JobState::Sending;
+            j.lease_until = Some(now + lease_seconds);
+            tx.execute(
+                "UPDATE jobs SET state = 'sending', lease_until = ?2, possible_duplicate = ?3 WHERE id = ?1",
+                params![j.id, j.lease_until, i64::from(j.possible_duplicate)],
+            )?;
+        }
+        tx.commit()?;
+        Ok(jobs)
+    }
+
+    fn record(&mut self, j: &Job) -> Result<(), OutboxError> {
+        self.conn.execute(
+            "UPDATE jobs SET state = ?2, attempts = ?3, first_attempt = ?4, next_attempt = ?5, lease_until = ?6,
+               last_error = ?7, possible_duplicate = ?8 WHERE id = ?1",
+            params![
+                j.id,
+                j.state.as_str(),
+                j.attempts,
+                j.first_attempt,
+                j.next_attempt,
+                j.lease_until,
+                j.last_error,
+                i64::from(j.possible_duplicate)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn jobs(&self) -> Result<Vec<Job>, OutboxError> {
+        let mut st = self.conn.prepare(&format!("SELECT {COLUMNS} FROM jobs ORDER BY id"))?;
+        let rows = st.query_map([], row_to_job)?.collect::<Result<Vec<_>, _>>()?;
+        finish(rows)
+    }
+
+    fn release(&mut self, approval: &str, now: i64) -> Result<usize, OutboxError> {
+        Ok(self.conn.execute(
+            "UPDATE jobs SET state = 'queued', next_attempt = ?2 WHERE state = 'blocked' AND approval = ?1",
+            params![approval, now],
+        )?)
+    }
+}
+
+/// Looks one job up.
+///
+/// # Errors
+/// Storage errors.
+pub fn job(store: &SqliteOutbox, id: &str) -> Result<Option<Job>, OutboxError> {
+    let row = store
+        .conn
+        .query_row(&format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"), params![id], row_to_job)
+        .optional()?;
+    Ok(finish(row.into_iter().collect())?.pop())
+}

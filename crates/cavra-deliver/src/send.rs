@@ -1,0 +1,378 @@
+//! Planning a send (policy and roles decide before anything is queued),
+//! building the message, the SMTP transport, retries with capped
+//! exponential backoff and full jitter, and one pass over the due jobs.
+
+use std::time::Duration;
+
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::Transport as _;
+use sha2::{Digest, Sha256};
+
+use crate::audit::{AuditEvent, AuditLog, AuditStatus, RecipientSummary};
+use crate::config::{resolve, Config, Mode, Permission, TlsMode};
+use crate::outbox::{Job, JobState, OutboxError, OutboxStore};
+use crate::policy::{parse_address, Address, Classification};
+
+/// What someone asks to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendRequest {
+    /// The role asking (decides what is allowed).
+    pub role: String,
+    /// Addresses and `group:<name>` references.
+    pub recipients: Vec<String>,
+    /// The package or artifact to attach.
+    pub attachment: std::path::PathBuf,
+    /// Subject line.
+    pub subject: String,
+}
+
+/// Why a request was refused before anything was queued.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("refused, nothing queued: {}", .problems.join("; "))]
+pub struct Refused {
+    /// Every reason (recipients are named by position, never echoed when malformed).
+    pub problems: Vec<String>,
+}
+
+/// The jobs a request becomes, and the approval they wait for, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// One job per recipient.
+    pub jobs: Vec<Job>,
+    /// Approval id when external recipients need one (covers exactly this
+    /// attachment digest and recipient set).
+    pub approval: Option<String>,
+    /// Recipients by count and domain, for the audit log.
+    pub summary: RecipientSummary,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(bytes))
+}
+
+/// Checks roles and recipient policy and turns a request into jobs.
+///
+/// # Errors
+/// [`Refused`] with every problem: a role without the permission, a header
+/// value with CR/LF, an unparseable, unknown, blocked or spoofed recipient,
+/// an unknown group, or delivery disabled.
+pub fn plan(config: &Config, request: &SendRequest, digest: &str, now: i64) -> Result<Plan, Refused> {
+    let mut problems = Vec::new();
+    if config.delivery.mode == Mode::Disabled {
+        problems.push("delivery is disabled in the setup file".to_string());
+    }
+    if request.subject.contains(['\r', '\n']) || request.subject.chars().any(char::is_control) {
+        problems.push("the subject contains CR, LF or other control characters".into());
+    }
+    let policy = config.recipient_policy().map_err(|e| Refused { problems: vec![e.to_string()] })?;
+    let mut addresses: Vec<(Address, Classification)> = Vec::new();
+    for (i, r) in request.recipients.iter().enumerate() {
+        let members: Vec<String> = match r.strip_prefix("group:") {
+            Some(name) => match config.recipients.groups.get(name) {
+                Some(m) => m.clone(),
+                None => {
+                    problems.push(format!("recipient {}: unknown group `{name}`", i + 1));
+                    continue;
+                }
+            },
+            None => vec![r.clone()],
+        };
+        for m in members {
+            match parse_address(&m).and_then(|a| policy.classify_domain(&a.domain).map(|c| (a, c))) {
+                Ok((a, c)) => {
+                    if !addresses.iter().any(|(x, _)| *x == a) {
+                        addresses.push((a, c));
+                    }
+                }
+                Err(e) => problems.push(format!("recipient {}: {e}", i + 1)),
+            }
+        }
+    }
+    if addresses.is_empty() && problems.is_empty() {
+        problems.push("no recipients".into());
+    }
+    let external = addresses.iter().any(|(_, c)| c.is_external());
+    let internal = addresses.iter().any(|(_, c)| !c.is_external());
+    if external && !config.allows(&request.role, Permission::SendExternal) {
+        problems.push(format!("role `{}` may not send to external recipients", request.role));
+    }
+    if internal && !config.allows(&request.role, Permission::SendInternal) {
+        problems.push(format!("role `{}` may not send to internal recipients", request.role));
+    }
+    if !problems.is_empty() {
+        return Err(Refused { problems });
+    }
+    addresses.sort();
+    let summary = RecipientSummary::of(addresses.iter().map(|(a, _)| a));
+    let approval = (external && config.recipients.external_approval_required).then(|| {
+        let set: Vec<String> = addresses.iter().map(|(a, _)| a.to_string()).collect();
+        format!("appr-{}", &hex(format!("{digest}\n{}", set.join("\n")).as_bytes())[..20])
+    });
+    let sender_domain = config
+        .organisation
+        .sender
+        .as_deref()
+        .and_then(|s| parse_address(s).ok())
+        .map_or_else(|| "localhost".to_string(), |a| a.domain);
+    let jobs = addresses
+        .iter()
+        .map(|(a, _)| {
+            let id = format!("job-{}", &hex(format!("{digest}\n{a}\n{now}").as_bytes())[..24]);
+            Job {
+                message_id: format!("<{id}@{sender_domain}>"),
+                id,
+                recipient: a.to_string(),
+                subject: request.subject.clone(),
+                attachment: request.attachment.display().to_string(),
+                digest: digest.to_string(),
+                role: request.role.clone(),
+                state: if approval.is_some() { JobState::Blocked } else { JobState::Queued },
+                attempts: 0,
+                first_attempt: None,
+                next_attempt: now,
+                lease_until: None,
+                last_error: None,
+                possible_duplicate: false,
+                approval: approval.clone(),
+            }
+        })
+        .collect();
+    Ok(Plan { jobs, approval, summary })
+}
+
+/// How an attempt failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendFailure {
+    /// Whether trying again may succeed.
+    pub transient: bool,
+    /// What the server or connection said.
+    pub message: String,
+}
+
+/// Sends one prepared message.
+pub trait Transport {
+    /// Sends `raw` (a complete RFC 5322 message) from `from` to `to`.
+    ///
+    /// # Errors
+    /// [`SendFailure`], transient or permanent.
+    fn send(&self, from: &str, to: &str, raw: &[u8]) -> Result<(), SendFailure>;
+}
+
+/// SMTP through lettre: STARTTLS required unless the setup says otherwise.
+pub struct Smtp {
+    transport: lettre::SmtpTransport,
+}
+
+impl Smtp {
+    /// A transport from the setup file's `[delivery]` section.
+    ///
+    /// # Errors
+    /// A missing host, an unresolvable credential reference or TLS set-up failure.
+    pub fn from_config(config: &Config) -> Result<Smtp, String> {
+        let d = &config.delivery;
+        let host = d.host.as_deref().ok_or("delivery.host is required")?;
+        let mut b = lettre::SmtpTransport::builder_dangerous(host).timeout(Some(Duration::from_secs(20)));
+        let tls = || TlsParameters::new(host.to_string()).map_err(|e| e.to_string());
+        b = match d.tls {
+            TlsMode::Starttls => b.tls(Tls::Required(tls()?)).port(d.port.unwrap_or(587)),
+            TlsMode::Implicit => b.tls(Tls::Wrapper(tls()?)).port(d.port.unwrap_or(465)),
+            TlsMode::None => b.tls(Tls::None).port(d.port.unwrap_or(25)),
+        };
+        if let Some(user) = &d.username {
+            let user = resolve("delivery.username", user).map_err(|e| e.to_string())?;
+            let secret = match (&d.password, &d.oauth_token) {
+                (_, Some(token)) if matches!(d.mode, Mode::Microsoft365 | Mode::GoogleWorkspace) => {
+                    b = b.authentication(vec![Mechanism::Xoauth2]);
+                    resolve("delivery.oauth_token", token).map_err(|e| e.to_string())?
+                }
+                (Some(p), _) => {
+                    b = b.authentication(vec![Mechanism::Plain, Mechanism::Login]);
+                    resolve("delivery.password", p).map_err(|e| e.to_string())?
+                }
+                _ => return Err("delivery.password or delivery.oauth_token is required with a user name".into()),
+            };
+            b = b.credentials(Credentials::new(user, secret));
+        }
+        Ok(Smtp { transport: b.build() })
+    }
+}
+
+impl Transport for Smtp {
+    fn send(&self, from: &str, to: &str, raw: &[u8]) -> Result<(), SendFailure> {
+        let parse = |s: &str| {
+            s.parse::<lettre::Address>().map_err(|e| SendFailure { transient: false, message: e.to_string() })
+        };
+        let envelope = lettre::address::Envelope::new(Some(parse(from)?), vec![parse(to)?])
+            .map_err(|e| SendFailure { transient: false, message: e.to_string() })?;
+        self.transport.send_raw(&envelope, raw).map(|_| ()).map_err(|e| SendFailure {
+            // 5xx is permanent for this recipient; 4xx and lost connections are worth retrying.
+            transient: !e.is_permanent(),
+            message: e.to_string(),
+        })
+    }
+}
+
+/// Builds the message: a plain-text and HTML summary and the attachment
+/// (or, when the setup says so, a digest-only notice).
+///
+/// # Errors
+/// A header value with CR/LF, an unreadable attachment, or a bad address.
+pub fn build_message(config: &Config, job: &Job) -> Result<Vec<u8>, String> {
+    let o = &config.organisation;
+    let from: Mailbox =
+        o.sender.as_deref().ok_or("organisation.sender is required")?.parse().map_err(|e| format!("sender: {e}"))?;
+    let to: Mailbox = job.recipient.parse().map_err(|e| format!("recipient: {e}"))?;
+    if job.subject.contains(['\r', '\n']) {
+        return Err("the subject contains CR or LF".into());
+    }
+    let name =
+        std::path::Path::new(&job.attachment).file_name().and_then(|n| n.to_str()).unwrap_or("package.zip").to_string();
+    let org = o.name.clone().unwrap_or_else(|| "CAVRA Report Center".into());
+    let text = format!(
+        "{org} sent you {name}.\n\nDigest: {}\nVerify it with `cavra-reports verify {name} --pubkey <the signer's public key>`.\n\n{}\n",
+        job.digest,
+        o.legal_footer.clone().unwrap_or_default()
+    );
+    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let html = format!(
+        "<!doctype html><html><body><p>{} sent you <strong>{}</strong>.</p><p>Digest: <code>{}</code></p><p>Verify it with <code>cavra-reports verify</code> and the signer's public key.</p><p>{}</p></body></html>",
+        esc(&org),
+        esc(&name),
+        esc(&job.digest),
+        esc(&o.legal_footer.clone().unwrap_or_default())
+    );
+    let body = MultiPart::alternative().singlepart(SinglePart::plain(text)).singlepart(SinglePart::html(html));
+    let mut builder =
+        lettre::Message::builder().from(from).to(to).subject(&job.subject).message_id(Some(job.message_id.clone()));
+    if let Some(r) = &o.reply_to {
+        builder = builder.reply_to(r.parse().map_err(|e| format!("reply_to: {e}"))?);
+    }
+    let content = if config.delivery.attachments {
+        let bytes = std::fs::read(&job.attachment).map_err(|e| format!("{}: {e}", job.attachment))?;
+        let digest = format!("sha256:{}", hex(&bytes));
+        if digest != job.digest {
+            return Err(format!(
+                "{} changed since it was queued (digest {digest}, queued {})",
+                job.attachment, job.digest
+            ));
+        }
+        let kind = ContentType::parse("application/zip").map_err(|e| e.to_string())?;
+        MultiPart::mixed().multipart(body).singlepart(Attachment::new(name).body(bytes, kind))
+    } else {
+        MultiPart::mixed().multipart(body)
+    };
+    let message = builder.multipart(content).map_err(|e| e.to_string())?;
+    Ok(message.formatted())
+}
+
+/// Delay before attempt `attempt + 1`: capped exponential backoff with full
+/// jitter, drawn from a hash of the job id and attempt so it is reproducible.
+pub fn backoff(config: &Config, job_id: &str, attempt: u32) -> i64 {
+    let r = &config.retry;
+    let exp = r.backoff_seconds.saturating_mul(1u64 << attempt.saturating_sub(1).min(30));
+    let cap = exp.min(r.max_backoff_seconds).max(1);
+    let h = Sha256::digest(format!("{job_id}/{attempt}").as_bytes());
+    let draw = u64::from_le_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]]);
+    (draw % (cap + 1)) as i64
+}
+
+/// What one pass did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RunSummary {
+    /// Sent.
+    pub sent: usize,
+    /// Scheduled for another attempt.
+    pub retried: usize,
+    /// Failed permanently.
+    pub failed: usize,
+    /// Given up.
+    pub dead_lettered: usize,
+}
+
+/// Sends every due job once. Each outcome is stored before the next job,
+/// and audited when a log is given.
+///
+/// # Errors
+/// Storage errors (a failed send is an outcome, not an error).
+pub fn run_once(
+    config: &Config,
+    store: &mut dyn OutboxStore,
+    transport: &dyn Transport,
+    mut audit: Option<&mut AuditLog>,
+    now: i64,
+    at: &str,
+) -> Result<RunSummary, OutboxError> {
+    let mut summary = RunSummary::default();
+    let from = config.organisation.sender.clone().unwrap_or_default();
+    for mut job in store.lease_due(now, 300, 1000)? {
+        job.attempts += 1;
+        job.first_attempt.get_or_insert(now);
+        let outcome = build_message(config, &job)
+            .map_err(|message| SendFailure { transient: false, message })
+            .and_then(|raw| transport.send(&from, &job.recipient, &raw));
+        let (status, retry) = match outcome {
+            Ok(()) => {
+                job.state = JobState::Sent;
+                job.last_error = None;
+                summary.sent += 1;
+                (AuditStatus::Sent, None)
+            }
+            Err(f) if f.transient => {
+                let delay = backoff(config, &job.id, job.attempts);
+                let window_end = job.first_attempt.unwrap_or(now) + config.retry.window_hours as i64 * 3600;
+                job.last_error = Some(f.message);
+                if job.attempts >= config.retry.max_attempts || now + delay > window_end {
+                    job.state = JobState::DeadLettered;
+                    summary.dead_lettered += 1;
+                    (AuditStatus::Failed, Some(format!("dead-lettered after {} attempts", job.attempts)))
+                } else {
+                    job.state = JobState::RetryScheduled;
+                    job.next_attempt = now + delay;
+                    summary.retried += 1;
+                    (
+                        AuditStatus::RetryScheduled,
+                        Some(format!("attempt {} of {}, next in {delay} s", job.attempts, config.retry.max_attempts)),
+                    )
+                }
+            }
+            Err(f) => {
+                job.state = JobState::Failed;
+                job.last_error = Some(f.message);
+                summary.failed += 1;
+                (AuditStatus::Failed, None)
+            }
+        };
+        job.lease_until = None;
+        store.record(&job)?;
+        if let Some(log) = audit.as_deref_mut() {
+            let addresses: Vec<Address> = parse_address(&job.recipient).into_iter().collect();
+            let detail = job.last_error.as_deref().map(|e| {
+                // Server replies can quote the address; keep the reply code only.
+                e.split_whitespace().take(2).collect::<Vec<_>>().join(" ").replace('@', "(at)")
+            });
+            let event = AuditEvent {
+                at: at.to_string(),
+                action: "send".into(),
+                status,
+                role: job.role.clone(),
+                recipients: Some(RecipientSummary::of(&addresses)),
+                approval: job.approval.clone(),
+                retry,
+                digest: Some(job.digest.clone()),
+                detail: detail.filter(|_| status != AuditStatus::Sent).map(|d| {
+                    if job.possible_duplicate {
+                        format!("{d}; possible duplicate")
+                    } else {
+                        d
+                    }
+                }),
+            };
+            // An audit failure must not lose the delivery outcome already stored.
+            let _ = log.append(&event);
+        }
+    }
+    Ok(summary)
+}

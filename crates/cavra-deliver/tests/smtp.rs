@@ -1,0 +1,318 @@
+//! Delivery against real SMTP servers on loopback, started by the tests: an
+//! aiosmtpd server, and a scripted server that injects faults. Time is
+//! simulated (each pass is given its instant), the network is real.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use cavra_deliver::audit::{verify_log, AuditLog};
+use cavra_deliver::config::Config;
+use cavra_deliver::outbox::{JobState, OutboxStore, SqliteOutbox};
+use cavra_deliver::send::{plan, run_once, SendRequest, Smtp};
+use cavra_render::signed::SigningKey;
+
+struct Server {
+    child: Child,
+    port: u16,
+    out: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn python_module(module: &str) -> bool {
+    let ok =
+        Command::new("python3").arg("-c").arg(format!("import {module}")).output().is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(std::env::var_os("CI").is_none(), "python module `{module}` is required in CI; .ci/run installs it");
+        eprintln!("SKIPPED: python module `{module}` is not installed");
+    }
+    ok
+}
+
+fn start(mode: &str, out: &Path, faults: &str) -> Server {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
+    let mut child = Command::new("python3")
+        .arg(script)
+        .arg(mode)
+        .arg(out)
+        .arg(faults)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("python3 runs");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let port = line.trim().parse().unwrap_or_else(|_| panic!("server did not start: {line:?}"));
+    Server { child, port, out: out.to_path_buf() }
+}
+
+fn config(port: u16) -> Config {
+    Config::from_toml(&format!(
+        r#"
+[organisation]
+name = "Northwind Security Office"
+sender = "reports@northwind.example"
+legal_footer = "Confidential."
+
+[delivery]
+mode = "smtp"
+host = "127.0.0.1"
+port = {port}
+tls = "none"
+
+[recipients]
+external_approval_required = true
+
+[[recipients.domains]]
+domain = "northwind.example"
+subdomains = true
+classification = "internal"
+
+[[recipients.domains]]
+domain = "audit.example"
+classification = "external_auditor"
+
+[roles.cso]
+permissions = ["render", "send_internal", "send_external", "approve"]
+
+[retry]
+max_attempts = 5
+backoff_seconds = 30
+max_backoff_seconds = 600
+window_hours = 24
+"#
+    ))
+    .unwrap()
+}
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    package: PathBuf,
+    digest: String,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let package = dir.path().join("board_and_audit_bundle.zip");
+    // A real board pack.
+    let snapshot = cavra_model::Snapshot::from_json_str(
+        include_str!("../../../examples/sample_snapshot.json"),
+        &Default::default(),
+    )
+    .unwrap();
+    let posture = cavra_model::Posture::compute(&snapshot);
+    let key = SigningKey::generate().unwrap();
+    let pkg = cavra_package_like::board(&snapshot, &posture, &key);
+    std::fs::write(&package, &pkg).unwrap();
+    let digest = format!("sha256:{}", sha256(&pkg));
+    Fixture { dir, package, digest }
+}
+
+fn sha256(b: &[u8]) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(b))
+}
+
+/// The test builds a real package through the packager.
+mod cavra_package_like {
+    pub fn board(
+        s: &cavra_model::Snapshot,
+        p: &cavra_model::Posture,
+        key: &cavra_render::signed::SigningKey,
+    ) -> Vec<u8> {
+        cavra_package::build_package(cavra_package::PackageType::BoardAndAuditBundle, s, p, &Default::default(), key)
+            .unwrap()
+            .bytes
+    }
+}
+
+fn request(f: &Fixture, to: &[&str]) -> SendRequest {
+    SendRequest {
+        role: "cso".into(),
+        recipients: to.iter().map(|s| s.to_string()).collect(),
+        attachment: f.package.clone(),
+        subject: "Board pack, November".into(),
+    }
+}
+
+/// Runs passes at simulated instants until nothing is due (or `max` passes).
+fn drain(cfg: &Config, store: &mut SqliteOutbox, smtp: &Smtp, log: &mut AuditLog, start: i64) -> i64 {
+    let mut now = start;
+    for _ in 0..20 {
+        run_once(cfg, store, smtp, Some(&mut *log), now, "2026-11-01T12:00:00Z").unwrap();
+        let pending: Vec<i64> = store
+            .jobs()
+            .unwrap()
+            .iter()
+            .filter(|j| j.state == JobState::RetryScheduled)
+            .map(|j| j.next_attempt)
+            .collect();
+        match pending.iter().min() {
+            Some(next) => now = (*next).max(now + 1),
+            None => break,
+        }
+    }
+    now
+}
+
+fn received(out: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(out)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        .map(|e| {
+            let rcpt = std::fs::read_to_string(e.path().with_extension("rcpt")).unwrap_or_default();
+            (rcpt, std::fs::read(e.path()).unwrap())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn attachment_digest(eml: &[u8]) -> String {
+    use base64::Engine;
+    let text = String::from_utf8_lossy(eml);
+    let start = text.find("Content-Type: application/zip").expect("an attachment");
+    let body = &text[start..];
+    let body = &body[body.find("\r\n\r\n").expect("part body") + 4..];
+    let end = body.find("\r\n--").unwrap_or(body.len());
+    let b64: String = body[..end].chars().filter(|c| !c.is_whitespace()).collect();
+    let bytes = base64::engine::general_purpose::STANDARD.decode(b64).expect("base64 attachment");
+    format!("sha256:{}", sha256(&bytes))
+}
+
+fn message_id(eml: &[u8]) -> String {
+    let text = String::from_utf8_lossy(eml);
+    text.lines().find(|l| l.to_ascii_lowercase().starts_with("message-id:")).unwrap_or_default().to_string()
+}
+
+#[test]
+fn aiosmtpd_receives_a_board_pack_and_the_audit_log_holds_no_address() {
+    if !python_module("aiosmtpd") {
+        return;
+    }
+    let f = fixture();
+    let server = start("aiosmtpd", &f.dir.path().join("inbox"), "");
+    let cfg = config(server.port);
+    let key = SigningKey::generate().unwrap();
+    let mut store = SqliteOutbox::open(&f.dir.path().join("outbox.db")).unwrap();
+    let log_path = f.dir.path().join("audit.jsonl");
+    let mut log = AuditLog::open(&log_path, key.clone(), 10).unwrap();
+    let p = plan(&cfg, &request(&f, &["cso@northwind.example", "ciso@eu.northwind.example"]), &f.digest, 1_793_534_400)
+        .unwrap();
+    assert!(p.approval.is_none());
+    store.enqueue(&p.jobs).unwrap();
+    drain(&cfg, &mut store, &Smtp::from_config(&cfg).unwrap(), &mut log, 1_793_534_400);
+    assert!(store.jobs().unwrap().iter().all(|j| j.state == JobState::Sent));
+    let got = received(&server.out);
+    assert_eq!(got.len(), 2);
+    for (_, eml) in &got {
+        assert_eq!(attachment_digest(eml), f.digest, "the attachment arrives with the manifest's digest");
+    }
+    log.close().unwrap();
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    assert!(!text.contains('@'), "an address reached the audit log:\n{text}");
+    assert!(verify_log(std::io::Cursor::new(text.as_bytes()), &key.public_key_file()).ok());
+}
+
+#[test]
+fn transient_faults_are_retried_and_permanent_ones_fail_one_recipient() {
+    let f = fixture();
+    let server = start("scripted", &f.dir.path().join("inbox"), "greeting421,rcpt450,rcpt550:gone@northwind.example");
+    let cfg = config(server.port);
+    let key = SigningKey::generate().unwrap();
+    let mut store = SqliteOutbox::open(&f.dir.path().join("outbox.db")).unwrap();
+    let mut log = AuditLog::open(&f.dir.path().join("audit.jsonl"), key, 100).unwrap();
+    let p = plan(&cfg, &request(&f, &["cso@northwind.example", "gone@northwind.example"]), &f.digest, 1000).unwrap();
+    store.enqueue(&p.jobs).unwrap();
+    drain(&cfg, &mut store, &Smtp::from_config(&cfg).unwrap(), &mut log, 1000);
+    let jobs = store.jobs().unwrap();
+    let ok = jobs.iter().find(|j| j.recipient == "cso@northwind.example").unwrap();
+    let gone = jobs.iter().find(|j| j.recipient == "gone@northwind.example").unwrap();
+    assert_eq!(gone.state, JobState::Failed, "550 is permanent for that recipient");
+    assert_eq!(ok.state, JobState::Sent, "the other recipient is delivered: {ok:?}");
+    assert!(ok.attempts >= 2, "the 421 and 450 were retried: {ok:?}");
+    let got = received(&server.out);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].0, "cso@northwind.example");
+}
+
+#[test]
+fn a_connection_dropped_after_data_is_retried_with_the_same_message_id() {
+    let f = fixture();
+    let server = start("scripted", &f.dir.path().join("inbox"), "dropdata");
+    let cfg = config(server.port);
+    let key = SigningKey::generate().unwrap();
+    let mut store = SqliteOutbox::open(&f.dir.path().join("outbox.db")).unwrap();
+    let mut log = AuditLog::open(&f.dir.path().join("audit.jsonl"), key, 100).unwrap();
+    let p = plan(&cfg, &request(&f, &["cso@northwind.example"]), &f.digest, 1000).unwrap();
+    store.enqueue(&p.jobs).unwrap();
+    drain(&cfg, &mut store, &Smtp::from_config(&cfg).unwrap(), &mut log, 1000);
+    let job = &store.jobs().unwrap()[0];
+    assert_eq!(job.state, JobState::Sent);
+    assert_eq!(job.attempts, 2);
+    let got = received(&server.out);
+    assert_eq!(got.len(), 2, "the server kept the dropped copy and the retry");
+    assert_eq!(message_id(&got[0].1), message_id(&got[1].1));
+    assert!(message_id(&got[0].1).contains(&job.id));
+}
+
+#[test]
+fn refused_recipients_queue_nothing_and_external_ones_wait_for_approval() {
+    let f = fixture();
+    let cfg = config(9); // never connected to
+    let mut store = SqliteOutbox::open(&f.dir.path().join("outbox.db")).unwrap();
+    for bad in [
+        vec!["cso@northwind.example", "x@evil.example"],
+        vec!["cso@northwind.example.evil.com"],
+        vec!["\"cso@northwind.example\"@evil.com"],
+        vec!["Board <cso@northwind.example>"],
+        vec!["cso@nоrthwind.example"],
+    ] {
+        let e = plan(&cfg, &request(&f, &bad), &f.digest, 1000).unwrap_err();
+        assert!(!e.problems.is_empty(), "{bad:?}");
+    }
+    let mut r = request(&f, &["cso@northwind.example"]);
+    r.subject = "Board pack\r\nBcc: all@evil.example".into();
+    assert!(plan(&cfg, &r, &f.digest, 1000).is_err(), "CR/LF in a header value");
+    assert!(store.jobs().unwrap().is_empty(), "nothing was queued");
+
+    // An external auditor: blocked until the approval covering this digest and set.
+    let p = plan(&cfg, &request(&f, &["lead@audit.example", "cso@northwind.example"]), &f.digest, 1000).unwrap();
+    let approval = p.approval.clone().expect("external recipients need an approval");
+    store.enqueue(&p.jobs).unwrap();
+    assert!(store.lease_due(2000, 300, 10).unwrap().is_empty(), "nothing is sent before the approval");
+    // The same set with another digest needs another approval.
+    let other =
+        plan(&cfg, &request(&f, &["lead@audit.example", "cso@northwind.example"]), "sha256:other", 1000).unwrap();
+    assert_ne!(other.approval.unwrap(), approval);
+    assert_eq!(store.release(&approval, 3000).unwrap(), 2);
+    assert_eq!(store.lease_due(3000, 300, 10).unwrap().len(), 2);
+}
+
+#[test]
+fn a_sender_that_died_mid_send_leaves_a_lease_that_expires() {
+    let f = fixture();
+    let cfg = config(9);
+    let path = f.dir.path().join("outbox.db");
+    let p = plan(&cfg, &request(&f, &["cso@northwind.example"]), &f.digest, 1000).unwrap();
+    {
+        let mut store = SqliteOutbox::open(&path).unwrap();
+        store.enqueue(&p.jobs).unwrap();
+        let leased = store.lease_due(1000, 300, 10).unwrap();
+        assert_eq!(leased.len(), 1);
+        // the process dies here: no outcome is recorded
+    }
+    let mut store = SqliteOutbox::open(&path).unwrap();
+    assert!(store.lease_due(1200, 300, 10).unwrap().is_empty(), "still leased");
+    let again = store.lease_due(1400, 300, 10).unwrap();
+    assert_eq!(again.len(), 1);
+    assert!(again[0].possible_duplicate, "sent again, so flagged");
+    assert_eq!(again[0].message_id, p.jobs[0].message_id, "with the same Message-ID");
+}
