@@ -80,6 +80,20 @@ pub enum ApprovalsCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ScheduleCommand {
+    /// List the configured schedules and their next run.
+    List {
+        /// The setup file.
+        #[arg(long, value_name = "cavra.toml", default_value = "cavra.toml")]
+        config: PathBuf,
+    },
+    /// Fire every due run not fired before (at most once per run key), queueing its sends.
+    RunDue {
+        #[command(flatten)]
+        common: Common,
+        /// Catch up runs missed up to this many hours ago.
+        #[arg(long, default_value_t = 24)]
+        lookback_hours: i64,
+    },
     /// Print a cadence's next runs (a pure computation).
     Next {
         /// `daily HH:MM`, `weekly DAY HH:MM`, `monthly DAY HH:MM`, `quarterly DAY HH:MM` or `cron M H DOM MON DOW`.
@@ -245,6 +259,47 @@ pub fn approvals(cmd: &ApprovalsCommand) -> Result<()> {
 
 pub fn schedule(cmd: &ScheduleCommand) -> Result<()> {
     match cmd {
+        ScheduleCommand::List { config } => {
+            let config = Config::load(config)?;
+            let after = cavra_model::Timestamp::from_unix_seconds(now().0).map_err(anyhow::Error::msg)?;
+            for e in &config.schedules {
+                let s = config.schedule(e)?;
+                let next = cavra_deliver::schedule::next_runs(&s, after, 1);
+                let when = next.first().map_or("never".to_string(), |r| format!("{} ({})", r.at, r.local));
+                println!("{}  {}  {}  next {when}", s.id, e.cadence, s.timezone);
+            }
+            println!("{} schedule(s)", config.schedules.len());
+            Ok(())
+        }
+        ScheduleCommand::RunDue { common, lookback_hours } => {
+            let (config, mut store, mut log) = open(common)?;
+            let (t, at) = now();
+            let now_ts = cavra_model::Timestamp::from_unix_seconds(t).map_err(anyhow::Error::msg)?;
+            let fired = cavra_deliver::schedule::run_due(&config, &mut store, now_ts, lookback_hours * 3600)?;
+            for f in &fired {
+                println!(
+                    "{}  queued {}{}",
+                    f.run.key,
+                    f.queued,
+                    f.note.as_deref().map(|n| format!("  ({n})")).unwrap_or_default()
+                );
+                if let Some(l) = log.as_mut() {
+                    l.append(&AuditEvent {
+                        at: at.clone(),
+                        action: "schedule".into(),
+                        status: if f.queued > 0 { AuditStatus::Scheduled } else { AuditStatus::BlockedPolicy },
+                        role: "scheduler".into(),
+                        recipients: None,
+                        approval: None,
+                        retry: None,
+                        digest: None,
+                        detail: Some(f.run.key.clone()),
+                    })?;
+                }
+            }
+            println!("{} run(s) fired", fired.len());
+            Ok(())
+        }
         ScheduleCommand::Next { cadence, timezone, count, after } => {
             let cadence = cavra_deliver::schedule::Cadence::parse(cadence)?;
             let s = cavra_deliver::schedule::Schedule::new("preview", cadence, timezone)?;

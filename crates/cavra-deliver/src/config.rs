@@ -205,6 +205,41 @@ pub struct ScheduleDefaults {
     pub blackout_policy: Option<String>,
 }
 
+/// One `[[schedules]]` entry: send a package on a cadence.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleEntry {
+    /// Stable id (part of every run key).
+    pub id: String,
+    /// Cadence, as [`crate::schedule::Cadence::parse`] reads it.
+    pub cadence: String,
+    /// IANA time zone (defaults to `[schedule]`, then `[organisation]`, then UTC).
+    pub timezone: Option<String>,
+    /// The package file to send (produced by the packaging job).
+    pub package: String,
+    /// Recipients: addresses or `group:<name>`.
+    pub to: Vec<String>,
+    /// The role the sends are made as.
+    pub role: String,
+    /// Subject line.
+    pub subject: Option<String>,
+    /// Blackout windows.
+    #[serde(default)]
+    pub blackouts: Vec<BlackoutEntry>,
+}
+
+/// A blackout window of a schedule, in its local time.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlackoutEntry {
+    /// `YYYY-MM-DDTHH:MM`.
+    pub start: String,
+    /// `YYYY-MM-DDTHH:MM`.
+    pub end: String,
+    /// `defer`, `skip` or `require_manual_approval` (default: `[schedule]`'s, then `defer`).
+    pub policy: Option<String>,
+}
+
 /// `[retry]`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -307,6 +342,9 @@ pub struct Config {
     /// Audit.
     #[serde(default)]
     pub audit: Audit,
+    /// Scheduled sends.
+    #[serde(default)]
+    pub schedules: Vec<ScheduleEntry>,
 }
 
 /// Whether `value` is a reference (`env:NAME` with a valid name, or `file:PATH`).
@@ -407,6 +445,12 @@ impl Config {
                 ));
             }
         }
+        for (i, e) in self.schedules.iter().enumerate() {
+            self.schedule(e).map_err(|err| bad(&format!("schedules[{i}]"), err.0))?;
+            if !self.roles.is_empty() && !self.roles.contains_key(&e.role) {
+                return Err(bad(&format!("schedules[{i}].role"), format!("role `{}` is not defined", e.role)));
+            }
+        }
         if self.retry.max_attempts == 0 {
             return Err(bad("retry.max_attempts", "must be at least 1"));
         }
@@ -472,6 +516,27 @@ impl Config {
             );
         }
         Ok(RecipientPolicy { rules })
+    }
+
+    /// The schedule an entry describes, with the defaults filled in.
+    ///
+    /// # Errors
+    /// A bad cadence, time zone, id or blackout window.
+    pub fn schedule(&self, e: &ScheduleEntry) -> Result<crate::schedule::Schedule, crate::schedule::ScheduleError> {
+        use crate::schedule::{Blackout, BlackoutPolicy, Cadence, Schedule};
+        let tz = e
+            .timezone
+            .as_deref()
+            .or(self.schedule.timezone.as_deref())
+            .or(self.organisation.timezone.as_deref())
+            .unwrap_or("UTC");
+        let mut s = Schedule::new(&e.id, Cadence::parse(&e.cadence)?, tz)?;
+        for b in &e.blackouts {
+            let policy: BlackoutPolicy =
+                b.policy.as_deref().or(self.schedule.blackout_policy.as_deref()).unwrap_or("defer").parse()?;
+            s.blackouts.push(Blackout::parse(&b.start, &b.end, policy)?);
+        }
+        Ok(s)
     }
 
     /// Whether `role` holds `permission` (and, for sends, may send at all).

@@ -132,6 +132,13 @@ pub trait OutboxStore {
     /// # Errors
     /// Storage errors.
     fn release(&mut self, approval: &str, now: i64) -> Result<usize, OutboxError>;
+    /// Claims a scheduled run by its key, together with the jobs it queues,
+    /// in one transaction: `false` (and nothing queued) when the run was
+    /// claimed before, so a run fires at most once even across restarts.
+    ///
+    /// # Errors
+    /// Storage errors.
+    fn claim_run(&mut self, key: &str, state: &str, now: i64, jobs: &[Job]) -> Result<bool, OutboxError>;
 }
 
 /// The embedded SQLite store.
@@ -203,7 +210,12 @@ impl SqliteOutbox {
                possible_duplicate INTEGER NOT NULL DEFAULT 0,
                approval TEXT
              );
-             CREATE INDEX IF NOT EXISTS jobs_due ON jobs (state, next_attempt);",
+             CREATE INDEX IF NOT EXISTS jobs_due ON jobs (state, next_attempt);
+             CREATE TABLE IF NOT EXISTS schedule_runs (
+               key TEXT PRIMARY KEY,
+               state TEXT NOT NULL,
+               claimed_at INTEGER NOT NULL
+             );",
         )?;
         Ok(SqliteOutbox { conn })
     }
@@ -289,6 +301,40 @@ impl OutboxStore for SqliteOutbox {
         let mut st = self.conn.prepare(&format!("SELECT {COLUMNS} FROM jobs ORDER BY id"))?;
         let rows = st.query_map([], row_to_job)?.collect::<Result<Vec<_>, _>>()?;
         finish(rows)
+    }
+
+    fn claim_run(&mut self, key: &str, state: &str, now: i64, jobs: &[Job]) -> Result<bool, OutboxError> {
+        let tx = self.conn.transaction()?;
+        let claimed = tx.execute(
+            "INSERT OR IGNORE INTO schedule_runs (key, state, claimed_at) VALUES (?1, ?2, ?3)",
+            params![key, state, now],
+        )? == 1;
+        if claimed {
+            for j in jobs {
+                tx.execute(
+                    &format!("INSERT OR IGNORE INTO jobs ({COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)"),
+                    params![
+                        j.id,
+                        j.message_id,
+                        j.recipient,
+                        j.subject,
+                        j.attachment,
+                        j.digest,
+                        j.role,
+                        j.state.as_str(),
+                        j.attempts,
+                        j.first_attempt,
+                        j.next_attempt,
+                        j.lease_until,
+                        j.last_error,
+                        i64::from(j.possible_duplicate),
+                        j.approval
+                    ],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(claimed)
     }
 
     fn release(&mut self, approval: &str, now: i64) -> Result<usize, OutboxError> {

@@ -414,3 +414,71 @@ pub fn next_runs(schedule: &Schedule, after: Timestamp, n: usize) -> Vec<Run> {
     }
     out
 }
+
+/// What [`run_due`] did with one run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fired {
+    /// The run.
+    pub run: Run,
+    /// Jobs queued (0 when it waits for a manual approval or was refused).
+    pub queued: usize,
+    /// Why nothing was queued, when nothing was.
+    pub note: Option<String>,
+}
+
+/// Fires every run of every configured schedule that is due at `now` and
+/// was not fired before (runs up to `lookback` seconds old are caught up;
+/// older ones are left). Each run is claimed by its key together with the
+/// jobs it queues, in one transaction, so calling this twice — or after a
+/// restart — fires nothing twice.
+///
+/// # Errors
+/// Storage errors; a schedule that cannot be planned is reported in its
+/// [`Fired::note`] instead.
+pub fn run_due(
+    config: &crate::config::Config,
+    store: &mut dyn crate::outbox::OutboxStore,
+    now: Timestamp,
+    lookback: i64,
+) -> Result<Vec<Fired>, crate::outbox::OutboxError> {
+    let mut out = Vec::new();
+    let Ok(since) = Timestamp::from_unix_seconds(now.unix_seconds() - lookback) else { return Ok(out) };
+    for entry in &config.schedules {
+        let Ok(schedule) = config.schedule(entry) else { continue };
+        for run in next_runs(&schedule, since, 1000).into_iter().take_while(|r| r.at <= now) {
+            let (state, jobs, note) = match run.kind {
+                RunKind::NeedsApproval => (
+                    "needs_approval",
+                    Vec::new(),
+                    Some("inside a blackout window: needs a manual approval".to_string()),
+                ),
+                RunKind::Normal | RunKind::Deferred { .. } => {
+                    let digest = std::fs::read(&entry.package)
+                        .map(|b| format!("sha256:{:x}", <sha2::Sha256 as sha2::Digest>::digest(&b)));
+                    match digest {
+                        Err(e) => ("failed", Vec::new(), Some(format!("{}: {e}", entry.package))),
+                        Ok(digest) => {
+                            let request = crate::send::SendRequest {
+                                role: entry.role.clone(),
+                                recipients: entry.to.clone(),
+                                attachment: entry.package.clone().into(),
+                                subject: entry
+                                    .subject
+                                    .clone()
+                                    .unwrap_or_else(|| format!("Scheduled reports: {}", entry.id)),
+                            };
+                            match crate::send::plan(config, &request, &digest, run.at.unix_seconds()) {
+                                Ok(p) => ("fired", p.jobs, None),
+                                Err(refused) => ("refused", Vec::new(), Some(refused.to_string())),
+                            }
+                        }
+                    }
+                }
+            };
+            if store.claim_run(&run.key, state, now.unix_seconds(), &jobs)? {
+                out.push(Fired { run, queued: jobs.len(), note });
+            }
+        }
+    }
+    Ok(out)
+}

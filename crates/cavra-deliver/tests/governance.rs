@@ -369,3 +369,66 @@ fn every_tampering_is_caught_and_named() {
     let v = verify_log(Cursor::new(text.as_bytes()), &other.public_key_file());
     assert!(v.problems.iter().any(|p| p.contains("checkpoint signature")), "{:?}", v.problems);
 }
+
+#[test]
+fn run_due_fires_each_scheduled_run_at_most_once() {
+    use cavra_deliver::outbox::{OutboxStore, SqliteOutbox};
+    use cavra_deliver::schedule::run_due;
+    let dir = tempfile::tempdir().unwrap();
+    let package = dir.path().join("pack.zip");
+    std::fs::write(&package, b"a package").unwrap();
+    let text = format!(
+        r#"
+[organisation]
+sender = "reports@northwind.example"
+timezone = "America/New_York"
+
+[delivery]
+mode = "smtp"
+host = "127.0.0.1"
+tls = "none"
+
+[[recipients.domains]]
+domain = "northwind.example"
+classification = "internal"
+
+[roles.cso]
+permissions = ["send_internal"]
+
+[[schedules]]
+id = "daily-brief"
+cadence = "daily 08:00"
+package = "{}"
+to = ["cso@northwind.example", "ciso@northwind.example"]
+role = "cso"
+
+[[schedules.blackouts]]
+start = "2026-12-24T00:00"
+end = "2026-12-26T00:00"
+policy = "skip"
+"#,
+        package.display()
+    );
+    let config = Config::from_toml(&text).unwrap();
+    let db = dir.path().join("outbox.db");
+    let mut store = SqliteOutbox::open(&db).unwrap();
+    let day = 86_400;
+    // 2026-12-22 09:00 EST: the 08:00 run of that day is due (and the one before, within the lookback).
+    let now = ts("2026-12-22T14:00:00Z");
+    let fired = run_due(&config, &mut store, now, day).unwrap();
+    let keys: Vec<&str> = fired.iter().map(|f| f.run.key.as_str()).collect();
+    assert_eq!(keys, ["daily-brief@2026-12-22T13:00:00Z"]);
+    assert_eq!(fired[0].queued, 2);
+    assert!(run_due(&config, &mut store, now, day).unwrap().is_empty(), "run-due twice fires nothing twice");
+    // after a restart (a new connection), still nothing twice
+    drop(store);
+    let mut store = SqliteOutbox::open(&db).unwrap();
+    assert!(run_due(&config, &mut store, now, day).unwrap().is_empty());
+    assert_eq!(store.jobs().unwrap().len(), 2);
+    // three days on: the 23rd fires, the 24th and 25th are skipped by the blackout
+    let later = ts("2026-12-26T14:00:00Z");
+    let keys: Vec<String> =
+        run_due(&config, &mut store, later, 4 * day).unwrap().into_iter().map(|f| f.run.key).collect();
+    assert_eq!(keys, ["daily-brief@2026-12-23T13:00:00Z", "daily-brief@2026-12-26T13:00:00Z"]);
+    assert_eq!(store.jobs().unwrap().len(), 6);
+}
