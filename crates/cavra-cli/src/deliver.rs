@@ -201,9 +201,25 @@ pub fn deliver(cmd: &DeliverCommand) -> Result<()> {
         }
         DeliverCommand::Run { common } => {
             let (config, mut store, mut log) = open(common)?;
-            let smtp = Smtp::from_config(&config).map_err(anyhow::Error::msg)?;
+            use cavra_deliver::config::Mode;
+            let transport: Box<dyn cavra_deliver::send::Transport + '_> = match config.delivery.mode {
+                Mode::Smtp | Mode::Microsoft365 | Mode::GoogleWorkspace => {
+                    Box::new(Smtp::from_config(&config).map_err(anyhow::Error::msg)?)
+                }
+                Mode::Webhook => {
+                    Box::new(cavra_deliver::http::Webhook::from_config(&config).map_err(anyhow::Error::msg)?)
+                }
+                Mode::Sendgrid => Box::new(cavra_deliver::http::SendGridWith {
+                    transport: cavra_deliver::http::SendGrid::from_config(&config).map_err(anyhow::Error::msg)?,
+                    config: &config,
+                }),
+                Mode::Ses => {
+                    bail!("the Amazon SES transport is not available yet; use smtp (SES's SMTP interface) or sendgrid")
+                }
+                Mode::Disabled => bail!("delivery is disabled in {}", common.config.display()),
+            };
             let (t, at) = now();
-            let s = run_once(&config, &mut store, &smtp, log.as_mut(), t, &at)?;
+            let s = run_once(&config, &mut store, transport.as_ref(), log.as_mut(), t, &at)?;
             println!(
                 "sent {}, retry scheduled {}, failed {}, dead-lettered {}",
                 s.sent, s.retried, s.failed, s.dead_lettered

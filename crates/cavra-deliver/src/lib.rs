@@ -11,6 +11,7 @@
 
 pub mod audit;
 pub mod config;
+pub mod http;
 pub mod outbox;
 pub mod policy;
 pub mod schedule;

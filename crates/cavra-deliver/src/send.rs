@@ -150,15 +150,25 @@ pub struct SendFailure {
     pub transient: bool,
     /// What the server or connection said.
     pub message: String,
+    /// Seconds the server asked us to wait (HTTP `Retry-After`).
+    pub retry_after: Option<i64>,
 }
 
-/// Sends one prepared message.
+impl SendFailure {
+    /// A failure without a server-given delay.
+    pub fn new(transient: bool, message: impl Into<String>) -> SendFailure {
+        SendFailure { transient, message: message.into(), retry_after: None }
+    }
+}
+
+/// Sends one job.
 pub trait Transport {
-    /// Sends `raw` (a complete RFC 5322 message) from `from` to `to`.
+    /// Sends `job`; `raw` is its complete RFC 5322 message and `now` the
+    /// attempt's instant (Unix seconds).
     ///
     /// # Errors
     /// [`SendFailure`], transient or permanent.
-    fn send(&self, from: &str, to: &str, raw: &[u8]) -> Result<(), SendFailure>;
+    fn send(&self, job: &Job, from: &str, raw: &[u8], now: i64) -> Result<(), SendFailure>;
 }
 
 /// SMTP through lettre: STARTTLS required unless the setup says otherwise.
@@ -201,17 +211,15 @@ impl Smtp {
 }
 
 impl Transport for Smtp {
-    fn send(&self, from: &str, to: &str, raw: &[u8]) -> Result<(), SendFailure> {
-        let parse = |s: &str| {
-            s.parse::<lettre::Address>().map_err(|e| SendFailure { transient: false, message: e.to_string() })
-        };
-        let envelope = lettre::address::Envelope::new(Some(parse(from)?), vec![parse(to)?])
-            .map_err(|e| SendFailure { transient: false, message: e.to_string() })?;
-        self.transport.send_raw(&envelope, raw).map(|_| ()).map_err(|e| SendFailure {
-            // 5xx is permanent for this recipient; 4xx and lost connections are worth retrying.
-            transient: !e.is_permanent(),
-            message: e.to_string(),
-        })
+    fn send(&self, job: &Job, from: &str, raw: &[u8], _now: i64) -> Result<(), SendFailure> {
+        let parse = |s: &str| s.parse::<lettre::Address>().map_err(|e| SendFailure::new(false, e.to_string()));
+        let envelope = lettre::address::Envelope::new(Some(parse(from)?), vec![parse(&job.recipient)?])
+            .map_err(|e| SendFailure::new(false, e.to_string()))?;
+        // 5xx is permanent for this recipient; 4xx and lost connections are worth retrying.
+        self.transport
+            .send_raw(&envelope, raw)
+            .map(|_| ())
+            .map_err(|e| SendFailure::new(!e.is_permanent(), e.to_string()))
     }
 }
 
@@ -231,11 +239,7 @@ pub fn build_message(config: &Config, job: &Job) -> Result<Vec<u8>, String> {
     let name =
         std::path::Path::new(&job.attachment).file_name().and_then(|n| n.to_str()).unwrap_or("package.zip").to_string();
     let org = o.name.clone().unwrap_or_else(|| "CAVRA Report Center".into());
-    let text = format!(
-        "{org} sent you {name}.\n\nDigest: {}\nVerify it with `cavra-reports verify {name} --pubkey <the signer's public key>`.\n\n{}\n",
-        job.digest,
-        o.legal_footer.clone().unwrap_or_default()
-    );
+    let text = summary_text(config, job);
     let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
     let html = format!(
         "<!doctype html><html><body><p>{} sent you <strong>{}</strong>.</p><p>Digest: <code>{}</code></p><p>Verify it with <code>cavra-reports verify</code> and the signer's public key.</p><p>{}</p></body></html>",
@@ -266,6 +270,18 @@ pub fn build_message(config: &Config, job: &Job) -> Result<Vec<u8>, String> {
     };
     let message = builder.multipart(content).map_err(|e| e.to_string())?;
     Ok(message.formatted())
+}
+
+/// The plain-text body: what was sent, its digest, how to verify it.
+pub fn summary_text(config: &Config, job: &Job) -> String {
+    let o = &config.organisation;
+    let name = std::path::Path::new(&job.attachment).file_name().and_then(|n| n.to_str()).unwrap_or("package.zip");
+    let org = o.name.clone().unwrap_or_else(|| "CAVRA Report Center".into());
+    format!(
+        "{org} sent you {name}.\n\nDigest: {}\nVerify it with `cavra-reports verify {name} --pubkey <the signer's public key>`.\n\n{}\n",
+        job.digest,
+        o.legal_footer.clone().unwrap_or_default()
+    )
 }
 
 /// Delay before attempt `attempt + 1`: capped exponential backoff with full
@@ -311,8 +327,8 @@ pub fn run_once(
         job.attempts += 1;
         job.first_attempt.get_or_insert(now);
         let outcome = build_message(config, &job)
-            .map_err(|message| SendFailure { transient: false, message })
-            .and_then(|raw| transport.send(&from, &job.recipient, &raw));
+            .map_err(|message| SendFailure::new(false, message))
+            .and_then(|raw| transport.send(&job, &from, &raw, now));
         let (status, retry) = match outcome {
             Ok(()) => {
                 job.state = JobState::Sent;
@@ -321,7 +337,8 @@ pub fn run_once(
                 (AuditStatus::Sent, None)
             }
             Err(f) if f.transient => {
-                let delay = backoff(config, &job.id, job.attempts);
+                // A server-given Retry-After wins over our own backoff.
+                let delay = f.retry_after.map_or_else(|| backoff(config, &job.id, job.attempts), |s| s.max(0));
                 let window_end = job.first_attempt.unwrap_or(now) + config.retry.window_hours as i64 * 3600;
                 job.last_error = Some(f.message);
                 if job.attempts >= config.retry.max_attempts || now + delay > window_end {
