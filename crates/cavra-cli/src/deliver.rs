@@ -79,6 +79,18 @@ pub enum ApprovalsCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum BouncesCommand {
+    /// Read RFC 3464 reports (files, or maildir folders) and SendGrid/SES event JSON (`.json` files).
+    Ingest {
+        #[command(flatten)]
+        common: Common,
+        /// Files or maildir folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum ScheduleCommand {
     /// List the configured schedules and their next run.
     List {
@@ -172,6 +184,21 @@ pub fn deliver(cmd: &DeliverCommand) -> Result<()> {
                     return Err(refused.into());
                 }
             };
+            let suppressed: Vec<usize> = planned
+                .jobs
+                .iter()
+                .enumerate()
+                .filter_map(|(i, j)| store.is_suppressed(&j.recipient).map(|s| s.then_some(i + 1)).transpose())
+                .collect::<Result<_, _>>()?;
+            if !suppressed.is_empty() {
+                return Err(cavra_deliver::send::Refused {
+                    problems: suppressed
+                        .iter()
+                        .map(|i| format!("recipient {i}: suppressed after a hard bounce"))
+                        .collect(),
+                }
+                .into());
+            }
             store.enqueue(&planned.jobs)?;
             let status =
                 if planned.approval.is_some() { AuditStatus::BlockedRequiresApproval } else { AuditStatus::Accepted };
@@ -271,6 +298,60 @@ pub fn approvals(cmd: &ApprovalsCommand) -> Result<()> {
             Ok(())
         }
     }
+}
+
+pub fn bounces(cmd: &BouncesCommand) -> Result<()> {
+    let BouncesCommand::Ingest { common, paths } = cmd;
+    let (_, mut store, mut log) = open(common)?;
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            for sub in ["new", "cur", "."] {
+                if let Ok(entries) = std::fs::read_dir(p.join(sub)) {
+                    let mut v: Vec<PathBuf> =
+                        entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|f| f.is_file()).collect();
+                    v.sort();
+                    files.extend(v);
+                }
+            }
+        } else {
+            files.push(p.clone());
+        }
+    }
+    let (t, at) = now();
+    let (mut hard, mut soft, mut linked) = (0, 0, 0);
+    for f in &files {
+        let text = std::fs::read_to_string(f).with_context(|| format!("{}: cannot read", f.display()))?;
+        let parsed = if f.extension().is_some_and(|e| e == "json") {
+            cavra_deliver::bounce::parse_provider_events(&text)
+        } else {
+            cavra_deliver::bounce::parse_dsn(&text)
+        }
+        .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+        linked += store.record_bounces(&parsed, t)?;
+        for b in &parsed {
+            match b.kind {
+                cavra_deliver::bounce::BounceKind::Hard => hard += 1,
+                cavra_deliver::bounce::BounceKind::Soft => soft += 1,
+            }
+            if let Some(l) = log.as_mut() {
+                let domain = b.recipient.rsplit_once('@').map(|(_, d)| d.to_string()).unwrap_or_default();
+                l.append(&AuditEvent {
+                    at: at.clone(),
+                    action: "bounce".into(),
+                    status: AuditStatus::Failed,
+                    role: "system".into(),
+                    recipients: Some(cavra_deliver::audit::RecipientSummary { count: 1, domains: vec![domain] }),
+                    approval: None,
+                    retry: None,
+                    digest: None,
+                    detail: Some(format!("{:?} bounce {}", b.kind, b.status).to_lowercase()),
+                })?;
+            }
+        }
+    }
+    println!("{} file(s): {hard} hard bounce(s) (suppressed), {soft} soft; {linked} linked to jobs", files.len());
+    Ok(())
 }
 
 pub fn schedule(cmd: &ScheduleCommand) -> Result<()> {

@@ -40,7 +40,10 @@ enum Command {
     /// Approve pending external sends.
     #[command(subcommand)]
     Approvals(deliver::ApprovalsCommand),
-    /// Preview schedules.
+    /// Ingest bounce reports.
+    #[command(subcommand)]
+    Bounces(deliver::BouncesCommand),
+    /// List, preview and fire schedules.
     #[command(subcommand)]
     Schedule(deliver::ScheduleCommand),
     /// Verify the delivery audit log.
@@ -169,6 +172,7 @@ fn main() -> ExitCode {
         Command::Deliver(cmd) => deliver::deliver(&cmd),
         Command::Approvals(cmd) => deliver::approvals(&cmd),
         Command::Schedule(cmd) => deliver::schedule(&cmd),
+        Command::Bounces(cmd) => deliver::bounces(&cmd),
         Command::Audit(cmd) => deliver::audit(&cmd),
         Command::Validate(args) => commands::validate(&args),
         Command::Catalog => commands::catalog(),

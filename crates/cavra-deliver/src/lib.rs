@@ -10,6 +10,7 @@
 //! transports, approvals, bounce handling and their commands.
 
 pub mod audit;
+pub mod bounce;
 pub mod config;
 pub mod http;
 pub mod outbox;

@@ -182,6 +182,10 @@ fn finish(rows: Vec<(Job, String)>) -> Result<Vec<Job>, OutboxError> {
 }
 
 impl SqliteOutbox {
+    pub(crate) fn connection(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
     /// Opens (or creates) the outbox database at `path`, in WAL mode with
     /// full synchronous writes so a committed state survives a crash.
     ///
