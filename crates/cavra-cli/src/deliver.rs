@@ -61,21 +61,38 @@ pub enum DeliverCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ApprovalsCommand {
-    /// Approve a pending request: its blocked jobs are queued.
-    Approve {
-        #[command(flatten)]
-        common: Common,
-        /// Approval id (`appr-…`).
-        id: String,
-        /// The approving role (needs the `approve` permission).
-        #[arg(long)]
-        role: String,
-    },
-    /// List jobs waiting for approvals.
+    /// Approve a request: its blocked jobs are queued.
+    Approve(Decision),
+    /// Reject a request: its jobs fail.
+    Reject(Decision),
+    /// Ask for more information before deciding.
+    NeedsMoreInfo(Decision),
+    /// Withdraw an approval: unsent jobs fail.
+    Revoke(Decision),
+    /// List requests (pending ones past their expiry become expired).
     List {
         #[command(flatten)]
         common: Common,
     },
+    /// Print every request and decision as JSON Lines (the approval-decision vocabulary).
+    Export {
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct Decision {
+    #[command(flatten)]
+    common: Common,
+    /// Approval id (`appr-…`).
+    id: String,
+    /// The deciding role (needs the `approve` permission).
+    #[arg(long)]
+    role: String,
+    /// Reason recorded with the decision.
+    #[arg(long)]
+    reason: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -200,6 +217,21 @@ pub fn deliver(cmd: &DeliverCommand) -> Result<()> {
                 .into());
             }
             store.enqueue(&planned.jobs)?;
+            if let Some(id) = &planned.approval {
+                store.request_approval(&cavra_deliver::approval::Approval {
+                    approval_id: id.clone(),
+                    package_digest: digest.clone(),
+                    recipient_domains: planned.summary.domains.clone(),
+                    recipient_count: planned.summary.count,
+                    requested_by_role: role.clone(),
+                    decision: cavra_deliver::approval::ApprovalState::Pending,
+                    decided_by_role: None,
+                    requested_at: t,
+                    decided_at: None,
+                    expires_at: t + i64::from(config.recipients.approval_ttl_hours) * 3600,
+                    reason: None,
+                })?;
+            }
             let status =
                 if planned.approval.is_some() { AuditStatus::BlockedRequiresApproval } else { AuditStatus::Accepted };
             if let Some(l) = log.as_mut() {
@@ -257,47 +289,56 @@ pub fn deliver(cmd: &DeliverCommand) -> Result<()> {
 }
 
 pub fn approvals(cmd: &ApprovalsCommand) -> Result<()> {
-    match cmd {
-        ApprovalsCommand::Approve { common, id, role } => {
-            let (config, mut store, mut log) = open(common)?;
-            if !config.allows(role, Permission::Approve) {
-                bail!("role `{role}` may not approve");
+    use cavra_deliver::approval::ApprovalState;
+    let (d, to) = match cmd {
+        ApprovalsCommand::Approve(d) => (d, ApprovalState::Approved),
+        ApprovalsCommand::Reject(d) => (d, ApprovalState::Rejected),
+        ApprovalsCommand::NeedsMoreInfo(d) => (d, ApprovalState::NeedsMoreInfo),
+        ApprovalsCommand::Revoke(d) => (d, ApprovalState::Revoked),
+        ApprovalsCommand::List { common } | ApprovalsCommand::Export { common } => {
+            let (_, mut store, _) = open(common)?;
+            let all = store.approvals(now().0)?;
+            for a in &all {
+                if matches!(cmd, ApprovalsCommand::Export { .. }) {
+                    println!("{}", serde_json::to_string(a)?);
+                } else {
+                    println!(
+                        "{}  {}  {} recipient(s) in {}  {}",
+                        a.approval_id,
+                        a.decision.as_str(),
+                        a.recipient_count,
+                        a.recipient_domains.join(", "),
+                        a.package_digest
+                    );
+                }
             }
-            let (t, at) = now();
-            let n = store.release(id, t)?;
-            if n == 0 {
-                bail!("no jobs wait for approval {id}");
+            if matches!(cmd, ApprovalsCommand::List { .. }) {
+                println!("{} request(s)", all.len());
             }
-            if let Some(l) = log.as_mut() {
-                l.append(&AuditEvent {
-                    at,
-                    action: "approve".into(),
-                    status: AuditStatus::Accepted,
-                    role: role.clone(),
-                    recipients: None,
-                    approval: Some(id.clone()),
-                    retry: None,
-                    digest: None,
-                    detail: Some(format!("{n} job(s) released")),
-                })?;
-            }
-            println!("approved {id}: {n} job(s) queued");
-            Ok(())
+            return Ok(());
         }
-        ApprovalsCommand::List { common } => {
-            let (_, store, _) = open(common)?;
-            let mut pending: std::collections::BTreeMap<String, (usize, String)> = Default::default();
-            for j in store.jobs()?.into_iter().filter(|j| j.state == cavra_deliver::outbox::JobState::Blocked) {
-                let e = pending.entry(j.approval.unwrap_or_default()).or_insert((0, j.digest.clone()));
-                e.0 += 1;
-            }
-            for (id, (n, digest)) in &pending {
-                println!("{id}  {n} recipient(s)  {digest}");
-            }
-            println!("{} pending approval(s)", pending.len());
-            Ok(())
-        }
+    };
+    let (config, mut store, mut log) = open(&d.common)?;
+    if !config.allows(&d.role, Permission::Approve) {
+        bail!("role `{}` may not decide approvals", d.role);
     }
+    let (t, at) = now();
+    let n = store.decide(&d.id, to, &d.role, d.reason.as_deref(), t)?;
+    if let Some(l) = log.as_mut() {
+        l.append(&AuditEvent {
+            at,
+            action: "approve".into(),
+            status: if to == ApprovalState::Approved { AuditStatus::Accepted } else { AuditStatus::BlockedPolicy },
+            role: d.role.clone(),
+            recipients: None,
+            approval: Some(d.id.clone()),
+            retry: None,
+            digest: None,
+            detail: Some(format!("{}; {n} job(s) changed", to.as_str())),
+        })?;
+    }
+    println!("{}: {}; {n} job(s) changed", d.id, to.as_str());
+    Ok(())
 }
 
 pub fn bounces(cmd: &BouncesCommand) -> Result<()> {

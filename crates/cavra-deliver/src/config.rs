@@ -167,6 +167,13 @@ pub struct Recipients {
     /// Named groups of addresses.
     #[serde(default)]
     pub groups: BTreeMap<String, Vec<String>>,
+    /// Hours a pending approval request stays open before it expires.
+    #[serde(default = "default_ttl")]
+    pub approval_ttl_hours: u32,
+}
+
+fn default_ttl() -> u32 {
+    72
 }
 
 /// `[roles.<name>]`.

@@ -9,6 +9,7 @@
 //! Not yet here: the durable outbox, the SMTP/SES/SendGrid/webhook
 //! transports, approvals, bounce handling and their commands.
 
+pub mod approval;
 pub mod audit;
 pub mod bounce;
 pub mod config;

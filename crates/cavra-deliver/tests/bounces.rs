@@ -105,3 +105,62 @@ fn hard_bounces_suppress_and_link_to_their_job() {
     store.record_bounces(&b, 300).unwrap();
     assert!(store.is_suppressed("ses@northwind.example").unwrap());
 }
+
+#[test]
+fn approvals_follow_their_state_machine() {
+    use cavra_deliver::approval::{Approval, ApprovalState};
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = SqliteOutbox::open(&dir.path().join("outbox.db")).unwrap();
+    let request = |id: &str, expires| Approval {
+        approval_id: id.into(),
+        package_digest: "sha256:1".into(),
+        recipient_domains: vec!["audit.example".into()],
+        recipient_count: 1,
+        requested_by_role: "grc".into(),
+        decision: ApprovalState::Pending,
+        decided_by_role: None,
+        requested_at: 0,
+        decided_at: None,
+        expires_at: expires,
+        reason: None,
+    };
+    let blocked = |id: &str, approval: &str| {
+        let mut j = job(id, "lead@audit.example");
+        j.state = JobState::Blocked;
+        j.approval = Some(approval.into());
+        j
+    };
+    store.enqueue(&[blocked("j1", "appr-a"), blocked("j2", "appr-b"), blocked("j3", "appr-c")]).unwrap();
+    for id in ["appr-a", "appr-b"] {
+        store.request_approval(&request(id, 1000)).unwrap();
+    }
+    store.request_approval(&request("appr-c", 10)).unwrap();
+
+    assert_eq!(store.decide("appr-a", ApprovalState::NeedsMoreInfo, "cso", Some("which window?"), 5).unwrap(), 0);
+    assert_eq!(store.decide("appr-a", ApprovalState::Approved, "cso", None, 6).unwrap(), 1);
+    assert!(store.decide("appr-a", ApprovalState::Rejected, "cso", None, 7).is_err(), "approved cannot be rejected");
+    assert_eq!(store.decide("appr-a", ApprovalState::Revoked, "cso", Some("wrong pack"), 8).unwrap(), 1);
+    assert_eq!(store.decide("appr-b", ApprovalState::Rejected, "cso", None, 9).unwrap(), 1);
+    assert!(store.decide("appr-zzz", ApprovalState::Approved, "cso", None, 9).is_err());
+    // appr-c expired at 10; deciding it afterwards is refused
+    assert!(store.decide("appr-c", ApprovalState::Approved, "cso", None, 20).is_err());
+    let states: Vec<(String, ApprovalState)> =
+        store.approvals(20).unwrap().into_iter().map(|a| (a.approval_id, a.decision)).collect();
+    assert_eq!(
+        states,
+        vec![
+            ("appr-a".to_string(), ApprovalState::Revoked),
+            ("appr-b".to_string(), ApprovalState::Rejected),
+            ("appr-c".to_string(), ApprovalState::Expired),
+        ]
+    );
+    let jobs = store.jobs().unwrap();
+    assert!(jobs.iter().all(|j| j.state == JobState::Failed), "{jobs:?}");
+    // exported in the approval-decision vocabulary, without addresses
+    let line = serde_json::to_string(&store.approvals(20).unwrap()[0]).unwrap();
+    assert!(
+        line.contains("\"decision\":\"revoked\"")
+            && line.contains("\"decided_by_role\":\"cso\"")
+            && !line.contains('@')
+    );
+}
