@@ -7,6 +7,7 @@
 
 mod commands;
 mod deliver;
+mod init;
 mod write;
 
 use std::path::PathBuf;
@@ -34,6 +35,8 @@ enum Command {
     Package(PackageArgs),
     /// Verify a package: signature, every digest, completeness, BagIt manifests.
     Verify(VerifyArgs),
+    /// Write a validated cavra.toml (a wizard on a terminal, flags for scripts).
+    Init(init::InitArgs),
     /// Queue and send packages under the recipient policy.
     #[command(subcommand)]
     Deliver(deliver::DeliverCommand),
@@ -169,6 +172,7 @@ fn main() -> ExitCode {
         Command::Digest(args) => commands::digest(&args),
         Command::Package(args) => commands::package(&args),
         Command::Verify(args) => commands::verify(&args),
+        Command::Init(args) => init::init(&args),
         Command::Deliver(cmd) => deliver::deliver(&cmd),
         Command::Approvals(cmd) => deliver::approvals(&cmd),
         Command::Schedule(cmd) => deliver::schedule(&cmd),

@@ -319,3 +319,136 @@ fn digest_refuses_json_and_unordered_input_and_writes_nothing() {
     assert!(err.contains("decisions.jsonl:2") && err.contains("report order"), "{err}");
     assert!(!target.exists());
 }
+
+#[test]
+fn init_writes_a_valid_setup_file_and_refuses_literal_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cavra.toml");
+    let o = out.to_str().unwrap();
+    let ok = run(&[
+        "init",
+        "--non-interactive",
+        "--out",
+        o,
+        "--org",
+        "Northwind",
+        "--timezone",
+        "America/New_York",
+        "--mode",
+        "smtp",
+        "--sender",
+        "reports@northwind.example",
+        "--host",
+        "127.0.0.1",
+        "--username",
+        "env:SMTP_USER",
+        "--secret",
+        "env:SMTP_PASSWORD",
+        "--domain",
+        "northwind.example:internal:subdomains",
+        "--domain",
+        "audit.example:external_auditor",
+    ]);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        text.contains("password = \"env:SMTP_PASSWORD\"") && text.contains("classification = \"external_auditor\"")
+    );
+    let again = run(&["init", "--non-interactive", "--out", o]);
+    assert!(!again.status.success(), "an existing file is not replaced without --force");
+    let bad = run(&[
+        "init",
+        "--non-interactive",
+        "--force",
+        "--out",
+        o,
+        "--mode",
+        "smtp",
+        "--sender",
+        "reports@northwind.example",
+        "--host",
+        "smtp.northwind.example",
+        "--username",
+        "env:U",
+        "--secret",
+        "hunter2-literal",
+        "--domain",
+        "northwind.example",
+    ]);
+    assert_eq!(bad.status.code(), Some(3), "{}", String::from_utf8_lossy(&bad.stderr));
+    assert!(!String::from_utf8_lossy(&bad.stderr).contains("hunter2"), "the refused secret is echoed");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), text, "nothing written on refusal");
+}
+
+#[test]
+fn deliver_refuses_before_queueing_and_audit_verify_catches_tampering() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("cavra.toml");
+    std::fs::write(
+        &cfg,
+        "[organisation]\nsender = \"reports@northwind.example\"\n\n[delivery]\nmode = \"smtp\"\nhost = \"127.0.0.1\"\nport = 9\ntls = \"none\"\n\n[[recipients.domains]]\ndomain = \"northwind.example\"\nclassification = \"internal\"\n\n[roles.cso]\npermissions = [\"send_internal\"]\n",
+    )
+    .unwrap();
+    let pkg = dir.path().join("pack.zip");
+    std::fs::write(&pkg, b"package").unwrap();
+    let kp = minisign::KeyPair::generate_unencrypted_keypair().unwrap();
+    let sk = dir.path().join("audit.key");
+    std::fs::write(&sk, kp.sk.to_box(None).unwrap().to_string()).unwrap();
+    let pk = dir.path().join("audit.pub");
+    std::fs::write(&pk, kp.pk.to_box().unwrap().to_string()).unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let db = dir.path().join("outbox.db");
+    let common = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = vec![
+            "--config".into(),
+            cfg.display().to_string(),
+            "--outbox".into(),
+            db.display().to_string(),
+            "--audit-log".into(),
+            log.display().to_string(),
+            "--audit-key".into(),
+            format!("file:{}", sk.display()),
+        ];
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let send = |to: &str| {
+        let mut args = vec!["deliver".to_string(), "send".into()];
+        args.extend(common(&["--package", pkg.to_str().unwrap(), "--to", to, "--role", "cso"]));
+        bin().args(&args).output().unwrap()
+    };
+    let refused = send("cso@northwind.example.evil.com");
+    assert_eq!(refused.status.code(), Some(4), "{}", String::from_utf8_lossy(&refused.stderr));
+    let queued = send("cso@northwind.example");
+    assert!(queued.status.success(), "{}", String::from_utf8_lossy(&queued.stderr));
+    assert!(String::from_utf8_lossy(&queued.stdout).contains("queued 1 job(s)"));
+
+    let verify = |extra: &[&str]| {
+        let mut args = vec!["audit", "verify", log.to_str().unwrap(), "--pubkey", pk.to_str().unwrap()];
+        args.extend(extra);
+        run(&args)
+    };
+    let ok = verify(&[]);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stdout));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!text.contains("northwind.example.evil.com") && !text.contains("cso@"), "no address in the audit log");
+    assert_eq!(verify(&["--closed"]).status.code(), Some(5), "the log is still open");
+    std::fs::write(&log, text.replacen("blocked_policy", "accepted", 1)).unwrap();
+    let bad = verify(&[]);
+    assert_eq!(bad.status.code(), Some(5));
+    assert!(String::from_utf8_lossy(&bad.stdout).contains("record 1"), "{}", String::from_utf8_lossy(&bad.stdout));
+
+    let next = run(&[
+        "schedule",
+        "next",
+        "--cadence",
+        "cron 30 2 * * *",
+        "--timezone",
+        "America/New_York",
+        "--after",
+        "2026-03-07T12:00:00Z",
+        "--count",
+        "1",
+    ]);
+    assert!(String::from_utf8_lossy(&next.stdout).starts_with("2026-03-08T07:30:00Z  2026-03-08T03:30-04:00 EDT"));
+}
