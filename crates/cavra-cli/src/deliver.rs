@@ -6,7 +6,7 @@ use anyhow::{bail, Context, Result};
 use cavra_deliver::audit::{verify_log, AuditEvent, AuditLog, AuditStatus};
 use cavra_deliver::config::{Config, Permission};
 use cavra_deliver::outbox::{OutboxStore, SqliteOutbox};
-use cavra_deliver::send::{plan, run_once, SendRequest, Smtp};
+use cavra_deliver::send::{plan, SendRequest, Smtp};
 use clap::{Args, Subcommand};
 use sha2::{Digest, Sha256};
 
@@ -54,6 +54,14 @@ pub enum DeliverCommand {
     },
     /// Send every due job once.
     Run {
+        #[command(flatten)]
+        common: Common,
+        /// Seconds a sender holds a job; a job still `sending` after its lease (the sender died) is sent again, flagged as a possible duplicate.
+        #[arg(long, default_value_t = cavra_deliver::send::DEFAULT_LEASE_SECONDS)]
+        lease_seconds: i64,
+    },
+    /// List the outbox's jobs with their state, attempts and flags.
+    Status {
         #[command(flatten)]
         common: Common,
     },
@@ -258,7 +266,23 @@ pub fn deliver(cmd: &DeliverCommand) -> Result<()> {
             }
             Ok(())
         }
-        DeliverCommand::Run { common } => {
+        DeliverCommand::Status { common } => {
+            let (_, store, _) = open(common)?;
+            let jobs = store.jobs()?;
+            for j in &jobs {
+                println!(
+                    "{}  {}  attempts {}{}  {}",
+                    j.id,
+                    j.state.as_str(),
+                    j.attempts,
+                    if j.possible_duplicate { "  possible-duplicate" } else { "" },
+                    j.message_id
+                );
+            }
+            println!("{} job(s)", jobs.len());
+            Ok(())
+        }
+        DeliverCommand::Run { common, lease_seconds } => {
             let (config, mut store, mut log) = open(common)?;
             use cavra_deliver::config::Mode;
             let transport: Box<dyn cavra_deliver::send::Transport + '_> = match config.delivery.mode {
@@ -278,7 +302,15 @@ pub fn deliver(cmd: &DeliverCommand) -> Result<()> {
                 Mode::Disabled => bail!("delivery is disabled in {}", common.config.display()),
             };
             let (t, at) = now();
-            let s = run_once(&config, &mut store, transport.as_ref(), log.as_mut(), t, &at)?;
+            let s = cavra_deliver::send::run_once_leasing(
+                &config,
+                &mut store,
+                transport.as_ref(),
+                log.as_mut(),
+                t,
+                &at,
+                *lease_seconds,
+            )?;
             println!(
                 "sent {}, retry scheduled {}, failed {}, dead-lettered {}",
                 s.sent, s.retried, s.failed, s.dead_lettered

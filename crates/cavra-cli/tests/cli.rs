@@ -452,3 +452,87 @@ fn deliver_refuses_before_queueing_and_audit_verify_catches_tampering() {
     ]);
     assert!(String::from_utf8_lossy(&next.stdout).starts_with("2026-03-08T07:30:00Z  2026-03-08T03:30-04:00 EDT"));
 }
+
+#[test]
+fn a_sender_killed_mid_batch_resumes_and_every_job_is_sent_once_or_flagged() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = dir.path().join("inbox");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../cavra-deliver/tests/support/smtp_sink.py");
+    let mut server = Command::new("python3")
+        .arg(&script)
+        .arg("scripted")
+        .arg(&inbox)
+        .arg("slowdata:0.6")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let mut line = String::new();
+    std::io::BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let port: u16 = line.trim().parse().expect("server port");
+    let cfg = dir.path().join("cavra.toml");
+    std::fs::write(
+        &cfg,
+        format!("[organisation]\nsender = \"reports@northwind.example\"\n\n[delivery]\nmode = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\n\n[[recipients.domains]]\ndomain = \"northwind.example\"\nclassification = \"internal\"\n\n[roles.cso]\npermissions = [\"send_internal\"]\n"),
+    )
+    .unwrap();
+    let pkg = dir.path().join("pack.zip");
+    std::fs::write(&pkg, b"package").unwrap();
+    let common = ["--config", cfg.to_str().unwrap(), "--outbox", dir.path().join("outbox.db").to_str().unwrap()]
+        .map(String::from);
+    let to: Vec<String> = (1..=5).map(|i| format!("r{i}@northwind.example")).collect();
+    let mut send = vec!["deliver".to_string(), "send".into()];
+    send.extend(common.iter().cloned());
+    send.extend([
+        "--package".into(),
+        pkg.display().to_string(),
+        "--to".into(),
+        to.join(","),
+        "--role".into(),
+        "cso".into(),
+    ]);
+    assert!(bin().args(&send).output().unwrap().status.success());
+
+    let mut run_args = vec!["deliver".to_string(), "run".into(), "--lease-seconds".into(), "2".into()];
+    run_args.extend(common.iter().cloned());
+    // Kill the sender while it waits for the server's answer to a message.
+    let mut sender = bin().args(&run_args).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    sender.kill().unwrap(); // SIGKILL
+    sender.wait().unwrap();
+    // After the lease has run out, a new sender finishes the batch.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let out = bin().args(&run_args).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut status = vec!["deliver".to_string(), "status".into()];
+    status.extend(common.iter().cloned());
+    let listing = String::from_utf8_lossy(&bin().args(&status).output().unwrap().stdout).into_owned();
+    let _ = server.kill();
+    let _ = server.wait();
+
+    let jobs: Vec<&str> = listing.lines().filter(|l| l.starts_with("job-")).collect();
+    assert_eq!(jobs.len(), 5, "{listing}");
+    assert!(jobs.iter().all(|l| l.contains("  sent  ")), "{listing}");
+    // At the sink: every job once, except the one killed after DATA, which may be there twice, flagged.
+    let mut by_id: std::collections::BTreeMap<String, usize> = Default::default();
+    for e in std::fs::read_dir(&inbox)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+    {
+        let text = std::fs::read_to_string(e.path()).unwrap();
+        let id = text.lines().find(|l| l.to_ascii_lowercase().starts_with("message-id:")).unwrap().to_string();
+        *by_id.entry(id).or_default() += 1;
+    }
+    eprintln!("{listing}{by_id:?}");
+    assert_eq!(by_id.len(), 5, "{by_id:?}");
+    let flagged: Vec<&&str> = jobs.iter().filter(|l| l.contains("possible-duplicate")).collect();
+    for (id, n) in &by_id {
+        if *n > 1 {
+            assert_eq!(*n, 2, "{id}");
+            let mid = id.split_once(':').unwrap().1.trim();
+            assert!(flagged.iter().any(|l| l.contains(mid)), "a duplicate at the sink is flagged: {listing}");
+        }
+    }
+    assert_eq!(flagged.len(), 1, "exactly the job in flight when the sender died is flagged: {listing}");
+}

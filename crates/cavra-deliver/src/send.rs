@@ -317,13 +317,33 @@ pub fn run_once(
     config: &Config,
     store: &mut dyn OutboxStore,
     transport: &dyn Transport,
-    mut audit: Option<&mut AuditLog>,
+    audit: Option<&mut AuditLog>,
     now: i64,
     at: &str,
 ) -> Result<RunSummary, OutboxError> {
+    run_once_leasing(config, store, transport, audit, now, at, DEFAULT_LEASE_SECONDS)
+}
+
+/// How long a sender holds a job before another may take it over.
+pub const DEFAULT_LEASE_SECONDS: i64 = 300;
+
+/// [`run_once`] with an explicit lease. Jobs are leased one at a time, so a
+/// sender that dies holds at most the job it was sending.
+///
+/// # Errors
+/// Storage errors.
+pub fn run_once_leasing(
+    config: &Config,
+    store: &mut dyn OutboxStore,
+    transport: &dyn Transport,
+    mut audit: Option<&mut AuditLog>,
+    now: i64,
+    at: &str,
+    lease_seconds: i64,
+) -> Result<RunSummary, OutboxError> {
     let mut summary = RunSummary::default();
     let from = config.organisation.sender.clone().unwrap_or_default();
-    for mut job in store.lease_due(now, 300, 1000)? {
+    while let Some(mut job) = store.lease_due(now, lease_seconds, 1)?.pop() {
         job.attempts += 1;
         job.first_attempt.get_or_insert(now);
         let outcome = build_message(config, &job)
@@ -338,7 +358,8 @@ pub fn run_once(
             }
             Err(f) if f.transient => {
                 // A server-given Retry-After wins over our own backoff.
-                let delay = f.retry_after.map_or_else(|| backoff(config, &job.id, job.attempts), |s| s.max(0));
+                // At least a second, so a job is never due again within the pass that failed it.
+                let delay = f.retry_after.map_or_else(|| backoff(config, &job.id, job.attempts), |s| s).max(1);
                 let window_end = job.first_attempt.unwrap_or(now) + config.retry.window_hours as i64 * 3600;
                 job.last_error = Some(f.message);
                 if job.attempts >= config.retry.max_attempts || now + delay > window_end {

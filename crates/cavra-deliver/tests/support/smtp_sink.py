@@ -8,6 +8,7 @@ FAULTS is a comma-separated list, each used once, in order of the events:
   rcpt450       answer the next RCPT with 450
   rcpt550:ADDR  answer every RCPT for ADDR with 550 (not used up)
   dropdata      read the next message, then close without answering
+  slowdata:S    after saving each message, wait S seconds before answering (not used up)
 
 Prints the port on its first line, then serves until killed. Each accepted
 message is written to OUTDIR/<n>.eml with the envelope recipient in
@@ -56,6 +57,8 @@ def run_aiosmtpd():
 def run_scripted(faults):
     once = [f for f in faults if not f.startswith("rcpt550:")]
     refuse = {f.split(":", 1)[1].lower() for f in faults if f.startswith("rcpt550:")}
+    slow = [float(f.split(":", 1)[1]) for f in faults if f.startswith("slowdata:")]
+    once = [f for f in once if not f.startswith("slowdata:")]
 
     def take(name):
         with lock:
@@ -106,6 +109,9 @@ def run_scripted(faults):
                     conn.close()
                     return
                 save(data, rcpts)
+                if slow:
+                    import time
+                    time.sleep(slow[0])
                 w("250 2.0.0 Accepted")
             elif up == "QUIT":
                 w("221 2.0.0 Bye")
