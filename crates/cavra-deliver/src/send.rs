@@ -359,7 +359,7 @@ pub fn run_once_leasing(
             Err(f) if f.transient => {
                 // A server-given Retry-After wins over our own backoff.
                 // At least a second, so a job is never due again within the pass that failed it.
-                let delay = f.retry_after.map_or_else(|| backoff(config, &job.id, job.attempts), |s| s).max(1);
+                let delay = f.retry_after.unwrap_or_else(|| backoff(config, &job.id, job.attempts)).max(1);
                 let window_end = job.first_attempt.unwrap_or(now) + config.retry.window_hours as i64 * 3600;
                 job.last_error = Some(f.message);
                 if job.attempts >= config.retry.max_attempts || now + delay > window_end {
