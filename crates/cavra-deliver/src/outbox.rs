@@ -225,31 +225,36 @@ impl SqliteOutbox {
     }
 }
 
+/// Inserts a job unless its id exists; returns rows added.
+fn insert_job(tx: &rusqlite::Transaction<'_>, j: &Job) -> Result<usize, OutboxError> {
+    Ok(tx.execute(
+        &format!("INSERT OR IGNORE INTO jobs ({COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)"),
+        params![
+            j.id,
+            j.message_id,
+            j.recipient,
+            j.subject,
+            j.attachment,
+            j.digest,
+            j.role,
+            j.state.as_str(),
+            j.attempts,
+            j.first_attempt,
+            j.next_attempt,
+            j.lease_until,
+            j.last_error,
+            i64::from(j.possible_duplicate),
+            j.approval
+        ],
+    )?)
+}
+
 impl OutboxStore for SqliteOutbox {
     fn enqueue(&mut self, jobs: &[Job]) -> Result<usize, OutboxError> {
         let tx = self.conn.transaction()?;
         let mut added = 0;
         for j in jobs {
-            added += tx.execute(
-                &format!("INSERT OR IGNORE INTO jobs ({COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)"),
-                params![
-                    j.id,
-                    j.message_id,
-                    j.recipient,
-                    j.subject,
-                    j.attachment,
-                    j.digest,
-                    j.role,
-                    j.state.as_str(),
-                    j.attempts,
-                    j.first_attempt,
-                    j.next_attempt,
-                    j.lease_until,
-                    j.last_error,
-                    i64::from(j.possible_duplicate),
-                    j.approval
-                ],
-            )?;
+            added += insert_job(&tx, j)?;
         }
         tx.commit()?;
         Ok(added)
@@ -315,26 +320,7 @@ impl OutboxStore for SqliteOutbox {
         )? == 1;
         if claimed {
             for j in jobs {
-                tx.execute(
-                    &format!("INSERT OR IGNORE INTO jobs ({COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)"),
-                    params![
-                        j.id,
-                        j.message_id,
-                        j.recipient,
-                        j.subject,
-                        j.attachment,
-                        j.digest,
-                        j.role,
-                        j.state.as_str(),
-                        j.attempts,
-                        j.first_attempt,
-                        j.next_attempt,
-                        j.lease_until,
-                        j.last_error,
-                        i64::from(j.possible_duplicate),
-                        j.approval
-                    ],
-                )?;
+                insert_job(&tx, j)?;
             }
         }
         tx.commit()?;
