@@ -3,9 +3,9 @@
 //! storms behave as specified; the webhook signature verifies on the
 //! receiving side.
 
-use std::io::{BufRead, BufReader};
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 
 use base64::Engine;
 use cavra_deliver::config::Config;
@@ -13,31 +13,15 @@ use cavra_deliver::http::{webhook_signature, SendGrid, SendGridWith, Webhook};
 use cavra_deliver::outbox::{JobState, OutboxStore, SqliteOutbox};
 use cavra_deliver::send::{plan, run_once, SendRequest};
 use sha2::Digest;
-
-struct Server {
-    child: Child,
-    port: u16,
-    out: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::Server;
 
 fn start(out: &Path, script: &str, secret: Option<&str>) -> Server {
-    let py = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/http_sink.py");
-    let mut cmd = Command::new("python3");
-    cmd.arg(py).arg(out).arg(script);
+    let out_arg = out.display().to_string();
+    let mut args = vec![out_arg.as_str(), script];
     if let Some(s) = secret {
-        cmd.arg(s);
+        args.push(s);
     }
-    let mut child = cmd.stdout(Stdio::piped()).spawn().expect("python3 runs");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    Server { port: line.trim().parse().expect("server port"), child, out: out.to_path_buf() }
+    support::start("http_sink.py", &args, out)
 }
 
 fn requests(out: &Path) -> Vec<serde_json::Value> {

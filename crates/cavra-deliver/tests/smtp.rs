@@ -2,54 +2,20 @@
 //! aiosmtpd server, and a scripted server that injects faults. Time is
 //! simulated (each pass is given its instant), the network is real.
 
-use std::io::{BufRead, BufReader};
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 
 use cavra_deliver::audit::{verify_log, AuditLog};
 use cavra_deliver::config::Config;
 use cavra_deliver::outbox::{JobState, OutboxStore, SqliteOutbox};
 use cavra_deliver::send::{plan, run_once, SendRequest, Smtp};
 use cavra_render::signed::SigningKey;
-
-struct Server {
-    child: Child,
-    port: u16,
-    out: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn python_module(module: &str) -> bool {
-    let ok =
-        Command::new("python3").arg("-c").arg(format!("import {module}")).output().is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(std::env::var_os("CI").is_none(), "python module `{module}` is required in CI; .ci/run installs it");
-        eprintln!("SKIPPED: python module `{module}` is not installed");
-    }
-    ok
-}
+use support::{python_module, Server};
 
 fn start(mode: &str, out: &Path, faults: &str) -> Server {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
-    let mut child = Command::new("python3")
-        .arg(script)
-        .arg(mode)
-        .arg(out)
-        .arg(faults)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("python3 runs");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let port = line.trim().parse().unwrap_or_else(|_| panic!("server did not start: {line:?}"));
-    Server { child, port, out: out.to_path_buf() }
+    let out_arg = out.display().to_string();
+    support::start("smtp_sink.py", &[mode, out_arg.as_str(), faults], out)
 }
 
 fn config(port: u16) -> Config {
