@@ -102,7 +102,7 @@ pub enum ApprovalError {
     },
 }
 
-const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS approvals (
+pub(crate) const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS approvals (
   approval_id TEXT PRIMARY KEY, package_digest TEXT NOT NULL, recipient_domains TEXT NOT NULL,
   recipient_count INTEGER NOT NULL, requested_by_role TEXT NOT NULL, decision TEXT NOT NULL,
   decided_by_role TEXT, requested_at INTEGER NOT NULL, decided_at INTEGER, expires_at INTEGER NOT NULL, reason TEXT);";
@@ -132,7 +132,6 @@ impl SqliteOutbox {
     /// Storage errors.
     pub fn request_approval(&mut self, a: &Approval) -> Result<(), OutboxError> {
         let c = self.connection();
-        c.execute_batch(SCHEMA)?;
         c.execute(
             "INSERT OR IGNORE INTO approvals VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
             params![
@@ -158,7 +157,6 @@ impl SqliteOutbox {
     /// Storage errors.
     pub fn approvals(&mut self, now: i64) -> Result<Vec<Approval>, OutboxError> {
         let c = self.connection();
-        c.execute_batch(SCHEMA)?;
         let expired: Vec<String> = {
             let mut st =
                 c.prepare("SELECT approval_id FROM approvals WHERE decision = 'pending' AND expires_at < ?1")?;

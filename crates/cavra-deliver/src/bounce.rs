@@ -161,11 +161,6 @@ impl SqliteOutbox {
     /// Storage errors.
     pub fn record_bounces(&mut self, bounces: &[Bounce], now: i64) -> Result<usize, OutboxError> {
         let tx = self.connection().transaction()?;
-        tx.execute_batch(
-            "CREATE TABLE IF NOT EXISTS bounces (recipient TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,
-               job_id TEXT, recorded_at INTEGER NOT NULL);
-             CREATE TABLE IF NOT EXISTS suppressions (recipient TEXT PRIMARY KEY, since INTEGER NOT NULL);",
-        )?;
         let mut linked = 0;
         for b in bounces {
             let job: Option<String> = match (&b.job_id, &b.message_id) {
@@ -207,9 +202,6 @@ impl SqliteOutbox {
     /// Storage errors.
     pub fn is_suppressed(&mut self, recipient: &str) -> Result<bool, OutboxError> {
         let conn = self.connection();
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS suppressions (recipient TEXT PRIMARY KEY, since INTEGER NOT NULL);",
-        )?;
         let n: i64 = conn.query_row(
             "SELECT COUNT(*) FROM suppressions WHERE recipient = ?1",
             params![recipient.to_ascii_lowercase()],

@@ -215,12 +215,16 @@ impl SqliteOutbox {
                approval TEXT
              );
              CREATE INDEX IF NOT EXISTS jobs_due ON jobs (state, next_attempt);
+             CREATE TABLE IF NOT EXISTS bounces (recipient TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,
+               job_id TEXT, recorded_at INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS suppressions (recipient TEXT PRIMARY KEY, since INTEGER NOT NULL);
              CREATE TABLE IF NOT EXISTS schedule_runs (
                key TEXT PRIMARY KEY,
                state TEXT NOT NULL,
                claimed_at INTEGER NOT NULL
              );",
         )?;
+        conn.execute_batch(crate::approval::SCHEMA)?;
         Ok(SqliteOutbox { conn })
     }
 }

@@ -151,15 +151,7 @@ impl Canvas {
     /// Text with its baseline `y` points below the top edge.
     pub fn text_at(&mut self, font: &FontRef, text: &str, size: f32, x: f32, y: f32, colour: Color) {
         let baseline = self.size.height - y;
-        let id = font.id.clone();
-        self.ops().extend([
-            Op::StartTextSection,
-            Op::SetFillColor { col: colour },
-            Op::SetFont { font: PdfFontHandle::External(id), size: Pt(size) },
-            Op::SetTextMatrix { matrix: TextMatrix::Translate(Pt(x), Pt(baseline)) },
-            Op::ShowText { items: vec![TextItem::Text(text.to_string())] },
-            Op::EndTextSection,
-        ]);
+        self.text_with(font, text, size, TextMatrix::Translate(Pt(x), Pt(baseline)), colour);
     }
 
     /// Text rotated `degrees` counter-clockwise about its start, which sits
@@ -167,12 +159,16 @@ impl Canvas {
     #[allow(clippy::too_many_arguments)]
     pub fn text_rotated(&mut self, font: &FontRef, text: &str, size: f32, x: f32, y: f32, degrees: f32, colour: Color) {
         let baseline = self.size.height - y;
-        let id = font.id.clone();
+        self.text_with(font, text, size, TextMatrix::TranslateRotate(Pt(x), Pt(baseline), degrees), colour);
+    }
+
+    /// One text section placed by an absolute text matrix.
+    fn text_with(&mut self, font: &FontRef, text: &str, size: f32, matrix: TextMatrix, colour: Color) {
         self.ops().extend([
             Op::StartTextSection,
             Op::SetFillColor { col: colour },
-            Op::SetFont { font: PdfFontHandle::External(id), size: Pt(size) },
-            Op::SetTextMatrix { matrix: TextMatrix::TranslateRotate(Pt(x), Pt(baseline), degrees) },
+            Op::SetFont { font: PdfFontHandle::External(font.id.clone()), size: Pt(size) },
+            Op::SetTextMatrix { matrix },
             Op::ShowText { items: vec![TextItem::Text(text.to_string())] },
             Op::EndTextSection,
         ]);
