@@ -6,13 +6,13 @@ use anyhow::{bail, Context, Result};
 use cavra_deliver::audit::{verify_log, AuditEvent, AuditLog, AuditStatus};
 use cavra_deliver::config::{Config, Permission};
 use cavra_deliver::outbox::{OutboxStore, SqliteOutbox};
-use cavra_deliver::send::{plan, SendRequest, Smtp};
+use cavra_deliver::send::{plan, SendRequest};
 use clap::{Args, Subcommand};
 use sha2::{Digest, Sha256};
 
 /// The wall clock. Reports never read it (they take time from the
 /// snapshot); delivery must, to know what is due.
-fn now() -> (i64, String) {
+pub(crate) fn now() -> (i64, String) {
     let t = jiff::Timestamp::now();
     (t.as_second(), jiff::Timestamp::from_second(t.as_second()).unwrap_or(t).to_string())
 }
@@ -52,13 +52,22 @@ pub enum DeliverCommand {
         #[arg(long, default_value = "AI-agent security posture reports")]
         subject: String,
     },
-    /// Send every due job once.
+    /// Send every due job once, or keep sending with `--loop`.
     Run {
         #[command(flatten)]
         common: Common,
         /// Seconds a sender holds a job; a job still `sending` after its lease (the sender died) is sent again, flagged as a possible duplicate.
         #[arg(long, default_value_t = cavra_deliver::send::DEFAULT_LEASE_SECONDS)]
         lease_seconds: i64,
+        /// Keep running: send what is due, wait for the next due job or new work, show progress; Ctrl-C or SIGTERM stop after the job in hand.
+        #[arg(long = "loop")]
+        keep_running: bool,
+        /// With --loop: stop once nothing is queued, retrying or in flight (jobs awaiting approval do not count).
+        #[arg(long, requires = "keep_running")]
+        until_idle: bool,
+        /// With --loop: look for new work at least this often (seconds).
+        #[arg(long, default_value_t = 30, requires = "keep_running")]
+        poll_seconds: u64,
     },
     /// List the outbox's jobs with their state, attempts and flags.
     Status {
@@ -282,35 +291,15 @@ pub fn deliver(cmd: &DeliverCommand) -> Result<()> {
             println!("{} job(s)", jobs.len());
             Ok(())
         }
-        DeliverCommand::Run { common, lease_seconds } => {
+        DeliverCommand::Run { common, lease_seconds, keep_running, until_idle, poll_seconds } => {
             let (config, mut store, mut log) = open(common)?;
-            use cavra_deliver::config::Mode;
-            let transport: Box<dyn cavra_deliver::send::Transport + '_> = match config.delivery.mode {
-                Mode::Smtp | Mode::Microsoft365 | Mode::GoogleWorkspace => {
-                    Box::new(Smtp::from_config(&config).map_err(anyhow::Error::msg)?)
-                }
-                Mode::Webhook => {
-                    Box::new(cavra_deliver::http::Webhook::from_config(&config).map_err(anyhow::Error::msg)?)
-                }
-                Mode::Sendgrid => Box::new(cavra_deliver::http::SendGridWith {
-                    transport: cavra_deliver::http::SendGrid::from_config(&config).map_err(anyhow::Error::msg)?,
-                    config: &config,
-                }),
-                Mode::Ses => {
-                    bail!("the Amazon SES transport is not available yet; use smtp (SES's SMTP interface) or sendgrid")
-                }
-                Mode::Disabled => bail!("delivery is disabled in {}", common.config.display()),
+            let options = crate::run_loop::LoopOptions {
+                lease_seconds: *lease_seconds,
+                keep_running: *keep_running,
+                until_idle: *until_idle,
+                poll_seconds: *poll_seconds,
             };
-            let (t, at) = now();
-            let s = cavra_deliver::send::run_once_leasing(
-                &config,
-                &mut store,
-                transport.as_ref(),
-                log.as_mut(),
-                t,
-                &at,
-                *lease_seconds,
-            )?;
+            let s = crate::run_loop::run(&config, &common.config, &mut store, log.as_mut(), options)?;
             println!(
                 "sent {}, retry scheduled {}, failed {}, dead-lettered {}",
                 s.sent, s.retried, s.failed, s.dead_lettered

@@ -42,10 +42,16 @@ pub struct InitArgs {
     /// SMTP port.
     #[arg(long)]
     port: Option<u16>,
-    /// HTTP endpoint (webhook, SendGrid).
+    /// HTTP endpoint (webhook; SendGrid and SES default to the provider's).
     #[arg(long)]
     endpoint: Option<String>,
-    /// Credential reference for the password, API key or webhook secret (`env:NAME` or `file:PATH`).
+    /// AWS region for SES.
+    #[arg(long)]
+    region: Option<String>,
+    /// Access key id reference for SES (`env:NAME` or `file:PATH`).
+    #[arg(long, value_name = "REF")]
+    access_key_id: Option<String>,
+    /// Credential reference for the password, API key, SES secret access key or webhook secret (`env:NAME` or `file:PATH`).
     #[arg(long, value_name = "REF")]
     secret: Option<String>,
     /// User name reference for SMTP (`env:NAME` or `file:PATH`).
@@ -121,13 +127,33 @@ pub fn init(args: &InitArgs) -> Result<()> {
                 text.push_str(&format!("username = {}\n{key} = {}\n", toml_str(&user), toml_str(&secret)));
             }
         }
-        "ses" | "sendgrid" => {
+        "sendgrid" => {
             let secret = ask(interactive, &args.secret, "API key reference (env:NAME or file:PATH)", None)?
                 .context("--secret is required")?;
             text.push_str(&format!("api_key = {}\n", toml_str(&secret)));
-            if let Some(e) = &args.endpoint {
-                text.push_str(&format!("endpoint = {}\n", toml_str(e)));
-            }
+        }
+        "ses" => {
+            let region = ask(interactive, &args.region, "AWS region", Some("us-east-1"))?.unwrap_or_default();
+            let key_id = ask(
+                interactive,
+                &args.access_key_id,
+                "Access key id reference (env:NAME or file:PATH)",
+                Some("env:AWS_ACCESS_KEY_ID"),
+            )?
+            .unwrap_or_default();
+            let secret = ask(
+                interactive,
+                &args.secret,
+                "Secret access key reference (env:NAME or file:PATH)",
+                Some("env:AWS_SECRET_ACCESS_KEY"),
+            )?
+            .unwrap_or_default();
+            text.push_str(&format!(
+                "region = {}\naccess_key_id = {}\nsecret_access_key = {}\n",
+                toml_str(&region),
+                toml_str(&key_id),
+                toml_str(&secret)
+            ));
         }
         "webhook" => {
             let endpoint = ask(interactive, &args.endpoint, "Webhook URL", None)?.context("--endpoint is required")?;
@@ -136,6 +162,9 @@ pub fn init(args: &InitArgs) -> Result<()> {
             text.push_str(&format!("endpoint = {}\nwebhook_secret = {}\n", toml_str(&endpoint), toml_str(&secret)));
         }
         _ => {}
+    }
+    if let (Some(e), "sendgrid" | "ses") = (&args.endpoint, mode.as_str()) {
+        text.push_str(&format!("endpoint = {}\n", toml_str(e)));
     }
     let mut domains = args.domains.clone();
     if domains.is_empty() && interactive {

@@ -8,6 +8,7 @@
 mod commands;
 mod deliver;
 mod init;
+mod run_loop;
 mod write;
 
 use std::path::PathBuf;

@@ -378,6 +378,37 @@ fn init_writes_a_valid_setup_file_and_refuses_literal_secrets() {
     assert_eq!(bad.status.code(), Some(3), "{}", String::from_utf8_lossy(&bad.stderr));
     assert!(!String::from_utf8_lossy(&bad.stderr).contains("hunter2"), "the refused secret is echoed");
     assert_eq!(std::fs::read_to_string(&out).unwrap(), text, "nothing written on refusal");
+
+    // Amazon SES: region and AWS credentials by reference.
+    let ses = |key_id: &str| {
+        run(&[
+            "init",
+            "--non-interactive",
+            "--force",
+            "--out",
+            o,
+            "--mode",
+            "ses",
+            "--sender",
+            "reports@northwind.example",
+            "--region",
+            "eu-west-1",
+            "--access-key-id",
+            key_id,
+            "--secret",
+            "env:AWS_SECRET_ACCESS_KEY",
+            "--domain",
+            "northwind.example",
+        ])
+    };
+    let literal = ses("AKIAIOSFODNN7EXAMPLE");
+    assert_eq!(literal.status.code(), Some(3), "{}", String::from_utf8_lossy(&literal.stderr));
+    assert!(String::from_utf8_lossy(&literal.stderr).contains("delivery.access_key_id"));
+    assert!(!String::from_utf8_lossy(&literal.stderr).contains("AKIAIOSFODNN7EXAMPLE"));
+    let ok = ses("env:AWS_ACCESS_KEY_ID");
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("mode = \"ses\"\nregion = \"eu-west-1\"\naccess_key_id = \"env:AWS_ACCESS_KEY_ID\"\nsecret_access_key = \"env:AWS_SECRET_ACCESS_KEY\"\n"), "{text}");
 }
 
 #[test]
@@ -535,4 +566,97 @@ fn a_sender_killed_mid_batch_resumes_and_every_job_is_sent_once_or_flagged() {
         }
     }
     assert_eq!(flagged.len(), 1, "exactly the job in flight when the sender died is flagged: {listing}");
+}
+
+/// Starts the scripted loopback SMTP server with `faults`; returns it and its port.
+fn scripted_smtp(inbox: &Path, faults: &str) -> (std::process::Child, u16) {
+    use std::io::BufRead;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../cavra-deliver/tests/support/smtp_sink.py");
+    let mut server = Command::new("python3")
+        .arg(&script)
+        .arg("scripted")
+        .arg(inbox)
+        .arg(faults)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let mut line = String::new();
+    std::io::BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    (server, line.trim().parse().expect("server port"))
+}
+
+fn loop_setup(dir: &Path, port: u16) -> Vec<String> {
+    let cfg = dir.join("cavra.toml");
+    std::fs::write(
+        &cfg,
+        format!("[organisation]\nsender = \"reports@northwind.example\"\n\n[delivery]\nmode = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\n\n[[recipients.domains]]\ndomain = \"northwind.example\"\nclassification = \"internal\"\n\n[roles.cso]\npermissions = [\"send_internal\"]\n\n[retry]\nbackoff_seconds = 1\nmax_backoff_seconds = 2\n"),
+    )
+    .unwrap();
+    ["--config", cfg.to_str().unwrap(), "--outbox", dir.join("outbox.db").to_str().unwrap()].map(String::from).to_vec()
+}
+
+#[test]
+fn deliver_run_loop_retries_until_idle_and_shows_progress_without_addresses() {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = dir.path().join("inbox");
+    let (mut server, port) = scripted_smtp(&inbox, "greeting421,rcpt450");
+    let common = loop_setup(dir.path(), port);
+    let pkg = dir.path().join("pack.zip");
+    std::fs::write(&pkg, b"package").unwrap();
+    let mut send = vec!["deliver".to_string(), "send".into()];
+    send.extend(common.iter().cloned());
+    send.extend(
+        ["--package", pkg.to_str().unwrap(), "--to", "a@northwind.example,b@northwind.example", "--role", "cso"]
+            .map(String::from),
+    );
+    assert!(bin().args(&send).output().unwrap().status.success());
+
+    let mut run_args = vec!["deliver".to_string(), "run".into(), "--loop".into(), "--until-idle".into()];
+    run_args.extend(["--poll-seconds", "1"].map(String::from));
+    run_args.extend(common.iter().cloned());
+    let out = bin().args(&run_args).output().unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stdout.trim(), "sent 2, retry scheduled 2, failed 0, dead-lettered 0", "{stderr}");
+    // one progress line per attempt: two retried, two sent
+    assert_eq!(stderr.lines().filter(|l| l.contains(" retry_scheduled (attempt 1)")).count(), 2, "{stderr}");
+    assert_eq!(stderr.lines().filter(|l| l.contains(" sent (attempt 2)")).count(), 2, "{stderr}");
+    assert!(!stderr.contains('@'), "progress never shows an address: {stderr}");
+    let eml = std::fs::read_dir(&inbox)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "eml"));
+    assert_eq!(eml.count(), 2);
+}
+
+#[test]
+fn deliver_run_loop_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let common = loop_setup(dir.path(), 9);
+    let mut run_args = vec!["deliver".to_string(), "run".into(), "--loop".into()];
+    run_args.extend(common.iter().cloned());
+    let mut sender = bin()
+        .args(&run_args)
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    assert!(sender.try_wait().unwrap().is_none(), "a looping sender keeps running");
+    let killed = Command::new("kill").arg("-TERM").arg(sender.id().to_string()).status().unwrap();
+    assert!(killed.success());
+    // Wait (up to about 10 s) for it to finish the loop and exit.
+    for _ in 0..200 {
+        if sender.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(sender.try_wait().unwrap().is_some(), "the sender did not stop on SIGTERM");
+    let out = sender.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("stopped; sent 0"), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "sent 0, retry scheduled 0, failed 0, dead-lettered 0");
 }

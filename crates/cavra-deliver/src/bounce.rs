@@ -104,8 +104,10 @@ pub fn parse_dsn(text: &str) -> Result<Vec<Bounce>, String> {
     Ok(out)
 }
 
-/// Parses SendGrid event webhook JSON (an array of events) or an SES
-/// notification (`notificationType: Bounce`).
+/// Parses SendGrid event webhook JSON (an array of events) or an SES bounce
+/// (`notificationType: Bounce` notifications and `eventType: Bounce` event
+/// publishing, bare or inside an SNS `Notification` envelope), linked by the
+/// `cavra_job` tag when present and by the original Message-ID otherwise.
 ///
 /// # Errors
 /// Malformed JSON.
@@ -130,13 +132,18 @@ pub fn parse_provider_events(text: &str) -> Result<Vec<Bounce>, String> {
                 });
             }
         }
-    } else if value["notificationType"] == "Bounce" {
+    } else if let Some(inner) = value["Message"].as_str().filter(|_| value["Type"] == "Notification") {
+        // An SNS envelope around an SES notification.
+        return parse_provider_events(inner);
+    } else if value["notificationType"] == "Bounce" || value["eventType"] == "Bounce" {
         let b = &value["bounce"];
         let kind = if b["bounceType"] == "Permanent" { BounceKind::Hard } else { BounceKind::Soft };
         let message_id = value["mail"]["headers"]
             .as_array()
             .and_then(|h| h.iter().find(|x| x["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case("Message-ID"))))
             .and_then(|x| s(&x["value"]));
+        // The `cavra_job` message tag the SES transport sets.
+        let job_id = s(&value["mail"]["tags"]["cavra_job"][0]);
         for r in b["bouncedRecipients"].as_array().into_iter().flatten() {
             if let Some(addr) = s(&r["emailAddress"]) {
                 out.push(Bounce {
@@ -144,7 +151,7 @@ pub fn parse_provider_events(text: &str) -> Result<Vec<Bounce>, String> {
                     kind,
                     status: s(&r["status"]).unwrap_or_default(),
                     message_id: message_id.clone(),
-                    job_id: None,
+                    job_id: job_id.clone(),
                 });
             }
         }

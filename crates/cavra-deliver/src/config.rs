@@ -125,8 +125,19 @@ pub struct Delivery {
     pub password: Option<String>,
     /// OAuth2 access token (XOAUTH2), by reference.
     pub oauth_token: Option<String>,
-    /// API key (SES, SendGrid), by reference.
+    /// API key (SendGrid), by reference.
     pub api_key: Option<String>,
+    /// AWS region (SES), e.g. `eu-west-1`.
+    pub region: Option<String>,
+    /// AWS access key id (SES), by reference.
+    pub access_key_id: Option<String>,
+    /// AWS secret access key (SES), by reference.
+    pub secret_access_key: Option<String>,
+    /// AWS session token for temporary credentials (SES), by reference.
+    pub session_token: Option<String>,
+    /// Extra root certificates (PEM) to trust for SMTP TLS, for a server
+    /// whose certificate comes from a private CA.
+    pub tls_ca_file: Option<std::path::PathBuf>,
     /// Webhook signing secret, by reference.
     pub webhook_secret: Option<String>,
     /// Attach artifacts, or send a digest-only notice.
@@ -415,6 +426,9 @@ impl Config {
             ("delivery.password", &d.password),
             ("delivery.oauth_token", &d.oauth_token),
             ("delivery.api_key", &d.api_key),
+            ("delivery.access_key_id", &d.access_key_id),
+            ("delivery.secret_access_key", &d.secret_access_key),
+            ("delivery.session_token", &d.session_token),
             ("delivery.webhook_secret", &d.webhook_secret),
         ] {
             if let Some(v) = value {
@@ -489,9 +503,27 @@ impl Config {
                     return Err(bad("delivery.oauth_token", "required for XOAUTH2 (env:NAME or file:PATH)"));
                 }
             }
-            Mode::Ses | Mode::Sendgrid => {
+            Mode::Sendgrid => {
                 if d.api_key.is_none() {
-                    return Err(bad("delivery.api_key", "required for this mode (env:NAME or file:PATH)"));
+                    return Err(bad("delivery.api_key", "required for sendgrid (env:NAME or file:PATH)"));
+                }
+            }
+            Mode::Ses => {
+                let region = d.region.as_deref().ok_or_else(|| bad("delivery.region", "required for ses"))?;
+                if region.is_empty()
+                    || !region.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                {
+                    return Err(bad("delivery.region", "not an AWS region name (like `eu-west-1`)"));
+                }
+                for (key, value) in
+                    [("delivery.access_key_id", &d.access_key_id), ("delivery.secret_access_key", &d.secret_access_key)]
+                {
+                    if value.is_none() {
+                        return Err(bad(key, "required for ses (env:NAME or file:PATH)"));
+                    }
+                }
+                if d.api_key.is_some() {
+                    return Err(bad("delivery.api_key", "not used by ses; give access_key_id and secret_access_key"));
                 }
             }
             Mode::Webhook => {

@@ -18,7 +18,7 @@ use crate::config::{resolve, Config};
 use crate::outbox::Job;
 use crate::send::{summary_text, SendFailure, Transport};
 
-fn agent() -> ureq::Agent {
+pub(crate) fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(30)))
@@ -27,7 +27,7 @@ fn agent() -> ureq::Agent {
 }
 
 /// Classifies an HTTP response.
-fn outcome(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Result<(), SendFailure> {
+pub(crate) fn outcome(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Result<(), SendFailure> {
     let response = result.map_err(|e| SendFailure::new(true, format!("connection failed: {e}")))?;
     let status = response.status().as_u16();
     let retry_after =

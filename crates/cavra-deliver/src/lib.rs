@@ -1,13 +1,12 @@
 //! # cavra-deliver
 //!
-//! Governance for sending reports: the `cavra.toml` setup file
-//! ([`config`]), recipient policy with spoofing-resistant domain matching
-//! ([`policy`]), roles and permissions, schedules with correct time-zone and
-//! daylight-saving behaviour ([`schedule`]) and a hash-chained, signed audit
-//! log ([`audit`]).
-//!
-//! Not yet here: the durable outbox, the SMTP/SES/SendGrid/webhook
-//! transports, approvals, bounce handling and their commands.
+//! Governed delivery of reports: the `cavra.toml` setup file ([`config`]),
+//! recipient policy with spoofing-resistant domain matching ([`policy`]),
+//! roles and permissions, approval gates ([`approval`]), schedules with
+//! correct time-zone and daylight-saving behaviour ([`schedule`]), a durable
+//! SQLite outbox ([`outbox`]), transports — SMTP ([`send`]), SendGrid and
+//! signed webhooks ([`http`]), Amazon SES ([`ses`]) —, retries, bounce
+//! handling ([`bounce`]) and a hash-chained, signed audit log ([`audit`]).
 
 pub mod approval;
 pub mod audit;
@@ -18,3 +17,4 @@ pub mod outbox;
 pub mod policy;
 pub mod schedule;
 pub mod send;
+pub mod ses;

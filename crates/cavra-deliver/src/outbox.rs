@@ -104,6 +104,60 @@ pub enum OutboxError {
     Corrupt(String),
 }
 
+/// What is left to do in an outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Backlog {
+    /// Jobs waiting for their first attempt.
+    pub queued: usize,
+    /// Jobs waiting for another attempt.
+    pub retry_scheduled: usize,
+    /// Jobs a sender holds (or held, until its lease runs out).
+    pub sending: usize,
+    /// Jobs waiting for an approval.
+    pub blocked: usize,
+    /// The earliest instant (Unix seconds) a queued, retrying or leased job
+    /// becomes due; `None` when there is none.
+    pub next_due: Option<i64>,
+}
+
+impl Backlog {
+    /// Whether nothing can become due without outside action (new sends
+    /// or approvals).
+    pub fn is_idle(&self) -> bool {
+        self.queued + self.retry_scheduled + self.sending == 0
+    }
+
+    /// Tallies jobs.
+    pub fn of<'a>(jobs: impl IntoIterator<Item = &'a Job>) -> Backlog {
+        let mut b = Backlog::default();
+        for j in jobs {
+            // A leased job is taken over once its lease has run out (`lease_until < now`).
+            let due = if j.state == JobState::Sending { j.lease_until.map(|l| l + 1) } else { Some(j.next_attempt) };
+            b.add(j.state, 1, due);
+        }
+        b
+    }
+
+    /// Adds `count` jobs in `state`, the earliest due at `due`.
+    fn add(&mut self, state: JobState, count: usize, due: Option<i64>) {
+        let counter = match state {
+            JobState::Queued => &mut self.queued,
+            JobState::RetryScheduled => &mut self.retry_scheduled,
+            JobState::Sending => &mut self.sending,
+            JobState::Blocked => {
+                self.blocked += count;
+                return;
+            }
+            JobState::Sent | JobState::Failed | JobState::DeadLettered => return,
+        };
+        *counter += count;
+        self.next_due = match (self.next_due, due) {
+            (Some(a), Some(d)) => Some(a.min(d)),
+            (a, d) => a.or(d),
+        };
+    }
+}
+
 /// A job store.
 pub trait OutboxStore {
     /// Adds jobs atomically (all or none); existing ids are left untouched.
@@ -139,6 +193,14 @@ pub trait OutboxStore {
     /// # Errors
     /// Storage errors.
     fn claim_run(&mut self, key: &str, state: &str, now: i64, jobs: &[Job]) -> Result<bool, OutboxError>;
+    /// What is left to do. The default tallies [`OutboxStore::jobs`]; a
+    /// store with an index should answer directly.
+    ///
+    /// # Errors
+    /// Storage errors.
+    fn backlog(&self) -> Result<Backlog, OutboxError> {
+        Ok(Backlog::of(&self.jobs()?))
+    }
 }
 
 /// The embedded SQLite store.
@@ -329,6 +391,21 @@ impl OutboxStore for SqliteOutbox {
         }
         tx.commit()?;
         Ok(claimed)
+    }
+
+    fn backlog(&self) -> Result<Backlog, OutboxError> {
+        let mut st = self.conn.prepare(
+            "SELECT state, COUNT(*), MIN(CASE state WHEN 'sending' THEN lease_until + 1 ELSE next_attempt END)
+             FROM jobs WHERE state IN ('queued', 'retry_scheduled', 'sending', 'blocked') GROUP BY state",
+        )?;
+        let rows = st
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<i64>>(2)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut b = Backlog::default();
+        for (state, count, due) in rows {
+            b.add(JobState::parse(&state)?, usize::try_from(count).unwrap_or_default(), due);
+        }
+        Ok(b)
     }
 
     fn release(&mut self, approval: &str, now: i64) -> Result<usize, OutboxError> {

@@ -2,12 +2,13 @@
 //! building the message, the SMTP transport, retries with capped
 //! exponential backoff and full jitter, and one pass over the due jobs.
 
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::Transport as _;
 use sha2::{Digest, Sha256};
 
@@ -185,7 +186,19 @@ impl Smtp {
         let d = &config.delivery;
         let host = d.host.as_deref().ok_or("delivery.host is required")?;
         let mut b = lettre::SmtpTransport::builder_dangerous(host).timeout(Some(Duration::from_secs(20)));
-        let tls = || TlsParameters::new(host.to_string()).map_err(|e| e.to_string());
+        let tls = || -> Result<TlsParameters, String> {
+            let mut params = TlsParameters::builder(host.to_string());
+            if let Some(path) = &d.tls_ca_file {
+                let pem = std::fs::read(path).map_err(|e| format!("delivery.tls_ca_file: {}: {e}", path.display()))?;
+                if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+                    return Err(format!("delivery.tls_ca_file: {}: no PEM certificate in the file", path.display()));
+                }
+                let cert = Certificate::from_pem(&pem)
+                    .map_err(|e| format!("delivery.tls_ca_file: {}: not a PEM certificate: {e}", path.display()))?;
+                params = params.add_root_certificate(cert);
+            }
+            params.build().map_err(|e| e.to_string())
+        };
         b = match d.tls {
             TlsMode::Starttls => b.tls(Tls::Required(tls()?)).port(d.port.unwrap_or(587)),
             TlsMode::Implicit => b.tls(Tls::Wrapper(tls()?)).port(d.port.unwrap_or(465)),
@@ -336,14 +349,60 @@ pub fn run_once_leasing(
     config: &Config,
     store: &mut dyn OutboxStore,
     transport: &dyn Transport,
-    mut audit: Option<&mut AuditLog>,
+    audit: Option<&mut AuditLog>,
     now: i64,
     at: &str,
     lease_seconds: i64,
 ) -> Result<RunSummary, OutboxError> {
+    let clock = || (now, at.to_string());
+    run_pass(config, store, transport, audit, &clock, lease_seconds, &mut |_, _| ControlFlow::Continue(()))
+}
+
+/// One pass over the due jobs with a clock read before every job (so a
+/// long pass leases, signs and backs off at the right instants) and a
+/// callback after every job, which may stop the pass early (a progress
+/// display, a graceful shutdown). The clock returns Unix seconds and the
+/// same instant as RFC 3339 text for the audit log.
+///
+/// ```
+/// # use cavra_deliver::{config::Config, outbox::{OutboxStore, SqliteOutbox}, send::*};
+/// # use std::ops::ControlFlow;
+/// # let config = Config::from_toml("").unwrap();
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let mut store = SqliteOutbox::open(&dir.path().join("o.db")).unwrap();
+/// struct Nowhere;
+/// impl Transport for Nowhere {
+///     fn send(&self, _: &cavra_deliver::outbox::Job, _: &str, _: &[u8], _: i64) -> Result<(), SendFailure> {
+///         Err(SendFailure::new(true, "offline"))
+///     }
+/// }
+/// let clock = || (1_800_000_000, "2027-01-15T08:00:00Z".to_string());
+/// let summary = run_pass(&config, &mut store, &Nowhere, None, &clock, 300, &mut |job, so_far| {
+///     println!("{} {}: {} sent so far", job.id, job.state.as_str(), so_far.sent);
+///     ControlFlow::Continue(())
+/// })
+/// .unwrap();
+/// assert_eq!(summary, RunSummary::default(), "an empty outbox");
+/// ```
+///
+/// # Errors
+/// Storage errors.
+pub fn run_pass(
+    config: &Config,
+    store: &mut dyn OutboxStore,
+    transport: &dyn Transport,
+    mut audit: Option<&mut AuditLog>,
+    clock: &dyn Fn() -> (i64, String),
+    lease_seconds: i64,
+    after_job: &mut dyn FnMut(&Job, &RunSummary) -> ControlFlow<()>,
+) -> Result<RunSummary, OutboxError> {
     let mut summary = RunSummary::default();
     let from = config.organisation.sender.clone().unwrap_or_default();
-    while let Some(mut job) = store.lease_due(now, lease_seconds, 1)?.pop() {
+    loop {
+        let (now, at) = clock();
+        let Some(mut job) = store.lease_due(now, lease_seconds, 1)?.pop() else {
+            break;
+        };
         job.attempts += 1;
         job.first_attempt.get_or_insert(now);
         let outcome = build_message(config, &job)
@@ -392,7 +451,7 @@ pub fn run_once_leasing(
                 e.split_whitespace().take(2).collect::<Vec<_>>().join(" ").replace('@', "(at)")
             });
             let event = AuditEvent {
-                at: at.to_string(),
+                at,
                 action: "send".into(),
                 status,
                 role: job.role.clone(),
@@ -410,6 +469,9 @@ pub fn run_once_leasing(
             };
             // An audit failure must not lose the delivery outcome already stored.
             let _ = log.append(&event);
+        }
+        if after_job(&job, &summary).is_break() {
+            break;
         }
     }
     Ok(summary)

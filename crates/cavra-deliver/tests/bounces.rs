@@ -104,6 +104,20 @@ fn hard_bounces_suppress_and_link_to_their_job() {
     assert_eq!((b[0].kind, b[0].message_id.as_deref()), (BounceKind::Hard, Some("<job-xyz@northwind.example>")));
     store.record_bounces(&b, 300).unwrap();
     assert!(store.is_suppressed("ses@northwind.example").unwrap());
+
+    // Event publishing inside an SNS envelope, linked by the job tag.
+    let event = serde_json::json!({"eventType": "Bounce",
+        "bounce": {"bounceType": "Transient", "bouncedRecipients": [{"emailAddress": "Box@Northwind.example"}]},
+        "mail": {"tags": {"cavra_job": ["job-abc"]}}});
+    let sns = serde_json::json!({"Type": "Notification", "Message": event.to_string()}).to_string();
+    let b = parse_provider_events(&sns).unwrap();
+    assert_eq!(b.len(), 1);
+    assert_eq!(
+        (b[0].kind, b[0].job_id.as_deref(), b[0].recipient.as_str()),
+        (BounceKind::Soft, Some("job-abc"), "box@northwind.example")
+    );
+    assert_eq!(store.record_bounces(&b, 400).unwrap(), 1, "linked by the cavra_job tag");
+    assert!(!store.is_suppressed("box@northwind.example").unwrap(), "a transient bounce only records");
 }
 
 #[test]

@@ -153,6 +153,33 @@ fn setup_files_are_validated_with_the_key_named() {
             "delivery.webhook_secret",
             "required",
         ),
+        (base.replace("mode = \"smtp\"", "mode = \"ses\""), "delivery.region", "required for ses"),
+        (
+            base.replace("mode = \"smtp\"", "mode = \"ses\"\nregion = \"EU West\""),
+            "delivery.region",
+            "not an AWS region",
+        ),
+        (
+            base.replace("mode = \"smtp\"", "mode = \"ses\"\nregion = \"eu-west-1\"\naccess_key_id = \"env:ID\""),
+            "delivery.secret_access_key",
+            "required for ses",
+        ),
+        (
+            base.replace(
+                "mode = \"smtp\"",
+                "mode = \"ses\"\nregion = \"eu-west-1\"\naccess_key_id = \"env:ID\"\nsecret_access_key = \"hunter2/K7MDENG\"",
+            ),
+            "delivery.secret_access_key",
+            "literal value is refused",
+        ),
+        (
+            base.replace(
+                "mode = \"smtp\"",
+                "mode = \"ses\"\nregion = \"eu-west-1\"\naccess_key_id = \"env:ID\"\nsecret_access_key = \"env:S\"\napi_key = \"env:K\"",
+            ),
+            "delivery.api_key",
+            "not used by ses",
+        ),
     ];
     for (text, key, reason) in cases {
         let e = Config::from_toml(&text).unwrap_err();

@@ -1,4 +1,4 @@
-//! SendGrid and webhook transports against loopback HTTP servers started by
+//! SendGrid, Amazon SES and webhook transports against loopback HTTP servers started by
 //! the tests: well-formed, signed requests; 429 with Retry-After and 500
 //! storms behave as specified; the webhook signature verifies on the
 //! receiving side.
@@ -12,6 +12,7 @@ use cavra_deliver::config::Config;
 use cavra_deliver::http::{webhook_signature, SendGrid, SendGridWith, Webhook};
 use cavra_deliver::outbox::{JobState, OutboxStore, SqliteOutbox};
 use cavra_deliver::send::{plan, run_once, SendRequest};
+use cavra_deliver::ses::Ses;
 use sha2::Digest;
 use support::Server;
 
@@ -161,4 +162,80 @@ fn sendgrid_requests_are_well_formed_and_4xx_is_permanent() {
     drain(&cfg, &mut store, &t);
     assert_eq!(store.jobs().unwrap()[0].state, JobState::Failed);
     assert_eq!(requests(&server.out).len(), 1);
+}
+
+fn ses_config(port: u16, prefix: &str, token: bool) -> Config {
+    let mut extra = format!(
+        "region = \"eu-west-1\"\naccess_key_id = \"env:{prefix}_ID\"\nsecret_access_key = \"env:{prefix}_SECRET\"\n"
+    );
+    if token {
+        extra.push_str(&format!("session_token = \"env:{prefix}_TOKEN\"\n"));
+    }
+    config("ses", port, &extra)
+}
+
+const AWS_ID: &str = "AKIDEXAMPLE";
+const AWS_SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+
+#[test]
+fn ses_requests_are_sigv4_signed_and_carry_the_raw_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let oracle = format!("aws4:{AWS_ID}:{AWS_SECRET}:eu-west-1:ses");
+    let server = start(&dir.path().join("in"), "429:3,500", Some(&oracle));
+    std::env::set_var("CAVRA_TEST_SES_ID", AWS_ID);
+    std::env::set_var("CAVRA_TEST_SES_SECRET", AWS_SECRET);
+    let cfg = ses_config(server.port, "CAVRA_TEST_SES", false);
+    let (mut store, bytes) = queue(dir.path(), &cfg);
+    let passes = drain(&cfg, &mut store, &Ses::from_config(&cfg).unwrap());
+    assert_eq!(&passes[..2], &[1000, 1003], "429 waits its Retry-After; then the 500 is retried");
+    let job = &store.jobs().unwrap()[0];
+    assert_eq!(job.state, JobState::Sent);
+    let reqs = requests(&server.out);
+    assert_eq!(reqs.len(), 3);
+    for (r, at) in reqs.iter().zip(&passes) {
+        assert_eq!(r["signature"], "sig_ok", "botocore recomputes the same SigV4 signature: {r}");
+        let date = jiff::Timestamp::from_second(*at).unwrap().strftime("%Y%m%dT%H%M%SZ").to_string();
+        assert_eq!(r["headers"]["x-amz-date"], date, "signed at the attempt's instant");
+        let auth = r["headers"]["authorization"].as_str().unwrap();
+        assert!(auth.starts_with(&format!("AWS4-HMAC-SHA256 Credential={AWS_ID}/19700101/eu-west-1/ses/aws4_request")));
+        assert!(!auth.contains(AWS_SECRET));
+    }
+    let body: serde_json::Value = serde_json::from_str(reqs[2]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["FromEmailAddress"], "reports@northwind.example");
+    assert_eq!(body["Destination"]["ToAddresses"], serde_json::json!(["cso@northwind.example"]));
+    assert_eq!(body["EmailTags"], serde_json::json!([{"Name": "cavra_job", "Value": job.id}]));
+    let raw =
+        base64::engine::general_purpose::STANDARD.decode(body["Content"]["Raw"]["Data"].as_str().unwrap()).unwrap();
+    let raw = String::from_utf8(raw).unwrap();
+    assert!(raw.contains(&format!("Message-ID: {}", job.message_id)), "{raw}");
+    assert!(raw.contains("Content-Type: application/zip") && raw.contains("pack.zip"), "the package is attached");
+    assert!(raw.replace("=\r\n", "").contains(&job.digest), "the summary names the package digest");
+    assert_eq!(format!("sha256:{:x}", sha2::Sha256::digest(&bytes)), job.digest);
+}
+
+#[test]
+fn ses_session_tokens_are_signed_and_a_wrong_key_fails_the_receivers_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let oracle = format!("aws4:{AWS_ID}:{AWS_SECRET}:eu-west-1:ses");
+    let server = start(&dir.path().join("in"), "", Some(&oracle));
+    std::env::set_var("CAVRA_TEST_SES2_ID", AWS_ID);
+    std::env::set_var("CAVRA_TEST_SES2_SECRET", AWS_SECRET);
+    std::env::set_var("CAVRA_TEST_SES2_TOKEN", "session-token-value");
+    let cfg = ses_config(server.port, "CAVRA_TEST_SES2", true);
+    let (mut store, _) = queue(dir.path(), &cfg);
+    drain(&cfg, &mut store, &Ses::from_config(&cfg).unwrap());
+    let r = &requests(&server.out)[0];
+    assert_eq!(r["signature"], "sig_ok", "{r}");
+    assert_eq!(r["headers"]["x-amz-security-token"], "session-token-value");
+    assert!(r["headers"]["authorization"].as_str().unwrap().contains("x-amz-security-token"));
+
+    // The receiver's check is real: a different secret fails it.
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&dir.path().join("in"), "", Some(&oracle));
+    std::env::set_var("CAVRA_TEST_SES3_ID", AWS_ID);
+    std::env::set_var("CAVRA_TEST_SES3_SECRET", "not-the-secret");
+    let cfg = ses_config(server.port, "CAVRA_TEST_SES3", false);
+    let (mut store, _) = queue(dir.path(), &cfg);
+    drain(&cfg, &mut store, &Ses::from_config(&cfg).unwrap());
+    assert_eq!(requests(&server.out)[0]["signature"], "sig_bad");
 }

@@ -19,6 +19,10 @@ fn start(mode: &str, out: &Path, faults: &str) -> Server {
 }
 
 fn config(port: u16) -> Config {
+    config_with(port, "tls = \"none\"")
+}
+
+fn config_with(port: u16, tls: &str) -> Config {
     Config::from_toml(&format!(
         r#"
 [organisation]
@@ -30,7 +34,7 @@ legal_footer = "Confidential."
 mode = "smtp"
 host = "127.0.0.1"
 port = {port}
-tls = "none"
+{tls}
 
 [recipients]
 external_approval_required = true
@@ -281,4 +285,79 @@ fn a_sender_that_died_mid_send_leaves_a_lease_that_expires() {
     assert_eq!(again.len(), 1);
     assert!(again[0].possible_duplicate, "sent again, so flagged");
     assert_eq!(again[0].message_id, p.jobs[0].message_id, "with the same Message-ID");
+}
+
+/// A private CA and a server certificate it issued for 127.0.0.1, written
+/// as PEM files: (CA certificate, server certificate, server key).
+fn private_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, SanType};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name.push(DnType::CommonName, "Northwind test CA");
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca, ca_key);
+    let server_key = KeyPair::generate().unwrap();
+    let mut server = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    server.subject_alt_names.push(SanType::IpAddress(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)));
+    let server_cert = server.signed_by(&server_key, &issuer).unwrap();
+    let paths = (dir.join("ca.pem"), dir.join("server.pem"), dir.join("server.key"));
+    std::fs::write(&paths.0, ca_cert.pem()).unwrap();
+    std::fs::write(&paths.1, server_cert.pem()).unwrap();
+    std::fs::write(&paths.2, server_key.serialize_pem()).unwrap();
+    paths
+}
+
+#[test]
+fn starttls_is_required_by_default_and_a_private_ca_can_be_trusted() {
+    if !python_module("aiosmtpd") {
+        return;
+    }
+    let f = fixture();
+    let (ca, cert, key) = private_ca(f.dir.path());
+    let inbox = f.dir.path().join("inbox");
+    let args = ["aiosmtpd", inbox.to_str().unwrap(), cert.to_str().unwrap(), key.to_str().unwrap()];
+    let tls_server = support::start("smtp_sink.py", &args, &inbox);
+    let signing = SigningKey::generate().unwrap();
+    let attempt = |cfg: &Config, db: &str| {
+        let mut store = SqliteOutbox::open(&f.dir.path().join(db)).unwrap();
+        let mut log = AuditLog::open(&f.dir.path().join(format!("{db}.jsonl")), signing.clone(), 100).unwrap();
+        let p = plan(cfg, &request(&f, &["cso@northwind.example"]), &f.digest, 1000).unwrap();
+        store.enqueue(&p.jobs).unwrap();
+        run_once(cfg, &mut store, &Smtp::from_config(cfg).unwrap(), Some(&mut log), 1000, "2026-11-01T12:00:00Z")
+            .unwrap();
+        store.jobs().unwrap().remove(0)
+    };
+
+    // No `tls` key: STARTTLS is required. The server's certificate comes from
+    // a CA the system does not know, so the send fails before any mail
+    // command, and nothing reaches the server in the clear.
+    let default_tls = config_with(tls_server.port, "");
+    let job = attempt(&default_tls, "untrusted.db");
+    assert_eq!(job.state, JobState::RetryScheduled, "{job:?}");
+    assert!(job.last_error.as_deref().unwrap_or_default().to_lowercase().contains("certificate"), "{job:?}");
+    assert!(received(&inbox).is_empty());
+
+    // Trusting the private CA: delivered over TLS.
+    let trusted = config_with(tls_server.port, &format!("tls_ca_file = \"{}\"", ca.display()));
+    let job = attempt(&trusted, "trusted.db");
+    assert_eq!(job.state, JobState::Sent, "{job:?}");
+    let got = received(&inbox);
+    assert_eq!(got.len(), 1);
+    assert_eq!(attachment_digest(&got[0].1), f.digest);
+
+    // A server that does not offer STARTTLS gets nothing: no downgrade to plain text.
+    let plain_inbox = f.dir.path().join("plain");
+    let plain = start("aiosmtpd", &plain_inbox, "");
+    let job = attempt(&config_with(plain.port, &format!("tls_ca_file = \"{}\"", ca.display())), "plain.db");
+    assert_ne!(job.state, JobState::Sent, "{job:?}");
+    assert!(received(&plain_inbox).is_empty(), "nothing was sent without TLS");
+
+    // A file that is not a certificate is a clear set-up error.
+    let bogus = f.dir.path().join("bogus.pem");
+    std::fs::write(&bogus, "not a certificate").unwrap();
+    let err = Smtp::from_config(&config_with(tls_server.port, &format!("tls_ca_file = \"{}\"", bogus.display())))
+        .err()
+        .unwrap();
+    assert!(err.contains("delivery.tls_ca_file") && err.contains("bogus.pem"), "{err}");
 }

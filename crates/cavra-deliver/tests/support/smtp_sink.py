@@ -1,6 +1,8 @@
 """Loopback SMTP servers for the delivery tests.
 
-  smtp_sink.py aiosmtpd OUTDIR            a real aiosmtpd server saving each message
+  smtp_sink.py aiosmtpd OUTDIR [CERT KEY] a real aiosmtpd server saving each message;
+                                          with a certificate and key (PEM) it offers
+                                          STARTTLS and refuses mail before it
   smtp_sink.py scripted OUTDIR FAULTS     a line-level server with scripted faults
 
 FAULTS is a comma-separated list, each used once, in order of the events:
@@ -48,7 +50,14 @@ def run_aiosmtpd():
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]
     probe.close()
-    c = Controller(Handler(), hostname="127.0.0.1", port=port)
+    tls = {}
+    if len(sys.argv) > 4:
+        import ssl
+
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(sys.argv[3], sys.argv[4])
+        tls = {"tls_context": context, "require_starttls": True}
+    c = Controller(Handler(), hostname="127.0.0.1", port=port, **tls)
     c.start()
     print(port, flush=True)
     threading.Event().wait()
