@@ -164,38 +164,52 @@ fn sendgrid_requests_are_well_formed_and_4xx_is_permanent() {
     assert_eq!(requests(&server.out).len(), 1);
 }
 
-fn ses_config(port: u16, prefix: &str, token: bool) -> Config {
+const AWS_ID: &str = "AKIDEXAMPLE";
+const AWS_SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+
+/// One job sent through the SES transport to a receiver that checks SigV4
+/// with botocore for [`AWS_ID`]/[`AWS_SECRET`]; we sign with `secret`.
+struct SesRun {
+    _dir: tempfile::TempDir,
+    server: Server,
+    store: SqliteOutbox,
+    passes: Vec<i64>,
+    bytes: Vec<u8>,
+}
+
+fn ses_run(script: &str, prefix: &str, secret: &str, token: Option<&str>) -> SesRun {
+    let dir = tempfile::tempdir().unwrap();
+    let oracle = format!("aws4:{AWS_ID}:{AWS_SECRET}:eu-west-1:ses");
+    let server = start(&dir.path().join("in"), script, Some(&oracle));
+    std::env::set_var(format!("{prefix}_ID"), AWS_ID);
+    std::env::set_var(format!("{prefix}_SECRET"), secret);
     let mut extra = format!(
         "region = \"eu-west-1\"\naccess_key_id = \"env:{prefix}_ID\"\nsecret_access_key = \"env:{prefix}_SECRET\"\n"
     );
-    if token {
+    if let Some(t) = token {
+        std::env::set_var(format!("{prefix}_TOKEN"), t);
         extra.push_str(&format!("session_token = \"env:{prefix}_TOKEN\"\n"));
     }
-    config("ses", port, &extra)
+    let cfg = config("ses", server.port, &extra);
+    let (mut store, bytes) = queue(dir.path(), &cfg);
+    let passes = drain(&cfg, &mut store, &Ses::from_config(&cfg).unwrap());
+    SesRun { _dir: dir, server, store, passes, bytes }
 }
-
-const AWS_ID: &str = "AKIDEXAMPLE";
-const AWS_SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 
 #[test]
 fn ses_requests_are_sigv4_signed_and_carry_the_raw_message() {
     if !support::python_module("botocore") {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let oracle = format!("aws4:{AWS_ID}:{AWS_SECRET}:eu-west-1:ses");
-    let server = start(&dir.path().join("in"), "429:3,500", Some(&oracle));
-    std::env::set_var("CAVRA_TEST_SES_ID", AWS_ID);
-    std::env::set_var("CAVRA_TEST_SES_SECRET", AWS_SECRET);
-    let cfg = ses_config(server.port, "CAVRA_TEST_SES", false);
-    let (mut store, bytes) = queue(dir.path(), &cfg);
-    let passes = drain(&cfg, &mut store, &Ses::from_config(&cfg).unwrap());
+    // Keep the whole run (its folder) alive while reading what arrived.
+    let run = ses_run("429:3,500", "CAVRA_TEST_SES", AWS_SECRET, None);
+    let (server, store, passes, bytes) = (&run.server, &run.store, &run.passes, &run.bytes);
     assert_eq!(&passes[..2], &[1000, 1003], "429 waits its Retry-After; then the 500 is retried");
     let job = &store.jobs().unwrap()[0];
     assert_eq!(job.state, JobState::Sent);
     let reqs = requests(&server.out);
     assert_eq!(reqs.len(), 3);
-    for (r, at) in reqs.iter().zip(&passes) {
+    for (r, at) in reqs.iter().zip(passes) {
         assert_eq!(r["signature"], "sig_ok", "botocore recomputes the same SigV4 signature: {r}");
         let date = jiff::Timestamp::from_second(*at).unwrap().strftime("%Y%m%dT%H%M%SZ").to_string();
         assert_eq!(r["headers"]["x-amz-date"], date, "signed at the attempt's instant");
@@ -213,7 +227,7 @@ fn ses_requests_are_sigv4_signed_and_carry_the_raw_message() {
     assert!(raw.contains(&format!("Message-ID: {}", job.message_id)), "{raw}");
     assert!(raw.contains("Content-Type: application/zip") && raw.contains("pack.zip"), "the package is attached");
     assert!(raw.replace("=\r\n", "").contains(&job.digest), "the summary names the package digest");
-    assert_eq!(format!("sha256:{:x}", sha2::Sha256::digest(&bytes)), job.digest);
+    assert_eq!(format!("sha256:{:x}", sha2::Sha256::digest(bytes)), job.digest);
 }
 
 #[test]
@@ -221,27 +235,13 @@ fn ses_session_tokens_are_signed_and_a_wrong_key_fails_the_receivers_check() {
     if !support::python_module("botocore") {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let oracle = format!("aws4:{AWS_ID}:{AWS_SECRET}:eu-west-1:ses");
-    let server = start(&dir.path().join("in"), "", Some(&oracle));
-    std::env::set_var("CAVRA_TEST_SES2_ID", AWS_ID);
-    std::env::set_var("CAVRA_TEST_SES2_SECRET", AWS_SECRET);
-    std::env::set_var("CAVRA_TEST_SES2_TOKEN", "session-token-value");
-    let cfg = ses_config(server.port, "CAVRA_TEST_SES2", true);
-    let (mut store, _) = queue(dir.path(), &cfg);
-    drain(&cfg, &mut store, &Ses::from_config(&cfg).unwrap());
-    let r = &requests(&server.out)[0];
+    let with_token = ses_run("", "CAVRA_TEST_SES2", AWS_SECRET, Some("session-token-value"));
+    let r = &requests(&with_token.server.out)[0];
     assert_eq!(r["signature"], "sig_ok", "{r}");
     assert_eq!(r["headers"]["x-amz-security-token"], "session-token-value");
     assert!(r["headers"]["authorization"].as_str().unwrap().contains("x-amz-security-token"));
 
     // The receiver's check is real: a different secret fails it.
-    let dir = tempfile::tempdir().unwrap();
-    let server = start(&dir.path().join("in"), "", Some(&oracle));
-    std::env::set_var("CAVRA_TEST_SES3_ID", AWS_ID);
-    std::env::set_var("CAVRA_TEST_SES3_SECRET", "not-the-secret");
-    let cfg = ses_config(server.port, "CAVRA_TEST_SES3", false);
-    let (mut store, _) = queue(dir.path(), &cfg);
-    drain(&cfg, &mut store, &Ses::from_config(&cfg).unwrap());
-    assert_eq!(requests(&server.out)[0]["signature"], "sig_bad");
+    let wrong = ses_run("", "CAVRA_TEST_SES3", "not-the-secret", None);
+    assert_eq!(requests(&wrong.server.out)[0]["signature"], "sig_bad");
 }
