@@ -89,14 +89,11 @@ impl Signing {
     }
 }
 
-fn signing(args: &RenderArgs) -> Result<Option<Signing>> {
-    signing_from(args.signing_key.as_deref(), args.signing_key_password.as_deref(), args.input.sample)
-}
-
-fn signing_from(key: Option<&str>, password: Option<&str>, sample: bool) -> Result<Option<Signing>> {
-    if let Some(reference) = key {
+fn signing(args: &crate::SigningArgs, sample: bool) -> Result<Option<Signing>> {
+    if let Some(reference) = &args.signing_key {
         let text = secret_ref(reference, "--signing-key")?;
-        let password = password.map(|r| secret_ref(r, "--signing-key-password")).transpose()?;
+        let password =
+            args.signing_key_password.as_deref().map(|r| secret_ref(r, "--signing-key-password")).transpose()?;
         let key =
             SigningKey::from_secret_key_text(&text, password.map(|p| p.trim_end_matches(['\n', '\r']).to_string()))?;
         return Ok(Some(Signing::Key(key)));
@@ -161,11 +158,15 @@ fn options(theme: Option<&std::path::Path>) -> Result<ReportOptions> {
 }
 
 pub fn render(args: &RenderArgs) -> Result<()> {
+    crate::evidence::audited(&args.audit, "render", || render_artifacts(args))
+}
+
+fn render_artifacts(args: &RenderArgs) -> Result<Vec<Written>> {
     let options = options(args.theme.as_deref())?;
     let snapshot = load(&args.input)?;
     let kinds = dedup(&args.kinds, ReportKind::ALL);
     let mut formats = dedup(&args.formats, Format::ALL);
-    let signing = signing(args)?;
+    let signing = signing(&args.signing, args.input.sample)?;
     let mut notes = Vec::new();
     if signing.is_none() && formats.iter().any(|f| f.is_signed()) {
         if args.formats.is_empty() {
@@ -195,7 +196,7 @@ pub fn render(args: &RenderArgs) -> Result<()> {
             snapshot.redaction.total
         );
     }
-    Ok(())
+    Ok(artifacts)
 }
 
 fn print_summary(artifacts: &[Written], out_dir: &std::path::Path, notes: &[String]) -> Result<()> {
@@ -218,6 +219,10 @@ const DIGEST_FORMATS: &[Format] =
     &[Format::Jsonl, Format::Csv, Format::Xlsx, Format::Markdown, Format::Html, Format::Docx, Format::Pdf];
 
 pub fn digest(args: &DigestArgs) -> Result<()> {
+    crate::evidence::audited(&args.audit, "render", || digest_artifacts(args))
+}
+
+fn digest_artifacts(args: &DigestArgs) -> Result<Vec<Written>> {
     let formats = dedup(&args.formats, Format::ALL);
     let formats = if args.formats.is_empty() { DIGEST_FORMATS.to_vec() } else { formats };
     if let Some(f) = formats.iter().find(|f| !DIGEST_FORMATS.contains(f)) {
@@ -251,7 +256,8 @@ pub fn digest(args: &DigestArgs) -> Result<()> {
     if report.meta.redaction.total > 0 {
         notes.push(format!("redacted {} sensitive input value(s)", report.meta.redaction.total));
     }
-    print_summary(&artifacts, &args.out, &notes)
+    print_summary(&artifacts, &args.out, &notes)?;
+    Ok(artifacts)
 }
 
 /// A package failed verification (exit code 5).
@@ -267,9 +273,13 @@ impl std::fmt::Display for NotVerified {
 impl std::error::Error for NotVerified {}
 
 pub fn package(args: &PackageArgs) -> Result<()> {
+    crate::evidence::audited(&args.audit, "package", || package_artifacts(args))
+}
+
+fn package_artifacts(args: &PackageArgs) -> Result<Vec<Written>> {
     let report = options(args.theme.as_deref())?;
     let snapshot = load(&args.input)?;
-    let signing = signing_from(args.signing_key.as_deref(), args.signing_key_password.as_deref(), args.input.sample)?
+    let signing = signing(&args.signing, args.input.sample)?
         .context("packages are signed: give --signing-key file:PATH or env:NAME (a minisign secret key)")?;
     let types = dedup(&args.types, cavra_package::PackageType::ALL);
     let options = cavra_package::PackageOptions {
@@ -307,7 +317,8 @@ pub fn package(args: &PackageArgs) -> Result<()> {
         ));
     }
     staging.commit()?;
-    print_summary(&written, &args.out, &notes)
+    print_summary(&written, &args.out, &notes)?;
+    Ok(written)
 }
 
 pub fn verify(args: &VerifyArgs) -> Result<()> {
@@ -351,7 +362,11 @@ pub fn validate(args: &InputArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn catalog() -> Result<()> {
+pub fn catalog(audit: &crate::evidence::ActionAudit) -> Result<()> {
+    crate::evidence::audited(audit, "catalog", || catalog_listing().map(|()| Vec::new()))
+}
+
+fn catalog_listing() -> Result<()> {
     let mut out = std::io::stdout().lock();
     let formats: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
     writeln!(out, "{:<22}  {:<10}  formats", "kind", "tier")?;

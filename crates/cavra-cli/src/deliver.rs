@@ -25,12 +25,8 @@ pub struct Common {
     /// The outbox database (created if missing).
     #[arg(long, value_name = "FILE.db", default_value = "outbox.db")]
     outbox: PathBuf,
-    /// Append audit events to this log (hash-chained, signed checkpoints).
-    #[arg(long, value_name = "FILE.jsonl", requires = "audit_key")]
-    audit_log: Option<PathBuf>,
-    /// minisign secret key for audit checkpoints, by reference: `file:PATH` or `env:NAME`.
-    #[arg(long, value_name = "REF")]
-    audit_key: Option<String>,
+    #[command(flatten)]
+    audit: crate::evidence::AuditArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -175,14 +171,7 @@ pub enum AuditCommand {
 fn open(common: &Common) -> Result<(Config, SqliteOutbox, Option<AuditLog>)> {
     let config = Config::load(&common.config)?;
     let store = SqliteOutbox::open(&common.outbox).with_context(|| common.outbox.display().to_string())?;
-    let log = match (&common.audit_log, &common.audit_key) {
-        (Some(path), Some(key)) => {
-            let text = crate::commands::secret_ref(key, "--audit-key")?;
-            let key = cavra_render::signed::SigningKey::from_secret_key_text(&text, None)?;
-            Some(AuditLog::open(path, key, config.audit.checkpoint_every)?)
-        }
-        _ => None,
-    };
+    let log = common.audit.open(config.audit.checkpoint_every)?;
     Ok((config, store, log))
 }
 

@@ -7,6 +7,7 @@
 
 mod commands;
 mod deliver;
+mod evidence;
 mod init;
 mod run_loop;
 mod write;
@@ -56,7 +57,7 @@ enum Command {
     /// Parse a snapshot and run the safety gate without rendering.
     Validate(InputArgs),
     /// List report kinds and formats.
-    Catalog,
+    Catalog(evidence::ActionAudit),
 }
 
 #[derive(Debug, Args)]
@@ -88,15 +89,24 @@ struct RenderArgs {
     /// Formats (comma-separated; default: all, with signed-json only when a key is available).
     #[arg(long, value_delimiter = ',', value_name = "FORMAT")]
     formats: Vec<cavra_render::Format>,
-    /// minisign secret key for signed JSON, by reference: `file:PATH` or `env:NAME`.
+    #[command(flatten)]
+    signing: SigningArgs,
+    /// Presentation setup file (TOML): organisation, colour, logo, legal footer, time zone, paper.
+    #[arg(long, value_name = "FILE.toml")]
+    theme: Option<PathBuf>,
+    #[command(flatten)]
+    audit: evidence::ActionAudit,
+}
+
+/// The signing key (signed JSON, package manifests).
+#[derive(Debug, Args)]
+struct SigningArgs {
+    /// minisign secret key, by reference: `file:PATH` or `env:NAME` (signs signed JSON and package manifests).
     #[arg(long, value_name = "REF")]
     signing_key: Option<String>,
     /// Password of an encrypted signing key, by reference: `env:NAME` or `file:PATH`.
     #[arg(long, value_name = "REF", requires = "signing_key")]
     signing_key_password: Option<String>,
-    /// Presentation setup file (TOML): organisation, colour, logo, legal footer, time zone, paper.
-    #[arg(long, value_name = "FILE.toml")]
-    theme: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -124,15 +134,13 @@ struct PackageArgs {
     /// Days an evidence room is kept after the snapshot's as_of (its expiry date).
     #[arg(long, value_name = "DAYS", default_value_t = 365)]
     room_retention_days: u32,
-    /// minisign secret key for the manifests, by reference: `file:PATH` or `env:NAME`.
-    #[arg(long, value_name = "REF")]
-    signing_key: Option<String>,
-    /// Password of an encrypted signing key, by reference: `env:NAME` or `file:PATH`.
-    #[arg(long, value_name = "REF", requires = "signing_key")]
-    signing_key_password: Option<String>,
+    #[command(flatten)]
+    signing: SigningArgs,
     /// Presentation setup file (TOML) for the reports inside.
     #[arg(long, value_name = "FILE.toml")]
     theme: Option<PathBuf>,
+    #[command(flatten)]
+    audit: evidence::ActionAudit,
 }
 
 #[derive(Debug, Args)]
@@ -164,6 +172,8 @@ struct DigestArgs {
     /// Presentation setup file (TOML): organisation, colour, logo, legal footer, time zone, paper.
     #[arg(long, value_name = "FILE.toml")]
     theme: Option<PathBuf>,
+    #[command(flatten)]
+    audit: evidence::ActionAudit,
 }
 
 fn main() -> ExitCode {
@@ -180,7 +190,7 @@ fn main() -> ExitCode {
         Command::Bounces(cmd) => deliver::bounces(&cmd),
         Command::Audit(cmd) => deliver::audit(&cmd),
         Command::Validate(args) => commands::validate(&args),
-        Command::Catalog => commands::catalog(),
+        Command::Catalog(audit) => commands::catalog(&audit),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

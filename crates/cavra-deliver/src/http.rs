@@ -147,7 +147,7 @@ impl SendGrid {
             message["attachments"] = json!([{
                 "content": base64::engine::general_purpose::STANDARD.encode(bytes),
                 "filename": name,
-                "type": "application/zip",
+                "type": crate::send::media_type(name),
                 "disposition": "attachment",
             }]);
         }

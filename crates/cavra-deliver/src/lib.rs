@@ -4,7 +4,8 @@
 //! recipient policy with spoofing-resistant domain matching ([`policy`]),
 //! roles and permissions, approval gates ([`approval`]), schedules with
 //! correct time-zone and daylight-saving behaviour ([`schedule`]), a durable
-//! SQLite outbox ([`outbox`]), transports — SMTP ([`send`]), SendGrid and
+//! SQLite outbox ([`outbox`]), messages built from the package manifest
+//! ([`message`]), transports — SMTP ([`send`]), SendGrid and
 //! signed webhooks ([`http`]), Amazon SES ([`ses`]) —, retries, bounce
 //! handling ([`bounce`]) and a hash-chained, signed audit log ([`audit`]).
 
@@ -13,6 +14,7 @@ pub mod audit;
 pub mod bounce;
 pub mod config;
 pub mod http;
+pub mod message;
 pub mod outbox;
 pub mod policy;
 pub mod schedule;

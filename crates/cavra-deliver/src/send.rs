@@ -5,8 +5,6 @@
 use std::ops::ControlFlow;
 use std::time::Duration;
 
-use lettre::message::header::ContentType;
-use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::Transport as _;
@@ -14,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::audit::{AuditEvent, AuditLog, AuditStatus, RecipientSummary};
 use crate::config::{resolve, Config, Mode, Permission, TlsMode};
+pub use crate::message::{build_message, media_type, summary_text};
 use crate::outbox::{Job, JobState, OutboxError, OutboxStore};
 use crate::policy::{parse_address, Address, Classification};
 
@@ -234,67 +233,6 @@ impl Transport for Smtp {
             .map(|_| ())
             .map_err(|e| SendFailure::new(!e.is_permanent(), e.to_string()))
     }
-}
-
-/// Builds the message: a plain-text and HTML summary and the attachment
-/// (or, when the setup says so, a digest-only notice).
-///
-/// # Errors
-/// A header value with CR/LF, an unreadable attachment, or a bad address.
-pub fn build_message(config: &Config, job: &Job) -> Result<Vec<u8>, String> {
-    let o = &config.organisation;
-    let from: Mailbox =
-        o.sender.as_deref().ok_or("organisation.sender is required")?.parse().map_err(|e| format!("sender: {e}"))?;
-    let to: Mailbox = job.recipient.parse().map_err(|e| format!("recipient: {e}"))?;
-    if job.subject.contains(['\r', '\n']) {
-        return Err("the subject contains CR or LF".into());
-    }
-    let name =
-        std::path::Path::new(&job.attachment).file_name().and_then(|n| n.to_str()).unwrap_or("package.zip").to_string();
-    let org = o.name.clone().unwrap_or_else(|| "CAVRA Report Center".into());
-    let text = summary_text(config, job);
-    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
-    let html = format!(
-        "<!doctype html><html><body><p>{} sent you <strong>{}</strong>.</p><p>Digest: <code>{}</code></p><p>Verify it with <code>cavra-reports verify</code> and the signer's public key.</p><p>{}</p></body></html>",
-        esc(&org),
-        esc(&name),
-        esc(&job.digest),
-        esc(&o.legal_footer.clone().unwrap_or_default())
-    );
-    let body = MultiPart::alternative().singlepart(SinglePart::plain(text)).singlepart(SinglePart::html(html));
-    let mut builder =
-        lettre::Message::builder().from(from).to(to).subject(&job.subject).message_id(Some(job.message_id.clone()));
-    if let Some(r) = &o.reply_to {
-        builder = builder.reply_to(r.parse().map_err(|e| format!("reply_to: {e}"))?);
-    }
-    let content = if config.delivery.attachments {
-        let bytes = std::fs::read(&job.attachment).map_err(|e| format!("{}: {e}", job.attachment))?;
-        let digest = format!("sha256:{}", hex(&bytes));
-        if digest != job.digest {
-            return Err(format!(
-                "{} changed since it was queued (digest {digest}, queued {})",
-                job.attachment, job.digest
-            ));
-        }
-        let kind = ContentType::parse("application/zip").map_err(|e| e.to_string())?;
-        MultiPart::mixed().multipart(body).singlepart(Attachment::new(name).body(bytes, kind))
-    } else {
-        MultiPart::mixed().multipart(body)
-    };
-    let message = builder.multipart(content).map_err(|e| e.to_string())?;
-    Ok(message.formatted())
-}
-
-/// The plain-text body: what was sent, its digest, how to verify it.
-pub fn summary_text(config: &Config, job: &Job) -> String {
-    let o = &config.organisation;
-    let name = std::path::Path::new(&job.attachment).file_name().and_then(|n| n.to_str()).unwrap_or("package.zip");
-    let org = o.name.clone().unwrap_or_else(|| "CAVRA Report Center".into());
-    format!(
-        "{org} sent you {name}.\n\nDigest: {}\nVerify it with `cavra-reports verify {name} --pubkey <the signer's public key>`.\n\n{}\n",
-        job.digest,
-        o.legal_footer.clone().unwrap_or_default()
-    )
 }
 
 /// Delay before attempt `attempt + 1`: capped exponential backoff with full

@@ -157,6 +157,42 @@ fn attachment_digest(eml: &[u8]) -> String {
     format!("sha256:{}", sha256(&bytes))
 }
 
+/// The decoded text/plain part of a message.
+fn plain_part(eml: &[u8]) -> String {
+    let text = String::from_utf8_lossy(eml);
+    let start = text.find("Content-Type: text/plain").expect("a text part");
+    let part = &text[start..];
+    let header_end = part.find("\r\n\r\n").expect("part headers") + 4;
+    let body = &part[header_end..part.find("\r\n--").unwrap_or(part.len())];
+    if part[..header_end].contains("quoted-printable") {
+        let b = body.replace("=\r\n", "").into_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            let escaped = (b[i] == b'=' && i + 2 < b.len())
+                .then(|| std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()))
+                .flatten();
+            match escaped {
+                Some(v) => {
+                    out.push(v);
+                    i += 3;
+                }
+                None => {
+                    out.push(b[i]);
+                    i += 1;
+                }
+            }
+        }
+        String::from_utf8_lossy(&out).replace("\r\n", "\n")
+    } else if part[..header_end].contains("base64") {
+        use base64::Engine;
+        let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+        String::from_utf8_lossy(&base64::engine::general_purpose::STANDARD.decode(b64).unwrap()).replace("\r\n", "\n")
+    } else {
+        body.replace("\r\n", "\n")
+    }
+}
+
 fn message_id(eml: &[u8]) -> String {
     let text = String::from_utf8_lossy(eml);
     text.lines().find(|l| l.to_ascii_lowercase().starts_with("message-id:")).unwrap_or_default().to_string()
@@ -182,8 +218,19 @@ fn aiosmtpd_receives_a_board_pack_and_the_audit_log_holds_no_address() {
     assert!(store.jobs().unwrap().iter().all(|j| j.state == JobState::Sent));
     let got = received(&server.out);
     assert_eq!(got.len(), 2);
+    let manifest = cavra_deliver::message::package_manifest(&f.package).expect("a package manifest");
     for (_, eml) in &got {
         assert_eq!(attachment_digest(eml), f.digest, "the attachment arrives with the manifest's digest");
+        // The summary is built from the package's manifest.
+        let text = plain_part(eml);
+        assert!(text.contains(&format!("Package {} (board_and_audit_bundle)", manifest.package_id)), "{text}");
+        let reports: Vec<_> = manifest.artifacts.iter().filter(|a| a.report_id.is_some()).collect();
+        assert!(!reports.is_empty());
+        for a in reports {
+            assert!(text.contains(&format!("  - {} ({}, ", a.path, a.format)), "{} missing from:\n{text}", a.path);
+        }
+        assert!(text.contains(&f.digest) && text.contains("cavra-reports verify board_and_audit_bundle.zip"));
+        assert!(text.contains("Confidential."), "the legal footer");
     }
     log.close().unwrap();
     let text = std::fs::read_to_string(&log_path).unwrap();
@@ -360,4 +407,23 @@ fn starttls_is_required_by_default_and_a_private_ca_can_be_trusted() {
         .err()
         .unwrap();
     assert!(err.contains("delivery.tls_ca_file") && err.contains("bogus.pem"), "{err}");
+}
+
+#[test]
+fn a_summary_the_safety_gate_refuses_is_never_sent() {
+    let f = fixture();
+    let server = start("scripted", &f.dir.path().join("inbox"), "");
+    let text = format!(
+        "[organisation]\nsender = \"reports@northwind.example\"\nlegal_footer = \"Questions: legal@northwind.example\"\n\n[delivery]\nmode = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\n\n[[recipients.domains]]\ndomain = \"northwind.example\"\nclassification = \"internal\"\n\n[roles.cso]\npermissions = [\"send_internal\"]\n",
+        server.port
+    );
+    let cfg = Config::from_toml(&text).unwrap();
+    let mut store = SqliteOutbox::open(&f.dir.path().join("outbox.db")).unwrap();
+    let p = plan(&cfg, &request(&f, &["cso@northwind.example"]), &f.digest, 1000).unwrap();
+    store.enqueue(&p.jobs).unwrap();
+    run_once(&cfg, &mut store, &Smtp::from_config(&cfg).unwrap(), None, 1000, "2026-11-01T12:00:00Z").unwrap();
+    let job = store.jobs().unwrap().remove(0);
+    assert_eq!(job.state, JobState::Failed, "{job:?}");
+    assert!(job.last_error.as_deref().unwrap().contains("email"), "{job:?}");
+    assert!(received(&server.out).is_empty());
 }
