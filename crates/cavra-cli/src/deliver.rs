@@ -65,6 +65,17 @@ pub enum DeliverCommand {
         #[arg(long, default_value_t = 30, requires = "keep_running")]
         poll_seconds: u64,
     },
+    /// Send a test message now (a short text attachment) to check the setup and transport; roles and policy apply, nothing is queued.
+    Test {
+        #[command(flatten)]
+        common: Common,
+        /// Recipients: addresses or `group:<name>` (comma-separated or repeated); internal ones.
+        #[arg(long = "to", value_delimiter = ',', required = true)]
+        to: Vec<String>,
+        /// The role asking.
+        #[arg(long)]
+        role: String,
+    },
     /// List the outbox's jobs with their state, attempts and flags.
     Status {
         #[command(flatten)]
@@ -261,6 +272,61 @@ pub fn deliver(cmd: &DeliverCommand) -> Result<()> {
             );
             if let Some(a) = planned.approval {
                 println!("waiting for approval {a}: `cavra-reports approvals approve {a} --role <approver>`");
+            }
+            Ok(())
+        }
+        DeliverCommand::Test { common, to, role } => {
+            let config = Config::load(&common.config)?;
+            let mut log = common.audit.open(config.audit.checkpoint_every)?;
+            let transport = crate::run_loop::transport(&config, &common.config)?;
+            let scratch = tempfile::tempdir().context("creating a scratch folder")?;
+            let (t, at) = now();
+            let event = |status, recipients, detail| AuditEvent {
+                at: at.clone(),
+                action: "test_delivery".into(),
+                status,
+                role: role.clone(),
+                recipients,
+                approval: None,
+                retry: None,
+                digest: None,
+                detail,
+            };
+            let outcomes =
+                match cavra_deliver::send::send_test(&config, transport.as_ref(), role, to, scratch.path(), t) {
+                    Ok(o) => o,
+                    Err(refused) => {
+                        if let Some(l) = log.as_mut() {
+                            l.append(&event(
+                                AuditStatus::BlockedPolicy,
+                                None,
+                                Some(format!("{} problem(s)", refused.problems.len())),
+                            ))?;
+                        }
+                        return Err(refused.into());
+                    }
+                };
+            let mut failed = 0;
+            for (i, o) in outcomes.iter().enumerate() {
+                let summary = cavra_deliver::audit::RecipientSummary { count: 1, domains: vec![o.domain.clone()] };
+                let (status, detail) = match &o.result {
+                    Ok(()) => {
+                        println!("recipient {} ({}): test passed", i + 1, o.domain);
+                        (AuditStatus::TestPassed, None)
+                    }
+                    Err(f) => {
+                        failed += 1;
+                        println!("recipient {} ({}): test failed: {}", i + 1, o.domain, f.message);
+                        // Server replies can quote the address; keep the reply code only.
+                        (AuditStatus::Failed, Some(f.message.split_whitespace().take(2).collect::<Vec<_>>().join(" ")))
+                    }
+                };
+                if let Some(l) = log.as_mut() {
+                    l.append(&event(status, Some(summary), detail.map(|d| d.replace('@', "(at)"))))?;
+                }
+            }
+            if failed > 0 {
+                bail!("{failed} of {} test deliveries failed", outcomes.len());
             }
             Ok(())
         }

@@ -660,3 +660,113 @@ fn deliver_run_loop_stops_cleanly_on_sigterm() {
     assert!(stderr.contains("stopped; sent 0"), "{stderr}");
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "sent 0, retry scheduled 0, failed 0, dead-lettered 0");
 }
+
+/// A throw-away minisign key pair for audit logs: (secret key path, public key path).
+fn audit_keys(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let kp = minisign::KeyPair::generate_unencrypted_keypair().unwrap();
+    let (sk, pk) = (dir.join("audit.key"), dir.join("audit.pub"));
+    std::fs::write(&sk, kp.sk.to_box(None).unwrap().to_string()).unwrap();
+    std::fs::write(&pk, kp.pk.to_box().unwrap().to_string()).unwrap();
+    (sk, pk)
+}
+
+fn audit_records(log: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(log).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn deliver_test_sends_a_test_message_and_records_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = dir.path().join("inbox");
+    let (mut server, port) = scripted_smtp(&inbox, "");
+    let mut common = loop_setup(dir.path(), port);
+    let (sk, pk) = audit_keys(dir.path());
+    let log = dir.path().join("audit.jsonl");
+    common.extend([
+        "--audit-log".into(),
+        log.display().to_string(),
+        "--audit-key".into(),
+        format!("file:{}", sk.display()),
+    ]);
+    let test = |to: &str| {
+        let mut args =
+            vec!["deliver".to_string(), "test".into(), "--to".into(), to.into(), "--role".into(), "cso".into()];
+        args.extend(common.iter().cloned());
+        bin().args(&args).output().unwrap()
+    };
+    let ok = test("cso@northwind.example");
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert_eq!(String::from_utf8_lossy(&ok.stdout).trim(), "recipient 1 (northwind.example): test passed");
+    let eml: Vec<_> = std::fs::read_dir(&inbox)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .collect();
+    assert_eq!(eml.len(), 1);
+    let text = std::fs::read_to_string(&eml[0]).unwrap();
+    assert!(text.contains("cavra-delivery-test.txt") && text.contains("delivery test"), "{text}");
+    assert!(!dir.path().join("outbox.db").exists(), "a test delivery queues nothing");
+
+    let refused = test("cso@northwind.example.evil.com");
+    assert_eq!(refused.status.code(), Some(4));
+    let records = audit_records(&log);
+    let events: Vec<(&str, &str)> =
+        records.iter().filter_map(|r| Some((r["event"]["action"].as_str()?, r["event"]["status"].as_str()?))).collect();
+    assert_eq!(events, [("test_delivery", "test_passed"), ("test_delivery", "blocked_policy")]);
+    assert!(!std::fs::read_to_string(&log).unwrap().contains('@'));
+    assert!(run(&["audit", "verify", log.to_str().unwrap(), "--pubkey", pk.to_str().unwrap()]).status.success());
+}
+
+#[test]
+fn render_package_and_catalog_append_audit_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sk, pk) = audit_keys(dir.path());
+    let log = dir.path().join("audit.jsonl");
+    let key = format!("file:{}", sk.display());
+    let audit = ["--audit-log", log.to_str().unwrap(), "--audit-key", key.as_str(), "--audit-role", "grc"];
+    let out = dir.path().join("out");
+    let mut args = vec![
+        "render",
+        "--sample",
+        "--out",
+        out.to_str().unwrap(),
+        "--kinds",
+        "executive-risk-brief",
+        "--formats",
+        "md,csv",
+    ];
+    args.extend(audit);
+    let rendered = run(&args);
+    assert!(rendered.status.success(), "{}", String::from_utf8_lossy(&rendered.stderr));
+    let mut args = vec!["catalog"];
+    args.extend(audit);
+    assert!(run(&args).status.success());
+    let mut args = vec!["render", "--input", "/nonexistent/snapshot.json", "--out", out.to_str().unwrap()];
+    args.extend(audit);
+    assert_eq!(run(&args).status.code(), Some(1));
+
+    let records = audit_records(&log);
+    let events: Vec<&serde_json::Value> =
+        records.iter().filter(|r| r.get("event").is_some()).map(|r| &r["event"]).collect();
+    assert_eq!(events.len(), 4, "{records:?}");
+    for (e, name) in events.iter().zip(["executive-risk-brief.md", "executive-risk-brief.csv"]) {
+        assert_eq!(
+            (e["action"].as_str(), e["status"].as_str(), e["role"].as_str()),
+            (Some("render"), Some("rendered"), Some("grc"))
+        );
+        assert_eq!(e["detail"], name);
+        let bytes = std::fs::read(out.join(name)).unwrap();
+        assert_eq!(e["digest"].as_str().unwrap(), format!("sha256:{}", sha256_hex(&bytes)), "the artifact's digest");
+    }
+    assert_eq!((events[2]["action"].as_str(), events[2]["status"].as_str()), (Some("catalog"), Some("accepted")));
+    assert_eq!((events[3]["action"].as_str(), events[3]["status"].as_str()), (Some("render"), Some("failed")));
+    assert_eq!(events[3]["detail"], "I/O or internal failure (exit 1)");
+    assert!(run(&["audit", "verify", log.to_str().unwrap(), "--pubkey", pk.to_str().unwrap()]).status.success());
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(bytes))
+}

@@ -87,7 +87,7 @@ impl Transport for Webhook {
     fn send(&self, job: &Job, _from: &str, _raw: &[u8], now: i64) -> Result<(), SendFailure> {
         let name = std::path::Path::new(&job.attachment).file_name().and_then(|n| n.to_str()).unwrap_or_default();
         let body = serde_json::to_vec(&json!({
-            "type": "cavra.package.ready",
+            "type": if name == crate::send::TEST_ATTACHMENT { "cavra.delivery.test" } else { "cavra.package.ready" },
             "id": job.id,
             "message_id": job.message_id,
             "subject": job.subject,

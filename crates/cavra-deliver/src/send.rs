@@ -414,3 +414,61 @@ pub fn run_pass(
     }
     Ok(summary)
 }
+
+/// File name of the small text attachment a test delivery carries.
+pub const TEST_ATTACHMENT: &str = "cavra-delivery-test.txt";
+
+/// One recipient's result of a test delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestOutcome {
+    /// The recipient's domain (never the address, so it can be logged).
+    pub domain: String,
+    /// `Ok` when the transport accepted the message.
+    pub result: Result<(), SendFailure>,
+}
+
+/// Sends a test message now — a short text attachment written into
+/// `scratch` — to check the setup and the transport end to end. The same
+/// roles and recipient policy apply as to a real send; nothing is queued,
+/// and recipients that would need an approval are refused (test with an
+/// internal recipient instead).
+///
+/// # Errors
+/// [`Refused`] before anything is sent.
+pub fn send_test(
+    config: &Config,
+    transport: &dyn Transport,
+    role: &str,
+    recipients: &[String],
+    scratch: &std::path::Path,
+    now: i64,
+) -> Result<Vec<TestOutcome>, Refused> {
+    let org = config.organisation.name.clone().unwrap_or_else(|| "CAVRA Report Center".into());
+    let text = format!("Delivery test from {org}.\nIf this arrived, the delivery setup works.\n");
+    let path = scratch.join(TEST_ATTACHMENT);
+    std::fs::write(&path, &text).map_err(|e| Refused { problems: vec![format!("{}: {e}", path.display())] })?;
+    let digest = format!("sha256:{}", hex(text.as_bytes()));
+    let request = SendRequest {
+        role: role.to_string(),
+        recipients: recipients.to_vec(),
+        attachment: path,
+        subject: format!("{org}: delivery test"),
+    };
+    let planned = plan(config, &request, &digest, now)?;
+    if planned.approval.is_some() {
+        return Err(Refused {
+            problems: vec!["external recipients need an approval; send the test to an internal recipient".into()],
+        });
+    }
+    let from = config.organisation.sender.clone().unwrap_or_default();
+    Ok(planned
+        .jobs
+        .iter()
+        .map(|job| TestOutcome {
+            domain: parse_address(&job.recipient).map(|a| a.domain).unwrap_or_default(),
+            result: build_message(config, job)
+                .map_err(|m| SendFailure::new(false, m))
+                .and_then(|raw| transport.send(job, &from, &raw, now)),
+        })
+        .collect())
+}
