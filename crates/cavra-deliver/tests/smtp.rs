@@ -23,7 +23,11 @@ fn config(port: u16) -> Config {
 }
 
 fn config_with(port: u16, tls: &str) -> Config {
-    Config::from_toml(&format!(
+    Config::from_toml(&config_text(port, tls)).unwrap()
+}
+
+fn config_text(port: u16, tls: &str) -> String {
+    format!(
         r#"
 [organisation]
 name = "Northwind Security Office"
@@ -57,8 +61,7 @@ backoff_seconds = 30
 max_backoff_seconds = 600
 window_hours = 24
 "#
-    ))
-    .unwrap()
+    )
 }
 
 struct Fixture {
@@ -426,4 +429,58 @@ fn a_summary_the_safety_gate_refuses_is_never_sent() {
     assert_eq!(job.state, JobState::Failed, "{job:?}");
     assert!(job.last_error.as_deref().unwrap().contains("email"), "{job:?}");
     assert!(received(&server.out).is_empty());
+}
+
+#[test]
+fn smtp_auth_plain_and_xoauth2_happen_inside_tls() {
+    if !python_module("aiosmtpd") {
+        return;
+    }
+    let f = fixture();
+    let (ca, cert, key) = private_ca(f.dir.path());
+    let inbox = f.dir.path().join("inbox");
+    let creds = "reports-bot:pw-for-tests:token-for-tests";
+    let args = ["aiosmtpd", inbox.to_str().unwrap(), cert.to_str().unwrap(), key.to_str().unwrap(), creds];
+    let server = support::start("smtp_sink.py", &args, &inbox);
+    std::env::set_var("CAVRA_TEST_SMTP_USER", "reports-bot");
+    std::env::set_var("CAVRA_TEST_SMTP_PASSWORD", "pw-for-tests");
+    std::env::set_var("CAVRA_TEST_SMTP_TOKEN", "token-for-tests");
+    std::env::set_var("CAVRA_TEST_SMTP_BAD", "wrong");
+    let base = format!("tls_ca_file = \"{}\"\nusername = \"env:CAVRA_TEST_SMTP_USER\"", ca.display());
+    let send = |text: String, db: &str| {
+        let cfg = Config::from_toml(&text).unwrap();
+        let mut store = SqliteOutbox::open(&f.dir.path().join(db)).unwrap();
+        let p = plan(&cfg, &request(&f, &["cso@northwind.example"]), &f.digest, 1000).unwrap();
+        store.enqueue(&p.jobs).unwrap();
+        run_once(&cfg, &mut store, &Smtp::from_config(&cfg).unwrap(), None, 1000, "2026-11-01T12:00:00Z").unwrap();
+        store.jobs().unwrap().remove(0)
+    };
+    let auth_files = || -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(&inbox)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "auth"))
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect();
+        v.sort();
+        v
+    };
+
+    // PLAIN (or LOGIN) with a password, after STARTTLS.
+    let job =
+        send(config_text(server.port, &format!("{base}\npassword = \"env:CAVRA_TEST_SMTP_PASSWORD\"")), "plain.db");
+    assert_eq!(job.state, JobState::Sent, "{job:?}");
+    assert_eq!(auth_files(), ["PLAIN reports-bot"]);
+
+    // XOAUTH2 with a bearer token (Microsoft 365 / Google Workspace modes).
+    let m365 = config_text(server.port, &format!("{base}\noauth_token = \"env:CAVRA_TEST_SMTP_TOKEN\""))
+        .replace("mode = \"smtp\"", "mode = \"microsoft365\"");
+    let job = send(m365, "xoauth2.db");
+    assert_eq!(job.state, JobState::Sent, "{job:?}");
+    assert_eq!(auth_files(), ["PLAIN reports-bot", "XOAUTH2 reports-bot"]);
+
+    // Wrong credentials: refused (535, permanent), nothing delivered.
+    let job = send(config_text(server.port, &format!("{base}\npassword = \"env:CAVRA_TEST_SMTP_BAD\"")), "bad.db");
+    assert_eq!(job.state, JobState::Failed, "{job:?}");
+    assert_eq!(received(&inbox).len(), 2);
 }

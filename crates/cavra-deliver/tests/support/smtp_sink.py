@@ -1,8 +1,10 @@
 """Loopback SMTP servers for the delivery tests.
 
-  smtp_sink.py aiosmtpd OUTDIR [CERT KEY] a real aiosmtpd server saving each message;
-                                          with a certificate and key (PEM) it offers
-                                          STARTTLS and refuses mail before it
+  smtp_sink.py aiosmtpd OUTDIR [CERT KEY [USER:PASSWORD:TOKEN]]
+      a real aiosmtpd server saving each message; with a certificate and key
+      (PEM) it offers STARTTLS and refuses mail before it; with credentials
+      it also requires AUTH (PLAIN or LOGIN with USER/PASSWORD, XOAUTH2 with
+      USER/TOKEN) and writes who logged in, and how, to OUTDIR/<n>.auth
   smtp_sink.py scripted OUTDIR FAULTS     a line-level server with scripted faults
 
 FAULTS is a comma-separated list, each used once, in order of the events:
@@ -16,6 +18,7 @@ Prints the port on its first line, then serves until killed. Each accepted
 message is written to OUTDIR/<n>.eml with the envelope recipient in
 OUTDIR/<n>.rcpt.
 """
+import base64
 import os
 import socket
 import sys
@@ -35,16 +38,39 @@ def save(data, rcpts):
         f.write(data)
     with open(os.path.join(OUT, f"{n}.rcpt"), "w") as f:
         f.write("\n".join(rcpts))
+    return n
 
 
 def run_aiosmtpd():
     import asyncio
     from aiosmtpd.controller import Controller
 
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    creds = sys.argv[5].split(":") if len(sys.argv) > 5 else None
+
     class Handler:
         async def handle_DATA(self, server, session, envelope):
-            save(envelope.original_content or envelope.content, envelope.rcpt_tos)
+            n = save(envelope.original_content or envelope.content, envelope.rcpt_tos)
+            if creds:
+                with open(os.path.join(OUT, f"{n}.auth"), "w") as f:
+                    f.write(session.auth_data.login.decode() if session.auth_data else "")
             return "250 Message accepted for delivery"
+
+        async def auth_XOAUTH2(self, server, args):
+            # RFC 7628-style initial response: base64("user=U^Aauth=Bearer T^A^A").
+            try:
+                data = base64.b64decode(args[1]).decode() if len(args) > 1 else ""
+            except Exception:
+                return AuthResult(success=False, handled=False)
+            ok = creds is not None and data == f"user={creds[0]}\x01auth=Bearer {creds[2]}\x01\x01"
+            # handled=False: on failure the server answers 535 itself.
+            return AuthResult(success=ok, handled=False, auth_data=LoginPassword(f"XOAUTH2 {creds[0]}".encode(), b""))
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and creds is not None and (
+            auth_data.login.decode(), auth_data.password.decode()) == (creds[0], creds[1])
+        return AuthResult(success=ok, handled=False, auth_data=LoginPassword(f"{mechanism} {creds[0]}".encode(), b""))
 
     probe = socket.socket()
     probe.bind(("127.0.0.1", 0))
@@ -57,6 +83,8 @@ def run_aiosmtpd():
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(sys.argv[3], sys.argv[4])
         tls = {"tls_context": context, "require_starttls": True}
+        if creds:
+            tls.update(authenticator=authenticator, auth_required=True, auth_require_tls=True)
     c = Controller(Handler(), hostname="127.0.0.1", port=port, **tls)
     c.start()
     print(port, flush=True)
