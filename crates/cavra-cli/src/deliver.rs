@@ -233,22 +233,7 @@ pub fn deliver(cmd: &DeliverCommand) -> Result<()> {
                 }
                 .into());
             }
-            store.enqueue(&planned.jobs)?;
-            if let Some(id) = &planned.approval {
-                store.request_approval(&cavra_deliver::approval::Approval {
-                    approval_id: id.clone(),
-                    package_digest: digest.clone(),
-                    recipient_domains: planned.summary.domains.clone(),
-                    recipient_count: planned.summary.count,
-                    requested_by_role: role.clone(),
-                    decision: cavra_deliver::approval::ApprovalState::Pending,
-                    decided_by_role: None,
-                    requested_at: t,
-                    decided_at: None,
-                    expires_at: t + i64::from(config.recipients.approval_ttl_hours) * 3600,
-                    reason: None,
-                })?;
-            }
+            store.enqueue_gated(&planned.jobs, planned.request.as_ref())?;
             let status =
                 if planned.approval.is_some() { AuditStatus::BlockedRequiresApproval } else { AuditStatus::Accepted };
             if let Some(l) = log.as_mut() {
@@ -501,10 +486,14 @@ pub fn schedule(cmd: &ScheduleCommand) -> Result<()> {
                     l.append(&AuditEvent {
                         at: at.clone(),
                         action: "schedule".into(),
-                        status: if f.queued > 0 { AuditStatus::Scheduled } else { AuditStatus::BlockedPolicy },
+                        status: match (&f.approval, f.queued) {
+                            (Some(_), _) => AuditStatus::BlockedRequiresApproval,
+                            (None, 0) => AuditStatus::BlockedPolicy,
+                            (None, _) => AuditStatus::Scheduled,
+                        },
                         role: "scheduler".into(),
                         recipients: None,
-                        approval: None,
+                        approval: f.approval.clone(),
                         retry: None,
                         digest: None,
                         detail: Some(f.run.key.clone()),

@@ -125,29 +125,33 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Approval> {
     })
 }
 
+/// Inserts a request unless its id exists (inside the caller's transaction).
+pub(crate) fn insert(c: &rusqlite::Connection, a: &Approval) -> rusqlite::Result<usize> {
+    c.execute(
+        "INSERT OR IGNORE INTO approvals VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+        params![
+            a.approval_id,
+            a.package_digest,
+            a.recipient_domains.join(","),
+            a.recipient_count as i64,
+            a.requested_by_role,
+            a.decision.as_str(),
+            a.decided_by_role,
+            a.requested_at,
+            a.decided_at,
+            a.expires_at,
+            a.reason
+        ],
+    )
+}
+
 impl SqliteOutbox {
     /// Records a new request (an existing id is left as it is).
     ///
     /// # Errors
     /// Storage errors.
     pub fn request_approval(&mut self, a: &Approval) -> Result<(), OutboxError> {
-        let c = self.connection();
-        c.execute(
-            "INSERT OR IGNORE INTO approvals VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
-            params![
-                a.approval_id,
-                a.package_digest,
-                a.recipient_domains.join(","),
-                a.recipient_count as i64,
-                a.requested_by_role,
-                a.decision.as_str(),
-                a.decided_by_role,
-                a.requested_at,
-                a.decided_at,
-                a.expires_at,
-                a.reason
-            ],
-        )?;
+        insert(self.connection(), a)?;
         Ok(())
     }
 
@@ -213,10 +217,19 @@ impl SqliteOutbox {
         )
         .map_err(OutboxError::from)?;
         let changed = match to {
-            Approved => tx.execute(
-                "UPDATE jobs SET state = 'queued', next_attempt = ?2 WHERE state = 'blocked' AND approval = ?1",
-                params![id, now],
-            ),
+            Approved => {
+                // A schedule's changed recipient set becomes its baseline once approved.
+                tx.execute(
+                    "UPDATE schedule_recipients SET fingerprint = pending_fingerprint, pending_fingerprint = NULL,
+                       pending_approval = NULL WHERE pending_approval = ?1",
+                    params![id],
+                )
+                .map_err(OutboxError::from)?;
+                tx.execute(
+                    "UPDATE jobs SET state = 'queued', next_attempt = ?2 WHERE state = 'blocked' AND approval = ?1",
+                    params![id, now],
+                )
+            }
             Rejected => tx.execute(
                 "UPDATE jobs SET state = 'failed', last_error = 'approval rejected' WHERE state = 'blocked' AND approval = ?1",
                 params![id],

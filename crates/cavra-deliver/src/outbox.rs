@@ -9,6 +9,7 @@
 //! may have reached the server. The store sits behind [`OutboxStore`];
 //! [`SqliteOutbox`] (embedded SQLite) is the default.
 
+use crate::approval::Approval;
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// Job states.
@@ -158,13 +159,40 @@ impl Backlog {
     }
 }
 
+/// A scheduled run to claim (see [`OutboxStore::claim_run`]).
+#[derive(Debug, Clone, Copy)]
+pub struct RunClaim<'a> {
+    /// The run key (`<schedule id>@<instant>`).
+    pub key: &'a str,
+    /// What happened: `fired`, `needs_approval`, `refused`, `failed`.
+    pub state: &'a str,
+    /// Unix seconds of the claim.
+    pub now: i64,
+    /// The jobs the run queues.
+    pub jobs: &'a [Job],
+    /// The approval request they wait for, if any.
+    pub approval: Option<&'a Approval>,
+    /// The schedule id and the fingerprint of this run's recipient set: it
+    /// becomes the schedule's baseline on its first run; a different one is
+    /// kept pending until `approval` is approved.
+    pub recipients: Option<(&'a str, &'a str)>,
+}
+
 /// A job store.
 pub trait OutboxStore {
-    /// Adds jobs atomically (all or none); existing ids are left untouched.
+    /// Adds jobs and, when they wait for one, their approval request, in
+    /// one transaction (all or none); existing ids are left untouched.
     ///
     /// # Errors
     /// Storage errors.
-    fn enqueue(&mut self, jobs: &[Job]) -> Result<usize, OutboxError>;
+    fn enqueue_gated(&mut self, jobs: &[Job], approval: Option<&Approval>) -> Result<usize, OutboxError>;
+    /// Adds jobs that wait for no approval.
+    ///
+    /// # Errors
+    /// Storage errors.
+    fn enqueue(&mut self, jobs: &[Job]) -> Result<usize, OutboxError> {
+        self.enqueue_gated(jobs, None)
+    }
     /// Leases up to `limit` due jobs until `now + lease_seconds`; jobs whose
     /// lease expired are taken again and flagged as possible duplicates.
     ///
@@ -187,12 +215,18 @@ pub trait OutboxStore {
     /// Storage errors.
     fn release(&mut self, approval: &str, now: i64) -> Result<usize, OutboxError>;
     /// Claims a scheduled run by its key, together with the jobs it queues,
-    /// in one transaction: `false` (and nothing queued) when the run was
-    /// claimed before, so a run fires at most once even across restarts.
+    /// their approval request and the schedule's recipient baseline, in one
+    /// transaction: `false` (and nothing changed) when the run was claimed
+    /// before, so a run fires at most once even across restarts.
     ///
     /// # Errors
     /// Storage errors.
-    fn claim_run(&mut self, key: &str, state: &str, now: i64, jobs: &[Job]) -> Result<bool, OutboxError>;
+    fn claim_run(&mut self, claim: &RunClaim<'_>) -> Result<bool, OutboxError>;
+    /// The fingerprint of a schedule's approved recipient set, once it has run.
+    ///
+    /// # Errors
+    /// Storage errors.
+    fn schedule_baseline(&self, schedule_id: &str) -> Result<Option<String>, OutboxError>;
     /// What is left to do. The default tallies [`OutboxStore::jobs`]; a
     /// store with an index should answer directly.
     ///
@@ -280,6 +314,12 @@ impl SqliteOutbox {
              CREATE TABLE IF NOT EXISTS bounces (recipient TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,
                job_id TEXT, recorded_at INTEGER NOT NULL);
              CREATE TABLE IF NOT EXISTS suppressions (recipient TEXT PRIMARY KEY, since INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS schedule_recipients (
+               schedule_id TEXT PRIMARY KEY,
+               fingerprint TEXT NOT NULL,
+               pending_fingerprint TEXT,
+               pending_approval TEXT
+             );
              CREATE TABLE IF NOT EXISTS schedule_runs (
                key TEXT PRIMARY KEY,
                state TEXT NOT NULL,
@@ -316,11 +356,14 @@ fn insert_job(tx: &rusqlite::Transaction<'_>, j: &Job) -> Result<usize, OutboxEr
 }
 
 impl OutboxStore for SqliteOutbox {
-    fn enqueue(&mut self, jobs: &[Job]) -> Result<usize, OutboxError> {
+    fn enqueue_gated(&mut self, jobs: &[Job], approval: Option<&Approval>) -> Result<usize, OutboxError> {
         let tx = self.conn.transaction()?;
         let mut added = 0;
         for j in jobs {
             added += insert_job(&tx, j)?;
+        }
+        if let Some(a) = approval {
+            crate::approval::insert(&tx, a)?;
         }
         tx.commit()?;
         Ok(added)
@@ -378,19 +421,58 @@ impl OutboxStore for SqliteOutbox {
         finish(rows)
     }
 
-    fn claim_run(&mut self, key: &str, state: &str, now: i64, jobs: &[Job]) -> Result<bool, OutboxError> {
+    fn claim_run(&mut self, c: &RunClaim<'_>) -> Result<bool, OutboxError> {
         let tx = self.conn.transaction()?;
         let claimed = tx.execute(
             "INSERT OR IGNORE INTO schedule_runs (key, state, claimed_at) VALUES (?1, ?2, ?3)",
-            params![key, state, now],
+            params![c.key, c.state, c.now],
         )? == 1;
         if claimed {
-            for j in jobs {
+            for j in c.jobs {
                 insert_job(&tx, j)?;
+            }
+            if let Some(a) = c.approval {
+                crate::approval::insert(&tx, a)?;
+            }
+            if let Some((schedule, fingerprint)) = c.recipients {
+                let baseline: Option<String> = tx
+                    .query_row(
+                        "SELECT fingerprint FROM schedule_recipients WHERE schedule_id = ?1",
+                        params![schedule],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                match baseline {
+                    None => {
+                        tx.execute(
+                            "INSERT INTO schedule_recipients (schedule_id, fingerprint) VALUES (?1, ?2)",
+                            params![schedule, fingerprint],
+                        )?;
+                    }
+                    Some(b) if b != fingerprint => {
+                        tx.execute(
+                            "UPDATE schedule_recipients SET pending_fingerprint = ?2, pending_approval = ?3
+                             WHERE schedule_id = ?1",
+                            params![schedule, fingerprint, c.approval.map(|a| a.approval_id.as_str())],
+                        )?;
+                    }
+                    Some(_) => {}
+                }
             }
         }
         tx.commit()?;
         Ok(claimed)
+    }
+
+    fn schedule_baseline(&self, schedule_id: &str) -> Result<Option<String>, OutboxError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT fingerprint FROM schedule_recipients WHERE schedule_id = ?1",
+                params![schedule_id],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     fn backlog(&self) -> Result<Backlog, OutboxError> {

@@ -422,8 +422,18 @@ pub struct Fired {
     pub run: Run,
     /// Jobs queued (0 when it waits for a manual approval or was refused).
     pub queued: usize,
+    /// The approval the queued jobs wait for (external recipients, or a
+    /// recipient set that changed since the schedule last ran).
+    pub approval: Option<String>,
     /// Why nothing was queued, when nothing was.
     pub note: Option<String>,
+}
+
+/// `sha256:` of a run's sorted recipient addresses.
+fn recipient_fingerprint(jobs: &[crate::outbox::Job]) -> String {
+    let mut set: Vec<&str> = jobs.iter().map(|j| j.recipient.as_str()).collect();
+    set.sort_unstable();
+    format!("sha256:{:x}", <sha2::Sha256 as sha2::Digest>::digest(set.join("\n").as_bytes()))
 }
 
 /// Fires every run of every configured schedule that is due at `now` and
@@ -431,6 +441,12 @@ pub struct Fired {
 /// older ones are left). Each run is claimed by its key together with the
 /// jobs it queues, in one transaction, so calling this twice — or after a
 /// restart — fires nothing twice.
+///
+/// Recipients go through the same policy as `deliver send` (external ones
+/// wait for an approval). A schedule's first run records its recipient set
+/// (after group expansion); when a later run's set differs — the schedule's
+/// `to` or a group changed — its jobs wait for an approval covering that
+/// package and set, and the new set becomes the baseline once approved.
 ///
 /// # Errors
 /// Storage errors; a schedule that cannot be planned is reported in its
@@ -445,38 +461,57 @@ pub fn run_due(
     let Ok(since) = Timestamp::from_unix_seconds(now.unix_seconds() - lookback) else { return Ok(out) };
     for entry in &config.schedules {
         let Ok(schedule) = config.schedule(entry) else { continue };
+        let baseline = store.schedule_baseline(&entry.id)?;
         for run in next_runs(&schedule, since, 1000).into_iter().take_while(|r| r.at <= now) {
-            let (state, jobs, note) = match run.kind {
-                RunKind::NeedsApproval => (
-                    "needs_approval",
-                    Vec::new(),
-                    Some("inside a blackout window: needs a manual approval".to_string()),
-                ),
-                RunKind::Normal | RunKind::Deferred { .. } => {
-                    let digest = std::fs::read(&entry.package)
-                        .map(|b| format!("sha256:{:x}", <sha2::Sha256 as sha2::Digest>::digest(&b)));
-                    match digest {
-                        Err(e) => ("failed", Vec::new(), Some(format!("{}: {e}", entry.package))),
-                        Ok(digest) => {
-                            let request = crate::send::SendRequest {
-                                role: entry.role.clone(),
-                                recipients: entry.to.clone(),
-                                attachment: entry.package.clone().into(),
-                                subject: entry
-                                    .subject
-                                    .clone()
-                                    .unwrap_or_else(|| format!("Scheduled reports: {}", entry.id)),
-                            };
-                            match crate::send::plan(config, &request, &digest, run.at.unix_seconds()) {
-                                Ok(p) => ("fired", p.jobs, None),
-                                Err(refused) => ("refused", Vec::new(), Some(refused.to_string())),
+            let mut plan = None;
+            let mut fingerprint = None;
+            let (state, note) = match run.kind {
+                RunKind::NeedsApproval => {
+                    ("needs_approval", Some("inside a blackout window: needs a manual approval".to_string()))
+                }
+                RunKind::Normal | RunKind::Deferred { .. } => match std::fs::read(&entry.package) {
+                    Err(e) => ("failed", Some(format!("{}: {e}", entry.package))),
+                    Ok(bytes) => {
+                        let digest = format!("sha256:{:x}", <sha2::Sha256 as sha2::Digest>::digest(&bytes));
+                        let request = crate::send::SendRequest {
+                            role: entry.role.clone(),
+                            recipients: entry.to.clone(),
+                            attachment: entry.package.clone().into(),
+                            subject: entry
+                                .subject
+                                .clone()
+                                .unwrap_or_else(|| format!("Scheduled reports: {}", entry.id)),
+                        };
+                        match crate::send::plan(config, &request, &digest, run.at.unix_seconds()) {
+                            Ok(mut p) => {
+                                let fp = recipient_fingerprint(&p.jobs);
+                                let changed = baseline.as_deref().is_some_and(|b| b != fp);
+                                if changed {
+                                    let why = format!("schedule {}: recipients changed since it last ran", entry.id);
+                                    p.require_approval(config, &entry.role, now.unix_seconds(), &why);
+                                }
+                                let note = p.approval.as_ref().map(|a| format!("waiting for approval {a}"));
+                                fingerprint = Some(fp);
+                                plan = Some(p);
+                                ("fired", note)
                             }
+                            Err(refused) => ("refused", Some(refused.to_string())),
                         }
                     }
-                }
+                },
             };
-            if store.claim_run(&run.key, state, now.unix_seconds(), &jobs)? {
-                out.push(Fired { run, queued: jobs.len(), note });
+            let jobs = plan.as_ref().map_or(&[][..], |p| &p.jobs[..]);
+            let claim = crate::outbox::RunClaim {
+                key: &run.key,
+                state,
+                now: now.unix_seconds(),
+                jobs,
+                approval: plan.as_ref().and_then(|p| p.request.as_ref()),
+                recipients: fingerprint.as_deref().map(|f| (entry.id.as_str(), f)),
+            };
+            if store.claim_run(&claim)? {
+                let approval = plan.as_ref().and_then(|p| p.approval.clone());
+                out.push(Fired { run, queued: jobs.len(), approval, note });
             }
         }
     }

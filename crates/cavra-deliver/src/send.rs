@@ -10,6 +10,7 @@ use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::Transport as _;
 use sha2::{Digest, Sha256};
 
+use crate::approval::{Approval, ApprovalState};
 use crate::audit::{AuditEvent, AuditLog, AuditStatus, RecipientSummary};
 use crate::config::{resolve, Config, Mode, Permission, TlsMode};
 pub use crate::message::{build_message, media_type, summary_text};
@@ -45,6 +46,9 @@ pub struct Plan {
     /// Approval id when external recipients need one (covers exactly this
     /// attachment digest and recipient set).
     pub approval: Option<String>,
+    /// The approval request to store with the jobs (in the same
+    /// transaction: [`OutboxStore::enqueue_gated`]).
+    pub request: Option<Approval>,
     /// Recipients by count and domain, for the audit log.
     pub summary: RecipientSummary,
 }
@@ -107,10 +111,8 @@ pub fn plan(config: &Config, request: &SendRequest, digest: &str, now: i64) -> R
     }
     addresses.sort();
     let summary = RecipientSummary::of(addresses.iter().map(|(a, _)| a));
-    let approval = (external && config.recipients.external_approval_required).then(|| {
-        let set: Vec<String> = addresses.iter().map(|(a, _)| a.to_string()).collect();
-        format!("appr-{}", &hex(format!("{digest}\n{}", set.join("\n")).as_bytes())[..20])
-    });
+    let set: Vec<String> = addresses.iter().map(|(a, _)| a.to_string()).collect();
+    let approval = (external && config.recipients.external_approval_required).then(|| approval_id(digest, &set));
     let sender_domain = config
         .organisation
         .sender
@@ -140,7 +142,54 @@ pub fn plan(config: &Config, request: &SendRequest, digest: &str, now: i64) -> R
             }
         })
         .collect();
-    Ok(Plan { jobs, approval, summary })
+    let request = approval.as_ref().map(|id| pending(config, id, digest, &summary, &request.role, now));
+    Ok(Plan { jobs, approval, request, summary })
+}
+
+/// A new pending request, expiring after `recipients.approval_ttl_hours`.
+fn pending(config: &Config, id: &str, digest: &str, summary: &RecipientSummary, role: &str, now: i64) -> Approval {
+    Approval {
+        approval_id: id.to_string(),
+        package_digest: digest.to_string(),
+        recipient_domains: summary.domains.clone(),
+        recipient_count: summary.count,
+        requested_by_role: role.to_string(),
+        decision: ApprovalState::Pending,
+        decided_by_role: None,
+        requested_at: now,
+        decided_at: None,
+        expires_at: now + i64::from(config.recipients.approval_ttl_hours) * 3600,
+        reason: None,
+    }
+}
+
+/// The id of the approval covering exactly `digest` sent to `recipients`
+/// (sorted addresses).
+fn approval_id(digest: &str, recipients: &[String]) -> String {
+    format!("appr-{}", &hex(format!("{digest}\n{}", recipients.join("\n")).as_bytes())[..20])
+}
+
+impl Plan {
+    /// Makes the jobs wait for an approval even where the recipient policy
+    /// alone would not (a schedule whose recipients changed), noting `why`
+    /// on the request.
+    pub fn require_approval(&mut self, config: &Config, role: &str, now: i64, why: &str) {
+        if self.request.is_none() {
+            let Some(digest) = self.jobs.first().map(|j| j.digest.clone()) else { return };
+            let mut set: Vec<String> = self.jobs.iter().map(|j| j.recipient.clone()).collect();
+            set.sort();
+            let id = approval_id(&digest, &set);
+            self.request = Some(pending(config, &id, &digest, &self.summary, role, now));
+            self.approval = Some(id);
+        }
+        if let Some(r) = self.request.as_mut() {
+            r.reason = Some(why.to_string());
+        }
+        for j in &mut self.jobs {
+            j.state = JobState::Blocked;
+            j.approval.clone_from(&self.approval);
+        }
+    }
 }
 
 /// How an attempt failed.

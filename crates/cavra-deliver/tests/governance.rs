@@ -459,3 +459,89 @@ policy = "skip"
     assert_eq!(keys, ["daily-brief@2026-12-23T13:00:00Z", "daily-brief@2026-12-26T13:00:00Z"]);
     assert_eq!(store.jobs().unwrap().len(), 6);
 }
+
+#[test]
+fn a_schedule_whose_recipients_change_waits_for_approval() {
+    use cavra_deliver::approval::ApprovalState;
+    use cavra_deliver::outbox::{JobState, OutboxStore, SqliteOutbox};
+    use cavra_deliver::schedule::run_due;
+    let dir = tempfile::tempdir().unwrap();
+    let package = dir.path().join("pack.zip");
+    std::fs::write(&package, b"a package").unwrap();
+    let setup = |to: &str| {
+        Config::from_toml(&format!(
+            r#"
+[organisation]
+sender = "reports@northwind.example"
+
+[delivery]
+mode = "smtp"
+host = "127.0.0.1"
+tls = "none"
+
+[recipients]
+external_approval_required = true
+
+[[recipients.domains]]
+domain = "northwind.example"
+classification = "internal"
+
+[[recipients.domains]]
+domain = "audit.example"
+classification = "external_auditor"
+
+[roles.cso]
+permissions = ["send_internal", "send_external", "approve"]
+
+[[schedules]]
+id = "weekly-board"
+cadence = "daily 08:00"
+timezone = "UTC"
+package = "{}"
+to = [{to}]
+role = "cso"
+"#,
+            package.display()
+        ))
+        .unwrap()
+    };
+    let mut store = SqliteOutbox::open(&dir.path().join("outbox.db")).unwrap();
+    let hour = 3600;
+    let at = |d: u32| ts(&format!("2026-12-{d:02}T09:00:00Z"));
+    let states = |store: &SqliteOutbox| -> Vec<JobState> { store.jobs().unwrap().iter().map(|j| j.state).collect() };
+
+    // First run: the set becomes the baseline; internal recipients go straight out.
+    let two = setup(r#""cso@northwind.example", "ciso@northwind.example""#);
+    let fired = run_due(&two, &mut store, at(1), 2 * hour).unwrap();
+    assert_eq!((fired.len(), fired[0].queued, fired[0].approval.as_deref()), (1, 2, None));
+    // Same set the next day: still no approval.
+    let fired = run_due(&two, &mut store, at(2), 2 * hour).unwrap();
+    assert_eq!(fired[0].approval, None);
+
+    // A recipient added (internal, even): the run's jobs wait for an approval of that package and set.
+    let three = setup(r#""cso@northwind.example", "ciso@northwind.example", "cfo@northwind.example""#);
+    let fired = run_due(&three, &mut store, at(3), 2 * hour).unwrap();
+    let approval = fired[0].approval.clone().expect("a changed recipient set needs approval");
+    assert_eq!(fired[0].queued, 3);
+    let request = store.approvals(0).unwrap().into_iter().find(|a| a.approval_id == approval).expect("stored");
+    assert_eq!((request.decision, request.recipient_count), (ApprovalState::Pending, 3));
+    assert!(request.reason.unwrap().contains("recipients changed"));
+    assert_eq!(states(&store).iter().filter(|s| **s == JobState::Blocked).count(), 3);
+    // Until approved, every run with the new set waits — here for the same
+    // approval, since the package (digest) and set are the same.
+    let fired = run_due(&three, &mut store, at(4), 2 * hour).unwrap();
+    assert_eq!(fired[0].approval.as_ref(), Some(&approval));
+    assert_eq!(states(&store).iter().filter(|s| **s == JobState::Blocked).count(), 6);
+    // Approving releases the jobs it covers and makes the new set the baseline.
+    store.decide(&approval, ApprovalState::Approved, "cso", None, at(4).unix_seconds()).unwrap();
+    assert_eq!(states(&store).iter().filter(|s| **s == JobState::Blocked).count(), 0);
+    let fired = run_due(&three, &mut store, at(5), 2 * hour).unwrap();
+    assert_eq!(fired[0].approval, None, "the approved set is the new baseline");
+
+    // External recipients on a schedule: an approval request is stored with the jobs.
+    let external =
+        setup(r#""cso@northwind.example", "ciso@northwind.example", "cfo@northwind.example", "lead@audit.example""#);
+    let fired = run_due(&external, &mut store, at(6), 2 * hour).unwrap();
+    let id = fired[0].approval.clone().unwrap();
+    assert!(store.approvals(0).unwrap().iter().any(|a| a.approval_id == id && a.decision == ApprovalState::Pending));
+}
