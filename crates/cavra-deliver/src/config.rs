@@ -181,6 +181,34 @@ pub struct Recipients {
     /// Hours a pending approval request stays open before it expires.
     #[serde(default = "default_ttl")]
     pub approval_ttl_hours: u32,
+    /// Channels each classification may receive (`[recipients.channels]`,
+    /// e.g. `external_partner = ["email_notice"]`); a classification not
+    /// listed may receive any.
+    #[serde(default)]
+    pub channels: BTreeMap<Classification, Vec<Channel>>,
+}
+
+/// How a recipient receives a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// An e-mail with the package attached.
+    EmailAttachment,
+    /// A digest-only e-mail notice (no attachment).
+    EmailNotice,
+    /// A signed webhook notice.
+    Webhook,
+}
+
+impl Channel {
+    /// The setup-file name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::EmailAttachment => "email_attachment",
+            Channel::EmailNotice => "email_notice",
+            Channel::Webhook => "webhook",
+        }
+    }
 }
 
 fn default_ttl() -> u32 {
@@ -576,6 +604,26 @@ impl Config {
             s.blackouts.push(Blackout::parse(&b.start, &b.end, policy)?);
         }
         Ok(s)
+    }
+
+    /// The channel a recipient of `classification` gets under this setup:
+    /// a webhook notice in webhook mode; otherwise the package attached
+    /// when `delivery.attachments` is on and the classification may
+    /// receive attachments, else a digest-only notice.
+    ///
+    /// # Errors
+    /// The classification may receive none of the channels this setup offers.
+    pub fn channel_for(&self, classification: Classification) -> Result<Channel, String> {
+        let allowed = |c: Channel| self.recipients.channels.get(&classification).is_none_or(|list| list.contains(&c));
+        let offered: &[Channel] = match (self.delivery.mode, self.delivery.attachments) {
+            (Mode::Webhook, _) => &[Channel::Webhook],
+            (_, true) => &[Channel::EmailAttachment, Channel::EmailNotice],
+            (_, false) => &[Channel::EmailNotice],
+        };
+        offered.iter().copied().find(|c| allowed(*c)).ok_or_else(|| {
+            let names: Vec<&str> = offered.iter().map(|c| c.as_str()).collect();
+            format!("{} recipients may not receive {}", classification.as_str(), names.join(" or "))
+        })
     }
 
     /// Whether `role` holds `permission` (and, for sends, may send at all).

@@ -140,7 +140,8 @@ impl SendGrid {
             "content": [{"type": "text/plain", "value": summary_text(config, job)}],
             "custom_args": {"cavra_job": job.id, "cavra_message_id": job.message_id},
         });
-        if config.delivery.attachments {
+        let channel = crate::message::channel(config, job).map_err(|e| SendFailure::new(false, e))?;
+        if channel == crate::config::Channel::EmailAttachment {
             let bytes = std::fs::read(&job.attachment).map_err(|e| SendFailure::new(false, e.to_string()))?;
             let name =
                 std::path::Path::new(&job.attachment).file_name().and_then(|n| n.to_str()).unwrap_or("package.zip");

@@ -2,8 +2,8 @@
 //! summary, built from the package's own manifest (package type and id,
 //! retention class, tenant, the reports inside), the attachment's digest
 //! and how to verify it — never more than the public-safe package holds —,
-//! and the attachment itself or, when the setup says so, a digest-only
-//! notice. The summary passes the safety gate before anything is sent.
+//! and the attachment itself or, when the setup or the recipient's
+//! classification says so (`[recipients.channels]`), a digest-only notice. The summary passes the safety gate before anything is sent.
 
 use std::io::Read;
 
@@ -12,8 +12,9 @@ use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use sha2::{Digest, Sha256};
 
-use crate::config::Config;
+use crate::config::{Channel, Config};
 use crate::outbox::Job;
+use crate::policy::parse_address;
 
 /// The largest `manifest.json` read for a summary.
 const MANIFEST_CAP: u64 = 4 << 20;
@@ -33,6 +34,20 @@ pub fn package_manifest(path: &std::path::Path) -> Option<Manifest> {
     let mut text = String::new();
     entry.take(MANIFEST_CAP).read_to_string(&mut text).ok()?;
     serde_json::from_str(&text).ok()
+}
+
+/// The channel the job's recipient gets under the current setup, checked
+/// again at send time: a recipient the policy no longer allows is refused.
+///
+/// # Errors
+/// The recipient is no longer allowed, or may receive no channel offered.
+pub fn channel(config: &Config, job: &Job) -> Result<Channel, String> {
+    let policy = config.recipient_policy().map_err(|e| e.to_string())?;
+    let address = parse_address(&job.recipient).map_err(|e| e.to_string())?;
+    let class = policy
+        .classify_domain(&address.domain)
+        .map_err(|e| format!("the recipient is no longer allowed by the policy: {e}"))?;
+    config.channel_for(class)
 }
 
 fn human_size(bytes: u64) -> String {
@@ -84,7 +99,7 @@ fn summary(config: &Config, job: &Job) -> Summary {
     } else {
         "Check that its sha256 matches the digest above.".to_string()
     });
-    if !config.delivery.attachments {
+    if channel(config, job) != Ok(Channel::EmailAttachment) {
         outro.push(format!("{name} is not attached: fetch it from the agreed location and check its digest."));
     }
     if let Some(footer) = o.legal_footer.as_deref().filter(|f| !f.is_empty()) {
@@ -178,7 +193,7 @@ pub fn build_message(config: &Config, job: &Job) -> Result<Vec<u8>, String> {
     if let Some(r) = &o.reply_to {
         builder = builder.reply_to(r.parse().map_err(|e| format!("reply_to: {e}"))?);
     }
-    let content = if config.delivery.attachments {
+    let content = if channel(config, job)? == Channel::EmailAttachment {
         let bytes = std::fs::read(&job.attachment).map_err(|e| format!("{}: {e}", job.attachment))?;
         let digest = format!("sha256:{:x}", Sha256::digest(&bytes));
         if digest != job.digest {

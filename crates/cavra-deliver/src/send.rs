@@ -86,11 +86,11 @@ pub fn plan(config: &Config, request: &SendRequest, digest: &str, now: i64) -> R
         };
         for m in members {
             match parse_address(&m).and_then(|a| policy.classify_domain(&a.domain).map(|c| (a, c))) {
-                Ok((a, c)) => {
-                    if !addresses.iter().any(|(x, _)| *x == a) {
-                        addresses.push((a, c));
-                    }
-                }
+                Ok((a, c)) => match config.channel_for(c) {
+                    Err(e) => problems.push(format!("recipient {}: {e}", i + 1)),
+                    Ok(_) if addresses.iter().any(|(x, _)| *x == a) => {}
+                    Ok(_) => addresses.push((a, c)),
+                },
                 Err(e) => problems.push(format!("recipient {}: {e}", i + 1)),
             }
         }

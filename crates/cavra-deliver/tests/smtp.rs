@@ -484,3 +484,79 @@ fn smtp_auth_plain_and_xoauth2_happen_inside_tls() {
     assert_eq!(job.state, JobState::Failed, "{job:?}");
     assert_eq!(received(&inbox).len(), 2);
 }
+
+#[test]
+fn channels_decide_attachment_or_notice_per_classification() {
+    let f = fixture();
+    let server = start("scripted", &f.dir.path().join("inbox"), "");
+    let text = |partner_domain: bool| {
+        format!(
+            r#"
+[organisation]
+sender = "reports@northwind.example"
+
+[delivery]
+mode = "smtp"
+host = "127.0.0.1"
+port = {}
+tls = "none"
+
+[recipients]
+external_approval_required = false
+
+[recipients.channels]
+external_partner = ["email_notice"]
+external_auditor = []
+
+[[recipients.domains]]
+domain = "northwind.example"
+classification = "internal"
+
+[[recipients.domains]]
+domain = "{}"
+classification = "external_partner"
+
+[[recipients.domains]]
+domain = "audit.example"
+classification = "external_auditor"
+
+[roles.cso]
+permissions = ["send_internal", "send_external"]
+"#,
+            server.port,
+            if partner_domain { "partner.example" } else { "other.example" }
+        )
+    };
+    let cfg = Config::from_toml(&text(true)).unwrap();
+    // A classification allowed no channel is refused before anything is queued.
+    let refused = plan(&cfg, &request(&f, &["lead@audit.example"]), &f.digest, 1000).unwrap_err();
+    assert!(
+        refused.problems[0].contains("external_auditor recipients may not receive email_attachment or email_notice")
+    );
+
+    let mut store = SqliteOutbox::open(&f.dir.path().join("outbox.db")).unwrap();
+    let p = plan(&cfg, &request(&f, &["cso@northwind.example", "ops@partner.example"]), &f.digest, 1000).unwrap();
+    store.enqueue(&p.jobs).unwrap();
+    run_once(&cfg, &mut store, &Smtp::from_config(&cfg).unwrap(), None, 1000, "2026-11-01T12:00:00Z").unwrap();
+    let got = received(&server.out);
+    assert_eq!(got.len(), 2);
+    for (rcpt, eml) in &got {
+        let text = plain_part(eml);
+        if rcpt.ends_with("@partner.example") {
+            assert!(!String::from_utf8_lossy(eml).contains("application/zip"), "a partner gets no attachment");
+            assert!(text.contains("is not attached") && text.contains(&f.digest), "{text}");
+        } else {
+            assert_eq!(attachment_digest(eml), f.digest, "internal recipients get the package");
+        }
+    }
+
+    // The policy is checked again at send time: a recipient no longer allowed is not sent to.
+    let p = plan(&cfg, &request(&f, &["ops2@partner.example"]), &f.digest, 2000).unwrap();
+    store.enqueue(&p.jobs).unwrap();
+    let changed = Config::from_toml(&text(false)).unwrap();
+    run_once(&changed, &mut store, &Smtp::from_config(&changed).unwrap(), None, 2000, "2026-11-01T12:00:00Z").unwrap();
+    let job = store.jobs().unwrap().into_iter().find(|j| j.recipient == "ops2@partner.example").unwrap();
+    assert_eq!(job.state, JobState::Failed);
+    assert!(job.last_error.unwrap().contains("no longer allowed"));
+    assert_eq!(received(&server.out).len(), 2);
+}
