@@ -58,6 +58,39 @@ fn minisign_verifies_every_signed_json() {
 }
 
 #[test]
+fn keys_made_by_the_reference_tool_sign_what_it_verifies() {
+    if !tool("minisign") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (public, secret) = (dir.path().join("ref.pub"), dir.path().join("ref.key"));
+    // A password-less key pair from `minisign -G -W` (its checksum is left zero).
+    let out = Command::new("minisign")
+        .args(["-G", "-W", "-p", public.to_str().unwrap(), "-s", secret.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let key = SigningKey::from_file(&secret, None).expect("a reference password-less key loads");
+    let data = dir.path().join("data.json");
+    std::fs::write(&data, b"{\"a\":1}").unwrap();
+    std::fs::write(dir.path().join("data.json.minisig"), key.sign(&b"{\"a\":1}"[..], "report_id:r kind:k").unwrap())
+        .unwrap();
+    let out = Command::new("minisign").arg("-V").arg("-p").arg(&public).arg("-m").arg(&data).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(key.public_key_file().lines().nth(1), std::fs::read_to_string(&public).unwrap().lines().nth(1));
+
+    // A damaged key is still refused: one flipped bit in the secret half.
+    let text = std::fs::read_to_string(&secret).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    use base64::Engine;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let mut bytes = engine.decode(&lines[1]).unwrap();
+    bytes[70] ^= 1;
+    lines[1] = engine.encode(&bytes);
+    assert!(SigningKey::from_secret_key_text(&(lines.join("\n") + "\n"), None).is_err());
+}
+
+#[test]
 fn signed_json_is_the_canonical_form_of_the_json_artifact() {
     let snapshot = common::load_text(&common::sample_text(), &LoadOptions::default());
     let artifacts = common::render_all(&snapshot);

@@ -79,14 +79,26 @@ impl SigningKey {
     /// # Errors
     /// When the text is malformed or the password is wrong.
     pub fn from_secret_key_text(text: &str, password: Option<String>) -> Result<SigningKey, SigningError> {
-        let sk_box = minisign::SecretKeyBox::from_string(text).map_err(|e| SigningError::Key(e.to_string()))?;
-        let sk = match password {
-            Some(p) => sk_box.into_secret_key(Some(p)),
-            None => sk_box.into_unencrypted_secret_key(),
-        }
-        .map_err(|e| SigningError::Key(format!("{e} (an encrypted key needs its password)")))?;
+        let open = |text: &str| {
+            let sk_box = minisign::SecretKeyBox::from_string(text).map_err(|e| SigningError::Key(e.to_string()))?;
+            match &password {
+                Some(p) => sk_box.into_secret_key(Some(p.clone())),
+                None => sk_box.into_unencrypted_secret_key(),
+            }
+            .map_err(|e| SigningError::Key(format!("{e} (an encrypted key needs its password)")))
+        };
+        let sk = match (open(text), password.is_none().then(|| repair_passwordless(text)).flatten()) {
+            (Ok(sk), _) => sk,
+            (Err(_), Some(repaired)) => open(&repaired)?,
+            (Err(e), None) => return Err(e),
+        };
         let pk = minisign::PublicKey::from_secret_key(&sk).map_err(|e| SigningError::Key(e.to_string()))?;
-        Ok(SigningKey { sk, pk })
+        let key = SigningKey { sk, pk };
+        // A key whose halves do not belong together would sign what nobody can verify.
+        let probe = key.sign(&b"cavra key check"[..], "key check")?;
+        verify(&key.public_key_file(), b"cavra key check", &probe)
+            .map_err(|_| SigningError::Key("the secret key does not match its public key".into()))?;
+        Ok(key)
     }
 
     /// The public key in minisign's `.pub` file format.
@@ -106,6 +118,31 @@ impl SigningKey {
             .map(|b| b.into_string())
             .map_err(|e| SigningError::Sign(e.to_string()))
     }
+}
+
+/// Password-less keys written by the reference tool (`minisign -G -W`)
+/// carry an all-zero checksum, which the minisign crate refuses as
+/// corrupted. This fills in the checksum the format defines — BLAKE2b-256
+/// over the signature algorithm, key id and key — for such a key only (no
+/// key derivation, zero checksum); the loaded key is then checked with a
+/// test signature.
+fn repair_passwordless(text: &str) -> Option<String> {
+    use base64::Engine;
+    use blake2::digest::consts::U32;
+    use blake2::{Blake2b, Digest};
+    let mut lines = text.lines();
+    let comment = lines.next()?;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let mut bytes = engine.decode(lines.next()?.trim()).ok()?;
+    // sig_alg(2) kdf_alg(2) chk_alg(2) salt(32) opslimit(8) memlimit(8) keynum(8) sk(64) chk(32)
+    if bytes.len() != 158 || bytes[2..4] != [0, 0] || bytes[126..].iter().any(|b| *b != 0) {
+        return None;
+    }
+    let mut h = Blake2b::<U32>::new();
+    h.update(&bytes[0..2]);
+    h.update(&bytes[54..126]);
+    bytes[126..].copy_from_slice(&h.finalize());
+    Some(format!("{comment}\n{}\n", engine.encode(bytes)))
 }
 
 /// The trusted comment for a signed report artifact.
