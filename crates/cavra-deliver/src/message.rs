@@ -85,7 +85,8 @@ fn summary(config: &Config, job: &Job) -> Summary {
             m.tenant_display_name,
             m.generated_at
         ));
-        for a in m.artifacts.iter().filter(|a| a.report_id.is_some()) {
+        // Report files; detached signatures and data files count as supporting files.
+        for a in m.artifacts.iter().filter(|a| a.report_id.is_some() && a.signs.is_none()) {
             reports.push(format!("{} ({}, {})", a.path, a.format, human_size(a.size.unwrap_or_default())));
         }
         let others = m.artifacts.len() - reports.len();

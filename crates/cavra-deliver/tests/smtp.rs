@@ -227,7 +227,9 @@ fn aiosmtpd_receives_a_board_pack_and_the_audit_log_holds_no_address() {
         // The summary is built from the package's manifest.
         let text = plain_part(eml);
         assert!(text.contains(&format!("Package {} (board_and_audit_bundle)", manifest.package_id)), "{text}");
-        let reports: Vec<_> = manifest.artifacts.iter().filter(|a| a.report_id.is_some()).collect();
+        let reports: Vec<_> =
+            manifest.artifacts.iter().filter(|a| a.report_id.is_some() && a.signs.is_none()).collect();
+        assert!(!text.contains(".minisig ("), "signatures are supporting files: {text}");
         assert!(!reports.is_empty());
         for a in reports {
             assert!(text.contains(&format!("  - {} ({}, ", a.path, a.format)), "{} missing from:\n{text}", a.path);
