@@ -69,7 +69,7 @@ fn attachment_name(job: &Job) -> &str {
     std::path::Path::new(&job.attachment).file_name().and_then(|n| n.to_str()).unwrap_or("package.zip")
 }
 
-fn summary(config: &Config, job: &Job) -> Summary {
+fn summary(config: &Config, job: &Job, attached: bool) -> Summary {
     let o = &config.organisation;
     let name = attachment_name(job);
     let org = o.name.clone().unwrap_or_else(|| "CAVRA Report Center".into());
@@ -100,7 +100,7 @@ fn summary(config: &Config, job: &Job) -> Summary {
     } else {
         "Check that its sha256 matches the digest above.".to_string()
     });
-    if channel(config, job) != Ok(Channel::EmailAttachment) {
+    if !attached {
         outro.push(format!("{name} is not attached: fetch it from the agreed location and check its digest."));
     }
     if let Some(footer) = o.legal_footer.as_deref().filter(|f| !f.is_empty()) {
@@ -111,41 +111,45 @@ fn summary(config: &Config, job: &Job) -> Summary {
 
 /// The plain-text body.
 pub fn summary_text(config: &Config, job: &Job) -> String {
-    let s = summary(config, job);
-    let mut text = s.intro.join("\n\n");
-    if !s.reports.is_empty() {
-        text.push_str("\n\nReports:\n");
-        for r in &s.reports {
-            text.push_str(&format!("  - {r}\n"));
-        }
-    } else {
-        text.push('\n');
-    }
-    text.push('\n');
-    text.push_str(&s.outro.join("\n\n"));
-    text.push('\n');
-    text
+    summary(config, job, channel(config, job) == Ok(Channel::EmailAttachment)).text()
 }
 
-fn summary_html(config: &Config, job: &Job) -> String {
-    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
-    let s = summary(config, job);
-    let mut html = String::from("<!doctype html><html><body>");
-    for p in &s.intro {
-        html.push_str(&format!("<p>{}</p>", esc(p)));
-    }
-    if !s.reports.is_empty() {
-        html.push_str("<p>Reports:</p><ul>");
-        for r in &s.reports {
-            html.push_str(&format!("<li>{}</li>", esc(r)));
+impl Summary {
+    fn text(&self) -> String {
+        let mut text = self.intro.join("\n\n");
+        if !self.reports.is_empty() {
+            text.push_str("\n\nReports:\n");
+            for r in &self.reports {
+                text.push_str(&format!("  - {r}\n"));
+            }
+        } else {
+            text.push('\n');
         }
-        html.push_str("</ul>");
+        text.push('\n');
+        text.push_str(&self.outro.join("\n\n"));
+        text.push('\n');
+        text
     }
-    for p in &s.outro {
-        html.push_str(&format!("<p>{}</p>", esc(p)));
+
+    fn html(&self) -> String {
+        let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+        let mut html = String::from("<!doctype html><html><body>");
+        for p in &self.intro {
+            html.push_str(&format!("<p>{}</p>", esc(p)));
+        }
+        if !self.reports.is_empty() {
+            html.push_str("<p>Reports:</p><ul>");
+            for r in &self.reports {
+                html.push_str(&format!("<li>{}</li>", esc(r)));
+            }
+            html.push_str("</ul>");
+        }
+        for p in &self.outro {
+            html.push_str(&format!("<p>{}</p>", esc(p)));
+        }
+        html.push_str("</body></html>");
+        html
     }
-    html.push_str("</body></html>");
-    html
 }
 
 /// The media type of an attachment, from its extension: packages are zips;
@@ -182,19 +186,20 @@ pub fn build_message(config: &Config, job: &Job) -> Result<Vec<u8>, String> {
     if job.subject.contains(['\r', '\n']) {
         return Err("the subject contains CR or LF".into());
     }
-    let text = summary_text(config, job);
+    let attached = channel(config, job)? == Channel::EmailAttachment;
+    let summary = summary(config, job, attached);
+    let text = summary.text();
     if let Some(d) = cavra_model::gate::scan_text(&format!("{}\n{text}", job.subject)).first() {
         return Err(format!("the message summary carries {}; nothing sent", d.kind.as_str()));
     }
-    let body = MultiPart::alternative()
-        .singlepart(SinglePart::plain(text))
-        .singlepart(SinglePart::html(summary_html(config, job)));
+    let body =
+        MultiPart::alternative().singlepart(SinglePart::plain(text)).singlepart(SinglePart::html(summary.html()));
     let mut builder =
         lettre::Message::builder().from(from).to(to).subject(&job.subject).message_id(Some(job.message_id.clone()));
     if let Some(r) = &o.reply_to {
         builder = builder.reply_to(r.parse().map_err(|e| format!("reply_to: {e}"))?);
     }
-    let content = if channel(config, job)? == Channel::EmailAttachment {
+    let content = if attached {
         let bytes = std::fs::read(&job.attachment).map_err(|e| format!("{}: {e}", job.attachment))?;
         let digest = format!("sha256:{:x}", Sha256::digest(&bytes));
         if digest != job.digest {
