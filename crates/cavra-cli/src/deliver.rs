@@ -235,7 +235,7 @@ pub fn deliver(cmd: &DeliverCommand) -> Result<()> {
             }
             store.enqueue_gated(&planned.jobs, planned.request.as_ref())?;
             let status =
-                if planned.approval.is_some() { AuditStatus::BlockedRequiresApproval } else { AuditStatus::Accepted };
+                if planned.approval().is_some() { AuditStatus::BlockedRequiresApproval } else { AuditStatus::Accepted };
             if let Some(l) = log.as_mut() {
                 l.append(&AuditEvent {
                     at,
@@ -243,7 +243,7 @@ pub fn deliver(cmd: &DeliverCommand) -> Result<()> {
                     status,
                     role: role.clone(),
                     recipients: Some(planned.summary.clone()),
-                    approval: planned.approval.clone(),
+                    approval: planned.approval().map(str::to_string),
                     retry: None,
                     digest: Some(digest.clone()),
                     detail: None,
@@ -255,7 +255,7 @@ pub fn deliver(cmd: &DeliverCommand) -> Result<()> {
                 planned.summary.count,
                 planned.summary.domains.len()
             );
-            if let Some(a) = planned.approval {
+            if let Some(a) = planned.approval() {
                 println!("waiting for approval {a}: `cavra-reports approvals approve {a} --role <approver>`");
             }
             Ok(())

@@ -490,7 +490,7 @@ pub fn run_due(
                                     let why = format!("schedule {}: recipients changed since it last ran", entry.id);
                                     p.require_approval(config, &entry.role, now.unix_seconds(), &why);
                                 }
-                                let note = p.approval.as_ref().map(|a| format!("waiting for approval {a}"));
+                                let note = p.approval().map(|a| format!("waiting for approval {a}"));
                                 fingerprint = Some(fp);
                                 plan = Some(p);
                                 ("fired", note)
@@ -510,7 +510,7 @@ pub fn run_due(
                 recipients: fingerprint.as_deref().map(|f| (entry.id.as_str(), f)),
             };
             if store.claim_run(&claim)? {
-                let approval = plan.as_ref().and_then(|p| p.approval.clone());
+                let approval = plan.as_ref().and_then(|p| p.approval().map(str::to_string));
                 out.push(Fired { run, queued: jobs.len(), approval, note });
             }
         }

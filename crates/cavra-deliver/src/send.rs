@@ -43,11 +43,10 @@ pub struct Refused {
 pub struct Plan {
     /// One job per recipient.
     pub jobs: Vec<Job>,
-    /// Approval id when external recipients need one (covers exactly this
-    /// attachment digest and recipient set).
-    pub approval: Option<String>,
-    /// The approval request to store with the jobs (in the same
-    /// transaction: [`OutboxStore::enqueue_gated`]).
+    /// The approval request the jobs wait for, when external recipients
+    /// need one (it covers exactly this attachment digest and recipient
+    /// set); store it with the jobs, in the same transaction
+    /// ([`OutboxStore::enqueue_gated`]).
     pub request: Option<Approval>,
     /// Recipients by count and domain, for the audit log.
     pub summary: RecipientSummary,
@@ -143,7 +142,7 @@ pub fn plan(config: &Config, request: &SendRequest, digest: &str, now: i64) -> R
         })
         .collect();
     let request = approval.as_ref().map(|id| pending(config, id, digest, &summary, &request.role, now));
-    Ok(Plan { jobs, approval, request, summary })
+    Ok(Plan { jobs, request, summary })
 }
 
 /// A new pending request, expiring after `recipients.approval_ttl_hours`.
@@ -170,6 +169,11 @@ fn approval_id(digest: &str, recipients: &[String]) -> String {
 }
 
 impl Plan {
+    /// The id of the approval the jobs wait for, if any.
+    pub fn approval(&self) -> Option<&str> {
+        self.request.as_ref().map(|r| r.approval_id.as_str())
+    }
+
     /// Makes the jobs wait for an approval even where the recipient policy
     /// alone would not (a schedule whose recipients changed), noting `why`
     /// on the request.
@@ -180,14 +184,12 @@ impl Plan {
             set.sort();
             let id = approval_id(&digest, &set);
             self.request = Some(pending(config, &id, &digest, &self.summary, role, now));
-            self.approval = Some(id);
         }
-        if let Some(r) = self.request.as_mut() {
-            r.reason = Some(why.to_string());
-        }
+        let Some(r) = self.request.as_mut() else { return };
+        r.reason = Some(why.to_string());
         for j in &mut self.jobs {
             j.state = JobState::Blocked;
-            j.approval.clone_from(&self.approval);
+            j.approval = Some(r.approval_id.clone());
         }
     }
 }
@@ -504,7 +506,7 @@ pub fn send_test(
         subject: format!("{org}: delivery test"),
     };
     let planned = plan(config, &request, &digest, now)?;
-    if planned.approval.is_some() {
+    if planned.approval().is_some() {
         return Err(Refused {
             problems: vec!["external recipients need an approval; send the test to an internal recipient".into()],
         });

@@ -215,7 +215,7 @@ fn aiosmtpd_receives_a_board_pack_and_the_audit_log_holds_no_address() {
     let mut log = AuditLog::open(&log_path, key.clone(), 10).unwrap();
     let p = plan(&cfg, &request(&f, &["cso@northwind.example", "ciso@eu.northwind.example"]), &f.digest, 1_793_534_400)
         .unwrap();
-    assert!(p.approval.is_none());
+    assert!(p.approval().is_none());
     store.enqueue(&p.jobs).unwrap();
     drain(&cfg, &mut store, &Smtp::from_config(&cfg).unwrap(), &mut log, 1_793_534_400);
     assert!(store.jobs().unwrap().iter().all(|j| j.state == JobState::Sent));
@@ -307,13 +307,13 @@ fn refused_recipients_queue_nothing_and_external_ones_wait_for_approval() {
 
     // An external auditor: blocked until the approval covering this digest and set.
     let p = plan(&cfg, &request(&f, &["lead@audit.example", "cso@northwind.example"]), &f.digest, 1000).unwrap();
-    let approval = p.approval.clone().expect("external recipients need an approval");
+    let approval = p.approval().expect("external recipients need an approval").to_string();
     store.enqueue(&p.jobs).unwrap();
     assert!(store.lease_due(2000, 300, 10).unwrap().is_empty(), "nothing is sent before the approval");
     // The same set with another digest needs another approval.
     let other =
         plan(&cfg, &request(&f, &["lead@audit.example", "cso@northwind.example"]), "sha256:other", 1000).unwrap();
-    assert_ne!(other.approval.unwrap(), approval);
+    assert_ne!(other.approval().unwrap(), approval);
     assert_eq!(store.release(&approval, 3000).unwrap(), 2);
     assert_eq!(store.lease_due(3000, 300, 10).unwrap().len(), 2);
 }
