@@ -53,7 +53,7 @@ pub enum DeliverCommand {
         #[command(flatten)]
         common: Common,
         /// Seconds a sender holds a job; a job still `sending` after its lease (the sender died) is sent again, flagged as a possible duplicate.
-        #[arg(long, default_value_t = cavra_deliver::send::DEFAULT_LEASE_SECONDS)]
+        #[arg(long, default_value_t = cavra_deliver::send::DEFAULT_LEASE_SECONDS, value_parser = clap::value_parser!(i64).range(1..=86_400))]
         lease_seconds: i64,
         /// Keep running: send what is due, wait for the next due job or new work, show progress; Ctrl-C or SIGTERM stop after the job in hand.
         #[arg(long = "loop")]

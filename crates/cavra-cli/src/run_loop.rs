@@ -150,7 +150,8 @@ pub fn run(
         // steps so a stop request is honoured promptly.
         let (now, _) = crate::deliver::now();
         let poll = i64::try_from(options.poll_seconds.max(1)).unwrap_or(i64::MAX);
-        let wake = backlog.next_due.map_or(now + poll, |due| due.clamp(now, now + poll));
+        let latest = now.saturating_add(poll);
+        let wake = backlog.next_due.map_or(latest, |due| due.clamp(now, latest));
         while crate::deliver::now().0 < wake && !stop.load(Ordering::SeqCst) {
             let left = wake - crate::deliver::now().0;
             progress.status(format!("{} · next look in {left} s", counts(&total, &backlog)));

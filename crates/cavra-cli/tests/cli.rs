@@ -611,6 +611,10 @@ fn deliver_run_loop_retries_until_idle_and_shows_progress_without_addresses() {
     );
     assert!(bin().args(&send).output().unwrap().status.success());
 
+    let mut bad_lease = vec!["deliver".to_string(), "run".into(), "--lease-seconds".into(), "-5".into()];
+    bad_lease.extend(common.iter().cloned());
+    assert_eq!(bin().args(&bad_lease).output().unwrap().status.code(), Some(2), "a lease must be 1 s to a day");
+
     let mut run_args = vec!["deliver".to_string(), "run".into(), "--loop".into(), "--until-idle".into()];
     run_args.extend(["--poll-seconds", "1"].map(String::from));
     run_args.extend(common.iter().cloned());

@@ -506,6 +506,9 @@ impl Config {
         if self.retry.backoff_seconds == 0 || self.retry.max_backoff_seconds < self.retry.backoff_seconds {
             return Err(bad("retry.backoff_seconds", "must be positive and at most retry.max_backoff_seconds"));
         }
+        if self.retry.max_backoff_seconds > 7 * 86_400 {
+            return Err(bad("retry.max_backoff_seconds", "at most 604800 (seven days)"));
+        }
         if self.audit.checkpoint_every == 0 {
             return Err(bad("audit.checkpoint_every", "must be at least 1"));
         }

@@ -387,7 +387,7 @@ impl OutboxStore for SqliteOutbox {
                 j.possible_duplicate = true;
             }
             j.state = JobState::Sending;
-            j.lease_until = Some(now + lease_seconds);
+            j.lease_until = Some(now.saturating_add(lease_seconds));
             tx.execute(
                 "UPDATE jobs SET state = 'sending', lease_until = ?2, possible_duplicate = ?3 WHERE id = ?1",
                 params![j.id, j.lease_until, i64::from(j.possible_duplicate)],

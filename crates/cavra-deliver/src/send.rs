@@ -407,16 +407,19 @@ pub fn run_pass(
             Err(f) if f.transient => {
                 // A server-given Retry-After wins over our own backoff.
                 // At least a second, so a job is never due again within the pass that failed it.
-                let delay = f.retry_after.unwrap_or_else(|| backoff(config, &job.id, job.attempts)).max(1);
-                let window_end = job.first_attempt.unwrap_or(now) + config.retry.window_hours as i64 * 3600;
+                // A server's Retry-After is capped at the retry window, so a hostile value cannot overflow.
+                let window = i64::try_from(config.retry.window_hours.saturating_mul(3600)).unwrap_or(i64::MAX);
+                let delay =
+                    f.retry_after.unwrap_or_else(|| backoff(config, &job.id, job.attempts)).clamp(1, window.max(1));
+                let window_end = job.first_attempt.unwrap_or(now).saturating_add(window);
                 job.last_error = Some(f.message);
-                if job.attempts >= config.retry.max_attempts || now + delay > window_end {
+                if job.attempts >= config.retry.max_attempts || now.saturating_add(delay) > window_end {
                     job.state = JobState::DeadLettered;
                     summary.dead_lettered += 1;
                     (AuditStatus::Failed, Some(format!("dead-lettered after {} attempts", job.attempts)))
                 } else {
                     job.state = JobState::RetryScheduled;
-                    job.next_attempt = now + delay;
+                    job.next_attempt = now.saturating_add(delay);
                     summary.retried += 1;
                     (
                         AuditStatus::RetryScheduled,

@@ -154,6 +154,7 @@ fn setup_files_are_validated_with_the_key_named() {
             "required",
         ),
         (base.replace("mode = \"smtp\"", "mode = \"ses\""), "delivery.region", "required for ses"),
+        (format!("{base}\n[retry]\nmax_backoff_seconds = 9999999999\n"), "retry.max_backoff_seconds", "seven days"),
         (
             base.replace("mode = \"smtp\"", "mode = \"ses\"\nregion = \"EU West\""),
             "delivery.region",

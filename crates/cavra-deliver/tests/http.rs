@@ -119,6 +119,18 @@ fn webhooks_are_signed_and_429_retry_after_is_honoured() {
 }
 
 #[test]
+fn a_hostile_retry_after_is_capped_at_the_retry_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&dir.path().join("in"), "429:9223372036854775807", Some(SECRET));
+    std::env::set_var("CAVRA_TEST_WEBHOOK_SECRET3", SECRET);
+    let cfg = config("webhook", server.port, "webhook_secret = \"env:CAVRA_TEST_WEBHOOK_SECRET3\"");
+    let (mut store, _) = queue(dir.path(), &cfg);
+    let passes = drain(&cfg, &mut store, &Webhook::from_config(&cfg).unwrap());
+    assert_eq!(passes, vec![1000, 4600], "waits at most the one-hour retry window, then is sent");
+    assert_eq!(store.jobs().unwrap()[0].state, JobState::Sent);
+}
+
+#[test]
 fn a_500_storm_is_retried_then_dead_lettered() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(&dir.path().join("in"), "500,503,500,502,500", Some(SECRET));
