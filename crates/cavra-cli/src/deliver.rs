@@ -8,7 +8,6 @@ use cavra_deliver::config::{Config, Permission};
 use cavra_deliver::outbox::{OutboxStore, SqliteOutbox};
 use cavra_deliver::send::{plan, SendRequest};
 use clap::{Args, Subcommand};
-use sha2::{Digest, Sha256};
 
 /// The wall clock. Reports never read it (they take time from the
 /// snapshot); delivery must, to know what is due.
@@ -191,7 +190,7 @@ pub fn deliver(cmd: &DeliverCommand) -> Result<()> {
         DeliverCommand::Send { common, package, to, role, subject } => {
             let (config, mut store, mut log) = open(common)?;
             let bytes = std::fs::read(package).with_context(|| format!("{}: cannot read", package.display()))?;
-            let digest = format!("sha256:{:x}", Sha256::digest(&bytes));
+            let digest = cavra_package::manifest::sha256_tagged(&bytes);
             let (t, at) = now();
             let request = SendRequest {
                 role: role.clone(),

@@ -17,7 +17,6 @@ use std::io::{BufRead, Write};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 use cavra_render::signed::SigningKey;
 
@@ -103,7 +102,7 @@ impl RecipientSummary {
 }
 
 fn hash_line(line: &str) -> String {
-    format!("sha256:{:x}", Sha256::digest(line.as_bytes()))
+    cavra_package::manifest::sha256_tagged(line.as_bytes())
 }
 
 fn checkpoint_message(seq: u64, head: &str, closed: bool) -> String {

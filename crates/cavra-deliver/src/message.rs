@@ -7,10 +7,9 @@
 
 use std::io::Read;
 
-use cavra_package::manifest::Manifest;
+use cavra_package::manifest::{sha256_tagged, Manifest};
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
-use sha2::{Digest, Sha256};
 
 use crate::config::{Channel, Config};
 use crate::outbox::Job;
@@ -201,7 +200,7 @@ pub fn build_message(config: &Config, job: &Job) -> Result<Vec<u8>, String> {
     }
     let content = if attached {
         let bytes = std::fs::read(&job.attachment).map_err(|e| format!("{}: {e}", job.attachment))?;
-        let digest = format!("sha256:{:x}", Sha256::digest(&bytes));
+        let digest = sha256_tagged(&bytes);
         if digest != job.digest {
             return Err(format!(
                 "{} changed since it was queued (digest {digest}, queued {})",

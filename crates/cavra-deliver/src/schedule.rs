@@ -19,6 +19,7 @@
 //! ```
 
 use cavra_model::Timestamp;
+use cavra_package::manifest::sha256_tagged;
 use jiff::civil::{Date, DateTime, Time, Weekday};
 use jiff::tz::TimeZone;
 use jiff::{ToSpan, ZonedDateTime};
@@ -433,7 +434,7 @@ pub struct Fired {
 fn recipient_fingerprint(jobs: &[crate::outbox::Job]) -> String {
     let mut set: Vec<&str> = jobs.iter().map(|j| j.recipient.as_str()).collect();
     set.sort_unstable();
-    format!("sha256:{:x}", <sha2::Sha256 as sha2::Digest>::digest(set.join("\n").as_bytes()))
+    sha256_tagged(set.join("\n").as_bytes())
 }
 
 /// Fires every run of every configured schedule that is due at `now` and
@@ -462,6 +463,9 @@ pub fn run_due(
     for entry in &config.schedules {
         let Ok(schedule) = config.schedule(entry) else { continue };
         let baseline = store.schedule_baseline(&entry.id)?;
+        // The package is hashed once per schedule, when a run first needs it,
+        // not once per caught-up run.
+        let mut package: Option<Result<String, String>> = None;
         for run in next_runs(&schedule, since, 1000).into_iter().take_while(|r| r.at <= now) {
             let mut plan = None;
             let mut fingerprint = None;
@@ -469,10 +473,16 @@ pub fn run_due(
                 RunKind::NeedsApproval => {
                     ("needs_approval", Some("inside a blackout window: needs a manual approval".to_string()))
                 }
-                RunKind::Normal | RunKind::Deferred { .. } => match std::fs::read(&entry.package) {
-                    Err(e) => ("failed", Some(format!("{}: {e}", entry.package))),
-                    Ok(bytes) => {
-                        let digest = format!("sha256:{:x}", <sha2::Sha256 as sha2::Digest>::digest(&bytes));
+                RunKind::Normal | RunKind::Deferred { .. } => match package
+                    .get_or_insert_with(|| {
+                        std::fs::read(&entry.package)
+                            .map(|b| sha256_tagged(&b))
+                            .map_err(|e| format!("{}: {e}", entry.package))
+                    })
+                    .clone()
+                {
+                    Err(e) => ("failed", Some(e)),
+                    Ok(digest) => {
                         let request = crate::send::SendRequest {
                             role: entry.role.clone(),
                             recipients: entry.to.clone(),

@@ -501,7 +501,7 @@ pub fn send_test(
     let text = format!("Delivery test from {org}.\nIf this arrived, the delivery setup works.\n");
     let path = scratch.join(TEST_ATTACHMENT);
     std::fs::write(&path, &text).map_err(|e| Refused { problems: vec![format!("{}: {e}", path.display())] })?;
-    let digest = format!("sha256:{}", hex(text.as_bytes()));
+    let digest = cavra_package::manifest::sha256_tagged(text.as_bytes());
     let request = SendRequest {
         role: role.to_string(),
         recipients: recipients.to_vec(),
