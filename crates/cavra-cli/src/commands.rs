@@ -1,6 +1,5 @@
 //! The subcommands.
 
-use std::io::Write;
 
 use anyhow::{Context, Result};
 use cavra_model::{
@@ -30,11 +29,46 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     if err.downcast_ref::<cavra_render::setup::SetupError>().is_some() {
         return 3;
     }
-    if err.downcast_ref::<NotVerified>().is_some() || err.downcast_ref::<crate::deliver::LogNotVerified>().is_some() {
+    if err.downcast_ref::<NotVerified>().is_some() || err.downcast_ref::<crate::audit_cmd::LogNotVerified>().is_some() {
         return 5;
+    }
+    if err.downcast_ref::<crate::deliver::SomeBouncesUnreadable>().is_some() {
+        return 6;
     }
     if err.downcast_ref::<cavra_deliver::send::Refused>().is_some() {
         return 4;
+    }
+    if let Some(e) = err.downcast_ref::<cavra_deliver::approval::ApprovalError>() {
+        return match e {
+            cavra_deliver::approval::ApprovalError::Policy(_) => 4,
+            cavra_deliver::approval::ApprovalError::Unknown(_) | cavra_deliver::approval::ApprovalError::Transition { .. } => 3,
+            cavra_deliver::approval::ApprovalError::Store(_) => 1,
+        };
+    }
+    if let Some(e) = err.downcast_ref::<cavra_deliver::audit::AuditError>() {
+        return match e {
+            cavra_deliver::audit::AuditError::Broken { .. } | cavra_deliver::audit::AuditError::Closed(_) => 5,
+            cavra_deliver::audit::AuditError::Unsafe(_) => 4,
+            cavra_deliver::audit::AuditError::Io { .. } | cavra_deliver::audit::AuditError::Sign(_) => 1,
+        };
+    }
+    if let Some(cavra_deliver::send::PassError::Audit { .. }) = err.downcast_ref::<cavra_deliver::send::PassError>() {
+        return 1;
+    }
+    if err.downcast_ref::<cavra_deliver::schedule::ScheduleError>().is_some() {
+        return 3;
+    }
+    if let Some(e) = err.downcast_ref::<cavra_render::signed::SigningError>() {
+        return match e {
+            cavra_render::signed::SigningError::Key(_) => 3,
+            cavra_render::signed::SigningError::Sign(_) | cavra_render::signed::SigningError::Verify(_) => 1,
+        };
+    }
+    if err.chain().any(|c| c.downcast_ref::<cavra_model::limits::LimitError>().is_some_and(|l| matches!(l, cavra_model::limits::LimitError::TooLarge { .. }))) {
+        return 3;
+    }
+    if err.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::InvalidData)) {
+        return 3;
     }
     if err.downcast_ref::<cavra_deliver::config::ConfigError>().is_some() {
         return 3;
@@ -68,7 +102,8 @@ pub fn secret_ref(reference: &str, what: &str) -> Result<String> {
     if let Some(name) = reference.strip_prefix("env:") {
         std::env::var(name).with_context(|| format!("{what}: environment variable {name} is not set"))
     } else if let Some(path) = reference.strip_prefix("file:") {
-        std::fs::read_to_string(path).with_context(|| format!("{what}: cannot read {path}"))
+        cavra_model::limits::read_text_bounded(std::path::Path::new(path), cavra_model::limits::KEY_BYTES)
+            .with_context(|| format!("{what}: cannot read {path}"))
     } else {
         anyhow::bail!("{what} must be a reference such as `file:PATH` or `env:NAME`, not a literal value")
     }
@@ -158,7 +193,7 @@ fn options(theme: Option<&std::path::Path>) -> Result<ReportOptions> {
 }
 
 pub fn render(args: &RenderArgs) -> Result<()> {
-    crate::evidence::audited(&args.audit, "render", || render_artifacts(args))
+    crate::evidence::audited(&args.audit, cavra_deliver::audit::AuditAction::Render, || render_artifacts(args))
 }
 
 fn render_artifacts(args: &RenderArgs) -> Result<Vec<Written>> {
@@ -191,7 +226,7 @@ fn render_artifacts(args: &RenderArgs) -> Result<Vec<Written>> {
 
     print_summary(&artifacts, &args.out, &notes)?;
     if snapshot.redaction.total > 0 {
-        println!(
+        crate::say!(
             "redacted {} sensitive input value(s); see each report's data-quality section",
             snapshot.redaction.total
         );
@@ -200,16 +235,14 @@ fn render_artifacts(args: &RenderArgs) -> Result<Vec<Written>> {
 }
 
 fn print_summary(artifacts: &[Written], out_dir: &std::path::Path, notes: &[String]) -> Result<()> {
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
     let width = artifacts.iter().map(|a| a.name.len()).max().unwrap_or(8).max(8);
-    writeln!(out, "{:<width$}  {:>9}  sha256", "artifact", "bytes")?;
+    crate::say!("{:<width$}  {:>9}  sha256", "artifact", "bytes");
     for a in artifacts {
-        writeln!(out, "{:<width$}  {:>9}  {}", a.name, a.bytes, a.sha256)?;
+        crate::say!("{:<width$}  {:>9}  {}", a.name, a.bytes, a.sha256);
     }
-    writeln!(out, "wrote {} files to {}", artifacts.len(), out_dir.display())?;
+    crate::say!("wrote {} files to {}", artifacts.len(), out_dir.display());
     for n in notes {
-        writeln!(out, "note: {n}")?;
+        crate::say!("note: {n}");
     }
     Ok(())
 }
@@ -219,7 +252,7 @@ const DIGEST_FORMATS: &[Format] =
     &[Format::Jsonl, Format::Csv, Format::Xlsx, Format::Markdown, Format::Html, Format::Docx, Format::Pdf];
 
 pub fn digest(args: &DigestArgs) -> Result<()> {
-    crate::evidence::audited(&args.audit, "render", || digest_artifacts(args))
+    crate::evidence::audited(&args.audit, cavra_deliver::audit::AuditAction::Digest, || digest_artifacts(args))
 }
 
 fn digest_artifacts(args: &DigestArgs) -> Result<Vec<Written>> {
@@ -273,7 +306,7 @@ impl std::fmt::Display for NotVerified {
 impl std::error::Error for NotVerified {}
 
 pub fn package(args: &PackageArgs) -> Result<()> {
-    crate::evidence::audited(&args.audit, "package", || package_artifacts(args))
+    crate::evidence::audited(&args.audit, cavra_deliver::audit::AuditAction::Package, || package_artifacts(args))
 }
 
 fn package_artifacts(args: &PackageArgs) -> Result<Vec<Written>> {
@@ -322,8 +355,7 @@ fn package_artifacts(args: &PackageArgs) -> Result<Vec<Written>> {
 }
 
 pub fn verify(args: &VerifyArgs) -> Result<()> {
-    let key =
-        std::fs::read_to_string(&args.pubkey).with_context(|| format!("{}: cannot read", args.pubkey.display()))?;
+    let key = cavra_render::signed::PublicKey::from_file(&args.pubkey)?.file_text();
     let file =
         std::fs::File::open(&args.package).with_context(|| format!("{}: cannot read", args.package.display()))?;
     let result = cavra_package::verify::verify_package(
@@ -332,7 +364,7 @@ pub fn verify(args: &VerifyArgs) -> Result<()> {
         &cavra_package::verify::Limits::default(),
     )
     .with_context(|| format!("{}", args.pubkey.display()))?;
-    println!("{result}");
+    crate::say!("{result}");
     if result.ok() {
         Ok(())
     } else {
@@ -342,47 +374,41 @@ pub fn verify(args: &VerifyArgs) -> Result<()> {
 
 pub fn validate(args: &InputArgs) -> Result<()> {
     let snapshot = load(args)?;
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "ok: {} sessions, {} decisions in window ({} outside), {} exceptions, {} incidents, {} policy baselines",
+    crate::say!("ok: {} sessions, {} decisions in window ({} outside), {} exceptions, {} incidents, {} policy baselines",
         snapshot.sessions.len(),
         snapshot.decisions.len(),
         snapshot.decisions_outside_window,
         snapshot.exceptions.len(),
         snapshot.incidents.len(),
         snapshot.policy_baselines.len()
-    )?;
+    );
     if snapshot.redaction.total > 0 {
-        writeln!(out, "redacted {} sensitive value(s)", snapshot.redaction.total)?;
+        crate::say!("redacted {} sensitive value(s)", snapshot.redaction.total);
     }
     for w in &snapshot.warnings {
-        writeln!(out, "warning: {w}")?;
+        crate::say!("warning: {w}");
     }
     Ok(())
 }
 
 pub fn catalog(audit: &crate::evidence::ActionAudit) -> Result<()> {
-    crate::evidence::audited(audit, "catalog", || catalog_listing().map(|()| Vec::new()))
+    crate::evidence::audited(audit, cavra_deliver::audit::AuditAction::Catalog, || catalog_listing().map(|()| Vec::new()))
 }
 
 fn catalog_listing() -> Result<()> {
-    let mut out = std::io::stdout().lock();
     let formats: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
-    writeln!(out, "{:<22}  {:<10}  formats", "kind", "tier")?;
+    crate::say!("{:<22}  {:<10}  formats", "kind", "tier");
     for k in ReportKind::ALL {
         let tier = match k.tier() {
             cavra_model::report::Tier::Community => "community",
             cavra_model::report::Tier::Enterprise => "enterprise",
         };
-        writeln!(out, "{:<22}  {:<10}  {}", k.as_str(), tier, formats.join(", "))?;
+        crate::say!("{:<22}  {:<10}  {}", k.as_str(), tier, formats.join(", "));
     }
-    writeln!(
-        out,
-        "{} kinds x {} formats = {} artifacts",
+    crate::say!("{} kinds x {} formats = {} artifacts",
         ReportKind::ALL.len(),
         Format::ALL.len(),
         ReportKind::ALL.len() * Format::ALL.len()
-    )?;
+    );
     Ok(())
 }

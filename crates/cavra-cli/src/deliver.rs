@@ -3,11 +3,13 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use cavra_deliver::audit::{verify_log, AuditEvent, AuditLog, AuditStatus};
+use cavra_deliver::audit::{ApprovalDecision, AuditAction, AuditEvent, AuditLog, AuditStatus, RecipientSummary};
 use cavra_deliver::config::{Config, Permission};
 use cavra_deliver::outbox::{OutboxStore, SqliteOutbox};
 use cavra_deliver::send::{plan, SendRequest};
 use clap::{Args, Subcommand};
+
+use crate::evidence::AsPrincipal;
 
 /// The wall clock. Reports never read it (they take time from the
 /// snapshot); delivery must, to know what is due.
@@ -34,15 +36,14 @@ pub enum DeliverCommand {
     Send {
         #[command(flatten)]
         common: Common,
-        /// The package or artifact to send.
+        /// The package to send: it must verify against `packages.signing_public_key`.
         #[arg(long, value_name = "FILE")]
         package: PathBuf,
         /// Recipients: addresses or `group:<name>` (comma-separated or repeated).
         #[arg(long = "to", value_delimiter = ',', required = true)]
         to: Vec<String>,
-        /// The role asking.
-        #[arg(long)]
-        role: String,
+        #[command(flatten)]
+        principal: AsPrincipal,
         /// Subject line.
         #[arg(long, default_value = "AI-agent security posture reports")]
         subject: String,
@@ -71,9 +72,8 @@ pub enum DeliverCommand {
         /// Recipients: addresses or `group:<name>` (comma-separated or repeated); internal ones.
         #[arg(long = "to", value_delimiter = ',', required = true)]
         to: Vec<String>,
-        /// The role asking.
-        #[arg(long)]
-        role: String,
+        #[command(flatten)]
+        principal: AsPrincipal,
     },
     /// List the outbox's jobs with their state, attempts and flags.
     Status {
@@ -110,9 +110,9 @@ pub struct Decision {
     common: Common,
     /// Approval id (`appr-…`).
     id: String,
-    /// The deciding role (needs the `approve` permission).
-    #[arg(long)]
-    role: String,
+    /// The deciding principal (needs the `approve` permission; never the requester).
+    #[command(flatten)]
+    principal: AsPrincipal,
     /// Reason recorded with the decision.
     #[arg(long)]
     reason: Option<String>,
@@ -142,6 +142,9 @@ pub enum ScheduleCommand {
     RunDue {
         #[command(flatten)]
         common: Common,
+        /// The principal the runs are requested as (needs `schedule` and each schedule's role).
+        #[command(flatten)]
+        principal: AsPrincipal,
         /// Catch up runs missed up to this many hours ago.
         #[arg(long, default_value_t = 24)]
         lookback_hours: i64,
@@ -165,160 +168,175 @@ pub enum ScheduleCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Verify an audit log's chain and checkpoint signatures.
+    /// Verify an audit log: genesis, chain and every record's signature.
     Verify {
         /// The log.
         log: PathBuf,
-        /// The checkpoint signer's minisign public key.
+        /// The audit key's minisign public key.
         #[arg(long, value_name = "KEY.pub")]
         pubkey: PathBuf,
-        /// Require the log to end with its closing checkpoint.
+        /// Require the log to end with its closing record.
         #[arg(long)]
         closed: bool,
+        /// A head printed earlier by `audit head`: the log must reach it and agree with it.
+        #[arg(long, value_name = "HEAD.json")]
+        expect_head: Option<PathBuf>,
+    },
+    /// Print the latest signed head (sequence number, hash, signature) as JSON, for keeping elsewhere.
+    Head {
+        /// The log.
+        log: PathBuf,
+        /// The audit key's minisign public key.
+        #[arg(long, value_name = "KEY.pub")]
+        pubkey: PathBuf,
+    },
+    /// Verify the log and append its closing record; nothing may be appended afterwards.
+    Close {
+        /// The log.
+        log: PathBuf,
+        /// The audit key, by reference: `file:PATH` or `env:NAME`.
+        #[arg(long, value_name = "REF")]
+        audit_key: String,
     },
 }
 
 fn open(common: &Common) -> Result<(Config, SqliteOutbox, Option<AuditLog>)> {
     let config = Config::load(&common.config)?;
     let store = SqliteOutbox::open(&common.outbox).with_context(|| common.outbox.display().to_string())?;
-    let log = common.audit.open(config.audit.checkpoint_every)?;
+    let log = common.audit.open()?;
     Ok((config, store, log))
+}
+
+/// Appends an event when a log is open.
+fn record(log: &mut Option<AuditLog>, event: &AuditEvent) -> Result<()> {
+    if let Some(l) = log.as_mut() {
+        l.append(event)?;
+    }
+    Ok(())
+}
+
+/// `deliver send`: authenticate, verify the package, plan, queue, audit.
+fn send(common: &Common, package: &std::path::Path, to: &[String], principal: &AsPrincipal, subject: &str) -> Result<()> {
+    let (config, mut store, mut log) = open(common)?;
+    let (t, at) = now();
+    let blocked = |detail: String| AuditEvent::new(&at, AuditAction::Send, AuditStatus::BlockedPolicy).detail(detail);
+    let signer = match principal.signer(&config) {
+        Ok(s) => s,
+        Err(e) => {
+            record(&mut log, &blocked(crate::evidence::failure_class(&e)))?;
+            return Err(e);
+        }
+    };
+    let digest = match cavra_deliver::authorise::verify_intake(&config, package) {
+        Ok(d) => d,
+        Err(problem) => {
+            record(&mut log, &blocked("the package does not verify".into()).by(Some(signer.actor())))?;
+            return Err(cavra_deliver::send::Refused { problems: vec![problem] }.into());
+        }
+    };
+    let request = SendRequest { recipients: to.to_vec(), attachment: package.to_path_buf(), subject: subject.to_string() };
+    let planned = match plan(&config, &signer, &request, &digest, t) {
+        Ok(p) => p,
+        Err(refused) => {
+            let event = blocked(format!("{} problem(s)", refused.problems.len())).by(Some(signer.actor())).digest(&digest);
+            record(&mut log, &event)?;
+            return Err(refused.into());
+        }
+    };
+    let suppressed: Vec<usize> = planned
+        .jobs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, j)| store.is_suppressed(&j.recipient).map(|s| s.then_some(i + 1)).transpose())
+        .collect::<Result<_, _>>()?;
+    if !suppressed.is_empty() {
+        return Err(cavra_deliver::send::Refused {
+            problems: suppressed.iter().map(|i| format!("recipient {i}: suppressed after a hard bounce")).collect(),
+        }
+        .into());
+    }
+    store.enqueue_plan(&planned)?;
+    let (status, decision) = match planned.approval() {
+        Some(_) => (AuditStatus::BlockedRequiresApproval, ApprovalDecision::Pending),
+        None => (AuditStatus::Accepted, ApprovalDecision::NotRequired),
+    };
+    let event = AuditEvent::new(&at, AuditAction::Send, status)
+        .by(Some(signer.actor()))
+        .recipients(planned.summary.clone())
+        .approval(planned.approval(), decision)
+        .digest(&digest);
+    record(&mut log, &event)?;
+    crate::say!(
+        "queued {} job(s) for {} recipient(s) in {} domain(s); digest {digest}",
+        planned.jobs.len(),
+        planned.summary.count,
+        planned.summary.domains.len()
+    );
+    if let Some(a) = planned.approval() {
+        crate::say!(
+            "waiting for approval {a} by {} approver(s): `cavra-reports approvals approve {a} --as file:<approver key>`",
+            config.recipients.external_approvers
+        );
+    }
+    Ok(())
+}
+
+/// `deliver test`.
+fn test(common: &Common, to: &[String], principal: &AsPrincipal) -> Result<()> {
+    let config = Config::load(&common.config)?;
+    let mut log = common.audit.open()?;
+    let (t, at) = now();
+    let event = |status| AuditEvent::new(&at, AuditAction::TestDelivery, status);
+    let signer = match principal.signer(&config) {
+        Ok(s) => s,
+        Err(e) => {
+            record(&mut log, &event(AuditStatus::BlockedPolicy).detail(crate::evidence::failure_class(&e)))?;
+            return Err(e);
+        }
+    };
+    let transport = crate::run_loop::transport(&config, &common.config)?;
+    let scratch = tempfile::tempdir().context("creating a scratch folder")?;
+    let outcomes = match cavra_deliver::send::send_test(&config, transport.as_ref(), &signer, to, scratch.path(), t) {
+        Ok(o) => o,
+        Err(refused) => {
+            let e = event(AuditStatus::BlockedPolicy).by(Some(signer.actor()));
+            record(&mut log, &e.detail(format!("{} problem(s)", refused.problems.len())))?;
+            return Err(refused.into());
+        }
+    };
+    let mut failed = 0;
+    for (i, o) in outcomes.iter().enumerate() {
+        let base = event(AuditStatus::TestPassed).by(Some(signer.actor())).recipients(RecipientSummary::one(&o.domain));
+        let e = match &o.result {
+            Ok(()) => {
+                crate::say!("recipient {} ({}): test passed", i + 1, o.domain);
+                base
+            }
+            Err(f) => {
+                failed += 1;
+                crate::say!("recipient {} ({}): test failed: {}", i + 1, o.domain, f.message);
+                // Server replies can quote the address; keep the reply code only.
+                let code = f.message.split_whitespace().take(2).collect::<Vec<_>>().join(" ").replace('@', "(at)");
+                AuditEvent { status: AuditStatus::Failed, ..base }.detail(code)
+            }
+        };
+        record(&mut log, &e)?;
+    }
+    if failed > 0 {
+        bail!("{failed} of {} test deliveries failed", outcomes.len());
+    }
+    Ok(())
 }
 
 pub fn deliver(cmd: &DeliverCommand) -> Result<()> {
     match cmd {
-        DeliverCommand::Send { common, package, to, role, subject } => {
-            let (config, mut store, mut log) = open(common)?;
-            let bytes = std::fs::read(package).with_context(|| format!("{}: cannot read", package.display()))?;
-            let digest = cavra_package::manifest::sha256_tagged(&bytes);
-            let (t, at) = now();
-            let request = SendRequest {
-                role: role.clone(),
-                recipients: to.clone(),
-                attachment: package.clone(),
-                subject: subject.clone(),
-            };
-            let planned = match plan(&config, &request, &digest, t) {
-                Ok(p) => p,
-                Err(refused) => {
-                    if let Some(l) = log.as_mut() {
-                        l.append(&AuditEvent {
-                            at,
-                            action: "send".into(),
-                            status: AuditStatus::BlockedPolicy,
-                            role: role.clone(),
-                            recipients: None,
-                            approval: None,
-                            retry: None,
-                            digest: Some(digest),
-                            detail: Some(format!("{} problem(s)", refused.problems.len())),
-                        })?;
-                    }
-                    return Err(refused.into());
-                }
-            };
-            let suppressed: Vec<usize> = planned
-                .jobs
-                .iter()
-                .enumerate()
-                .filter_map(|(i, j)| store.is_suppressed(&j.recipient).map(|s| s.then_some(i + 1)).transpose())
-                .collect::<Result<_, _>>()?;
-            if !suppressed.is_empty() {
-                return Err(cavra_deliver::send::Refused {
-                    problems: suppressed
-                        .iter()
-                        .map(|i| format!("recipient {i}: suppressed after a hard bounce"))
-                        .collect(),
-                }
-                .into());
-            }
-            store.enqueue_gated(&planned.jobs, planned.request.as_ref())?;
-            let status =
-                if planned.approval().is_some() { AuditStatus::BlockedRequiresApproval } else { AuditStatus::Accepted };
-            if let Some(l) = log.as_mut() {
-                l.append(&AuditEvent {
-                    at,
-                    action: "send".into(),
-                    status,
-                    role: role.clone(),
-                    recipients: Some(planned.summary.clone()),
-                    approval: planned.approval().map(str::to_string),
-                    retry: None,
-                    digest: Some(digest.clone()),
-                    detail: None,
-                })?;
-            }
-            println!(
-                "queued {} job(s) for {} recipient(s) in {} domain(s); digest {digest}",
-                planned.jobs.len(),
-                planned.summary.count,
-                planned.summary.domains.len()
-            );
-            if let Some(a) = planned.approval() {
-                println!("waiting for approval {a}: `cavra-reports approvals approve {a} --role <approver>`");
-            }
-            Ok(())
-        }
-        DeliverCommand::Test { common, to, role } => {
-            let config = Config::load(&common.config)?;
-            let mut log = common.audit.open(config.audit.checkpoint_every)?;
-            let transport = crate::run_loop::transport(&config, &common.config)?;
-            let scratch = tempfile::tempdir().context("creating a scratch folder")?;
-            let (t, at) = now();
-            let event = |status, recipients, detail| AuditEvent {
-                at: at.clone(),
-                action: "test_delivery".into(),
-                status,
-                role: role.clone(),
-                recipients,
-                approval: None,
-                retry: None,
-                digest: None,
-                detail,
-            };
-            let outcomes =
-                match cavra_deliver::send::send_test(&config, transport.as_ref(), role, to, scratch.path(), t) {
-                    Ok(o) => o,
-                    Err(refused) => {
-                        if let Some(l) = log.as_mut() {
-                            l.append(&event(
-                                AuditStatus::BlockedPolicy,
-                                None,
-                                Some(format!("{} problem(s)", refused.problems.len())),
-                            ))?;
-                        }
-                        return Err(refused.into());
-                    }
-                };
-            let mut failed = 0;
-            for (i, o) in outcomes.iter().enumerate() {
-                let summary = cavra_deliver::audit::RecipientSummary { count: 1, domains: vec![o.domain.clone()] };
-                let (status, detail) = match &o.result {
-                    Ok(()) => {
-                        println!("recipient {} ({}): test passed", i + 1, o.domain);
-                        (AuditStatus::TestPassed, None)
-                    }
-                    Err(f) => {
-                        failed += 1;
-                        println!("recipient {} ({}): test failed: {}", i + 1, o.domain, f.message);
-                        // Server replies can quote the address; keep the reply code only.
-                        (AuditStatus::Failed, Some(f.message.split_whitespace().take(2).collect::<Vec<_>>().join(" ")))
-                    }
-                };
-                if let Some(l) = log.as_mut() {
-                    l.append(&event(status, Some(summary), detail.map(|d| d.replace('@', "(at)"))))?;
-                }
-            }
-            if failed > 0 {
-                bail!("{failed} of {} test deliveries failed", outcomes.len());
-            }
-            Ok(())
-        }
+        DeliverCommand::Send { common, package, to, principal, subject } => send(common, package, to, principal, subject),
+        DeliverCommand::Test { common, to, principal } => test(common, to, principal),
         DeliverCommand::Status { common } => {
             let (_, store, _) = open(common)?;
             let jobs = store.jobs()?;
             for j in &jobs {
-                println!(
+                crate::say!(
                     "{}  {}  attempts {}{}  {}",
                     j.id,
                     j.state.as_str(),
@@ -327,7 +345,7 @@ pub fn deliver(cmd: &DeliverCommand) -> Result<()> {
                     j.message_id
                 );
             }
-            println!("{} job(s)", jobs.len());
+            crate::say!("{} job(s)", jobs.len());
             Ok(())
         }
         DeliverCommand::Run { common, lease_seconds, keep_running, until_idle, poll_seconds } => {
@@ -339,13 +357,39 @@ pub fn deliver(cmd: &DeliverCommand) -> Result<()> {
                 poll_seconds: *poll_seconds,
             };
             let s = crate::run_loop::run(&config, &common.config, &mut store, log.as_mut(), options)?;
-            println!(
+            crate::say!(
                 "sent {}, retry scheduled {}, failed {}, dead-lettered {}",
-                s.sent, s.retried, s.failed, s.dead_lettered
+                s.sent,
+                s.retried,
+                s.failed,
+                s.dead_lettered
             );
             Ok(())
         }
     }
+}
+
+fn list_approvals(cmd: &ApprovalsCommand, common: &Common) -> Result<()> {
+    let (_, mut store, _) = open(common)?;
+    let all = store.approvals(now().0)?;
+    for a in &all {
+        if matches!(cmd, ApprovalsCommand::Export { .. }) {
+            crate::say!("{}", serde_json::to_string(a)?);
+        } else {
+            crate::say!(
+                "{}  {}  {} recipient(s) in {}  {}",
+                a.approval_id,
+                a.decision.as_str(),
+                a.recipient_count,
+                a.recipient_domains.join(", "),
+                a.package_digest
+            );
+        }
+    }
+    if matches!(cmd, ApprovalsCommand::List { .. }) {
+        crate::say!("{} request(s)", all.len());
+    }
+    Ok(())
 }
 
 pub fn approvals(cmd: &ApprovalsCommand) -> Result<()> {
@@ -355,55 +399,54 @@ pub fn approvals(cmd: &ApprovalsCommand) -> Result<()> {
         ApprovalsCommand::Reject(d) => (d, ApprovalState::Rejected),
         ApprovalsCommand::NeedsMoreInfo(d) => (d, ApprovalState::NeedsMoreInfo),
         ApprovalsCommand::Revoke(d) => (d, ApprovalState::Revoked),
-        ApprovalsCommand::List { common } | ApprovalsCommand::Export { common } => {
-            let (_, mut store, _) = open(common)?;
-            let all = store.approvals(now().0)?;
-            for a in &all {
-                if matches!(cmd, ApprovalsCommand::Export { .. }) {
-                    println!("{}", serde_json::to_string(a)?);
-                } else {
-                    println!(
-                        "{}  {}  {} recipient(s) in {}  {}",
-                        a.approval_id,
-                        a.decision.as_str(),
-                        a.recipient_count,
-                        a.recipient_domains.join(", "),
-                        a.package_digest
-                    );
-                }
-            }
-            if matches!(cmd, ApprovalsCommand::List { .. }) {
-                println!("{} request(s)", all.len());
-            }
-            return Ok(());
-        }
+        ApprovalsCommand::List { common } | ApprovalsCommand::Export { common } => return list_approvals(cmd, common),
     };
     let (config, mut store, mut log) = open(&d.common)?;
-    if !config.allows(&d.role, Permission::Approve) {
-        bail!("role `{}` may not decide approvals", d.role);
-    }
     let (t, at) = now();
-    let n = store.decide(&d.id, to, &d.role, d.reason.as_deref(), t)?;
-    if let Some(l) = log.as_mut() {
-        l.append(&AuditEvent {
-            at,
-            action: "approve".into(),
-            status: if to == ApprovalState::Approved { AuditStatus::Accepted } else { AuditStatus::BlockedPolicy },
-            role: d.role.clone(),
-            recipients: None,
-            approval: Some(d.id.clone()),
-            retry: None,
-            digest: None,
-            detail: Some(format!("{}; {n} job(s) changed", to.as_str())),
-        })?;
-    }
-    println!("{}: {}; {n} job(s) changed", d.id, to.as_str());
+    let refused = |detail: String| {
+        AuditEvent::new(&at, AuditAction::Approve, AuditStatus::BlockedPolicy)
+            .approval(Some(&d.id), ApprovalDecision::Pending)
+            .detail(detail)
+    };
+    let outcome = d.principal.signer(&config).and_then(|signer| {
+        let decided = store.decide(&config, &signer, &d.id, to, d.reason.as_deref(), t)?;
+        Ok((signer, decided))
+    });
+    let (signer, decided) = match outcome {
+        Ok(x) => x,
+        Err(e) => {
+            record(&mut log, &refused(crate::evidence::failure_class(&e)))?;
+            return Err(e);
+        }
+    };
+    let decision = match decided.state {
+        ApprovalState::Approved => ApprovalDecision::Approved,
+        ApprovalState::Pending => ApprovalDecision::Pending,
+        ApprovalState::Rejected | ApprovalState::Revoked => ApprovalDecision::Denied,
+        ApprovalState::NeedsMoreInfo => ApprovalDecision::NeedsMoreInfo,
+        ApprovalState::Expired => ApprovalDecision::Expired,
+    };
+    let status = if to == ApprovalState::Approved { AuditStatus::Accepted } else { AuditStatus::BlockedPolicy };
+    let event = AuditEvent::new(&at, AuditAction::Approve, status)
+        .by(Some(signer.actor()))
+        .approval(Some(&d.id), decision)
+        .detail(format!("{} signed; {} of {} approval(s); {} job(s) changed", to.as_str(), decided.approvers, decided.needed, decided.changed));
+    record(&mut log, &event)?;
+    crate::say!(
+        "{}: {} signed by {}; now {} ({} of {} approval(s)); {} job(s) changed",
+        d.id,
+        to.as_str(),
+        signer.name(),
+        decided.state.as_str(),
+        decided.approvers,
+        decided.needed,
+        decided.changed
+    );
     Ok(())
 }
 
-pub fn bounces(cmd: &BouncesCommand) -> Result<()> {
-    let BouncesCommand::Ingest { common, paths } = cmd;
-    let (_, mut store, mut log) = open(common)?;
+/// The files a bounce path names: a file, or a maildir's messages.
+fn bounce_files(paths: &[PathBuf]) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for p in paths {
         if p.is_dir() {
@@ -419,39 +462,66 @@ pub fn bounces(cmd: &BouncesCommand) -> Result<()> {
             files.push(p.clone());
         }
     }
+    files
+}
+
+/// Some bounce files could not be read (the others were ingested).
+#[derive(Debug)]
+pub struct SomeBouncesUnreadable(pub usize);
+
+impl std::fmt::Display for SomeBouncesUnreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} file(s) were not bounce reports (listed above); the others were ingested", self.0)
+    }
+}
+
+impl std::error::Error for SomeBouncesUnreadable {}
+
+pub fn bounces(cmd: &BouncesCommand) -> Result<()> {
+    let BouncesCommand::Ingest { common, paths } = cmd;
+    let (_, mut store, mut log) = open(common)?;
+    let files = bounce_files(paths);
     let (t, at) = now();
-    let (mut hard, mut soft, mut linked) = (0, 0, 0);
+    let (mut hard, mut soft, mut linked, mut junk) = (0, 0, 0, 0);
     for f in &files {
-        let text = std::fs::read_to_string(f).with_context(|| format!("{}: cannot read", f.display()))?;
-        let parsed = if f.extension().is_some_and(|e| e == "json") {
-            cavra_deliver::bounce::parse_provider_events(&text)
-        } else {
-            cavra_deliver::bounce::parse_dsn(&text)
-        }
-        .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+        let parsed = cavra_model::limits::read_text_bounded(f, cavra_model::limits::BOUNCE_BYTES)
+            .map_err(|e| e.to_string())
+            .and_then(|text| {
+                if f.extension().is_some_and(|e| e == "json") {
+                    cavra_deliver::bounce::parse_provider_events(&text)
+                } else {
+                    cavra_deliver::bounce::parse_dsn(&text)
+                }
+                .map_err(|e| e.to_string())
+            });
+        let parsed = match parsed {
+            Ok(p) => p,
+            Err(e) => {
+                junk += 1;
+                eprintln!("skipped {}: {e}", f.display());
+                continue;
+            }
+        };
         linked += store.record_bounces(&parsed, t)?;
         for b in &parsed {
             match b.kind {
                 cavra_deliver::bounce::BounceKind::Hard => hard += 1,
                 cavra_deliver::bounce::BounceKind::Soft => soft += 1,
             }
-            if let Some(l) = log.as_mut() {
-                let domain = b.recipient.rsplit_once('@').map(|(_, d)| d.to_string()).unwrap_or_default();
-                l.append(&AuditEvent {
-                    at: at.clone(),
-                    action: "bounce".into(),
-                    status: AuditStatus::Failed,
-                    role: "system".into(),
-                    recipients: Some(cavra_deliver::audit::RecipientSummary { count: 1, domains: vec![domain] }),
-                    approval: None,
-                    retry: None,
-                    digest: None,
-                    detail: Some(format!("{:?} bounce {}", b.kind, b.status).to_lowercase()),
-                })?;
-            }
+            let domain = b.recipient.rsplit_once('@').map(|(_, d)| d.to_string()).unwrap_or_default();
+            let event = AuditEvent::new(&at, AuditAction::Bounce, AuditStatus::Failed)
+                .recipients(RecipientSummary::one(&domain))
+                .detail(format!("{:?} bounce {}", b.kind, b.status).to_lowercase());
+            record(&mut log, &event)?;
         }
     }
-    println!("{} file(s): {hard} hard bounce(s) (suppressed), {soft} soft; {linked} linked to jobs", files.len());
+    crate::say!(
+        "{} file(s): {hard} hard bounce(s) (suppressed), {soft} soft; {linked} linked to jobs; {junk} skipped",
+        files.len()
+    );
+    if junk > 0 {
+        return Err(SomeBouncesUnreadable(junk).into());
+    }
     Ok(())
 }
 
@@ -464,44 +534,12 @@ pub fn schedule(cmd: &ScheduleCommand) -> Result<()> {
                 let s = config.schedule(e)?;
                 let next = cavra_deliver::schedule::next_runs(&s, after, 1);
                 let when = next.first().map_or("never".to_string(), |r| format!("{} ({})", r.at, r.local));
-                println!("{}  {}  {}  next {when}", s.id, e.cadence, s.timezone);
+                crate::say!("{}  {}  {}  next {when}", s.id, e.cadence, s.timezone);
             }
-            println!("{} schedule(s)", config.schedules.len());
+            crate::say!("{} schedule(s)", config.schedules.len());
             Ok(())
         }
-        ScheduleCommand::RunDue { common, lookback_hours } => {
-            let (config, mut store, mut log) = open(common)?;
-            let (t, at) = now();
-            let now_ts = cavra_model::Timestamp::from_unix_seconds(t).map_err(anyhow::Error::msg)?;
-            let fired = cavra_deliver::schedule::run_due(&config, &mut store, now_ts, lookback_hours * 3600)?;
-            for f in &fired {
-                println!(
-                    "{}  queued {}{}",
-                    f.run.key,
-                    f.queued,
-                    f.note.as_deref().map(|n| format!("  ({n})")).unwrap_or_default()
-                );
-                if let Some(l) = log.as_mut() {
-                    l.append(&AuditEvent {
-                        at: at.clone(),
-                        action: "schedule".into(),
-                        status: match (&f.approval, f.queued) {
-                            (Some(_), _) => AuditStatus::BlockedRequiresApproval,
-                            (None, 0) => AuditStatus::BlockedPolicy,
-                            (None, _) => AuditStatus::Scheduled,
-                        },
-                        role: "scheduler".into(),
-                        recipients: None,
-                        approval: f.approval.clone(),
-                        retry: None,
-                        digest: None,
-                        detail: Some(f.run.key.clone()),
-                    })?;
-                }
-            }
-            println!("{} run(s) fired", fired.len());
-            Ok(())
-        }
+        ScheduleCommand::RunDue { common, principal, lookback_hours } => run_due(common, principal, *lookback_hours),
         ScheduleCommand::Next { cadence, timezone, count, after } => {
             let cadence = cavra_deliver::schedule::Cadence::parse(cadence)?;
             let s = cavra_deliver::schedule::Schedule::new("preview", cadence, timezone)?;
@@ -510,52 +548,44 @@ pub fn schedule(cmd: &ScheduleCommand) -> Result<()> {
                 None => cavra_model::Timestamp::from_unix_seconds(now().0).map_err(anyhow::Error::msg)?,
             };
             for r in cavra_deliver::schedule::next_runs(&s, after, *count) {
-                println!("{}  {}  {:?}", r.at, r.local, r.kind);
+                crate::say!("{}  {}  {:?}", r.at, r.local, r.kind);
             }
             Ok(())
         }
     }
 }
 
-/// An audit log failed verification (exit code 5).
-#[derive(Debug)]
-pub struct LogNotVerified;
-
-impl std::fmt::Display for LogNotVerified {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("audit log failed verification")
-    }
-}
-
-impl std::error::Error for LogNotVerified {}
-
-pub fn audit(cmd: &AuditCommand) -> Result<()> {
-    match cmd {
-        AuditCommand::Verify { log, pubkey, closed } => {
-            let key = std::fs::read_to_string(pubkey).with_context(|| format!("{}: cannot read", pubkey.display()))?;
-            let file = std::fs::File::open(log).with_context(|| format!("{}: cannot read", log.display()))?;
-            let v = verify_log(std::io::BufReader::new(file), &key);
-            for p in &v.problems {
-                println!("FAIL  {p}");
-            }
-            let mut ok = v.ok();
-            if *closed && !v.closed {
-                println!("FAIL  the log does not end with its closing checkpoint (records removed from the end, or still open)");
-                ok = false;
-            }
-            println!(
-                "{} records ({} events); last checkpoint {}; {} event(s) after it; {}",
-                v.records,
-                v.events,
-                v.last_checkpoint.map_or("none".to_string(), |c| format!("at record {c}")),
-                v.unsigned_tail,
-                if v.closed { "closed" } else { "open" }
-            );
-            if ok {
-                Ok(())
-            } else {
-                Err(LogNotVerified.into())
-            }
+fn run_due(common: &Common, principal: &AsPrincipal, lookback_hours: i64) -> Result<()> {
+    let (config, mut store, mut log) = open(common)?;
+    let (t, at) = now();
+    let signer = principal.signer(&config).and_then(|s| {
+        s.require(&config, Permission::Schedule)?;
+        Ok(s)
+    });
+    let signer = match signer {
+        Ok(s) => s,
+        Err(e) => {
+            let event = AuditEvent::new(&at, AuditAction::Schedule, AuditStatus::BlockedPolicy)
+                .detail(crate::evidence::failure_class(&e));
+            record(&mut log, &event)?;
+            return Err(e);
         }
+    };
+    let now_ts = cavra_model::Timestamp::from_unix_seconds(t).map_err(anyhow::Error::msg)?;
+    let fired = cavra_deliver::schedule::run_due(&config, &signer, &mut store, now_ts, lookback_hours * 3600)?;
+    for f in &fired {
+        crate::say!("{}  queued {}{}", f.run.key, f.queued, f.note.as_deref().map(|n| format!("  ({n})")).unwrap_or_default());
+        let (status, decision) = match (&f.approval, f.queued) {
+            (Some(_), _) => (AuditStatus::BlockedRequiresApproval, ApprovalDecision::Pending),
+            (None, 0) => (AuditStatus::BlockedPolicy, ApprovalDecision::NotRequired),
+            (None, _) => (AuditStatus::Scheduled, ApprovalDecision::NotRequired),
+        };
+        let event = AuditEvent::new(&at, AuditAction::Schedule, status)
+            .by(Some(signer.actor()))
+            .approval(f.approval.as_deref(), decision)
+            .evidence(&f.run.key);
+        record(&mut log, &event)?;
     }
+    crate::say!("{} run(s) fired", fired.len());
+    Ok(())
 }

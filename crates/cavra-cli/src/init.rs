@@ -200,6 +200,6 @@ pub fn init(args: &InitArgs) -> Result<()> {
     );
     cavra_deliver::config::Config::from_toml(&text)?;
     std::fs::write(&args.out, &text).with_context(|| format!("{}: cannot write", args.out.display()))?;
-    println!("wrote {} (validated)", args.out.display());
+    crate::say!("wrote {} (validated)", args.out.display());
     Ok(())
 }

@@ -3,8 +3,11 @@
 //!
 //! Exit codes: 0 success; 1 I/O or internal failure; 2 usage error;
 //! 3 invalid input (parse or validation); 4 rejected by the safety gate;
-//! 5 a package failed verification.
+//! 5 a package or audit log failed verification (or an audit log that does
+//! not verify was to be appended to); 6 some items of a batch failed (the
+//! others succeeded).
 
+mod audit_cmd;
 mod commands;
 mod deliver;
 mod evidence;
@@ -176,6 +179,30 @@ struct DigestArgs {
     audit: evidence::ActionAudit,
 }
 
+/// Set once standard output is closed by its reader (`| head -1`): the
+/// command finishes its work and prints nothing more.
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Writes one line to standard output; a closed stdout is not an error
+/// (unlike `println!`, which panics on it).
+pub fn say_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    use std::sync::atomic::Ordering;
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    if out.write_fmt(args).and_then(|()| out.write_all(b"\n")).and_then(|()| out.flush()).is_err() {
+        STDOUT_CLOSED.store(true, Ordering::Relaxed);
+    }
+}
+
+/// `println!` that survives a closed standard output.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => { $crate::say_line(format_args!($($arg)*)) };
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -188,7 +215,7 @@ fn main() -> ExitCode {
         Command::Approvals(cmd) => deliver::approvals(&cmd),
         Command::Schedule(cmd) => deliver::schedule(&cmd),
         Command::Bounces(cmd) => deliver::bounces(&cmd),
-        Command::Audit(cmd) => deliver::audit(&cmd),
+        Command::Audit(cmd) => audit_cmd::audit(&cmd),
         Command::Validate(args) => commands::validate(&args),
         Command::Catalog(audit) => commands::catalog(&audit),
     };

@@ -16,6 +16,28 @@ pub struct Staging {
     out: PathBuf,
     dir: TempDir,
     names: Vec<String>,
+    /// Held (locked) while this run lives; a staging folder whose owner
+    /// file can be locked by someone else belongs to a run that died.
+    _owner: fs::File,
+}
+
+/// Name of the lock file inside a staging folder.
+const OWNER: &str = ".owner";
+
+/// Removes staging folders left beside `parent` by runs that were killed:
+/// a folder whose owner lock can be taken has no live owner.
+fn sweep_abandoned(parent: &Path) {
+    let Ok(entries) = fs::read_dir(parent) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        if !name.to_string_lossy().starts_with(".cavra-staging-") || !e.path().is_dir() {
+            continue;
+        }
+        let Ok(owner) = fs::OpenOptions::new().write(true).open(e.path().join(OWNER)) else { continue };
+        if owner.try_lock().is_ok() {
+            let _ignored = fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 impl Staging {
@@ -30,11 +52,15 @@ impl Staging {
             _ => PathBuf::from("."),
         };
         fs::create_dir_all(&parent).with_context(|| format!("{}: cannot create folder", parent.display()))?;
+        sweep_abandoned(&parent);
         let dir = tempfile::Builder::new()
             .prefix(".cavra-staging-")
             .tempdir_in(&parent)
             .with_context(|| format!("{}: cannot create a staging folder", parent.display()))?;
-        Ok(Staging { out: out.to_path_buf(), dir, names: Vec::new() })
+        let owner = fs::File::create(dir.path().join(OWNER))
+            .and_then(|f| f.lock().map(|()| f))
+            .with_context(|| format!("{}: cannot lock the staging folder", dir.path().display()))?;
+        Ok(Staging { out: out.to_path_buf(), dir, names: Vec::new(), _owner: owner })
     }
 
     /// Writes one artifact through `render` into a staged file.

@@ -5,13 +5,16 @@
 //! set (its id is derived from them); approving releases the jobs that wait
 //! for it, rejecting, revoking or expiring fails them.
 
-use rusqlite::{params, OptionalExtension};
-use serde::Serialize;
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use serde::{Deserialize, Serialize};
 
+use crate::config::{Config, Permission};
+use crate::identity::{gate_free_text, Signer};
 use crate::outbox::{OutboxError, SqliteOutbox};
+use crate::statement::{recipient_set_digest, ApprovalStatement, SignedStatement, APPROVAL_FORMAT};
 
 /// Approval states.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ApprovalState {
     /// Waiting for a decision.
@@ -65,11 +68,11 @@ pub struct Approval {
     pub recipient_domains: Vec<String>,
     /// How many recipients.
     pub recipient_count: usize,
-    /// Role that asked.
+    /// Principal that asked.
     pub requested_by_role: String,
     /// State.
     pub decision: ApprovalState,
-    /// Role that decided.
+    /// Principal whose decision changed the state last.
     pub decided_by_role: Option<String>,
     /// Unix seconds of the request.
     pub requested_at: i64,
@@ -90,6 +93,10 @@ pub enum ApprovalError {
     /// No such request.
     #[error("no approval request `{0}`")]
     Unknown(String),
+    /// The decider may not decide (no `approve` permission, the requester
+    /// itself, a reason the gate refuses).
+    #[error("refused: {0}")]
+    Policy(String),
     /// Not allowed from the current state.
     #[error("approval `{id}` is {from}; it cannot become {to}")]
     Transition {
@@ -182,26 +189,42 @@ impl SqliteOutbox {
         Ok(all)
     }
 
-    /// Decides a request. Approving queues its jobs; rejecting, revoking
-    /// fails the unsent ones.
+    /// Decides a request as `signer`, who must hold the `approve`
+    /// permission and must not be the requester. The decision is a signed
+    /// [`ApprovalStatement`] stored with the request; approving queues the
+    /// jobs once `recipients.external_approvers` distinct approvers have
+    /// approved; rejecting or revoking fails the unsent ones. The jobs are
+    /// checked against the signed statements again before every attempt, so
+    /// the stored state is a convenience, not the authority.
     ///
     /// # Errors
-    /// Unknown id, or a transition the state machine does not allow.
+    /// Unknown id, a signer without the permission or who asked for the
+    /// send, a reason the safety gate refuses, or a transition the state
+    /// machine does not allow.
     pub fn decide(
         &mut self,
+        config: &Config,
+        signer: &Signer,
         id: &str,
         to: ApprovalState,
-        role: &str,
         reason: Option<&str>,
         now: i64,
-    ) -> Result<usize, ApprovalError> {
+    ) -> Result<Decided, ApprovalError> {
+        signer.require(config, Permission::Approve).map_err(|r| ApprovalError::Policy(r.problems.join("; ")))?;
+        if let Some(r) = reason {
+            gate_free_text(r).map_err(|why| ApprovalError::Policy(format!("the reason {why}")))?;
+        }
         self.approvals(now)?;
         let c = self.connection();
-        let current: Option<String> = c
-            .query_row("SELECT decision FROM approvals WHERE approval_id = ?1", params![id], |r| r.get(0))
+        let current: Option<(String, String)> = c
+            .query_row("SELECT decision, package_digest FROM approvals WHERE approval_id = ?1", params![id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .optional()
             .map_err(OutboxError::from)?;
-        let from = current.and_then(|s| ApprovalState::parse(&s)).ok_or_else(|| ApprovalError::Unknown(id.into()))?;
+        let (from, digest) = current
+            .and_then(|(s, d)| ApprovalState::parse(&s).map(|s| (s, d)))
+            .ok_or_else(|| ApprovalError::Unknown(id.into()))?;
         use ApprovalState::*;
         let allowed = matches!(
             (from, to),
@@ -210,39 +233,145 @@ impl SqliteOutbox {
         if !allowed {
             return Err(ApprovalError::Transition { id: id.into(), from: from.as_str(), to: to.as_str() });
         }
-        let tx = c.transaction().map_err(OutboxError::from)?;
+        let (recipients, requesters) = request_parties(c, id)?;
+        if requesters.contains(&signer.key_id()) {
+            return Err(ApprovalError::Policy(format!(
+                "principal `{}` asked for this send and cannot decide its own request",
+                signer.name()
+            )));
+        }
+        let body = ApprovalStatement {
+            format: APPROVAL_FORMAT.into(),
+            approval_id: id.to_string(),
+            package_digest: digest,
+            recipient_set_digest: recipient_set_digest(&recipients),
+            decision: to,
+            expires_at: now.saturating_add(i64::from(config.recipients.approval_ttl_hours) * 3600),
+            approver_key_id: signer.key_id(),
+            decided_at: now,
+            reason: reason.map(str::to_string),
+        };
+        let signed = SignedStatement::sign(signer.key(), APPROVAL_FORMAT, &body)
+            .map_err(|e| ApprovalError::Policy(format!("signing the decision: {e}")))?;
+        let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(OutboxError::from)?;
         tx.execute(
-            "UPDATE approvals SET decision = ?2, decided_by_role = ?3, decided_at = ?4, reason = ?5 WHERE approval_id = ?1",
-            params![id, to.as_str(), role, now, reason],
+            "INSERT OR REPLACE INTO approval_statements VALUES (?1, ?2, ?3, ?4)",
+            params![id, body.approver_key_id, signed.body, signed.signature],
         )
         .map_err(OutboxError::from)?;
-        let changed = match to {
-            Approved => {
-                // A schedule's changed recipient set becomes its baseline once approved.
-                tx.execute(
-                    "UPDATE schedule_recipients SET fingerprint = pending_fingerprint, pending_fingerprint = NULL,
-                       pending_approval = NULL WHERE pending_approval = ?1",
-                    params![id],
-                )
-                .map_err(OutboxError::from)?;
-                tx.execute(
-                    "UPDATE jobs SET state = 'queued', next_attempt = ?2 WHERE state = 'blocked' AND approval = ?1",
-                    params![id, now],
-                )
-            }
-            Rejected => tx.execute(
-                "UPDATE jobs SET state = 'failed', last_error = 'approval rejected' WHERE state = 'blocked' AND approval = ?1",
-                params![id],
-            ),
-            Revoked => tx.execute(
-                "UPDATE jobs SET state = 'failed', last_error = 'approval revoked'
-                 WHERE state IN ('queued', 'retry_scheduled', 'blocked') AND approval = ?1",
-                params![id],
-            ),
-            Pending | NeedsMoreInfo | Expired => Ok(0),
-        }
-        .map_err(OutboxError::from)?;
+        let approvers = count_approvers(&tx, config, id, &requesters, now)?;
+        let needed = config.recipients.external_approvers as usize;
+        let state = match to {
+            Approved if approvers < needed => from,
+            other => other,
+        };
+        let changed = if state == from { 0 } else { apply(&tx, id, state, signer.name(), reason, now)? };
         tx.commit().map_err(OutboxError::from)?;
-        Ok(changed)
+        Ok(Decided { state, changed, approvers, needed })
     }
+}
+
+/// What [`SqliteOutbox::decide`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decided {
+    /// The request's state afterwards.
+    pub state: ApprovalState,
+    /// Jobs whose state changed.
+    pub changed: usize,
+    /// Distinct valid approvals so far.
+    pub approvers: usize,
+    /// Approvals needed.
+    pub needed: usize,
+}
+
+/// The sorted recipients of an approval's jobs and the key ids of the
+/// principals who asked for them.
+fn request_parties(c: &rusqlite::Connection, id: &str) -> Result<(Vec<String>, Vec<String>), OutboxError> {
+    let mut st = c.prepare("SELECT recipient FROM jobs WHERE approval = ?1 ORDER BY recipient")?;
+    let recipients = st.query_map(params![id], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
+    let mut st = c.prepare(
+        "SELECT DISTINCT r.body, r.signature FROM jobs JOIN job_requests j ON j.job_id = jobs.id
+         JOIN send_requests r ON r.request_id = j.request_id WHERE jobs.approval = ?1",
+    )?;
+    let requesters = st
+        .query_map(params![id], |r| Ok(SignedStatement { body: r.get(0)?, signature: r.get(1)? }))?
+        .collect::<Result<Vec<_>, _>>()?
+        .iter()
+        .filter_map(SignedStatement::claimed_key_id)
+        .collect();
+    Ok((recipients, requesters))
+}
+
+/// Distinct principals with `approve`, none of them a requester, whose
+/// signed approval of `id` verifies and has not expired.
+fn count_approvers(
+    c: &rusqlite::Connection,
+    config: &Config,
+    id: &str,
+    requesters: &[String],
+    now: i64,
+) -> Result<usize, OutboxError> {
+    let mut n = 0;
+    for s in statements(c, id)? {
+        let Some((_, key)) = s.claimed_key_id().and_then(|k| config.principal_key(&k)) else { continue };
+        let Ok(a) = s.open::<ApprovalStatement>(&key, APPROVAL_FORMAT) else { continue };
+        if a.decision == ApprovalState::Approved
+            && a.expires_at > now
+            && !requesters.contains(&a.approver_key_id)
+            && config.key_allows(&key, Permission::Approve)
+        {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// The signed decisions stored for an approval id.
+pub(crate) fn statements(c: &rusqlite::Connection, id: &str) -> Result<Vec<SignedStatement>, OutboxError> {
+    let mut st =
+        c.prepare("SELECT body, signature FROM approval_statements WHERE approval_id = ?1 ORDER BY approver_key_id")?;
+    let all = st
+        .query_map(params![id], |r| Ok(SignedStatement { body: r.get(0)?, signature: r.get(1)? }))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(all)
+}
+
+/// Stores the new state and moves the jobs.
+fn apply(
+    tx: &rusqlite::Transaction<'_>,
+    id: &str,
+    to: ApprovalState,
+    by: &str,
+    reason: Option<&str>,
+    now: i64,
+) -> Result<usize, OutboxError> {
+    use ApprovalState::*;
+    tx.execute(
+        "UPDATE approvals SET decision = ?2, decided_by_role = ?3, decided_at = ?4, reason = ?5 WHERE approval_id = ?1",
+        params![id, to.as_str(), by, now, reason],
+    )?;
+    Ok(match to {
+        Approved => {
+            // A schedule's changed recipient set becomes its baseline once approved.
+            tx.execute(
+                "UPDATE schedule_recipients SET fingerprint = pending_fingerprint, pending_fingerprint = NULL,
+                   pending_approval = NULL WHERE pending_approval = ?1",
+                params![id],
+            )?;
+            tx.execute(
+                "UPDATE jobs SET state = 'queued', next_attempt = ?2 WHERE state = 'blocked' AND approval = ?1",
+                params![id, now],
+            )?
+        }
+        Rejected => tx.execute(
+            "UPDATE jobs SET state = 'failed', last_error = 'approval rejected' WHERE state = 'blocked' AND approval = ?1",
+            params![id],
+        )?,
+        Revoked => tx.execute(
+            "UPDATE jobs SET state = 'failed', last_error = 'approval revoked'
+             WHERE state IN ('queued', 'retry_scheduled', 'blocked') AND approval = ?1",
+            params![id],
+        )?,
+        Pending | NeedsMoreInfo | Expired => 0,
+    })
 }

@@ -167,7 +167,7 @@ impl SqliteOutbox {
     /// # Errors
     /// Storage errors.
     pub fn record_bounces(&mut self, bounces: &[Bounce], now: i64) -> Result<usize, OutboxError> {
-        let tx = self.connection().transaction()?;
+        let tx = self.connection().transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut linked = 0;
         for b in bounces {
             let job: Option<String> = match (&b.job_id, &b.message_id) {

@@ -178,6 +178,9 @@ pub struct Recipients {
     /// Named groups of addresses.
     #[serde(default)]
     pub groups: BTreeMap<String, Vec<String>>,
+    /// Distinct approvers (none of them the requester) an external send needs.
+    #[serde(default = "one")]
+    pub external_approvers: u32,
     /// Hours a pending approval request stays open before it expires.
     #[serde(default = "default_ttl")]
     pub approval_ttl_hours: u32,
@@ -211,6 +214,10 @@ impl Channel {
     }
 }
 
+fn one() -> u32 {
+    1
+}
+
 fn default_ttl() -> u32 {
     72
 }
@@ -239,6 +246,20 @@ pub enum Permission {
     Schedule,
     /// Change recipient policy.
     ManagePolicy,
+}
+
+impl Permission {
+    /// The setup-file name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::Render => "render",
+            Permission::SendInternal => "send_internal",
+            Permission::SendExternal => "send_external",
+            Permission::Approve => "approve",
+            Permission::Schedule => "schedule",
+            Permission::ManagePolicy => "manage_policy",
+        }
+    }
 }
 
 /// `[schedule]` defaults.
@@ -338,9 +359,6 @@ pub struct Audit {
     /// Folder the audit log and exports go to.
     #[serde(default = "default_audit_folder")]
     pub export_folder: String,
-    /// A signed checkpoint every this many records.
-    #[serde(default = "default_every")]
-    pub checkpoint_every: u64,
 }
 
 fn default_audit_days() -> u32 {
@@ -349,18 +367,33 @@ fn default_audit_days() -> u32 {
 fn default_audit_folder() -> String {
     "audit".into()
 }
-fn default_every() -> u64 {
-    100
-}
 
 impl Default for Audit {
     fn default() -> Self {
-        Audit {
-            retention_days: default_audit_days(),
-            export_folder: default_audit_folder(),
-            checkpoint_every: default_every(),
-        }
+        Audit { retention_days: default_audit_days(), export_folder: default_audit_folder() }
     }
+}
+
+/// `[principals.<name>]`: a principal is a minisign key; its roles say what
+/// it may do. Commands that need a role take the principal's secret key
+/// (`--as file:PATH|env:NAME`) and sign what they do with it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrincipalEntry {
+    /// The minisign public key: its base64 line (`RW…`) or `file:PATH` to a `.pub` file.
+    pub public_key: String,
+    /// Roles it holds (each defined under `[roles]`).
+    pub roles: Vec<String>,
+}
+
+/// `[packages]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Packages {
+    /// The package signer's minisign public key (base64 line or `file:PATH`):
+    /// `deliver send` accepts only packages that verify against it, and every
+    /// attempt re-verifies the package before sending.
+    pub signing_public_key: Option<String>,
 }
 
 /// The whole file.
@@ -391,6 +424,12 @@ pub struct Config {
     /// Scheduled sends.
     #[serde(default)]
     pub schedules: Vec<ScheduleEntry>,
+    /// Principals: keys and their roles.
+    #[serde(default)]
+    pub principals: BTreeMap<String, PrincipalEntry>,
+    /// Package verification.
+    #[serde(default)]
+    pub packages: Packages,
 }
 
 /// Whether `value` is a reference (`env:NAME` with a valid name, or `file:PATH`).
@@ -410,7 +449,7 @@ pub fn resolve(key: &str, reference: &str) -> Result<String, ConfigError> {
         return std::env::var(name).map_err(|_| bad(key, format!("environment variable {name} is not set")));
     }
     if let Some(path) = reference.strip_prefix("file:") {
-        return std::fs::read_to_string(path)
+        return cavra_model::limits::read_text_bounded(std::path::Path::new(path), cavra_model::limits::KEY_BYTES)
             .map(|s| s.trim_end_matches(['\n', '\r']).to_string())
             .map_err(|e| bad(key, format!("cannot read {path}: {e}")));
     }
@@ -418,7 +457,44 @@ pub fn resolve(key: &str, reference: &str) -> Result<String, ConfigError> {
 }
 
 fn is_loopback(host: &str) -> bool {
-    matches!(host, "localhost" | "127.0.0.1" | "::1" | "[::1]")
+    matches!(host, "localhost" | "::1" | "[::1]")
+        || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// An HTTP API endpoint must use `https` (plain `http` only to a loopback
+/// address) and must not carry credentials in its authority.
+///
+/// ```
+/// use cavra_deliver::config::check_endpoint;
+/// assert!(check_endpoint("https://api.sendgrid.com/v3/mail/send").is_ok());
+/// assert!(check_endpoint("http://127.0.0.1:8025/hook").is_ok());
+/// assert!(check_endpoint("http://hooks.northwind.example/in").is_err());
+/// assert!(check_endpoint("https://user:pw@hooks.northwind.example/in").is_err());
+/// assert!(check_endpoint("ftp://files.northwind.example/").is_err());
+/// ```
+///
+/// # Errors
+/// Why the endpoint is refused (never echoing the URL, which may hold a secret).
+pub fn check_endpoint(url: &str) -> Result<(), String> {
+    let (scheme, rest) = url.split_once("://").ok_or("not an absolute URL (https://host/path)")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err("credentials in the URL are refused like literal secrets; use the setup file's secret references".into());
+    }
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+    };
+    if host.is_empty() {
+        return Err("the URL has no host".into());
+    }
+    match scheme.to_ascii_lowercase().as_str() {
+        "https" => Ok(()),
+        "http" if is_loopback(host) => Ok(()),
+        "http" => Err("plain http is allowed only to a loopback address; use https".into()),
+        _ => Err("only https (or http to a loopback address) is supported".into()),
+    }
 }
 
 impl Config {
@@ -438,12 +514,14 @@ impl Config {
         Ok(config)
     }
 
-    /// Reads and validates a setup file.
+    /// Reads and validates a setup file (at most
+    /// [`cavra_model::limits::SETUP_BYTES`]).
     ///
     /// # Errors
     /// I/O or validation, with the file named.
     pub fn load(path: &std::path::Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| bad(&path.display().to_string(), e.to_string()))?;
+        let text = cavra_model::limits::read_text_bounded(path, cavra_model::limits::SETUP_BYTES)
+            .map_err(|e| bad(&path.display().to_string(), e.to_string()))?;
         Config::from_toml(&text).map_err(|e| bad(&format!("{}: {}", path.display(), e.key), e.reason))
     }
 
@@ -473,7 +551,7 @@ impl Config {
         }
         for (key, tz) in [("organisation.timezone", &o.timezone), ("schedule.timezone", &self.schedule.timezone)] {
             if let Some(tz) = tz {
-                jiff::tz::TimeZone::get(tz).map_err(|_| bad(key, format!("unknown time zone `{tz}`")))?;
+                crate::schedule::check_zone(tz).map_err(|e| bad(key, e.0))?;
             }
         }
         if let Some(p) = &self.schedule.blackout_policy {
@@ -509,14 +587,22 @@ impl Config {
         if self.retry.max_backoff_seconds > 7 * 86_400 {
             return Err(bad("retry.max_backoff_seconds", "at most 604800 (seven days)"));
         }
-        if self.audit.checkpoint_every == 0 {
-            return Err(bad("audit.checkpoint_every", "must be at least 1"));
-        }
+        self.validate_principals()?;
+        self.validate_schedules_and_values()?;
         if d.mode == Mode::Disabled {
             return Ok(());
         }
         if o.sender.is_none() {
             return Err(bad("organisation.sender", "required when delivery is enabled"));
+        }
+        if self.packages.signing_public_key.is_none() {
+            return Err(bad(
+                "packages.signing_public_key",
+                "required when delivery is enabled: only packages that verify against it are sent",
+            ));
+        }
+        if let Some(endpoint) = &d.endpoint {
+            check_endpoint(endpoint).map_err(|why| bad("delivery.endpoint", why))?;
         }
         if !policy.rules.iter().any(|r| r.classification != Classification::Blocked) {
             return Err(bad(
@@ -569,6 +655,63 @@ impl Config {
                 }
             }
             Mode::Disabled => {}
+        }
+        Ok(())
+    }
+
+    fn validate_principals(&self) -> Result<(), ConfigError> {
+        let mut seen: BTreeMap<String, &String> = BTreeMap::new();
+        for (name, p) in &self.principals {
+            let key = format!("principals.{name}.public_key");
+            let public = crate::identity::parse_principal_key(&p.public_key).map_err(|e| bad(&key, e))?;
+            if let Some(other) = seen.insert(public.base64(), name) {
+                return Err(bad(&key, format!("the same key is already principal `{other}`")));
+            }
+            if p.roles.is_empty() {
+                return Err(bad(&format!("principals.{name}.roles"), "a principal needs at least one role"));
+            }
+            for r in &p.roles {
+                if !self.roles.contains_key(r) {
+                    return Err(bad(&format!("principals.{name}.roles"), format!("role `{r}` is not defined")));
+                }
+            }
+        }
+        if self.recipients.external_approvers == 0 || self.recipients.external_approvers > 16 {
+            return Err(bad("recipients.external_approvers", "must be 1 to 16"));
+        }
+        if let Some(k) = &self.packages.signing_public_key {
+            crate::identity::parse_principal_key(k).map_err(|e| bad("packages.signing_public_key", e))?;
+        }
+        Ok(())
+    }
+
+    fn validate_schedules_and_values(&self) -> Result<(), ConfigError> {
+        if self.delivery.port == Some(0) {
+            return Err(bad("delivery.port", "port 0 cannot be connected to; give the server's port (1-65535)"));
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        let policy = self.recipient_policy()?;
+        for (i, e) in self.schedules.iter().enumerate() {
+            if !ids.insert(e.id.as_str()) {
+                return Err(bad(&format!("schedules[{i}].id"), format!("schedule id `{}` is used twice", e.id)));
+            }
+            for (j, to) in e.to.iter().enumerate() {
+                let key = format!("schedules[{i}].to[{j}]");
+                match to.strip_prefix("group:") {
+                    Some(g) if !self.recipients.groups.contains_key(g) => {
+                        return Err(bad(&key, format!("unknown group `{g}`")));
+                    }
+                    Some(_) => {}
+                    None => {
+                        policy.classify(to).map_err(|err| bad(&key, format!("not allowed by the recipient policy: {err}")))?;
+                    }
+                }
+            }
+            for (key, v) in [("subject", e.subject.as_deref()), ("id", Some(e.id.as_str()))] {
+                if let Some(v) = v {
+                    crate::identity::gate_free_text(v).map_err(|why| bad(&format!("schedules[{i}].{key}"), why))?;
+                }
+            }
         }
         Ok(())
     }

@@ -11,12 +11,15 @@
 
 pub mod approval;
 pub mod audit;
+pub mod authorise;
 pub mod bounce;
 pub mod config;
 pub mod http;
+pub mod identity;
 pub mod message;
 pub mod outbox;
 pub mod policy;
 pub mod schedule;
 pub mod send;
 pub mod ses;
+pub mod statement;

@@ -49,6 +49,19 @@ pub fn channel(config: &Config, job: &Job) -> Result<Channel, String> {
     config.channel_for(class)
 }
 
+/// Whether the job's recipient is external under the current policy.
+///
+/// # Errors
+/// The recipient is no longer allowed by the policy.
+pub fn is_external(config: &Config, job: &Job) -> Result<bool, String> {
+    let policy = config.recipient_policy().map_err(|e| e.to_string())?;
+    let address = parse_address(&job.recipient).map_err(|e| e.to_string())?;
+    policy
+        .classify_domain(&address.domain)
+        .map(|c| c.is_external())
+        .map_err(|e| format!("the recipient is no longer allowed by the policy: {e}"))
+}
+
 fn human_size(bytes: u64) -> String {
     match bytes {
         0..=1023 => format!("{bytes} B"),
@@ -177,7 +190,7 @@ pub fn media_type(name: &str) -> &'static str {
 /// # Errors
 /// A header value with CR/LF, an unreadable or changed attachment, a bad
 /// address, or a summary the safety gate refuses (nothing is sent).
-pub fn build_message(config: &Config, job: &Job) -> Result<Vec<u8>, String> {
+pub fn build_message(config: &Config, job: &Job, bytes: &[u8]) -> Result<Vec<u8>, String> {
     let o = &config.organisation;
     let from: Mailbox =
         o.sender.as_deref().ok_or("organisation.sender is required")?.parse().map_err(|e| format!("sender: {e}"))?;
@@ -199,8 +212,7 @@ pub fn build_message(config: &Config, job: &Job) -> Result<Vec<u8>, String> {
         builder = builder.reply_to(r.parse().map_err(|e| format!("reply_to: {e}"))?);
     }
     let content = if attached {
-        let bytes = std::fs::read(&job.attachment).map_err(|e| format!("{}: {e}", job.attachment))?;
-        let digest = sha256_tagged(&bytes);
+        let digest = sha256_tagged(bytes);
         if digest != job.digest {
             return Err(format!(
                 "{} changed since it was queued (digest {digest}, queued {})",
@@ -209,7 +221,7 @@ pub fn build_message(config: &Config, job: &Job) -> Result<Vec<u8>, String> {
         }
         let name = attachment_name(job).to_string();
         let kind = ContentType::parse(media_type(&name)).map_err(|e| e.to_string())?;
-        MultiPart::mixed().multipart(body).singlepart(Attachment::new(name).body(bytes, kind))
+        MultiPart::mixed().multipart(body).singlepart(Attachment::new(name).body(bytes.to_vec(), kind))
     } else {
         MultiPart::mixed().multipart(body)
     };

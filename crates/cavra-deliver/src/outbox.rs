@@ -10,7 +10,8 @@
 //! [`SqliteOutbox`] (embedded SQLite) is the default.
 
 use crate::approval::Approval;
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::statement::SignedStatement;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 /// Job states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +75,7 @@ pub struct Job {
     pub attachment: String,
     /// `sha256:` digest of the attachment when queued.
     pub digest: String,
-    /// Role that asked.
+    /// The principal that asked (its name in `cavra.toml`).
     pub role: String,
     /// State.
     pub state: JobState,
@@ -176,6 +177,8 @@ pub struct RunClaim<'a> {
     /// becomes the schedule's baseline on its first run; a different one is
     /// kept pending until `approval` is approved.
     pub recipients: Option<(&'a str, &'a str)>,
+    /// The signed request the jobs come from.
+    pub request: Option<&'a SignedStatement>,
 }
 
 /// A job store.
@@ -185,14 +188,34 @@ pub trait OutboxStore {
     ///
     /// # Errors
     /// Storage errors.
-    fn enqueue_gated(&mut self, jobs: &[Job], approval: Option<&Approval>) -> Result<usize, OutboxError>;
-    /// Adds jobs that wait for no approval.
+    fn enqueue_gated(
+        &mut self,
+        jobs: &[Job],
+        approval: Option<&Approval>,
+        request: Option<&SignedStatement>,
+    ) -> Result<usize, OutboxError>;
+    /// Adds a planned send: its jobs, its approval request and the
+    /// requester's signed statement, in one transaction.
+    ///
+    /// # Errors
+    /// Storage errors.
+    fn enqueue_plan(&mut self, plan: &crate::send::Plan) -> Result<usize, OutboxError> {
+        self.enqueue_gated(&plan.jobs, plan.request.as_ref(), Some(&plan.statement))
+    }
+    /// Adds jobs without a signed request. Such jobs are kept (bounces link
+    /// to them, status lists them) but never sent: every attempt checks the
+    /// signed request first.
     ///
     /// # Errors
     /// Storage errors.
     fn enqueue(&mut self, jobs: &[Job]) -> Result<usize, OutboxError> {
-        self.enqueue_gated(jobs, None)
+        self.enqueue_gated(jobs, None, None)
     }
+    /// The signed evidence a job is checked against before each attempt.
+    ///
+    /// # Errors
+    /// Storage errors.
+    fn evidence(&self, job: &Job) -> Result<crate::authorise::JobEvidence, OutboxError>;
     /// Leases up to `limit` due jobs until `now + lease_seconds`; jobs whose
     /// lease expired are taken again and flagged as possible duplicates.
     ///
@@ -320,6 +343,12 @@ impl SqliteOutbox {
                pending_fingerprint TEXT,
                pending_approval TEXT
              );
+             CREATE TABLE IF NOT EXISTS send_requests (
+               request_id TEXT PRIMARY KEY, body TEXT NOT NULL, signature TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS job_requests (job_id TEXT PRIMARY KEY, request_id TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS approval_statements (
+               approval_id TEXT NOT NULL, approver_key_id TEXT NOT NULL, body TEXT NOT NULL, signature TEXT NOT NULL,
+               PRIMARY KEY (approval_id, approver_key_id));
              CREATE TABLE IF NOT EXISTS schedule_runs (
                key TEXT PRIMARY KEY,
                state TEXT NOT NULL,
@@ -329,6 +358,17 @@ impl SqliteOutbox {
         conn.execute_batch(crate::approval::SCHEMA)?;
         Ok(SqliteOutbox { conn })
     }
+}
+
+/// Stores a signed request and links each job to it.
+fn insert_request(tx: &rusqlite::Transaction<'_>, jobs: &[Job], r: &SignedStatement) -> Result<(), OutboxError> {
+    let body: serde_json::Value = serde_json::from_str(&r.body).map_err(|e| OutboxError::Corrupt(e.to_string()))?;
+    let id = body["request_id"].as_str().ok_or_else(|| OutboxError::Corrupt("a request without request_id".into()))?;
+    tx.execute("INSERT OR IGNORE INTO send_requests VALUES (?1, ?2, ?3)", params![id, r.body, r.signature])?;
+    for j in jobs {
+        tx.execute("INSERT OR IGNORE INTO job_requests VALUES (?1, ?2)", params![j.id, id])?;
+    }
+    Ok(())
 }
 
 /// Inserts a job unless its id exists; returns rows added.
@@ -356,8 +396,13 @@ fn insert_job(tx: &rusqlite::Transaction<'_>, j: &Job) -> Result<usize, OutboxEr
 }
 
 impl OutboxStore for SqliteOutbox {
-    fn enqueue_gated(&mut self, jobs: &[Job], approval: Option<&Approval>) -> Result<usize, OutboxError> {
-        let tx = self.conn.transaction()?;
+    fn enqueue_gated(
+        &mut self,
+        jobs: &[Job],
+        approval: Option<&Approval>,
+        request: Option<&SignedStatement>,
+    ) -> Result<usize, OutboxError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut added = 0;
         for j in jobs {
             added += insert_job(&tx, j)?;
@@ -365,12 +410,41 @@ impl OutboxStore for SqliteOutbox {
         if let Some(a) = approval {
             crate::approval::insert(&tx, a)?;
         }
+        if let Some(r) = request {
+            insert_request(&tx, jobs, r)?;
+        }
         tx.commit()?;
         Ok(added)
     }
 
+    fn evidence(&self, job: &Job) -> Result<crate::authorise::JobEvidence, OutboxError> {
+        let c = &self.conn;
+        let request: Option<(String, String, String)> = c
+            .query_row(
+                "SELECT r.request_id, r.body, r.signature FROM job_requests j JOIN send_requests r USING (request_id)
+                 WHERE j.job_id = ?1",
+                params![job.id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let Some((request_id, body, signature)) = request else {
+            return Ok(crate::authorise::JobEvidence::default());
+        };
+        let mut st = c.prepare(
+            "SELECT jobs.recipient FROM job_requests JOIN jobs ON jobs.id = job_requests.job_id
+             WHERE job_requests.request_id = ?1 ORDER BY jobs.recipient",
+        )?;
+        let recipients = st.query_map(params![request_id], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
+        let approvals = crate::approval::statements(c, &crate::send::approval_id(&job.digest, &recipients))?;
+        Ok(crate::authorise::JobEvidence {
+            request: Some(SignedStatement { body, signature }),
+            recipients,
+            approvals,
+        })
+    }
+
     fn lease_due(&mut self, now: i64, lease_seconds: i64, limit: usize) -> Result<Vec<Job>, OutboxError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let rows = {
             let mut st = tx.prepare(&format!(
                 "SELECT {COLUMNS} FROM jobs
@@ -422,7 +496,7 @@ impl OutboxStore for SqliteOutbox {
     }
 
     fn claim_run(&mut self, c: &RunClaim<'_>) -> Result<bool, OutboxError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let claimed = tx.execute(
             "INSERT OR IGNORE INTO schedule_runs (key, state, claimed_at) VALUES (?1, ?2, ?3)",
             params![c.key, c.state, c.now],
@@ -433,6 +507,9 @@ impl OutboxStore for SqliteOutbox {
             }
             if let Some(a) = c.approval {
                 crate::approval::insert(&tx, a)?;
+            }
+            if let Some(r) = c.request {
+                insert_request(&tx, c.jobs, r)?;
             }
             if let Some((schedule, fingerprint)) = c.recipients {
                 let baseline: Option<String> = tx

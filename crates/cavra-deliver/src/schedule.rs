@@ -29,6 +29,36 @@ use jiff::{ToSpan, ZonedDateTime};
 #[error("{0}")]
 pub struct ScheduleError(pub String);
 
+/// Checks that `name` is an IANA time zone name (`Area/Location`, or `UTC`):
+/// POSIX rule strings, offsets and legacy abbreviations are refused, since
+/// schedules and documents must follow the zone's real rules.
+///
+/// ```
+/// use cavra_deliver::schedule::check_zone;
+/// assert!(check_zone("America/New_York").is_ok());
+/// assert!(check_zone("UTC").is_ok());
+/// for bad in ["EST5EDT", "+05:00", "EST", "Mars/Olympus", "posix/Europe/Paris", ""] {
+///     assert!(check_zone(bad).is_err(), "{bad}");
+/// }
+/// ```
+///
+/// # Errors
+/// A message naming the zone.
+pub fn check_zone(name: &str) -> Result<(), ScheduleError> {
+    let shaped = name == "UTC"
+        || (name.contains('/')
+            && !name.starts_with("posix/")
+            && !name.starts_with("right/")
+            && name.split('/').all(|part| {
+                part.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+                    && part.chars().all(|c| c.is_ascii_alphanumeric() || "_-+".contains(c))
+            }));
+    if !shaped || TimeZone::get(name).is_err() {
+        return Err(err(format!("`{name}` is not an IANA time zone name (like `Europe/Paris` or `UTC`)")));
+    }
+    Ok(())
+}
+
 fn err(msg: impl Into<String>) -> ScheduleError {
     ScheduleError(msg.into())
 }
@@ -331,8 +361,14 @@ impl Schedule {
         if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
             return Err(err(format!("schedule id `{id}`: use letters, digits, `-`, `_` and `.`")));
         }
-        TimeZone::get(timezone).map_err(|_| err(format!("unknown time zone `{timezone}`")))?;
-        Ok(Schedule { id: id.into(), cadence, timezone: timezone.into(), blackouts: Vec::new() })
+        check_zone(timezone)?;
+        let s = Schedule { id: id.into(), cadence, timezone: timezone.into(), blackouts: Vec::new() };
+        // A fixed anchor keeps validation deterministic; ten years covers every real cadence.
+        let anchor = Timestamp::from_unix_seconds(1_767_225_600).map_err(err)?; // 2026-01-01T00:00:00Z
+        if next_runs(&s, anchor, 1).is_empty() {
+            return Err(err(format!("schedule `{id}`: the cadence never fires (no run in ten years)")));
+        }
+        Ok(s)
     }
 }
 
@@ -449,11 +485,16 @@ fn recipient_fingerprint(jobs: &[crate::outbox::Job]) -> String {
 /// `to` or a group changed — its jobs wait for an approval covering that
 /// package and set, and the new set becomes the baseline once approved.
 ///
+/// The sends are requested, and signed, by `signer`: a principal with the
+/// `schedule` permission that also holds each schedule's `role` (a run of a
+/// schedule whose role it lacks is refused and noted).
+///
 /// # Errors
 /// Storage errors; a schedule that cannot be planned is reported in its
 /// [`Fired::note`] instead.
 pub fn run_due(
     config: &crate::config::Config,
+    signer: &crate::identity::Signer,
     store: &mut dyn crate::outbox::OutboxStore,
     now: Timestamp,
     lookback: i64,
@@ -475,16 +516,17 @@ pub fn run_due(
                 }
                 RunKind::Normal | RunKind::Deferred { .. } => match package
                     .get_or_insert_with(|| {
-                        std::fs::read(&entry.package)
-                            .map(|b| sha256_tagged(&b))
-                            .map_err(|e| format!("{}: {e}", entry.package))
+                        crate::authorise::verify_intake(config, std::path::Path::new(&entry.package))
                     })
                     .clone()
                 {
                     Err(e) => ("failed", Some(e)),
+                    Ok(_) if !signer.roles().contains(&entry.role) => (
+                        "refused",
+                        Some(format!("principal `{}` does not hold the schedule's role `{}`", signer.name(), entry.role)),
+                    ),
                     Ok(digest) => {
                         let request = crate::send::SendRequest {
-                            role: entry.role.clone(),
                             recipients: entry.to.clone(),
                             attachment: entry.package.clone().into(),
                             subject: entry
@@ -492,13 +534,13 @@ pub fn run_due(
                                 .clone()
                                 .unwrap_or_else(|| format!("Scheduled reports: {}", entry.id)),
                         };
-                        match crate::send::plan(config, &request, &digest, run.at.unix_seconds()) {
+                        match crate::send::plan(config, signer, &request, &digest, run.at.unix_seconds()) {
                             Ok(mut p) => {
                                 let fp = recipient_fingerprint(&p.jobs);
                                 let changed = baseline.as_deref().is_some_and(|b| b != fp);
                                 if changed {
                                     let why = format!("schedule {}: recipients changed since it last ran", entry.id);
-                                    p.require_approval(config, &entry.role, now.unix_seconds(), &why);
+                                    p.require_approval(config, signer.name(), now.unix_seconds(), &why);
                                 }
                                 let note = p.approval().map(|a| format!("waiting for approval {a}"));
                                 fingerprint = Some(fp);
@@ -518,6 +560,7 @@ pub fn run_due(
                 jobs,
                 approval: plan.as_ref().and_then(|p| p.request.as_ref()),
                 recipients: fingerprint.as_deref().map(|f| (entry.id.as_str(), f)),
+                request: plan.as_ref().map(|p| &p.statement),
             };
             if store.claim_run(&claim)? {
                 let approval = plan.as_ref().and_then(|p| p.approval().map(str::to_string));

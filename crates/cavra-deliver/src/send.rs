@@ -11,17 +11,17 @@ use lettre::Transport as _;
 use sha2::{Digest, Sha256};
 
 use crate::approval::{Approval, ApprovalState};
-use crate::audit::{AuditEvent, AuditLog, AuditStatus, RecipientSummary};
+use crate::audit::{ApprovalDecision, AuditAction, AuditEvent, AuditLog, AuditStatus, RecipientSummary, RetryState};
+use crate::identity::Signer;
+use crate::statement::{recipient_set_digest, SendRequestStatement, SignedStatement, SEND_REQUEST_FORMAT};
 use crate::config::{resolve, Config, Mode, Permission, TlsMode};
 pub use crate::message::{build_message, media_type, summary_text};
 use crate::outbox::{Job, JobState, OutboxError, OutboxStore};
 use crate::policy::{parse_address, Address, Classification};
 
-/// What someone asks to send.
+/// What a principal asks to send (the principal is the [`Signer`] given to [`plan`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendRequest {
-    /// The role asking (decides what is allowed).
-    pub role: String,
     /// Addresses and `group:<name>` references.
     pub recipients: Vec<String>,
     /// The package or artifact to attach.
@@ -50,25 +50,38 @@ pub struct Plan {
     pub request: Option<Approval>,
     /// Recipients by count and domain, for the audit log.
     pub summary: RecipientSummary,
+    /// The requester's signed statement of what it asked for (checked
+    /// again before every attempt); store it with the jobs.
+    pub statement: SignedStatement,
 }
 
 fn hex(bytes: &[u8]) -> String {
     format!("{:x}", Sha256::digest(bytes))
 }
 
-/// Checks roles and recipient policy and turns a request into jobs.
+/// Checks the principal's permissions and the recipient policy and turns a
+/// request into jobs, with the principal's signed statement of the request.
 ///
 /// # Errors
-/// [`Refused`] with every problem: a role without the permission, a header
-/// value with CR/LF, an unparseable, unknown, blocked or spoofed recipient,
-/// an unknown group, or delivery disabled.
-pub fn plan(config: &Config, request: &SendRequest, digest: &str, now: i64) -> Result<Plan, Refused> {
+/// [`Refused`] with every problem: a principal without the permission, a
+/// header value with CR/LF, a subject the safety gate refuses, an
+/// unparseable, unknown, blocked or spoofed recipient, an unknown group, or
+/// delivery disabled.
+pub fn plan(
+    config: &Config,
+    signer: &Signer,
+    request: &SendRequest,
+    digest: &str,
+    now: i64,
+) -> Result<Plan, Refused> {
     let mut problems = Vec::new();
     if config.delivery.mode == Mode::Disabled {
         problems.push("delivery is disabled in the setup file".to_string());
     }
     if request.subject.contains(['\r', '\n']) || request.subject.chars().any(char::is_control) {
         problems.push("the subject contains CR, LF or other control characters".into());
+    } else if let Err(why) = crate::identity::gate_free_text(&request.subject) {
+        problems.push(format!("the subject {why}"));
     }
     let policy = config.recipient_policy().map_err(|e| Refused { problems: vec![e.to_string()] })?;
     let mut addresses: Vec<(Address, Classification)> = Vec::new();
@@ -99,18 +112,20 @@ pub fn plan(config: &Config, request: &SendRequest, digest: &str, now: i64) -> R
     }
     let external = addresses.iter().any(|(_, c)| c.is_external());
     let internal = addresses.iter().any(|(_, c)| !c.is_external());
-    if external && !config.allows(&request.role, Permission::SendExternal) {
-        problems.push(format!("role `{}` may not send to external recipients", request.role));
-    }
-    if internal && !config.allows(&request.role, Permission::SendInternal) {
-        problems.push(format!("role `{}` may not send to internal recipients", request.role));
+    for (needed, permission) in [(external, Permission::SendExternal), (internal, Permission::SendInternal)] {
+        if needed {
+            if let Err(r) = signer.require(config, permission) {
+                problems.extend(r.problems);
+            }
+        }
     }
     if !problems.is_empty() {
         return Err(Refused { problems });
     }
     addresses.sort();
-    let summary = RecipientSummary::of(addresses.iter().map(|(a, _)| a));
-    let set: Vec<String> = addresses.iter().map(|(a, _)| a.to_string()).collect();
+    let summary = RecipientSummary::classified(addresses.iter().map(|(a, c)| (a, c.is_external())));
+    let mut set: Vec<String> = addresses.iter().map(|(a, _)| a.to_string()).collect();
+    set.sort(); // as text: the order the outbox and every digest use
     let approval = (external && config.recipients.external_approval_required).then(|| approval_id(digest, &set));
     let sender_domain = config
         .organisation
@@ -129,7 +144,7 @@ pub fn plan(config: &Config, request: &SendRequest, digest: &str, now: i64) -> R
                 subject: request.subject.clone(),
                 attachment: request.attachment.display().to_string(),
                 digest: digest.to_string(),
-                role: request.role.clone(),
+                role: signer.name().to_string(),
                 state: if approval.is_some() { JobState::Blocked } else { JobState::Queued },
                 attempts: 0,
                 first_attempt: None,
@@ -141,8 +156,19 @@ pub fn plan(config: &Config, request: &SendRequest, digest: &str, now: i64) -> R
             }
         })
         .collect();
-    let request = approval.as_ref().map(|id| pending(config, id, digest, &summary, &request.role, now));
-    Ok(Plan { jobs, request, summary })
+    let body = SendRequestStatement {
+        format: SEND_REQUEST_FORMAT.into(),
+        request_id: format!("req-{}", &hex(format!("{digest}\n{}\n{now}", set.join("\n")).as_bytes())[..20]),
+        package_digest: digest.to_string(),
+        recipient_set_digest: recipient_set_digest(&set),
+        recipient_count: set.len(),
+        requester_key_id: signer.key_id(),
+        requested_at: now,
+    };
+    let statement = SignedStatement::sign(signer.key(), SEND_REQUEST_FORMAT, &body)
+        .map_err(|e| Refused { problems: vec![format!("signing the request: {e}")] })?;
+    let request = approval.as_ref().map(|id| pending(config, id, digest, &summary, signer.name(), now));
+    Ok(Plan { jobs, request, summary, statement })
 }
 
 /// A new pending request, expiring after `recipients.approval_ttl_hours`.
@@ -164,7 +190,7 @@ fn pending(config: &Config, id: &str, digest: &str, summary: &RecipientSummary, 
 
 /// The id of the approval covering exactly `digest` sent to `recipients`
 /// (sorted addresses).
-fn approval_id(digest: &str, recipients: &[String]) -> String {
+pub fn approval_id(digest: &str, recipients: &[String]) -> String {
     format!("appr-{}", &hex(format!("{digest}\n{}", recipients.join("\n")).as_bytes())[..20])
 }
 
@@ -310,11 +336,28 @@ pub struct RunSummary {
     pub dead_lettered: usize,
 }
 
+/// Why a pass stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum PassError {
+    /// The outbox could not be read or written.
+    #[error(transparent)]
+    Store(#[from] OutboxError),
+    /// A job's outcome was stored but its audit event could not be written:
+    /// the pass stops, and the command must not report a clean success.
+    #[error("job {job}: the outcome is stored but its audit event could not be written: {source}")]
+    Audit {
+        /// The job.
+        job: String,
+        /// Why.
+        source: crate::audit::AuditError,
+    },
+}
+
 /// Sends every due job once. Each outcome is stored before the next job,
 /// and audited when a log is given.
 ///
 /// # Errors
-/// Storage errors (a failed send is an outcome, not an error).
+/// Storage or audit-log errors (a failed send is an outcome, not an error).
 pub fn run_once(
     config: &Config,
     store: &mut dyn OutboxStore,
@@ -322,7 +365,7 @@ pub fn run_once(
     audit: Option<&mut AuditLog>,
     now: i64,
     at: &str,
-) -> Result<RunSummary, OutboxError> {
+) -> Result<RunSummary, PassError> {
     run_once_leasing(config, store, transport, audit, now, at, DEFAULT_LEASE_SECONDS)
 }
 
@@ -333,7 +376,7 @@ pub const DEFAULT_LEASE_SECONDS: i64 = 300;
 /// sender that dies holds at most the job it was sending.
 ///
 /// # Errors
-/// Storage errors.
+/// Storage or audit-log errors.
 pub fn run_once_leasing(
     config: &Config,
     store: &mut dyn OutboxStore,
@@ -342,9 +385,39 @@ pub fn run_once_leasing(
     now: i64,
     at: &str,
     lease_seconds: i64,
-) -> Result<RunSummary, OutboxError> {
+) -> Result<RunSummary, PassError> {
     let clock = || (now, at.to_string());
     run_pass(config, store, transport, audit, &clock, lease_seconds, &mut |_, _| ControlFlow::Continue(()))
+}
+
+/// What an attempt's outcome means for the job, the summary and the log.
+struct Outcome {
+    status: AuditStatus,
+    retry: Option<RetryState>,
+    approval: Option<String>,
+    decision: ApprovalDecision,
+}
+
+/// Reads the attachment once, checks the job against its signed evidence
+/// ([`crate::authorise`]) and sends those same bytes.
+fn attempt(
+    config: &Config,
+    store: &dyn OutboxStore,
+    transport: &dyn Transport,
+    job: &Job,
+    from: &str,
+    now: i64,
+) -> Result<Option<String>, (bool, SendFailure)> {
+    let refused = |m: String| (true, SendFailure::new(false, m));
+    let evidence = store.evidence(job).map_err(|e| refused(format!("reading the job's evidence: {e}")))?;
+    let bytes = cavra_model::limits::read_bounded(std::path::Path::new(&job.attachment), cavra_model::limits::PACKAGE_BYTES)
+        .map_err(|e| refused(format!("{}: {e}", job.attachment)))?;
+    let external = crate::message::is_external(config, job).map_err(refused)?;
+    let ok = crate::authorise::authorise(config, job, &evidence, &bytes, external, now)
+        .map_err(|m| refused(format!("not authorised: {m}")))?;
+    let raw = build_message(config, job, &bytes).map_err(|m| (false, SendFailure::new(false, m)))?;
+    transport.send(job, from, &raw, now).map_err(|f| (false, f))?;
+    Ok(ok.approval)
 }
 
 /// One pass over the due jobs with a clock read before every job (so a
@@ -352,6 +425,10 @@ pub fn run_once_leasing(
 /// callback after every job, which may stop the pass early (a progress
 /// display, a graceful shutdown). The clock returns Unix seconds and the
 /// same instant as RFC 3339 text for the audit log.
+///
+/// Before each attempt the job is checked against its signed request, the
+/// package signature and the signed approvals ([`crate::authorise`]); a job
+/// that fails the check fails permanently with a `blocked_policy` event.
 ///
 /// ```
 /// # use cavra_deliver::{config::Config, outbox::{OutboxStore, SqliteOutbox}, send::*};
@@ -375,7 +452,8 @@ pub fn run_once_leasing(
 /// ```
 ///
 /// # Errors
-/// Storage errors.
+/// Storage errors, or an audit event that could not be written (after the
+/// job's outcome was stored).
 pub fn run_pass(
     config: &Config,
     store: &mut dyn OutboxStore,
@@ -384,7 +462,7 @@ pub fn run_pass(
     clock: &dyn Fn() -> (i64, String),
     lease_seconds: i64,
     after_job: &mut dyn FnMut(&Job, &RunSummary) -> ControlFlow<()>,
-) -> Result<RunSummary, OutboxError> {
+) -> Result<RunSummary, PassError> {
     let mut summary = RunSummary::default();
     let from = config.organisation.sender.clone().unwrap_or_default();
     loop {
@@ -394,79 +472,98 @@ pub fn run_pass(
         };
         job.attempts += 1;
         job.first_attempt.get_or_insert(now);
-        let outcome = build_message(config, &job)
-            .map_err(|message| SendFailure::new(false, message))
-            .and_then(|raw| transport.send(&job, &from, &raw, now));
-        let (status, retry) = match outcome {
-            Ok(()) => {
-                job.state = JobState::Sent;
-                job.last_error = None;
-                summary.sent += 1;
-                (AuditStatus::Sent, None)
-            }
-            Err(f) if f.transient => {
-                // A server-given Retry-After wins over our own backoff.
-                // At least a second, so a job is never due again within the pass that failed it.
-                // A server's Retry-After is capped at the retry window, so a hostile value cannot overflow.
-                let window = i64::try_from(config.retry.window_hours.saturating_mul(3600)).unwrap_or(i64::MAX);
-                let delay =
-                    f.retry_after.unwrap_or_else(|| backoff(config, &job.id, job.attempts)).clamp(1, window.max(1));
-                let window_end = job.first_attempt.unwrap_or(now).saturating_add(window);
-                job.last_error = Some(f.message);
-                if job.attempts >= config.retry.max_attempts || now.saturating_add(delay) > window_end {
-                    job.state = JobState::DeadLettered;
-                    summary.dead_lettered += 1;
-                    (AuditStatus::Failed, Some(format!("dead-lettered after {} attempts", job.attempts)))
-                } else {
-                    job.state = JobState::RetryScheduled;
-                    job.next_attempt = now.saturating_add(delay);
-                    summary.retried += 1;
-                    (
-                        AuditStatus::RetryScheduled,
-                        Some(format!("attempt {} of {}, next in {delay} s", job.attempts, config.retry.max_attempts)),
-                    )
-                }
-            }
-            Err(f) => {
-                job.state = JobState::Failed;
-                job.last_error = Some(f.message);
-                summary.failed += 1;
-                (AuditStatus::Failed, None)
-            }
-        };
+        let result = attempt(config, &*store, transport, &job, &from, now);
+        let outcome = settle(config, &mut job, &mut summary, result, now);
         job.lease_until = None;
         store.record(&job)?;
         if let Some(log) = audit.as_deref_mut() {
-            let addresses: Vec<Address> = parse_address(&job.recipient).into_iter().collect();
-            let detail = job.last_error.as_deref().map(|e| {
-                // Server replies can quote the address; keep the reply code only.
-                e.split_whitespace().take(2).collect::<Vec<_>>().join(" ").replace('@', "(at)")
-            });
-            let event = AuditEvent {
-                at,
-                action: "send".into(),
-                status,
-                role: job.role.clone(),
-                recipients: Some(RecipientSummary::of(&addresses)),
-                approval: job.approval.clone(),
-                retry,
-                digest: Some(job.digest.clone()),
-                detail: detail.filter(|_| status != AuditStatus::Sent).map(|d| {
-                    if job.possible_duplicate {
-                        format!("{d}; possible duplicate")
-                    } else {
-                        d
-                    }
-                }),
-            };
-            // An audit failure must not lose the delivery outcome already stored.
-            let _ = log.append(&event);
+            log.append(&job_event(&job, &at, &outcome))
+                .map_err(|source| PassError::Audit { job: job.id.clone(), source })?;
         }
         if after_job(&job, &summary).is_break() {
             break;
         }
     }
     Ok(summary)
+}
+
+/// Applies an attempt's result to the job and the summary.
+fn settle(
+    config: &Config,
+    job: &mut Job,
+    summary: &mut RunSummary,
+    result: Result<Option<String>, (bool, SendFailure)>,
+    now: i64,
+) -> Outcome {
+    let max = config.retry.max_attempts;
+    let retry = |next: Option<i64>, terminal| RetryState {
+        attempt: job.attempts,
+        max_attempts: max,
+        next_attempt_at: next.and_then(|t| cavra_model::Timestamp::from_unix_seconds(t).ok()).map(|t| t.to_string()),
+        terminal,
+    };
+    let pending = if job.approval.is_some() { ApprovalDecision::Pending } else { ApprovalDecision::NotRequired };
+    match result {
+        Ok(approval) => {
+            job.state = JobState::Sent;
+            job.last_error = None;
+            summary.sent += 1;
+            let decision = if approval.is_some() { ApprovalDecision::Approved } else { ApprovalDecision::NotRequired };
+            Outcome { status: AuditStatus::Sent, retry: None, approval, decision }
+        }
+        Err((_, f)) if f.transient => {
+            // A server-given Retry-After wins over our own backoff.
+            // At least a second, so a job is never due again within the pass that failed it.
+            // A server's Retry-After is capped at the retry window, so a hostile value cannot overflow.
+            let window = i64::try_from(config.retry.window_hours.saturating_mul(3600)).unwrap_or(i64::MAX);
+            let delay = f.retry_after.unwrap_or_else(|| backoff(config, &job.id, job.attempts)).clamp(1, window.max(1));
+            let window_end = job.first_attempt.unwrap_or(now).saturating_add(window);
+            job.last_error = Some(f.message);
+            if job.attempts >= max || now.saturating_add(delay) > window_end {
+                job.state = JobState::DeadLettered;
+                summary.dead_lettered += 1;
+                let r = retry(None, true);
+                Outcome { status: AuditStatus::Failed, retry: Some(r), approval: job.approval.clone(), decision: pending }
+            } else {
+                job.state = JobState::RetryScheduled;
+                job.next_attempt = now.saturating_add(delay);
+                summary.retried += 1;
+                let r = retry(Some(job.next_attempt), false);
+                Outcome { status: AuditStatus::RetryScheduled, retry: Some(r), approval: job.approval.clone(), decision: pending }
+            }
+        }
+        Err((policy, f)) => {
+            job.state = JobState::Failed;
+            job.last_error = Some(f.message);
+            summary.failed += 1;
+            let status = if policy { AuditStatus::BlockedPolicy } else { AuditStatus::Failed };
+            Outcome { status, retry: None, approval: job.approval.clone(), decision: pending }
+        }
+    }
+}
+
+/// The audit event of one attempt: recipient domain only, the reply code
+/// or the class of refusal only (server replies can quote the address).
+fn job_event(job: &Job, at: &str, o: &Outcome) -> AuditEvent {
+    let addresses: Vec<Address> = parse_address(&job.recipient).into_iter().collect();
+    let mut event = AuditEvent::new(at, AuditAction::Send, o.status)
+        .recipients(RecipientSummary::of(&addresses))
+        .approval(o.approval.as_deref(), o.decision)
+        .digest(&job.digest)
+        .evidence(&job.id);
+    event.retry = o.retry.clone();
+    if o.status != AuditStatus::Sent {
+        if let Some(e) = job.last_error.as_deref() {
+            let short = if e.starts_with("not authorised") {
+                e.split(':').take(2).collect::<Vec<_>>().join(":")
+            } else {
+                e.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
+            };
+            let short = short.replace('@', "(at)");
+            event = event.detail(if job.possible_duplicate { format!("{short}; possible duplicate") } else { short });
+        }
+    }
+    event
 }
 
 /// File name of the small text attachment a test delivery carries.
@@ -492,7 +589,7 @@ pub struct TestOutcome {
 pub fn send_test(
     config: &Config,
     transport: &dyn Transport,
-    role: &str,
+    signer: &Signer,
     recipients: &[String],
     scratch: &std::path::Path,
     now: i64,
@@ -502,13 +599,8 @@ pub fn send_test(
     let path = scratch.join(TEST_ATTACHMENT);
     std::fs::write(&path, &text).map_err(|e| Refused { problems: vec![format!("{}: {e}", path.display())] })?;
     let digest = cavra_package::manifest::sha256_tagged(text.as_bytes());
-    let request = SendRequest {
-        role: role.to_string(),
-        recipients: recipients.to_vec(),
-        attachment: path,
-        subject: format!("{org}: delivery test"),
-    };
-    let planned = plan(config, &request, &digest, now)?;
+    let request = SendRequest { recipients: recipients.to_vec(), attachment: path, subject: format!("{org}: delivery test") };
+    let planned = plan(config, signer, &request, &digest, now)?;
     if planned.approval().is_some() {
         return Err(Refused {
             problems: vec!["external recipients need an approval; send the test to an internal recipient".into()],
@@ -520,7 +612,7 @@ pub fn send_test(
         .iter()
         .map(|job| TestOutcome {
             domain: parse_address(&job.recipient).map(|a| a.domain).unwrap_or_default(),
-            result: build_message(config, job)
+            result: build_message(config, job, text.as_bytes())
                 .map_err(|m| SendFailure::new(false, m))
                 .and_then(|raw| transport.send(job, &from, &raw, now)),
         })

@@ -314,3 +314,11 @@ fn walk(value: &serde_json::Value, path: String, out: &mut Vec<(String, Sensitiv
         serde_json::Value::Null | serde_json::Value::Bool(_) | serde_json::Value::Number(_) => {}
     }
 }
+
+/// Whether `c` is a bidirectional embedding, override or isolate control
+/// (U+202A–U+202E, U+2066–U+2069) or a directional mark used to reorder
+/// text (U+200E, U+200F, U+061C): characters that make text display other
+/// than it reads.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}

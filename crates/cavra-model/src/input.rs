@@ -30,6 +30,45 @@ pub const FORBIDDEN_FIELDS: &[&str] = &[
     "access_token",
 ];
 
+/// Whether `text` has the shape the snapshot schema publishes for a
+/// timestamp: `^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$`
+/// (RFC 3339 parsers accept more, such as a space for the `T`).
+fn matches_published_pattern(text: &str) -> bool {
+    let b = text.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
+    if b.len() < 20
+        || !digits(0..4)
+        || b[4] != b'-'
+        || !digits(5..7)
+        || b[7] != b'-'
+        || !digits(8..10)
+        || !matches!(b[10], b'T' | b't')
+        || !digits(11..13)
+        || b[13] != b':'
+        || !digits(14..16)
+        || b[16] != b':'
+        || !digits(17..19)
+    {
+        return false;
+    }
+    let mut i = 19;
+    if b[i] == b'.' {
+        let start = i + 1;
+        i = start;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == start {
+            return false;
+        }
+    }
+    match &b[i..] {
+        [b'Z' | b'z'] => true,
+        [b'+' | b'-', h1, h2, b':', m1, m2] => [h1, h2, m1, m2].iter().all(|c| c.is_ascii_digit()),
+        _ => false,
+    }
+}
+
 /// An RFC 3339 instant. Serialises in UTC with a `Z` suffix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(OffsetDateTime);
@@ -46,6 +85,11 @@ impl Timestamp {
     /// assert_eq!(t.to_string(), "2026-11-01T09:30:00Z");
     /// ```
     pub fn parse(text: &str) -> Result<Self, String> {
+        if !matches_published_pattern(text) {
+            return Err(format!(
+                "`{text}` is not an RFC 3339 date-time of the published form YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)"
+            ));
+        }
         OffsetDateTime::parse(text, &Rfc3339)
             .map(|t| Timestamp(t.to_offset(time::UtcOffset::UTC)))
             .map_err(|e| format!("`{text}` is not an RFC 3339 date-time ({e})"))

@@ -22,6 +22,7 @@ mod error;
 pub mod frameworks;
 pub mod gate;
 pub mod input;
+pub mod limits;
 pub mod posture;
 pub mod report;
 pub mod round;

@@ -106,6 +106,16 @@ impl SigningKey {
         self.pk.to_box().map(|b| b.into_string()).unwrap_or_default()
     }
 
+    /// The public half, as a [`PublicKey`].
+    pub fn public_key(&self) -> PublicKey {
+        PublicKey { pk: self.pk.clone() }
+    }
+
+    /// The key id, as `minisign` prints it (16 upper-case hex digits).
+    pub fn key_id(&self) -> String {
+        key_id_of(&self.pk)
+    }
+
     /// Signs `data`, returning the `.minisig` file text.
     ///
     /// # Errors
@@ -117,6 +127,106 @@ impl SigningKey {
         minisign::sign(Some(&self.pk), &self.sk, data, Some(trusted_comment), Some("signature from cavra-reports"))
             .map(|b| b.into_string())
             .map_err(|e| SigningError::Sign(e.to_string()))
+    }
+}
+
+/// The key id as `minisign` prints it: the 8-byte key number read as a
+/// little-endian integer, in upper-case hex.
+fn key_id_of(pk: &minisign::PublicKey) -> String {
+    let mut n = [0u8; 8];
+    n.copy_from_slice(&pk.keynum()[..8]);
+    format!("{:016X}", u64::from_le_bytes(n))
+}
+
+/// The largest public key file accepted (a `.pub` file is about 100 bytes).
+pub const MAX_PUBLIC_KEY_BYTES: usize = 4096;
+
+/// A minisign public key: who a principal is, and what checks their
+/// signatures.
+///
+/// ```
+/// use cavra_render::signed::{PublicKey, SigningKey};
+/// let key = SigningKey::generate().unwrap();
+/// let public = PublicKey::parse(&key.public_key_file()).unwrap();
+/// assert_eq!(public.key_id(), key.key_id());
+/// // the bare base64 line, as written in cavra.toml, is the same key
+/// assert_eq!(PublicKey::parse(&public.base64()).unwrap(), public);
+/// let sig = key.sign(&b"hello"[..], "greeting").unwrap();
+/// assert_eq!(public.verify(b"hello", &sig).unwrap(), "greeting");
+/// ```
+#[derive(Clone)]
+pub struct PublicKey {
+    pk: minisign::PublicKey,
+}
+
+impl PartialEq for PublicKey {
+    fn eq(&self, other: &PublicKey) -> bool {
+        self.pk.to_bytes() == other.pk.to_bytes()
+    }
+}
+
+impl Eq for PublicKey {}
+
+impl std::fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PublicKey({})", self.key_id())
+    }
+}
+
+impl PublicKey {
+    /// Reads a public key from the text of a minisign `.pub` file or from
+    /// its bare base64 line (`RW…`).
+    ///
+    /// # Errors
+    /// [`SigningError::Key`] when the text is neither, or too long to be one.
+    pub fn parse(text: &str) -> Result<PublicKey, SigningError> {
+        if text.len() > MAX_PUBLIC_KEY_BYTES {
+            return Err(SigningError::Key(format!("a public key is at most {MAX_PUBLIC_KEY_BYTES} bytes")));
+        }
+        let trimmed = text.trim();
+        let pk = if trimmed.starts_with("untrusted comment:") {
+            minisign::PublicKeyBox::from_string(trimmed).and_then(|b| b.into_public_key())
+        } else {
+            minisign::PublicKey::from_base64(trimmed)
+        }
+        .map_err(|e| SigningError::Key(format!("not a minisign public key: {e}")))?;
+        Ok(PublicKey { pk })
+    }
+
+    /// Reads a public key file, refusing one larger than
+    /// [`MAX_PUBLIC_KEY_BYTES`] before reading it whole.
+    ///
+    /// # Errors
+    /// I/O, size, or a malformed key.
+    pub fn from_file(path: &Path) -> Result<PublicKey, SigningError> {
+        let bytes = cavra_model::limits::read_bounded(path, MAX_PUBLIC_KEY_BYTES as u64)
+            .map_err(|e| SigningError::Key(format!("{}: {e}", path.display())))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| SigningError::Key(format!("{}: a public key file is text (not UTF-8)", path.display())))?;
+        PublicKey::parse(&text).map_err(|e| SigningError::Key(format!("{}: {e}", path.display())))
+    }
+
+    /// The key id, as `minisign` prints it.
+    pub fn key_id(&self) -> String {
+        key_id_of(&self.pk)
+    }
+
+    /// The base64 line (what `cavra.toml` holds for a principal).
+    pub fn base64(&self) -> String {
+        self.pk.to_base64()
+    }
+
+    /// The `.pub` file text.
+    pub fn file_text(&self) -> String {
+        self.pk.to_box().map(|b| b.into_string()).unwrap_or_default()
+    }
+
+    /// Verifies a `.minisig` over `data` and returns its trusted comment.
+    ///
+    /// # Errors
+    /// [`SigningError::Verify`] when the signature or the data do not match.
+    pub fn verify(&self, data: &[u8], minisig: &str) -> Result<String, SigningError> {
+        verify_with(&self.pk, data, minisig)
     }
 }
 
@@ -159,8 +269,15 @@ pub fn verify(public_key_file: &str, data: &[u8], minisig: &str) -> Result<Strin
     let pk = minisign::PublicKeyBox::from_string(public_key_file)
         .and_then(|b| b.into_public_key())
         .map_err(|e| SigningError::Verify(e.to_string()))?;
+    verify_with(&pk, data, minisig)
+}
+
+fn verify_with(pk: &minisign::PublicKey, data: &[u8], minisig: &str) -> Result<String, SigningError> {
+    if minisig.len() > MAX_PUBLIC_KEY_BYTES {
+        return Err(SigningError::Verify("a signature is at most 4096 bytes".into()));
+    }
     let sig = minisign::SignatureBox::from_string(minisig).map_err(|e| SigningError::Verify(e.to_string()))?;
-    minisign::verify(&pk, &sig, std::io::Cursor::new(data), true, false, false)
+    minisign::verify(pk, &sig, std::io::Cursor::new(data), true, false, false)
         .map_err(|e| SigningError::Verify(e.to_string()))?;
     sig.trusted_comment().map_err(|e| SigningError::Verify(e.to_string()))
 }

@@ -1,0 +1,177 @@
+//! The check made before every attempt: nothing in the outbox is trusted on
+//! its own. A job is sent only when
+//! - the requester's signed statement verifies with a principal's key that
+//!   holds the send permission for this recipient, and covers exactly this
+//!   package digest and the recipient set of the jobs it created;
+//! - the package still verifies against `packages.signing_public_key` and
+//!   its bytes have the queued digest;
+//! - where an approval is needed (external recipients under
+//!   `recipients.external_approval_required`, or a job queued waiting for
+//!   one), enough distinct approvers — principals with the `approve`
+//!   permission, none of them the requester — signed an approval of this
+//!   digest and recipient set that has not expired, and none of them
+//!   rejected or revoked it.
+//!
+//! So editing `outbox.db` — flipping a blocked job to queued, swapping the
+//! attachment, adding a recipient, forging an approval row — releases
+//! nothing.
+
+use crate::approval::ApprovalState;
+use crate::config::{Config, Permission};
+use crate::outbox::Job;
+use crate::statement::{
+    recipient_set_digest, ApprovalStatement, SendRequestStatement, SignedStatement, APPROVAL_FORMAT,
+    SEND_REQUEST_FORMAT,
+};
+
+/// What the outbox holds for a job besides the job itself.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct JobEvidence {
+    /// The signed request that created the job.
+    pub request: Option<SignedStatement>,
+    /// The recipients of every job that request created, sorted.
+    pub recipients: Vec<String>,
+    /// Signed approval decisions for the job's approval id.
+    pub approvals: Vec<SignedStatement>,
+}
+
+/// The outcome of [`authorise`] when it passes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authorised {
+    /// The approval that released the job, if one was needed.
+    pub approval: Option<String>,
+    /// Key ids of the approvers whose signatures count.
+    pub approvers: Vec<String>,
+}
+
+fn open_request(config: &Config, ev: &JobEvidence) -> Result<SendRequestStatement, String> {
+    let request = ev.request.as_ref().ok_or("no signed send request for this job")?;
+    let claimed = request.claimed_key_id().ok_or("the send request names no requester key")?;
+    let (_, key) =
+        config.principal_key(&claimed).ok_or_else(|| format!("the request was signed by key {claimed}, not a principal"))?;
+    request.open(&key, SEND_REQUEST_FORMAT).map_err(|e| format!("the send request: {e}"))
+}
+
+fn check_package(config: &Config, queued: &str, bytes: &[u8]) -> Result<(), String> {
+    let digest = cavra_package::manifest::sha256_tagged(bytes);
+    if digest != queued {
+        return Err(format!("the attachment changed since it was queued (digest {digest}, queued {queued})"));
+    }
+    let key = config
+        .packages
+        .signing_public_key
+        .as_deref()
+        .ok_or("packages.signing_public_key is not set, so no package can be verified")?;
+    let key = crate::identity::parse_principal_key(key)?;
+    let v = cavra_package::verify::verify_package(
+        std::io::Cursor::new(bytes),
+        &key.file_text(),
+        &cavra_package::verify::Limits::default(),
+    )
+    .map_err(|e| format!("the package does not verify: {e}"))?;
+    if let Some(f) = v.failures().next() {
+        return Err(format!("the package does not verify: {}: {}", f.path, f.problem.as_deref().unwrap_or_default()));
+    }
+    if !v.ok() {
+        return Err("the package does not verify: nothing to check".into());
+    }
+    Ok(())
+}
+
+/// Checks a job against its signed evidence just before an attempt.
+/// `bytes` are the attachment's bytes, read once; `external` says whether
+/// the recipient is external under the current policy.
+///
+/// # Errors
+/// Why the job may not be sent.
+pub fn authorise(
+    config: &Config,
+    job: &Job,
+    ev: &JobEvidence,
+    bytes: &[u8],
+    external: bool,
+    now: i64,
+) -> Result<Authorised, String> {
+    let request = open_request(config, ev)?;
+    if request.package_digest != job.digest {
+        return Err("the job's digest is not the one the requester signed".into());
+    }
+    if !ev.recipients.contains(&job.recipient) || recipient_set_digest(&ev.recipients) != request.recipient_set_digest {
+        return Err("the recipient set is not the one the requester signed".into());
+    }
+    let (_, requester) = config.principal_key(&request.requester_key_id).ok_or("the requester is not a principal")?;
+    let needed = if external { Permission::SendExternal } else { Permission::SendInternal };
+    if !config.key_allows(&requester, needed) {
+        return Err(format!("the requester's principal lacks `{}`", needed.as_str()));
+    }
+    check_package(config, &job.digest, bytes)?;
+    let approval_needed = job.approval.is_some() || (external && config.recipients.external_approval_required);
+    if !approval_needed {
+        return Ok(Authorised { approval: None, approvers: Vec::new() });
+    }
+    let expected = crate::send::approval_id(&job.digest, &ev.recipients);
+    if job.approval.as_deref().is_some_and(|a| a != expected) {
+        return Err("the job names an approval that does not cover its digest and recipients".into());
+    }
+    let approvers = valid_approvals(config, ev, &request, &expected, now)?;
+    let needed = config.recipients.external_approvers as usize;
+    if approvers.len() < needed {
+        return Err(format!(
+            "approval {expected} has {} valid approver signature(s) of {needed} needed",
+            approvers.len()
+        ));
+    }
+    Ok(Authorised { approval: Some(expected), approvers })
+}
+
+/// Key ids of the distinct approvers whose signed approval of `expected`
+/// counts; an error when a valid rejection or revocation stands.
+fn valid_approvals(
+    config: &Config,
+    ev: &JobEvidence,
+    request: &SendRequestStatement,
+    expected: &str,
+    now: i64,
+) -> Result<Vec<String>, String> {
+    let mut approvers = std::collections::BTreeSet::new();
+    for s in &ev.approvals {
+        let Some(claimed) = s.claimed_key_id() else { continue };
+        let Some((_, key)) = config.principal_key(&claimed) else { continue };
+        let Ok(a) = s.open::<ApprovalStatement>(&key, APPROVAL_FORMAT) else { continue };
+        let covers = a.approval_id == expected
+            && a.package_digest == request.package_digest
+            && a.recipient_set_digest == request.recipient_set_digest;
+        if !covers || a.approver_key_id == request.requester_key_id || !config.key_allows(&key, Permission::Approve) {
+            continue;
+        }
+        match a.decision {
+            ApprovalState::Rejected | ApprovalState::Revoked => {
+                return Err(format!("approval {expected} was {} by key {claimed}", a.decision.as_str()));
+            }
+            ApprovalState::Approved if a.expires_at > now => {
+                approvers.insert(a.approver_key_id);
+            }
+            ApprovalState::Approved
+            | ApprovalState::Pending
+            | ApprovalState::NeedsMoreInfo
+            | ApprovalState::Expired => {}
+        }
+    }
+    Ok(approvers.into_iter().collect())
+}
+
+/// Intake: reads a package to be queued (at most
+/// [`cavra_model::limits::PACKAGE_BYTES`]) and accepts it only when it
+/// verifies against `packages.signing_public_key`; returns its `sha256:`
+/// digest. A plain file, or a package signed by another key, is refused
+/// before anything is queued.
+///
+/// # Errors
+/// Why the file is not an acceptable package.
+pub fn verify_intake(config: &Config, path: &std::path::Path) -> Result<String, String> {
+    let bytes = cavra_model::limits::read_bounded(path, cavra_model::limits::PACKAGE_BYTES)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let digest = cavra_package::manifest::sha256_tagged(&bytes);
+    check_package(config, &digest, &bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(digest)
+}
