@@ -32,6 +32,7 @@
 
 pub mod archive;
 pub mod bagit;
+pub mod layout;
 pub(crate) mod contents;
 pub mod manifest;
 pub mod oscal;

@@ -300,7 +300,7 @@ fn hash_entry<R: Read + Seek>(zip: &mut zip::ZipArchive<R>, index: usize, limit:
 /// [`VerifyError::PublicKey`] when the key itself is unusable; everything
 /// wrong with the package is a failed [`Check`] in the result instead.
 pub fn verify_package<R: Read + Seek>(
-    archive: R,
+    mut archive: R,
     public_key_file: &str,
     limits: &Limits,
 ) -> Result<Verification, VerifyError> {
@@ -308,6 +308,12 @@ pub fn verify_package<R: Read + Seek>(
         .and_then(|b| b.into_public_key())
         .map_err(|e| VerifyError::PublicKey(e.to_string()))?;
     let mut out = Verification::default();
+    if let Err(problems) = crate::layout::check_layout(&mut archive, limits.max_manifest_bytes) {
+        for p in problems {
+            out.fail(&p.path, p.problem);
+        }
+        return Ok(out);
+    }
     let mut zip = match zip::ZipArchive::new(archive) {
         Ok(z) => z,
         Err(e) => {

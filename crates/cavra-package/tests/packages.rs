@@ -326,6 +326,83 @@ fn links_encryption_methods_and_duplicates_are_refused() {
     assert!(f.iter().any(|(p, r)| p == "reports/a.txt" && r.contains("only in case")), "{f:?}");
 }
 
+/// A genuine, signed package, changed at the byte level.
+fn hostile(edit: impl FnOnce(&mut Vec<u8>)) -> Vec<(String, String)> {
+    let key = SigningKey::generate().unwrap();
+    let mut bytes = build(PackageType::SiemExportBundle, &key).bytes;
+    assert!(verify(&bytes, &key).ok());
+    edit(&mut bytes);
+    let v = verify(&bytes, &key);
+    assert!(!v.ok(), "{v}");
+    v.failures().map(|c| (c.path.clone(), c.problem.clone().unwrap_or_default())).collect()
+}
+
+#[test]
+fn hostile_zip_layouts_are_refused_naming_the_entry() {
+    // local header names another file than the central directory
+    let f = hostile(|b| {
+        let first = String::from_utf8_lossy(&b[30..30 + usize::from(u16::from_le_bytes([b[26], b[27]]))]).into_owned();
+        let i = 30 + first.len() - 1;
+        b[i] = if b[i] == b'x' { b'y' } else { b'x' };
+    });
+    assert!(f.iter().any(|(p, r)| p != "$" && r.contains("local header names")), "{f:?}");
+
+    // a stub prepended (offsets adjusted as self-extractors do, so readers still find the entries)
+    let f = hostile(|b| {
+        let stub = b"#!/bin/sh\necho hi\nexit 0\n".to_vec();
+        let n = stub.len() as u32;
+        patch_offsets(b, n);
+        b.splice(0..0, stub);
+    });
+    assert!(f.iter().any(|(_, r)| r.contains("prepended stub")), "{f:?}");
+
+    // trailing data after the end record
+    let f = hostile(|b| b.extend_from_slice(b"hidden payload"));
+    assert!(f.iter().any(|(p, r)| p == "$" && r.contains("trailing data")), "{f:?}");
+
+    // an archive comment
+    let f = hostile(|b| {
+        let n = b.len();
+        b[n - 2..].copy_from_slice(&7u16.to_le_bytes());
+        b.extend_from_slice(b"comment");
+    });
+    assert!(f.iter().any(|(p, r)| p == "$" && r.contains("comment")), "{f:?}");
+
+    // a local CRC-32 that disagrees with the central directory
+    let f = hostile(|b| b[14] ^= 0xff);
+    assert!(f.iter().any(|(p, r)| p != "$" && r.contains("CRC-32 or sizes")), "{f:?}");
+
+    // setuid and executable bits in the central directory
+    for (bits, why) in [(0o4000u32, "setuid"), (0o755, "executable")] {
+        let f = hostile(|b| {
+            patch_headers(b, |b, i, central| {
+                if central {
+                    let mode = (0o100644u32 | bits) << 16;
+                    b[i + 38..i + 42].copy_from_slice(&mode.to_le_bytes());
+                }
+            })
+        });
+        assert!(f.iter().any(|(p, r)| p != "$" && r.contains(why)), "{why}: {f:?}");
+    }
+}
+
+/// Moves every central-directory offset (and the directory's own) by `n` bytes.
+fn patch_offsets(b: &mut [u8], n: u32) {
+    let add = |b: &mut [u8], at: usize| {
+        let v = u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]) + n;
+        b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    };
+    let eocd = b.len() - 22;
+    add(b, eocd + 16);
+    let mut i = 0;
+    while i + 4 <= eocd {
+        if b[i..i + 4] == [0x50, 0x4b, 0x01, 0x02] {
+            add(b, i + 42);
+        }
+        i += 1;
+    }
+}
+
 #[test]
 fn sizes_counts_and_ratios_are_capped() {
     let zeros = vec![0u8; 8 * 1024 * 1024];
