@@ -142,7 +142,14 @@ impl SendGrid {
         });
         let channel = crate::message::channel(config, job).map_err(|e| SendFailure::new(false, e))?;
         if channel == crate::config::Channel::EmailAttachment {
-            let bytes = std::fs::read(&job.attachment).map_err(|e| SendFailure::new(false, e.to_string()))?;
+            let bytes = cavra_model::limits::read_bounded(
+                std::path::Path::new(&job.attachment),
+                cavra_model::limits::PACKAGE_BYTES,
+            )
+            .map_err(|e| SendFailure::new(false, e.to_string()))?;
+            if cavra_package::manifest::sha256_tagged(&bytes) != job.digest {
+                return Err(SendFailure::new(false, "the attachment changed since it was verified; nothing sent"));
+            }
             let name =
                 std::path::Path::new(&job.attachment).file_name().and_then(|n| n.to_str()).unwrap_or("package.zip");
             message["attachments"] = json!([{

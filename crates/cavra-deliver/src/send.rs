@@ -265,7 +265,8 @@ impl Smtp {
         let tls = || -> Result<TlsParameters, String> {
             let mut params = TlsParameters::builder(host.to_string());
             if let Some(path) = &d.tls_ca_file {
-                let pem = std::fs::read(path).map_err(|e| format!("delivery.tls_ca_file: {}: {e}", path.display()))?;
+                let pem = cavra_model::limits::read_bounded(path, cavra_model::limits::CA_BYTES)
+                    .map_err(|e| format!("delivery.tls_ca_file: {}: {e}", path.display()))?;
                 if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
                     return Err(format!("delivery.tls_ca_file: {}: no PEM certificate in the file", path.display()));
                 }

@@ -140,7 +140,7 @@ fn backticked(message: &str) -> Option<&str> {
 fn classify_data(message: &str, json_path: &mut String) -> (SnapshotErrorKind, String) {
     if message.starts_with("unknown field") {
         let name = backticked(message).unwrap_or_default().to_string();
-        if crate::input::FORBIDDEN_FIELDS.contains(&name.as_str()) {
+        if crate::input::is_forbidden_field(&name) {
             (
                 SnapshotErrorKind::ForbiddenField,
                 format!("forbidden field `{name}`: raw prompts, model reasoning, tool output and credentials are never accepted"),

@@ -41,8 +41,16 @@ pub enum SensitiveKind {
     SlackToken,
     /// URLs carrying signatures or tokens in their query.
     SignedUrl,
-    /// `password=…`, `secret=…`, `api_key=…` style assignments.
+    /// `password=…`, `"password": "…"`, `aws_secret_access_key=…` style assignments.
     SecretAssignment,
+    /// `Authorization: Bearer …` headers and bearer tokens.
+    BearerToken,
+    /// Stripe secret and restricted keys (`sk_live_…`, `rk_live_…`, test keys too).
+    StripeKey,
+    /// Google API keys (`AIza…`).
+    GoogleApiKey,
+    /// OpenAI API keys (`sk-proj-…`, `sk-…`).
+    OpenAiKey,
     /// E-mail addresses.
     Email,
     /// IPv4 addresses.
@@ -60,6 +68,10 @@ impl SensitiveKind {
         SensitiveKind::GithubToken,
         SensitiveKind::SlackToken,
         SensitiveKind::SignedUrl,
+        SensitiveKind::BearerToken,
+        SensitiveKind::StripeKey,
+        SensitiveKind::GoogleApiKey,
+        SensitiveKind::OpenAiKey,
         SensitiveKind::SecretAssignment,
         SensitiveKind::Email,
         SensitiveKind::Ipv4,
@@ -76,6 +88,10 @@ impl SensitiveKind {
             SensitiveKind::SlackToken => "slack_token",
             SensitiveKind::SignedUrl => "signed_url",
             SensitiveKind::SecretAssignment => "secret_assignment",
+            SensitiveKind::BearerToken => "bearer_token",
+            SensitiveKind::StripeKey => "stripe_key",
+            SensitiveKind::GoogleApiKey => "google_api_key",
+            SensitiveKind::OpenAiKey => "openai_key",
             SensitiveKind::Email => "email",
             SensitiveKind::Ipv4 => "ipv4",
             SensitiveKind::Ipv6 => "ipv6",
@@ -84,9 +100,10 @@ impl SensitiveKind {
 
     fn pattern(self) -> Option<&'static str> {
         match self {
-            SensitiveKind::PrivateKey => {
-                Some(r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----(?s:.*?)(?:-----END[A-Z0-9 ]*PRIVATE KEY-----|\z)")
-            }
+            // The PEM block, or its base64 encoding (`-----BEGIN` encodes as `LS0tLS1CRUdJTi…`).
+            SensitiveKind::PrivateKey => Some(
+                r"(?i)-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----(?s:.*?)(?:-----END[A-Z0-9 ]*PRIVATE KEY-----|\z)|LS0tLS1CRUdJTi[A-Za-z0-9+/=]{8,}",
+            ),
             SensitiveKind::Jwt => Some(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
             SensitiveKind::AwsAccessKey => Some(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[A-Z0-9]{16}\b"),
             SensitiveKind::GithubToken => Some(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})"),
@@ -94,13 +111,20 @@ impl SensitiveKind {
                 Some(r"\bxox[abposr]-[A-Za-z0-9-]{10,}|hooks\.slack\.com/services/[A-Za-z0-9/]+")
             }
             SensitiveKind::SignedUrl => Some(
-                r"(?i)[?&](?:x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|sig|signature|token|access_token|sv)=[^&\s]*",
+                r"(?i)[?&#;](?:x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|sig|signature|token|access_token|sv)=[^&\s]*",
             ),
             SensitiveKind::SecretAssignment => Some(
-                r#"(?i)\b(?:password|passwd|pwd|secret|client_secret|api[_-]?key|apikey|auth[_-]?token|access[_-]?token|private[_-]?key)(?:\s*=\s*|:)[^\s&,;'"]+"#,
+                r#"(?i)\b(?:password|passwd|pwd|secret|client_secret|aws_secret_access_key|secret_access_key|api[_-]?key|apikey|auth[_-]?token|access[_-]?token|refresh[_-]?token|private[_-]?key)["']?\s*(?:=|:)\s*["']?[^\s&,;'"]+"#,
             ),
+            SensitiveKind::BearerToken => {
+                Some(r"(?i)\bauthorization\s*[:=]\s*(?:bearer|basic|token)\s+[^\s,;]{6,}|\bbearer\s+[A-Za-z0-9._~+/=-]{20,}")
+            }
+            SensitiveKind::StripeKey => Some(r"\b[sr]k_(?:live|test)_[A-Za-z0-9]{10,}"),
+            SensitiveKind::GoogleApiKey => Some(r"\bAIza[0-9A-Za-z_-]{35}"),
+            SensitiveKind::OpenAiKey => Some(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"),
+            // ASCII and internationalised addresses, and quoted local parts.
             SensitiveKind::Email => Some(
-                r"[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}",
+                r#"(?:"[^"\r\n]{1,64}"|[\p{L}\p{N}._%+-]+)@[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?(?:\.[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?)*\.(?:\p{L}{2,}|xn--[a-z0-9-]+)"#,
             ),
             SensitiveKind::Ipv4 => Some(r"\b(?:\d{1,3}\.){3}\d{1,3}\b"),
             SensitiveKind::Ipv6 => None,
@@ -146,6 +170,134 @@ static SET: LazyLock<RegexSet> =
 /// assert!(scan_text("agent-7 blocked a git push to main").is_empty());
 /// ```
 pub fn scan_text(text: &str) -> Vec<Detection> {
+    let mut found = scan_raw(text);
+    // Plain ASCII without escapes is its own normal form: skip the work.
+    let plain = text.is_ascii() && !text.contains(['%', '&']);
+    let normal = if plain { String::new() } else { normalise(text) };
+    if !plain && normal != text {
+        // Hidden by encoding, width or invisible characters: the normalised
+        // form cannot be mapped back span by span, so the whole text counts.
+        let mut kinds: Vec<SensitiveKind> = scan_raw(&normal).into_iter().map(|d| d.kind).collect();
+        kinds.sort();
+        kinds.dedup();
+        for kind in kinds {
+            if !found.iter().any(|d| d.kind == kind) {
+                found.retain(|_| false);
+                found.push(Detection { kind, range: 0..text.len() });
+                return found;
+            }
+        }
+    }
+    found
+}
+
+/// The text as a reader or a decoder would see it: percent-encoding and
+/// HTML character references decoded (twice, for double encoding), Unicode
+/// NFKC (full-width and compatibility forms to their plain letters), and
+/// zero-width characters, soft hyphens and bidirectional controls removed.
+/// Letter case is folded by the detectors themselves, whose keyword
+/// shapes match case-insensitively.
+///
+/// ```
+/// use cavra_model::gate::normalise;
+/// assert_eq!(normalise("ops%40example.test"), "ops@example.test");
+/// assert_eq!(normalise("ops&#64;example&period;test"), "ops@example.test");
+/// assert_eq!(normalise("ｏｐｓ＠ｅｘａｍｐｌｅ．ｔｅｓｔ"), "ops@example.test");
+/// assert_eq!(normalise("pass\u{200B}word=hunter2"), "password=hunter2");
+/// ```
+pub fn normalise(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let mut t = text.to_string();
+    for _ in 0..2 {
+        let decoded = decode_html(&decode_percent(&t));
+        if decoded == t {
+            break;
+        }
+        t = decoded;
+    }
+    t.nfkc().filter(|c| !is_invisible(*c)).collect()
+}
+
+/// Zero-width characters, the soft hyphen, the word joiner, the BOM and
+/// bidirectional controls.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{00AD}' | '\u{200B}'..='\u{200D}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{180E}')
+        || is_bidi_control(c)
+}
+
+fn decode_percent(text: &str) -> String {
+    if !text.contains('%') {
+        return text.to_string();
+    }
+    let b = text.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |x: u8| (x as char).to_digit(16);
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+fn decode_html(text: &str) -> String {
+    if !text.contains('&') {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let end = rest[1..].find(';').map(|e| e + 1).filter(|e| *e <= 12);
+        let decoded = end.and_then(|e| {
+            let name = &rest[1..e];
+            let c = if let Some(num) = name.strip_prefix("#x").or_else(|| name.strip_prefix("#X")) {
+                u32::from_str_radix(num, 16).ok().and_then(char::from_u32)
+            } else if let Some(num) = name.strip_prefix('#') {
+                num.parse::<u32>().ok().and_then(char::from_u32)
+            } else {
+                match name.to_ascii_lowercase().as_str() {
+                    "amp" => Some('&'),
+                    "lt" => Some('<'),
+                    "gt" => Some('>'),
+                    "quot" => Some('"'),
+                    "apos" => Some('\''),
+                    "commat" => Some('@'),
+                    "period" => Some('.'),
+                    "colon" => Some(':'),
+                    "sol" => Some('/'),
+                    "equals" => Some('='),
+                    "quest" => Some('?'),
+                    "nbsp" => Some(' '),
+                    _ => None,
+                }
+            };
+            c.map(|c| (c, e + 1))
+        });
+        match decoded {
+            Some((c, len)) => {
+                out.push(c);
+                rest = &rest[len..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn scan_raw(text: &str) -> Vec<Detection> {
     let mut found: Vec<Detection> = Vec::new();
     let mut push = |d: Detection| {
         if !found.iter().any(|f| f.range.start < d.range.end && d.range.start < f.range.end) {
@@ -250,14 +402,36 @@ pub(crate) struct InputGate {
     pub mode: GateMode,
     pub summary: RedactionSummary,
     pub violations: Vec<(String, SensitiveKind)>,
+    /// Fields longer than [`crate::limits::FREE_TEXT_CHARS`].
+    pub too_long: Vec<String>,
+}
+
+/// Whether `c` never belongs in report text: bidi controls and C0/C1
+/// controls other than tab and newline.
+fn is_unwanted_control(c: char) -> bool {
+    is_bidi_control(c) || (c.is_control() && !matches!(c, '\t' | '\n'))
 }
 
 impl InputGate {
     pub fn new(mode: GateMode) -> Self {
-        InputGate { mode, summary: RedactionSummary { mode, ..Default::default() }, violations: Vec::new() }
+        InputGate {
+            mode,
+            summary: RedactionSummary { mode, ..Default::default() },
+            violations: Vec::new(),
+            too_long: Vec::new(),
+        }
     }
 
+    /// Removes bidi and control characters from `text` (so no format can
+    /// carry them), enforces the length limit, then scans.
     pub fn check(&mut self, text: &mut String, path: impl FnOnce() -> String) {
+        if text.chars().any(is_unwanted_control) {
+            text.retain(|c| !is_unwanted_control(c));
+        }
+        if text.len() > crate::limits::FREE_TEXT_CHARS && text.chars().count() > crate::limits::FREE_TEXT_CHARS {
+            self.too_long.push(path());
+            return;
+        }
         match self.mode {
             GateMode::FailClosed => {
                 let found = scan_text(text);

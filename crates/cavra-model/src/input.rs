@@ -30,6 +30,23 @@ pub const FORBIDDEN_FIELDS: &[&str] = &[
     "access_token",
 ];
 
+/// Whether a field name is one of [`FORBIDDEN_FIELDS`], compared without
+/// regard to case or separators (`Raw_Prompt`, `rawPrompt`, `raw-prompt`,
+/// `toolOutput`, `apiKey`, `API_KEY` all match).
+///
+/// ```
+/// use cavra_model::input::is_forbidden_field;
+/// for name in ["raw_prompt", "Raw_Prompt", "rawPrompt", "toolOutput", "apiKey", "API-KEY", "Access Token"] {
+///     assert!(is_forbidden_field(name), "{name}");
+/// }
+/// assert!(!is_forbidden_field("prompt_count") && !is_forbidden_field("reason"));
+/// ```
+pub fn is_forbidden_field(name: &str) -> bool {
+    let fold = |s: &str| -> String { s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect() };
+    let folded = fold(name);
+    FORBIDDEN_FIELDS.iter().any(|f| fold(f) == folded)
+}
+
 /// Whether `text` has the shape the snapshot schema publishes for a
 /// timestamp: `^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$`
 /// (RFC 3339 parsers accept more, such as a space for the `T`).
@@ -202,7 +219,7 @@ fn find_forbidden(value: &serde_json::Value, prefix: String) -> Option<String> {
     match value {
         serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
             let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
-            if FORBIDDEN_FIELDS.contains(&k.as_str()) {
+            if is_forbidden_field(k) {
                 Some(path)
             } else {
                 find_forbidden(v, path)

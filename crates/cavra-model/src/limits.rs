@@ -130,6 +130,33 @@ pub fn read_line_bounded(reader: &mut impl BufRead, buf: &mut Vec<u8>, limit: us
     }
 }
 
+/// Reads one JSON Lines line (with its `\n`, if any) into `line`, at most
+/// [`LINE_BYTES`] long; returns the bytes read (0 at the end).
+///
+/// # Errors
+/// A snapshot error: a line over the limit or not UTF-8 is invalid input,
+/// other read failures are I/O.
+pub(crate) fn read_line_text(reader: &mut impl BufRead, line: &mut String) -> Result<usize, crate::SnapshotError> {
+    use crate::SnapshotErrorKind as K;
+    line.clear();
+    let n = reader.take(LINE_BYTES as u64 + 1).read_line(line).map_err(|e| {
+        let (kind, why) = if e.kind() == std::io::ErrorKind::InvalidData {
+            (K::Syntax, "the line is not UTF-8 text".to_string())
+        } else {
+            (K::Io, format!("cannot read line: {e}"))
+        };
+        crate::SnapshotError::at(kind, "$", why)
+    })?;
+    if n > LINE_BYTES && !line.ends_with('\n') {
+        return Err(crate::SnapshotError::at(
+            K::InvalidValue,
+            "$",
+            format!("a line longer than the limit of {LINE_BYTES} bytes (unterminated, or not JSON Lines)"),
+        ));
+    }
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -96,8 +96,15 @@ impl Snapshot {
         decisions_jsonl: Option<&Path>,
         options: &LoadOptions,
     ) -> Result<Snapshot, SnapshotError> {
-        let text = std::fs::read_to_string(snapshot).map_err(|e| {
-            SnapshotError::at(SnapshotErrorKind::Io, "$", format!("cannot read file: {e}"))
+        let text = crate::limits::read_text_bounded(snapshot, crate::limits::SNAPSHOT_BYTES).map_err(|e| {
+            let kind = match &e {
+                crate::limits::LimitError::TooLarge { .. } => SnapshotErrorKind::InvalidValue,
+                crate::limits::LimitError::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
+                    SnapshotErrorKind::Syntax
+                }
+                crate::limits::LimitError::Io(_) => SnapshotErrorKind::Io,
+            };
+            SnapshotError::at(kind, "$", format!("cannot read file: {e}"))
                 .with_file(Some(snapshot.to_path_buf()))
         })?;
         let raw = parse_raw(&text).map_err(|e| e.with_file(Some(snapshot.to_path_buf())))?;
@@ -302,16 +309,19 @@ pub fn read_decisions_jsonl(reader: impl BufRead) -> Result<Vec<Decision>, Snaps
 
 /// Decisions and the 1-based line each came from.
 fn read_jsonl(reader: impl BufRead) -> Result<(Vec<Decision>, Vec<usize>), SnapshotError> {
+    let mut reader = reader;
     let mut out = Vec::new();
     let mut lines = Vec::new();
-    for (i, line) in reader.lines().enumerate() {
-        let line = line.map_err(|e| {
-            SnapshotError::at(SnapshotErrorKind::Io, "$", format!("cannot read line: {e}")).with_line(i + 1)
-        })?;
+    let mut line = String::new();
+    for i in 0.. {
+        if crate::limits::read_line_text(&mut reader, &mut line).map_err(|e| e.with_line(i + 1))? == 0 {
+            break;
+        }
+        let line = line.trim_end_matches(['\n', '\r']);
         if line.trim().is_empty() {
             continue;
         }
-        let mut de = serde_json::Deserializer::from_str(&line);
+        let mut de = serde_json::Deserializer::from_str(line);
         let d: Decision = serde_path_to_error::deserialize(&mut de)
             .map_err(|e| from_serde(e, &format!("$.decisions[{}]", out.len())))
             .map_err(|e| e.with_line(i + 1))?;
@@ -388,6 +398,9 @@ fn gate_input(
         gate.check(&mut b.agent_id, || p("agent_id"));
         gate.check(&mut b.policy_pack, || p("policy_pack"));
     }
+    if let Some(e) = overlong(&gate.too_long, &|path| lines.get(path).copied()) {
+        return Err(e);
+    }
     if gate.violations.is_empty() {
         return Ok(gate.summary);
     }
@@ -405,6 +418,23 @@ fn gate_input(
         })
         .collect();
     Err(SnapshotError { kind: SnapshotErrorKind::Unsafe, file: None, problems })
+}
+
+/// The error for free-text fields over the length limit, if any.
+pub(crate) fn overlong(paths: &[String], line: &dyn Fn(&str) -> Option<usize>) -> Option<SnapshotError> {
+    if paths.is_empty() {
+        return None;
+    }
+    let problems = paths
+        .iter()
+        .map(|p| Located {
+            line: line(p),
+            column: None,
+            json_path: p.clone(),
+            reason: format!("longer than {} characters, the limit for one free-text field", crate::limits::FREE_TEXT_CHARS),
+        })
+        .collect();
+    Some(SnapshotError { kind: SnapshotErrorKind::InvalidValue, file: None, problems })
 }
 
 /// Runs the gate over one decision's free-text fields (`i` is its index).
@@ -523,7 +553,11 @@ pub(crate) fn kind_article(kind: crate::gate::SensitiveKind) -> &'static str {
         | crate::gate::SensitiveKind::GithubToken
         | crate::gate::SensitiveKind::SlackToken
         | crate::gate::SensitiveKind::SignedUrl
-        | crate::gate::SensitiveKind::SecretAssignment => "secret",
+        | crate::gate::SensitiveKind::SecretAssignment
+        | crate::gate::SensitiveKind::BearerToken
+        | crate::gate::SensitiveKind::StripeKey
+        | crate::gate::SensitiveKind::GoogleApiKey
+        | crate::gate::SensitiveKind::OpenAiKey => "secret",
     }
 }
 

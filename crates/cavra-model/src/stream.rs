@@ -22,7 +22,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -108,13 +108,10 @@ impl Lines {
         loop {
             self.line.clear();
             self.number += 1;
-            match self.reader.read_line(&mut self.line) {
+            match crate::limits::read_line_text(&mut self.reader, &mut self.line) {
                 Ok(0) => return None,
                 Ok(_) => {}
-                Err(e) => {
-                    let e = SnapshotError::at(SnapshotErrorKind::Io, "$", format!("cannot read line: {e}"));
-                    return Some(Err(self.err(e)));
-                }
+                Err(e) => return Some(Err(self.err(e))),
             }
             self.hasher.update(self.line.as_bytes());
             if self.line.trim().is_empty() {
@@ -169,8 +166,14 @@ impl StreamedDigest {
         options: &ReportOptions,
     ) -> Result<StreamedDigest, SnapshotError> {
         let in_head = |e: SnapshotError| e.with_file(Some(snapshot.to_path_buf()));
-        let text = std::fs::read_to_string(snapshot)
-            .map_err(|e| in_head(SnapshotError::at(SnapshotErrorKind::Io, "$", format!("cannot read file: {e}"))))?;
+        let text = crate::limits::read_text_bounded(snapshot, crate::limits::SNAPSHOT_BYTES).map_err(|e| {
+            let kind = match &e {
+                crate::limits::LimitError::Io(io) if io.kind() != std::io::ErrorKind::InvalidData => SnapshotErrorKind::Io,
+                crate::limits::LimitError::Io(_) => SnapshotErrorKind::Syntax,
+                crate::limits::LimitError::TooLarge { .. } => SnapshotErrorKind::InvalidValue,
+            };
+            in_head(SnapshotError::at(kind, "$", format!("cannot read file: {e}")))
+        })?;
         let raw = parse_raw(&text).map_err(in_head)?;
         drop(text);
         if raw.decisions.is_some() {
@@ -203,6 +206,9 @@ impl StreamedDigest {
             }
             let before = gate.violations.len();
             gate_decision(&mut gate, &mut d, index);
+            if let Some(e) = crate::snapshot::overlong(&gate.too_long, &|_| Some(lines.number)) {
+                return Err(e.with_file(Some(lines.path.clone())));
+            }
             for (json_path, kind) in gate.violations.drain(before..) {
                 if problems.len() < MAX_PROBLEMS {
                     problems.push(Located {

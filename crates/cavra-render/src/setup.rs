@@ -80,7 +80,8 @@ struct RawBranding {
 /// reference, or a literal value the safety gate flags.
 pub fn load(path: &Path) -> Result<ReportOptions, SetupError> {
     let err = |key: &str, reason: String| SetupError { file: path.to_path_buf(), key: key.to_string(), reason };
-    let text = std::fs::read_to_string(path).map_err(|e| err("$", format!("cannot read: {e}")))?;
+    let text = cavra_model::limits::read_text_bounded(path, cavra_model::limits::SETUP_BYTES)
+        .map_err(|e| err("$", format!("cannot read: {e}")))?;
     let raw: RawSetup = toml::from_str(&text).map_err(|e| {
         let key = e.span().map_or("$".to_string(), |s| {
             let line = text.as_bytes()[..s.start.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1;
@@ -100,7 +101,8 @@ fn value(key: &str, v: &str, base: &Path) -> Result<String, (String, String)> {
         std::env::var(name).map_err(|_| fail(format!("environment variable {name} is not set")))?
     } else if let Some(p) = v.strip_prefix("file:") {
         let p = base.join(p);
-        let t = std::fs::read_to_string(&p).map_err(|e| fail(format!("cannot read {}: {e}", p.display())))?;
+        let t = cavra_model::limits::read_text_bounded(&p, cavra_model::limits::KEY_BYTES)
+            .map_err(|e| fail(format!("cannot read {}: {e}", p.display())))?;
         t.trim_end_matches(['\n', '\r']).to_string()
     } else {
         if let Some(d) = scan_text(v).into_iter().next() {
@@ -115,8 +117,8 @@ fn value(key: &str, v: &str, base: &Path) -> Result<String, (String, String)> {
     if resolved.chars().count() > MAX_TEXT {
         return Err(fail(format!("longer than {MAX_TEXT} characters")));
     }
-    if resolved.chars().any(|c| c.is_control()) {
-        return Err(fail("contains control characters".into()));
+    if resolved.chars().any(|c| c.is_control() || cavra_model::gate::is_bidi_control(c)) {
+        return Err(fail("contains control or bidirectional-override characters".into()));
     }
     Ok(resolved)
 }
@@ -131,7 +133,11 @@ fn article(kind: cavra_model::gate::SensitiveKind) -> &'static str {
         | K::GithubToken
         | K::SlackToken
         | K::SignedUrl
-        | K::SecretAssignment => "a secret",
+        | K::SecretAssignment
+        | K::BearerToken
+        | K::StripeKey
+        | K::GoogleApiKey
+        | K::OpenAiKey => "a secret",
     }
 }
 
@@ -198,7 +204,8 @@ fn from_raw(branding: Option<RawBranding>, base: &Path) -> Result<ReportOptions,
         if meta.len() > MAX_LOGO_BYTES {
             return Err((key.into(), format!("{}: larger than {} bytes", path.display(), MAX_LOGO_BYTES)));
         }
-        let bytes = std::fs::read(&path).map_err(|e| (key.to_string(), format!("{}: {e}", path.display())))?;
+        let bytes = cavra_model::limits::read_bounded(&path, cavra_model::limits::LOGO_BYTES)
+            .map_err(|e| (key.to_string(), format!("{}: {e}", path.display())))?;
         theme.logo = Some(logo_from_bytes(&bytes).map_err(|e| (key.to_string(), format!("{}: {e}", path.display())))?);
     }
     options.theme = theme;

@@ -4,7 +4,28 @@
 /// carry: C0 controls other than tab, LF and CR, DEL, and C1 controls. They
 /// are invalid in XML 1.0 (or discouraged) and invisible in HTML.
 pub fn is_stray_control(c: char) -> bool {
-    (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+    (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+        || cavra_model::gate::is_bidi_control(c)
+}
+
+/// Whether a spreadsheet would evaluate a cell starting like `text`: a
+/// formula character (`=`, `+`, `-`, `@`, or their full-width and small
+/// forms), possibly after leading spaces, or a tab, CR or LF.
+///
+/// ```
+/// use cavra_render::text::starts_like_formula;
+/// for t in ["=1+1", "  =HYPERLINK(\"x\")", "＝1+1", "\u{3000}＋1", "－2", "＠SUM(A1)", "\tx", "@x"] {
+///     assert!(starts_like_formula(t), "{t:?}");
+/// }
+/// assert!(!starts_like_formula("agent-1") && !starts_like_formula("1-2"));
+/// ```
+pub fn starts_like_formula(text: &str) -> bool {
+    if text.starts_with(['\t', '\r', '\n']) {
+        return true;
+    }
+    let t = text.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{200B}' || c == '\u{FEFF}');
+    t.starts_with(['=', '+', '-', '@', '\t', '\r', '\n', '＝', '＋', '－', '＠', '﹦', '﹢', '﹣', '﹫'])
 }
 
 /// Removes stray control characters (see [`is_stray_control`]).

@@ -15,13 +15,10 @@ use crate::{Format, RenderError, Renderer};
 
 pub(crate) struct CsvRenderer;
 
-/// Characters that make a spreadsheet treat a cell as a formula.
-const FORMULA_PREFIXES: &[char] = &['=', '+', '-', '@', '\t', '\r', '\n'];
-
-/// Neutralises a text cell that a spreadsheet would evaluate.
+/// Neutralises a text cell that a spreadsheet would evaluate (see
+/// [`crate::text::starts_like_formula`]) with a leading `'`.
 pub fn neutralise(text: &str) -> std::borrow::Cow<'_, str> {
-    let trimmed = text.trim_start_matches(' ');
-    if trimmed.starts_with(FORMULA_PREFIXES) {
+    if crate::text::starts_like_formula(text) {
         std::borrow::Cow::Owned(format!("'{text}"))
     } else {
         std::borrow::Cow::Borrowed(text)

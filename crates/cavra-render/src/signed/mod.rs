@@ -70,7 +70,8 @@ impl SigningKey {
     /// # Errors
     /// When the file is missing, malformed, or the password is wrong.
     pub fn from_file(path: &Path, password: Option<String>) -> Result<SigningKey, SigningError> {
-        let text = std::fs::read_to_string(path).map_err(|e| SigningError::Key(format!("{}: {e}", path.display())))?;
+        let text = cavra_model::limits::read_text_bounded(path, cavra_model::limits::KEY_BYTES)
+            .map_err(|e| SigningError::Key(format!("{}: {e}", path.display())))?;
         SigningKey::from_secret_key_text(&text, password)
     }
 

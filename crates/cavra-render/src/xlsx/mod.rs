@@ -78,8 +78,17 @@ fn clean(text: &str) -> String {
     }
 }
 
-fn starts_like_formula(text: &str) -> bool {
-    text.trim_start_matches(' ').starts_with(['=', '+', '-', '@', '\t', '\r', '\n'])
+use crate::text::starts_like_formula;
+
+/// Text for a cell whose format cannot carry the quote prefix (titles,
+/// labels, headers): a formula-like start gets a visible `'`.
+fn safe(text: &str) -> String {
+    let t = clean(text);
+    if starts_like_formula(&t) {
+        format!("'{t}")
+    } else {
+        t
+    }
 }
 
 fn write_text(ws: &mut Worksheet, row: u32, col: u16, text: &str, f: &Formats) -> Result<(), XlsxError> {
@@ -147,8 +156,8 @@ fn summary(wb: &mut Workbook, report: &Report, f: &Formats, used: &mut BTreeSet<
     ws.set_column_width(0, 30)?;
     ws.set_column_width(1, 60)?;
     ws.set_column_width(2, 50)?;
-    ws.write_string_with_format(0, 0, clean(&m.title), &f.title)?;
-    ws.write_string(1, 0, clean(&m.tenant_display_name))?;
+    ws.write_string_with_format(0, 0, safe(&m.title), &f.title)?;
+    ws.write_string(1, 0, safe(&m.tenant_display_name))?;
     if let Some(logo) = &report.theme.logo {
         let image = rust_xlsxwriter::Image::new_from_buffer(&logo.png)?
             .set_scale_to_size(200, 48, true)
@@ -194,7 +203,7 @@ fn summary(wb: &mut Workbook, report: &Report, f: &Formats, used: &mut BTreeSet<
         row += 1;
     }
     for w in &m.data_quality {
-        ws.write_string_with_format(row, 1, clean(w), &f.wrap)?;
+        ws.write_string_with_format(row, 1, safe(w), &f.wrap)?;
         row += 1;
     }
     row += 1;
@@ -225,11 +234,11 @@ fn charts(wb: &mut Workbook, charts: &[&Chart], f: &Formats, used: &mut BTreeSet
     ws.set_column_width(0, 34)?;
     let mut row: u32 = 0;
     for c in charts {
-        ws.write_string_with_format(row, 0, clean(&c.title), &f.label)?;
+        ws.write_string_with_format(row, 0, safe(&c.title), &f.label)?;
         let head = row + 1;
         ws.write_string_with_format(head, 0, "Category", &f.header)?;
         for (j, s) in c.series.iter().enumerate() {
-            ws.write_string_with_format(head, 1 + j as u16, clean(&s.name), &f.header)?;
+            ws.write_string_with_format(head, 1 + j as u16, safe(&s.name), &f.header)?;
         }
         // Heat maps have one series per row; as a table they read best transposed.
         let (cats, series): (Vec<String>, Vec<(String, Vec<f64>)>) = match c.kind {
@@ -249,7 +258,7 @@ fn charts(wb: &mut Workbook, charts: &[&Chart], f: &Formats, used: &mut BTreeSet
         };
         if c.kind == ChartKind::HeatMap {
             for (j, (n, _)) in series.iter().enumerate() {
-                ws.write_string_with_format(head, 1 + j as u16, clean(n), &f.header)?;
+                ws.write_string_with_format(head, 1 + j as u16, safe(n), &f.header)?;
             }
         }
         for (i, cat) in cats.iter().enumerate() {
@@ -322,7 +331,7 @@ fn dataset(
             ws.set_column_width(c as u16, width as f64)?;
         }
         for (c, col) in d.columns.iter().enumerate() {
-            ws.write_string_with_format(0, c as u16, clean(&col.label), &f.header)?;
+            ws.write_string_with_format(0, c as u16, safe(&col.label), &f.header)?;
         }
         Ok(())
     };
@@ -370,7 +379,7 @@ fn workbook(report: &Report, mut stream: Option<&mut StreamedRows<'_>>) -> Resul
         .set_title(clean(&format!("{} — {}", m.title, m.tenant_display_name)))
         .set_subject(clean(&m.title))
         .set_author(clean(&m.branding))
-        .set_company(clean(&m.tenant_display_name))
+        .set_company(safe(&m.tenant_display_name))
         .set_comment(format!("report {} · snapshot {} · {}", m.report_id, m.snapshot_digest, m.classification.as_str()))
         .set_creation_datetime(&excel_time(m.generated_at).map_err(xlsx_error)?);
     wb.set_properties(&props);
