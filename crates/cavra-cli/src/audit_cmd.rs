@@ -40,7 +40,9 @@ pub fn audit(cmd: &AuditCommand) -> Result<()> {
             }
             let mut ok = v.ok();
             if *closed && !v.closed && ok {
-                crate::say!("FAIL  the log does not end with its closing record (records cut from the end, or still open)");
+                crate::say!(
+                    "FAIL  the log does not end with its closing record (records cut from the end, or still open)"
+                );
                 ok = false;
             }
             crate::say!(

@@ -1,6 +1,5 @@
 //! The subcommands.
 
-
 use anyhow::{Context, Result};
 use cavra_model::{
     build_report, LoadOptions, Posture, ReportKind, ReportOptions, Snapshot, SnapshotError, SnapshotErrorKind,
@@ -41,7 +40,8 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     if let Some(e) = err.downcast_ref::<cavra_deliver::approval::ApprovalError>() {
         return match e {
             cavra_deliver::approval::ApprovalError::Policy(_) => 4,
-            cavra_deliver::approval::ApprovalError::Unknown(_) | cavra_deliver::approval::ApprovalError::Transition { .. } => 3,
+            cavra_deliver::approval::ApprovalError::Unknown(_)
+            | cavra_deliver::approval::ApprovalError::Transition { .. } => 3,
             cavra_deliver::approval::ApprovalError::Store(_) => 1,
         };
     }
@@ -64,10 +64,16 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
             cavra_render::signed::SigningError::Sign(_) | cavra_render::signed::SigningError::Verify(_) => 1,
         };
     }
-    if err.chain().any(|c| c.downcast_ref::<cavra_model::limits::LimitError>().is_some_and(|l| matches!(l, cavra_model::limits::LimitError::TooLarge { .. }))) {
+    if err.chain().any(|c| {
+        c.downcast_ref::<cavra_model::limits::LimitError>()
+            .is_some_and(|l| matches!(l, cavra_model::limits::LimitError::TooLarge { .. }))
+    }) {
         return 3;
     }
-    if err.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::InvalidData)) {
+    if err
+        .chain()
+        .any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::InvalidData))
+    {
         return 3;
     }
     if err.downcast_ref::<cavra_deliver::config::ConfigError>().is_some() {
@@ -374,7 +380,8 @@ pub fn verify(args: &VerifyArgs) -> Result<()> {
 
 pub fn validate(args: &InputArgs) -> Result<()> {
     let snapshot = load(args)?;
-    crate::say!("ok: {} sessions, {} decisions in window ({} outside), {} exceptions, {} incidents, {} policy baselines",
+    crate::say!(
+        "ok: {} sessions, {} decisions in window ({} outside), {} exceptions, {} incidents, {} policy baselines",
         snapshot.sessions.len(),
         snapshot.decisions.len(),
         snapshot.decisions_outside_window,
@@ -392,7 +399,9 @@ pub fn validate(args: &InputArgs) -> Result<()> {
 }
 
 pub fn catalog(audit: &crate::evidence::ActionAudit) -> Result<()> {
-    crate::evidence::audited(audit, cavra_deliver::audit::AuditAction::Catalog, || catalog_listing().map(|()| Vec::new()))
+    crate::evidence::audited(audit, cavra_deliver::audit::AuditAction::Catalog, || {
+        catalog_listing().map(|()| Vec::new())
+    })
 }
 
 fn catalog_listing() -> Result<()> {
@@ -405,7 +414,8 @@ fn catalog_listing() -> Result<()> {
         };
         crate::say!("{:<22}  {:<10}  {}", k.as_str(), tier, formats.join(", "));
     }
-    crate::say!("{} kinds x {} formats = {} artifacts",
+    crate::say!(
+        "{} kinds x {} formats = {} artifacts",
         ReportKind::ALL.len(),
         Format::ALL.len(),
         ReportKind::ALL.len() * Format::ALL.len()

@@ -216,7 +216,13 @@ fn record(log: &mut Option<AuditLog>, event: &AuditEvent) -> Result<()> {
 }
 
 /// `deliver send`: authenticate, verify the package, plan, queue, audit.
-fn send(common: &Common, package: &std::path::Path, to: &[String], principal: &AsPrincipal, subject: &str) -> Result<()> {
+fn send(
+    common: &Common,
+    package: &std::path::Path,
+    to: &[String],
+    principal: &AsPrincipal,
+    subject: &str,
+) -> Result<()> {
     let (config, mut store, mut log) = open(common)?;
     let (t, at) = now();
     let blocked = |detail: String| AuditEvent::new(&at, AuditAction::Send, AuditStatus::BlockedPolicy).detail(detail);
@@ -234,11 +240,13 @@ fn send(common: &Common, package: &std::path::Path, to: &[String], principal: &A
             return Err(cavra_deliver::send::Refused { problems: vec![problem] }.into());
         }
     };
-    let request = SendRequest { recipients: to.to_vec(), attachment: package.to_path_buf(), subject: subject.to_string() };
+    let request =
+        SendRequest { recipients: to.to_vec(), attachment: package.to_path_buf(), subject: subject.to_string() };
     let planned = match plan(&config, &signer, &request, &digest, t) {
         Ok(p) => p,
         Err(refused) => {
-            let event = blocked(format!("{} problem(s)", refused.problems.len())).by(Some(signer.actor())).digest(&digest);
+            let event =
+                blocked(format!("{} problem(s)", refused.problems.len())).by(Some(signer.actor())).digest(&digest);
             record(&mut log, &event)?;
             return Err(refused.into());
         }
@@ -330,7 +338,9 @@ fn test(common: &Common, to: &[String], principal: &AsPrincipal) -> Result<()> {
 
 pub fn deliver(cmd: &DeliverCommand) -> Result<()> {
     match cmd {
-        DeliverCommand::Send { common, package, to, principal, subject } => send(common, package, to, principal, subject),
+        DeliverCommand::Send { common, package, to, principal, subject } => {
+            send(common, package, to, principal, subject)
+        }
         DeliverCommand::Test { common, to, principal } => test(common, to, principal),
         DeliverCommand::Status { common } => {
             let (_, store, _) = open(common)?;
@@ -430,7 +440,13 @@ pub fn approvals(cmd: &ApprovalsCommand) -> Result<()> {
     let event = AuditEvent::new(&at, AuditAction::Approve, status)
         .by(Some(signer.actor()))
         .approval(Some(&d.id), decision)
-        .detail(format!("{} signed; {} of {} approval(s); {} job(s) changed", to.as_str(), decided.approvers, decided.needed, decided.changed));
+        .detail(format!(
+            "{} signed; {} of {} approval(s); {} job(s) changed",
+            to.as_str(),
+            decided.approvers,
+            decided.needed,
+            decided.changed
+        ));
     record(&mut log, &event)?;
     crate::say!(
         "{}: {} signed by {}; now {} ({} of {} approval(s)); {} job(s) changed",
@@ -574,7 +590,12 @@ fn run_due(common: &Common, principal: &AsPrincipal, lookback_hours: i64) -> Res
     let now_ts = cavra_model::Timestamp::from_unix_seconds(t).map_err(anyhow::Error::msg)?;
     let fired = cavra_deliver::schedule::run_due(&config, &signer, &mut store, now_ts, lookback_hours * 3600)?;
     for f in &fired {
-        crate::say!("{}  queued {}{}", f.run.key, f.queued, f.note.as_deref().map(|n| format!("  ({n})")).unwrap_or_default());
+        crate::say!(
+            "{}  queued {}{}",
+            f.run.key,
+            f.queued,
+            f.note.as_deref().map(|n| format!("  ({n})")).unwrap_or_default()
+        );
         let (status, decision) = match (&f.approval, f.queued) {
             (Some(_), _) => (AuditStatus::BlockedRequiresApproval, ApprovalDecision::Pending),
             (None, 0) => (AuditStatus::BlockedPolicy, ApprovalDecision::NotRequired),

@@ -94,8 +94,7 @@ impl ActionAudit {
     fn signer(&self) -> Result<Option<Signer>> {
         let (Some(config), Some(key)) = (&self.config, &self.as_key) else { return Ok(None) };
         let config = Config::load(config)?;
-        let signer =
-            AsPrincipal { key: key.clone(), password: self.as_password.clone() }.signer(&config)?;
+        let signer = AsPrincipal { key: key.clone(), password: self.as_password.clone() }.signer(&config)?;
         signer.require(&config, Permission::Render)?;
         Ok(Some(signer))
     }
@@ -140,7 +139,9 @@ pub fn audited(audit: &ActionAudit, action: AuditAction, work: impl FnOnce() -> 
         match &outcome {
             Ok(written) => {
                 for w in written {
-                    log.append(&event(AuditStatus::Rendered).digest(&format!("sha256:{}", w.sha256)).evidence(&w.name))?;
+                    log.append(
+                        &event(AuditStatus::Rendered).digest(&format!("sha256:{}", w.sha256)).evidence(&w.name),
+                    )?;
                 }
                 if written.is_empty() {
                     log.append(&event(AuditStatus::Accepted).detail("listed"))?;

@@ -478,10 +478,14 @@ impl AuditLog {
     pub fn open(path: &std::path::Path, key: SigningKey) -> Result<AuditLog, AuditError> {
         let shown = path.display().to_string();
         let io = |source| AuditError::Io { path: shown.clone(), source };
-        let mut file =
-            std::fs::OpenOptions::new().create(true).read(true).append(true).open(path).map_err(io)?;
+        let mut file = std::fs::OpenOptions::new().create(true).read(true).append(true).open(path).map_err(io)?;
         file.lock().map_err(io)?;
-        let v = verify_log(std::io::BufReader::new(&mut file), &key.public_key(), None);
+        let empty = file.metadata().map_err(io)?.len() == 0;
+        let v = if empty {
+            LogVerification::default()
+        } else {
+            verify_log(std::io::BufReader::new(&mut file), &key.public_key(), None)
+        };
         if let Some(p) = v.problems.first() {
             return Err(AuditError::Broken { path: shown, problem: p.clone() });
         }
@@ -585,10 +589,7 @@ fn check_record(text: &str, expected: u64, prev: &str, key: &PublicKey) -> Resul
     }
     let Some(map) = record.as_object() else { return Err("not a JSON object".into()) };
     if record["seq"].as_u64() != Some(expected) {
-        return Err(format!(
-            "carries sequence number {} (a record was deleted, inserted or moved)",
-            record["seq"]
-        ));
+        return Err(format!("carries sequence number {} (a record was deleted, inserted or moved)", record["seq"]));
     }
     if record["prev"].as_str() != Some(prev) {
         return Err(if expected == 1 {
@@ -597,8 +598,7 @@ fn check_record(text: &str, expected: u64, prev: &str, key: &PublicKey) -> Resul
             format!("does not chain to record {} (that record, or this one, was edited or moved)", expected - 1)
         });
     }
-    let bodies: Vec<&str> =
-        map.keys().map(String::as_str).filter(|k| !matches!(*k, "seq" | "prev" | "sig")).collect();
+    let bodies: Vec<&str> = map.keys().map(String::as_str).filter(|k| !matches!(*k, "seq" | "prev" | "sig")).collect();
     match (expected, bodies.as_slice()) {
         (1, ["genesis"]) => {
             let g = &record["genesis"];
@@ -606,7 +606,11 @@ fn check_record(text: &str, expected: u64, prev: &str, key: &PublicKey) -> Resul
                 return Err(format!("the genesis is not of format {FORMAT}"));
             }
             if g["key_id"].as_str() != Some(key.key_id().as_str()) {
-                return Err(format!("the genesis is bound to key {}, not to the audit key {}", g["key_id"], key.key_id()));
+                return Err(format!(
+                    "the genesis is bound to key {}, not to the audit key {}",
+                    g["key_id"],
+                    key.key_id()
+                ));
             }
         }
         (1, _) => return Err("the log does not begin with a signed genesis record".into()),
@@ -680,10 +684,8 @@ pub fn verify_log(mut reader: impl BufRead, key: &PublicKey, expect: Option<&Hea
                     signature: record["sig"].as_str().unwrap_or_default().to_string(),
                 });
                 if let Some(h) = expect.filter(|h| h.seq == expected && h.hash != hash) {
-                    v.problems.push(format!(
-                        "{at}: differs from the kept head at record {} (the log was rewritten)",
-                        h.seq
-                    ));
+                    v.problems
+                        .push(format!("{at}: differs from the kept head at record {} (the log was rewritten)", h.seq));
                     return v;
                 }
                 prev = hash;

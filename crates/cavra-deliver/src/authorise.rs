@@ -47,8 +47,9 @@ pub struct Authorised {
 fn open_request(config: &Config, ev: &JobEvidence) -> Result<SendRequestStatement, String> {
     let request = ev.request.as_ref().ok_or("no signed send request for this job")?;
     let claimed = request.claimed_key_id().ok_or("the send request names no requester key")?;
-    let (_, key) =
-        config.principal_key(&claimed).ok_or_else(|| format!("the request was signed by key {claimed}, not a principal"))?;
+    let (_, key) = config
+        .principal_key(&claimed)
+        .ok_or_else(|| format!("the request was signed by key {claimed}, not a principal"))?;
     request.open(&key, SEND_REQUEST_FORMAT).map_err(|e| format!("the send request: {e}"))
 }
 

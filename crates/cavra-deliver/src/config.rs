@@ -163,7 +163,7 @@ pub struct DomainEntry {
 }
 
 /// `[recipients]`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Recipients {
     /// Domain rules.
@@ -216,6 +216,22 @@ impl Channel {
 
 fn one() -> u32 {
     1
+}
+
+impl Default for Recipients {
+    /// The same values as an empty `[recipients]` table: external recipients
+    /// need one approval, requests expire after 72 hours.
+    fn default() -> Self {
+        Recipients {
+            domains: Vec::new(),
+            external_approval_required: yes(),
+            roles_allowed_to_send: Vec::new(),
+            groups: BTreeMap::new(),
+            external_approvers: one(),
+            approval_ttl_hours: default_ttl(),
+            channels: BTreeMap::new(),
+        }
+    }
 }
 
 fn default_ttl() -> u32 {
@@ -457,8 +473,7 @@ pub fn resolve(key: &str, reference: &str) -> Result<String, ConfigError> {
 }
 
 fn is_loopback(host: &str) -> bool {
-    matches!(host, "localhost" | "::1" | "[::1]")
-        || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+    matches!(host, "localhost" | "::1" | "[::1]") || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// An HTTP API endpoint must use `https` (plain `http` only to a loopback
@@ -479,7 +494,9 @@ pub fn check_endpoint(url: &str) -> Result<(), String> {
     let (scheme, rest) = url.split_once("://").ok_or("not an absolute URL (https://host/path)")?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     if authority.contains('@') {
-        return Err("credentials in the URL are refused like literal secrets; use the setup file's secret references".into());
+        return Err(
+            "credentials in the URL are refused like literal secrets; use the setup file's secret references".into()
+        );
     }
     let host = if let Some(v6) = authority.strip_prefix('[') {
         v6.split(']').next().unwrap_or_default()
@@ -703,7 +720,9 @@ impl Config {
                     }
                     Some(_) => {}
                     None => {
-                        policy.classify(to).map_err(|err| bad(&key, format!("not allowed by the recipient policy: {err}")))?;
+                        policy
+                            .classify(to)
+                            .map_err(|err| bad(&key, format!("not allowed by the recipient policy: {err}")))?;
                     }
                 }
             }

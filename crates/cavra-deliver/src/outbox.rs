@@ -436,11 +436,7 @@ impl OutboxStore for SqliteOutbox {
         )?;
         let recipients = st.query_map(params![request_id], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
         let approvals = crate::approval::statements(c, &crate::send::approval_id(&job.digest, &recipients))?;
-        Ok(crate::authorise::JobEvidence {
-            request: Some(SignedStatement { body, signature }),
-            recipients,
-            approvals,
-        })
+        Ok(crate::authorise::JobEvidence { request: Some(SignedStatement { body, signature }), recipients, approvals })
     }
 
     fn lease_due(&mut self, now: i64, lease_seconds: i64, limit: usize) -> Result<Vec<Job>, OutboxError> {

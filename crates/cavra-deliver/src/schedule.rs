@@ -330,7 +330,20 @@ impl Blackout {
     /// # Errors
     /// Bad dates or an empty window.
     pub fn parse(start: &str, end: &str, policy: BlackoutPolicy) -> Result<Blackout, ScheduleError> {
-        let p = |s: &str| s.parse::<DateTime>().map_err(|e| err(format!("blackout bound `{s}`: {e}")));
+        let p = |s: &str| {
+            let b = s.as_bytes();
+            let shaped = b.len() == 16
+                && b.iter().enumerate().all(|(i, c)| match i {
+                    4 | 7 => *c == b'-',
+                    10 => *c == b'T',
+                    13 => *c == b':',
+                    _ => c.is_ascii_digit(),
+                });
+            if !shaped {
+                return Err(err(format!("blackout bound `{s}`: not of the form YYYY-MM-DDTHH:MM")));
+            }
+            s.parse::<DateTime>().map_err(|e| err(format!("blackout bound `{s}`: {e}")))
+        };
         let (start, end) = (p(start)?, p(end)?);
         if end <= start {
             return Err(err("a blackout window must end after it starts"));
@@ -523,7 +536,11 @@ pub fn run_due(
                     Err(e) => ("failed", Some(e)),
                     Ok(_) if !signer.roles().contains(&entry.role) => (
                         "refused",
-                        Some(format!("principal `{}` does not hold the schedule's role `{}`", signer.name(), entry.role)),
+                        Some(format!(
+                            "principal `{}` does not hold the schedule's role `{}`",
+                            signer.name(),
+                            entry.role
+                        )),
                     ),
                     Ok(digest) => {
                         let request = crate::send::SendRequest {

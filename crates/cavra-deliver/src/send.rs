@@ -12,12 +12,12 @@ use sha2::{Digest, Sha256};
 
 use crate::approval::{Approval, ApprovalState};
 use crate::audit::{ApprovalDecision, AuditAction, AuditEvent, AuditLog, AuditStatus, RecipientSummary, RetryState};
-use crate::identity::Signer;
-use crate::statement::{recipient_set_digest, SendRequestStatement, SignedStatement, SEND_REQUEST_FORMAT};
 use crate::config::{resolve, Config, Mode, Permission, TlsMode};
+use crate::identity::Signer;
 pub use crate::message::{build_message, media_type, summary_text};
 use crate::outbox::{Job, JobState, OutboxError, OutboxStore};
 use crate::policy::{parse_address, Address, Classification};
+use crate::statement::{recipient_set_digest, SendRequestStatement, SignedStatement, SEND_REQUEST_FORMAT};
 
 /// What a principal asks to send (the principal is the [`Signer`] given to [`plan`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,13 +67,7 @@ fn hex(bytes: &[u8]) -> String {
 /// header value with CR/LF, a subject the safety gate refuses, an
 /// unparseable, unknown, blocked or spoofed recipient, an unknown group, or
 /// delivery disabled.
-pub fn plan(
-    config: &Config,
-    signer: &Signer,
-    request: &SendRequest,
-    digest: &str,
-    now: i64,
-) -> Result<Plan, Refused> {
+pub fn plan(config: &Config, signer: &Signer, request: &SendRequest, digest: &str, now: i64) -> Result<Plan, Refused> {
     let mut problems = Vec::new();
     if config.delivery.mode == Mode::Disabled {
         problems.push("delivery is disabled in the setup file".to_string());
@@ -411,8 +405,9 @@ fn attempt(
 ) -> Result<Option<String>, (bool, SendFailure)> {
     let refused = |m: String| (true, SendFailure::new(false, m));
     let evidence = store.evidence(job).map_err(|e| refused(format!("reading the job's evidence: {e}")))?;
-    let bytes = cavra_model::limits::read_bounded(std::path::Path::new(&job.attachment), cavra_model::limits::PACKAGE_BYTES)
-        .map_err(|e| refused(format!("{}: {e}", job.attachment)))?;
+    let bytes =
+        cavra_model::limits::read_bounded(std::path::Path::new(&job.attachment), cavra_model::limits::PACKAGE_BYTES)
+            .map_err(|e| refused(format!("{}: {e}", job.attachment)))?;
     let external = crate::message::is_external(config, job).map_err(refused)?;
     let ok = crate::authorise::authorise(config, job, &evidence, &bytes, external, now)
         .map_err(|m| refused(format!("not authorised: {m}")))?;
@@ -524,13 +519,23 @@ fn settle(
                 job.state = JobState::DeadLettered;
                 summary.dead_lettered += 1;
                 let r = retry(None, true);
-                Outcome { status: AuditStatus::Failed, retry: Some(r), approval: job.approval.clone(), decision: pending }
+                Outcome {
+                    status: AuditStatus::Failed,
+                    retry: Some(r),
+                    approval: job.approval.clone(),
+                    decision: pending,
+                }
             } else {
                 job.state = JobState::RetryScheduled;
                 job.next_attempt = now.saturating_add(delay);
                 summary.retried += 1;
                 let r = retry(Some(job.next_attempt), false);
-                Outcome { status: AuditStatus::RetryScheduled, retry: Some(r), approval: job.approval.clone(), decision: pending }
+                Outcome {
+                    status: AuditStatus::RetryScheduled,
+                    retry: Some(r),
+                    approval: job.approval.clone(),
+                    decision: pending,
+                }
             }
         }
         Err((policy, f)) => {
@@ -600,7 +605,8 @@ pub fn send_test(
     let path = scratch.join(TEST_ATTACHMENT);
     std::fs::write(&path, &text).map_err(|e| Refused { problems: vec![format!("{}: {e}", path.display())] })?;
     let digest = cavra_package::manifest::sha256_tagged(text.as_bytes());
-    let request = SendRequest { recipients: recipients.to_vec(), attachment: path, subject: format!("{org}: delivery test") };
+    let request =
+        SendRequest { recipients: recipients.to_vec(), attachment: path, subject: format!("{org}: delivery test") };
     let planned = plan(config, signer, &request, &digest, now)?;
     if planned.approval().is_some() {
         return Err(Refused {

@@ -125,6 +125,13 @@ fn approvals_follow_their_state_machine() {
     use cavra_deliver::approval::{Approval, ApprovalState};
     let dir = tempfile::tempdir().unwrap();
     let mut store = SqliteOutbox::open(&dir.path().join("outbox.db")).unwrap();
+    let approver = cavra_render::signed::SigningKey::generate().unwrap();
+    let config = cavra_deliver::config::Config::from_toml(&format!(
+        "[roles.cso]\npermissions = [\"approve\"]\n[principals.cso-office]\npublic_key = \"{}\"\nroles = [\"cso\"]\n",
+        approver.public_key().base64()
+    ))
+    .unwrap();
+    let cso = cavra_deliver::identity::Signer::authenticate(&config, approver).unwrap();
     let request = |id: &str, expires| Approval {
         approval_id: id.into(),
         package_digest: "sha256:1".into(),
@@ -150,14 +157,23 @@ fn approvals_follow_their_state_machine() {
     }
     store.request_approval(&request("appr-c", 10)).unwrap();
 
-    assert_eq!(store.decide("appr-a", ApprovalState::NeedsMoreInfo, "cso", Some("which window?"), 5).unwrap(), 0);
-    assert_eq!(store.decide("appr-a", ApprovalState::Approved, "cso", None, 6).unwrap(), 1);
-    assert!(store.decide("appr-a", ApprovalState::Rejected, "cso", None, 7).is_err(), "approved cannot be rejected");
-    assert_eq!(store.decide("appr-a", ApprovalState::Revoked, "cso", Some("wrong pack"), 8).unwrap(), 1);
-    assert_eq!(store.decide("appr-b", ApprovalState::Rejected, "cso", None, 9).unwrap(), 1);
-    assert!(store.decide("appr-zzz", ApprovalState::Approved, "cso", None, 9).is_err());
+    assert_eq!(
+        store.decide(&config, &cso, "appr-a", ApprovalState::NeedsMoreInfo, Some("which window?"), 5).unwrap().changed,
+        0
+    );
+    assert_eq!(store.decide(&config, &cso, "appr-a", ApprovalState::Approved, None, 6).unwrap().changed, 1);
+    assert!(
+        store.decide(&config, &cso, "appr-a", ApprovalState::Rejected, None, 7).is_err(),
+        "approved cannot be rejected"
+    );
+    assert_eq!(
+        store.decide(&config, &cso, "appr-a", ApprovalState::Revoked, Some("wrong pack"), 8).unwrap().changed,
+        1
+    );
+    assert_eq!(store.decide(&config, &cso, "appr-b", ApprovalState::Rejected, None, 9).unwrap().changed, 1);
+    assert!(store.decide(&config, &cso, "appr-zzz", ApprovalState::Approved, None, 9).is_err());
     // appr-c expired at 10; deciding it afterwards is refused
-    assert!(store.decide("appr-c", ApprovalState::Approved, "cso", None, 20).is_err());
+    assert!(store.decide(&config, &cso, "appr-c", ApprovalState::Approved, None, 20).is_err());
     let states: Vec<(String, ApprovalState)> =
         store.approvals(20).unwrap().into_iter().map(|a| (a.approval_id, a.decision)).collect();
     assert_eq!(
@@ -174,7 +190,7 @@ fn approvals_follow_their_state_machine() {
     let line = serde_json::to_string(&store.approvals(20).unwrap()[0]).unwrap();
     assert!(
         line.contains("\"decision\":\"revoked\"")
-            && line.contains("\"decided_by_role\":\"cso\"")
+            && line.contains("\"decided_by_role\":\"cso-office\"")
             && !line.contains('@')
     );
 }

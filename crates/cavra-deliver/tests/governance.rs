@@ -1,9 +1,11 @@
 //! Recipient policy, setup-file validation, schedules across daylight-saving
 //! changes and the tamper-evident audit log.
 
+mod support;
+
 use std::io::Cursor;
 
-use cavra_deliver::audit::{verify_log, AuditEvent, AuditLog, AuditStatus, RecipientSummary};
+use cavra_deliver::audit::{verify_log, AuditAction, AuditEvent, AuditLog, AuditStatus, Head, RecipientSummary};
 use cavra_deliver::config::{Config, Permission};
 use cavra_deliver::policy::{parse_address, Classification, DomainRule, RecipientError, RecipientPolicy};
 use cavra_deliver::schedule::{next_runs, Blackout, BlackoutPolicy, Cadence, RunKind, Schedule};
@@ -63,6 +65,10 @@ fn spoofing_forms_never_match() {
     assert_eq!(parse_address("a.b+tag@Good.COM").unwrap().domain, "good.com");
 }
 
+fn valid() -> String {
+    VALID.to_string() + &support::packages_section()
+}
+
 const VALID: &str = r#"
 [organisation]
 name = "Northwind Security Office"
@@ -103,7 +109,7 @@ permissions = ["render", "send_internal"]
 
 #[test]
 fn a_valid_setup_file_loads_and_decides_permissions() {
-    let c = Config::from_toml(VALID).unwrap();
+    let c = Config::from_toml(&valid()).unwrap();
     assert!(c.allows("cso", Permission::SendExternal));
     assert!(!c.allows("grc", Permission::SendExternal));
     assert!(c.allows("grc", Permission::SendInternal));
@@ -114,8 +120,13 @@ fn a_valid_setup_file_loads_and_decides_permissions() {
 
 #[test]
 fn setup_files_are_validated_with_the_key_named() {
-    let base = "[organisation]\nsender = \"reports@northwind.example\"\n\n[delivery]\nmode = \"smtp\"\nhost = \"smtp.northwind.example\"\n\n[[recipients.domains]]\ndomain = \"northwind.example\"\nclassification = \"internal\"\n";
+    let base = &format!("[organisation]\nsender = \"reports@northwind.example\"\n\n[delivery]\nmode = \"smtp\"\nhost = \"smtp.northwind.example\"\n\n[[recipients.domains]]\ndomain = \"northwind.example\"\nclassification = \"internal\"\n\n[roles.cso]\npermissions = [\"send_internal\"]\n{}", support::packages_section());
     assert!(Config::from_toml(base).is_ok());
+    let schedule = |extra: &str| {
+        format!("{base}\n[[schedules]]\nid = \"daily\"\ncadence = \"daily 08:00\"\npackage = \"p.zip\"\nto = [\"cso@northwind.example\"]\nrole = \"cso\"\n{extra}")
+    };
+    assert!(Config::from_toml(&schedule("")).is_ok());
+    let key = support::keys().cso.public_key().base64();
     let cases: Vec<(String, &str, &str)> = vec![
         (base.replace("sender = \"reports@northwind.example\"\n", ""), "organisation.sender", "required"),
         (
@@ -146,8 +157,39 @@ fn setup_files_are_validated_with_the_key_named() {
         (
             base.replace("[delivery]", "[schedule]\ntimezone = \"Mars/Base\"\n\n[delivery]"),
             "schedule.timezone",
-            "unknown time zone",
+            "not an IANA time zone",
         ),
+        (
+            base.replace("[delivery]", "[schedule]\ntimezone = \"EST5EDT\"\n\n[delivery]"),
+            "schedule.timezone",
+            "not an IANA time zone",
+        ),
+        (base.replace("host = \"smtp.northwind.example\"", "host = \"smtp.northwind.example\"\nport = 0"), "delivery.port", "port 0"),
+        (schedule("\n[[schedules]]\nid = \"daily\"\ncadence = \"daily 09:00\"\npackage = \"p.zip\"\nto = []\nrole = \"cso\"\n"), "schedules[1].id", "used twice"),
+        (schedule("").replace("to = [\"cso@northwind.example\"]", "to = [\"x@evil.example\"]"), "schedules[0].to[0]", "not allowed by the recipient policy"),
+        (schedule("").replace("to = [\"cso@northwind.example\"]", "to = [\"group:nobody\"]"), "schedules[0].to[0]", "unknown group"),
+        (schedule("").replace("daily 08:00", "cron 0 8 31 2 *"), "schedules[0]", "never fires"),
+        (schedule("").replace("cadence = \"daily 08:00\"", "cadence = \"daily 08:00\"\nsubject = \"Mail ops@northwind.example\""), "schedules[0].subject", "safety gate"),
+        (schedule("").replace("[[schedules.blackouts]]", "").replace("role = \"cso\"\n", "role = \"cso\"\n\n[[schedules.blackouts]]\nstart = \"2026-12-24 00:00\"\nend = \"2026-12-26T00:00\"\n"), "schedules[0]", "YYYY-MM-DDTHH:MM"),
+        (
+            base.replace("mode = \"smtp\"", "mode = \"webhook\"\nendpoint = \"http://hooks.northwind.example/in\"\nwebhook_secret = \"env:S\""),
+            "delivery.endpoint",
+            "only to a loopback address",
+        ),
+        (
+            base.replace("mode = \"smtp\"", "mode = \"webhook\"\nendpoint = \"https://bot:hunter2@hooks.northwind.example/in\"\nwebhook_secret = \"env:S\""),
+            "delivery.endpoint",
+            "credentials in the URL",
+        ),
+        (format!("{base}\n[principals.a]\npublic_key = \"{key}\"\nroles = [\"auditor\"]\n"), "principals.a.roles", "not defined"),
+        (
+            format!("{base}\n[principals.a]\npublic_key = \"{key}\"\nroles = [\"cso\"]\n[principals.b]\npublic_key = \"{key}\"\nroles = [\"cso\"]\n"),
+            "principals.b.public_key",
+            "already principal `a`",
+        ),
+        (format!("{base}\n[principals.a]\npublic_key = \"RWQnotakey\"\nroles = [\"cso\"]\n"), "principals.a.public_key", "not a minisign public key"),
+        (base.replace("[[recipients.domains]]", "[recipients]\nexternal_approvers = 0\n\n[[recipients.domains]]"), "recipients.external_approvers", "1 to 16"),
+        (base.replace(&support::packages_section(), ""), "packages.signing_public_key", "required when delivery is enabled"),
         (
             base.replace("mode = \"smtp\"", "mode = \"webhook\"\nendpoint = \"http://127.0.0.1:9000/hook\""),
             "delivery.webhook_secret",
@@ -297,24 +339,17 @@ fn blackout_windows_defer_skip_or_need_approval() {
 
 fn event(i: usize) -> AuditEvent {
     let addresses = [parse_address("cso@northwind.example").unwrap(), parse_address("lead@audit.example").unwrap()];
-    AuditEvent {
-        at: format!("2026-11-01T12:{:02}:00Z", i % 60),
-        action: "send".into(),
-        status: if i.is_multiple_of(2) { AuditStatus::Sent } else { AuditStatus::RetryScheduled },
-        role: "cso".into(),
-        recipients: Some(RecipientSummary::of(&addresses)),
-        approval: None,
-        retry: None,
-        digest: Some(format!("sha256:{i:064x}")),
-        detail: None,
-    }
+    let status = if i.is_multiple_of(2) { AuditStatus::Sent } else { AuditStatus::RetryScheduled };
+    AuditEvent::new(&format!("2026-11-01T12:{:02}:00Z", i % 60), AuditAction::Send, status)
+        .recipients(RecipientSummary::of(&addresses))
+        .digest(&format!("sha256:{i:064x}"))
 }
 
-fn write_log(n: usize, every: u64, close: bool) -> (tempfile::TempDir, std::path::PathBuf, SigningKey) {
+fn write_log(n: usize, close: bool) -> (tempfile::TempDir, std::path::PathBuf, SigningKey) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.jsonl");
     let key = SigningKey::generate().unwrap();
-    let mut log = AuditLog::open(&path, clone_key(&key), every).unwrap();
+    let mut log = AuditLog::open(&path, key.clone()).unwrap();
     for i in 0..n {
         log.append(&event(i)).unwrap();
     }
@@ -324,78 +359,228 @@ fn write_log(n: usize, every: u64, close: bool) -> (tempfile::TempDir, std::path
     (dir, path, key)
 }
 
-fn clone_key(key: &SigningKey) -> SigningKey {
-    key.clone()
+fn check(text: &str, key: &SigningKey) -> cavra_deliver::audit::LogVerification {
+    verify_log(Cursor::new(text.as_bytes()), &key.public_key(), None)
 }
 
-fn check(text: &str, key: &SigningKey) -> cavra_deliver::audit::LogVerification {
-    verify_log(Cursor::new(text.as_bytes()), &key.public_key_file())
+fn check_against(text: &str, key: &SigningKey, head: &Head) -> cavra_deliver::audit::LogVerification {
+    verify_log(Cursor::new(text.as_bytes()), &key.public_key(), Some(head))
+}
+
+fn first_problem(v: &cavra_deliver::audit::LogVerification) -> &str {
+    v.problems.first().map_or("", String::as_str)
+}
+
+/// A record as a forger would write it: right form, right chain, signed with
+/// `key` (not the audit key) — or not signed at all.
+fn forged_record(seq: u64, prev: &str, body: (&str, serde_json::Value), key: Option<&SigningKey>) -> (String, String) {
+    let mut record = serde_json::json!({ "seq": seq, "prev": prev });
+    record[body.0] = body.1;
+    let hash = cavra_package::manifest::sha256_tagged(cavra_model::canonical::to_canonical_string(&record).as_bytes());
+    let statement = cavra_deliver::audit::record_statement(seq, &hash);
+    record["sig"] = serde_json::json!(match key {
+        Some(k) => k.sign(Cursor::new(statement.as_bytes()), &statement).unwrap(),
+        None => "untrusted comment: none\nRWQ\ntrusted comment: none\nAAAA\n".to_string(),
+    });
+    (cavra_model::canonical::to_canonical_string(&record), hash)
+}
+
+/// A whole log written by hand: genesis bound to `claimed`'s key id, then `n` events.
+fn hand_written(n: usize, claimed: &SigningKey, signer: Option<&SigningKey>) -> String {
+    let mut lines = Vec::new();
+    let genesis = serde_json::json!({"format": cavra_deliver::audit::FORMAT, "key_id": claimed.key_id()});
+    let (line, mut prev) = forged_record(1, cavra_deliver::audit::GENESIS, ("genesis", genesis), signer);
+    lines.push(line);
+    for i in 0..n {
+        let value = serde_json::to_value(event(i)).unwrap();
+        let (line, hash) = forged_record(i as u64 + 2, &prev, ("event", value), signer);
+        lines.push(line);
+        prev = hash;
+    }
+    lines.join("\n") + "\n"
 }
 
 #[test]
-fn the_audit_log_verifies_and_holds_no_address() {
-    let (_d, path, key) = write_log(7, 3, true);
+fn a_genuine_log_verifies_closes_and_holds_no_address() {
+    let (_d, path, key) = write_log(7, false);
     let text = std::fs::read_to_string(&path).unwrap();
     let v = check(&text, &key);
     assert!(v.ok(), "{:?}", v.problems);
-    assert_eq!((v.events, v.records, v.closed), (7, 10, true)); // 7 events, checkpoints after 3, 6 and at close
+    assert_eq!((v.events, v.records, v.closed), (7, 8, false)); // genesis + 7 events, every one signed
     assert!(!text.contains('@'), "an address reached the audit log");
     assert!(text.contains("\"domains\":[\"audit.example\",\"northwind.example\"]"));
-    // reopening appends after verifying; a closed log refuses
-    assert!(AuditLog::open(&path, clone_key(&key), 3).is_err());
+    assert!(text.contains(&format!("\"immutable_store_ref\":\"cavra-audit:{}/3\"", key.key_id())));
+    // reopening appends after verifying, then closing seals it
+    let mut log = AuditLog::open(&path, key.clone()).unwrap();
+    log.append(&event(7)).unwrap();
+    log.close().unwrap();
+    let v = check(&std::fs::read_to_string(&path).unwrap(), &key);
+    assert!(v.ok() && v.closed && v.records == 10, "{:?}", v.problems);
+    assert!(matches!(AuditLog::open(&path, key.clone()), Err(cavra_deliver::audit::AuditError::Closed(_))));
     // an event with an address in it is refused
-    let (_d2, path2, key2) = write_log(1, 10, false);
-    let mut log = AuditLog::open(&path2, clone_key(&key2), 10).unwrap();
-    let mut bad = event(0);
-    bad.detail = Some("bounced for cso@northwind.example".into());
-    assert!(log.append(&bad).is_err());
+    let (_d2, path2, key2) = write_log(1, false);
+    let mut log = AuditLog::open(&path2, key2).unwrap();
+    assert!(log.append(&event(0).detail("bounced for cso@northwind.example")).is_err());
+    // another audit key is refused at the genesis
+    let other = SigningKey::generate().unwrap();
+    assert!(matches!(AuditLog::open(&path, other), Err(cavra_deliver::audit::AuditError::Broken { .. })));
 }
 
 #[test]
-fn every_tampering_is_caught_and_named() {
-    let (_d, path, key) = write_log(8, 4, true);
-    let text = std::fs::read_to_string(&path).unwrap();
-    let lines: Vec<&str> = text.lines().collect();
-    let join = |l: &[String]| l.join("\n") + "\n";
-    let owned: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
+fn a_log_written_by_hand_without_the_key_is_refused_at_record_1() {
+    let key = SigningKey::generate().unwrap();
+    let forger = SigningKey::generate().unwrap();
+    // right form and chain, genesis claiming the audit key, signed with another key
+    let v = check(&hand_written(3, &key, Some(&forger)), &key);
+    assert!(first_problem(&v).starts_with("record 1 (line 1)") && first_problem(&v).contains("signature"), "{v:?}");
+    // or not signed at all
+    let v = check(&hand_written(3, &key, None), &key);
+    assert!(first_problem(&v).starts_with("record 1 (line 1)"), "{v:?}");
+    // a genesis bound to the forger's key, properly signed by it: not the audit key's log
+    let v = check(&hand_written(3, &forger, Some(&forger)), &key);
+    assert!(first_problem(&v).contains("bound to key"), "{v:?}");
+    // a log that does not start with a genesis at all
+    let value = serde_json::to_value(event(0)).unwrap();
+    let (line, _) = forged_record(1, cavra_deliver::audit::GENESIS, ("event", value), Some(&key));
+    let v = check(&(line + "\n"), &key);
+    assert!(first_problem(&v).contains("does not begin with a signed genesis"), "{v:?}");
+    assert!(!check("", &key).ok(), "an empty log has no genesis");
+}
 
-    // edited record 2
+#[test]
+fn a_genuine_append_after_a_forged_prefix_is_refused() {
+    let key = SigningKey::generate().unwrap();
+    let forger = SigningKey::generate().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    std::fs::write(&path, hand_written(2, &key, Some(&forger))).unwrap();
+    let before = std::fs::read(&path).unwrap();
+    let err = AuditLog::open(&path, key.clone()).unwrap_err();
+    assert!(err.to_string().contains("does not verify") && err.to_string().contains("record 1"), "{err}");
+    assert_eq!(std::fs::read(&path).unwrap(), before, "nothing was signed over the forgery");
+}
+
+#[test]
+fn edits_rewrites_cuts_and_reorderings_are_caught_and_named() {
+    let (_d, path, key) = write_log(6, true);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let owned: Vec<String> = text.lines().map(str::to_string).collect();
+    let join = |l: &[String]| l.join("\n") + "\n";
+    let last = owned.len(); // genesis + 6 events + close = 8
+
+    // the last event edited (status flipped), everything else intact
     let mut edited = owned.clone();
-    edited[1] = edited[1].replace("\"sent\"", "\"failed\"").replace("\"retry_scheduled\"", "\"sent\"");
+    edited[last - 2] = edited[last - 2].replace("\"retry_scheduled\"", "\"sent\"");
+    assert_ne!(edited, owned);
     let v = check(&join(&edited), &key);
-    assert!(v.problems.iter().any(|p| p.contains("record 3") || p.contains("record 2")), "{:?}", v.problems);
+    assert!(first_problem(&v).starts_with(&format!("record {} ", last - 1)), "{v:?}");
+
+    // a re-chained rewrite: record 3 changed and every later hash recomputed, signatures kept or re-made with another key
+    let forger = SigningKey::generate().unwrap();
+    let mut rechained: Vec<String> = owned[..2].to_vec();
+    let mut prev = {
+        let r: serde_json::Value = serde_json::from_str(&owned[1]).unwrap();
+        let mut r = r;
+        r.as_object_mut().unwrap().remove("sig");
+        cavra_package::manifest::sha256_tagged(cavra_model::canonical::to_canonical_string(&r).as_bytes())
+    };
+    for (i, line) in owned.iter().enumerate().skip(2) {
+        let r: serde_json::Value = serde_json::from_str(line).unwrap();
+        let (kind, mut body) = r
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(k, _)| !["seq", "prev", "sig"].contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .unwrap();
+        if i == 2 {
+            body["status"] = serde_json::json!("failed");
+        }
+        let (line, hash) = forged_record(i as u64 + 1, &prev, (&kind, body), Some(&forger));
+        rechained.push(line);
+        prev = hash;
+    }
+    let v = check(&join(&rechained), &key);
+    assert!(first_problem(&v).starts_with("record 3 ") && first_problem(&v).contains("signature"), "{v:?}");
 
     // deleted record 3
     let mut deleted = owned.clone();
     deleted.remove(2);
-    let v = check(&join(&deleted), &key);
-    assert!(v.problems.iter().any(|p| p.starts_with("record 3 ")), "{:?}", v.problems);
+    assert!(first_problem(&check(&join(&deleted), &key)).starts_with("record 3 "));
 
     // reordered records 2 and 3
     let mut swapped = owned.clone();
     swapped.swap(1, 2);
-    let v = check(&join(&swapped), &key);
-    assert!(v.problems.iter().any(|p| p.starts_with("record 2 ")), "{:?}", v.problems);
+    assert!(first_problem(&check(&join(&swapped), &key)).starts_with("record 2 "));
 
-    // appended after the closing checkpoint (chained properly, even)
+    // appended after the closing record
     let mut appended = owned.clone();
-    appended.push(owned[0].clone());
-    let v = check(&join(&appended), &key);
-    assert!(v.problems.iter().any(|p| p.contains("after the log was closed")), "{:?}", v.problems);
+    appended.push(owned[1].clone());
+    assert!(first_problem(&check(&join(&appended), &key)).contains("after the log was closed"));
 
-    // truncated mid-record
-    let cut = &text[..text.len() - 40];
-    let v = check(cut, &key);
-    assert!(v.problems.iter().any(|p| p.contains("truncated")), "{:?}", v.problems);
+    // cut mid-record
+    let v = check(&text[..text.len() - 40], &key);
+    assert!(first_problem(&v).starts_with(&format!("record {last} ")), "{v:?}");
 
-    // whole records cut from the end: the log is no longer closed
-    let v = check(&join(&owned[..owned.len() - 2]), &key);
-    assert!(v.ok() && !v.closed, "{:?}", v.problems);
+    // the tail cut at a record boundary: every remaining record verifies, but the log is no longer closed …
+    let cut = join(&owned[..last - 3]);
+    let v = check(&cut, &key);
+    assert!(v.ok() && !v.closed, "{v:?}");
+    // … and a head kept earlier shows the cut
+    let head = check(&text, &key).head.unwrap();
+    let v = check_against(&cut, &key, &head);
+    assert!(first_problem(&v).contains("records were cut from the end"), "{v:?}");
+    assert!(check_against(&text, &key, &head).ok());
 
-    // a checkpoint signed by another key
+    // a kept head from before a rewrite of earlier records: the log diverges from it
+    let (_d2, path2, key2) = write_log(3, false);
+    let original = std::fs::read_to_string(&path2).unwrap();
+    let head2 = check(&original, &key2).head.unwrap();
+    std::fs::remove_file(&path2).unwrap();
+    let mut log = AuditLog::open(&path2, key2.clone()).unwrap(); // the operator starts over, with the key
+    for i in 10..14 {
+        log.append(&event(i)).unwrap();
+    }
+    drop(log);
+    let rewritten = std::fs::read_to_string(&path2).unwrap();
+    assert!(check(&rewritten, &key2).ok(), "a fresh genuine log verifies on its own");
+    let v = check_against(&rewritten, &key2, &head2);
+    assert!(first_problem(&v).contains("differs from the kept head at record 4"), "{v:?}");
+
+    // signed by another key
     let other = SigningKey::generate().unwrap();
-    let v = verify_log(Cursor::new(text.as_bytes()), &other.public_key_file());
-    assert!(v.problems.iter().any(|p| p.contains("checkpoint signature")), "{:?}", v.problems);
+    assert!(first_problem(&check(&text, &other)).starts_with("record 1 "));
+}
+
+#[test]
+fn a_kept_head_verifies_with_the_reference_tool() {
+    let (_d, path, key) = write_log(2, false);
+    let head = check(&std::fs::read_to_string(&path).unwrap(), &key).head.unwrap();
+    assert!(head.verify(&key.public_key()).is_ok());
+    let mut forged = head.clone();
+    forged.seq += 1;
+    assert!(forged.verify(&key.public_key()).is_err());
+    if which("minisign") {
+        let dir = tempfile::tempdir().unwrap();
+        let statement = dir.path().join("statement");
+        std::fs::write(&statement, cavra_deliver::audit::record_statement(head.seq, &head.hash)).unwrap();
+        std::fs::write(dir.path().join("statement.minisig"), &head.signature).unwrap();
+        std::fs::write(dir.path().join("audit.pub"), key.public_key_file()).unwrap();
+        let out = std::process::Command::new("minisign")
+            .args(["-V", "-p"])
+            .arg(dir.path().join("audit.pub"))
+            .arg("-m")
+            .arg(&statement)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+fn which(tool: &str) -> bool {
+    let found = std::process::Command::new(tool).arg("-v").output().is_ok();
+    assert!(found || std::env::var_os("CI").is_none(), "{tool} is required in CI; .ci/run installs it");
+    found
 }
 
 #[test]
@@ -403,8 +588,7 @@ fn run_due_fires_each_scheduled_run_at_most_once() {
     use cavra_deliver::outbox::{OutboxStore, SqliteOutbox};
     use cavra_deliver::schedule::run_due;
     let dir = tempfile::tempdir().unwrap();
-    let package = dir.path().join("pack.zip");
-    std::fs::write(&package, b"a package").unwrap();
+    let (package, _) = support::write_package(dir.path());
     let text = format!(
         r#"
 [organisation]
@@ -421,8 +605,8 @@ domain = "northwind.example"
 classification = "internal"
 
 [roles.cso]
-permissions = ["send_internal"]
-
+permissions = ["send_internal", "schedule"]
+{}
 [[schedules]]
 id = "daily-brief"
 cadence = "daily 08:00"
@@ -435,6 +619,7 @@ start = "2026-12-24T00:00"
 end = "2026-12-26T00:00"
 policy = "skip"
 "#,
+        support::principal("cso-office", &support::keys().cso, &["cso"]) + &support::packages_section(),
         package.display()
     );
     let config = Config::from_toml(&text).unwrap();
@@ -443,20 +628,26 @@ policy = "skip"
     let day = 86_400;
     // 2026-12-22 09:00 EST: the 08:00 run of that day is due (and the one before, within the lookback).
     let now = ts("2026-12-22T14:00:00Z");
-    let fired = run_due(&config, &mut store, now, day).unwrap();
+    let fired = run_due(&config, &support::cso(&config), &mut store, now, day).unwrap();
     let keys: Vec<&str> = fired.iter().map(|f| f.run.key.as_str()).collect();
     assert_eq!(keys, ["daily-brief@2026-12-22T13:00:00Z"]);
     assert_eq!(fired[0].queued, 2);
-    assert!(run_due(&config, &mut store, now, day).unwrap().is_empty(), "run-due twice fires nothing twice");
+    assert!(
+        run_due(&config, &support::cso(&config), &mut store, now, day).unwrap().is_empty(),
+        "run-due twice fires nothing twice"
+    );
     // after a restart (a new connection), still nothing twice
     drop(store);
     let mut store = SqliteOutbox::open(&db).unwrap();
-    assert!(run_due(&config, &mut store, now, day).unwrap().is_empty());
+    assert!(run_due(&config, &support::cso(&config), &mut store, now, day).unwrap().is_empty());
     assert_eq!(store.jobs().unwrap().len(), 2);
     // three days on: the 23rd fires, the 24th and 25th are skipped by the blackout
     let later = ts("2026-12-26T14:00:00Z");
-    let keys: Vec<String> =
-        run_due(&config, &mut store, later, 4 * day).unwrap().into_iter().map(|f| f.run.key).collect();
+    let keys: Vec<String> = run_due(&config, &support::cso(&config), &mut store, later, 4 * day)
+        .unwrap()
+        .into_iter()
+        .map(|f| f.run.key)
+        .collect();
     assert_eq!(keys, ["daily-brief@2026-12-23T13:00:00Z", "daily-brief@2026-12-26T13:00:00Z"]);
     assert_eq!(store.jobs().unwrap().len(), 6);
 }
@@ -467,8 +658,10 @@ fn a_schedule_whose_recipients_change_waits_for_approval() {
     use cavra_deliver::outbox::{JobState, OutboxStore, SqliteOutbox};
     use cavra_deliver::schedule::run_due;
     let dir = tempfile::tempdir().unwrap();
-    let package = dir.path().join("pack.zip");
-    std::fs::write(&package, b"a package").unwrap();
+    let (package, _) = support::write_package(dir.path());
+    let principals = support::principal("cso-office", &support::keys().cso, &["cso"])
+        + &support::principal("approver", &support::keys().approver, &["approver"])
+        + &support::packages_section();
     let setup = |to: &str| {
         Config::from_toml(&format!(
             r#"
@@ -492,8 +685,11 @@ domain = "audit.example"
 classification = "external_auditor"
 
 [roles.cso]
-permissions = ["send_internal", "send_external", "approve"]
+permissions = ["send_internal", "send_external", "approve", "schedule"]
 
+[roles.approver]
+permissions = ["approve"]
+{principals}
 [[schedules]]
 id = "weekly-board"
 cadence = "daily 08:00"
@@ -513,15 +709,15 @@ role = "cso"
 
     // First run: the set becomes the baseline; internal recipients go straight out.
     let two = setup(r#""cso@northwind.example", "ciso@northwind.example""#);
-    let fired = run_due(&two, &mut store, at(1), 2 * hour).unwrap();
+    let fired = run_due(&two, &support::cso(&two), &mut store, at(1), 2 * hour).unwrap();
     assert_eq!((fired.len(), fired[0].queued, fired[0].approval.as_deref()), (1, 2, None));
     // Same set the next day: still no approval.
-    let fired = run_due(&two, &mut store, at(2), 2 * hour).unwrap();
+    let fired = run_due(&two, &support::cso(&two), &mut store, at(2), 2 * hour).unwrap();
     assert_eq!(fired[0].approval, None);
 
     // A recipient added (internal, even): the run's jobs wait for an approval of that package and set.
     let three = setup(r#""cso@northwind.example", "ciso@northwind.example", "cfo@northwind.example""#);
-    let fired = run_due(&three, &mut store, at(3), 2 * hour).unwrap();
+    let fired = run_due(&three, &support::cso(&three), &mut store, at(3), 2 * hour).unwrap();
     let approval = fired[0].approval.clone().expect("a changed recipient set needs approval");
     assert_eq!(fired[0].queued, 3);
     let request = store.approvals(0).unwrap().into_iter().find(|a| a.approval_id == approval).expect("stored");
@@ -530,19 +726,20 @@ role = "cso"
     assert_eq!(states(&store).iter().filter(|s| **s == JobState::Blocked).count(), 3);
     // Until approved, every run with the new set waits — here for the same
     // approval, since the package (digest) and set are the same.
-    let fired = run_due(&three, &mut store, at(4), 2 * hour).unwrap();
+    let fired = run_due(&three, &support::cso(&three), &mut store, at(4), 2 * hour).unwrap();
     assert_eq!(fired[0].approval.as_ref(), Some(&approval));
     assert_eq!(states(&store).iter().filter(|s| **s == JobState::Blocked).count(), 6);
     // Approving releases the jobs it covers and makes the new set the baseline.
-    store.decide(&approval, ApprovalState::Approved, "cso", None, at(4).unix_seconds()).unwrap();
+    let approver = cavra_deliver::identity::Signer::authenticate(&three, support::keys().approver.clone()).unwrap();
+    store.decide(&three, &approver, &approval, ApprovalState::Approved, None, at(4).unix_seconds()).unwrap();
     assert_eq!(states(&store).iter().filter(|s| **s == JobState::Blocked).count(), 0);
-    let fired = run_due(&three, &mut store, at(5), 2 * hour).unwrap();
+    let fired = run_due(&three, &support::cso(&three), &mut store, at(5), 2 * hour).unwrap();
     assert_eq!(fired[0].approval, None, "the approved set is the new baseline");
 
     // External recipients on a schedule: an approval request is stored with the jobs.
     let external =
         setup(r#""cso@northwind.example", "ciso@northwind.example", "cfo@northwind.example", "lead@audit.example""#);
-    let fired = run_due(&external, &mut store, at(6), 2 * hour).unwrap();
+    let fired = run_due(&external, &support::cso(&external), &mut store, at(6), 2 * hour).unwrap();
     let id = fired[0].approval.clone().unwrap();
     assert!(store.approvals(0).unwrap().iter().any(|a| a.approval_id == id && a.decision == ApprovalState::Pending));
 }

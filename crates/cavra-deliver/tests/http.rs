@@ -50,31 +50,29 @@ classification = "internal"
 
 [roles.cso]
 permissions = ["send_internal"]
+{principals}
 
 [retry]
 max_attempts = 4
 backoff_seconds = 10
 max_backoff_seconds = 60
 window_hours = 1
-"#
+"#,
+        principals = support::principal("cso-office", &support::keys().cso, &["cso"]) + &support::packages_section()
     ))
     .unwrap()
 }
 
 fn queue(dir: &Path, cfg: &Config) -> (SqliteOutbox, Vec<u8>) {
-    let package = dir.join("pack.zip");
-    let bytes = b"PK\x03\x04 a package".to_vec();
-    std::fs::write(&package, &bytes).unwrap();
-    let digest = format!("sha256:{:x}", sha2::Sha256::digest(&bytes));
+    let (package, digest) = support::write_package(dir);
     let req = SendRequest {
-        role: "cso".into(),
         recipients: vec!["cso@northwind.example".into()],
         attachment: package,
         subject: "Reports".into(),
     };
     let mut store = SqliteOutbox::open(&dir.join("outbox.db")).unwrap();
-    store.enqueue(&plan(cfg, &req, &digest, 1000).unwrap().jobs).unwrap();
-    (store, bytes)
+    store.enqueue_plan(&plan(cfg, &support::cso(cfg), &req, &digest, 1000).unwrap()).unwrap();
+    (store, support::package_bytes().to_vec())
 }
 
 /// Runs passes, jumping to each job's next attempt; returns the instants of the passes.
@@ -237,7 +235,10 @@ fn ses_requests_are_sigv4_signed_and_carry_the_raw_message() {
         base64::engine::general_purpose::STANDARD.decode(body["Content"]["Raw"]["Data"].as_str().unwrap()).unwrap();
     let raw = String::from_utf8(raw).unwrap();
     assert!(raw.contains(&format!("Message-ID: {}", job.message_id)), "{raw}");
-    assert!(raw.contains("Content-Type: application/zip") && raw.contains("pack.zip"), "the package is attached");
+    assert!(
+        raw.contains("Content-Type: application/zip") && raw.contains("siem_export_bundle.zip"),
+        "the package is attached"
+    );
     assert!(raw.replace("=\r\n", "").contains(&job.digest), "the summary names the package digest");
     assert_eq!(format!("sha256:{:x}", sha2::Sha256::digest(bytes)), job.digest);
 }

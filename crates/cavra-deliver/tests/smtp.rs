@@ -55,13 +55,30 @@ classification = "external_auditor"
 [roles.cso]
 permissions = ["render", "send_internal", "send_external", "approve"]
 
+[roles.approver]
+permissions = ["approve"]
+
+[roles.clerk]
+permissions = ["render"]
+{principals}
+
 [retry]
 max_attempts = 5
 backoff_seconds = 30
 max_backoff_seconds = 600
 window_hours = 24
-"#
+"#,
+        principals = principals()
     )
+}
+
+fn principals() -> String {
+    let k = support::keys();
+    support::principal("cso-office", &k.cso, &["cso"])
+        + &support::principal("approver-1", &k.approver, &["approver"])
+        + &support::principal("approver-2", &k.approver2, &["approver"])
+        + &support::principal("clerk", &k.clerk, &["clerk"])
+        + &support::packages_section()
 }
 
 struct Fixture {
@@ -80,8 +97,7 @@ fn fixture() -> Fixture {
     )
     .unwrap();
     let posture = cavra_model::Posture::compute(&snapshot);
-    let key = SigningKey::generate().unwrap();
-    let pkg = cavra_package_like::board(&snapshot, &posture, &key);
+    let pkg = cavra_package_like::board(&snapshot, &posture, &support::keys().package);
     std::fs::write(&package, &pkg).unwrap();
     let digest = format!("sha256:{}", sha256(&pkg));
     Fixture { dir, package, digest }
@@ -107,7 +123,6 @@ mod cavra_package_like {
 
 fn request(f: &Fixture, to: &[&str]) -> SendRequest {
     SendRequest {
-        role: "cso".into(),
         recipients: to.iter().map(|s| s.to_string()).collect(),
         attachment: f.package.clone(),
         subject: "Board pack, November".into(),
@@ -212,11 +227,17 @@ fn aiosmtpd_receives_a_board_pack_and_the_audit_log_holds_no_address() {
     let key = SigningKey::generate().unwrap();
     let mut store = SqliteOutbox::open(&f.dir.path().join("outbox.db")).unwrap();
     let log_path = f.dir.path().join("audit.jsonl");
-    let mut log = AuditLog::open(&log_path, key.clone(), 10).unwrap();
-    let p = plan(&cfg, &request(&f, &["cso@northwind.example", "ciso@eu.northwind.example"]), &f.digest, 1_793_534_400)
-        .unwrap();
+    let mut log = AuditLog::open(&log_path, key.clone()).unwrap();
+    let p = plan(
+        &cfg,
+        &support::cso(&cfg),
+        &request(&f, &["cso@northwind.example", "ciso@eu.northwind.example"]),
+        &f.digest,
+        1_793_534_400,
+    )
+    .unwrap();
     assert!(p.approval().is_none());
-    store.enqueue(&p.jobs).unwrap();
+    store.enqueue_plan(&p).unwrap();
     drain(&cfg, &mut store, &Smtp::from_config(&cfg).unwrap(), &mut log, 1_793_534_400);
     assert!(store.jobs().unwrap().iter().all(|j| j.state == JobState::Sent));
     let got = received(&server.out);
@@ -240,7 +261,7 @@ fn aiosmtpd_receives_a_board_pack_and_the_audit_log_holds_no_address() {
     log.close().unwrap();
     let text = std::fs::read_to_string(&log_path).unwrap();
     assert!(!text.contains('@'), "an address reached the audit log:\n{text}");
-    assert!(verify_log(std::io::Cursor::new(text.as_bytes()), &key.public_key_file()).ok());
+    assert!(verify_log(std::io::Cursor::new(text.as_bytes()), &key.public_key(), None).ok());
 }
 
 #[test]
@@ -250,9 +271,16 @@ fn transient_faults_are_retried_and_permanent_ones_fail_one_recipient() {
     let cfg = config(server.port);
     let key = SigningKey::generate().unwrap();
     let mut store = SqliteOutbox::open(&f.dir.path().join("outbox.db")).unwrap();
-    let mut log = AuditLog::open(&f.dir.path().join("audit.jsonl"), key, 100).unwrap();
-    let p = plan(&cfg, &request(&f, &["cso@northwind.example", "gone@northwind.example"]), &f.digest, 1000).unwrap();
-    store.enqueue(&p.jobs).unwrap();
+    let mut log = AuditLog::open(&f.dir.path().join("audit.jsonl"), key).unwrap();
+    let p = plan(
+        &cfg,
+        &support::cso(&cfg),
+        &request(&f, &["cso@northwind.example", "gone@northwind.example"]),
+        &f.digest,
+        1000,
+    )
+    .unwrap();
+    store.enqueue_plan(&p).unwrap();
     drain(&cfg, &mut store, &Smtp::from_config(&cfg).unwrap(), &mut log, 1000);
     let jobs = store.jobs().unwrap();
     let ok = jobs.iter().find(|j| j.recipient == "cso@northwind.example").unwrap();
@@ -272,9 +300,9 @@ fn a_connection_dropped_after_data_is_retried_with_the_same_message_id() {
     let cfg = config(server.port);
     let key = SigningKey::generate().unwrap();
     let mut store = SqliteOutbox::open(&f.dir.path().join("outbox.db")).unwrap();
-    let mut log = AuditLog::open(&f.dir.path().join("audit.jsonl"), key, 100).unwrap();
-    let p = plan(&cfg, &request(&f, &["cso@northwind.example"]), &f.digest, 1000).unwrap();
-    store.enqueue(&p.jobs).unwrap();
+    let mut log = AuditLog::open(&f.dir.path().join("audit.jsonl"), key).unwrap();
+    let p = plan(&cfg, &support::cso(&cfg), &request(&f, &["cso@northwind.example"]), &f.digest, 1000).unwrap();
+    store.enqueue_plan(&p).unwrap();
     drain(&cfg, &mut store, &Smtp::from_config(&cfg).unwrap(), &mut log, 1000);
     let job = &store.jobs().unwrap()[0];
     assert_eq!(job.state, JobState::Sent);
@@ -297,22 +325,35 @@ fn refused_recipients_queue_nothing_and_external_ones_wait_for_approval() {
         vec!["Board <cso@northwind.example>"],
         vec!["cso@nоrthwind.example"],
     ] {
-        let e = plan(&cfg, &request(&f, &bad), &f.digest, 1000).unwrap_err();
+        let e = plan(&cfg, &support::cso(&cfg), &request(&f, &bad), &f.digest, 1000).unwrap_err();
         assert!(!e.problems.is_empty(), "{bad:?}");
     }
     let mut r = request(&f, &["cso@northwind.example"]);
     r.subject = "Board pack\r\nBcc: all@evil.example".into();
-    assert!(plan(&cfg, &r, &f.digest, 1000).is_err(), "CR/LF in a header value");
+    assert!(plan(&cfg, &support::cso(&cfg), &r, &f.digest, 1000).is_err(), "CR/LF in a header value");
     assert!(store.jobs().unwrap().is_empty(), "nothing was queued");
 
     // An external auditor: blocked until the approval covering this digest and set.
-    let p = plan(&cfg, &request(&f, &["lead@audit.example", "cso@northwind.example"]), &f.digest, 1000).unwrap();
+    let p = plan(
+        &cfg,
+        &support::cso(&cfg),
+        &request(&f, &["lead@audit.example", "cso@northwind.example"]),
+        &f.digest,
+        1000,
+    )
+    .unwrap();
     let approval = p.approval().expect("external recipients need an approval").to_string();
-    store.enqueue(&p.jobs).unwrap();
+    store.enqueue_plan(&p).unwrap();
     assert!(store.lease_due(2000, 300, 10).unwrap().is_empty(), "nothing is sent before the approval");
     // The same set with another digest needs another approval.
-    let other =
-        plan(&cfg, &request(&f, &["lead@audit.example", "cso@northwind.example"]), "sha256:other", 1000).unwrap();
+    let other = plan(
+        &cfg,
+        &support::cso(&cfg),
+        &request(&f, &["lead@audit.example", "cso@northwind.example"]),
+        "sha256:other",
+        1000,
+    )
+    .unwrap();
     assert_ne!(other.approval().unwrap(), approval);
     assert_eq!(store.release(&approval, 3000).unwrap(), 2);
     assert_eq!(store.lease_due(3000, 300, 10).unwrap().len(), 2);
@@ -323,10 +364,10 @@ fn a_sender_that_died_mid_send_leaves_a_lease_that_expires() {
     let f = fixture();
     let cfg = config(9);
     let path = f.dir.path().join("outbox.db");
-    let p = plan(&cfg, &request(&f, &["cso@northwind.example"]), &f.digest, 1000).unwrap();
+    let p = plan(&cfg, &support::cso(&cfg), &request(&f, &["cso@northwind.example"]), &f.digest, 1000).unwrap();
     {
         let mut store = SqliteOutbox::open(&path).unwrap();
-        store.enqueue(&p.jobs).unwrap();
+        store.enqueue_plan(&p).unwrap();
         let leased = store.lease_due(1000, 300, 10).unwrap();
         assert_eq!(leased.len(), 1);
         // the process dies here: no outcome is recorded
@@ -373,9 +414,9 @@ fn starttls_is_required_by_default_and_a_private_ca_can_be_trusted() {
     let signing = SigningKey::generate().unwrap();
     let attempt = |cfg: &Config, db: &str| {
         let mut store = SqliteOutbox::open(&f.dir.path().join(db)).unwrap();
-        let mut log = AuditLog::open(&f.dir.path().join(format!("{db}.jsonl")), signing.clone(), 100).unwrap();
-        let p = plan(cfg, &request(&f, &["cso@northwind.example"]), &f.digest, 1000).unwrap();
-        store.enqueue(&p.jobs).unwrap();
+        let mut log = AuditLog::open(&f.dir.path().join(format!("{db}.jsonl")), signing.clone()).unwrap();
+        let p = plan(cfg, &support::cso(cfg), &request(&f, &["cso@northwind.example"]), &f.digest, 1000).unwrap();
+        store.enqueue_plan(&p).unwrap();
         run_once(cfg, &mut store, &Smtp::from_config(cfg).unwrap(), Some(&mut log), 1000, "2026-11-01T12:00:00Z")
             .unwrap();
         store.jobs().unwrap().remove(0)
@@ -419,13 +460,14 @@ fn a_summary_the_safety_gate_refuses_is_never_sent() {
     let f = fixture();
     let server = start("scripted", &f.dir.path().join("inbox"), "");
     let text = format!(
-        "[organisation]\nsender = \"reports@northwind.example\"\nlegal_footer = \"Questions: legal@northwind.example\"\n\n[delivery]\nmode = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\n\n[[recipients.domains]]\ndomain = \"northwind.example\"\nclassification = \"internal\"\n\n[roles.cso]\npermissions = [\"send_internal\"]\n",
-        server.port
+        "[organisation]\nsender = \"reports@northwind.example\"\nlegal_footer = \"Questions: legal@northwind.example\"\n\n[delivery]\nmode = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\n\n[[recipients.domains]]\ndomain = \"northwind.example\"\nclassification = \"internal\"\n\n[roles.cso]\npermissions = [\"send_internal\"]\n{}",
+        server.port,
+        support::principal("cso-office", &support::keys().cso, &["cso"]) + &support::packages_section()
     );
     let cfg = Config::from_toml(&text).unwrap();
     let mut store = SqliteOutbox::open(&f.dir.path().join("outbox.db")).unwrap();
-    let p = plan(&cfg, &request(&f, &["cso@northwind.example"]), &f.digest, 1000).unwrap();
-    store.enqueue(&p.jobs).unwrap();
+    let p = plan(&cfg, &support::cso(&cfg), &request(&f, &["cso@northwind.example"]), &f.digest, 1000).unwrap();
+    store.enqueue_plan(&p).unwrap();
     run_once(&cfg, &mut store, &Smtp::from_config(&cfg).unwrap(), None, 1000, "2026-11-01T12:00:00Z").unwrap();
     let job = store.jobs().unwrap().remove(0);
     assert_eq!(job.state, JobState::Failed, "{job:?}");
@@ -452,8 +494,8 @@ fn smtp_auth_plain_and_xoauth2_happen_inside_tls() {
     let send = |text: String, db: &str| {
         let cfg = Config::from_toml(&text).unwrap();
         let mut store = SqliteOutbox::open(&f.dir.path().join(db)).unwrap();
-        let p = plan(&cfg, &request(&f, &["cso@northwind.example"]), &f.digest, 1000).unwrap();
-        store.enqueue(&p.jobs).unwrap();
+        let p = plan(&cfg, &support::cso(&cfg), &request(&f, &["cso@northwind.example"]), &f.digest, 1000).unwrap();
+        store.enqueue_plan(&p).unwrap();
         run_once(&cfg, &mut store, &Smtp::from_config(&cfg).unwrap(), None, 1000, "2026-11-01T12:00:00Z").unwrap();
         store.jobs().unwrap().remove(0)
     };
@@ -524,21 +566,30 @@ classification = "external_auditor"
 
 [roles.cso]
 permissions = ["send_internal", "send_external"]
+{}
 "#,
             server.port,
-            if partner_domain { "partner.example" } else { "other.example" }
+            if partner_domain { "partner.example" } else { "other.example" },
+            support::principal("cso-office", &support::keys().cso, &["cso"]) + &support::packages_section()
         )
     };
     let cfg = Config::from_toml(&text(true)).unwrap();
     // A classification allowed no channel is refused before anything is queued.
-    let refused = plan(&cfg, &request(&f, &["lead@audit.example"]), &f.digest, 1000).unwrap_err();
+    let refused = plan(&cfg, &support::cso(&cfg), &request(&f, &["lead@audit.example"]), &f.digest, 1000).unwrap_err();
     assert!(
         refused.problems[0].contains("external_auditor recipients may not receive email_attachment or email_notice")
     );
 
     let mut store = SqliteOutbox::open(&f.dir.path().join("outbox.db")).unwrap();
-    let p = plan(&cfg, &request(&f, &["cso@northwind.example", "ops@partner.example"]), &f.digest, 1000).unwrap();
-    store.enqueue(&p.jobs).unwrap();
+    let p = plan(
+        &cfg,
+        &support::cso(&cfg),
+        &request(&f, &["cso@northwind.example", "ops@partner.example"]),
+        &f.digest,
+        1000,
+    )
+    .unwrap();
+    store.enqueue_plan(&p).unwrap();
     run_once(&cfg, &mut store, &Smtp::from_config(&cfg).unwrap(), None, 1000, "2026-11-01T12:00:00Z").unwrap();
     let got = received(&server.out);
     assert_eq!(got.len(), 2);
@@ -553,12 +604,139 @@ permissions = ["send_internal", "send_external"]
     }
 
     // The policy is checked again at send time: a recipient no longer allowed is not sent to.
-    let p = plan(&cfg, &request(&f, &["ops2@partner.example"]), &f.digest, 2000).unwrap();
-    store.enqueue(&p.jobs).unwrap();
+    let p = plan(&cfg, &support::cso(&cfg), &request(&f, &["ops2@partner.example"]), &f.digest, 2000).unwrap();
+    store.enqueue_plan(&p).unwrap();
     let changed = Config::from_toml(&text(false)).unwrap();
     run_once(&changed, &mut store, &Smtp::from_config(&changed).unwrap(), None, 2000, "2026-11-01T12:00:00Z").unwrap();
     let job = store.jobs().unwrap().into_iter().find(|j| j.recipient == "ops2@partner.example").unwrap();
     assert_eq!(job.state, JobState::Failed);
     assert!(job.last_error.unwrap().contains("no longer allowed"));
     assert_eq!(received(&server.out).len(), 2);
+}
+
+/// Two approvers are needed for external recipients in this setup.
+fn two_person_config(port: u16) -> Config {
+    let text = config_text(port, "tls = \"none\"")
+        .replace("external_approval_required = true", "external_approval_required = true\nexternal_approvers = 2");
+    Config::from_toml(&text).unwrap()
+}
+
+fn signer(cfg: &Config, key: &SigningKey) -> cavra_deliver::identity::Signer {
+    cavra_deliver::identity::Signer::authenticate(cfg, key.clone()).unwrap()
+}
+
+/// Plans a send to an external auditor into a fresh outbox; returns it and the approval id.
+fn external(f: &Fixture, cfg: &Config, db: &str) -> (SqliteOutbox, String) {
+    let mut store = SqliteOutbox::open(&f.dir.path().join(db)).unwrap();
+    let p = plan(cfg, &support::cso(cfg), &request(f, &["lead@audit.example"]), &f.digest, 1000).unwrap();
+    store.enqueue_plan(&p).unwrap();
+    (store, p.approval().unwrap().to_string())
+}
+
+fn flip_to_queued(f: &Fixture, db: &str) {
+    let c = rusqlite::Connection::open(f.dir.path().join(db)).unwrap();
+    assert_eq!(c.execute("UPDATE jobs SET state = 'queued', next_attempt = 0 WHERE state = 'blocked'", []).unwrap(), 1);
+}
+
+#[test]
+fn approvals_are_signed_by_distinct_approvers_and_checked_before_every_attempt() {
+    use cavra_deliver::approval::{ApprovalError, ApprovalState};
+    let f = fixture();
+    let server = start("scripted", &f.dir.path().join("inbox"), "");
+    let cfg = two_person_config(server.port);
+    let k = support::keys();
+    let smtp = Smtp::from_config(&cfg).unwrap();
+
+    // The requester cannot approve its own request, even though its role holds `approve`;
+    // a principal without `approve` cannot either.
+    let (mut store, id) = external(&f, &cfg, "a.db");
+    let own = store.decide(&cfg, &support::cso(&cfg), &id, ApprovalState::Approved, None, 1100);
+    assert!(matches!(own, Err(ApprovalError::Policy(ref m)) if m.contains("cannot decide its own")), "{own:?}");
+    let clerk = store.decide(&cfg, &signer(&cfg, &k.clerk), &id, ApprovalState::Approved, None, 1100);
+    assert!(matches!(clerk, Err(ApprovalError::Policy(ref m)) if m.contains("approve")), "{clerk:?}");
+    // One approver of two: still pending; a blocked job flipped to queued in outbox.db is refused when sent.
+    let one = store.decide(&cfg, &signer(&cfg, &k.approver), &id, ApprovalState::Approved, None, 1100).unwrap();
+    assert_eq!((one.state, one.approvers, one.needed, one.changed), (ApprovalState::Pending, 1, 2, 0));
+    flip_to_queued(&f, "a.db");
+    run_once(&cfg, &mut store, &smtp, None, 1200, "2026-11-01T12:00:00Z").unwrap();
+    let job = store.jobs().unwrap().remove(0);
+    assert_eq!(job.state, JobState::Failed);
+    assert!(job.last_error.as_deref().unwrap().contains("1 valid approver signature(s) of 2"), "{job:?}");
+    assert!(received(&server.out).is_empty(), "nothing was sent");
+
+    // An approval signed for another digest does not count, even stored under the right id.
+    let (mut store, id) = external(&f, &cfg, "b.db");
+    store.decide(&cfg, &signer(&cfg, &k.approver), &id, ApprovalState::Approved, None, 1100).unwrap();
+    let forged = cavra_deliver::statement::ApprovalStatement {
+        format: cavra_deliver::statement::APPROVAL_FORMAT.into(),
+        approval_id: id.clone(),
+        package_digest: "sha256:0000000000000000000000000000000000000000000000000000000000000000".into(),
+        recipient_set_digest: cavra_deliver::statement::recipient_set_digest(&["lead@audit.example".to_string()]),
+        decision: ApprovalState::Approved,
+        expires_at: i64::MAX,
+        approver_key_id: k.approver2.key_id(),
+        decided_at: 1100,
+        reason: None,
+    };
+    let signed = cavra_deliver::statement::SignedStatement::sign(
+        &k.approver2,
+        cavra_deliver::statement::APPROVAL_FORMAT,
+        &forged,
+    )
+    .unwrap();
+    let c = rusqlite::Connection::open(f.dir.path().join("b.db")).unwrap();
+    c.execute(
+        "INSERT INTO approval_statements VALUES (?1, ?2, ?3, ?4)",
+        rusqlite::params![id, k.approver2.key_id(), signed.body, signed.signature],
+    )
+    .unwrap();
+    flip_to_queued(&f, "b.db");
+    run_once(&cfg, &mut store, &smtp, None, 1200, "2026-11-01T12:00:00Z").unwrap();
+    assert_eq!(store.jobs().unwrap()[0].state, JobState::Failed, "an approval of another digest released the job");
+    assert!(received(&server.out).is_empty());
+
+    // Two distinct approvers: the job is queued and sent; a second run sends nothing more.
+    let (mut store, id) = external(&f, &cfg, "c.db");
+    store.decide(&cfg, &signer(&cfg, &k.approver), &id, ApprovalState::Approved, None, 1100).unwrap();
+    let two = store.decide(&cfg, &signer(&cfg, &k.approver2), &id, ApprovalState::Approved, None, 1101).unwrap();
+    assert_eq!((two.state, two.approvers, two.changed), (ApprovalState::Approved, 2, 1));
+    let s = run_once(&cfg, &mut store, &smtp, None, 1200, "2026-11-01T12:00:00Z").unwrap();
+    assert_eq!(s.sent, 1, "{:?}", store.jobs().unwrap());
+    assert_eq!(received(&server.out).len(), 1);
+    // Both signed decisions check out offline with the approvers' public keys.
+    let c = rusqlite::Connection::open(f.dir.path().join("c.db")).unwrap();
+    let mut st = c.prepare("SELECT approver_key_id, body, signature FROM approval_statements").unwrap();
+    let rows: Vec<(String, String, String)> =
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2);
+    for (key_id, body, sig) in rows {
+        let (_, key) = cfg.principal_key(&key_id).unwrap();
+        assert!(key.verify(body.as_bytes(), &sig).is_ok());
+    }
+}
+
+#[test]
+fn an_attachment_swapped_in_outbox_db_is_not_sent() {
+    let f = fixture();
+    let server = start("scripted", &f.dir.path().join("inbox"), "");
+    let cfg = config(server.port);
+    let mut store = SqliteOutbox::open(&f.dir.path().join("outbox.db")).unwrap();
+    let p = plan(&cfg, &support::cso(&cfg), &request(&f, &["cso@northwind.example"]), &f.digest, 1000).unwrap();
+    store.enqueue_plan(&p).unwrap();
+    // Another genuine package, signed by the same key: still not the one requested.
+    let (other, _) = support::write_package(f.dir.path());
+    let c = rusqlite::Connection::open(f.dir.path().join("outbox.db")).unwrap();
+    c.execute("UPDATE jobs SET attachment = ?1", [other.display().to_string()]).unwrap();
+    run_once(&cfg, &mut store, &Smtp::from_config(&cfg).unwrap(), None, 1000, "2026-11-01T12:00:00Z").unwrap();
+    let job = store.jobs().unwrap().remove(0);
+    assert_eq!(job.state, JobState::Failed);
+    assert!(job.last_error.as_deref().unwrap().contains("changed since it was queued"), "{job:?}");
+    // The digest column edited to match the swapped file: the requester's signature no longer covers it.
+    let c = rusqlite::Connection::open(f.dir.path().join("outbox.db")).unwrap();
+    let digest = cavra_package::manifest::sha256_tagged(support::package_bytes());
+    c.execute("UPDATE jobs SET state = 'queued', digest = ?1", [digest]).unwrap();
+    run_once(&cfg, &mut store, &Smtp::from_config(&cfg).unwrap(), None, 1000, "2026-11-01T12:00:00Z").unwrap();
+    let job = store.jobs().unwrap().remove(0);
+    assert!(job.last_error.as_deref().unwrap().contains("not the one the requester signed"), "{job:?}");
+    assert!(received(&server.out).is_empty());
 }

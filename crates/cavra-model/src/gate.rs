@@ -116,9 +116,9 @@ impl SensitiveKind {
             SensitiveKind::SecretAssignment => Some(
                 r#"(?i)\b(?:password|passwd|pwd|secret|client_secret|aws_secret_access_key|secret_access_key|api[_-]?key|apikey|auth[_-]?token|access[_-]?token|refresh[_-]?token|private[_-]?key)["']?\s*(?:=|:)\s*["']?[^\s&,;'"]+"#,
             ),
-            SensitiveKind::BearerToken => {
-                Some(r"(?i)\bauthorization\s*[:=]\s*(?:bearer|basic|token)\s+[^\s,;]{6,}|\bbearer\s+[A-Za-z0-9._~+/=-]{20,}")
-            }
+            SensitiveKind::BearerToken => Some(
+                r"(?i)\bauthorization\s*[:=]\s*(?:bearer|basic|token)\s+[^\s,;]{6,}|\bbearer\s+[A-Za-z0-9._~+/=-]{20,}",
+            ),
             SensitiveKind::StripeKey => Some(r"\b[sr]k_(?:live|test)_[A-Za-z0-9]{10,}"),
             SensitiveKind::GoogleApiKey => Some(r"\bAIza[0-9A-Za-z_-]{35}"),
             SensitiveKind::OpenAiKey => Some(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"),

@@ -104,8 +104,7 @@ impl Snapshot {
                 }
                 crate::limits::LimitError::Io(_) => SnapshotErrorKind::Io,
             };
-            SnapshotError::at(kind, "$", format!("cannot read file: {e}"))
-                .with_file(Some(snapshot.to_path_buf()))
+            SnapshotError::at(kind, "$", format!("cannot read file: {e}")).with_file(Some(snapshot.to_path_buf()))
         })?;
         let raw = parse_raw(&text).map_err(|e| e.with_file(Some(snapshot.to_path_buf())))?;
         let streamed = match decisions_jsonl {
@@ -431,7 +430,10 @@ pub(crate) fn overlong(paths: &[String], line: &dyn Fn(&str) -> Option<usize>) -
             line: line(p),
             column: None,
             json_path: p.clone(),
-            reason: format!("longer than {} characters, the limit for one free-text field", crate::limits::FREE_TEXT_CHARS),
+            reason: format!(
+                "longer than {} characters, the limit for one free-text field",
+                crate::limits::FREE_TEXT_CHARS
+            ),
         })
         .collect();
     Some(SnapshotError { kind: SnapshotErrorKind::InvalidValue, file: None, problems })

@@ -168,7 +168,9 @@ impl StreamedDigest {
         let in_head = |e: SnapshotError| e.with_file(Some(snapshot.to_path_buf()));
         let text = crate::limits::read_text_bounded(snapshot, crate::limits::SNAPSHOT_BYTES).map_err(|e| {
             let kind = match &e {
-                crate::limits::LimitError::Io(io) if io.kind() != std::io::ErrorKind::InvalidData => SnapshotErrorKind::Io,
+                crate::limits::LimitError::Io(io) if io.kind() != std::io::ErrorKind::InvalidData => {
+                    SnapshotErrorKind::Io
+                }
                 crate::limits::LimitError::Io(_) => SnapshotErrorKind::Syntax,
                 crate::limits::LimitError::TooLarge { .. } => SnapshotErrorKind::InvalidValue,
             };

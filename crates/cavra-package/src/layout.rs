@@ -93,7 +93,9 @@ fn directory<R: Read + Seek>(r: &mut R, len: u64, max_directory: u64) -> Result<
         let record = le64(&loc, 8);
         let z = read_at(r, record, 56).map_err(fail)?;
         if le32(&z, 0) != EOCD64 || record + 12 + le64(&z, 4) != locator {
-            return Err(fail("the zip64 end record is not where its locator says, or is followed by other bytes".into()));
+            return Err(fail(
+                "the zip64 end record is not where its locator says, or is followed by other bytes".into(),
+            ));
         }
         (entries, size, offset) = (le64(&z, 32), le64(&z, 40), le64(&z, 48));
         end_start = record;
@@ -164,7 +166,10 @@ fn parse_central(cd: &[u8], expected: u64) -> Result<Vec<Central>, LayoutProblem
         i += 46 + n + e + k;
     }
     if out.len() as u64 != expected {
-        return Err(at("$", format!("the end record counts {expected} entries, the central directory holds {}", out.len())));
+        return Err(at(
+            "$",
+            format!("the end record counts {expected} entries, the central directory holds {}", out.len()),
+        ));
     }
     Ok(out)
 }
@@ -249,7 +254,11 @@ pub fn check_layout<R: Read + Seek>(r: &mut R, max_directory: u64) -> Result<(),
     for c in &entries {
         let shown = String::from_utf8_lossy(&c.name).replace('\0', "\\0");
         if c.local != next {
-            let what = if next == 0 { "bytes before the first entry (a prepended stub)" } else { "bytes hidden between entries" };
+            let what = if next == 0 {
+                "bytes before the first entry (a prepended stub)"
+            } else {
+                "bytes hidden between entries"
+            };
             problems.push(at(&shown, format!("{what}: {} byte(s) before this entry's header", c.local.abs_diff(next))));
             return Err(problems);
         }
@@ -265,7 +274,10 @@ pub fn check_layout<R: Read + Seek>(r: &mut R, max_directory: u64) -> Result<(),
         }
     }
     if next != dir.offset {
-        problems.push(at("$", format!("{} byte(s) between the last entry and the central directory", dir.offset.abs_diff(next))));
+        problems.push(at(
+            "$",
+            format!("{} byte(s) between the last entry and the central directory", dir.offset.abs_diff(next)),
+        ));
     }
     if problems.is_empty() {
         Ok(())

@@ -32,8 +32,8 @@
 
 pub mod archive;
 pub mod bagit;
-pub mod layout;
 pub(crate) mod contents;
+pub mod layout;
 pub mod manifest;
 pub mod oscal;
 pub mod verify;

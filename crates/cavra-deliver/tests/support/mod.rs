@@ -48,3 +48,78 @@ pub fn python_module(module: &str) -> bool {
     }
     ok
 }
+
+/// The keys the delivery tests use: the package signer and principals.
+#[allow(dead_code)] // not every test file needs every key
+pub struct Keys {
+    /// Signs packages (`packages.signing_public_key`).
+    pub package: cavra_render::signed::SigningKey,
+    /// The requesting principal `cso-office`.
+    pub cso: cavra_render::signed::SigningKey,
+    /// An approver.
+    pub approver: cavra_render::signed::SigningKey,
+    /// A second approver.
+    pub approver2: cavra_render::signed::SigningKey,
+    /// A principal without the approve permission.
+    pub clerk: cavra_render::signed::SigningKey,
+}
+
+/// One set of keys per test binary.
+#[allow(dead_code)]
+pub fn keys() -> &'static Keys {
+    static KEYS: std::sync::OnceLock<Keys> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        let k = || cavra_render::signed::SigningKey::generate().unwrap();
+        Keys { package: k(), cso: k(), approver: k(), approver2: k(), clerk: k() }
+    })
+}
+
+/// `[principals.<name>]` for a key and roles.
+#[allow(dead_code)]
+pub fn principal(name: &str, key: &cavra_render::signed::SigningKey, roles: &[&str]) -> String {
+    let roles: Vec<String> = roles.iter().map(|r| format!("\"{r}\"")).collect();
+    format!("\n[principals.{name}]\npublic_key = \"{}\"\nroles = [{}]\n", key.public_key().base64(), roles.join(", "))
+}
+
+/// `[packages]` trusting the test package signer.
+#[allow(dead_code)]
+pub fn packages_section() -> String {
+    format!("\n[packages]\nsigning_public_key = \"{}\"\n", keys().package.public_key().base64())
+}
+
+/// A real, signed SIEM export bundle (the smallest package type), built once.
+#[allow(dead_code)]
+pub fn package_bytes() -> &'static [u8] {
+    static BYTES: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    BYTES.get_or_init(|| {
+        let snapshot = cavra_model::Snapshot::from_json_str(
+            include_str!("../../../../examples/sample_snapshot.json"),
+            &Default::default(),
+        )
+        .unwrap();
+        let posture = cavra_model::Posture::compute(&snapshot);
+        cavra_package::build_package(
+            cavra_package::PackageType::SiemExportBundle,
+            &snapshot,
+            &posture,
+            &Default::default(),
+            &keys().package,
+        )
+        .unwrap()
+        .bytes
+    })
+}
+
+/// Writes the test package into `dir`; returns its path and `sha256:` digest.
+#[allow(dead_code)]
+pub fn write_package(dir: &Path) -> (PathBuf, String) {
+    let path = dir.join("siem_export_bundle.zip");
+    std::fs::write(&path, package_bytes()).unwrap();
+    (path, cavra_package::manifest::sha256_tagged(package_bytes()))
+}
+
+/// The `cso-office` principal as a signer under `config`.
+#[allow(dead_code)]
+pub fn cso(config: &cavra_deliver::config::Config) -> cavra_deliver::identity::Signer {
+    cavra_deliver::identity::Signer::authenticate(config, keys().cso.clone()).unwrap()
+}
