@@ -23,6 +23,9 @@
 //! domain = "northwind.example"
 //! subdomains = true
 //! classification = "internal"
+//!
+//! [packages]
+//! signing_public_key = "RWS87NyaqhhyDnFcbRMd1deeuR9MnC6kNaJSxTtuZ3O4VWQmEhKYm/9E"
 //! "#;
 //! let config = cavra_deliver::config::Config::from_toml(text).unwrap();
 //! assert_eq!(config.delivery.port, Some(587));

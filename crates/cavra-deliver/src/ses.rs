@@ -24,6 +24,9 @@
 //! [[recipients.domains]]
 //! domain = "northwind.example"
 //! classification = "internal"
+//!
+//! [packages]
+//! signing_public_key = "RWS87NyaqhhyDnFcbRMd1deeuR9MnC6kNaJSxTtuZ3O4VWQmEhKYm/9E"
 //! "#;
 //! let config = cavra_deliver::config::Config::from_toml(text).unwrap();
 //! assert_eq!(
