@@ -60,6 +60,49 @@ pub struct InitArgs {
     /// An allowed domain as `DOMAIN[:CLASSIFICATION[:subdomains]]`; repeatable.
     #[arg(long = "domain")]
     domains: Vec<String>,
+    /// The package signer's minisign public key (`.pub` file or its `RW…` line): only packages that verify against it are sent.
+    #[arg(long, value_name = "KEY.pub")]
+    package_key: Option<String>,
+    /// A principal as `NAME=ROLE[+ROLE…]:KEY.pub` (roles cso, grc, admin); repeatable.
+    #[arg(long = "principal", value_name = "NAME=ROLES:KEY.pub")]
+    principals: Vec<String>,
+}
+
+/// A public key given as a `.pub` file or its base64 line, as `cavra.toml` holds it.
+fn public_key_line(value: &str) -> Result<String> {
+    let key = if std::path::Path::new(value).exists() {
+        cavra_render::signed::PublicKey::from_file(std::path::Path::new(value))?
+    } else {
+        cavra_render::signed::PublicKey::parse(value)?
+    };
+    Ok(key.base64())
+}
+
+/// `[packages]` and `[principals.*]` sections.
+fn identity_sections(args: &InitArgs, interactive: bool, enabled: bool) -> Result<String> {
+    let mut text = String::new();
+    if let Some(k) = ask(interactive && enabled, &args.package_key, "Package signer's public key (KEY.pub)", None)? {
+        text.push_str(&format!("\n[packages]\nsigning_public_key = {}\n", toml_str(&public_key_line(&k)?)));
+    } else if enabled {
+        return Err(cavra_deliver::config::ConfigError {
+            key: "packages.signing_public_key".into(),
+            reason: "--package-key is required when delivery is enabled: only packages that verify against it are sent"
+                .into(),
+        }
+        .into());
+    }
+    for p in &args.principals {
+        let (name, rest) = p.split_once('=').context("--principal takes NAME=ROLES:KEY.pub")?;
+        let (roles, key) = rest.split_once(':').context("--principal takes NAME=ROLES:KEY.pub")?;
+        let roles: Vec<String> = roles.split('+').map(toml_str).collect();
+        text.push_str(&format!(
+            "\n[principals.{}]\npublic_key = {}\nroles = [{}]\n",
+            toml_str(name),
+            toml_str(&public_key_line(key)?),
+            roles.join(", ")
+        ));
+    }
+    Ok(text)
 }
 
 fn ask(interactive: bool, flag: &Option<String>, prompt: &str, default: Option<&str>) -> Result<Option<String>> {
@@ -198,6 +241,7 @@ pub fn init(args: &InitArgs) -> Result<()> {
          \n[roles.grc]\npermissions = [\"render\", \"send_internal\", \"schedule\"]\n\
          \n[roles.admin]\npermissions = [\"render\", \"manage_policy\", \"approve\"]\n",
     );
+    text.push_str(&identity_sections(args, interactive, enabled)?);
     cavra_deliver::config::Config::from_toml(&text)?;
     std::fs::write(&args.out, &text).with_context(|| format!("{}: cannot write", args.out.display()))?;
     crate::say!("wrote {} (validated)", args.out.display());

@@ -117,6 +117,9 @@ impl Staging {
     /// Moves every staged file into the destination.
     pub fn commit(self) -> Result<()> {
         if !self.out.exists() {
+            // The lock file goes first; the folder then becomes the output whole.
+            fs::remove_file(self.dir.path().join(OWNER))
+                .with_context(|| format!("{}: cannot remove the staging lock", self.dir.path().display()))?;
             let staged = self.dir.keep();
             return fs::rename(&staged, &self.out)
                 .with_context(|| format!("{}: cannot move output into place", self.out.display()));

@@ -39,6 +39,53 @@ fn stable(rows: &[String]) -> Vec<String> {
     rows.iter().filter(|r| !r.contains(".minisig ") && !r.contains(".pub ")).cloned().collect()
 }
 
+/// A minisign key pair written into `dir`: (secret key path, public key path, base64 public key).
+fn keypair(dir: &Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf, String) {
+    let kp = minisign::KeyPair::generate_unencrypted_keypair().unwrap();
+    let (sk, pk) = (dir.join(format!("{name}.key")), dir.join(format!("{name}.pub")));
+    std::fs::write(&sk, kp.sk.to_box(None).unwrap().to_string()).unwrap();
+    std::fs::write(&pk, kp.pk.to_box().unwrap().to_string()).unwrap();
+    (sk, pk, kp.pk.to_base64())
+}
+
+/// Who acts in the delivery tests: a package signer, a real package it signed,
+/// and the principals `cso-office` (role cso) and `approver` (role approver).
+struct Identities {
+    package: std::path::PathBuf,
+    /// `--as` reference of the cso-office principal.
+    cso: String,
+    /// `--as` reference of the approver principal.
+    approver: String,
+    /// `[packages]`, `[roles.approver]` and `[principals.*]` for cavra.toml.
+    toml: String,
+}
+
+fn identities(dir: &Path) -> Identities {
+    let (package_sk, _, package_pk) = keypair(dir, "package-signer");
+    let (cso_sk, _, cso_pk) = keypair(dir, "cso");
+    let (approver_sk, _, approver_pk) = keypair(dir, "approver");
+    let out = dir.join("packages");
+    let built = run(&[
+        "package",
+        "--sample",
+        "--types",
+        "siem_export_bundle",
+        "--signing-key",
+        &format!("file:{}", package_sk.display()),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    Identities {
+        package: out.join("siem_export_bundle.zip"),
+        cso: format!("file:{}", cso_sk.display()),
+        approver: format!("file:{}", approver_sk.display()),
+        toml: format!(
+            "\n[roles.approver]\npermissions = [\"approve\"]\n\n[packages]\nsigning_public_key = \"{package_pk}\"\n\n[principals.cso-office]\npublic_key = \"{cso_pk}\"\nroles = [\"cso\"]\n\n[principals.approver]\npublic_key = \"{approver_pk}\"\nroles = [\"approver\"]\n"
+        ),
+    }
+}
+
 #[test]
 fn render_sample_writes_every_artifact_with_stable_hashes() {
     let dir = tempfile::tempdir().unwrap();
@@ -348,6 +395,8 @@ fn init_writes_a_valid_setup_file_and_refuses_literal_secrets() {
         "northwind.example:internal:subdomains",
         "--domain",
         "audit.example:external_auditor",
+        "--package-key",
+        "RWS87NyaqhhyDnFcbRMd1deeuR9MnC6kNaJSxTtuZ3O4VWQmEhKYm/9E",
     ]);
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
     let text = std::fs::read_to_string(&out).unwrap();
@@ -399,6 +448,8 @@ fn init_writes_a_valid_setup_file_and_refuses_literal_secrets() {
             "env:AWS_SECRET_ACCESS_KEY",
             "--domain",
             "northwind.example",
+            "--package-key",
+            "RWS87NyaqhhyDnFcbRMd1deeuR9MnC6kNaJSxTtuZ3O4VWQmEhKYm/9E",
         ])
     };
     let literal = ses("AKIAIOSFODNN7EXAMPLE");
@@ -414,14 +465,14 @@ fn init_writes_a_valid_setup_file_and_refuses_literal_secrets() {
 #[test]
 fn deliver_refuses_before_queueing_and_audit_verify_catches_tampering() {
     let dir = tempfile::tempdir().unwrap();
+    let ids = identities(dir.path());
     let cfg = dir.path().join("cavra.toml");
     std::fs::write(
         &cfg,
-        "[organisation]\nsender = \"reports@northwind.example\"\n\n[delivery]\nmode = \"smtp\"\nhost = \"127.0.0.1\"\nport = 9\ntls = \"none\"\n\n[[recipients.domains]]\ndomain = \"northwind.example\"\nclassification = \"internal\"\n\n[roles.cso]\npermissions = [\"send_internal\"]\n",
+        "[organisation]\nsender = \"reports@northwind.example\"\n\n[delivery]\nmode = \"smtp\"\nhost = \"127.0.0.1\"\nport = 9\ntls = \"none\"\n\n[[recipients.domains]]\ndomain = \"northwind.example\"\nclassification = \"internal\"\n\n[[recipients.domains]]\ndomain = \"audit.example\"\nclassification = \"external_auditor\"\n\n[roles.cso]\npermissions = [\"send_internal\", \"send_external\", \"approve\"]\n".to_string() + &ids.toml,
     )
     .unwrap();
-    let pkg = dir.path().join("pack.zip");
-    std::fs::write(&pkg, b"package").unwrap();
+    let pkg = ids.package.clone();
     let kp = minisign::KeyPair::generate_unencrypted_keypair().unwrap();
     let sk = dir.path().join("audit.key");
     std::fs::write(&sk, kp.sk.to_box(None).unwrap().to_string()).unwrap();
@@ -443,16 +494,64 @@ fn deliver_refuses_before_queueing_and_audit_verify_catches_tampering() {
         v.extend(extra.iter().map(|s| s.to_string()));
         v
     };
-    let send = |to: &str| {
+    let send_as = |package: &Path, to: &str, who: &str| {
         let mut args = vec!["deliver".to_string(), "send".into()];
-        args.extend(common(&["--package", pkg.to_str().unwrap(), "--to", to, "--role", "cso"]));
+        args.extend(common(&["--package", package.to_str().unwrap(), "--to", to, "--as", who]));
         bin().args(&args).output().unwrap()
     };
+    let send = |to: &str| send_as(&pkg, to, &ids.cso);
     let refused = send("cso@northwind.example.evil.com");
     assert_eq!(refused.status.code(), Some(4), "{}", String::from_utf8_lossy(&refused.stderr));
+    // a plain file, or a package signed by another key, is refused with nothing queued
+    let plain = send_as(Path::new("/etc/hostname"), "cso@northwind.example", &ids.cso);
+    assert_eq!(plain.status.code(), Some(4), "{}", String::from_utf8_lossy(&plain.stderr));
+    assert!(String::from_utf8_lossy(&plain.stderr).contains("does not verify"));
+    let (other_sk, _, _) = keypair(dir.path(), "other-signer");
+    let other_dir = dir.path().join("other");
+    let built = run(&[
+        "package",
+        "--sample",
+        "--types",
+        "siem_export_bundle",
+        "--signing-key",
+        &format!("file:{}", other_sk.display()),
+        "--out",
+        other_dir.to_str().unwrap(),
+    ]);
+    assert!(built.status.success());
+    let foreign = send_as(&other_dir.join("siem_export_bundle.zip"), "cso@northwind.example", &ids.cso);
+    assert_eq!(foreign.status.code(), Some(4), "{}", String::from_utf8_lossy(&foreign.stderr));
+    // a key that is no principal, and the flag that used to grant a role, grant nothing
+    let nobody = send_as(&pkg, "cso@northwind.example", &format!("file:{}", other_sk.display()));
+    assert_eq!(nobody.status.code(), Some(4), "{}", String::from_utf8_lossy(&nobody.stderr));
+    let mut by_flag = vec!["deliver".to_string(), "send".into()];
+    by_flag.extend(common(&["--package", pkg.to_str().unwrap(), "--to", "cso@northwind.example", "--role", "cso"]));
+    assert_eq!(bin().args(&by_flag).output().unwrap().status.code(), Some(2), "--role is gone");
+    assert!(
+        !db.exists()
+            || run(&["deliver", "status", "--config", cfg.to_str().unwrap(), "--outbox", db.to_str().unwrap()])
+                .stdout
+                .ends_with(b"0 job(s)\n")
+    );
     let queued = send("cso@northwind.example");
     assert!(queued.status.success(), "{}", String::from_utf8_lossy(&queued.stderr));
     assert!(String::from_utf8_lossy(&queued.stdout).contains("queued 1 job(s)"));
+    // an external send waits; its requester cannot approve it, the approver can
+    let external = send("lead@audit.example");
+    assert!(external.status.success(), "{}", String::from_utf8_lossy(&external.stderr));
+    let stdout = String::from_utf8_lossy(&external.stdout).into_owned();
+    let id = stdout.split_whitespace().find(|w| w.starts_with("appr-")).unwrap().to_string();
+    let decide = |who: &str| {
+        let mut args = vec!["approvals".to_string(), "approve".into(), id.clone()];
+        args.extend(common(&["--as", who, "--reason", "board pack for the audit"]));
+        bin().args(&args).output().unwrap()
+    };
+    let own = decide(&ids.cso);
+    assert_eq!(own.status.code(), Some(4), "{}", String::from_utf8_lossy(&own.stderr));
+    assert!(String::from_utf8_lossy(&own.stderr).contains("cannot decide its own request"));
+    let approved = decide(&ids.approver);
+    assert!(approved.status.success(), "{}", String::from_utf8_lossy(&approved.stderr));
+    assert!(String::from_utf8_lossy(&approved.stdout).contains("now approved (1 of 1 approval(s)); 1 job(s) changed"));
 
     let verify = |extra: &[&str]| {
         let mut args = vec!["audit", "verify", log.to_str().unwrap(), "--pubkey", pk.to_str().unwrap()];
@@ -464,10 +563,36 @@ fn deliver_refuses_before_queueing_and_audit_verify_catches_tampering() {
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(!text.contains("northwind.example.evil.com") && !text.contains("cso@"), "no address in the audit log");
     assert_eq!(verify(&["--closed"]).status.code(), Some(5), "the log is still open");
+    // keep the head, close the log, and check both
+    let head = run(&["audit", "head", log.to_str().unwrap(), "--pubkey", pk.to_str().unwrap()]);
+    assert!(head.status.success(), "{}", String::from_utf8_lossy(&head.stderr));
+    let head_file = dir.path().join("head.json");
+    std::fs::write(&head_file, &head.stdout).unwrap();
+    let closed = run(&["audit", "close", log.to_str().unwrap(), "--audit-key", &format!("file:{}", sk.display())]);
+    assert!(closed.status.success(), "{}", String::from_utf8_lossy(&closed.stderr));
+    assert!(verify(&["--closed", "--expect-head", head_file.to_str().unwrap()]).status.success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    // a log cut below the kept head fails
+    let cut: String = text.lines().take(2).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&log, &cut).unwrap();
+    let short = verify(&["--expect-head", head_file.to_str().unwrap()]);
+    assert_eq!(short.status.code(), Some(5));
+    assert!(
+        String::from_utf8_lossy(&short.stdout).contains("records were cut"),
+        "{}",
+        String::from_utf8_lossy(&short.stdout)
+    );
+    // an edit is named by record, and nothing more is appended to a log that does not verify
     std::fs::write(&log, text.replacen("blocked_policy", "accepted", 1)).unwrap();
     let bad = verify(&[]);
     assert_eq!(bad.status.code(), Some(5));
-    assert!(String::from_utf8_lossy(&bad.stdout).contains("record 1"), "{}", String::from_utf8_lossy(&bad.stdout));
+    assert!(
+        String::from_utf8_lossy(&bad.stdout).contains("FAIL  record 2"),
+        "{}",
+        String::from_utf8_lossy(&bad.stdout)
+    );
+    let refused_append = send("cso@northwind.example");
+    assert_eq!(refused_append.status.code(), Some(5), "{}", String::from_utf8_lossy(&refused_append.stderr));
 
     let next = run(&[
         "schedule",
@@ -501,14 +626,14 @@ fn a_sender_killed_mid_batch_resumes_and_every_job_is_sent_once_or_flagged() {
     let mut line = String::new();
     std::io::BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let port: u16 = line.trim().parse().expect("server port");
+    let ids = identities(dir.path());
     let cfg = dir.path().join("cavra.toml");
     std::fs::write(
         &cfg,
-        format!("[organisation]\nsender = \"reports@northwind.example\"\n\n[delivery]\nmode = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\n\n[[recipients.domains]]\ndomain = \"northwind.example\"\nclassification = \"internal\"\n\n[roles.cso]\npermissions = [\"send_internal\"]\n"),
+        format!("[organisation]\nsender = \"reports@northwind.example\"\n\n[delivery]\nmode = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\n\n[[recipients.domains]]\ndomain = \"northwind.example\"\nclassification = \"internal\"\n\n[roles.cso]\npermissions = [\"send_internal\"]\n{}", ids.toml),
     )
     .unwrap();
-    let pkg = dir.path().join("pack.zip");
-    std::fs::write(&pkg, b"package").unwrap();
+    let pkg = ids.package.clone();
     let common = ["--config", cfg.to_str().unwrap(), "--outbox", dir.path().join("outbox.db").to_str().unwrap()]
         .map(String::from);
     let to: Vec<String> = (1..=5).map(|i| format!("r{i}@northwind.example")).collect();
@@ -519,8 +644,8 @@ fn a_sender_killed_mid_batch_resumes_and_every_job_is_sent_once_or_flagged() {
         pkg.display().to_string(),
         "--to".into(),
         to.join(","),
-        "--role".into(),
-        "cso".into(),
+        "--as".into(),
+        ids.cso.clone(),
     ]);
     assert!(bin().args(&send).output().unwrap().status.success());
 
@@ -585,14 +710,18 @@ fn scripted_smtp(inbox: &Path, faults: &str) -> (std::process::Child, u16) {
     (server, line.trim().parse().expect("server port"))
 }
 
-fn loop_setup(dir: &Path, port: u16) -> Vec<String> {
+fn loop_setup(dir: &Path, port: u16) -> (Vec<String>, Identities) {
+    let ids = identities(dir);
     let cfg = dir.join("cavra.toml");
     std::fs::write(
         &cfg,
-        format!("[organisation]\nsender = \"reports@northwind.example\"\n\n[delivery]\nmode = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\n\n[[recipients.domains]]\ndomain = \"northwind.example\"\nclassification = \"internal\"\n\n[roles.cso]\npermissions = [\"send_internal\"]\n\n[retry]\nbackoff_seconds = 1\nmax_backoff_seconds = 2\n"),
+        format!("[organisation]\nsender = \"reports@northwind.example\"\n\n[delivery]\nmode = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\n\n[[recipients.domains]]\ndomain = \"northwind.example\"\nclassification = \"internal\"\n\n[roles.cso]\npermissions = [\"send_internal\"]\n\n[retry]\nbackoff_seconds = 1\nmax_backoff_seconds = 2\n{}", ids.toml),
     )
     .unwrap();
-    ["--config", cfg.to_str().unwrap(), "--outbox", dir.join("outbox.db").to_str().unwrap()].map(String::from).to_vec()
+    let common = ["--config", cfg.to_str().unwrap(), "--outbox", dir.join("outbox.db").to_str().unwrap()]
+        .map(String::from)
+        .to_vec();
+    (common, ids)
 }
 
 #[test]
@@ -600,13 +729,12 @@ fn deliver_run_loop_retries_until_idle_and_shows_progress_without_addresses() {
     let dir = tempfile::tempdir().unwrap();
     let inbox = dir.path().join("inbox");
     let (mut server, port) = scripted_smtp(&inbox, "greeting421,rcpt450");
-    let common = loop_setup(dir.path(), port);
-    let pkg = dir.path().join("pack.zip");
-    std::fs::write(&pkg, b"package").unwrap();
+    let (common, ids) = loop_setup(dir.path(), port);
+    let pkg = ids.package.clone();
     let mut send = vec!["deliver".to_string(), "send".into()];
     send.extend(common.iter().cloned());
     send.extend(
-        ["--package", pkg.to_str().unwrap(), "--to", "a@northwind.example,b@northwind.example", "--role", "cso"]
+        ["--package", pkg.to_str().unwrap(), "--to", "a@northwind.example,b@northwind.example", "--as", &ids.cso]
             .map(String::from),
     );
     assert!(bin().args(&send).output().unwrap().status.success());
@@ -637,7 +765,7 @@ fn deliver_run_loop_retries_until_idle_and_shows_progress_without_addresses() {
 #[test]
 fn deliver_run_loop_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let common = loop_setup(dir.path(), 9);
+    let (common, _) = loop_setup(dir.path(), 9);
     let mut run_args = vec!["deliver".to_string(), "run".into(), "--loop".into()];
     run_args.extend(common.iter().cloned());
     let mut sender = bin()
@@ -683,7 +811,7 @@ fn deliver_test_sends_a_test_message_and_records_it() {
     let dir = tempfile::tempdir().unwrap();
     let inbox = dir.path().join("inbox");
     let (mut server, port) = scripted_smtp(&inbox, "");
-    let mut common = loop_setup(dir.path(), port);
+    let (mut common, ids) = loop_setup(dir.path(), port);
     let (sk, pk) = audit_keys(dir.path());
     let log = dir.path().join("audit.jsonl");
     common.extend([
@@ -694,7 +822,7 @@ fn deliver_test_sends_a_test_message_and_records_it() {
     ]);
     let test = |to: &str| {
         let mut args =
-            vec!["deliver".to_string(), "test".into(), "--to".into(), to.into(), "--role".into(), "cso".into()];
+            vec!["deliver".to_string(), "test".into(), "--to".into(), to.into(), "--as".into(), ids.cso.clone()];
         args.extend(common.iter().cloned());
         bin().args(&args).output().unwrap()
     };
@@ -719,6 +847,7 @@ fn deliver_test_sends_a_test_message_and_records_it() {
     let events: Vec<(&str, &str)> =
         records.iter().filter_map(|r| Some((r["event"]["action"].as_str()?, r["event"]["status"].as_str()?))).collect();
     assert_eq!(events, [("test_delivery", "test_passed"), ("test_delivery", "blocked_policy")]);
+    assert_eq!(records[1]["event"]["actor"]["principal"], "cso-office", "the principal is recorded");
     assert!(!std::fs::read_to_string(&log).unwrap().contains('@'));
     assert!(run(&["audit", "verify", log.to_str().unwrap(), "--pubkey", pk.to_str().unwrap()]).status.success());
 }
@@ -729,7 +858,26 @@ fn render_package_and_catalog_append_audit_events() {
     let (sk, pk) = audit_keys(dir.path());
     let log = dir.path().join("audit.jsonl");
     let key = format!("file:{}", sk.display());
-    let audit = ["--audit-log", log.to_str().unwrap(), "--audit-key", key.as_str(), "--audit-role", "grc"];
+    let ids = identities(dir.path());
+    let cfg = dir.path().join("cavra.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[roles.grc]\npermissions = [\"render\"]\n[roles.cso]\npermissions = [\"send_internal\"]{}",
+            ids.toml.replace("roles = [\"cso\"]", "roles = [\"grc\"]")
+        ),
+    )
+    .unwrap();
+    let audit = [
+        "--audit-log",
+        log.to_str().unwrap(),
+        "--audit-key",
+        key.as_str(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--as",
+        ids.cso.as_str(),
+    ];
     let out = dir.path().join("out");
     let mut args = vec![
         "render",
@@ -757,17 +905,41 @@ fn render_package_and_catalog_append_audit_events() {
     assert_eq!(events.len(), 4, "{records:?}");
     for (e, name) in events.iter().zip(["executive-risk-brief.md", "executive-risk-brief.csv"]) {
         assert_eq!(
-            (e["action"].as_str(), e["status"].as_str(), e["role"].as_str()),
+            (e["action"].as_str(), e["status"].as_str(), e["actor"]["roles"][0].as_str()),
             (Some("render"), Some("rendered"), Some("grc"))
         );
-        assert_eq!(e["detail"], name);
+        assert_eq!(e["actor"]["principal"], "cso-office");
+        assert_eq!(e["evidence"]["evidence_refs"][0], name);
         let bytes = std::fs::read(out.join(name)).unwrap();
-        assert_eq!(e["digest"].as_str().unwrap(), format!("sha256:{}", sha256_hex(&bytes)), "the artifact's digest");
+        assert_eq!(
+            e["evidence"]["report_digest_ref"].as_str().unwrap(),
+            format!("sha256:{}", sha256_hex(&bytes)),
+            "the artifact's digest"
+        );
     }
     assert_eq!((events[2]["action"].as_str(), events[2]["status"].as_str()), (Some("catalog"), Some("accepted")));
     assert_eq!((events[3]["action"].as_str(), events[3]["status"].as_str()), (Some("render"), Some("failed")));
     assert_eq!(events[3]["detail"], "I/O or internal failure (exit 1)");
     assert!(run(&["audit", "verify", log.to_str().unwrap(), "--pubkey", pk.to_str().unwrap()]).status.success());
+    // a principal without `render` is refused, and the refusal is recorded
+    let approver = [
+        "--audit-log",
+        log.to_str().unwrap(),
+        "--audit-key",
+        key.as_str(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--as",
+        ids.approver.as_str(),
+    ];
+    let mut args = vec!["catalog"];
+    args.extend(approver);
+    assert_eq!(run(&args).status.code(), Some(4));
+    let last = audit_records(&log).pop().unwrap();
+    assert_eq!(
+        (last["event"]["action"].as_str(), last["event"]["status"].as_str()),
+        (Some("catalog"), Some("blocked_policy"))
+    );
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

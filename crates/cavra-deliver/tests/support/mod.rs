@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 /// A running server: its port and the folder it records into.
+#[allow(dead_code)] // not every test file starts servers
 pub struct Server {
     child: Child,
     /// Loopback port.
@@ -22,6 +23,7 @@ impl Drop for Server {
 }
 
 /// Starts `tests/support/<script>` with `args`; the script prints its port first.
+#[allow(dead_code)]
 pub fn start(script: &str, args: &[&str], out: &Path) -> Server {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support").join(script);
     let mut child = Command::new("python3")
