@@ -136,7 +136,28 @@ fn board_pack_json_keeps_the_portal_contract() {
     assert_eq!(risk, ["severity", "risk_classification", "decision", "agent_id", "repository"]);
 }
 
-const PAYLOADS: &[&str] = &["=HYPERLINK(\"http://x.test\",\"y\")", "+1", "-1+2", "@SUM(A1)", "\tlead", "\rcr"];
+const PAYLOADS: &[&str] = &[
+    "=HYPERLINK(\"http://x.test\",\"y\")",
+    "+1",
+    "-1+2",
+    "@SUM(A1)",
+    "\tlead",
+    "\rcr",
+    // full-width forms and leading whitespace
+    "＝1+1",
+    "＋1",
+    "－1",
+    "＠SUM(A1)",
+    "  =1+1",
+    "\u{3000}=1+1",
+];
+
+/// Whether a cell would start a formula in a spreadsheet.
+fn formula_like(cell: &str) -> bool {
+    let first = cell.trim_start_matches(|c: char| c.is_whitespace() && !matches!(c, '\t' | '\r' | '\n')).chars().next();
+    cell.starts_with(['\t', '\r', '\n'])
+        || matches!(first, Some('=' | '+' | '-' | '@' | '＝' | '＋' | '－' | '＠'))
+}
 
 #[test]
 fn formula_payloads_are_neutralised_in_every_csv() {
@@ -161,13 +182,8 @@ fn formula_payloads_are_neutralised_in_every_csv() {
                 if cell.starts_with('\'') {
                     seen += 1;
                 }
-                let first = cell.trim_start_matches(' ').chars().next();
                 let numeric = cell.parse::<f64>().is_ok();
-                assert!(
-                    !matches!(first, Some('=' | '+' | '-' | '@' | '\t' | '\r' | '\n')) || numeric,
-                    "{}: formula cell {cell:?}",
-                    a.name
-                );
+                assert!(!formula_like(cell) || numeric, "{}: formula cell {cell:?}", a.name);
             }
         }
     }
@@ -419,6 +435,8 @@ fn jsonl_has_a_header_then_one_line_per_row() {
 #[test]
 fn xlsx_never_holds_formulas_and_quote_prefixes_formula_text() {
     let mut v = small();
+    // the Summary sheet carries the tenant name
+    v["tenant"]["display_name"] = serde_json::json!("＝cmd|' /C calc'!A0");
     for (i, p) in PAYLOADS.iter().enumerate() {
         v["decisions"][i]["agent_id"] = serde_json::json!(format!("{p}agent{i}"));
         v["decisions"][i]["decision"] = serde_json::json!("block");
@@ -440,6 +458,13 @@ fn xlsx_never_holds_formulas_and_quote_prefixes_formula_text() {
             .find(|(n, _)| n == "xl/sharedStrings.xml")
             .map(|(_, c)| String::from_utf8_lossy(c).into_owned())
             .unwrap_or_default();
+        let summary = parts
+            .iter()
+            .find(|(n, _)| n == "xl/worksheets/sheet1.xml")
+            .map(|(_, c)| String::from_utf8_lossy(c).into_owned())
+            .unwrap();
+        let cells = format!("{strings}{summary}");
+        assert!(cells.contains("'＝cmd"), "{}: the Summary sheet's tenant name is neutralised", a.name);
         if strings.contains("HYPERLINK") {
             let literal = strings.replace("&quot;", "\"");
             assert!(literal.contains("=HYPERLINK(\"http://x.test\",\"y\")agent0"), "{}", a.name);
