@@ -155,8 +155,7 @@ const PAYLOADS: &[&str] = &[
 /// Whether a cell would start a formula in a spreadsheet.
 fn formula_like(cell: &str) -> bool {
     let first = cell.trim_start_matches(|c: char| c.is_whitespace() && !matches!(c, '\t' | '\r' | '\n')).chars().next();
-    cell.starts_with(['\t', '\r', '\n'])
-        || matches!(first, Some('=' | '+' | '-' | '@' | '＝' | '＋' | '－' | '＠'))
+    cell.starts_with(['\t', '\r', '\n']) || matches!(first, Some('=' | '+' | '-' | '@' | '＝' | '＋' | '－' | '＠'))
 }
 
 #[test]

@@ -207,6 +207,67 @@ fn open(common: &Common) -> Result<(Config, SqliteOutbox, Option<AuditLog>)> {
     Ok((config, store, log))
 }
 
+/// The setup file's text, read once (its digest is what an acceptance covers).
+fn setup_text(path: &std::path::Path) -> Result<String> {
+    Ok(cavra_model::limits::read_text_bounded(path, cavra_model::limits::SETUP_BYTES)
+        .map_err(|e| cavra_deliver::config::ConfigError { key: path.display().to_string(), reason: e.to_string() })?)
+}
+
+/// [`open`] for commands that act: the setup file must be the one last
+/// accepted for this outbox (`policy accept`).
+fn open_accepted(common: &Common) -> Result<(Config, SqliteOutbox, Option<AuditLog>)> {
+    let text = setup_text(&common.config)?;
+    let (config, mut store, log) = open(common)?;
+    if let Err(e) = cavra_deliver::acceptance::check(&mut store, &text, &config) {
+        return Err(cavra_deliver::send::Refused { problems: vec![format!("{}: {e}", common.config.display())] }.into());
+    }
+    Ok((config, store, log))
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Accept the setup file for this outbox: a statement over its digest signed by a principal
+    /// with `manage_policy` (or `schedule`, when only schedules changed) here and in the file accepted before.
+    Accept {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        principal: AsPrincipal,
+    },
+}
+
+pub fn policy(cmd: &PolicyCommand) -> Result<()> {
+    let PolicyCommand::Accept { common, principal } = cmd;
+    let text = setup_text(&common.config)?;
+    let (config, mut store, mut log) = open(common)?;
+    let (t, at) = now();
+    let accepted = principal.signer(&config).and_then(|signer| {
+        let body = cavra_deliver::acceptance::accept(&mut store, &text, &config, &signer, t).map_err(|e| match e {
+            cavra_deliver::acceptance::AcceptanceError::Refused(m) => {
+                anyhow::Error::from(cavra_deliver::send::Refused { problems: vec![m] })
+            }
+            other => other.into(),
+        })?;
+        Ok((signer, body))
+    });
+    let (signer, body) = match accepted {
+        Ok(x) => x,
+        Err(e) => {
+            let event = AuditEvent::new(&at, AuditAction::Policy, AuditStatus::BlockedPolicy)
+                .detail(crate::evidence::failure_class(&e));
+            record(&mut log, &event)?;
+            return Err(e);
+        }
+    };
+    let event = AuditEvent::new(&at, AuditAction::Policy, AuditStatus::Accepted)
+        .by(Some(signer.actor()))
+        .digest(&body.config_digest)
+        .detail(format!("{:?} change accepted", body.scope).to_lowercase());
+    record(&mut log, &event)?;
+    crate::say!("accepted {} ({}) as {}", common.config.display(), body.config_digest, signer.name());
+    Ok(())
+}
+
 /// Appends an event when a log is open.
 fn record(log: &mut Option<AuditLog>, event: &AuditEvent) -> Result<()> {
     if let Some(l) = log.as_mut() {
@@ -223,7 +284,7 @@ fn send(
     principal: &AsPrincipal,
     subject: &str,
 ) -> Result<()> {
-    let (config, mut store, mut log) = open(common)?;
+    let (config, mut store, mut log) = open_accepted(common)?;
     let (t, at) = now();
     let blocked = |detail: String| AuditEvent::new(&at, AuditAction::Send, AuditStatus::BlockedPolicy).detail(detail);
     let signer = match principal.signer(&config) {
@@ -359,7 +420,7 @@ pub fn deliver(cmd: &DeliverCommand) -> Result<()> {
             Ok(())
         }
         DeliverCommand::Run { common, lease_seconds, keep_running, until_idle, poll_seconds } => {
-            let (config, mut store, mut log) = open(common)?;
+            let (config, mut store, mut log) = open_accepted(common)?;
             let options = crate::run_loop::LoopOptions {
                 lease_seconds: *lease_seconds,
                 keep_running: *keep_running,
@@ -411,7 +472,7 @@ pub fn approvals(cmd: &ApprovalsCommand) -> Result<()> {
         ApprovalsCommand::Revoke(d) => (d, ApprovalState::Revoked),
         ApprovalsCommand::List { common } | ApprovalsCommand::Export { common } => return list_approvals(cmd, common),
     };
-    let (config, mut store, mut log) = open(&d.common)?;
+    let (config, mut store, mut log) = open_accepted(&d.common)?;
     let (t, at) = now();
     let refused = |detail: String| {
         AuditEvent::new(&at, AuditAction::Approve, AuditStatus::BlockedPolicy)
@@ -572,7 +633,7 @@ pub fn schedule(cmd: &ScheduleCommand) -> Result<()> {
 }
 
 fn run_due(common: &Common, principal: &AsPrincipal, lookback_hours: i64) -> Result<()> {
-    let (config, mut store, mut log) = open(common)?;
+    let (config, mut store, mut log) = open_accepted(common)?;
     let (t, at) = now();
     let signer = principal.signer(&config).and_then(|s| {
         s.require(&config, Permission::Schedule)?;

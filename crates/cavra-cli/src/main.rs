@@ -54,9 +54,12 @@ enum Command {
     /// List, preview and fire schedules.
     #[command(subcommand)]
     Schedule(deliver::ScheduleCommand),
-    /// Verify the delivery audit log.
+    /// Verify, keep the head of, or close the audit log.
     #[command(subcommand)]
     Audit(deliver::AuditCommand),
+    /// Accept a changed setup file (policy, roles, principals, schedules) for an outbox.
+    #[command(subcommand)]
+    Policy(deliver::PolicyCommand),
     /// Parse a snapshot and run the safety gate without rendering.
     Validate(InputArgs),
     /// List report kinds and formats.
@@ -216,6 +219,7 @@ fn main() -> ExitCode {
         Command::Schedule(cmd) => deliver::schedule(&cmd),
         Command::Bounces(cmd) => deliver::bounces(&cmd),
         Command::Audit(cmd) => audit_cmd::audit(&cmd),
+        Command::Policy(cmd) => deliver::policy(&cmd),
         Command::Validate(args) => commands::validate(&args),
         Command::Catalog(audit) => commands::catalog(&audit),
     };

@@ -409,4 +409,3 @@ fn init_writes_a_valid_setup_file_and_refuses_literal_secrets() {
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.contains("mode = \"ses\"\nregion = \"eu-west-1\"\naccess_key_id = \"env:AWS_ACCESS_KEY_ID\"\nsecret_access_key = \"env:AWS_SECRET_ACCESS_KEY\"\n"), "{text}");
 }
-

@@ -47,6 +47,14 @@ fn deliver_refuses_before_queueing_and_audit_verify_catches_tampering() {
         bin().args(&args).output().unwrap()
     };
     let send = |to: &str| send_as(&pkg, to, &ids.cso);
+    // nothing acts under a setup file nobody with manage_policy accepted
+    let unaccepted = send("cso@northwind.example");
+    assert_eq!(unaccepted.status.code(), Some(4), "{}", String::from_utf8_lossy(&unaccepted.stderr));
+    assert!(String::from_utf8_lossy(&unaccepted.stderr).contains("has not been accepted"));
+    let mut by_cso = vec!["policy".to_string(), "accept".into(), "--as".into(), ids.cso.clone()];
+    by_cso.extend(common(&[]));
+    assert_eq!(bin().args(&by_cso).output().unwrap().status.code(), Some(4), "cso lacks manage_policy");
+    accept(&common(&[]), &ids.admin);
     let refused = send("cso@northwind.example.evil.com");
     assert_eq!(refused.status.code(), Some(4), "{}", String::from_utf8_lossy(&refused.stderr));
     // a plain file, or a package signed by another key, is refused with nothing queued
@@ -183,6 +191,7 @@ fn a_sender_killed_mid_batch_resumes_and_every_job_is_sent_once_or_flagged() {
     let pkg = ids.package.clone();
     let common = ["--config", cfg.to_str().unwrap(), "--outbox", dir.path().join("outbox.db").to_str().unwrap()]
         .map(String::from);
+    accept(&common, &ids.admin);
     let to: Vec<String> = (1..=5).map(|i| format!("r{i}@northwind.example")).collect();
     let mut send = vec!["deliver".to_string(), "send".into()];
     send.extend(common.iter().cloned());
@@ -342,7 +351,10 @@ fn deliver_test_sends_a_test_message_and_records_it() {
     assert_eq!(eml.len(), 1);
     let text = std::fs::read_to_string(&eml[0]).unwrap();
     assert!(text.contains("cavra-delivery-test.txt") && text.contains("delivery test"), "{text}");
-    assert!(!dir.path().join("outbox.db").exists(), "a test delivery queues nothing");
+    let mut status = vec!["deliver".to_string(), "status".into()];
+    status.extend(common[..4].iter().cloned()); // --config and --outbox, without the audit log
+    let listing = bin().args(&status).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&listing.stdout).trim(), "0 job(s)", "a test delivery queues nothing");
 
     let refused = test("cso@northwind.example.evil.com");
     assert_eq!(refused.status.code(), Some(4));
@@ -443,4 +455,45 @@ fn render_package_and_catalog_append_audit_events() {
         (last["event"]["action"].as_str(), last["event"]["status"].as_str()),
         (Some("catalog"), Some("blocked_policy"))
     );
+}
+
+#[test]
+fn a_changed_setup_file_needs_a_new_acceptance_by_a_policy_manager() {
+    let dir = tempfile::tempdir().unwrap();
+    let (common, ids) = loop_setup(dir.path(), 9);
+    let cfg = std::path::PathBuf::from(&common[1]);
+    let send = || {
+        let mut args = vec!["deliver".to_string(), "send".into()];
+        args.extend(common.iter().cloned());
+        args.extend([
+            "--package".into(),
+            ids.package.display().to_string(),
+            "--to".into(),
+            "cso@northwind.example".into(),
+            "--as".into(),
+            ids.cso.clone(),
+        ]);
+        bin().args(&args).output().unwrap()
+    };
+    assert!(send().status.success(), "{}", String::from_utf8_lossy(&send().stderr));
+    // cso-office grants itself the admin role by editing the file
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let escalated = text.replacen("roles = [\"cso\"]", "roles = [\"cso\", \"admin\"]", 1);
+    std::fs::write(&cfg, &escalated).unwrap();
+    let refused = send();
+    assert_eq!(refused.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("changed since it was accepted"));
+    // … and cannot accept the change itself: it held no manage_policy in the file accepted before
+    let mut own = vec!["policy".to_string(), "accept".into(), "--as".into(), ids.cso.clone()];
+    own.extend(common.iter().cloned());
+    let out = bin().args(&own).output().unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
+    // the policy manager accepts it; sends go on
+    accept(&common, &ids.admin);
+    assert!(send().status.success());
+    // a schedule-only change can be accepted with `schedule` (admin holds it too)
+    std::fs::write(&cfg, format!("{escalated}\n[[schedules]]\nid = \"weekly\"\ncadence = \"weekly mon 08:00\"\npackage = \"{}\"\nto = [\"cso@northwind.example\"]\nrole = \"cso\"\n", ids.package.display())).unwrap();
+    assert_eq!(send().status.code(), Some(4));
+    accept(&common, &ids.admin);
+    assert!(send().status.success());
 }

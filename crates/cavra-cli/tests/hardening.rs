@@ -28,7 +28,8 @@ fn a_closed_stdout_ends_quietly_and_the_work_is_done() {
     assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{stderr}");
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let (rc, stderr) = with_closed_stdout(&["render", "--sample", "--out", out.to_str().unwrap(), "--formats", "md,csv"]);
+    let (rc, stderr) =
+        with_closed_stdout(&["render", "--sample", "--out", out.to_str().unwrap(), "--formats", "md,csv"]);
     assert_eq!(rc, 0, "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 20, "every artifact was written");
@@ -42,11 +43,19 @@ fn endless_and_oversized_inputs_fail_clearly() {
     let v = run(&["verify", pkg.to_str().unwrap(), "--pubkey", "/dev/zero"]);
     assert_eq!(v.status.code(), Some(3), "{}", String::from_utf8_lossy(&v.stderr));
     assert!(String::from_utf8_lossy(&v.stderr).contains("limit"), "{}", String::from_utf8_lossy(&v.stderr));
-    let r = run(&["render", "--sample", "--out", dir.path().join("o").to_str().unwrap(), "--signing-key", "file:/dev/zero"]);
+    let r = run(&[
+        "render",
+        "--sample",
+        "--out",
+        dir.path().join("o").to_str().unwrap(),
+        "--signing-key",
+        "file:/dev/zero",
+    ]);
     assert_eq!(r.status.code(), Some(3), "{}", String::from_utf8_lossy(&r.stderr));
     // a decisions file that is one endless line
     let snapshot = dir.path().join("s.json");
-    let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../examples/sample_snapshot.json")).unwrap();
+    let mut v: serde_json::Value =
+        serde_json::from_str(include_str!("../../../examples/sample_snapshot.json")).unwrap();
     v.as_object_mut().unwrap().remove("decisions");
     std::fs::write(&snapshot, serde_json::to_string(&v).unwrap()).unwrap();
     let r = run(&["validate", "--input", snapshot.to_str().unwrap(), "--decisions", "/dev/zero"]);
@@ -54,9 +63,20 @@ fn endless_and_oversized_inputs_fail_clearly() {
     // a logo that never ends
     let theme = dir.path().join("theme.toml");
     std::fs::write(&theme, "[branding]\nlogo = \"/dev/zero\"\n").unwrap();
-    let r = run(&["render", "--sample", "--theme", theme.to_str().unwrap(), "--out", dir.path().join("t").to_str().unwrap()]);
+    let r = run(&[
+        "render",
+        "--sample",
+        "--theme",
+        theme.to_str().unwrap(),
+        "--out",
+        dir.path().join("t").to_str().unwrap(),
+    ]);
     assert_eq!(r.status.code(), Some(3), "{}", String::from_utf8_lossy(&r.stderr));
-    assert!(String::from_utf8_lossy(&r.stderr).contains("larger than the limit"), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(
+        String::from_utf8_lossy(&r.stderr).contains("larger than the limit"),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
 }
 
 #[test]
@@ -102,12 +122,29 @@ fn two_senders_on_one_outbox_wait_for_each_other() {
     let to: Vec<String> = (1..=8).map(|i| format!("r{i}@northwind.example")).collect();
     let mut send = vec!["deliver".to_string(), "send".into()];
     send.extend(common.iter().cloned());
-    send.extend(["--package".into(), ids.package.display().to_string(), "--to".into(), to.join(","), "--as".into(), ids.cso]);
+    send.extend([
+        "--package".into(),
+        ids.package.display().to_string(),
+        "--to".into(),
+        to.join(","),
+        "--as".into(),
+        ids.cso,
+    ]);
     assert!(bin().args(&send).output().unwrap().status.success());
     let mut run_args = vec!["deliver".to_string(), "run".into()];
     run_args.extend(common.iter().cloned());
-    let a = bin().args(&run_args).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
-    let b = bin().args(&run_args).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let a = bin()
+        .args(&run_args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let b = bin()
+        .args(&run_args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
     let _ = server.kill();
     let _ = server.wait();
@@ -123,7 +160,9 @@ fn two_senders_on_one_outbox_wait_for_each_other() {
         })
         .sum();
     assert_eq!(sent, 8, "every job sent exactly once between the two senders");
-    let eml = std::fs::read_dir(&inbox).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "eml"));
+    let eml = std::fs::read_dir(&inbox)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "eml"));
     assert_eq!(eml.count(), 8);
 }
 

@@ -85,6 +85,8 @@ pub enum AuditAction {
     Approve,
     /// A bounce report.
     Bounce,
+    /// A setup-file (policy, roles, schedules) acceptance.
+    Policy,
 }
 
 impl AuditAction {
@@ -100,6 +102,7 @@ impl AuditAction {
             AuditAction::TestDelivery => "test_delivery",
             AuditAction::Approve => "approve",
             AuditAction::Bounce => "bounce",
+            AuditAction::Policy => "policy",
         }
     }
 }

@@ -9,6 +9,7 @@
 //! signed webhooks ([`http`]), Amazon SES ([`ses`]) —, retries, bounce
 //! handling ([`bounce`]) and a hash-chained, signed audit log ([`audit`]).
 
+pub mod acceptance;
 pub mod approval;
 pub mod audit;
 pub mod authorise;

@@ -356,6 +356,7 @@ impl SqliteOutbox {
              );",
         )?;
         conn.execute_batch(crate::approval::SCHEMA)?;
+        conn.execute_batch(crate::acceptance::SCHEMA)?;
         Ok(SqliteOutbox { conn })
     }
 }

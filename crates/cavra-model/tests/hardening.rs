@@ -141,7 +141,13 @@ fn an_over_long_free_text_field_is_refused_with_its_path() {
 
 #[test]
 fn timestamps_must_have_the_published_form() {
-    for bad in ["2026-10-31 00:30:00Z", "2026-10-31T00:30Z", "2026-10-31T00:30:00", "2026-10-31T00:30:00+0100", "2026-10-31T00:30:00.Z"] {
+    for bad in [
+        "2026-10-31 00:30:00Z",
+        "2026-10-31T00:30Z",
+        "2026-10-31T00:30:00",
+        "2026-10-31T00:30:00+0100",
+        "2026-10-31T00:30:00.Z",
+    ] {
         let mut v = base();
         v["decisions"][0]["timestamp"] = json!(bad);
         let e = load(&v).unwrap_err();

@@ -29,6 +29,8 @@ pub struct Identities {
     pub cso: String,
     /// `--as` reference of the approver principal.
     pub approver: String,
+    /// `--as` reference of the admin principal (manage_policy, schedule).
+    pub admin: String,
     /// `[packages]`, `[roles.approver]` and `[principals.*]` for cavra.toml.
     pub toml: String,
 }
@@ -37,6 +39,7 @@ pub fn identities(dir: &Path) -> Identities {
     let (package_sk, _, package_pk) = keypair(dir, "package-signer");
     let (cso_sk, _, cso_pk) = keypair(dir, "cso");
     let (approver_sk, _, approver_pk) = keypair(dir, "approver");
+    let (admin_sk, _, admin_pk) = keypair(dir, "admin");
     let out = dir.join("packages");
     let built = run(&[
         "package",
@@ -53,12 +56,12 @@ pub fn identities(dir: &Path) -> Identities {
         package: out.join("siem_export_bundle.zip"),
         cso: format!("file:{}", cso_sk.display()),
         approver: format!("file:{}", approver_sk.display()),
+        admin: format!("file:{}", admin_sk.display()),
         toml: format!(
-            "\n[roles.approver]\npermissions = [\"approve\"]\n\n[packages]\nsigning_public_key = \"{package_pk}\"\n\n[principals.cso-office]\npublic_key = \"{cso_pk}\"\nroles = [\"cso\"]\n\n[principals.approver]\npublic_key = \"{approver_pk}\"\nroles = [\"approver\"]\n"
+            "\n[roles.approver]\npermissions = [\"approve\"]\n\n[packages]\nsigning_public_key = \"{package_pk}\"\n\n[principals.cso-office]\npublic_key = \"{cso_pk}\"\nroles = [\"cso\"]\n\n[principals.approver]\npublic_key = \"{approver_pk}\"\nroles = [\"approver\"]\n\n[roles.admin]\npermissions = [\"manage_policy\", \"schedule\"]\n\n[principals.admin]\npublic_key = \"{admin_pk}\"\nroles = [\"admin\"]\n"
         ),
     }
 }
-
 
 /// Starts the scripted loopback SMTP server with `faults`; returns it and its port.
 pub fn scripted_smtp(inbox: &Path, faults: &str) -> (std::process::Child, u16) {
@@ -77,7 +80,6 @@ pub fn scripted_smtp(inbox: &Path, faults: &str) -> (std::process::Child, u16) {
     (server, line.trim().parse().expect("server port"))
 }
 
-
 pub fn loop_setup(dir: &Path, port: u16) -> (Vec<String>, Identities) {
     let ids = identities(dir);
     let cfg = dir.join("cavra.toml");
@@ -89,9 +91,17 @@ pub fn loop_setup(dir: &Path, port: u16) -> (Vec<String>, Identities) {
     let common = ["--config", cfg.to_str().unwrap(), "--outbox", dir.join("outbox.db").to_str().unwrap()]
         .map(String::from)
         .to_vec();
+    accept(&common, &ids.admin);
     (common, ids)
 }
 
+/// `policy accept` for the setup file and outbox in `common`, as `who`.
+pub fn accept(common: &[String], who: &str) {
+    let mut args = vec!["policy".to_string(), "accept".into(), "--as".into(), who.to_string()];
+    args.extend(common.iter().cloned());
+    let out = bin().args(&args).output().unwrap();
+    assert!(out.status.success(), "policy accept: {}", String::from_utf8_lossy(&out.stderr));
+}
 
 /// A throw-away minisign key pair for audit logs: (secret key path, public key path).
 pub fn audit_keys(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
@@ -102,11 +112,9 @@ pub fn audit_keys(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     (sk, pk)
 }
 
-
 pub fn audit_records(log: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(log).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
-
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
