@@ -632,6 +632,10 @@ fn check_record(text: &str, expected: u64, prev: &str, key: &PublicKey) -> Resul
     let hash = hash_record(&record);
     let statement = record_statement(expected, &hash);
     let sig = record["sig"].as_str().ok_or("has no signature")?;
+    // The untrusted comment is outside what minisign signs: pin it, so no byte of a record changes unseen.
+    if !sig.starts_with("untrusted comment: signature from cavra-reports\n") {
+        return Err("its signature's untrusted comment was changed".into());
+    }
     match key.verify(statement.as_bytes(), sig) {
         Ok(comment) if comment == statement => Ok((record, hash)),
         Ok(_) => Err("its signature's trusted comment does not match the record".into()),

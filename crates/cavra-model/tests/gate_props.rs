@@ -9,6 +9,21 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
     #[test]
+    fn encoded_and_full_width_addresses_are_caught_and_redacted(user in "[a-z]{1,8}", host in "[a-z]{1,8}", form in 0usize..4) {
+        let plain = format!("{user}@{host}.example");
+        let hidden = match form {
+            0 => plain.replace('@', "%40"),
+            1 => plain.replace('@', "&#64;").replace('.', "&period;"),
+            2 => plain.chars().map(|c| char::from_u32(c as u32 + 0xFEE0).filter(|_| c.is_ascii_graphic()).unwrap_or(c)).collect(),
+            _ => plain.replace('@', "\u{200B}@\u{00AD}"),
+        };
+        let text = format!("note {hidden} end");
+        prop_assert!(scan_text(&text).iter().any(|d| d.kind.as_str() == "email"), "{:?}", text);
+        let (clean, _) = redact_text(&text);
+        prop_assert!(scan_text(&clean).is_empty(), "{:?}", clean);
+    }
+
+    #[test]
     fn scan_never_panics_and_ranges_are_in_bounds(s in "\\PC*") {
         for d in scan_text(&s) {
             prop_assert!(d.range.end <= s.len());
