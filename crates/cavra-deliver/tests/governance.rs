@@ -553,7 +553,7 @@ fn edits_rewrites_cuts_and_reorderings_are_caught_and_named() {
 }
 
 #[test]
-fn a_kept_head_verifies_with_the_reference_tool() {
+fn heads_and_statements_verify_with_the_reference_tool() {
     let (_d, path, key) = write_log(2, false);
     let head = check(&std::fs::read_to_string(&path).unwrap(), &key).head.unwrap();
     assert!(head.verify(&key.public_key()).is_ok());
@@ -574,6 +574,34 @@ fn a_kept_head_verifies_with_the_reference_tool() {
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        // a signed approval decision checks out the same way
+        let approver = SigningKey::generate().unwrap();
+        let body = cavra_deliver::statement::ApprovalStatement {
+            format: cavra_deliver::statement::APPROVAL_FORMAT.into(),
+            approval_id: "appr-0123456789abcdef0123".into(),
+            package_digest: format!("sha256:{:064x}", 7),
+            recipient_set_digest: cavra_deliver::statement::recipient_set_digest(&["lead@audit.example".into()]),
+            decision: cavra_deliver::approval::ApprovalState::Approved,
+            expires_at: 1_900_000_000,
+            approver_key_id: approver.key_id(),
+            decided_at: 1_800_000_000,
+            reason: Some("quarterly board pack".into()),
+        };
+        let signed =
+            cavra_deliver::statement::SignedStatement::sign(&approver, cavra_deliver::statement::APPROVAL_FORMAT, &body)
+                .unwrap();
+        std::fs::write(dir.path().join("approval.json"), &signed.body).unwrap();
+        std::fs::write(dir.path().join("approval.json.minisig"), &signed.signature).unwrap();
+        std::fs::write(dir.path().join("approver.pub"), approver.public_key_file()).unwrap();
+        let out = std::process::Command::new("minisign")
+            .args(["-V", "-p"])
+            .arg(dir.path().join("approver.pub"))
+            .arg("-m")
+            .arg(dir.path().join("approval.json"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("cavra-statement cavra.approval_decision.v1 sha256:"));
     }
 }
 
