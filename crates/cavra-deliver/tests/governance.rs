@@ -587,9 +587,12 @@ fn heads_and_statements_verify_with_the_reference_tool() {
             decided_at: 1_800_000_000,
             reason: Some("quarterly board pack".into()),
         };
-        let signed =
-            cavra_deliver::statement::SignedStatement::sign(&approver, cavra_deliver::statement::APPROVAL_FORMAT, &body)
-                .unwrap();
+        let signed = cavra_deliver::statement::SignedStatement::sign(
+            &approver,
+            cavra_deliver::statement::APPROVAL_FORMAT,
+            &body,
+        )
+        .unwrap();
         std::fs::write(dir.path().join("approval.json"), &signed.body).unwrap();
         std::fs::write(dir.path().join("approval.json.minisig"), &signed.signature).unwrap();
         std::fs::write(dir.path().join("approver.pub"), approver.public_key_file()).unwrap();
