@@ -62,19 +62,7 @@ fn deliver_refuses_before_queueing_and_audit_verify_catches_tampering() {
     assert_eq!(plain.status.code(), Some(4), "{}", String::from_utf8_lossy(&plain.stderr));
     assert!(String::from_utf8_lossy(&plain.stderr).contains("does not verify"));
     let (other_sk, _, _) = keypair(dir.path(), "other-signer");
-    let other_dir = dir.path().join("other");
-    let built = run(&[
-        "package",
-        "--sample",
-        "--types",
-        "siem_export_bundle",
-        "--signing-key",
-        &format!("file:{}", other_sk.display()),
-        "--out",
-        other_dir.to_str().unwrap(),
-    ]);
-    assert!(built.status.success());
-    let foreign = send_as(&other_dir.join("siem_export_bundle.zip"), "cso@northwind.example", &ids.cso);
+    let foreign = send_as(&signed_package(&other_sk, &dir.path().join("other")), "cso@northwind.example", &ids.cso);
     assert_eq!(foreign.status.code(), Some(4), "{}", String::from_utf8_lossy(&foreign.stderr));
     // a key that is no principal, and the flag that used to grant a role, grant nothing
     let nobody = send_as(&pkg, "cso@northwind.example", &format!("file:{}", other_sk.display()));

@@ -35,25 +35,30 @@ pub struct Identities {
     pub toml: String,
 }
 
-pub fn identities(dir: &Path) -> Identities {
-    let (package_sk, _, package_pk) = keypair(dir, "package-signer");
-    let (cso_sk, _, cso_pk) = keypair(dir, "cso");
-    let (approver_sk, _, approver_pk) = keypair(dir, "approver");
-    let (admin_sk, _, admin_pk) = keypair(dir, "admin");
-    let out = dir.join("packages");
+/// Builds the sample SIEM export bundle signed with the secret key at `sk` into `out`; returns its path.
+pub fn signed_package(sk: &Path, out: &Path) -> std::path::PathBuf {
+    let key = format!("file:{}", sk.display());
     let built = run(&[
         "package",
         "--sample",
         "--types",
         "siem_export_bundle",
         "--signing-key",
-        &format!("file:{}", package_sk.display()),
+        &key,
         "--out",
         out.to_str().unwrap(),
     ]);
     assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    out.join("siem_export_bundle.zip")
+}
+
+pub fn identities(dir: &Path) -> Identities {
+    let (package_sk, _, package_pk) = keypair(dir, "package-signer");
+    let (cso_sk, _, cso_pk) = keypair(dir, "cso");
+    let (approver_sk, _, approver_pk) = keypair(dir, "approver");
+    let (admin_sk, _, admin_pk) = keypair(dir, "admin");
     Identities {
-        package: out.join("siem_export_bundle.zip"),
+        package: signed_package(&package_sk, &dir.join("packages")),
         cso: format!("file:{}", cso_sk.display()),
         approver: format!("file:{}", approver_sk.display()),
         admin: format!("file:{}", admin_sk.display()),
