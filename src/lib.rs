@@ -7,6 +7,9 @@
 //! - [`model`] (`cavra-model`): snapshot parsing and validation, the safety
 //!   gate, posture analytics and the format-neutral report model;
 //! - [`render`] (`cavra-render`): one backend per output format;
+//! - [`package`] (`cavra-package`): signed packages and their verification;
+//! - [`deliver`] (`cavra-deliver`): governed delivery and the sealed audit log;
+//! - [`batch`] (`cavra-batch`): many tenants on every core, sharded across machines;
 //! - [`synth`]: a deterministic synthetic snapshot generator for demos,
 //!   tests and benchmarks.
 //!
@@ -23,6 +26,7 @@
 //! assert!(md.text().unwrap().starts_with("# Executive risk brief"));
 //! ```
 
+pub use cavra_batch as batch;
 pub use cavra_deliver as deliver;
 pub use cavra_model as model;
 pub use cavra_package as package;

@@ -31,6 +31,15 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     if err.downcast_ref::<NotVerified>().is_some() || err.downcast_ref::<crate::audit_cmd::LogNotVerified>().is_some() {
         return 5;
     }
+    if err.downcast_ref::<crate::batch::SomeTenantsFailed>().is_some() {
+        return 6;
+    }
+    if let Some(e) = err.downcast_ref::<cavra_batch::BatchError>() {
+        return match e {
+            cavra_batch::BatchError::Source { .. } => 3,
+            cavra_batch::BatchError::Shard(_) => 2,
+        };
+    }
     if err.downcast_ref::<crate::deliver::SomeBouncesUnreadable>().is_some() {
         return 6;
     }

@@ -8,6 +8,7 @@
 //! others succeeded).
 
 mod audit_cmd;
+mod batch;
 mod commands;
 mod deliver;
 mod evidence;
@@ -38,6 +39,8 @@ enum Command {
     Digest(DigestArgs),
     /// Build signed packages (board pack, GRC upload, SIEM bundle, evidence room, incident packet).
     Package(PackageArgs),
+    /// Render (and package) many tenants' snapshots from a folder or a list, on every core, one shard per machine.
+    Batch(batch::BatchArgs),
     /// Verify a package: signature, every digest, completeness, BagIt manifests.
     Verify(VerifyArgs),
     /// Write a validated cavra.toml (a wizard on a terminal, flags for scripts).
@@ -213,6 +216,7 @@ fn main() -> ExitCode {
         Command::Digest(args) => commands::digest(&args),
         Command::Package(args) => commands::package(&args),
         Command::Verify(args) => commands::verify(&args),
+        Command::Batch(args) => batch::batch(&args),
         Command::Init(args) => init::init(&args),
         Command::Deliver(cmd) => deliver::deliver(&cmd),
         Command::Approvals(cmd) => deliver::approvals(&cmd),
