@@ -37,8 +37,6 @@ mod discover;
 mod tenant;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 use serde::Serialize;
 
@@ -230,14 +228,7 @@ impl Summary {
     }
 }
 
-/// The worker count `jobs` means on this machine.
-pub fn effective_jobs(jobs: usize) -> usize {
-    if jobs > 0 {
-        jobs
-    } else {
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-    }
-}
+pub use cavra_render::parallel::effective_jobs;
 
 /// Renders (and packages) every tenant into `out/<id>/` on
 /// [`effective_jobs`] threads, calling `progress` as each tenant finishes.
@@ -247,23 +238,11 @@ pub fn run(
     options: &BatchOptions,
     progress: &(dyn Fn(&TenantResult) + Sync),
 ) -> Summary {
-    let jobs = effective_jobs(options.jobs).clamp(1, tenants.len().max(1));
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<TenantResult>>> = Mutex::new(vec![None; tenants.len()]);
-    std::thread::scope(|scope| {
-        for _ in 0..jobs {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(t) = tenants.get(i) else { break };
-                let r = tenant::render_tenant(t, out, options);
-                progress(&r);
-                if let Ok(mut all) = results.lock() {
-                    all[i] = Some(r);
-                }
-            });
-        }
+    let mut results = cavra_render::parallel::map_ordered(tenants, options.jobs, |t| {
+        let r = tenant::render_tenant(t, out, options);
+        progress(&r);
+        r
     });
-    let mut results: Vec<TenantResult> = results.into_inner().unwrap_or_default().into_iter().flatten().collect();
     results.sort_by(|a, b| a.tenant.cmp(&b.tenant));
     let failed = results.iter().filter(|r| r.status == TenantStatus::Failed).count();
     Summary {

@@ -157,8 +157,10 @@ fn signing(args: &crate::SigningArgs, sample: bool) -> Result<Option<Signing>> {
 /// Public key file written beside sample output signed with a throw-away key.
 pub const SAMPLE_PUBLIC_KEY: &str = "sample-signing-key.pub";
 
-/// Renders every requested (kind, format) straight into the staging folder;
-/// nothing reaches the destination until all of them succeeded.
+/// Renders every requested (kind, format) straight into the staging folder
+/// on `jobs` threads; nothing reaches the destination until all of them
+/// succeeded. The files, their order and the first error reported do not
+/// depend on the number of threads.
 fn render_all(
     snapshot: &Snapshot,
     kinds: &[ReportKind],
@@ -166,26 +168,33 @@ fn render_all(
     signing: Option<&Signing>,
     options: &ReportOptions,
     staging: &mut Staging,
+    jobs: usize,
 ) -> Result<Vec<Written>> {
+    use cavra_render::parallel::map_ordered;
     let posture = Posture::compute(snapshot);
-    let mut written = Vec::with_capacity(kinds.len() * formats.len());
-    for kind in kinds {
-        let report = build_report(*kind, snapshot, &posture, options);
-        for format in formats {
-            let name = format!("{}.{}", kind.as_str(), format.extension());
-            let w = staging
-                .write(&name, |out| render_to_writer(&report, *format, out))
-                .with_context(|| format!("rendering {kind} as {format}"))?;
-            if format.is_signed() {
-                let key = signing.context("signed JSON needs a signing key")?.key();
-                let comment = cavra_render::signed::trusted_comment(&report.meta.report_id, kind.as_str(), &w.sha256);
-                let sig = key.sign(staging.open(&name)?, &comment)?;
-                let sig_name = format!("{name}.minisig");
-                written.push(w);
-                written.push(staging.write_bytes(&sig_name, sig.as_bytes())?);
-            } else {
-                written.push(w);
-            }
+    let reports = map_ordered(kinds, jobs, |kind| build_report(*kind, snapshot, &posture, options));
+    let tasks: Vec<(usize, Format)> = (0..kinds.len()).flat_map(|i| formats.iter().map(move |f| (i, *f))).collect();
+    let staged: &Staging = staging;
+    let outcomes = map_ordered(&tasks, jobs, |(i, format)| -> Result<Vec<Written>> {
+        let (kind, report) = (kinds[*i], &reports[*i]);
+        let name = format!("{}.{}", kind.as_str(), format.extension());
+        let w = staged
+            .write_unlisted(&name, |out| render_to_writer(report, *format, out))
+            .with_context(|| format!("rendering {kind} as {format}"))?;
+        if !format.is_signed() {
+            return Ok(vec![w]);
+        }
+        let key = signing.context("signed JSON needs a signing key")?.key();
+        let comment = cavra_render::signed::trusted_comment(&report.meta.report_id, kind.as_str(), &w.sha256);
+        let sig = key.sign(staged.open(&name)?, &comment)?;
+        let signature = staged.write_bytes_unlisted(&format!("{name}.minisig"), sig.as_bytes())?;
+        Ok(vec![w, signature])
+    });
+    let mut written = Vec::with_capacity(tasks.len());
+    for outcome in outcomes {
+        for w in outcome? {
+            staging.list(&w.name);
+            written.push(w);
         }
     }
     Ok(written)
@@ -227,7 +236,8 @@ fn render_artifacts(args: &RenderArgs) -> Result<Vec<Written>> {
         }
     }
     let mut staging = Staging::new(&args.out)?;
-    let mut artifacts = render_all(&snapshot, &kinds, &formats, signing.as_ref(), &options, &mut staging)?;
+    let jobs = args.jobs.map_or(0, usize::from);
+    let mut artifacts = render_all(&snapshot, &kinds, &formats, signing.as_ref(), &options, &mut staging, jobs)?;
     if let Some(Signing::Throwaway(key)) = &signing {
         if formats.iter().any(|f| f.is_signed()) {
             let text = key.public_key_file();

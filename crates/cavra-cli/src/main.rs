@@ -103,6 +103,9 @@ struct RenderArgs {
     /// Presentation setup file (TOML): organisation, colour, logo, legal footer, time zone, paper.
     #[arg(long, value_name = "FILE.toml")]
     theme: Option<PathBuf>,
+    /// Threads rendering kinds × formats at once (default: the available cores); the output is the same for any number.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    jobs: Option<u16>,
     #[command(flatten)]
     audit: evidence::ActionAudit,
 }

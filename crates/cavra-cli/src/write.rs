@@ -69,6 +69,18 @@ impl Staging {
         name: &str,
         render: impl FnOnce(&mut dyn Write) -> Result<Written, cavra_render::RenderError>,
     ) -> Result<Written> {
+        let written = self.write_unlisted(name, render)?;
+        self.list(name);
+        Ok(written)
+    }
+
+    /// As [`Staging::write`] from any thread: the file is staged but moves
+    /// into place only once [`Staging::list`] names it.
+    pub fn write_unlisted(
+        &self,
+        name: &str,
+        render: impl FnOnce(&mut dyn Write) -> Result<Written, cavra_render::RenderError>,
+    ) -> Result<Written> {
         let path = self.dir.path().join(name);
         let file = fs::File::create(&path).with_context(|| format!("{}: cannot create", path.display()))?;
         let mut w = std::io::BufWriter::with_capacity(1 << 16, file);
@@ -76,8 +88,12 @@ impl Staging {
         let file =
             w.into_inner().map_err(|e| e.into_error()).with_context(|| format!("{}: cannot write", path.display()))?;
         file.sync_all().with_context(|| format!("{}: cannot sync", path.display()))?;
-        self.names.push(name.to_string());
         Ok(written)
+    }
+
+    /// Names a file written with an `_unlisted` method for the commit.
+    pub fn list(&mut self, name: &str) {
+        self.names.push(name.to_string());
     }
 
     /// Writes one artifact through `render`, which gets the staged file
@@ -98,9 +114,15 @@ impl Staging {
 
     /// Writes a small file (a signature, a public key) into the staging folder.
     pub fn write_bytes(&mut self, name: &str, bytes: &[u8]) -> Result<Written> {
+        let written = self.write_bytes_unlisted(name, bytes)?;
+        self.list(name);
+        Ok(written)
+    }
+
+    /// As [`Staging::write_bytes`] from any thread (see [`Staging::list`]).
+    pub fn write_bytes_unlisted(&self, name: &str, bytes: &[u8]) -> Result<Written> {
         let path = self.dir.path().join(name);
         fs::write(&path, bytes).with_context(|| format!("{}: cannot write", path.display()))?;
-        self.names.push(name.to_string());
         Ok(Written {
             name: name.to_string(),
             bytes: bytes.len() as u64,

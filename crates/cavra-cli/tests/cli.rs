@@ -409,3 +409,20 @@ fn init_writes_a_valid_setup_file_and_refuses_literal_secrets() {
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.contains("mode = \"ses\"\nregion = \"eu-west-1\"\naccess_key_id = \"env:AWS_ACCESS_KEY_ID\"\nsecret_access_key = \"env:AWS_SECRET_ACCESS_KEY\"\n"), "{text}");
 }
+
+#[test]
+fn one_or_two_jobs_write_the_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("one"), dir.path().join("two"));
+    let one = run(&["render", "--sample", "--jobs", "1", "--out", a.to_str().unwrap()]);
+    let two = run(&["render", "--sample", "--jobs", "2", "--out", b.to_str().unwrap()]);
+    assert!(one.status.success() && two.status.success(), "{}", String::from_utf8_lossy(&two.stderr));
+    let (h1, h2) = (stable(&hashes(&one.stdout)), stable(&hashes(&two.stdout)));
+    assert_eq!(h1.len(), CATALOG, "every artifact but the signatures and the key");
+    assert_eq!(h1, h2, "the same files, in the same order, with the same bytes");
+    for row in &h1 {
+        let name = row.split_whitespace().next().unwrap();
+        assert_eq!(std::fs::read(a.join(name)).unwrap(), std::fs::read(b.join(name)).unwrap(), "{name}");
+    }
+    assert_eq!(run(&["render", "--sample", "--jobs", "0", "--out", a.to_str().unwrap()]).status.code(), Some(2));
+}

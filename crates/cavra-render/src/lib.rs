@@ -27,6 +27,7 @@ mod html;
 mod json;
 mod jsonl;
 mod markdown;
+pub mod parallel;
 mod pdf;
 mod raster;
 pub mod setup;
