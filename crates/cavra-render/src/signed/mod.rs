@@ -39,7 +39,7 @@ pub enum SigningError {
 }
 
 /// A minisign key pair used to sign artifacts. It is `Clone` so one key can
-/// serve several signers (packages, audit checkpoints); its `Debug` output
+/// serve several signers (packages, audit records); its `Debug` output
 /// shows only the public key.
 #[derive(Clone)]
 pub struct SigningKey {
