@@ -63,11 +63,14 @@ fn build(t: &Tenant, options: &BatchOptions) -> Result<Vec<(String, Vec<u8>)>, F
             if format.is_signed() {
                 let key =
                     options.signing.as_ref().ok_or(Failure("render", "signed-json needs a signing key".into()))?;
-                let sha = format!("{:x}", Sha256::digest(&artifact.bytes));
-                let comment = cavra_render::signed::trusted_comment(&report.meta.report_id, kind.as_str(), &sha);
-                let sig = key
-                    .sign(std::io::Cursor::new(&artifact.bytes), &comment)
-                    .map_err(|e| Failure("render", e.to_string()))?;
+                let sig = cavra_render::signed::sign_artifact(
+                    key,
+                    &report.meta.report_id,
+                    kind.as_str(),
+                    &artifact.sha256,
+                    artifact.bytes.as_slice(),
+                )
+                .map_err(|e| Failure("render", e.to_string()))?;
                 files.push((format!("{}.minisig", artifact.name), sig.into_bytes()));
             }
             files.push((artifact.name, artifact.bytes));

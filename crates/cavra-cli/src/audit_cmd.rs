@@ -6,17 +6,9 @@ use cavra_render::signed::PublicKey;
 
 use crate::deliver::AuditCommand;
 
-/// An audit log failed verification (exit code 5).
-#[derive(Debug)]
-pub struct LogNotVerified;
-
-impl std::fmt::Display for LogNotVerified {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("audit log failed verification")
-    }
+fn not_verified() -> anyhow::Error {
+    crate::commands::Outcome::NotVerified("audit log failed verification".into()).into()
 }
-
-impl std::error::Error for LogNotVerified {}
 
 fn read_head(path: &std::path::Path) -> Result<Head> {
     let text = cavra_model::limits::read_text_bounded(path, cavra_model::limits::KEY_BYTES)
@@ -55,7 +47,7 @@ pub fn audit(cmd: &AuditCommand) -> Result<()> {
             if ok {
                 Ok(())
             } else {
-                Err(LogNotVerified.into())
+                Err(not_verified())
             }
         }
         AuditCommand::Head { log, pubkey } => {
@@ -69,7 +61,7 @@ pub fn audit(cmd: &AuditCommand) -> Result<()> {
                     crate::say!("{}", serde_json::to_string(&head)?);
                     Ok(())
                 }
-                _ => Err(LogNotVerified.into()),
+                _ => Err(not_verified()),
             }
         }
         AuditCommand::Close { log, audit_key } => {

@@ -28,12 +28,8 @@ pub struct BatchArgs {
     /// Package types to build for every tenant too (comma-separated).
     #[arg(long = "package", value_delimiter = ',', value_name = "TYPE")]
     packages: Vec<cavra_package::PackageType>,
-    /// minisign secret key, by reference: signs signed JSON and packages.
-    #[arg(long, value_name = "REF")]
-    signing_key: Option<String>,
-    /// Password of an encrypted signing key, by reference.
-    #[arg(long, value_name = "REF", requires = "signing_key")]
-    signing_key_password: Option<String>,
+    #[command(flatten)]
+    signing: crate::SigningArgs,
     /// Presentation setup file (TOML).
     #[arg(long, value_name = "FILE.toml")]
     theme: Option<PathBuf>,
@@ -54,18 +50,6 @@ pub struct BatchArgs {
 fn parse_shard(text: &str) -> Result<Shard, String> {
     Shard::parse(text).map_err(|e| e.to_string())
 }
-
-/// Some tenants failed; the others were written (exit code 6).
-#[derive(Debug)]
-pub struct SomeTenantsFailed(pub usize, pub usize);
-
-impl std::fmt::Display for SomeTenantsFailed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} of {} tenant(s) failed; see the summary", self.0, self.1)
-    }
-}
-
-impl std::error::Error for SomeTenantsFailed {}
 
 /// One line per tenant, or a progress bar on a terminal.
 fn reporter(total: usize) -> impl Fn(&TenantResult) + Sync {
@@ -100,15 +84,8 @@ pub fn batch(args: &BatchArgs) -> Result<()> {
         (None, None) => anyhow::bail!("give --input-dir or --list"),
     };
     let tenants = discover(&source, args.shard)?;
-    let signing = args
-        .signing_key
-        .as_deref()
-        .map(|r| crate::evidence::load_key(r, args.signing_key_password.as_deref(), "--signing-key"))
-        .transpose()?;
-    let report = match &args.theme {
-        Some(path) => cavra_render::setup::load(path)?,
-        None => cavra_model::ReportOptions::default(),
-    };
+    let signing = crate::commands::signing_key(&args.signing)?;
+    let report = crate::commands::options(args.theme.as_deref())?;
     let options = BatchOptions {
         kinds: args.kinds.clone(),
         formats: args.formats.clone(),
@@ -132,7 +109,8 @@ pub fn batch(args: &BatchArgs) -> Result<()> {
         path.display()
     );
     if summary.failed > 0 {
-        return Err(SomeTenantsFailed(summary.failed, summary.tenants).into());
+        let why = format!("{} of {} tenant(s) failed; see the summary", summary.failed, summary.tenants);
+        return Err(crate::commands::Outcome::SomeFailed(why).into());
     }
     Ok(())
 }

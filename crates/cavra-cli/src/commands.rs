@@ -28,20 +28,14 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     if err.downcast_ref::<cavra_render::setup::SetupError>().is_some() {
         return 3;
     }
-    if err.downcast_ref::<NotVerified>().is_some() || err.downcast_ref::<crate::audit_cmd::LogNotVerified>().is_some() {
-        return 5;
-    }
-    if err.downcast_ref::<crate::batch::SomeTenantsFailed>().is_some() {
-        return 6;
+    if let Some(e) = err.downcast_ref::<Outcome>() {
+        return e.code();
     }
     if let Some(e) = err.downcast_ref::<cavra_batch::BatchError>() {
         return match e {
             cavra_batch::BatchError::Source { .. } => 3,
             cavra_batch::BatchError::Shard(_) => 2,
         };
-    }
-    if err.downcast_ref::<crate::deliver::SomeBouncesUnreadable>().is_some() {
-        return 6;
     }
     if err.downcast_ref::<cavra_deliver::send::Refused>().is_some() {
         return 4;
@@ -139,13 +133,16 @@ impl Signing {
     }
 }
 
+/// The signing key given by `--signing-key` (and its password), if any.
+pub fn signing_key(args: &crate::SigningArgs) -> Result<Option<SigningKey>> {
+    args.signing_key
+        .as_deref()
+        .map(|r| crate::evidence::load_key(r, args.signing_key_password.as_deref(), "--signing-key"))
+        .transpose()
+}
+
 fn signing(args: &crate::SigningArgs, sample: bool) -> Result<Option<Signing>> {
-    if let Some(reference) = &args.signing_key {
-        let text = secret_ref(reference, "--signing-key")?;
-        let password =
-            args.signing_key_password.as_deref().map(|r| secret_ref(r, "--signing-key-password")).transpose()?;
-        let key =
-            SigningKey::from_secret_key_text(&text, password.map(|p| p.trim_end_matches(['\n', '\r']).to_string()))?;
+    if let Some(key) = signing_key(args)? {
         return Ok(Some(Signing::Key(key)));
     }
     if sample {
@@ -185,8 +182,13 @@ fn render_all(
             return Ok(vec![w]);
         }
         let key = signing.context("signed JSON needs a signing key")?.key();
-        let comment = cavra_render::signed::trusted_comment(&report.meta.report_id, kind.as_str(), &w.sha256);
-        let sig = key.sign(staged.open(&name)?, &comment)?;
+        let sig = cavra_render::signed::sign_artifact(
+            key,
+            &report.meta.report_id,
+            kind.as_str(),
+            &w.sha256,
+            staged.open(&name)?,
+        )?;
         let signature = staged.write_bytes_unlisted(&format!("{name}.minisig"), sig.as_bytes())?;
         Ok(vec![w, signature])
     });
@@ -209,7 +211,7 @@ fn dedup<T: Copy + Ord>(requested: &[T], all: &[T]) -> Vec<T> {
 }
 
 /// Report options from the setup file, or the defaults.
-fn options(theme: Option<&std::path::Path>) -> Result<ReportOptions> {
+pub fn options(theme: Option<&std::path::Path>) -> Result<ReportOptions> {
     match theme {
         Some(path) => Ok(cavra_render::setup::load(path)?),
         None => Ok(ReportOptions::default()),
@@ -249,7 +251,7 @@ fn render_artifacts(args: &RenderArgs) -> Result<Vec<Written>> {
     }
     staging.commit()?;
 
-    print_summary(&artifacts, &args.out, &notes)?;
+    print_summary(&artifacts, &args.out, &notes);
     if snapshot.redaction.total > 0 {
         crate::say!(
             "redacted {} sensitive input value(s); see each report's data-quality section",
@@ -259,7 +261,7 @@ fn render_artifacts(args: &RenderArgs) -> Result<Vec<Written>> {
     Ok(artifacts)
 }
 
-fn print_summary(artifacts: &[Written], out_dir: &std::path::Path, notes: &[String]) -> Result<()> {
+fn print_summary(artifacts: &[Written], out_dir: &std::path::Path, notes: &[String]) {
     let width = artifacts.iter().map(|a| a.name.len()).max().unwrap_or(8).max(8);
     crate::say!("{:<width$}  {:>9}  sha256", "artifact", "bytes");
     for a in artifacts {
@@ -269,7 +271,6 @@ fn print_summary(artifacts: &[Written], out_dir: &std::path::Path, notes: &[Stri
     for n in notes {
         crate::say!("note: {n}");
     }
-    Ok(())
 }
 
 /// Formats the streamed digest writes by default.
@@ -314,21 +315,39 @@ fn digest_artifacts(args: &DigestArgs) -> Result<Vec<Written>> {
     if report.meta.redaction.total > 0 {
         notes.push(format!("redacted {} sensitive input value(s)", report.meta.redaction.total));
     }
-    print_summary(&artifacts, &args.out, &notes)?;
+    print_summary(&artifacts, &args.out, &notes);
     Ok(artifacts)
 }
 
-/// A package failed verification (exit code 5).
+/// A command that ran to its end without full success; the message says
+/// what the output above already listed.
 #[derive(Debug)]
-pub struct NotVerified(pub String);
+pub enum Outcome {
+    /// A package or audit log failed verification (exit code 5).
+    NotVerified(String),
+    /// Some items failed, the others succeeded (exit code 6).
+    SomeFailed(String),
+}
 
-impl std::fmt::Display for NotVerified {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: package failed verification", self.0)
+impl Outcome {
+    /// The exit code of the README's table.
+    pub fn code(&self) -> u8 {
+        match self {
+            Outcome::NotVerified(_) => 5,
+            Outcome::SomeFailed(_) => 6,
+        }
     }
 }
 
-impl std::error::Error for NotVerified {}
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::NotVerified(m) | Outcome::SomeFailed(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for Outcome {}
 
 pub fn package(args: &PackageArgs) -> Result<()> {
     crate::evidence::audited(&args.audit, cavra_deliver::audit::AuditAction::Package, || package_artifacts(args))
@@ -375,7 +394,7 @@ fn package_artifacts(args: &PackageArgs) -> Result<Vec<Written>> {
         ));
     }
     staging.commit()?;
-    print_summary(&written, &args.out, &notes)?;
+    print_summary(&written, &args.out, &notes);
     Ok(written)
 }
 
@@ -393,7 +412,7 @@ pub fn verify(args: &VerifyArgs) -> Result<()> {
     if result.ok() {
         Ok(())
     } else {
-        Err(NotVerified(args.package.display().to_string()).into())
+        Err(Outcome::NotVerified(format!("{}: package failed verification", args.package.display())).into())
     }
 }
 

@@ -9,7 +9,7 @@ use cavra_deliver::outbox::{OutboxStore, SqliteOutbox};
 use cavra_deliver::send::{plan, SendRequest};
 use clap::{Args, Subcommand};
 
-use crate::evidence::AsPrincipal;
+use crate::evidence::{recorded, AsPrincipal};
 
 /// The wall clock. Reports never read it (they take time from the
 /// snapshot); delivery must, to know what is due.
@@ -250,15 +250,8 @@ pub fn policy(cmd: &PolicyCommand) -> Result<()> {
         })?;
         Ok((signer, body))
     });
-    let (signer, body) = match accepted {
-        Ok(x) => x,
-        Err(e) => {
-            let event = AuditEvent::new(&at, AuditAction::Policy, AuditStatus::BlockedPolicy)
-                .detail(crate::evidence::failure_class(&e));
-            record(&mut log, &event)?;
-            return Err(e);
-        }
-    };
+    let refusal = AuditEvent::new(&at, AuditAction::Policy, AuditStatus::BlockedPolicy);
+    let (signer, body) = recorded(&mut log, refusal, accepted)?;
     let event = AuditEvent::new(&at, AuditAction::Policy, AuditStatus::Accepted)
         .by(Some(signer.actor()))
         .digest(&body.config_digest)
@@ -287,13 +280,8 @@ fn send(
     let (config, mut store, mut log) = open_accepted(common)?;
     let (t, at) = now();
     let blocked = |detail: String| AuditEvent::new(&at, AuditAction::Send, AuditStatus::BlockedPolicy).detail(detail);
-    let signer = match principal.signer(&config) {
-        Ok(s) => s,
-        Err(e) => {
-            record(&mut log, &blocked(crate::evidence::failure_class(&e)))?;
-            return Err(e);
-        }
-    };
+    let refusal = AuditEvent::new(&at, AuditAction::Send, AuditStatus::BlockedPolicy);
+    let signer = recorded(&mut log, refusal, principal.signer(&config))?;
     let digest = match cavra_deliver::authorise::verify_intake(&config, package) {
         Ok(d) => d,
         Err(problem) => {
@@ -356,13 +344,7 @@ fn test(common: &Common, to: &[String], principal: &AsPrincipal) -> Result<()> {
     let mut log = common.audit.open()?;
     let (t, at) = now();
     let event = |status| AuditEvent::new(&at, AuditAction::TestDelivery, status);
-    let signer = match principal.signer(&config) {
-        Ok(s) => s,
-        Err(e) => {
-            record(&mut log, &event(AuditStatus::BlockedPolicy).detail(crate::evidence::failure_class(&e)))?;
-            return Err(e);
-        }
-    };
+    let signer = recorded(&mut log, event(AuditStatus::BlockedPolicy), principal.signer(&config))?;
     let transport = crate::run_loop::transport(&config, &common.config)?;
     let scratch = tempfile::tempdir().context("creating a scratch folder")?;
     let outcomes = match cavra_deliver::send::send_test(&config, transport.as_ref(), &signer, to, scratch.path(), t) {
@@ -474,22 +456,13 @@ pub fn approvals(cmd: &ApprovalsCommand) -> Result<()> {
     };
     let (config, mut store, mut log) = open_accepted(&d.common)?;
     let (t, at) = now();
-    let refused = |detail: String| {
-        AuditEvent::new(&at, AuditAction::Approve, AuditStatus::BlockedPolicy)
-            .approval(Some(&d.id), ApprovalDecision::Pending)
-            .detail(detail)
-    };
     let outcome = d.principal.signer(&config).and_then(|signer| {
         let decided = store.decide(&config, &signer, &d.id, to, d.reason.as_deref(), t)?;
         Ok((signer, decided))
     });
-    let (signer, decided) = match outcome {
-        Ok(x) => x,
-        Err(e) => {
-            record(&mut log, &refused(crate::evidence::failure_class(&e)))?;
-            return Err(e);
-        }
-    };
+    let refusal = AuditEvent::new(&at, AuditAction::Approve, AuditStatus::BlockedPolicy)
+        .approval(Some(&d.id), ApprovalDecision::Pending);
+    let (signer, decided) = recorded(&mut log, refusal, outcome)?;
     let decision = match decided.state {
         ApprovalState::Approved => ApprovalDecision::Approved,
         ApprovalState::Pending => ApprovalDecision::Pending,
@@ -542,18 +515,6 @@ fn bounce_files(paths: &[PathBuf]) -> Vec<PathBuf> {
     files
 }
 
-/// Some bounce files could not be read (the others were ingested).
-#[derive(Debug)]
-pub struct SomeBouncesUnreadable(pub usize);
-
-impl std::fmt::Display for SomeBouncesUnreadable {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} file(s) were not bounce reports (listed above); the others were ingested", self.0)
-    }
-}
-
-impl std::error::Error for SomeBouncesUnreadable {}
-
 pub fn bounces(cmd: &BouncesCommand) -> Result<()> {
     let BouncesCommand::Ingest { common, paths } = cmd;
     let (_, mut store, mut log) = open(common)?;
@@ -597,7 +558,8 @@ pub fn bounces(cmd: &BouncesCommand) -> Result<()> {
         files.len()
     );
     if junk > 0 {
-        return Err(SomeBouncesUnreadable(junk).into());
+        let why = format!("{junk} file(s) were not bounce reports (listed above); the others were ingested");
+        return Err(crate::commands::Outcome::SomeFailed(why).into());
     }
     Ok(())
 }
@@ -639,15 +601,7 @@ fn run_due(common: &Common, principal: &AsPrincipal, lookback_hours: i64) -> Res
         s.require(&config, Permission::Schedule)?;
         Ok(s)
     });
-    let signer = match signer {
-        Ok(s) => s,
-        Err(e) => {
-            let event = AuditEvent::new(&at, AuditAction::Schedule, AuditStatus::BlockedPolicy)
-                .detail(crate::evidence::failure_class(&e));
-            record(&mut log, &event)?;
-            return Err(e);
-        }
-    };
+    let signer = recorded(&mut log, AuditEvent::new(&at, AuditAction::Schedule, AuditStatus::BlockedPolicy), signer)?;
     let now_ts = cavra_model::Timestamp::from_unix_seconds(t).map_err(anyhow::Error::msg)?;
     let fired = cavra_deliver::schedule::run_due(&config, &signer, &mut store, now_ts, lookback_hours * 3600)?;
     for f in &fired {

@@ -114,23 +114,23 @@ pub fn failure_class(err: &anyhow::Error) -> String {
     format!("{class} (exit {code})")
 }
 
+/// Passes `result` on; when it is an error, first appends `refusal` to the
+/// log (if one is open), with the failure's class as its detail.
+pub fn recorded<T>(log: &mut Option<AuditLog>, refusal: AuditEvent, result: Result<T>) -> Result<T> {
+    if let (Err(e), Some(l)) = (&result, log.as_mut()) {
+        l.append(&refusal.detail(failure_class(e)))?;
+    }
+    result
+}
+
 /// Runs `work` and records its outcome under `action`: one `rendered`
 /// event per artifact (digest and file name), or one `failed` event. The
 /// principal and the log are checked first, so a refused principal, a bad
 /// log or key fails before any work.
 pub fn audited(audit: &ActionAudit, action: AuditAction, work: impl FnOnce() -> Result<Vec<Written>>) -> Result<()> {
-    let signer = match audit.signer() {
-        Ok(s) => s,
-        Err(e) => {
-            if let Some(log) = audit.log.open()?.as_mut() {
-                let event = AuditEvent::new(&crate::deliver::now().1, action, AuditStatus::BlockedPolicy)
-                    .detail(failure_class(&e));
-                log.append(&event)?;
-            }
-            return Err(e);
-        }
-    };
     let mut log = audit.log.open()?;
+    let refusal = AuditEvent::new(&crate::deliver::now().1, action, AuditStatus::BlockedPolicy);
+    let signer = recorded(&mut log, refusal, audit.signer())?;
     let outcome = work();
     if let Some(log) = log.as_mut() {
         let at = crate::deliver::now().1;

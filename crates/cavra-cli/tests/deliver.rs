@@ -181,17 +181,7 @@ fn a_sender_killed_mid_batch_resumes_and_every_job_is_sent_once_or_flagged() {
         .map(String::from);
     accept(&common, &ids.admin);
     let to: Vec<String> = (1..=5).map(|i| format!("r{i}@northwind.example")).collect();
-    let mut send = vec!["deliver".to_string(), "send".into()];
-    send.extend(common.iter().cloned());
-    send.extend([
-        "--package".into(),
-        pkg.display().to_string(),
-        "--to".into(),
-        to.join(","),
-        "--as".into(),
-        ids.cso.clone(),
-    ]);
-    assert!(bin().args(&send).output().unwrap().status.success());
+    assert!(deliver_send(&common, &pkg, &to.join(","), &ids.cso).status.success());
 
     let mut run_args = vec!["deliver".to_string(), "run".into(), "--lease-seconds".into(), "2".into()];
     run_args.extend(common.iter().cloned());
@@ -244,13 +234,7 @@ fn deliver_run_loop_retries_until_idle_and_shows_progress_without_addresses() {
     let (mut server, port) = scripted_smtp(&inbox, "greeting421,rcpt450");
     let (common, ids) = loop_setup(dir.path(), port);
     let pkg = ids.package.clone();
-    let mut send = vec!["deliver".to_string(), "send".into()];
-    send.extend(common.iter().cloned());
-    send.extend(
-        ["--package", pkg.to_str().unwrap(), "--to", "a@northwind.example,b@northwind.example", "--as", &ids.cso]
-            .map(String::from),
-    );
-    assert!(bin().args(&send).output().unwrap().status.success());
+    assert!(deliver_send(&common, &pkg, "a@northwind.example,b@northwind.example", &ids.cso).status.success());
 
     let mut bad_lease = vec!["deliver".to_string(), "run".into(), "--lease-seconds".into(), "-5".into()];
     bad_lease.extend(common.iter().cloned());
@@ -371,16 +355,12 @@ fn render_package_and_catalog_append_audit_events() {
         ),
     )
     .unwrap();
-    let audit = [
-        "--audit-log",
-        log.to_str().unwrap(),
-        "--audit-key",
-        key.as_str(),
-        "--config",
-        cfg.to_str().unwrap(),
-        "--as",
-        ids.cso.as_str(),
-    ];
+    let acting_as = |who: &str| -> [String; 8] {
+        ["--audit-log", log.to_str().unwrap(), "--audit-key", &key, "--config", cfg.to_str().unwrap(), "--as", who]
+            .map(String::from)
+    };
+    let cso = acting_as(&ids.cso);
+    let audit = cso.each_ref().map(String::as_str);
     let out = dir.path().join("out");
     let mut args = vec![
         "render",
@@ -425,16 +405,8 @@ fn render_package_and_catalog_append_audit_events() {
     assert_eq!(events[3]["detail"], "I/O or internal failure (exit 1)");
     assert!(run(&["audit", "verify", log.to_str().unwrap(), "--pubkey", pk.to_str().unwrap()]).status.success());
     // a principal without `render` is refused, and the refusal is recorded
-    let approver = [
-        "--audit-log",
-        log.to_str().unwrap(),
-        "--audit-key",
-        key.as_str(),
-        "--config",
-        cfg.to_str().unwrap(),
-        "--as",
-        ids.approver.as_str(),
-    ];
+    let approver_args = acting_as(&ids.approver);
+    let approver = approver_args.each_ref().map(String::as_str);
     let mut args = vec!["catalog"];
     args.extend(approver);
     assert_eq!(run(&args).status.code(), Some(4));
@@ -450,19 +422,7 @@ fn a_changed_setup_file_needs_a_new_acceptance_by_a_policy_manager() {
     let dir = tempfile::tempdir().unwrap();
     let (common, ids) = loop_setup(dir.path(), 9);
     let cfg = std::path::PathBuf::from(&common[1]);
-    let send = || {
-        let mut args = vec!["deliver".to_string(), "send".into()];
-        args.extend(common.iter().cloned());
-        args.extend([
-            "--package".into(),
-            ids.package.display().to_string(),
-            "--to".into(),
-            "cso@northwind.example".into(),
-            "--as".into(),
-            ids.cso.clone(),
-        ]);
-        bin().args(&args).output().unwrap()
-    };
+    let send = || deliver_send(&common, &ids.package, "cso@northwind.example", &ids.cso);
     assert!(send().status.success(), "{}", String::from_utf8_lossy(&send().stderr));
     // cso-office grants itself the admin role by editing the file
     let text = std::fs::read_to_string(&cfg).unwrap();

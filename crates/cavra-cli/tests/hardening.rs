@@ -120,17 +120,7 @@ fn two_senders_on_one_outbox_wait_for_each_other() {
     let (mut server, port) = scripted_smtp(&inbox, "");
     let (common, ids) = loop_setup(dir.path(), port);
     let to: Vec<String> = (1..=8).map(|i| format!("r{i}@northwind.example")).collect();
-    let mut send = vec!["deliver".to_string(), "send".into()];
-    send.extend(common.iter().cloned());
-    send.extend([
-        "--package".into(),
-        ids.package.display().to_string(),
-        "--to".into(),
-        to.join(","),
-        "--as".into(),
-        ids.cso,
-    ]);
-    assert!(bin().args(&send).output().unwrap().status.success());
+    assert!(deliver_send(&common, &ids.package, &to.join(","), &ids.cso).status.success());
     let mut run_args = vec!["deliver".to_string(), "run".into()];
     run_args.extend(common.iter().cloned());
     let a = bin()

@@ -146,7 +146,7 @@ fn scope(previous: Option<&Config>, next: &Config) -> ChangeScope {
 
 /// Whether the principal with `key_id` holds `permission` under `config`.
 fn holds(config: &Config, key_id: &str, permission: Permission) -> bool {
-    config.principal_key(key_id).is_some_and(|(_, k)| config.key_allows(&k, permission))
+    config.principal_key(key_id).is_some_and(|(_, k)| config.key_allows(k, permission))
 }
 
 /// Records `signer`'s acceptance of the setup file `text` (already parsed
@@ -219,17 +219,13 @@ pub fn check(store: &mut SqliteOutbox, text: &str, config: &Config) -> Result<()
             head.digest
         ));
     }
-    let claimed = head.statement.body.clone();
-    let key_id = serde_json::from_str::<serde_json::Value>(&claimed)
-        .ok()
-        .and_then(|v| v["accepted_by_key_id"].as_str().map(str::to_string))
-        .unwrap_or_default();
+    let key_id = head.statement.claimed_key_id().unwrap_or_default();
     let Some((_, key)) = config.principal_key(&key_id) else {
         return refused("the acceptance was signed by a key that is not a principal".into());
     };
     let body: AcceptanceStatement = head
         .statement
-        .open(&key, ACCEPTANCE_FORMAT)
+        .open(key, ACCEPTANCE_FORMAT)
         .map_err(|e| AcceptanceError::Refused(format!("the acceptance: {e}")))?;
     if body.config_digest != digest {
         return refused("the acceptance covers another setup file".into());

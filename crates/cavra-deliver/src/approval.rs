@@ -8,6 +8,7 @@
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 
+use crate::authorise::{valid_approvals, Covers};
 use crate::config::{Config, Permission};
 use crate::identity::{gate_free_text, Signer};
 use crate::outbox::{OutboxError, SqliteOutbox};
@@ -240,11 +241,12 @@ impl SqliteOutbox {
                 signer.name()
             )));
         }
+        let set_digest = recipient_set_digest(&recipients);
         let body = ApprovalStatement {
             format: APPROVAL_FORMAT.into(),
             approval_id: id.to_string(),
-            package_digest: digest,
-            recipient_set_digest: recipient_set_digest(&recipients),
+            package_digest: digest.clone(),
+            recipient_set_digest: set_digest.clone(),
             decision: to,
             expires_at: now.saturating_add(i64::from(config.recipients.approval_ttl_hours) * 3600),
             approver_key_id: signer.key_id(),
@@ -259,7 +261,9 @@ impl SqliteOutbox {
             params![id, body.approver_key_id, signed.body, signed.signature],
         )
         .map_err(OutboxError::from)?;
-        let approvers = count_approvers(&tx, config, id, &requesters, now)?;
+        let covers = Covers { id, package_digest: &digest, recipient_set_digest: &set_digest, requesters: &requesters };
+        // A standing rejection or revocation leaves nothing approved.
+        let approvers = valid_approvals(config, &statements(&tx, id)?, covers, now).map_or(0, |a| a.len());
         let needed = config.recipients.external_approvers as usize;
         let state = match to {
             Approved if approvers < needed => from,
@@ -300,30 +304,6 @@ fn request_parties(c: &rusqlite::Connection, id: &str) -> Result<(Vec<String>, V
         .filter_map(SignedStatement::claimed_key_id)
         .collect();
     Ok((recipients, requesters))
-}
-
-/// Distinct principals with `approve`, none of them a requester, whose
-/// signed approval of `id` verifies and has not expired.
-fn count_approvers(
-    c: &rusqlite::Connection,
-    config: &Config,
-    id: &str,
-    requesters: &[String],
-    now: i64,
-) -> Result<usize, OutboxError> {
-    let mut n = 0;
-    for s in statements(c, id)? {
-        let Some((_, key)) = s.claimed_key_id().and_then(|k| config.principal_key(&k)) else { continue };
-        let Ok(a) = s.open::<ApprovalStatement>(&key, APPROVAL_FORMAT) else { continue };
-        if a.decision == ApprovalState::Approved
-            && a.expires_at > now
-            && !requesters.contains(&a.approver_key_id)
-            && config.key_allows(&key, Permission::Approve)
-        {
-            n += 1;
-        }
-    }
-    Ok(n)
 }
 
 /// The signed decisions stored for an approval id.

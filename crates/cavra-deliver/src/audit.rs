@@ -547,11 +547,6 @@ impl AuditLog {
         let records = self.seq;
         self.write_record("close", json!({ "records": records }))
     }
-
-    /// The number of records written so far.
-    pub fn records(&self) -> u64 {
-        self.seq
-    }
 }
 
 fn hash_record(record: &Value) -> String {

@@ -50,26 +50,23 @@ fn open_request(config: &Config, ev: &JobEvidence) -> Result<SendRequestStatemen
     let (_, key) = config
         .principal_key(&claimed)
         .ok_or_else(|| format!("the request was signed by key {claimed}, not a principal"))?;
-    request.open(&key, SEND_REQUEST_FORMAT).map_err(|e| format!("the send request: {e}"))
+    request.open(key, SEND_REQUEST_FORMAT).map_err(|e| format!("the send request: {e}"))
 }
 
+/// The attachment bytes have the queued digest and verify as a package.
 fn check_package(config: &Config, queued: &str, bytes: &[u8]) -> Result<(), String> {
     let digest = cavra_package::manifest::sha256_tagged(bytes);
     if digest != queued {
         return Err(format!("the attachment changed since it was queued (digest {digest}, queued {queued})"));
     }
-    let key = config
-        .packages
-        .signing_public_key
-        .as_deref()
-        .ok_or("packages.signing_public_key is not set, so no package can be verified")?;
-    let key = crate::identity::parse_principal_key(key)?;
-    let v = cavra_package::verify::verify_package(
-        std::io::Cursor::new(bytes),
-        &key.file_text(),
-        &cavra_package::verify::Limits::default(),
-    )
-    .map_err(|e| format!("the package does not verify: {e}"))?;
+    verify_signed_package(config, std::io::Cursor::new(bytes))
+}
+
+/// The package verifies against `packages.signing_public_key`.
+fn verify_signed_package(config: &Config, archive: impl std::io::Read + std::io::Seek) -> Result<(), String> {
+    let key = config.package_key().ok_or("packages.signing_public_key is not set, so no package can be verified")?;
+    let v = cavra_package::verify::verify_package(archive, &key.file_text(), &cavra_package::verify::Limits::default())
+        .map_err(|e| format!("the package does not verify: {e}"))?;
     if let Some(f) = v.failures().next() {
         return Err(format!("the package does not verify: {}: {}", f.path, f.problem.as_deref().unwrap_or_default()));
     }
@@ -102,7 +99,7 @@ pub fn authorise(
     }
     let (_, requester) = config.principal_key(&request.requester_key_id).ok_or("the requester is not a principal")?;
     let needed = if external { Permission::SendExternal } else { Permission::SendInternal };
-    if !config.key_allows(&requester, needed) {
+    if !config.key_allows(requester, needed) {
         return Err(format!("the requester's principal lacks `{}`", needed.as_str()));
     }
     check_package(config, &job.digest, bytes)?;
@@ -114,7 +111,14 @@ pub fn authorise(
     if job.approval.as_deref().is_some_and(|a| a != expected) {
         return Err("the job names an approval that does not cover its digest and recipients".into());
     }
-    let approvers = valid_approvals(config, ev, &request, &expected, now)?;
+    let requesters = [request.requester_key_id.clone()];
+    let covers = Covers {
+        id: &expected,
+        package_digest: &request.package_digest,
+        recipient_set_digest: &request.recipient_set_digest,
+        requesters: &requesters,
+    };
+    let approvers = valid_approvals(config, &ev.approvals, covers, now)?;
     let needed = config.recipients.external_approvers as usize;
     if approvers.len() < needed {
         return Err(format!(
@@ -125,29 +129,43 @@ pub fn authorise(
     Ok(Authorised { approval: Some(expected), approvers })
 }
 
-/// Key ids of the distinct approvers whose signed approval of `expected`
-/// counts; an error when a valid rejection or revocation stands.
-fn valid_approvals(
+/// What a signed approval must cover to count.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Covers<'a> {
+    /// The approval id (`appr-…`).
+    pub(crate) id: &'a str,
+    /// The package digest.
+    pub(crate) package_digest: &'a str,
+    /// The recipient-set digest.
+    pub(crate) recipient_set_digest: &'a str,
+    /// Key ids of the principals who asked for the send (they cannot approve it).
+    pub(crate) requesters: &'a [String],
+}
+
+/// Key ids of the distinct approvers whose signed, unexpired approval
+/// covers exactly `covers`, each a principal with `approve` and none a
+/// requester; an error when a valid rejection or revocation stands. Used
+/// both when a decision is recorded and before every attempt.
+pub(crate) fn valid_approvals(
     config: &Config,
-    ev: &JobEvidence,
-    request: &SendRequestStatement,
-    expected: &str,
+    statements: &[SignedStatement],
+    covers: Covers<'_>,
     now: i64,
 ) -> Result<Vec<String>, String> {
     let mut approvers = std::collections::BTreeSet::new();
-    for s in &ev.approvals {
+    for s in statements {
         let Some(claimed) = s.claimed_key_id() else { continue };
         let Some((_, key)) = config.principal_key(&claimed) else { continue };
-        let Ok(a) = s.open::<ApprovalStatement>(&key, APPROVAL_FORMAT) else { continue };
-        let covers = a.approval_id == expected
-            && a.package_digest == request.package_digest
-            && a.recipient_set_digest == request.recipient_set_digest;
-        if !covers || a.approver_key_id == request.requester_key_id || !config.key_allows(&key, Permission::Approve) {
+        let Ok(a) = s.open::<ApprovalStatement>(key, APPROVAL_FORMAT) else { continue };
+        let covered = a.approval_id == covers.id
+            && a.package_digest == covers.package_digest
+            && a.recipient_set_digest == covers.recipient_set_digest;
+        if !covered || covers.requesters.contains(&a.approver_key_id) || !config.key_allows(key, Permission::Approve) {
             continue;
         }
         match a.decision {
             ApprovalState::Rejected | ApprovalState::Revoked => {
-                return Err(format!("approval {expected} was {} by key {claimed}", a.decision.as_str()));
+                return Err(format!("approval {} was {} by key {claimed}", covers.id, a.decision.as_str()));
             }
             ApprovalState::Approved if a.expires_at > now => {
                 approvers.insert(a.approver_key_id);
@@ -161,18 +179,29 @@ fn valid_approvals(
     Ok(approvers.into_iter().collect())
 }
 
-/// Intake: reads a package to be queued (at most
-/// [`cavra_model::limits::PACKAGE_BYTES`]) and accepts it only when it
-/// verifies against `packages.signing_public_key`; returns its `sha256:`
-/// digest. A plain file, or a package signed by another key, is refused
-/// before anything is queued.
+/// Intake: accepts a package to be queued (a regular file of at most
+/// [`cavra_model::limits::PACKAGE_BYTES`]) only when it verifies against
+/// `packages.signing_public_key`, and returns its `sha256:` digest. The
+/// file is streamed, never read into memory whole. A plain file, or a
+/// package signed by another key, is refused before anything is queued;
+/// every attempt checks the bytes it sends again.
 ///
 /// # Errors
 /// Why the file is not an acceptable package.
 pub fn verify_intake(config: &Config, path: &std::path::Path) -> Result<String, String> {
-    let bytes = cavra_model::limits::read_bounded(path, cavra_model::limits::PACKAGE_BYTES)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    let digest = cavra_package::manifest::sha256_tagged(&bytes);
-    check_package(config, &digest, &bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    use std::io::Seek;
+    let fail = |e: String| format!("{}: {e}", path.display());
+    let mut file = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
+    let meta = file.metadata().map_err(|e| fail(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(fail("not a regular file".into()));
+    }
+    if meta.len() > cavra_model::limits::PACKAGE_BYTES {
+        return Err(fail(format!("larger than the limit of {} bytes", cavra_model::limits::PACKAGE_BYTES)));
+    }
+    let digest = cavra_package::manifest::sha256_tagged_reader(std::io::BufReader::new(&mut file))
+        .map_err(|e| fail(e.to_string()))?;
+    file.rewind().map_err(|e| fail(e.to_string()))?;
+    verify_signed_package(config, std::io::BufReader::new(file)).map_err(fail)?;
     Ok(digest)
 }

@@ -453,6 +453,19 @@ pub struct Config {
     /// Package verification.
     #[serde(default)]
     pub packages: Packages,
+    /// The principals' and the package signer's public keys, read when the
+    /// file is validated ([`Config::from_toml`]).
+    #[serde(skip)]
+    pub(crate) keys: ResolvedKeys,
+}
+
+/// Public keys read from `[principals]` and `[packages]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct ResolvedKeys {
+    /// Each principal's name and key, in name order.
+    pub(crate) principals: Vec<(String, cavra_render::signed::PublicKey)>,
+    /// `packages.signing_public_key`.
+    pub(crate) package: Option<cavra_render::signed::PublicKey>,
 }
 
 /// Whether `value` is a reference (`env:NAME` with a valid name, or `file:PATH`).
@@ -492,8 +505,10 @@ impl Config {
             // Never echo input: a refused value could be a secret.
             bad(&format!("line {line}"), e.message().to_string())
         })?;
+        // The keys are read once here, and every later check uses them.
+        let keys = config.validate_principals()?;
         config.validate()?;
-        Ok(config)
+        Ok(Config { keys, ..config })
     }
 
     /// Reads and validates a setup file (at most
@@ -569,7 +584,6 @@ impl Config {
         if self.retry.max_backoff_seconds > 7 * 86_400 {
             return Err(bad("retry.max_backoff_seconds", "at most 604800 (seven days)"));
         }
-        self.validate_principals()?;
         self.validate_schedules_and_values()?;
         if d.mode == Mode::Disabled {
             return Ok(());

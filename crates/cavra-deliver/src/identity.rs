@@ -64,17 +64,18 @@ pub fn gate_free_text(text: &str) -> Result<(), String> {
 impl Config {
     /// The principal whose configured key is `key`, with its entry.
     pub fn principal_for(&self, key: &PublicKey) -> Option<(&str, &PrincipalEntry)> {
-        self.principals
-            .iter()
-            .find(|(_, p)| parse_principal_key(&p.public_key).is_ok_and(|k| k == *key))
-            .map(|(n, p)| (n.as_str(), p))
+        let (name, _) = self.keys.principals.iter().find(|(_, k)| k == key)?;
+        self.principals.get_key_value(name).map(|(n, p)| (n.as_str(), p))
     }
 
     /// The public key of the principal whose key id is `key_id`.
-    pub fn principal_key(&self, key_id: &str) -> Option<(&str, PublicKey)> {
-        self.principals.iter().find_map(|(n, p)| {
-            parse_principal_key(&p.public_key).ok().filter(|k| k.key_id() == key_id).map(|k| (n.as_str(), k))
-        })
+    pub fn principal_key(&self, key_id: &str) -> Option<(&str, &PublicKey)> {
+        self.keys.principals.iter().find(|(_, k)| k.key_id() == key_id).map(|(n, k)| (n.as_str(), k))
+    }
+
+    /// `packages.signing_public_key`, read when the file was validated.
+    pub fn package_key(&self) -> Option<&PublicKey> {
+        self.keys.package.as_ref()
     }
 
     /// Whether the principal holding `key` has `permission` through one of its roles.
@@ -138,11 +139,6 @@ impl Signer {
     /// Whether one of its roles holds `permission`.
     pub fn allows(&self, config: &Config, permission: Permission) -> bool {
         self.roles.iter().any(|r| config.allows(r, permission))
-    }
-
-    /// The first of its roles that holds `permission`.
-    pub fn role_for(&self, config: &Config, permission: Permission) -> Option<&str> {
-        self.roles.iter().find(|r| config.allows(r, permission)).map(String::as_str)
     }
 
     /// Refuses unless one of its roles holds `permission`.

@@ -79,11 +79,15 @@ impl SignedStatement {
         serde_json::from_value(value).map_err(|e| e.to_string())
     }
 
-    /// The key id a statement claims for its signer (`requester_key_id` or
-    /// `approver_key_id`), before the signature is checked.
+    /// The key id a statement claims for its signer (`requester_key_id`,
+    /// `approver_key_id` or `accepted_by_key_id`), before the signature is
+    /// checked: it says which principal's key to check it with.
     pub fn claimed_key_id(&self) -> Option<String> {
         let value: serde_json::Value = serde_json::from_str(&self.body).ok()?;
-        value["requester_key_id"].as_str().or(value["approver_key_id"].as_str()).map(str::to_string)
+        ["requester_key_id", "approver_key_id", "accepted_by_key_id"]
+            .iter()
+            .find_map(|k| value[*k].as_str())
+            .map(str::to_string)
     }
 }
 

@@ -170,25 +170,23 @@ static SET: LazyLock<RegexSet> =
 /// assert!(scan_text("agent-7 blocked a git push to main").is_empty());
 /// ```
 pub fn scan_text(text: &str) -> Vec<Detection> {
-    let mut found = scan_raw(text);
+    let found = scan_raw(text);
     // Plain ASCII without escapes is its own normal form: skip the work.
-    let plain = text.is_ascii() && !text.contains(['%', '&']);
-    let normal = if plain { String::new() } else { normalise(text) };
-    if !plain && normal != text {
-        // Hidden by encoding, width or invisible characters: the normalised
-        // form cannot be mapped back span by span, so the whole text counts.
-        let mut kinds: Vec<SensitiveKind> = scan_raw(&normal).into_iter().map(|d| d.kind).collect();
-        kinds.sort();
-        kinds.dedup();
-        for kind in kinds {
-            if !found.iter().any(|d| d.kind == kind) {
-                found.retain(|_| false);
-                found.push(Detection { kind, range: 0..text.len() });
-                return found;
-            }
-        }
+    if text.is_ascii() && !text.contains(['%', '&']) {
+        return found;
     }
-    found
+    let normal = normalise(text);
+    // A shape hidden by encoding, width or invisible characters: the normal
+    // form cannot be mapped back span by span, so the whole text counts.
+    let hidden = if normal == text {
+        None
+    } else {
+        scan_raw(&normal).into_iter().map(|d| d.kind).find(|k| found.iter().all(|d| d.kind != *k))
+    };
+    match hidden {
+        Some(kind) => vec![Detection { kind, range: 0..text.len() }],
+        None => found,
+    }
 }
 
 /// The text as a reader or a decoder would see it: percent-encoding and

@@ -130,6 +130,23 @@ pub fn read_line_bounded(reader: &mut impl BufRead, buf: &mut Vec<u8>, limit: us
     }
 }
 
+/// Reads a snapshot file (at most [`SNAPSHOT_BYTES`]) as text: over the
+/// limit is an invalid value, not UTF-8 a syntax error, anything else I/O.
+///
+/// # Errors
+/// A snapshot error at `$` (the caller names the file).
+pub(crate) fn read_snapshot_text(path: &Path) -> Result<String, crate::SnapshotError> {
+    use crate::SnapshotErrorKind as K;
+    read_text_bounded(path, SNAPSHOT_BYTES).map_err(|e| {
+        let kind = match &e {
+            LimitError::TooLarge { .. } => K::InvalidValue,
+            LimitError::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => K::Syntax,
+            LimitError::Io(_) => K::Io,
+        };
+        crate::SnapshotError::at(kind, "$", format!("cannot read file: {e}"))
+    })
+}
+
 /// Reads one JSON Lines line (with its `\n`, if any) into `line`, at most
 /// [`LINE_BYTES`] long; returns the bytes read (0 at the end).
 ///

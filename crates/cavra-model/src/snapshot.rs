@@ -96,16 +96,8 @@ impl Snapshot {
         decisions_jsonl: Option<&Path>,
         options: &LoadOptions,
     ) -> Result<Snapshot, SnapshotError> {
-        let text = crate::limits::read_text_bounded(snapshot, crate::limits::SNAPSHOT_BYTES).map_err(|e| {
-            let kind = match &e {
-                crate::limits::LimitError::TooLarge { .. } => SnapshotErrorKind::InvalidValue,
-                crate::limits::LimitError::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
-                    SnapshotErrorKind::Syntax
-                }
-                crate::limits::LimitError::Io(_) => SnapshotErrorKind::Io,
-            };
-            SnapshotError::at(kind, "$", format!("cannot read file: {e}")).with_file(Some(snapshot.to_path_buf()))
-        })?;
+        let text =
+            crate::limits::read_snapshot_text(snapshot).map_err(|e| e.with_file(Some(snapshot.to_path_buf())))?;
         let raw = parse_raw(&text).map_err(|e| e.with_file(Some(snapshot.to_path_buf())))?;
         let streamed = match decisions_jsonl {
             None => None,

@@ -166,16 +166,7 @@ impl StreamedDigest {
         options: &ReportOptions,
     ) -> Result<StreamedDigest, SnapshotError> {
         let in_head = |e: SnapshotError| e.with_file(Some(snapshot.to_path_buf()));
-        let text = crate::limits::read_text_bounded(snapshot, crate::limits::SNAPSHOT_BYTES).map_err(|e| {
-            let kind = match &e {
-                crate::limits::LimitError::Io(io) if io.kind() != std::io::ErrorKind::InvalidData => {
-                    SnapshotErrorKind::Io
-                }
-                crate::limits::LimitError::Io(_) => SnapshotErrorKind::Syntax,
-                crate::limits::LimitError::TooLarge { .. } => SnapshotErrorKind::InvalidValue,
-            };
-            in_head(SnapshotError::at(kind, "$", format!("cannot read file: {e}")))
-        })?;
+        let text = crate::limits::read_snapshot_text(snapshot).map_err(in_head)?;
         let raw = parse_raw(&text).map_err(in_head)?;
         drop(text);
         if raw.decisions.is_some() {

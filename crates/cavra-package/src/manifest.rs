@@ -140,7 +140,17 @@ pub struct Manifest {
     pub integrity: Integrity,
 }
 
-/// `sha256:<hex>` of bytes.
+/// `sha256:<hex>` of everything `reader` yields, streamed.
+///
+/// # Errors
+/// When reading fails.
+pub fn sha256_tagged_reader(mut reader: impl std::io::Read) -> std::io::Result<String> {
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut reader, &mut hasher)?;
+    Ok(format!("sha256:{:x}", hasher.finalize()))
+}
+
+/// `sha256:<hex>` of `bytes`.
 pub fn sha256_tagged(bytes: &[u8]) -> String {
     format!("sha256:{:x}", Sha256::digest(bytes))
 }

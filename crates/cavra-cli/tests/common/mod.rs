@@ -125,3 +125,11 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     format!("{:x}", sha2::Sha256::digest(bytes))
 }
+
+/// `deliver send` of `package` to `to` (comma-separated) as the principal key `who`, with `common` flags.
+pub fn deliver_send(common: &[String], package: &Path, to: &str, who: &str) -> Output {
+    let mut args = vec!["deliver".to_string(), "send".into()];
+    args.extend(common.iter().cloned());
+    args.extend(["--package", package.to_str().unwrap(), "--to", to, "--as", who].map(String::from));
+    bin().args(&args).output().unwrap()
+}

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{bad, Config, ConfigError};
+use super::{bad, Config, ConfigError, ResolvedKeys};
 
 pub(super) fn is_loopback(host: &str) -> bool {
     matches!(host, "localhost" | "::1" | "[::1]") || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
@@ -48,14 +48,18 @@ pub fn check_endpoint(url: &str) -> Result<(), String> {
 }
 
 impl Config {
-    pub(super) fn validate_principals(&self) -> Result<(), ConfigError> {
+    /// Reads every principal's key and the package signer's, refusing
+    /// unreadable or shared keys and unknown roles.
+    pub(super) fn validate_principals(&self) -> Result<ResolvedKeys, ConfigError> {
         let mut seen: BTreeMap<String, &String> = BTreeMap::new();
+        let mut principals = Vec::with_capacity(self.principals.len());
         for (name, p) in &self.principals {
             let key = format!("principals.{name}.public_key");
             let public = crate::identity::parse_principal_key(&p.public_key).map_err(|e| bad(&key, e))?;
             if let Some(other) = seen.insert(public.base64(), name) {
                 return Err(bad(&key, format!("the same key is already principal `{other}`")));
             }
+            principals.push((name.clone(), public));
             if p.roles.is_empty() {
                 return Err(bad(&format!("principals.{name}.roles"), "a principal needs at least one role"));
             }
@@ -68,10 +72,13 @@ impl Config {
         if self.recipients.external_approvers == 0 || self.recipients.external_approvers > 16 {
             return Err(bad("recipients.external_approvers", "must be 1 to 16"));
         }
-        if let Some(k) = &self.packages.signing_public_key {
-            crate::identity::parse_principal_key(k).map_err(|e| bad("packages.signing_public_key", e))?;
-        }
-        Ok(())
+        let package = self
+            .packages
+            .signing_public_key
+            .as_deref()
+            .map(|k| crate::identity::parse_principal_key(k).map_err(|e| bad("packages.signing_public_key", e)))
+            .transpose()?;
+        Ok(ResolvedKeys { principals, package })
     }
 
     pub(super) fn validate_schedules_and_values(&self) -> Result<(), ConfigError> {

@@ -256,6 +256,21 @@ fn repair_passwordless(text: &str) -> Option<String> {
     Some(format!("{comment}\n{}\n", engine.encode(bytes)))
 }
 
+/// Signs a report artifact's bytes (`data`, whose sha256 is `sha256_hex`)
+/// with the trusted comment [`trusted_comment`] binds to the report.
+///
+/// # Errors
+/// When signing fails.
+pub fn sign_artifact(
+    key: &SigningKey,
+    report_id: &str,
+    kind: &str,
+    sha256_hex: &str,
+    data: impl Read,
+) -> Result<String, SigningError> {
+    key.sign(data, &trusted_comment(report_id, kind, sha256_hex))
+}
+
 /// The trusted comment for a signed report artifact.
 pub fn trusted_comment(report_id: &str, kind: &str, sha256_hex: &str) -> String {
     format!("report_id:{report_id} kind:{kind} sha256:{sha256_hex}")
