@@ -550,6 +550,11 @@ fn edits_rewrites_cuts_and_reorderings_are_caught_and_named() {
     // signed by another key
     let other = SigningKey::generate().unwrap();
     assert!(first_problem(&check(&text, &other)).starts_with("record 1 "));
+
+    // an oversized record is refused at its limit, naming it, without reading it whole
+    let huge = format!("{}{}\n", owned[0], " ".repeat(cavra_model::limits::AUDIT_RECORD_BYTES));
+    let v = check(&huge, &key);
+    assert!(first_problem(&v).starts_with("record 1 (line 1): cannot read: larger than the limit"), "{v:?}");
 }
 
 #[test]
