@@ -5,7 +5,7 @@ use cavra_model::{
     build_report, LoadOptions, Posture, ReportKind, ReportOptions, Snapshot, SnapshotError, SnapshotErrorKind,
 };
 use cavra_render::signed::SigningKey;
-use cavra_render::{render_streamed, render_to_writer, Format, RenderError, StreamedRows, Written};
+use cavra_render::{render_streamed, render_to_writer, write_gated, Format, Gated, RenderError, StreamedRows, Written};
 
 use crate::write::Staging;
 
@@ -170,13 +170,17 @@ fn render_all(
     use cavra_render::parallel::map_ordered;
     let posture = Posture::compute(snapshot);
     let reports = map_ordered(kinds, jobs, |kind| build_report(*kind, snapshot, &posture, options));
+    let gated = reports
+        .iter()
+        .map(|r| Gated::check(r).with_context(|| format!("rendering {}", r.meta.kind)))
+        .collect::<Result<Vec<Gated>>>()?;
     let tasks: Vec<(usize, Format)> = (0..kinds.len()).flat_map(|i| formats.iter().map(move |f| (i, *f))).collect();
     let staged: &Staging = staging;
     let outcomes = map_ordered(&tasks, jobs, |(i, format)| -> Result<Vec<Written>> {
         let (kind, report) = (kinds[*i], &reports[*i]);
         let name = format!("{}.{}", kind.as_str(), format.extension());
         let w = staged
-            .write_unlisted(&name, |out| render_to_writer(report, *format, out))
+            .write_unlisted(&name, |out| write_gated(gated[*i], *format, out))
             .with_context(|| format!("rendering {kind} as {format}"))?;
         if !format.is_signed() {
             return Ok(vec![w]);

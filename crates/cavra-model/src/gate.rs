@@ -11,7 +11,8 @@ use std::fmt;
 use std::net::Ipv6Addr;
 use std::sync::LazyLock;
 
-use regex::{Regex, RegexSet};
+use regex_automata::meta::Regex;
+use regex_automata::{Anchored, Input};
 use serde::Serialize;
 
 /// What the gate does with a match in the input.
@@ -98,35 +99,38 @@ impl SensitiveKind {
         }
     }
 
-    fn pattern(self) -> Option<&'static str> {
+    /// The kind's regular expression (`regex` syntax), or `None` for IPv6,
+    /// which is found by parsing candidate runs. Published so that other
+    /// tools, and the tests, can check the gate against a plain search.
+    pub fn pattern(self) -> Option<&'static str> {
         match self {
             // The PEM block, or its base64 encoding (`-----BEGIN` encodes as `LS0tLS1CRUdJTi…`).
             SensitiveKind::PrivateKey => Some(
-                r"(?i)-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----(?s:.*?)(?:-----END[A-Z0-9 ]*PRIVATE KEY-----|\z)|LS0tLS1CRUdJTi[A-Za-z0-9+/=]{8,}",
+                r"(?i-u:-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----)(?s:.*?)(?:(?i-u:-----END[A-Z0-9 ]*PRIVATE KEY-----)|\z)|(?i-u:LS0tLS1CRUdJTi[A-Z0-9+/=]{8,})",
             ),
-            SensitiveKind::Jwt => Some(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
-            SensitiveKind::AwsAccessKey => Some(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[A-Z0-9]{16}\b"),
-            SensitiveKind::GithubToken => Some(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})"),
+            SensitiveKind::Jwt => Some(r"(?-u:\b)eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
+            SensitiveKind::AwsAccessKey => Some(r"(?-u:\b)(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[A-Z0-9]{16}(?-u:\b)"),
+            SensitiveKind::GithubToken => Some(r"(?-u:\b)(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})"),
             SensitiveKind::SlackToken => {
-                Some(r"\bxox[abposr]-[A-Za-z0-9-]{10,}|hooks\.slack\.com/services/[A-Za-z0-9/]+")
+                Some(r"(?-u:\b)xox[abposr]-[A-Za-z0-9-]{10,}|hooks\.slack\.com/services/[A-Za-z0-9/]+")
             }
             SensitiveKind::SignedUrl => Some(
-                r"(?i)[?&#;](?:x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|sig|signature|token|access_token|sv)=[^&\s]*",
+                r"[?&#;](?i-u:x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|sig|signature|token|access_token|sv)=[^&\s]*",
             ),
             SensitiveKind::SecretAssignment => Some(
-                r#"(?i)\b(?:password|passwd|pwd|secret|client_secret|aws_secret_access_key|secret_access_key|api[_-]?key|apikey|auth[_-]?token|access[_-]?token|refresh[_-]?token|private[_-]?key)["']?\s*(?:=|:)\s*["']?[^\s&,;'"]+"#,
+                r#"(?-u:\b)(?i-u:password|passwd|pwd|secret|client_secret|aws_secret_access_key|secret_access_key|api[_-]?key|apikey|auth[_-]?token|access[_-]?token|refresh[_-]?token|private[_-]?key)["']?\s*(?:=|:)\s*["']?[^\s&,;'"]+"#,
             ),
             SensitiveKind::BearerToken => Some(
-                r"(?i)\bauthorization\s*[:=]\s*(?:bearer|basic|token)\s+[^\s,;]{6,}|\bbearer\s+[A-Za-z0-9._~+/=-]{20,}",
+                r"(?-u:\b)(?i-u:authorization)\s*[:=]\s*(?i-u:bearer|basic|token)\s+[^\s,;]{6,}|(?-u:\b)(?i-u:bearer)\s+[A-Za-z0-9._~+/=-]{20,}",
             ),
-            SensitiveKind::StripeKey => Some(r"\b[sr]k_(?:live|test)_[A-Za-z0-9]{10,}"),
-            SensitiveKind::GoogleApiKey => Some(r"\bAIza[0-9A-Za-z_-]{35}"),
-            SensitiveKind::OpenAiKey => Some(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"),
+            SensitiveKind::StripeKey => Some(r"(?-u:\b)[sr]k_(?:live|test)_[A-Za-z0-9]{10,}"),
+            SensitiveKind::GoogleApiKey => Some(r"(?-u:\b)AIza[0-9A-Za-z_-]{35}"),
+            SensitiveKind::OpenAiKey => Some(r"(?-u:\b)sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"),
             // ASCII and internationalised addresses, and quoted local parts.
             SensitiveKind::Email => Some(
                 r#"(?:"[^"\r\n]{1,64}"|[\p{L}\p{N}._%+-]+)@[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?(?:\.[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?)*\.(?:\p{L}{2,}|xn--[a-z0-9-]+)"#,
             ),
-            SensitiveKind::Ipv4 => Some(r"\b(?:\d{1,3}\.){3}\d{1,3}\b"),
+            SensitiveKind::Ipv4 => Some(r"(?-u:\b)(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?-u:\b)"),
             SensitiveKind::Ipv6 => None,
         }
     }
@@ -154,10 +158,29 @@ static PATTERNS: LazyLock<Vec<(SensitiveKind, Regex)>> = LazyLock::new(|| {
         .collect()
 });
 
-/// Every pattern in one automaton: one pass tells whether (and which)
-/// individual patterns need to run, so clean text costs a single scan.
-static SET: LazyLock<RegexSet> =
-    LazyLock::new(|| RegexSet::new(PATTERNS.iter().map(|(_, re)| re.as_str())).expect("gate patterns are valid"));
+/// Every keyword of [`SensitiveKind::SecretAssignment`] contains one of
+/// these stems; looked for in an ASCII-lowercased copy, they are where that
+/// pattern is tried (it starts with a case-insensitive alternation, which
+/// the regex engine cannot look for by literal).
+static SECRET_STEMS: LazyLock<Vec<memchr::memmem::Finder<'static>>> = LazyLock::new(|| {
+    ["pass", "pwd", "secret", "key", "token"].iter().map(|s| memchr::memmem::Finder::new(s.as_bytes())).collect()
+});
+
+/// Where a secret-assignment stem occurs, ascending.
+fn secret_stems(text: &str) -> Vec<usize> {
+    let mut lower = text.as_bytes().to_vec();
+    lower.make_ascii_lowercase();
+    let mut hits: Vec<usize> = SECRET_STEMS.iter().flat_map(|f| f.find_iter(&lower).collect::<Vec<_>>()).collect();
+    hits.sort_unstable();
+    hits
+}
+
+/// The longest secret-assignment keyword (`aws_secret_access_key`): a match
+/// starts at most this far before a stem it contains.
+const SECRET_KEYWORD_MAX: usize = 21;
+
+/// An IPv4 address starts at most this far before one of its dots.
+const IPV4_BEFORE_DOT: usize = 11;
 
 /// Finds every sensitive span in `text`, non-overlapping, in text order.
 /// Where two detections overlap, the one earlier in [`SensitiveKind::ALL`] wins.
@@ -171,8 +194,7 @@ static SET: LazyLock<RegexSet> =
 /// ```
 pub fn scan_text(text: &str) -> Vec<Detection> {
     let found = scan_raw(text);
-    // Plain ASCII without escapes is its own normal form: skip the work.
-    if text.is_ascii() && !text.contains(['%', '&']) {
+    if is_own_normal_form(text) {
         return found;
     }
     let normal = normalise(text);
@@ -187,6 +209,71 @@ pub fn scan_text(text: &str) -> Vec<Detection> {
         Some(kind) => vec![Detection { kind, range: 0..text.len() }],
         None => found,
     }
+}
+
+/// Scans an artifact's bytes. Text (valid UTF-8) is scanned as
+/// [`scan_text`] does, normal form included. In binary bytes (compressed
+/// streams, font programs, pictures) what a reader or a `strings`-style tool
+/// could see is scanned: every run of at least [`MIN_BINARY_RUN`] printable
+/// characters (valid UTF-8, no control characters), each run on its own
+/// line. Offsets in the detections are byte offsets in `bytes`.
+///
+/// ```
+/// use cavra_model::gate::scan_bytes;
+/// let found = scan_bytes(b"\xff\xfe\x01ops@example.test\x00\x9c");
+/// assert_eq!(found.len(), 1);
+/// assert_eq!(found[0].range.start, 3);
+/// assert!(scan_bytes(b"\x89PNG\r\n\x1a\n\x00\x00").is_empty());
+/// ```
+pub fn scan_bytes(bytes: &[u8]) -> Vec<Detection> {
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return scan_text(text);
+    }
+    // (offset in `joined`, offset in `bytes`) at the start of every run.
+    let mut starts: Vec<(usize, usize)> = Vec::new();
+    let mut joined = String::new();
+    let mut offset = 0;
+    for chunk in bytes.utf8_chunks() {
+        let valid = chunk.valid();
+        let mut run_start = None;
+        for (i, c) in valid.char_indices().chain(std::iter::once((valid.len(), '\0'))) {
+            let printable = i < valid.len() && !c.is_control();
+            match (printable, run_start) {
+                (true, None) => run_start = Some(i),
+                (false, Some(from)) => {
+                    let run = &valid[from..i];
+                    if run.chars().nth(MIN_BINARY_RUN - 1).is_some() {
+                        starts.push((joined.len(), offset + from));
+                        joined.push_str(run);
+                        joined.push('\n');
+                    }
+                    run_start = None;
+                }
+                _ => {}
+            }
+        }
+        offset += valid.len() + chunk.invalid().len();
+    }
+    let mut found = scan_text(&joined);
+    for d in &mut found {
+        let i = starts.partition_point(|(j, _)| *j <= d.range.start).saturating_sub(1);
+        let (j, b) = starts.get(i).copied().unwrap_or((0, 0));
+        d.range = (d.range.start - j + b)..(d.range.end - j + b);
+    }
+    found
+}
+
+/// The shortest run of printable characters [`scan_bytes`] scans in binary
+/// bytes: shorter runs occur by chance in compressed data and cannot hold
+/// any shape the gate detects (the shortest, an e-mail address such as
+/// `a@b.cd`, has six).
+pub const MIN_BINARY_RUN: usize = 6;
+
+/// Whether [`normalise`] would return `text` unchanged, decided without
+/// building the normal form: no escapes, no invisible characters, and
+/// already NFKC by the standard's quick check.
+fn is_own_normal_form(text: &str) -> bool {
+    !text.contains(['%', '&']) && is_plain(text)
 }
 
 /// The text as a reader or a decoder would see it: percent-encoding and
@@ -213,7 +300,18 @@ pub fn normalise(text: &str) -> String {
         }
         t = decoded;
     }
+    if is_plain(&t) {
+        return t;
+    }
     t.nfkc().filter(|c| !is_invisible(*c)).collect()
+}
+
+/// Whether `text` is already NFKC (by the standard's quick check) and holds
+/// no invisible characters: then the last step of [`normalise`] changes
+/// nothing and is skipped.
+fn is_plain(text: &str) -> bool {
+    use unicode_normalization::{is_nfkc_quick, IsNormalized};
+    text.is_ascii() || (!text.chars().any(is_invisible) && is_nfkc_quick(text.chars()) == IsNormalized::Yes)
 }
 
 /// Zero-width characters, the soft hyphen, the word joiner, the BOM and
@@ -302,16 +400,35 @@ fn scan_raw(text: &str) -> Vec<Detection> {
             found.push(d);
         }
     };
-    let hits = SET.matches(text);
-    for (i, (kind, re)) in PATTERNS.iter().enumerate() {
-        if !hits.matched(i) {
-            continue;
-        }
-        for m in re.find_iter(text) {
-            if *kind == SensitiveKind::Ipv4 && !m.as_str().split('.').all(|o| o.parse::<u8>().is_ok()) {
-                continue;
+    for (kind, re) in PATTERNS.iter() {
+        let valid = |m: &regex_automata::Match| {
+            *kind != SensitiveKind::Ipv4 || text[m.range()].split('.').all(|o| o.parse::<u8>().is_ok())
+        };
+        match anchors(*kind, text) {
+            Anchors::Never => {}
+            Anchors::Anywhere => {
+                for m in re.find_iter(text).filter(valid) {
+                    push(Detection { kind: *kind, range: m.range() });
+                }
             }
-            push(Detection { kind: *kind, range: m.range() });
+            Anchors::Near { hits, before } => {
+                // Try an anchored match at each start that could reach the
+                // hit; the first that matches is the leftmost one there.
+                let mut covered = 0;
+                for hit in hits {
+                    for start in hit.saturating_sub(before).max(covered)..=hit {
+                        if !text.is_char_boundary(start) {
+                            continue;
+                        }
+                        let input = Input::new(text).range(start..).anchored(Anchored::Yes);
+                        if let Some(m) = re.find(input).filter(valid) {
+                            covered = m.end();
+                            push(Detection { kind: *kind, range: m.range() });
+                            break;
+                        }
+                    }
+                }
+            }
         }
     }
     let maybe_ipv6 = text.bytes().filter(|b| *b == b':').nth(1).is_some();
@@ -322,21 +439,76 @@ fn scan_raw(text: &str) -> Vec<Detection> {
     found
 }
 
+/// Where a pattern needs to be tried.
+enum Anchors {
+    /// Nowhere: a character every match needs is absent.
+    Never,
+    /// Over the whole text (the engine finds the pattern's literal itself).
+    Anywhere,
+    /// At starts up to `before` bytes ahead of each hit (ascending).
+    Near { hits: Vec<usize>, before: usize },
+}
+
+/// The two patterns that start with a class, and the one that starts with
+/// a case-insensitive alternation, are tried only near what every match
+/// contains: an `@`, a digit-dot-digit, a keyword stem. Every other pattern
+/// starts with a literal the regex engine looks for first.
+fn anchors(kind: SensitiveKind, text: &str) -> Anchors {
+    match kind {
+        SensitiveKind::Email if text.contains('@') => Anchors::Anywhere,
+        SensitiveKind::Email => Anchors::Never,
+        SensitiveKind::Ipv4 => {
+            let b = text.as_bytes();
+            let hits: Vec<usize> = memchr::memchr_iter(b'.', b)
+                .filter(|&i| i > 0 && i + 1 < b.len() && b[i - 1].is_ascii_digit() && b[i + 1].is_ascii_digit())
+                .collect();
+            Anchors::Near { hits, before: IPV4_BEFORE_DOT }
+        }
+        SensitiveKind::SecretAssignment => {
+            Anchors::Near { hits: secret_stems(text), before: SECRET_KEYWORD_MAX }
+        }
+        SensitiveKind::PrivateKey
+        | SensitiveKind::Jwt
+        | SensitiveKind::AwsAccessKey
+        | SensitiveKind::GithubToken
+        | SensitiveKind::SlackToken
+        | SensitiveKind::SignedUrl
+        | SensitiveKind::BearerToken
+        | SensitiveKind::StripeKey
+        | SensitiveKind::GoogleApiKey
+        | SensitiveKind::OpenAiKey
+        | SensitiveKind::Ipv6 => Anchors::Anywhere,
+    }
+}
+
 fn ipv6_candidates(text: &str) -> Vec<std::ops::Range<usize>> {
     let bytes = text.as_bytes();
     let is_run = |b: u8| b.is_ascii_hexdigit() || b == b':' || b == b'.';
     let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if !is_run(bytes[i]) {
-            i += 1;
+    // Every candidate is a maximal run of hex digits, colons and dots that
+    // holds a colon: expand around each colon not yet inside a run.
+    let mut next_free = 0;
+    for colon in memchr::memchr_iter(b':', bytes) {
+        // In an address a colon has a hex digit or a colon beside it, and
+        // another colon within five bytes (groups are at most four digits).
+        let beside = |i: Option<usize>| i.and_then(|i| bytes.get(i)).is_some_and(|b| b.is_ascii_hexdigit() || *b == b':');
+        if colon < next_free || !(beside(colon.checked_sub(1)) || beside(Some(colon + 1))) {
             continue;
         }
-        let start = i;
+        let near = &bytes[colon.saturating_sub(5)..(colon + 6).min(bytes.len())];
+        if near.iter().filter(|b| **b == b':').count() < 2 {
+            continue;
+        }
+        let mut start = colon;
+        while start > 0 && is_run(bytes[start - 1]) {
+            start -= 1;
+        }
+        let mut i = colon;
         while i < bytes.len() && is_run(bytes[i]) {
             i += 1;
         }
+        next_free = i;
         let mut end = i;
         while end > start && bytes[end - 1] == b'.' {
             end -= 1;

@@ -1,7 +1,7 @@
 //! Property tests: the parser and the gate never panic, and redaction leaves
 //! nothing the gate would still find.
 
-use cavra_model::gate::{redact_text, scan_text};
+use cavra_model::gate::{redact_text, scan_bytes, scan_text, SensitiveKind};
 use cavra_model::{LoadOptions, Snapshot};
 use proptest::prelude::*;
 
@@ -37,6 +37,39 @@ proptest! {
         let (clean, kinds) = redact_text(&text);
         prop_assert_eq!(kinds.len(), 3);
         prop_assert!(scan_text(&clean).is_empty(), "{}", clean);
+    }
+
+    /// The gate tries some patterns only near what every match contains (a
+    /// keyword stem, a digit-dot-digit, an `@`): it must still find every
+    /// match a plain search over the whole text finds.
+    #[test]
+    fn targeted_search_finds_what_a_whole_text_search_finds(parts in proptest::collection::vec(fragment(), 1..12)) {
+        let text = parts.concat();
+        let found = scan_text(&text);
+        for (kind, re) in plain_patterns() {
+            for m in re.find_iter(&text) {
+                if kind == SensitiveKind::Ipv4 && !m.as_str().split('.').all(|o| o.parse::<u8>().is_ok()) {
+                    continue;
+                }
+                prop_assert!(
+                    found.iter().any(|d| d.range.start < m.end() && m.start() < d.range.end),
+                    "{kind:?} at {:?} in {text:?} not found: {found:?}", m.range()
+                );
+            }
+        }
+    }
+
+    /// Binary bytes: every printable run is scanned, with byte offsets.
+    #[test]
+    fn binary_runs_are_scanned(noise in proptest::collection::vec(any::<u8>(), 0..40), user in "[a-z]{1,8}") {
+        let mut bytes = vec![0xff, 0x00];
+        bytes.extend(&noise);
+        bytes.push(0x01);
+        let at = bytes.len();
+        bytes.extend(format!("{user}@example.test").as_bytes());
+        bytes.extend([0x00, 0xfe]);
+        let found = scan_bytes(&bytes);
+        prop_assert!(found.iter().any(|d| d.kind == SensitiveKind::Email && d.range.end == at + user.len() + 13), "{found:?}");
     }
 
     #[test]
@@ -126,4 +159,29 @@ fn no_false_positives_on_report_vocabulary() {
     ] {
         assert!(scan_text(text).is_empty(), "false positive on {text:?}: {:?}", scan_text(text));
     }
+}
+
+fn plain_patterns() -> Vec<(SensitiveKind, regex::Regex)> {
+    SensitiveKind::ALL.iter().filter_map(|k| k.pattern().map(|p| (*k, regex::Regex::new(p).unwrap()))).collect()
+}
+
+/// Pieces that make near-misses and matches of the anchored patterns.
+fn fragment() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("password".to_string()),
+        Just("PassWd".to_string()),
+        Just("x-api-key".to_string()),
+        Just("aws_secret_access_key".to_string()),
+        Just("refresh_token".to_string()),
+        Just("my_secret".to_string()),
+        Just("=".to_string()),
+        Just(": ".to_string()),
+        Just("\"".to_string()),
+        Just(".".to_string()),
+        Just("@".to_string()),
+        Just("::".to_string()),
+        "[0-9]{1,4}".prop_map(|s| s),
+        "[a-z]{1,6}".prop_map(|s| s),
+        "[ _é-]{1,2}".prop_map(|s| s),
+    ]
 }

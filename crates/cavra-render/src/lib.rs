@@ -42,9 +42,9 @@ pub use xlsx::CONSTANT_MEMORY_ROWS as XLSX_CONSTANT_MEMORY_ROWS;
 use std::fmt;
 use std::io::Write;
 
-pub use stream::{render_streamed, render_to_writer, StreamedRows, Written};
+pub use stream::{render_streamed, render_to_writer, write_gated, StreamedRows, Written};
 
-use cavra_model::gate::{scan_json, scan_text, SensitiveKind};
+use cavra_model::gate::{scan_bytes, scan_json, scan_text, SensitiveKind};
 use cavra_model::Report;
 use sha2::{Digest, Sha256};
 
@@ -316,6 +316,41 @@ pub fn gate_report(report: &Report) -> Result<(), RenderError> {
     Ok(())
 }
 
+/// A report the safety gate has passed: proof, checked once, that the
+/// model may be rendered in any number of formats without gating it again.
+///
+/// ```
+/// # let snapshot = cavra_model::Snapshot::from_json_str(
+/// #     include_str!("../../../examples/sample_snapshot.json"), &Default::default()).unwrap();
+/// # let posture = cavra_model::Posture::compute(&snapshot);
+/// let report = cavra_model::build_report(
+///     cavra_model::ReportKind::ControlCoverage, &snapshot, &posture, &Default::default());
+/// let gated = cavra_render::Gated::check(&report).unwrap();
+/// for format in [cavra_render::Format::Markdown, cavra_render::Format::Csv] {
+///     let mut out = Vec::new();
+///     cavra_render::write_gated(gated, format, &mut out).unwrap();
+///     assert!(!out.is_empty());
+/// }
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Gated<'a>(&'a Report);
+
+impl<'a> Gated<'a> {
+    /// Runs [`gate_report`] over `report`.
+    ///
+    /// # Errors
+    /// [`RenderError::UnsafeModel`] naming the first offending JSON path.
+    pub fn check(report: &'a Report) -> Result<Self, RenderError> {
+        gate_report(report)?;
+        Ok(Gated(report))
+    }
+
+    /// The report.
+    pub fn report(self) -> &'a Report {
+        self.0
+    }
+}
+
 /// Renders one report in one format: gate the model, run the backend, gate
 /// the final bytes, hash.
 ///
@@ -323,8 +358,7 @@ pub fn gate_report(report: &Report) -> Result<(), RenderError> {
 /// [`RenderError::UnsafeModel`], [`RenderError::UnsafeOutput`] or
 /// [`RenderError::Backend`]. Nothing is returned on failure.
 pub fn render(report: &Report, format: Format) -> Result<Artifact, RenderError> {
-    gate_report(report)?;
-    render_gated(report, format)
+    render_gated(Gated::check(report)?, format)
 }
 
 /// As [`render`] for a model already checked with [`gate_report`]: renders
@@ -332,7 +366,8 @@ pub fn render(report: &Report, format: Format) -> Result<Artifact, RenderError> 
 ///
 /// # Errors
 /// [`RenderError::UnsafeOutput`] or [`RenderError::Backend`].
-pub fn render_gated(report: &Report, format: Format) -> Result<Artifact, RenderError> {
+pub fn render_gated(report: Gated<'_>, format: Format) -> Result<Artifact, RenderError> {
+    let report = report.report();
     let mut bytes = Vec::new();
     format.backend().render_to(report, &mut bytes)?;
     let name = format!("{}.{}", report.meta.kind.as_str(), format.extension());
@@ -348,7 +383,7 @@ pub fn render_gated(report: &Report, format: Format) -> Result<Artifact, RenderE
 /// [`RenderError::UnsafeOutput`] naming the artifact (and part) and offset.
 pub fn gate_bytes(name: &str, format: Format, bytes: &[u8]) -> Result<(), RenderError> {
     if format.is_text() {
-        if let Some(d) = scan_text(&String::from_utf8_lossy(bytes)).into_iter().next() {
+        if let Some(d) = scan_bytes(bytes).into_iter().next() {
             return Err(RenderError::UnsafeOutput { artifact: name.to_string(), offset: d.range.start, kind: d.kind });
         }
         return Ok(());
@@ -357,7 +392,7 @@ pub fn gate_bytes(name: &str, format: Format, bytes: &[u8]) -> Result<(), Render
     if format == Format::Pdf {
         // Page text is encoded as glyph ids (the model gate has checked it);
         // what a PDF carries in clear (metadata, names) is scanned here.
-        if let Some(d) = scan_text(&String::from_utf8_lossy(bytes)).into_iter().next() {
+        if let Some(d) = scan_bytes(bytes).into_iter().next() {
             return Err(RenderError::UnsafeOutput { artifact: name.to_string(), offset: d.range.start, kind: d.kind });
         }
         return Ok(());
@@ -368,7 +403,7 @@ pub fn gate_bytes(name: &str, format: Format, bytes: &[u8]) -> Result<(), Render
         let part_name = part.name().map_err(|e| backend(e.to_string()))?.to_string();
         let mut content = Vec::new();
         std::io::Read::read_to_end(&mut part, &mut content).map_err(|e| backend(e.to_string()))?;
-        if let Some(d) = scan_text(&String::from_utf8_lossy(&content)).into_iter().next() {
+        if let Some(d) = scan_bytes(&content).into_iter().next() {
             return Err(RenderError::UnsafeOutput {
                 artifact: format!("{name}!{part_name}"),
                 offset: d.range.start,

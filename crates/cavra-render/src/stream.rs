@@ -9,7 +9,7 @@ use cavra_model::report::{Cell, Dataset};
 use cavra_model::{Report, SnapshotError};
 use sha2::{Digest, Sha256};
 
-use crate::{gate_report, Format, RenderError};
+use crate::{gate_report, Format, Gated, RenderError};
 
 /// What [`render_to_writer`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,10 +87,19 @@ impl Write for GatedWriter<'_> {
 /// assert_eq!(written.bytes as usize, file.len());
 /// ```
 pub fn render_to_writer(report: &Report, format: Format, out: &mut dyn Write) -> Result<Written, RenderError> {
-    gate_report(report)?;
+    write_gated(Gated::check(report)?, format, out)
+}
+
+/// As [`render_to_writer`] for a model the gate has already passed (see
+/// [`Gated`]): only the final bytes are gated.
+///
+/// # Errors
+/// As [`render_to_writer`], but for the model gate.
+pub fn write_gated(gated: Gated<'_>, format: Format, out: &mut dyn Write) -> Result<Written, RenderError> {
+    let report = gated.report();
     if !format.is_text() {
         // Containers are built whole, then every part is gated before a byte is written.
-        let a = crate::render_gated(report, format)?;
+        let a = crate::render_gated(gated, format)?;
         out.write_all(&a.bytes).map_err(|e| RenderError::write(format, e))?;
         return Ok(Written { name: a.name, bytes: a.bytes.len() as u64, sha256: a.sha256 });
     }
