@@ -167,16 +167,20 @@ fn render_all(
     staging: &mut Staging,
     jobs: usize,
 ) -> Result<Vec<Written>> {
-    use cavra_render::parallel::map_ordered;
+    use cavra_render::parallel::{map_heaviest_first, map_ordered};
     let posture = Posture::compute(snapshot);
     let reports = map_ordered(kinds, jobs, |kind| build_report(*kind, snapshot, &posture, options));
-    let gated = reports
-        .iter()
-        .map(|r| Gated::check(r).with_context(|| format!("rendering {}", r.meta.kind)))
+    let indices: Vec<usize> = (0..reports.len()).collect();
+    let gated = map_ordered(&indices, jobs, |i| {
+        let r = &reports[*i];
+        Gated::check(r).with_context(|| format!("rendering {}", r.meta.kind))
+    })
+        .into_iter()
         .collect::<Result<Vec<Gated>>>()?;
     let tasks: Vec<(usize, Format)> = (0..kinds.len()).flat_map(|i| formats.iter().map(move |f| (i, *f))).collect();
     let staged: &Staging = staging;
-    let outcomes = map_ordered(&tasks, jobs, |(i, format)| -> Result<Vec<Written>> {
+    let weight = |(_, format): &(usize, Format)| cavra_render::parallel::format_weight(*format);
+    let outcomes = map_heaviest_first(&tasks, jobs, weight, |(i, format)| -> Result<Vec<Written>> {
         let (kind, report) = (kinds[*i], &reports[*i]);
         let name = format!("{}.{}", kind.as_str(), format.extension());
         let w = staged

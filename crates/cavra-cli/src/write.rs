@@ -21,6 +21,9 @@ pub struct Staging {
     _owner: fs::File,
 }
 
+/// How many files are flushed to disk at once when a run commits.
+const SYNC_THREADS: usize = 16;
+
 /// Name of the lock file inside a staging folder.
 const OWNER: &str = ".owner";
 
@@ -87,8 +90,36 @@ impl Staging {
         let written = render(&mut w)?;
         let file =
             w.into_inner().map_err(|e| e.into_error()).with_context(|| format!("{}: cannot write", path.display()))?;
-        file.sync_all().with_context(|| format!("{}: cannot sync", path.display()))?;
+        drop(file);
         Ok(written)
+    }
+
+    /// Makes every listed file durable before anything moves into place.
+    /// The flushes wait on the disk, not the processor, so they run on up
+    /// to [`SYNC_THREADS`] threads at once and the device can merge them.
+    fn sync_all(&self) -> Result<()> {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let threads = self.names.len().clamp(1, SYNC_THREADS);
+        let sync_one = |name: &String| -> Result<()> {
+            let path = self.dir.path().join(name);
+            let file = fs::File::open(&path).with_context(|| format!("{}: cannot open", path.display()))?;
+            file.sync_all().with_context(|| format!("{}: cannot sync", path.display()))
+        };
+        let results: Vec<Result<()>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| -> Result<()> {
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(name) = self.names.get(i) else { return Ok(()) };
+                            sync_one(name)?;
+                        }
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a sync thread failed")))).collect()
+        });
+        results.into_iter().collect()
     }
 
     /// Names a file written with an `_unlisted` method for the commit.
@@ -107,7 +138,6 @@ impl Staging {
             .open(&path)
             .with_context(|| format!("{}: cannot create", path.display()))?;
         let written = render(&mut file)?;
-        file.sync_all().with_context(|| format!("{}: cannot sync", path.display()))?;
         self.names.push(name.to_string());
         Ok(written)
     }
@@ -138,6 +168,7 @@ impl Staging {
 
     /// Moves every staged file into the destination.
     pub fn commit(self) -> Result<()> {
+        self.sync_all()?;
         if !self.out.exists() {
             // The lock file goes first; the folder then becomes the output whole.
             fs::remove_file(self.dir.path().join(OWNER))

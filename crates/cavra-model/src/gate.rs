@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::Ipv6Addr;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use regex_automata::meta::Regex;
 use regex_automata::{Anchored, Input};
@@ -151,11 +151,11 @@ pub struct Detection {
     pub range: std::ops::Range<usize>,
 }
 
-static PATTERNS: LazyLock<Vec<(SensitiveKind, Regex)>> = LazyLock::new(|| {
-    SensitiveKind::ALL
-        .iter()
-        .filter_map(|k| k.pattern().map(|p| (*k, Regex::new(p).expect("gate patterns are valid"))))
-        .collect()
+/// Each pattern is compiled the first time a text needs it (the e-mail
+/// pattern, with its Unicode letter classes the costliest to build, is
+/// never built for a text without an `@`).
+static PATTERNS: LazyLock<Vec<(SensitiveKind, &'static str, OnceLock<Regex>)>> = LazyLock::new(|| {
+    SensitiveKind::ALL.iter().filter_map(|k| k.pattern().map(|p| (*k, p, OnceLock::new()))).collect()
 });
 
 /// Every keyword of [`SensitiveKind::SecretAssignment`] contains one of
@@ -400,14 +400,15 @@ fn scan_raw(text: &str) -> Vec<Detection> {
             found.push(d);
         }
     };
-    for (kind, re) in PATTERNS.iter() {
+    for (kind, pattern, compiled) in PATTERNS.iter() {
+        let re = || compiled.get_or_init(|| Regex::new(pattern).expect("gate patterns are valid"));
         let valid = |m: &regex_automata::Match| {
             *kind != SensitiveKind::Ipv4 || text[m.range()].split('.').all(|o| o.parse::<u8>().is_ok())
         };
         match anchors(*kind, text) {
             Anchors::Never => {}
             Anchors::Anywhere => {
-                for m in re.find_iter(text).filter(valid) {
+                for m in re().find_iter(text).filter(valid) {
                     push(Detection { kind: *kind, range: m.range() });
                 }
             }
@@ -421,7 +422,7 @@ fn scan_raw(text: &str) -> Vec<Detection> {
                             continue;
                         }
                         let input = Input::new(text).range(start..).anchored(Anchored::Yes);
-                        if let Some(m) = re.find(input).filter(valid) {
+                        if let Some(m) = re().find(input).filter(valid) {
                             covered = m.end();
                             push(Detection { kind: *kind, range: m.range() });
                             break;
