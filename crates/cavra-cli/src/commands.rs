@@ -175,8 +175,8 @@ fn render_all(
         let r = &reports[*i];
         Gated::check(r).with_context(|| format!("rendering {}", r.meta.kind))
     })
-        .into_iter()
-        .collect::<Result<Vec<Gated>>>()?;
+    .into_iter()
+    .collect::<Result<Vec<Gated>>>()?;
     let tasks: Vec<(usize, Format)> = (0..kinds.len()).flat_map(|i| formats.iter().map(move |f| (i, *f))).collect();
     let staged: &Staging = staging;
     let weight = |(_, format): &(usize, Format)| cavra_render::parallel::format_weight(*format);
@@ -231,10 +231,11 @@ pub fn render(args: &RenderArgs) -> Result<()> {
 }
 
 fn render_artifacts(args: &RenderArgs) -> Result<Vec<Written>> {
+    let mut formats = dedup(&args.formats, Format::ALL);
+    cavra_render::warm_up(&formats);
     let options = options(args.theme.as_deref())?;
     let snapshot = load(&args.input)?;
     let kinds = dedup(&args.kinds, ReportKind::ALL);
-    let mut formats = dedup(&args.formats, Format::ALL);
     let signing = signing(&args.signing, args.input.sample)?;
     let mut notes = Vec::new();
     if signing.is_none() && formats.iter().any(|f| f.is_signed()) {

@@ -16,13 +16,64 @@ pub struct Staging {
     out: PathBuf,
     dir: TempDir,
     names: Vec<String>,
+    syncer: Syncer,
     /// Held (locked) while this run lives; a staging folder whose owner
     /// file can be locked by someone else belongs to a run that died.
     _owner: fs::File,
 }
 
-/// How many files are flushed to disk at once when a run commits.
-const SYNC_THREADS: usize = 16;
+/// How many files are flushed to disk at once.
+const SYNC_THREADS: usize = 8;
+
+/// Flushes staged files to disk in the background while the run goes on:
+/// a flush waits on the device, not the processor, so several run at once
+/// beside the rendering, and the commit only waits for the last ones.
+struct Syncer {
+    tx: Option<std::sync::mpsc::Sender<PathBuf>>,
+    workers: Vec<std::thread::JoinHandle<Result<()>>>,
+}
+
+impl Syncer {
+    fn start() -> Syncer {
+        let (tx, rx) = std::sync::mpsc::channel::<PathBuf>();
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        let workers = (0..SYNC_THREADS)
+            .map(|_| {
+                let rx = std::sync::Arc::clone(&rx);
+                std::thread::spawn(move || -> Result<()> {
+                    loop {
+                        let next = rx.lock().map_err(|_| anyhow::anyhow!("a sync thread failed"))?.recv();
+                        let Ok(path) = next else { return Ok(()) };
+                        let file = fs::File::open(&path).with_context(|| format!("{}: cannot open", path.display()))?;
+                        file.sync_all().with_context(|| format!("{}: cannot sync", path.display()))?;
+                    }
+                })
+            })
+            .collect();
+        Syncer { tx: Some(tx), workers }
+    }
+
+    /// Queues a written (and closed) file to be flushed.
+    fn queue(&self, path: PathBuf) {
+        if let Some(tx) = &self.tx {
+            // A send fails only once every worker has stopped on an error, which `finish` reports.
+            let _ = tx.send(path);
+        }
+    }
+
+    /// Waits until every queued file is on disk; the first failure, if any.
+    fn finish(mut self) -> Result<()> {
+        drop(self.tx.take());
+        let mut first = Ok(());
+        for w in self.workers.drain(..) {
+            let r = w.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a sync thread failed")));
+            if first.is_ok() {
+                first = r;
+            }
+        }
+        first
+    }
+}
 
 /// Name of the lock file inside a staging folder.
 const OWNER: &str = ".owner";
@@ -63,7 +114,7 @@ impl Staging {
         let owner = fs::File::create(dir.path().join(OWNER))
             .and_then(|f| f.lock().map(|()| f))
             .with_context(|| format!("{}: cannot lock the staging folder", dir.path().display()))?;
-        Ok(Staging { out: out.to_path_buf(), dir, names: Vec::new(), _owner: owner })
+        Ok(Staging { out: out.to_path_buf(), dir, names: Vec::new(), syncer: Syncer::start(), _owner: owner })
     }
 
     /// Writes one artifact through `render` into a staged file.
@@ -91,35 +142,8 @@ impl Staging {
         let file =
             w.into_inner().map_err(|e| e.into_error()).with_context(|| format!("{}: cannot write", path.display()))?;
         drop(file);
+        self.syncer.queue(path);
         Ok(written)
-    }
-
-    /// Makes every listed file durable before anything moves into place.
-    /// The flushes wait on the disk, not the processor, so they run on up
-    /// to [`SYNC_THREADS`] threads at once and the device can merge them.
-    fn sync_all(&self) -> Result<()> {
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let threads = self.names.len().clamp(1, SYNC_THREADS);
-        let sync_one = |name: &String| -> Result<()> {
-            let path = self.dir.path().join(name);
-            let file = fs::File::open(&path).with_context(|| format!("{}: cannot open", path.display()))?;
-            file.sync_all().with_context(|| format!("{}: cannot sync", path.display()))
-        };
-        let results: Vec<Result<()>> = std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..threads)
-                .map(|_| {
-                    scope.spawn(|| -> Result<()> {
-                        loop {
-                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let Some(name) = self.names.get(i) else { return Ok(()) };
-                            sync_one(name)?;
-                        }
-                    })
-                })
-                .collect();
-            workers.into_iter().map(|w| w.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a sync thread failed")))).collect()
-        });
-        results.into_iter().collect()
     }
 
     /// Names a file written with an `_unlisted` method for the commit.
@@ -138,6 +162,8 @@ impl Staging {
             .open(&path)
             .with_context(|| format!("{}: cannot create", path.display()))?;
         let written = render(&mut file)?;
+        drop(file);
+        self.syncer.queue(path);
         self.names.push(name.to_string());
         Ok(written)
     }
@@ -153,6 +179,7 @@ impl Staging {
     pub fn write_bytes_unlisted(&self, name: &str, bytes: &[u8]) -> Result<Written> {
         let path = self.dir.path().join(name);
         fs::write(&path, bytes).with_context(|| format!("{}: cannot write", path.display()))?;
+        self.syncer.queue(path);
         Ok(Written {
             name: name.to_string(),
             bytes: bytes.len() as u64,
@@ -168,7 +195,7 @@ impl Staging {
 
     /// Moves every staged file into the destination.
     pub fn commit(self) -> Result<()> {
-        self.sync_all()?;
+        self.syncer.finish()?;
         if !self.out.exists() {
             // The lock file goes first; the folder then becomes the output whole.
             fs::remove_file(self.dir.path().join(OWNER))

@@ -109,7 +109,9 @@ impl SensitiveKind {
                 r"(?i-u:-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----)(?s:.*?)(?:(?i-u:-----END[A-Z0-9 ]*PRIVATE KEY-----)|\z)|(?i-u:LS0tLS1CRUdJTi[A-Z0-9+/=]{8,})",
             ),
             SensitiveKind::Jwt => Some(r"(?-u:\b)eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
-            SensitiveKind::AwsAccessKey => Some(r"(?-u:\b)(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[A-Z0-9]{16}(?-u:\b)"),
+            SensitiveKind::AwsAccessKey => {
+                Some(r"(?-u:\b)(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[A-Z0-9]{16}(?-u:\b)")
+            }
             SensitiveKind::GithubToken => Some(r"(?-u:\b)(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})"),
             SensitiveKind::SlackToken => {
                 Some(r"(?-u:\b)xox[abposr]-[A-Za-z0-9-]{10,}|hooks\.slack\.com/services/[A-Za-z0-9/]+")
@@ -154,9 +156,8 @@ pub struct Detection {
 /// Each pattern is compiled the first time a text needs it (the e-mail
 /// pattern, with its Unicode letter classes the costliest to build, is
 /// never built for a text without an `@`).
-static PATTERNS: LazyLock<Vec<(SensitiveKind, &'static str, OnceLock<Regex>)>> = LazyLock::new(|| {
-    SensitiveKind::ALL.iter().filter_map(|k| k.pattern().map(|p| (*k, p, OnceLock::new()))).collect()
-});
+static PATTERNS: LazyLock<Vec<(SensitiveKind, &'static str, OnceLock<Regex>)>> =
+    LazyLock::new(|| SensitiveKind::ALL.iter().filter_map(|k| k.pattern().map(|p| (*k, p, OnceLock::new()))).collect());
 
 /// Every keyword of [`SensitiveKind::SecretAssignment`] contains one of
 /// these stems; looked for in an ASCII-lowercased copy, they are where that
@@ -181,6 +182,15 @@ const SECRET_KEYWORD_MAX: usize = 21;
 
 /// An IPv4 address starts at most this far before one of its dots.
 const IPV4_BEFORE_DOT: usize = 11;
+
+/// Compiles every pattern now instead of on first need: a caller with an
+/// idle core (the command line while it parses a snapshot) runs this on
+/// another thread so that the first scans do not wait for it.
+pub fn prepare() {
+    for (_, pattern, compiled) in PATTERNS.iter() {
+        compiled.get_or_init(|| Regex::new(pattern).expect("gate patterns are valid"));
+    }
+}
 
 /// Finds every sensitive span in `text`, non-overlapping, in text order.
 /// Where two detections overlap, the one earlier in [`SensitiveKind::ALL`] wins.
@@ -465,9 +475,7 @@ fn anchors(kind: SensitiveKind, text: &str) -> Anchors {
                 .collect();
             Anchors::Near { hits, before: IPV4_BEFORE_DOT }
         }
-        SensitiveKind::SecretAssignment => {
-            Anchors::Near { hits: secret_stems(text), before: SECRET_KEYWORD_MAX }
-        }
+        SensitiveKind::SecretAssignment => Anchors::Near { hits: secret_stems(text), before: SECRET_KEYWORD_MAX },
         SensitiveKind::PrivateKey
         | SensitiveKind::Jwt
         | SensitiveKind::AwsAccessKey
@@ -493,7 +501,8 @@ fn ipv6_candidates(text: &str) -> Vec<std::ops::Range<usize>> {
     for colon in memchr::memchr_iter(b':', bytes) {
         // In an address a colon has a hex digit or a colon beside it, and
         // another colon within five bytes (groups are at most four digits).
-        let beside = |i: Option<usize>| i.and_then(|i| bytes.get(i)).is_some_and(|b| b.is_ascii_hexdigit() || *b == b':');
+        let beside =
+            |i: Option<usize>| i.and_then(|i| bytes.get(i)).is_some_and(|b| b.is_ascii_hexdigit() || *b == b':');
         if colon < next_free || !(beside(colon.checked_sub(1)) || beside(Some(colon + 1))) {
             continue;
         }

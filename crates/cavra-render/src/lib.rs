@@ -316,6 +316,25 @@ pub fn gate_report(report: &Report) -> Result<(), RenderError> {
     Ok(())
 }
 
+/// Starts, on a background thread, the one-time work the given formats
+/// need (compiling the safety gate's patterns, parsing the PDF fonts), so
+/// that it overlaps whatever the caller does next, such as parsing a
+/// snapshot, instead of delaying the first render. Purely a speed-up: the
+/// output is the same whether or not it was called.
+///
+/// ```
+/// cavra_render::warm_up(&[cavra_render::Format::Pdf]);
+/// ```
+pub fn warm_up(formats: &[Format]) {
+    let pdf = formats.contains(&Format::Pdf);
+    std::thread::spawn(move || {
+        cavra_model::gate::prepare();
+        if pdf {
+            pdf::prepare();
+        }
+    });
+}
+
 /// A report the safety gate has passed: proof, checked once, that the
 /// model may be rendered in any number of formats without gating it again.
 ///

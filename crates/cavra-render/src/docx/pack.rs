@@ -1,4 +1,5 @@
-//! Deterministic re-packing of a docx-rs package: deflate every part, fixed
+//! Deterministic re-packing of a docx-rs package: deflate every part but the
+//! pictures (stored, as they are compressed already), fixed
 //! timestamps and permissions, original part order, picture relationship ids
 //! renumbered from 1 in order of first use, and header rows marked to repeat.
 
@@ -88,6 +89,12 @@ pub(super) fn repack(raw: &[u8]) -> Result<Vec<u8>, String> {
             text.into_bytes()
         } else {
             content
+        };
+        // Pictures are compressed already: deflating them again costs time and saves nothing.
+        let options = if name.ends_with(".png") {
+            options.compression_method(CompressionMethod::Stored).compression_level(None)
+        } else {
+            options
         };
         out.start_file(name, options).map_err(|e| e.to_string())?;
         out.write_all(&content).map_err(|e| e.to_string())?;

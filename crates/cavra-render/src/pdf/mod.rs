@@ -28,6 +28,19 @@ static PARSED: LazyLock<Option<(ParsedFont, ParsedFont)>> = LazyLock::new(|| {
     Some((ParsedFont::from_bytes(REGULAR, 0, &mut warnings)?, ParsedFont::from_bytes(BOLD, 0, &mut warnings)?))
 });
 
+/// Advance widths of the first [`canvas::TABLE_CHARS`] code points of each
+/// font, read once per process (measuring text is the most frequent thing
+/// the layout does).
+static ADVANCES: LazyLock<(Vec<u16>, Vec<u16>)> = LazyLock::new(|| {
+    let table = |bytes: &[u8]| ttf_parser::Face::parse(bytes, 0).map(|f| canvas::advance_table(&f)).unwrap_or_default();
+    (table(REGULAR), table(BOLD))
+});
+
+/// Parses the embedded fonts and their metrics now (see [`crate::warm_up`]).
+pub(crate) fn prepare() {
+    let _ = (PARSED.is_some(), ADVANCES.0.len());
+}
+
 /// Tables longer than this show their first rows and say where the rest are.
 pub const MAX_TABLE_ROWS: usize = 200;
 
@@ -449,7 +462,7 @@ fn pdf_date(t: cavra_model::Timestamp) -> printpdf::date::DateTime {
     )
 }
 
-fn build(report: &Report) -> Result<Vec<u8>, RenderError> {
+fn build(report: &Report, out: &mut dyn std::io::Write) -> Result<(), RenderError> {
     let backend = |message: String| RenderError::Backend { format: Format::Pdf, message };
     let (regular, bold) = PARSED.as_ref().ok_or_else(|| backend("the embedded fonts cannot be parsed".into()))?;
     let m = &report.meta;
@@ -469,8 +482,13 @@ fn build(report: &Report) -> Result<Vec<u8>, RenderError> {
         regular: FontRef {
             id: regular_id,
             face: ttf_parser::Face::parse(REGULAR, 0).map_err(|e| backend(e.to_string()))?,
+            advances: &ADVANCES.0,
         },
-        bold: FontRef { id: bold_id, face: ttf_parser::Face::parse(BOLD, 0).map_err(|e| backend(e.to_string()))? },
+        bold: FontRef {
+            id: bold_id,
+            face: ttf_parser::Face::parse(BOLD, 0).map_err(|e| backend(e.to_string()))?,
+            advances: &ADVANCES.1,
+        },
     };
     let paper = report.theme.paper;
     let size = match paper {
@@ -507,9 +525,10 @@ fn build(report: &Report) -> Result<Vec<u8>, RenderError> {
     let mut warnings = Vec::new();
     let mut lo = doc.to_lopdf_document(&opts, &mut warnings);
     fix_up(&mut lo, report);
-    let mut out = Vec::new();
-    lo.save_to(&mut out).map_err(|e| backend(e.to_string()))?;
-    Ok(out)
+    // Written straight into the caller's writer: no second copy of the file.
+    let mut out = out;
+    lo.save_to(&mut out).map_err(|e| RenderError::write(Format::Pdf, e))?;
+    Ok(())
 }
 
 /// The theme's logo as raw pixels (RGB, or RGBA when it has transparency).
@@ -571,7 +590,6 @@ fn fix_up(lo: &mut lopdf::Document, report: &Report) {
 
 impl Renderer for PdfRenderer {
     fn render_to(&self, report: &Report, out: &mut dyn std::io::Write) -> Result<(), RenderError> {
-        let bytes = build(report)?;
-        out.write_all(&bytes).map_err(|e| RenderError::write(Format::Pdf, e))
+        build(report, out)
     }
 }
