@@ -12,7 +12,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use cavra_reports::model::{build_report, LoadOptions, Posture, Report, ReportKind, ReportOptions, Snapshot};
-use cavra_reports::render::{gate_report, render_gated, Format};
+use cavra_reports::render::{render_gated, Format, Gated};
 use cavra_reports::synth::{generate, SynthConfig};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
@@ -38,8 +38,8 @@ fn bench(c: &mut Criterion) {
             group.bench_with_input(BenchmarkId::from_parameter(format.name()), format, |b, format| {
                 b.iter(|| {
                     for report in &reports {
-                        gate_report(report).expect("public-safe");
-                        black_box(render_gated(report, *format).expect("renders"));
+                        let gated = Gated::check(report).expect("public-safe");
+                        black_box(render_gated(gated, *format).expect("renders"));
                     }
                 })
             });

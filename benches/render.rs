@@ -12,7 +12,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use cavra_reports::model::{build_report, LoadOptions, Posture, ReportKind, ReportOptions, Snapshot};
-use cavra_reports::render::{gate_report, render_gated, Format};
+use cavra_reports::render::{render_gated, Format, Gated};
 use cavra_reports::synth::{generate, SynthConfig};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
@@ -41,9 +41,9 @@ fn bench(c: &mut Criterion) {
                 // As the CLI does it: build, gate the model once, render and gate each format.
                 b.iter(|| {
                     let report = build_report(*kind, &snapshot, &posture, &ReportOptions::default());
-                    gate_report(&report).expect("public-safe");
+                    let gated = Gated::check(&report).expect("public-safe");
                     for format in [Format::Markdown, Format::Csv, Format::Json] {
-                        black_box(render_gated(&report, format).expect("renders"));
+                        black_box(render_gated(gated, format).expect("renders"));
                     }
                 })
             });

@@ -26,6 +26,7 @@ pub mod limits;
 pub mod posture;
 pub mod report;
 pub mod round;
+pub mod sections;
 mod snapshot;
 pub mod stream;
 pub mod theme;

@@ -1,7 +1,8 @@
 //! The format-neutral report model: `Report = meta + blocks + datasets`.
 //!
 //! Document formats (Markdown, HTML, PDF, DOCX) read the blocks in order;
-//! data formats (CSV, JSON, XLSX, JSONL) read the datasets and the summary.
+//! data formats (CSV, JSON, XLSX, JSONL) read the datasets, and the JSON
+//! forms the typed [`Sections`](crate::sections::Sections) too.
 //! Every renderer matches every variant here, so a new block kind shows up
 //! as a compile error wherever it needs handling.
 
@@ -137,14 +138,15 @@ pub struct ReportMeta {
     pub snapshot_digest: String,
 }
 
-/// A report: metadata, reading-order blocks, typed datasets and the kind's
-/// structured summary (the top-level keys of its JSON form, in contract order).
+/// A report: metadata, the kind's typed sections (the top-level keys of
+/// its JSON form, in contract order), reading-order blocks and typed
+/// datasets.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
     /// Metadata.
     pub meta: ReportMeta,
-    /// Kind-specific structured content, keys in contract order.
-    pub summary: serde_json::Map<String, serde_json::Value>,
+    /// The kind's typed sections.
+    pub sections: crate::sections::Sections,
     /// Document blocks in reading order.
     pub blocks: Vec<Block>,
     /// Named tables; the first is the primary one (the CSV form).
@@ -174,14 +176,18 @@ impl ReportMeta {
     }
 }
 
+/// The reporting window in `theme`'s time zone.
+pub(crate) fn window_label(theme: &crate::theme::Theme, meta: &ReportMeta) -> String {
+    match meta.window_start {
+        Some(start) => format!("{} to {}", theme.show_time(start), theme.show_time(meta.window_end)),
+        None => format!("up to {}", theme.show_time(meta.window_end)),
+    }
+}
+
 impl Report {
     /// The reporting window as documents show it (in the theme's time zone).
     pub fn window_label(&self) -> String {
-        let t = &self.theme;
-        match self.meta.window_start {
-            Some(start) => format!("{} to {}", t.show_time(start), t.show_time(self.meta.window_end)),
-            None => format!("up to {}", t.show_time(self.meta.window_end)),
-        }
+        window_label(&self.theme, &self.meta)
     }
 
     /// A cell as documents show it: instants in the theme's time zone.

@@ -3,6 +3,7 @@
 
 use cavra_model::canonical::canonical_sha256;
 use cavra_model::report::{Cell, Dataset, Report};
+use cavra_model::sections::Sections;
 use cavra_model::{build_report, LoadOptions, Posture, ReportKind, ReportOptions, Snapshot};
 use serde_json::{json, Value};
 
@@ -81,8 +82,9 @@ fn exception_flags_days_and_order() {
     assert_eq!(col(d, 4, "flags").to_text(), "");
     // age: 2026-10-01 to 2026-11-01 = 31 days
     assert_eq!(col(d, 0, "age_days"), &Cell::Integer(31));
-    assert_eq!(r.summary["flags"]["review_overdue"], 1);
-    assert_eq!(r.summary["in_force"], 2);
+    let Sections::ExceptionReport(x) = &r.sections else { panic!("exception-report sections") };
+    assert!(x.flags.0.contains(&("review_overdue", 1)), "{:?}", x.flags);
+    assert_eq!(x.in_force, 2);
 }
 
 #[test]
@@ -96,8 +98,9 @@ fn incident_packet_requirements_and_custody() {
         }]
     }));
     let r = build(ReportKind::IncidentPacket, &s);
-    let reqs = r.summary["incidents"][0]["open_requirements"].as_array().unwrap();
-    let reqs: Vec<&str> = reqs.iter().map(|v| v.as_str().unwrap()).collect();
+    let Sections::IncidentPacket(x) = &r.sections else { panic!("incident-packet sections") };
+    let reqs = &x.incidents[0].open_requirements;
+    let reqs: Vec<&str> = reqs.iter().map(String::as_str).collect();
     assert_eq!(
         reqs,
         [
@@ -136,7 +139,8 @@ fn policy_drift_compares_with_activity_before_the_window() {
     let r2 = scope.rows.iter().find(|row| row[2].to_text() == "r2").unwrap();
     assert_eq!(r2[4].to_text(), "yes");
     assert_eq!(r2[3].to_text(), "2026-10-31T09:00:00Z");
-    assert_eq!(r.summary["new_scope_items"], 1);
+    let Sections::PolicyDriftReport(x) = &r.sections else { panic!("policy-drift-report sections") };
+    assert_eq!(x.new_scope_items, Some(1));
 }
 
 #[test]

@@ -280,7 +280,7 @@ pub enum RenderError {
     },
 }
 
-/// Checks a report model with the safety gate: metadata, summary, blocks and
+/// Checks a report model with the safety gate: metadata, sections, blocks and
 /// every dataset cell.
 ///
 /// # Errors
@@ -291,7 +291,7 @@ pub fn gate_report(report: &Report) -> Result<(), RenderError> {
         path,
         kind,
     };
-    let head = serde_json::json!({"meta": report.meta, "summary": report.summary, "blocks": report.blocks});
+    let head = serde_json::json!({"meta": report.meta, "sections": report.sections, "blocks": report.blocks});
     if let Some((path, kind)) = scan_json(&head).into_iter().next() {
         return Err(unsafe_at(path, kind));
     }

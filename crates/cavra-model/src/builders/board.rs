@@ -1,10 +1,9 @@
 //! board-kpi-pack: the portal's board KPI contract plus our additions.
 
-use serde_json::{json, Value};
-
 use super::{cell_int, heading, para, table, Ctx};
 use crate::posture::{severity_weight, CoverageStatus, Finding};
 use crate::report::{Block, Chart, ChartKind, Classification, ColumnType, Dataset, Report, ReportKind, Series};
+use crate::sections::{BoardSections, Figures, Sections, TopRisk};
 
 const TOP_RISKS: usize = 5;
 
@@ -30,26 +29,6 @@ pub(super) fn build(ctx: &Ctx) -> Report {
         p.coverage.surfaces.iter().filter(|s| s.coverage_status != CoverageStatus::NotObservedLocally).count();
     let risks = top_risks(&p.findings, TOP_RISKS);
 
-    r.summary.insert("overview".into(), ctx.overview_json());
-    r.summary.insert("agent_count".into(), json!(p.agents.len()));
-    r.summary.insert("control_surface_count".into(), json!(observed_surfaces));
-    r.summary.insert(
-        "top_risks".into(),
-        Value::Array(
-            risks
-                .iter()
-                .map(|f| {
-                    json!({
-                        "severity": f.severity,
-                        "risk_classification": f.risk_classification,
-                        "decision": f.decision,
-                        "agent_id": f.agent_id,
-                        "repository": f.repository,
-                    })
-                })
-                .collect(),
-        ),
-    );
     let kpis = [
         ("posture_score", "Posture score (compatibility)", o.posture_score, "points"),
         ("normalised_score", "Posture score (normalised)", o.normalised_score, "points"),
@@ -69,10 +48,24 @@ pub(super) fn build(ctx: &Ctx) -> Report {
         ("active_exceptions", "Exceptions in force", ctx.active_exceptions() as i64, "count"),
         ("expired_exceptions_in_force", "Exceptions in force past expiry", ctx.expired_but_active() as i64, "count"),
     ];
-    r.summary
-        .insert("kpis".into(), Value::Object(kpis.iter().map(|(k, _, v, _)| ((*k).to_string(), json!(v))).collect()));
-    r.summary.insert("normalised_level".into(), json!(o.normalised_level));
-    r.summary.insert("decisions_by_kind".into(), json!(p.decisions_by_kind));
+    let sections = BoardSections {
+        overview: ctx.portal_overview(),
+        agent_count: p.agents.len(),
+        control_surface_count: observed_surfaces,
+        top_risks: risks
+            .iter()
+            .map(|f| TopRisk {
+                severity: f.severity,
+                risk_classification: f.risk_classification,
+                decision: f.decision,
+                agent_id: f.agent_id.clone(),
+                repository: f.repository.clone(),
+            })
+            .collect(),
+        kpis: Figures(kpis.iter().map(|(k, _, v, _)| (*k, *v)).collect()),
+        normalised_level: o.normalised_level,
+        decisions_by_kind: p.decisions_by_kind.clone(),
+    };
 
     r.blocks.push(heading(2, "Key figures"));
     r.blocks.push(Block::Kpis { items: ctx.overview_kpis() });
@@ -149,5 +142,5 @@ pub(super) fn build(ctx: &Ctx) -> Report {
         ]);
     }
     r.datasets.push(t);
-    r
+    r.finish(Sections::BoardKpiPack(sections))
 }

@@ -1,10 +1,9 @@
 //! executive-risk-brief: summary, narrative, top findings, actions, limitations.
 
-use serde_json::{json, Value};
-
-use super::{finding_json, findings_dataset, heading, list, para, table_columns, Ctx};
+use super::{findings_dataset, heading, list, para, table_columns, Ctx};
 use crate::posture::{CoverageStatus, RiskLevel};
 use crate::report::{Block, Chart, ChartKind, Classification, ColumnType, Dataset, Report, ReportKind, Series};
+use crate::sections::{BriefOverview, BriefSections, Sections};
 
 pub(super) const TOP_FINDINGS: usize = 8;
 
@@ -23,21 +22,16 @@ pub(super) fn build(ctx: &Ctx) -> Report {
     // Ours: the brief ranks findings by severity, then newest, so the worst come first.
     let top = super::board::top_risks(&p.findings, TOP_FINDINGS);
 
-    let mut overview = ctx.overview_json();
-    if let Value::Object(m) = &mut overview {
-        m.insert("normalised_score".into(), json!(o.normalised_score));
-        m.insert("normalised_level".into(), json!(o.normalised_level));
-        m.insert("warned_actions".into(), json!(o.warned_actions));
-        m.insert("evidence_confidence_score".into(), json!(o.evidence_confidence_score));
-        m.insert("agent_count".into(), json!(p.agents.len()));
-        m.insert("coverage_score".into(), json!(p.coverage.coverage_score));
-        m.insert("evidence_freshness_score".into(), json!(p.freshness.freshness_score));
-    }
-    r.summary.insert("overview".into(), overview);
-    r.summary.insert("executive_narrative".into(), json!(narrative));
-    r.summary.insert("top_findings".into(), Value::Array(top.iter().map(|f| finding_json(f)).collect()));
-    r.summary.insert("recommended_actions".into(), json!(actions));
-    r.summary.insert("limitations".into(), json!(limitations));
+    let overview = BriefOverview {
+        portal: ctx.portal_overview(),
+        normalised_score: o.normalised_score,
+        normalised_level: o.normalised_level,
+        warned_actions: o.warned_actions,
+        evidence_confidence_score: o.evidence_confidence_score,
+        agent_count: p.agents.len(),
+        coverage_score: p.coverage.coverage_score,
+        evidence_freshness_score: p.freshness.freshness_score,
+    };
 
     r.blocks.push(heading(2, "Summary"));
     r.blocks.push(Block::Kpis { items: ctx.overview_kpis() });
@@ -77,9 +71,9 @@ pub(super) fn build(ctx: &Ctx) -> Report {
         ));
     }
     r.blocks.push(heading(2, "Recommended actions"));
-    r.blocks.push(list(true, actions));
+    r.blocks.push(list(true, actions.clone()));
     r.blocks.push(heading(2, "Limitations"));
-    r.blocks.push(list(false, limitations));
+    r.blocks.push(list(false, limitations.clone()));
 
     r.datasets.push(findings_dataset("top_findings", "Top findings", &top));
     let mut metrics = Dataset::new(
@@ -103,7 +97,13 @@ pub(super) fn build(ctx: &Ctx) -> Report {
         metrics.push(vec![k.into(), v.into()]);
     }
     r.datasets.push(metrics);
-    r
+    r.finish(Sections::ExecutiveRiskBrief(BriefSections {
+        overview,
+        executive_narrative: narrative,
+        top_findings: top.into_iter().cloned().collect(),
+        recommended_actions: actions,
+        limitations,
+    }))
 }
 
 fn narrative(ctx: &Ctx, window: &str) -> Vec<String> {

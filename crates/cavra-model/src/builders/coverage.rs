@@ -1,11 +1,10 @@
 //! control-coverage: the six surfaces, the heat map and the gaps.
 
-use serde_json::json;
-
 use super::{cell_int, heading, para, table, Ctx};
 use crate::frameworks::{clause_list, surface_clauses, Framework};
 use crate::input::ControlSurface;
 use crate::report::{Block, Chart, ChartKind, Classification, ColumnType, Dataset, Kpi, Report, ReportKind, Series};
+use crate::sections::{CoverageSections, Sections};
 
 const HEAT_ROWS_IN_CHART: usize = 30;
 const GAPS_SHOWN: usize = 25;
@@ -18,9 +17,11 @@ pub(super) fn build(ctx: &Ctx) -> Report {
         "security architecture and GRC",
         Classification::Internal,
     );
-    r.summary.insert("coverage_score".into(), json!(c.coverage_score));
-    r.summary.insert("heat_map_rows".into(), json!(c.heat_rows.len()));
-    r.summary.insert("gap_count".into(), json!(c.top_gaps.len()));
+    let sections = CoverageSections {
+        coverage_score: c.coverage_score,
+        heat_map_rows: c.heat_rows.len(),
+        gap_count: c.top_gaps.len(),
+    };
 
     let enforced = c.surfaces.iter().filter(|s| !s.coverage_status.is_gap()).count();
     r.blocks.push(heading(2, "Summary"));
@@ -156,5 +157,5 @@ pub(super) fn build(ctx: &Ctx) -> Report {
         g.push(vec![agent.clone().into(), repo.clone().into(), surface.as_str().into(), status.as_str().into()]);
     }
     r.datasets.push(g);
-    r
+    r.finish(Sections::ControlCoverage(sections))
 }

@@ -4,14 +4,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::json;
-
 use super::{cell_int, heading, para, table, table_columns, Ctx};
 use crate::input::{ControlSurface, Decision, DecisionKind, Severity, Timestamp};
 use crate::posture::{agent_key, control_surface, decision_confidence, display_target};
 use crate::report::{
     Block, Cell, Chart, ChartKind, Classification, ColumnType, Dataset, Kpi, Report, ReportKind, Series,
 };
+use crate::sections::{DigestSections, RuleCount, Sections};
 
 const TOP_RULES: usize = 20;
 
@@ -277,14 +276,13 @@ pub(super) fn finish(ctx: &Ctx, acc: DigestAcc) -> Report {
     }
 
     let agents = days.keys().map(|(a, _)| a.as_str()).collect::<std::collections::BTreeSet<_>>().len();
-    r.summary.insert("decision_count".into(), json!(decision_count));
-    r.summary.insert("agent_count".into(), json!(agents));
-    r.summary.insert("day_count".into(), json!(per_day_total.len()));
-    r.summary.insert("near_misses".into(), json!(miss_count));
-    r.summary.insert(
-        "top_rules".into(),
-        json!(top.iter().map(|(k, c, _)| json!({"rule_id": k, "decisions": c[0]})).collect::<Vec<_>>()),
-    );
+    let sections = DigestSections {
+        decision_count,
+        agent_count: agents,
+        day_count: per_day_total.len(),
+        near_misses: miss_count,
+        top_rules: top.iter().map(|(k, c, _)| RuleCount { rule_id: (*k).to_string(), decisions: c[0] }).collect(),
+    };
 
     r.blocks.push(heading(2, "Summary"));
     r.blocks.push(Block::Kpis {
@@ -340,5 +338,5 @@ pub(super) fn finish(ctx: &Ctx, acc: DigestAcc) -> Report {
         r.blocks.push(table("new_tools", Some(40)));
     }
     r.datasets.extend([rows, daily, top_rules, misses, new_tools]);
-    r
+    r.finish(Sections::AgentActivityDigest(sections))
 }

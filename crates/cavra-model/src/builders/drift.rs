@@ -5,12 +5,11 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::json;
-
 use super::{cell_int, heading, para, table, table_columns, Ctx};
 use crate::input::{PolicyBaseline, Timestamp};
 use crate::posture::{agent_key, control_surface, AgentRisk};
 use crate::report::{Block, Cell, Classification, ColumnType, Dataset, Kpi, Report, ReportKind};
+use crate::sections::{DriftSections, Sections};
 
 struct Row<'a> {
     agent_id: &'a str,
@@ -188,12 +187,14 @@ pub(super) fn build(ctx: &Ctx) -> Report {
     let review = rows.iter().filter(|r| r.risk.is_some_and(|x| x.behavior_drift_status == "review_required")).count();
     let unusual = rows.iter().filter(|r| r.risk.is_some_and(|x| x.behavior_drift_status == "unusual_behavior")).count();
     let new_items = items.keys().filter(|(a, k, v)| is_new(a, k, v) == Some(true)).count();
-    r.summary.insert("agent_count".into(), json!(rows.len()));
-    r.summary.insert("digest_drift".into(), json!(drifted));
-    r.summary.insert("behavior_review_required".into(), json!(review));
-    r.summary.insert("behavior_unusual".into(), json!(unusual));
-    r.summary.insert("scope_history_available".into(), json!(history));
-    r.summary.insert("new_scope_items".into(), if history { json!(new_items) } else { serde_json::Value::Null });
+    let sections = DriftSections {
+        agent_count: rows.len(),
+        digest_drift: drifted,
+        behavior_review_required: review,
+        behavior_unusual: unusual,
+        scope_history_available: history,
+        new_scope_items: history.then_some(new_items),
+    };
 
     r.blocks.push(heading(2, "Summary"));
     r.blocks.push(Block::Kpis {
@@ -244,5 +245,5 @@ pub(super) fn build(ctx: &Ctx) -> Report {
     r.blocks.push(table("scope", Some(60)));
     r.datasets.push(d);
     r.datasets.push(scope);
-    r
+    r.finish(Sections::PolicyDriftReport(sections))
 }

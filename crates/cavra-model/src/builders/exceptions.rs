@@ -1,11 +1,10 @@
 //! exception-report: every policy exception with its age, expiry, review and
 //! renewal state, and the flags that need action.
 
-use serde_json::json;
-
 use super::{heading, para, Ctx};
 use crate::input::{ExceptionStatus, PolicyException};
 use crate::report::{Block, Chart, ChartKind, Classification, ColumnType, Dataset, Kpi, Report, ReportKind, Series};
+use crate::sections::{ExceptionSections, Figures, Sections};
 
 /// Exceptions in force: approved or active.
 fn in_force(x: &PolicyException) -> bool {
@@ -87,12 +86,11 @@ pub(super) fn build(ctx: &Ctx) -> Report {
     let count = |flag: &str| rows.iter().filter(|r| r.flags.contains(&flag)).count();
     let in_force_n = rows.iter().filter(|r| in_force(r.x)).count();
 
-    r.summary.insert("exception_count".into(), json!(rows.len()));
-    r.summary.insert("in_force".into(), json!(in_force_n));
-    r.summary.insert(
-        "flags".into(),
-        serde_json::Value::Object(FLAGS.iter().map(|f| (f.to_string(), json!(count(f)))).collect()),
-    );
+    let sections = ExceptionSections {
+        exception_count: rows.len(),
+        in_force: in_force_n,
+        flags: Figures(FLAGS.iter().map(|f| (*f, i64::try_from(count(f)).unwrap_or(i64::MAX))).collect()),
+    };
 
     r.blocks.push(heading(2, "Summary"));
     r.blocks.push(Block::Kpis {
@@ -196,5 +194,5 @@ pub(super) fn build(ctx: &Ctx) -> Report {
         ]);
     }
     r.datasets.push(d);
-    r
+    r.finish(Sections::ExceptionReport(sections))
 }

@@ -1,12 +1,11 @@
 //! evidence-freshness: every evidence item with its SLO status.
 
-use serde_json::json;
-
 use super::{heading, para, Ctx};
 use crate::posture::SloStatus;
 use crate::report::{
     Block, Cell, Chart, ChartKind, Classification, ColumnType, Dataset, Kpi, Report, ReportKind, Series,
 };
+use crate::sections::{FreshnessSections, Sections, SloCounts};
 
 /// Documents show the worst items only; the CSV lists every item.
 pub(super) const DOCUMENT_ROWS: usize = 50;
@@ -19,10 +18,12 @@ pub(super) fn build(ctx: &Ctx) -> Report {
         "audit and GRC",
         Classification::Internal,
     );
-    r.summary.insert("freshness_score".into(), json!(f.freshness_score));
-    r.summary.insert("retention_score".into(), json!(f.retention_score));
-    r.summary.insert("items".into(), json!(f.items.len()));
-    r.summary.insert("slo".into(), json!({"breached": f.breached, "monitor": f.monitor, "met": f.met}));
+    let sections = FreshnessSections {
+        freshness_score: f.freshness_score,
+        retention_score: f.retention_score,
+        items: f.items.len(),
+        slo: SloCounts { breached: f.breached, monitor: f.monitor, met: f.met },
+    };
 
     r.blocks.push(heading(2, "Summary"));
     r.blocks.push(Block::Kpis {
@@ -115,5 +116,5 @@ pub(super) fn build(ctx: &Ctx) -> Report {
         ]);
     }
     r.datasets.push(d);
-    r
+    r.finish(Sections::EvidenceFreshness(sections))
 }

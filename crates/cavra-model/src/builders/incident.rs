@@ -4,13 +4,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::json;
-
 use super::{cell_int, heading, list, para, table, table_where, Ctx};
 use crate::canonical::canonical_sha256;
 use crate::input::{Decision, ExceptionStatus, Incident, IncidentStatus, PolicyException};
 use crate::posture::{agent_key, display_target};
 use crate::report::{Block, Cell, Classification, ColumnType, Dataset, Kpi, Report, ReportKind};
+use crate::sections::{IncidentSections, IncidentSummary, Sections};
 
 fn open(i: &Incident) -> bool {
     matches!(i.status, IncidentStatus::Open | IncidentStatus::Contained)
@@ -130,7 +129,7 @@ pub(super) fn build(ctx: &Ctx) -> Report {
         ],
     );
     let mut sections = Vec::new();
-    let mut json_incidents = Vec::new();
+    let mut summaries = Vec::new();
     for inc in &incidents {
         let mut decisions: Vec<&Decision> =
             inc.decision_ids.iter().filter_map(|id| by_id.get(id.as_str()).copied()).collect();
@@ -272,19 +271,17 @@ pub(super) fn build(ctx: &Ctx) -> Report {
         } else {
             sections.push(list(false, requirements.clone()));
         }
-        json_incidents.push(json!({
-            "incident_ref": inc.incident_ref,
-            "severity": inc.severity,
-            "status": inc.status,
-            "affected_agents": agents.iter().collect::<Vec<_>>(),
-            "open_requirements": requirements,
-        }));
+        summaries.push(IncidentSummary {
+            incident_ref: inc.incident_ref.clone(),
+            severity: inc.severity,
+            status: inc.status,
+            affected_agents: agents.iter().map(|a| a.to_string()).collect(),
+            open_requirements: requirements,
+        });
     }
 
     let open_count = incidents.iter().filter(|i| open(i)).count();
-    r.summary.insert("incident_count".into(), json!(incidents.len()));
-    r.summary.insert("open_incidents".into(), json!(open_count));
-    r.summary.insert("incidents".into(), json!(json_incidents));
+    let typed = IncidentSections { incident_count: incidents.len(), open_incidents: open_count, incidents: summaries };
     r.blocks.push(heading(2, "Summary"));
     r.blocks.push(Block::Kpis {
         items: vec![
@@ -307,5 +304,5 @@ pub(super) fn build(ctx: &Ctx) -> Report {
     }
     r.blocks.extend(sections);
     r.datasets.extend([summary, linked, linked_x, custody]);
-    r
+    r.finish(Sections::IncidentPacket(typed))
 }

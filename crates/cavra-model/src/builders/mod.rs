@@ -14,7 +14,6 @@ mod soc2;
 pub use digest::NEAR_MISS_ROWS;
 pub(crate) use digest::{decision_row, DigestAcc};
 
-use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::input::{ExceptionStatus, IncidentStatus};
@@ -22,6 +21,7 @@ use crate::posture::Finding;
 use crate::report::{
     Block, Cell, Classification, ColumnType, Dataset, Kpi, Report, ReportKind, ReportMeta, RowFilter, TableRef,
 };
+use crate::sections::{PortalOverview, Sections};
 use crate::{Posture, Snapshot};
 
 /// Presentation options shared by every builder.
@@ -93,7 +93,7 @@ impl Ctx<'_> {
         schema_version: &str,
         audience: &str,
         classification: Classification,
-    ) -> Report {
+    ) -> Draft {
         let s = self.snapshot;
         let mut h = Sha256::new();
         for part in [kind.as_str(), s.tenant.tenant_ref.as_str(), self.posture.snapshot_digest.as_str()] {
@@ -120,17 +120,13 @@ impl Ctx<'_> {
             data_quality: s.warnings.clone(),
             snapshot_digest: self.posture.snapshot_digest.clone(),
         };
-        let mut summary = Map::new();
-        summary.insert("schema_version".into(), json!(schema_version));
-        summary.insert("generated_at".into(), json!(s.as_of));
-        summary.insert("data_provenance".into(), json!(s.data_provenance));
         let blocks = vec![heading(1, &format!("{} — {}", kind.title(), s.tenant.display_name))];
         let source = match s.data_provenance {
             crate::input::DataProvenance::LocalActivityStore => "the local activity store",
             crate::input::DataProvenance::SampleData => "sample data",
             crate::input::DataProvenance::ConnectorExport => "a connector export",
         };
-        let mut report = Report { meta, summary, blocks, datasets: Vec::new(), theme: self.options.theme.clone() };
+        let mut report = Draft { meta, blocks, datasets: Vec::new(), theme: self.options.theme.clone() };
         let intro = format!(
             "Reporting window {}; generated {} from {source}. Classification: {}.",
             report.window_label(),
@@ -141,19 +137,19 @@ impl Ctx<'_> {
         report
     }
 
-    /// The portal's overview object, keys in its order.
-    pub fn overview_json(&self) -> Value {
+    /// The portal's overview object.
+    pub fn portal_overview(&self) -> PortalOverview {
         let o = &self.posture.overview;
-        json!({
-            "posture_score": o.posture_score,
-            "risk_level": o.risk_level,
-            "total_sessions": o.total_sessions,
-            "total_decisions": o.total_decisions,
-            "blocked_actions": o.blocked_actions,
-            "approval_required_actions": o.approval_required_actions,
-            "risk_findings": o.risk_findings,
-            "evidence_confidence": o.evidence_confidence,
-        })
+        PortalOverview {
+            posture_score: o.posture_score,
+            risk_level: o.risk_level,
+            total_sessions: o.total_sessions,
+            total_decisions: o.total_decisions,
+            blocked_actions: o.blocked_actions,
+            approval_required_actions: o.approval_required_actions,
+            risk_findings: o.risk_findings,
+            evidence_confidence: o.evidence_confidence,
+        }
     }
 
     /// The headline KPI tiles.
@@ -209,6 +205,28 @@ impl Ctx<'_> {
                     && x.expires_at < self.snapshot.as_of
             })
             .count()
+    }
+}
+
+/// A report under construction: everything but the kind's sections, which
+/// [`Draft::finish`] takes once the builder has computed them.
+pub(crate) struct Draft {
+    pub meta: ReportMeta,
+    pub blocks: Vec<Block>,
+    pub datasets: Vec<Dataset>,
+    pub theme: crate::theme::Theme,
+}
+
+impl Draft {
+    /// The reporting window as documents show it.
+    pub fn window_label(&self) -> String {
+        crate::report::window_label(&self.theme, &self.meta)
+    }
+
+    /// The finished report.
+    pub fn finish(self, sections: Sections) -> Report {
+        let Draft { meta, blocks, datasets, theme } = self;
+        Report { meta, sections, blocks, datasets, theme }
     }
 }
 
@@ -296,27 +314,6 @@ pub(crate) fn findings_dataset(name: &str, title: &str, findings: &[&Finding]) -
     d
 }
 
-/// Findings as JSON objects with the portal's keys.
-pub(crate) fn finding_json(f: &Finding) -> Value {
-    json!({
-        "finding_id": f.finding_id,
-        "decision_id": f.decision_id,
-        "session_id": f.session_id,
-        "agent_id": f.agent_id,
-        "repository": f.repository,
-        "severity": f.severity,
-        "risk_classification": f.risk_classification,
-        "decision": f.decision,
-        "rule_id": f.rule_id,
-        "reason": f.reason,
-        "evidence_refs": f.evidence_refs,
-        "timestamp": f.timestamp,
-        "control_surface": f.control_surface,
-        "target": f.target,
-        "target_redacted": f.target_redacted,
-    })
-}
-
 /// Data-quality and provenance sections every document ends with.
 fn closing_sections(report: &mut Report, ctx: &Ctx) {
     let s = ctx.snapshot;
@@ -346,7 +343,6 @@ fn closing_sections(report: &mut Report, ctx: &Ctx) {
             report.meta.legal_footer.clone(),
         ],
     ));
-    report.summary.insert("report".into(), serde_json::to_value(&report.meta).unwrap_or(Value::Null));
 }
 
 pub(crate) fn cell_int(n: usize) -> Cell {

@@ -1,12 +1,11 @@
 //! agent-risk-register: one row per agent, portal columns first.
 
-use serde_json::json;
-
 use super::{cell_int, heading, para, table, Ctx};
 use crate::posture::RiskLevel;
 use crate::report::{
     Block, Cell, Chart, ChartKind, Classification, ColumnType, Dataset, Kpi, Report, ReportKind, Series,
 };
+use crate::sections::{LevelCounts, RegisterSections, Sections};
 
 const CHART_AGENTS: usize = 12;
 
@@ -20,17 +19,16 @@ pub(super) fn build(ctx: &Ctx) -> Report {
     );
     let level_count = |l: RiskLevel| p.agents.iter().filter(|a| a.blast_radius_level == l).count();
     let review = p.agents.iter().filter(|a| a.behavior_drift_status == "review_required").count();
-    r.summary.insert("agent_count".into(), json!(p.agents.len()));
-    r.summary.insert(
-        "blast_radius_levels".into(),
-        json!({
-            "critical": level_count(RiskLevel::Critical),
-            "high": level_count(RiskLevel::High),
-            "medium": level_count(RiskLevel::Medium),
-            "low": level_count(RiskLevel::Low),
-        }),
-    );
-    r.summary.insert("review_required".into(), json!(review));
+    let sections = RegisterSections {
+        agent_count: p.agents.len(),
+        blast_radius_levels: LevelCounts {
+            critical: level_count(RiskLevel::Critical),
+            high: level_count(RiskLevel::High),
+            medium: level_count(RiskLevel::Medium),
+            low: level_count(RiskLevel::Low),
+        },
+        review_required: review,
+    };
 
     r.blocks.push(heading(2, "Summary"));
     r.blocks.push(Block::Kpis {
@@ -121,5 +119,5 @@ pub(super) fn build(ctx: &Ctx) -> Report {
         ]);
     }
     r.datasets.push(d);
-    r
+    r.finish(Sections::AgentRiskRegister(sections))
 }

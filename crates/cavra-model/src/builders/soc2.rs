@@ -1,13 +1,12 @@
 //! soc2-audit-summary: control areas with public-safe evidence, the current
 //! signal, the Trust Services Criteria each row supports and auditor notes.
 
-use serde_json::{json, Value};
-
 use super::{heading, para, table, Ctx};
 use crate::frameworks::{surface_clauses, Framework};
 use crate::input::{ControlSurface, IncidentStatus};
 use crate::posture::{CoverageStatus, SurfaceCoverage};
 use crate::report::{Block, Classification, ColumnType, Dataset, Report, ReportKind};
+use crate::sections::{ControlArea, Sections, Soc2Sections};
 
 struct Row {
     area: &'static str,
@@ -126,22 +125,18 @@ pub(super) fn build(ctx: &Ctx) -> Report {
         Classification::Confidential,
     );
     let rows = rows(ctx);
-    r.summary.insert(
-        "controls".into(),
-        Value::Array(
-            rows.iter()
-                .map(|x| {
-                    json!({
-                        "control_area": x.area,
-                        "public_safe_evidence": x.evidence,
-                        "current_signal": x.signal,
-                        "trust_services_criteria": x.criteria,
-                        "auditor_notes": x.notes,
-                    })
-                })
-                .collect(),
-        ),
-    );
+    let sections = Soc2Sections {
+        controls: rows
+            .iter()
+            .map(|x| ControlArea {
+                control_area: x.area.to_string(),
+                public_safe_evidence: x.evidence.clone(),
+                current_signal: x.signal.clone(),
+                trust_services_criteria: x.criteria.to_string(),
+                auditor_notes: x.notes.clone(),
+            })
+            .collect(),
+    };
     r.blocks.push(heading(2, "Scope"));
     r.blocks.push(para(
         "This summary maps AI-agent policy activity to SOC 2-style control areas. Evidence is public-safe metadata: counts, statuses and digests. It supports, and does not replace, the auditor's own testing.",
@@ -212,5 +207,5 @@ pub(super) fn build(ctx: &Ctx) -> Report {
         }
     }
     r.datasets.push(fc);
-    r
+    r.finish(Sections::Soc2AuditSummary(sections))
 }

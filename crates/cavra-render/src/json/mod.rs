@@ -1,4 +1,4 @@
-//! JSON backend: the report's structured summary (its contract keys, in
+//! JSON backend: the report's typed sections (its contract keys, in
 //! contract order) followed by every dataset as an array of row objects.
 //! Pretty-printed with two-space indents and a final newline; key order is
 //! fixed by the builders, never by hashing. Rows are serialised straight
@@ -20,14 +20,31 @@ struct DatasetBody<'a>(&'a Dataset);
 struct Rows<'a>(&'a Dataset);
 pub(crate) struct Row<'a>(pub &'a [Column], pub &'a [Cell]);
 
+/// The JSON form: the common head, the kind's typed sections, the
+/// metadata, then the datasets.
+#[derive(serde::Serialize)]
+struct Form<'a> {
+    schema_version: &'a str,
+    generated_at: cavra_model::Timestamp,
+    data_provenance: cavra_model::input::DataProvenance,
+    #[serde(flatten)]
+    sections: &'a cavra_model::sections::Sections,
+    report: &'a cavra_model::report::ReportMeta,
+    datasets: Datasets<'a>,
+}
+
 impl Serialize for Document<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(self.0.summary.len() + 1))?;
-        for (k, v) in &self.0.summary {
-            m.serialize_entry(k, v)?;
+        let r = self.0;
+        Form {
+            schema_version: &r.meta.schema_version,
+            generated_at: r.meta.generated_at,
+            data_provenance: r.meta.data_provenance,
+            sections: &r.sections,
+            report: &r.meta,
+            datasets: Datasets(&r.datasets),
         }
-        m.serialize_entry("datasets", &Datasets(&self.0.datasets))?;
-        m.end()
+        .serialize(s)
     }
 }
 

@@ -1,0 +1,308 @@
+//! The typed sections of each report kind: the keys its JSON form carries
+//! between the common head (`schema_version`, `generated_at`,
+//! `data_provenance`) and the `report` metadata, in contract order.
+//!
+//! The JSON and signed-JSON forms serialise these structures directly, so
+//! a section's field names and order are its wire format; the documents
+//! and data formats draw on the same values through the report's blocks
+//! and datasets.
+
+use std::collections::BTreeMap;
+
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+
+use crate::input::{DecisionKind, IncidentStatus, Severity};
+use crate::posture::{ConfidenceLabel, Finding, RiskClassification, RiskLevel};
+
+/// One kind's sections.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Sections {
+    /// `executive-risk-brief`.
+    ExecutiveRiskBrief(BriefSections),
+    /// `board-kpi-pack`.
+    BoardKpiPack(BoardSections),
+    /// `soc2-audit-summary`.
+    Soc2AuditSummary(Soc2Sections),
+    /// `control-coverage`.
+    ControlCoverage(CoverageSections),
+    /// `evidence-freshness`.
+    EvidenceFreshness(FreshnessSections),
+    /// `agent-risk-register`.
+    AgentRiskRegister(RegisterSections),
+    /// `incident-packet`.
+    IncidentPacket(IncidentSections),
+    /// `exception-report`.
+    ExceptionReport(ExceptionSections),
+    /// `policy-drift-report`.
+    PolicyDriftReport(DriftSections),
+    /// `agent-activity-digest`.
+    AgentActivityDigest(DigestSections),
+}
+
+/// Named counts or scores serialised as one JSON object, keys in the order
+/// given (not sorted), as the contracts list them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figures(pub Vec<(&'static str, i64)>);
+
+impl Serialize for Figures {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+/// The portal's overview object.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PortalOverview {
+    /// The portal's (saturating) posture score.
+    pub posture_score: i64,
+    /// Its level.
+    pub risk_level: RiskLevel,
+    /// Session records.
+    pub total_sessions: usize,
+    /// Decisions in the window.
+    pub total_decisions: usize,
+    /// Block decisions.
+    pub blocked_actions: usize,
+    /// Require-approval decisions.
+    pub approval_required_actions: usize,
+    /// Findings.
+    pub risk_findings: usize,
+    /// Aggregate evidence-confidence label.
+    pub evidence_confidence: ConfidenceLabel,
+}
+
+/// The brief's overview: the portal's object plus our figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BriefOverview {
+    /// The portal's keys first.
+    #[serde(flatten)]
+    pub portal: PortalOverview,
+    /// The non-saturating score.
+    pub normalised_score: i64,
+    /// Its level.
+    pub normalised_level: RiskLevel,
+    /// Warn decisions.
+    pub warned_actions: usize,
+    /// Mean evidence-confidence score.
+    pub evidence_confidence_score: i64,
+    /// Agents with activity.
+    pub agent_count: usize,
+    /// Control coverage score.
+    pub coverage_score: i64,
+    /// Evidence freshness score.
+    pub evidence_freshness_score: i64,
+}
+
+/// `executive-risk-brief`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BriefSections {
+    /// Headline figures.
+    pub overview: BriefOverview,
+    /// Narrative paragraphs.
+    pub executive_narrative: Vec<String>,
+    /// The most severe findings, newest first within a severity.
+    pub top_findings: Vec<Finding>,
+    /// Numbered actions.
+    pub recommended_actions: Vec<String>,
+    /// What the data cannot show.
+    pub limitations: Vec<String>,
+}
+
+/// One of the board's top risks.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TopRisk {
+    /// Severity.
+    pub severity: Severity,
+    /// Classification.
+    pub risk_classification: RiskClassification,
+    /// Decision taken.
+    pub decision: DecisionKind,
+    /// Agent.
+    pub agent_id: String,
+    /// Repository.
+    pub repository: String,
+}
+
+/// `board-kpi-pack` (the portal's `cavra.aispm.board_kpi_pack.v1` keys first).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BoardSections {
+    /// The portal's overview.
+    pub overview: PortalOverview,
+    /// Agents with activity.
+    pub agent_count: usize,
+    /// Control surfaces observed (of six).
+    pub control_surface_count: usize,
+    /// Top risks by severity.
+    pub top_risks: Vec<TopRisk>,
+    /// Every KPI by metric key.
+    pub kpis: Figures,
+    /// Level of the normalised score.
+    pub normalised_level: RiskLevel,
+    /// Decisions per outcome.
+    pub decisions_by_kind: BTreeMap<DecisionKind, usize>,
+}
+
+/// One SOC 2-style control area.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ControlArea {
+    /// Area name.
+    pub control_area: String,
+    /// Public-safe evidence.
+    pub public_safe_evidence: String,
+    /// What the data shows now.
+    pub current_signal: String,
+    /// Trust Services Criteria.
+    pub trust_services_criteria: String,
+    /// Notes for the auditor.
+    pub auditor_notes: String,
+}
+
+/// `soc2-audit-summary`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Soc2Sections {
+    /// Control areas.
+    pub controls: Vec<ControlArea>,
+}
+
+/// `control-coverage`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CoverageSections {
+    /// Coverage score 0–100.
+    pub coverage_score: i64,
+    /// Rows of the heat map.
+    pub heat_map_rows: usize,
+    /// Coverage gaps listed.
+    pub gap_count: usize,
+}
+
+/// Evidence items by SLO state.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SloCounts {
+    /// Past the SLO.
+    pub breached: usize,
+    /// Close to it.
+    pub monitor: usize,
+    /// Within it.
+    pub met: usize,
+}
+
+/// `evidence-freshness`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FreshnessSections {
+    /// Freshness score.
+    pub freshness_score: i64,
+    /// Retention score.
+    pub retention_score: i64,
+    /// Evidence items.
+    pub items: usize,
+    /// Items per SLO state.
+    pub slo: SloCounts,
+}
+
+/// Agents per blast-radius level.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LevelCounts {
+    /// Critical.
+    pub critical: usize,
+    /// High.
+    pub high: usize,
+    /// Medium.
+    pub medium: usize,
+    /// Low.
+    pub low: usize,
+}
+
+/// `agent-risk-register`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RegisterSections {
+    /// Agents.
+    pub agent_count: usize,
+    /// Agents per blast-radius level.
+    pub blast_radius_levels: LevelCounts,
+    /// Agents whose behaviour needs review.
+    pub review_required: usize,
+}
+
+/// One incident's summary.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IncidentSummary {
+    /// Incident reference.
+    pub incident_ref: String,
+    /// Severity.
+    pub severity: Severity,
+    /// Status.
+    pub status: IncidentStatus,
+    /// Agents involved, sorted.
+    pub affected_agents: Vec<String>,
+    /// What closure still needs.
+    pub open_requirements: Vec<String>,
+}
+
+/// `incident-packet`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IncidentSections {
+    /// Incidents.
+    pub incident_count: usize,
+    /// Open or contained.
+    pub open_incidents: usize,
+    /// Per incident.
+    pub incidents: Vec<IncidentSummary>,
+}
+
+/// `exception-report`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExceptionSections {
+    /// Exceptions.
+    pub exception_count: usize,
+    /// Active or approved.
+    pub in_force: usize,
+    /// Exceptions carrying each flag.
+    pub flags: Figures,
+}
+
+/// `policy-drift-report`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DriftSections {
+    /// Agents compared.
+    pub agent_count: usize,
+    /// Agents whose observed policy digest differs from the baseline.
+    pub digest_drift: usize,
+    /// Behaviour review required.
+    pub behavior_review_required: usize,
+    /// Unusual behaviour.
+    pub behavior_unusual: usize,
+    /// Whether the snapshot carries scope history.
+    pub scope_history_available: bool,
+    /// Scope items first seen in the window (`null` without history).
+    pub new_scope_items: Option<usize>,
+}
+
+/// A rule and how many decisions cited it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleCount {
+    /// Rule.
+    pub rule_id: String,
+    /// Decisions.
+    pub decisions: usize,
+}
+
+/// `agent-activity-digest`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DigestSections {
+    /// Decisions.
+    pub decision_count: usize,
+    /// Active agents.
+    pub agent_count: usize,
+    /// Days with activity.
+    pub day_count: usize,
+    /// Near misses.
+    pub near_misses: usize,
+    /// Most cited rules.
+    pub top_rules: Vec<RuleCount>,
+}
