@@ -469,6 +469,32 @@ impl<T: Into<Cell>> From<Option<T>> for Cell {
     }
 }
 
+/// A row type that is its own dataset definition: one column list and one
+/// way to turn a value into cells, so a section that holds these values
+/// and the dataset that tabulates them say each fact once in code.
+///
+/// ```
+/// use cavra_model::report::{Cell, ColumnType, Dataset, TableRow};
+/// struct Agent { id: String, sessions: usize }
+/// impl TableRow for Agent {
+///     const COLUMNS: &'static [(&'static str, &'static str, ColumnType)] =
+///         &[("agent_id", "Agent", ColumnType::Text), ("sessions", "Sessions", ColumnType::Integer)];
+///     fn cells(&self) -> Vec<Cell> {
+///         vec![self.id.as_str().into(), self.sessions.into()]
+///     }
+/// }
+/// let rows = [Agent { id: "agent-a".into(), sessions: 3 }];
+/// let d = Dataset::from_rows("agents", "Agents", &rows);
+/// assert_eq!(d.columns[1].key, "sessions");
+/// assert_eq!(d.rows[0][1], Cell::Integer(3));
+/// ```
+pub trait TableRow {
+    /// `(key, label, type)` of every column, in order.
+    const COLUMNS: &'static [(&'static str, &'static str, ColumnType)];
+    /// One cell per column of [`TableRow::COLUMNS`].
+    fn cells(&self) -> Vec<Cell>;
+}
+
 /// A named table with typed columns.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Dataset {
@@ -498,6 +524,13 @@ impl Dataset {
             columns: columns.iter().map(|(k, l, t)| Column { key: (*k).into(), label: (*l).into(), ty: *t }).collect(),
             rows: Vec::new(),
         }
+    }
+
+    /// A dataset of `rows`, its columns from the row type.
+    pub fn from_rows<'a, R: TableRow + 'a>(name: &str, title: &str, rows: impl IntoIterator<Item = &'a R>) -> Dataset {
+        let mut d = Dataset::new(name, title, R::COLUMNS);
+        d.rows = rows.into_iter().map(TableRow::cells).collect();
+        d
     }
 
     /// Appends a row.

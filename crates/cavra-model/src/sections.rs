@@ -163,6 +163,26 @@ pub struct ControlArea {
     pub auditor_notes: String,
 }
 
+impl crate::report::TableRow for ControlArea {
+    const COLUMNS: &'static [(&'static str, &'static str, crate::report::ColumnType)] = &[
+        ("control_area", "Control area", crate::report::ColumnType::Text),
+        ("public_safe_evidence", "Public-safe evidence", crate::report::ColumnType::Text),
+        ("current_signal", "Current signal", crate::report::ColumnType::Text),
+        ("trust_services_criteria", "Trust Services Criteria", crate::report::ColumnType::Text),
+        ("auditor_notes", "Auditor notes", crate::report::ColumnType::Text),
+    ];
+
+    fn cells(&self) -> Vec<crate::report::Cell> {
+        vec![
+            self.control_area.as_str().into(),
+            self.public_safe_evidence.as_str().into(),
+            self.current_signal.as_str().into(),
+            self.trust_services_criteria.as_str().into(),
+            self.auditor_notes.as_str().into(),
+        ]
+    }
+}
+
 /// `soc2-audit-summary`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Soc2Sections {

@@ -272,46 +272,48 @@ pub(crate) fn table_columns(dataset: &str, max_rows: Option<usize>, columns: &[&
 
 /// Findings as a dataset, portal columns first.
 pub(crate) fn findings_dataset(name: &str, title: &str, findings: &[&Finding]) -> Dataset {
-    use ColumnType::*;
-    let mut d = Dataset::new(
-        name,
-        title,
-        &[
-            ("finding_id", "Finding", Text),
-            ("decision_id", "Decision", Text),
-            ("session_id", "Session", Text),
-            ("agent_id", "Agent", Text),
-            ("repository", "Repository", Text),
-            ("severity", "Severity", Severity),
-            ("risk_classification", "Risk classification", Status),
-            ("decision", "Decision taken", Status),
-            ("rule_id", "Rule", Text),
-            ("reason", "Reason", Text),
-            ("evidence_refs", "Evidence", Text),
-            ("timestamp", "Time", DateTime),
-            ("control_surface", "Control surface", Status),
-            ("target", "Target", Text),
-        ],
-    );
-    for f in findings {
-        d.push(vec![
-            f.finding_id.clone().into(),
-            f.decision_id.clone().into(),
-            f.session_id.clone().into(),
-            f.agent_id.clone().into(),
-            f.repository.clone().into(),
-            f.severity.as_str().into(),
-            f.risk_classification.as_str().into(),
-            f.decision.as_str().into(),
-            f.rule_id.clone().into(),
-            f.reason.clone().into(),
-            f.evidence_refs.join("; ").into(),
-            f.timestamp.into(),
-            f.control_surface.as_str().into(),
-            f.target.clone().into(),
-        ]);
+    Dataset::from_rows(name, title, findings.iter().copied())
+}
+
+/// A finding is one row: the portal's keys, then ours. In flat formats the
+/// evidence references are joined with `; `; the JSON sections keep them
+/// as an array.
+impl crate::report::TableRow for Finding {
+    const COLUMNS: &'static [(&'static str, &'static str, ColumnType)] = &[
+        ("finding_id", "Finding", ColumnType::Text),
+        ("decision_id", "Decision", ColumnType::Text),
+        ("session_id", "Session", ColumnType::Text),
+        ("agent_id", "Agent", ColumnType::Text),
+        ("repository", "Repository", ColumnType::Text),
+        ("severity", "Severity", ColumnType::Severity),
+        ("risk_classification", "Risk classification", ColumnType::Status),
+        ("decision", "Decision taken", ColumnType::Status),
+        ("rule_id", "Rule", ColumnType::Text),
+        ("reason", "Reason", ColumnType::Text),
+        ("evidence_refs", "Evidence", ColumnType::Text),
+        ("timestamp", "Time", ColumnType::DateTime),
+        ("control_surface", "Control surface", ColumnType::Status),
+        ("target", "Target", ColumnType::Text),
+    ];
+
+    fn cells(&self) -> Vec<Cell> {
+        vec![
+            self.finding_id.as_str().into(),
+            self.decision_id.as_str().into(),
+            self.session_id.as_str().into(),
+            self.agent_id.as_str().into(),
+            self.repository.as_str().into(),
+            self.severity.as_str().into(),
+            self.risk_classification.as_str().into(),
+            self.decision.as_str().into(),
+            self.rule_id.as_str().into(),
+            self.reason.as_str().into(),
+            self.evidence_refs.join("; ").into(),
+            self.timestamp.into(),
+            self.control_surface.as_str().into(),
+            self.target.as_str().into(),
+        ]
     }
-    d
 }
 
 /// Data-quality and provenance sections every document ends with.

@@ -151,23 +151,9 @@ pub(super) fn build(ctx: &Ctx) -> Report {
         text: "Trust Services Criteria references indicate which criteria each row supports; they are not an opinion on design or operating effectiveness.".into(),
     });
 
-    use ColumnType::*;
-    let mut d = Dataset::new(
-        "controls",
-        "SOC 2-style control areas",
-        &[
-            ("control_area", "Control area", Text),
-            ("public_safe_evidence", "Public-safe evidence", Text),
-            ("current_signal", "Current signal", Text),
-            ("trust_services_criteria", "Trust Services Criteria", Text),
-            ("auditor_notes", "Auditor notes", Text),
-        ],
-    );
-    for x in rows {
-        d.push(vec![x.area.into(), x.evidence.into(), x.signal.into(), x.criteria.into(), x.notes.into()]);
-    }
-    r.datasets.push(d);
+    r.datasets.push(Dataset::from_rows("controls", "SOC 2-style control areas", &sections.controls));
 
+    use ColumnType::*;
     let mut fc = Dataset::new(
         "framework_coverage",
         "Framework coverage",
