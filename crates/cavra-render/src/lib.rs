@@ -395,6 +395,79 @@ pub fn render_gated(report: Gated<'_>, format: Format) -> Result<Artifact, Rende
     Ok(Artifact { name, format, media_type: format.media_type(), bytes, sha256 })
 }
 
+/// The largest decoded stream [`gate_pdf`] reads: far above any page this
+/// project writes, so a larger one is refused rather than scanned.
+pub const PDF_STREAM_LIMIT: usize = 64 << 20;
+
+/// Gates a PDF as a reader sees it: the file is parsed, every string and
+/// name in every object is scanned, and every stream is decoded and
+/// scanned, except font programs and pictures (binary data drawn from the
+/// bundled fonts and the theme's logo, which no report value reaches; their
+/// compressed bytes would only match shapes by chance). Page text is glyph
+/// ids; the model gate has checked every string that became one. A hit
+/// reports the object number as its offset.
+fn gate_pdf(name: &str, bytes: &[u8]) -> Result<(), RenderError> {
+    let backend = |message: String| RenderError::Backend { format: Format::Pdf, message };
+    let doc = lopdf::Document::load_mem(bytes).map_err(|e| backend(format!("cannot read the PDF back: {e}")))?;
+    let unsafe_in = |id: lopdf::ObjectId, kind: SensitiveKind| RenderError::UnsafeOutput {
+        artifact: format!("{name}!object {}", id.0),
+        offset: id.0 as usize,
+        kind,
+    };
+    for (id, object) in &doc.objects {
+        if let Some(kind) = scan_pdf_object(object) {
+            return Err(unsafe_in(*id, kind));
+        }
+        let lopdf::Object::Stream(stream) = object else { continue };
+        let is_font = stream.dict.has(b"Length1") || stream.dict.has(b"Length2") || stream.dict.has(b"Length3");
+        let is_image = stream.dict.get(b"Subtype").and_then(lopdf::Object::as_name).is_ok_and(|n| n == b"Image");
+        if is_font || is_image {
+            continue;
+        }
+        let content = if stream.dict.has(b"Filter") {
+            stream
+                .decompressed_content_with_limit(PDF_STREAM_LIMIT)
+                .map_err(|e| backend(format!("object {}: cannot decode a stream: {e}", id.0)))?
+        } else {
+            stream.content.clone()
+        };
+        if let Some(d) = scan_bytes(&content).into_iter().next() {
+            return Err(unsafe_in(*id, d.kind));
+        }
+    }
+    for value in doc.trailer.iter().map(|(_, v)| v) {
+        if let Some(kind) = scan_pdf_object(value) {
+            return Err(RenderError::UnsafeOutput { artifact: format!("{name}!trailer"), offset: 0, kind });
+        }
+    }
+    Ok(())
+}
+
+/// The first detection in the strings and names of a PDF object (a
+/// stream's dictionary included, its content not).
+fn scan_pdf_object(object: &lopdf::Object) -> Option<SensitiveKind> {
+    use lopdf::Object;
+    match object {
+        Object::String(b, _) | Object::Name(b) => pdf_text_hit(b),
+        Object::Array(items) => items.iter().find_map(scan_pdf_object),
+        Object::Dictionary(d) => d.iter().find_map(|(k, v)| pdf_text_hit(k).or_else(|| scan_pdf_object(v))),
+        Object::Stream(s) => s.dict.iter().find_map(|(k, v)| pdf_text_hit(k).or_else(|| scan_pdf_object(v))),
+        Object::Null | Object::Boolean(_) | Object::Integer(_) | Object::Real(_) | Object::Reference(_) => None,
+    }
+}
+
+/// A PDF string as text: UTF-16BE with its byte-order mark, or bytes.
+fn pdf_text_hit(bytes: &[u8]) -> Option<SensitiveKind> {
+    let found = match bytes.strip_prefix(&[0xFE, 0xFF]) {
+        Some(utf16) => {
+            let units: Vec<u16> = utf16.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
+            scan_text(&String::from_utf16_lossy(&units))
+        }
+        None => scan_bytes(bytes),
+    };
+    found.first().map(|d| d.kind)
+}
+
 /// Runs the safety gate over an artifact's final bytes: the text itself, or
 /// for zip-based formats (XLSX, DOCX) the text of every part inside.
 ///
@@ -409,12 +482,7 @@ pub fn gate_bytes(name: &str, format: Format, bytes: &[u8]) -> Result<(), Render
     }
     let backend = |message: String| RenderError::Backend { format, message };
     if format == Format::Pdf {
-        // Page text is encoded as glyph ids (the model gate has checked it);
-        // what a PDF carries in clear (metadata, names) is scanned here.
-        if let Some(d) = scan_bytes(bytes).into_iter().next() {
-            return Err(RenderError::UnsafeOutput { artifact: name.to_string(), offset: d.range.start, kind: d.kind });
-        }
-        return Ok(());
+        return gate_pdf(name, bytes);
     }
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| backend(e.to_string()))?;
     for i in 0..zip.len() {
