@@ -203,6 +203,9 @@ pub fn prepare() {
 /// assert!(scan_text("agent-7 blocked a git push to main").is_empty());
 /// ```
 pub fn scan_text(text: &str) -> Vec<Detection> {
+    if cannot_match(text) {
+        return Vec::new();
+    }
     let found = scan_raw(text);
     if is_own_normal_form(text) {
         return found;
@@ -278,6 +281,18 @@ pub fn scan_bytes(bytes: &[u8]) -> Vec<Detection> {
 /// any shape the gate detects (the shortest, an e-mail address such as
 /// `a@b.cd`, has six).
 pub const MIN_BINARY_RUN: usize = 6;
+
+/// Every shape the gate finds either holds one of `@ . : =` or is at
+/// least this long (an `xoxb-` Slack token; the others are longer).
+const SHORTEST_WITHOUT_PUNCTUATION: usize = 15;
+
+/// Short ASCII text without `@ . : = % &` can hold no shape and needs no
+/// normal form: most report cells (names, ids, enum values), checked
+/// without running a single pattern.
+fn cannot_match(text: &str) -> bool {
+    text.len() < SHORTEST_WITHOUT_PUNCTUATION
+        && text.bytes().all(|b| b.is_ascii() && !matches!(b, b'@' | b'.' | b':' | b'=' | b'%' | b'&'))
+}
 
 /// Whether [`normalise`] would return `text` unchanged, decided without
 /// building the normal form: no escapes, no invisible characters, and

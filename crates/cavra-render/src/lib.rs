@@ -484,19 +484,6 @@ pub fn gate_bytes(name: &str, format: Format, bytes: &[u8]) -> Result<(), Render
     if format == Format::Pdf {
         return gate_pdf(name, bytes);
     }
-    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| backend(e.to_string()))?;
-    for i in 0..zip.len() {
-        let mut part = zip.by_index(i).map_err(|e| backend(e.to_string()))?;
-        let part_name = part.name().map_err(|e| backend(e.to_string()))?.to_string();
-        let mut content = Vec::new();
-        std::io::Read::read_to_end(&mut part, &mut content).map_err(|e| backend(e.to_string()))?;
-        if let Some(d) = scan_bytes(&content).into_iter().next() {
-            return Err(RenderError::UnsafeOutput {
-                artifact: format!("{name}!{part_name}"),
-                offset: d.range.start,
-                kind: d.kind,
-            });
-        }
-    }
-    Ok(())
+    let zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| backend(e.to_string()))?;
+    stream::gate_zip_parts(name, format, zip)
 }

@@ -22,7 +22,8 @@ pub struct Written {
     pub sha256: String,
 }
 
-/// Passes bytes through once each complete line has passed the gate.
+/// Passes bytes through once the block of whole lines holding them has
+/// passed the gate.
 struct GatedWriter<'a> {
     inner: &'a mut dyn Write,
     line: Vec<u8>,
@@ -31,29 +32,35 @@ struct GatedWriter<'a> {
     hit: Option<(u64, SensitiveKind)>,
 }
 
+/// Whole lines are gated in blocks of about this many bytes: one scan per
+/// block instead of one per line keeps the gate's fixed cost per call
+/// small, and memory stays bounded by the block plus the longest line.
+const GATE_BLOCK: usize = 1 << 16;
+
 impl GatedWriter<'_> {
-    fn emit_line(&mut self) -> std::io::Result<()> {
-        if let Some(d) = scan_text(&String::from_utf8_lossy(&self.line)).into_iter().next() {
+    /// Gates the first `end` pending bytes (whole lines) and passes them on.
+    fn emit(&mut self, end: usize) -> std::io::Result<()> {
+        let block = &self.line[..end];
+        if let Some(d) = scan_text(&String::from_utf8_lossy(block)).into_iter().next() {
             self.hit = Some((self.written + d.range.start as u64, d.kind));
             return Err(std::io::Error::other("safety gate rejected the output"));
         }
-        self.inner.write_all(&self.line)?;
-        self.hasher.update(&self.line);
-        self.written += self.line.len() as u64;
-        self.line.clear();
+        self.inner.write_all(block)?;
+        self.hasher.update(block);
+        self.written += end as u64;
+        self.line.drain(..end);
         Ok(())
     }
 }
 
 impl Write for GatedWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let mut rest = buf;
-        while let Some(i) = rest.iter().position(|b| *b == b'\n') {
-            self.line.extend_from_slice(&rest[..=i]);
-            self.emit_line()?;
-            rest = &rest[i + 1..];
+        self.line.extend_from_slice(buf);
+        if self.line.len() >= GATE_BLOCK {
+            if let Some(i) = self.line.iter().rposition(|b| *b == b'\n') {
+                self.emit(i + 1)?;
+            }
         }
-        self.line.extend_from_slice(rest);
         Ok(buf.len())
     }
 
@@ -62,9 +69,10 @@ impl Write for GatedWriter<'_> {
     }
 }
 
-/// Renders into `out`: gates the model, then for text formats passes each
-/// output line through the safety gate before writing it, hashing as it
-/// goes, so memory stays bounded by the longest line, not the artifact.
+/// Renders into `out`: gates the model, then for text formats passes the
+/// output through the safety gate in blocks of whole lines before writing
+/// it, hashing as it goes, so memory stays bounded by a block and the
+/// longest line, not the artifact.
 /// Container formats (XLSX) are built in memory and every part is gated
 /// before anything is written.
 ///
@@ -245,7 +253,8 @@ fn finish_gated(
         if w.line.is_empty() {
             Ok(())
         } else {
-            w.emit_line().map_err(|e| RenderError::write(format, e))
+            let end = w.line.len();
+            w.emit(end).map_err(|e| RenderError::write(format, e))
         }
     });
     if let Some((offset, kind)) = w.hit {
@@ -303,11 +312,30 @@ fn gate_written_zip<W: Read + Seek>(
     std::io::copy(&mut (&mut *out).take(end - start), &mut HashSink(&mut hasher)).map_err(io)?;
     out.seek(SeekFrom::Start(start)).map_err(io)?;
     let backend = |message: String| RenderError::Backend { format, message };
-    let mut zip =
-        zip::ZipArchive::new(SubReader { inner: &mut *out, start, end }).map_err(|e| backend(e.to_string()))?;
+    let zip = zip::ZipArchive::new(SubReader { inner: &mut *out, start, end }).map_err(|e| backend(e.to_string()))?;
+    gate_zip_parts(name, format, zip)?;
+    out.seek(SeekFrom::Start(end)).map_err(io)?;
+    Ok(Written { name: name.to_string(), bytes: end - start, sha256: format!("{:x}", hasher.finalize()) })
+}
+
+/// Gates every part of a zip-based artifact (XLSX, DOCX), reading each in
+/// chunks so that a large sheet is never held whole. Pictures are skipped:
+/// they are drawn from chart geometry and the theme's logo, which hold no
+/// report text, and their compressed bytes would only match a shape by
+/// chance.
+pub(crate) fn gate_zip_parts<R: Read + Seek>(
+    name: &str,
+    format: Format,
+    mut zip: zip::ZipArchive<R>,
+) -> Result<(), RenderError> {
+    let backend = |message: String| RenderError::Backend { format, message };
     for i in 0..zip.len() {
         let part = zip.by_index(i).map_err(|e| backend(e.to_string()))?;
         let part_name = part.name().map_err(|e| backend(e.to_string()))?.to_string();
+        let lower = part_name.to_ascii_lowercase();
+        if [".png", ".jpg", ".jpeg"].iter().any(|ext| lower.ends_with(ext)) {
+            continue;
+        }
         if let Some((offset, kind)) = scan_reader(part).map_err(|e| backend(e.to_string()))? {
             return Err(RenderError::UnsafeOutput {
                 artifact: format!("{name}!{part_name}"),
@@ -316,8 +344,7 @@ fn gate_written_zip<W: Read + Seek>(
             });
         }
     }
-    out.seek(SeekFrom::Start(end)).map_err(io)?;
-    Ok(Written { name: name.to_string(), bytes: end - start, sha256: format!("{:x}", hasher.finalize()) })
+    Ok(())
 }
 
 struct HashSink<'a>(&'a mut Sha256);
