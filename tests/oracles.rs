@@ -173,7 +173,10 @@ fn openpyxl_reads_every_workbook_with_typed_cells() {
             .as_object()
             .unwrap()
             .values()
-            .map(|d| serde_json::json!({"title": d["title"], "rows": d["row_count"], "first": d["rows"].get(0), "columns": d["columns"]}))
+            .map(|d| {
+                let rows = common::dataset_rows(&doc, d);
+                serde_json::json!({"title": d["title"], "rows": d["row_count"], "first": rows.first(), "columns": d["columns"]})
+            })
             .collect();
         let path = dir.path().join(&a.name);
         std::fs::write(&path, &a.bytes).unwrap();

@@ -419,7 +419,7 @@ fn jsonl_has_a_header_then_one_line_per_row() {
         // rows are the JSON form's rows, flattened, in dataset order
         let mut i = 1;
         for (name, d) in doc["datasets"].as_object().unwrap() {
-            for row in d["rows"].as_array().unwrap() {
+            for row in &common::dataset_rows(&doc, d) {
                 let line = lines[i].as_object().unwrap();
                 assert_eq!(line["_dataset"], name.as_str());
                 for (k, v) in row.as_object().unwrap() {

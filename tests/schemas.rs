@@ -69,3 +69,35 @@ fn every_json_artifact_matches_the_report_schema() {
     // the JSON and the signed (canonical) JSON of every kind
     assert_eq!(checked, 2 * cavra_reports::model::ReportKind::ALL.len());
 }
+
+/// A dataset held in a section names an array of `row_count` objects that
+/// carry every column key: the JSON form holds each of those facts once,
+/// and a reader finds the rows there.
+#[test]
+fn datasets_held_in_sections_point_at_their_rows() {
+    let snapshot = common::load_text(&common::sample_text(), &LoadOptions::default());
+    let mut held = Vec::new();
+    for a in common::render_all(&snapshot).iter().filter(|a| a.name.ends_with(".json")) {
+        let doc: Value = serde_json::from_slice(&a.bytes).unwrap();
+        for (name, d) in doc["datasets"].as_object().unwrap() {
+            let Some(section) = d["rows_in"].as_str() else { continue };
+            assert!(d.get("rows").is_none(), "{} {name}: rows_in and rows", a.name);
+            let rows = doc[section].as_array().unwrap_or_else(|| panic!("{} {name}: `{section}` is no array", a.name));
+            assert_eq!(rows.len() as u64, d["row_count"].as_u64().unwrap(), "{} {name}", a.name);
+            for (row, col) in rows.iter().flat_map(|r| d["columns"].as_array().unwrap().iter().map(move |c| (r, c))) {
+                assert!(row.get(col["key"].as_str().unwrap()).is_some(), "{} {name}: {}", a.name, col["key"]);
+            }
+            held.push(format!("{}:{name}", a.name));
+        }
+    }
+    held.sort();
+    assert_eq!(
+        held,
+        [
+            "executive-risk-brief.json:top_findings",
+            "executive-risk-brief.signed.json:top_findings",
+            "soc2-audit-summary.json:controls",
+            "soc2-audit-summary.signed.json:controls",
+        ]
+    );
+}

@@ -72,3 +72,32 @@ pub fn zip_difference(expected: &[u8], actual: &[u8]) -> Option<String> {
     }
     e.iter().zip(&a).find(|(x, y)| x.1 != y.1).map(|(x, _)| format!("part {} differs", x.0))
 }
+
+/// The rows of a JSON form's dataset as the flat formats carry them: its
+/// own `rows`, or those of the section it names in `rows_in`, keeping only
+/// the dataset's columns and joining lists with `; `.
+#[allow(dead_code)]
+pub fn dataset_rows(doc: &serde_json::Value, dataset: &serde_json::Value) -> Vec<serde_json::Value> {
+    if let Some(rows) = dataset["rows"].as_array() {
+        return rows.clone();
+    }
+    let section = dataset["rows_in"].as_str().expect("a dataset has rows or rows_in");
+    let keys: Vec<&str> = dataset["columns"].as_array().unwrap().iter().map(|c| c["key"].as_str().unwrap()).collect();
+    doc[section]
+        .as_array()
+        .unwrap_or_else(|| panic!("rows_in names `{section}`, which is not an array"))
+        .iter()
+        .map(|o| {
+            let flat = keys.iter().map(|k| {
+                let v = match &o[*k] {
+                    serde_json::Value::Array(items) => serde_json::Value::String(
+                        items.iter().map(|i| i.as_str().unwrap_or_default().to_string()).collect::<Vec<_>>().join("; "),
+                    ),
+                    other => other.clone(),
+                };
+                ((*k).to_string(), v)
+            });
+            serde_json::Value::Object(flat.collect())
+        })
+        .collect()
+}

@@ -506,6 +506,11 @@ pub struct Dataset {
     pub columns: Vec<Column>,
     /// Rows; each has one cell per column.
     pub rows: Vec<Vec<Cell>>,
+    /// The section (a top-level key of the JSON form) that already holds
+    /// these rows as objects with at least these columns' keys; the JSON
+    /// form then names it (`rows_in`) instead of repeating the rows, so each
+    /// fact is written once. Flat formats still carry the rows.
+    pub rows_in: Option<&'static str>,
 }
 
 impl Dataset {
@@ -523,6 +528,7 @@ impl Dataset {
             title: title.into(),
             columns: columns.iter().map(|(k, l, t)| Column { key: (*k).into(), label: (*l).into(), ty: *t }).collect(),
             rows: Vec::new(),
+            rows_in: None,
         }
     }
 
@@ -531,6 +537,13 @@ impl Dataset {
         let mut d = Dataset::new(name, title, R::COLUMNS);
         d.rows = rows.into_iter().map(TableRow::cells).collect();
         d
+    }
+
+    /// Marks the dataset as held by the JSON section `key` (see
+    /// [`Dataset::rows_in`]).
+    pub fn held_in(mut self, key: &'static str) -> Dataset {
+        self.rows_in = Some(key);
+        self
     }
 
     /// Appends a row.

@@ -12,7 +12,7 @@ pub(super) fn build(ctx: &Ctx) -> Report {
     let o = &p.overview;
     let mut r = ctx.start(
         ReportKind::ExecutiveRiskBrief,
-        "cavra.report.executive_risk_brief.v1",
+        "cavra.report.executive_risk_brief.v2",
         "executive leadership (CSO, CISO)",
         Classification::Internal,
     );
@@ -75,7 +75,7 @@ pub(super) fn build(ctx: &Ctx) -> Report {
     r.blocks.push(heading(2, "Limitations"));
     r.blocks.push(list(false, limitations.clone()));
 
-    r.datasets.push(findings_dataset("top_findings", "Top findings", &top));
+    r.datasets.push(findings_dataset("top_findings", "Top findings", &top).held_in("top_findings"));
     let mut metrics = Dataset::new(
         "overview",
         "Overview metrics",

@@ -120,7 +120,7 @@ fn rows(ctx: &Ctx) -> Vec<Row> {
 pub(super) fn build(ctx: &Ctx) -> Report {
     let mut r = ctx.start(
         ReportKind::Soc2AuditSummary,
-        "cavra.report.soc2_audit_summary.v1",
+        "cavra.report.soc2_audit_summary.v2",
         "external and internal auditors",
         Classification::Confidential,
     );
@@ -151,7 +151,8 @@ pub(super) fn build(ctx: &Ctx) -> Report {
         text: "Trust Services Criteria references indicate which criteria each row supports; they are not an opinion on design or operating effectiveness.".into(),
     });
 
-    r.datasets.push(Dataset::from_rows("controls", "SOC 2-style control areas", &sections.controls));
+    r.datasets
+        .push(Dataset::from_rows("controls", "SOC 2-style control areas", &sections.controls).held_in("controls"));
 
     use ColumnType::*;
     let mut fc = Dataset::new(

@@ -64,7 +64,11 @@ impl Serialize for DatasetBody<'_> {
         m.serialize_entry("title", &self.0.title)?;
         m.serialize_entry("columns", &self.0.columns)?;
         m.serialize_entry("row_count", &self.0.rows.len())?;
-        m.serialize_entry("rows", &Rows(self.0))?;
+        // A dataset a section already holds points there: each fact once.
+        match self.0.rows_in {
+            Some(section) => m.serialize_entry("rows_in", section)?,
+            None => m.serialize_entry("rows", &Rows(self.0))?,
+        }
         m.end()
     }
 }
