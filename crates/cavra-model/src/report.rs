@@ -203,6 +203,41 @@ impl Report {
         self.datasets.iter().find(|d| d.name == name)
     }
 
+    /// Checks that every table block names a dataset the report has, and
+    /// only columns (and a filter column) that dataset has. Every builder's
+    /// report passes this when it is built, so a reference a backend could
+    /// not resolve never leaves the model.
+    ///
+    /// ```
+    /// # use cavra_model::{build_report, LoadOptions, Posture, ReportKind, ReportOptions, Snapshot};
+    /// # use cavra_model::report::Block;
+    /// # let text = r#"{"schema_version":"cavra.activity_snapshot.v1",
+    /// #   "tenant":{"ref":"tenant:demo","display_name":"Demo","timezone":"UTC"},
+    /// #   "as_of":"2026-11-01T00:00:00Z","sessions":[],"decisions":[]}"#;
+    /// # let s = Snapshot::from_json_str(text, &LoadOptions::default()).unwrap();
+    /// let mut r = build_report(ReportKind::ControlCoverage, &s, &Posture::compute(&s), &ReportOptions::default());
+    /// assert!(r.check_tables().is_ok());
+    /// if let Some(Block::Table(t)) = r.blocks.iter_mut().find(|b| matches!(b, Block::Table(_))) {
+    ///     t.columns.push("no_such_column".into());
+    /// }
+    /// assert!(r.check_tables().unwrap_err().contains("no_such_column"));
+    /// ```
+    ///
+    /// # Errors
+    /// The first reference that does not resolve.
+    pub fn check_tables(&self) -> Result<(), String> {
+        for block in &self.blocks {
+            let Block::Table(t) = block else { continue };
+            let d = self.dataset(&t.dataset).ok_or_else(|| format!("a table names no dataset `{}`", t.dataset))?;
+            let has = |key: &str| d.columns.iter().any(|c| c.key == key);
+            let filter = t.filter.as_ref().map(|f| f.column.as_str());
+            if let Some(missing) = t.columns.iter().map(String::as_str).chain(filter).find(|k| !has(k)) {
+                return Err(format!("a table of `{}` names no column `{missing}`", t.dataset));
+            }
+        }
+        Ok(())
+    }
+
     /// Resolves a table block: its dataset, columns, filtered and capped rows.
     /// `None` when the block names a dataset the report does not have.
     pub fn table_view(&self, t: &TableRef) -> Option<TableView<'_>> {

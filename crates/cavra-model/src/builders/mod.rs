@@ -224,9 +224,17 @@ impl Draft {
     }
 
     /// The finished report.
+    ///
+    /// # Panics
+    /// When a table block names a dataset or column the report does not
+    /// have ([`Report::check_tables`]): a builder bug, never caused by input.
     pub fn finish(self, sections: Sections) -> Report {
         let Draft { meta, blocks, datasets, theme } = self;
-        Report { meta, sections, blocks, datasets, theme }
+        let report = Report { meta, sections, blocks, datasets, theme };
+        if let Err(e) = report.check_tables() {
+            panic!("the {} builder made a table it cannot show: {e}", report.meta.kind);
+        }
+        report
     }
 }
 
