@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use cavra_model::{build_report, LoadOptions, Posture, ReportKind, Snapshot, SnapshotErrorKind};
-use cavra_render::{render, Format, RenderError};
+use cavra_render::{render_gated, Format, Gated, RenderError};
 use sha2::{Digest, Sha256};
 
 use crate::{BatchOptions, FileEntry, Tenant, TenantResult, TenantStatus};
@@ -58,8 +58,9 @@ fn build(t: &Tenant, options: &BatchOptions) -> Result<Vec<(String, Vec<u8>)>, F
     let mut files = Vec::new();
     for kind in kinds {
         let report = build_report(kind, &snapshot, &posture, &options.report);
+        let gated = Gated::check(&report)?;
         for format in &formats {
-            let artifact = render(&report, *format)?;
+            let artifact = render_gated(gated, *format)?;
             if format.is_signed() {
                 let key =
                     options.signing.as_ref().ok_or(Failure("render", "signed-json needs a signing key".into()))?;

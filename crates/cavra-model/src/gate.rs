@@ -188,8 +188,13 @@ const IPV4_BEFORE_DOT: usize = 11;
 /// another thread so that the first scans do not wait for it.
 pub fn prepare() {
     for (_, pattern, compiled) in PATTERNS.iter() {
-        compiled.get_or_init(|| Regex::new(pattern).expect("gate patterns are valid"));
+        compile(pattern, compiled);
     }
+}
+
+/// A pattern's regex, compiled on first use.
+fn compile<'a>(pattern: &str, compiled: &'a OnceLock<Regex>) -> &'a Regex {
+    compiled.get_or_init(|| Regex::new(pattern).expect("gate patterns are valid"))
 }
 
 /// Finds every sensitive span in `text`, non-overlapping, in text order.
@@ -426,7 +431,7 @@ fn scan_raw(text: &str) -> Vec<Detection> {
         }
     };
     for (kind, pattern, compiled) in PATTERNS.iter() {
-        let re = || compiled.get_or_init(|| Regex::new(pattern).expect("gate patterns are valid"));
+        let re = || compile(pattern, compiled);
         let valid = |m: &regex_automata::Match| {
             *kind != SensitiveKind::Ipv4 || text[m.range()].split('.').all(|o| o.parse::<u8>().is_ok())
         };

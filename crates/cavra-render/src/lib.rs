@@ -425,11 +425,13 @@ fn gate_pdf(name: &str, bytes: &[u8]) -> Result<(), RenderError> {
             continue;
         }
         let content = if stream.dict.has(b"Filter") {
-            stream
-                .decompressed_content_with_limit(PDF_STREAM_LIMIT)
-                .map_err(|e| backend(format!("object {}: cannot decode a stream: {e}", id.0)))?
+            std::borrow::Cow::Owned(
+                stream
+                    .decompressed_content_with_limit(PDF_STREAM_LIMIT)
+                    .map_err(|e| backend(format!("object {}: cannot decode a stream: {e}", id.0)))?,
+            )
         } else {
-            stream.content.clone()
+            std::borrow::Cow::Borrowed(stream.content.as_slice())
         };
         if let Some(d) = scan_bytes(&content).into_iter().next() {
             return Err(unsafe_in(*id, d.kind));

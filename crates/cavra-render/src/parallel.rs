@@ -85,12 +85,9 @@ pub fn map_heaviest_first<T: Sync, R: Send>(
     let mut order: Vec<usize> = (0..items.len()).collect();
     // Stable: equal weights keep their order, so the schedule is a pure function of the items.
     order.sort_by_key(|i| std::cmp::Reverse(weight(&items[*i])));
-    let results = map_ordered(&order, jobs, |i| (*i, f(&items[*i])));
-    let mut slots: Vec<Option<R>> = (0..items.len()).map(|_| None).collect();
-    for (i, r) in results {
-        slots[i] = Some(r);
-    }
-    slots.into_iter().flatten().collect()
+    let mut results = map_ordered(&order, jobs, |i| (*i, f(&items[*i])));
+    results.sort_unstable_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
 }
 
 /// How long one report takes to render in `format`, relative to the

@@ -27,6 +27,9 @@ pub struct Written {
 struct GatedWriter<'a> {
     inner: &'a mut dyn Write,
     line: Vec<u8>,
+    /// One past the last newline in `line` (0: none), kept as bytes arrive
+    /// so a long line is never searched twice.
+    whole: usize,
     hasher: Sha256,
     written: u64,
     hit: Option<(u64, SensitiveKind)>,
@@ -49,17 +52,19 @@ impl GatedWriter<'_> {
         self.hasher.update(block);
         self.written += end as u64;
         self.line.drain(..end);
+        self.whole = self.whole.saturating_sub(end);
         Ok(())
     }
 }
 
 impl Write for GatedWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Some(i) = buf.iter().rposition(|b| *b == b'\n') {
+            self.whole = self.line.len() + i + 1;
+        }
         self.line.extend_from_slice(buf);
-        if self.line.len() >= GATE_BLOCK {
-            if let Some(i) = self.line.iter().rposition(|b| *b == b'\n') {
-                self.emit(i + 1)?;
-            }
+        if self.line.len() >= GATE_BLOCK && self.whole > 0 {
+            self.emit(self.whole)?;
         }
         Ok(buf.len())
     }
@@ -112,7 +117,7 @@ pub fn write_gated(gated: Gated<'_>, format: Format, out: &mut dyn Write) -> Res
         return Ok(Written { name: a.name, bytes: a.bytes.len() as u64, sha256: a.sha256 });
     }
     let name = format!("{}.{}", report.meta.kind.as_str(), format.extension());
-    let mut w = GatedWriter { inner: out, line: Vec::new(), hasher: Sha256::new(), written: 0, hit: None };
+    let mut w = GatedWriter { inner: out, line: Vec::new(), whole: 0, hasher: Sha256::new(), written: 0, hit: None };
     let result = format.backend().render_to(report, &mut w);
     finish_gated(w, result, name, format)
 }
@@ -232,7 +237,8 @@ pub fn render_streamed<W: Read + Write + Seek + Send>(
         }
     }
     let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
-    let mut w = GatedWriter { inner: &mut buffered, line: Vec::new(), hasher: Sha256::new(), written: 0, hit: None };
+    let mut w =
+        GatedWriter { inner: &mut buffered, line: Vec::new(), whole: 0, hasher: Sha256::new(), written: 0, hit: None };
     let result = match format {
         Format::Jsonl => crate::jsonl::write(report, Some(&mut rows), &mut w),
         _ => crate::csv::write_primary(report, Some(&mut rows), &mut w),

@@ -524,6 +524,7 @@ fn build(report: &Report, out: &mut dyn std::io::Write) -> Result<(), RenderErro
     let opts = PdfSaveOptions { subset_fonts: true, ..Default::default() };
     let mut warnings = Vec::new();
     let mut lo = doc.to_lopdf_document(&opts, &mut warnings);
+    compress_streams(&mut lo);
     fix_up(&mut lo, report);
     // Written straight into the caller's writer: no second copy of the file.
     let mut out = out;
@@ -543,8 +544,6 @@ fn logo_image(l: &cavra_model::theme::Logo) -> Result<printpdf::RawImage, String
     Ok(printpdf::RawImage { pixels: printpdf::RawImageData::U8(pixels), width, height, data_format, tag: Vec::new() })
 }
 
-/// Makes the file a pure function of the report: a content-derived trailer
-/// `/ID`, and no empty PDF/X version key (the file is not PDF/X).
 /// Deflates every stream that has no filter yet (page content, font
 /// programs) at a fast level: page text and fonts shrink to about a third,
 /// for a fraction of the time the best level takes.
@@ -568,8 +567,9 @@ fn compress_streams(lo: &mut lopdf::Document) {
     }
 }
 
+/// Makes the file a pure function of the report: a content-derived trailer
+/// `/ID`, and no empty PDF/X version key (the file is not PDF/X).
 fn fix_up(lo: &mut lopdf::Document, report: &Report) {
-    compress_streams(lo);
     let digest = Sha256::digest(format!(
         "{}\n{}\n{}",
         report.meta.report_id,
