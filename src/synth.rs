@@ -303,11 +303,11 @@ pub fn generate(cfg: &SynthConfig) -> RawSnapshot {
             let updated = (started + 600 + (rng.next() % 7200) as i64).min(as_of);
             let idx = sessions.len();
             sessions.push(Session {
-                session_id: format!("sess-{a:05}-{s:03}"),
-                agent_id: agent_name(a),
-                actor: format!("dev-{:03}", rng.below(40)),
-                repository: rng.pick(&repos).clone(),
-                policy_pack: if rng.chance(10) { rng.pick(PACKS).to_string() } else { pack.clone() },
+                session_id: format!("sess-{a:05}-{s:03}").into(),
+                agent_id: agent_name(a).into(),
+                actor: format!("dev-{:03}", rng.below(40)).into(),
+                repository: rng.pick(&repos).clone().into(),
+                policy_pack: if rng.chance(10) { rng.pick(PACKS).to_string() } else { pack.clone() }.into(),
                 state: if updated >= as_of - 3600 { SessionState::Active } else { SessionState::Completed },
                 started_at: ts(started),
                 updated_at: ts(updated),
@@ -315,7 +315,7 @@ pub fn generate(cfg: &SynthConfig) -> RawSnapshot {
                 blocked_count: None,
                 approval_required_count: None,
                 evidence_refs: if rng.chance(50) {
-                    vec![format!("archive://sessions/{a:05}-{s:03}.json")]
+                    vec![format!("archive://sessions/{a:05}-{s:03}.json").into()]
                 } else {
                     Vec::new()
                 },
@@ -370,7 +370,7 @@ pub fn generate(cfg: &SynthConfig) -> RawSnapshot {
             _ => Vec::new(),
         };
         decisions.push(Decision {
-            decision_id: id,
+            decision_id: id.into(),
             session_id: sess.session_id.clone(),
             agent_id: sess.agent_id.clone(),
             actor: sess.actor.clone(),
@@ -384,10 +384,10 @@ pub fn generate(cfg: &SynthConfig) -> RawSnapshot {
             severity,
             reason: t.reason.into(),
             timestamp: ts(at),
-            evidence_refs,
+            evidence_refs: evidence_refs.into_iter().map(Into::into).collect(),
             tool: t.tool.map(Into::into),
             approval_route: (decision == DecisionKind::RequireApproval || rng.chance(10))
-                .then(|| rng.pick(&["platform-security", "release-managers", "data-owners"]).to_string()),
+                .then(|| (*rng.pick(&["platform-security", "release-managers", "data-owners"])).into()),
             x_extensions: None,
         });
     }
@@ -430,7 +430,8 @@ pub fn generate(cfg: &SynthConfig) -> RawSnapshot {
     let blocks: Vec<&Decision> = decisions.iter().filter(|d| d.decision == DecisionKind::Block).collect();
     let incidents: Vec<Incident> = (0..(blocks.len() / 8).clamp(usize::from(!blocks.is_empty()), 50))
         .map(|i| {
-            let linked: Vec<String> = (0..1 + rng.below(3)).map(|_| rng.pick(&blocks).decision_id.clone()).collect();
+            let linked: Vec<String> =
+                (0..1 + rng.below(3)).map(|_| rng.pick(&blocks).decision_id.to_string()).collect();
             let mut linked = linked;
             linked.sort();
             linked.dedup();

@@ -625,16 +625,35 @@ impl InputGate {
     /// Removes bidi and control characters from `text` (so no format can
     /// carry them), enforces the length limit, then scans.
     pub fn check(&mut self, text: &mut String, path: impl FnOnce() -> String) {
-        if text.chars().any(is_unwanted_control) {
-            text.retain(|c| !is_unwanted_control(c));
+        if let Some(changed) = self.inspect(text, path) {
+            *text = changed;
         }
-        if text.len() > crate::limits::FREE_TEXT_CHARS && text.chars().count() > crate::limits::FREE_TEXT_CHARS {
+    }
+
+    /// As [`InputGate::check`] for shared text: a string the gate leaves
+    /// alone keeps sharing its bytes.
+    pub fn check_text(&mut self, text: &mut crate::text::Text, path: impl FnOnce() -> String) {
+        if let Some(changed) = self.inspect(text, path) {
+            *text = changed.into();
+        }
+    }
+
+    /// The gate's work on one string: `Some` with the replacement when the
+    /// string changes (controls removed, or redacted).
+    fn inspect(&mut self, text: &str, path: impl FnOnce() -> String) -> Option<String> {
+        let cleaned = text.chars().any(is_unwanted_control).then(|| {
+            let mut t = text.to_string();
+            t.retain(|c| !is_unwanted_control(c));
+            t
+        });
+        let current = cleaned.as_deref().unwrap_or(text);
+        if current.len() > crate::limits::FREE_TEXT_CHARS && current.chars().count() > crate::limits::FREE_TEXT_CHARS {
             self.too_long.push(path());
-            return;
+            return cleaned;
         }
         match self.mode {
             GateMode::FailClosed => {
-                let found = scan_text(text);
+                let found = scan_text(current);
                 if !found.is_empty() {
                     let path = path();
                     let mut kinds: Vec<SensitiveKind> = found.iter().map(|d| d.kind).collect();
@@ -644,16 +663,18 @@ impl InputGate {
                         self.violations.push((path.clone(), k));
                     }
                 }
+                cleaned
             }
             GateMode::Redact => {
-                let (clean, kinds) = redact_text(text);
-                if !kinds.is_empty() {
-                    *text = clean;
-                    for k in kinds {
-                        self.summary.total += 1;
-                        *self.summary.by_kind.entry(k.as_str().to_string()).or_default() += 1;
-                    }
+                let (clean, kinds) = redact_text(current);
+                if kinds.is_empty() {
+                    return cleaned;
                 }
+                for k in kinds {
+                    self.summary.total += 1;
+                    *self.summary.by_kind.entry(k.as_str().to_string()).or_default() += 1;
+                }
+                Some(clean)
             }
         }
     }

@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+pub use crate::text::Text;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -141,14 +142,43 @@ impl Timestamp {
 
     /// The calendar date in UTC as `YYYY-MM-DD`.
     pub fn date_string(self) -> String {
-        let d = self.0.date();
-        format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+        date_string(self.0.date())
     }
+
+    /// The calendar day (UTC), for grouping without formatting.
+    pub(crate) fn day(self) -> time::Date {
+        self.0.date()
+    }
+}
+
+/// `YYYY-MM-DD` of a calendar day.
+pub(crate) fn date_string(d: time::Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = self.0.format(&Rfc3339).map_err(|_| fmt::Error)?;
+        let t = self.0;
+        let year = t.year();
+        if t.nanosecond() == 0 && (0..=9999).contains(&year) {
+            // Whole seconds, the common case: the RFC 3339 form written
+            // directly, without the general formatter's allocation.
+            let mut b = *b"0000-00-00T00:00:00Z";
+            let put = |b: &mut [u8], mut n: u32| {
+                for slot in b.iter_mut().rev() {
+                    *slot = b'0' + (n % 10) as u8;
+                    n /= 10;
+                }
+            };
+            put(&mut b[0..4], year.unsigned_abs());
+            put(&mut b[5..7], u32::from(u8::from(t.month())));
+            put(&mut b[8..10], u32::from(t.day()));
+            put(&mut b[11..13], u32::from(t.hour()));
+            put(&mut b[14..16], u32::from(t.minute()));
+            put(&mut b[17..19], u32::from(t.second()));
+            return f.write_str(std::str::from_utf8(&b).map_err(|_| fmt::Error)?);
+        }
+        let s = t.format(&Rfc3339).map_err(|_| fmt::Error)?;
         f.write_str(&s)
     }
 }
@@ -395,15 +425,15 @@ pub struct Window {
 #[serde(deny_unknown_fields)]
 pub struct Session {
     /// Unique session id.
-    pub session_id: String,
+    pub session_id: Text,
     /// The agent that ran the session.
-    pub agent_id: String,
+    pub agent_id: Text,
     /// Who drove the agent; never printed.
-    pub actor: String,
+    pub actor: Text,
     /// Repository or workspace.
-    pub repository: String,
+    pub repository: Text,
     /// Policy pack in force.
-    pub policy_pack: String,
+    pub policy_pack: Text,
     /// Lifecycle state.
     pub state: SessionState,
     /// Start instant.
@@ -421,7 +451,7 @@ pub struct Session {
     pub approval_required_count: Option<u64>,
     /// Evidence references.
     #[serde(default)]
-    pub evidence_refs: Vec<String>,
+    pub evidence_refs: Vec<Text>,
     /// Ignored extension data.
     #[serde(default, skip_serializing)]
     pub x_extensions: Option<Extensions>,
@@ -432,42 +462,42 @@ pub struct Session {
 #[serde(deny_unknown_fields)]
 pub struct Decision {
     /// Unique decision id.
-    pub decision_id: String,
+    pub decision_id: Text,
     /// Session link.
-    pub session_id: String,
+    pub session_id: Text,
     /// Agent link.
-    pub agent_id: String,
+    pub agent_id: Text,
     /// Who drove the agent; never printed.
-    pub actor: String,
+    pub actor: Text,
     /// Repository or workspace.
-    pub repository: String,
+    pub repository: Text,
     /// Kind of action, e.g. `shell_command`.
-    pub action_type: String,
+    pub action_type: Text,
     /// What the action touched; shown only after target redaction.
-    pub target: String,
+    pub target: Text,
     /// Operation label; never printed.
-    pub requested_operation: String,
+    pub requested_operation: Text,
     /// Policy pack that matched.
-    pub policy_pack: String,
+    pub policy_pack: Text,
     /// Rule that matched.
-    pub rule_id: String,
+    pub rule_id: Text,
     /// The decision.
     pub decision: DecisionKind,
     /// Severity.
     pub severity: Severity,
     /// Short policy reason (free text, gated).
-    pub reason: String,
+    pub reason: Text,
     /// When decided.
     pub timestamp: Timestamp,
     /// Evidence references.
     #[serde(default)]
-    pub evidence_refs: Vec<String>,
+    pub evidence_refs: Vec<Text>,
     /// Tool name for MCP/tool calls.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tool: Option<String>,
+    pub tool: Option<Text>,
     /// Approval route or approver group.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub approval_route: Option<String>,
+    pub approval_route: Option<Text>,
     /// Ignored extension data.
     #[serde(default, skip_serializing)]
     pub x_extensions: Option<Extensions>,
@@ -609,4 +639,21 @@ pub struct RawSnapshot {
     /// Ignored extension data.
     #[serde(default, skip_serializing)]
     pub x_extensions: Option<Extensions>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_second_timestamps_print_as_the_general_rfc3339_formatter_does() {
+        let mut secs: i64 = -62_135_596_800; // 0001-01-01T00:00:00Z
+        while secs < 253_402_300_799 {
+            let t = Timestamp::from_unix_seconds(secs).unwrap();
+            assert_eq!(t.to_string(), t.0.format(&Rfc3339).unwrap(), "{secs}");
+            secs += 7_777_777 + secs.rem_euclid(86_399);
+        }
+        let fractional = Timestamp::parse("2026-11-01T09:30:00.250Z").unwrap();
+        assert_eq!(fractional.to_string(), "2026-11-01T09:30:00.25Z");
+    }
 }

@@ -18,6 +18,7 @@
 
 mod builders;
 pub mod canonical;
+pub mod decisions;
 mod error;
 pub mod frameworks;
 pub mod gate;
@@ -26,9 +27,11 @@ pub mod limits;
 pub mod posture;
 pub mod report;
 pub mod round;
+mod rows;
 pub mod sections;
 mod snapshot;
 pub mod stream;
+pub mod text;
 pub mod theme;
 
 pub use builders::{build_report, ReportOptions, NEAR_MISS_ROWS};
@@ -37,3 +40,4 @@ pub use input::{Timestamp, SNAPSHOT_SCHEMA_VERSION};
 pub use posture::Posture;
 pub use report::{Report, ReportKind};
 pub use snapshot::{parse_raw, read_decisions_jsonl, LoadOptions, PriorActivity, Snapshot};
+pub use text::Text;

@@ -10,6 +10,8 @@ use serde::Serialize;
 
 use crate::gate::RedactionSummary;
 use crate::input::{DataProvenance, Timestamp};
+pub use crate::rows::{RowIter, RowSource, Rows};
+use crate::text::Text;
 
 macro_rules! kinds {
     ($($variant:ident => $slug:literal, $title:literal, $tier:ident;)+) => {
@@ -248,14 +250,21 @@ impl Report {
             t.columns.iter().filter_map(|k| dataset.columns.iter().position(|c| &c.key == k)).collect()
         };
         let filter_col = t.filter.as_ref().map(|f| (dataset.columns.iter().position(|c| c.key == f.column), &f.equals));
-        let matching = dataset.rows.iter().filter(|row| match &filter_col {
-            None => true,
-            Some((Some(i), want)) => row[*i].to_text() == **want,
-            Some((None, _)) => false,
-        });
-        let total = matching.clone().count();
         let cap = t.max_rows.unwrap_or(usize::MAX);
-        let rows = matching.take(cap).map(|row| picked.iter().map(|i| &row[*i]).collect()).collect();
+        let (mut rows, mut total) = (Vec::new(), 0usize);
+        for row in &dataset.rows {
+            let keep = match &filter_col {
+                None => true,
+                Some((Some(i), want)) => row[*i].to_text() == **want,
+                Some((None, _)) => false,
+            };
+            if keep {
+                total += 1;
+                if rows.len() < cap {
+                    rows.push(picked.iter().map(|i| row[*i].clone()).collect());
+                }
+            }
+        }
         Some(TableView { dataset, columns: picked.iter().map(|i| &dataset.columns[*i]).collect(), rows, total })
     }
 }
@@ -390,7 +399,7 @@ pub struct TableView<'a> {
     /// Selected columns, in display order.
     pub columns: Vec<&'a Column>,
     /// Selected rows (after filter and cap), each with the selected cells.
-    pub rows: Vec<Vec<&'a Cell>>,
+    pub rows: Vec<Vec<Cell>>,
     /// Rows matching the filter before the cap.
     pub total: usize,
 }
@@ -450,8 +459,8 @@ pub struct Column {
 pub enum Cell {
     /// No value.
     Null,
-    /// Text.
-    Text(String),
+    /// Text (shared with the snapshot where it comes from one).
+    Text(Text),
     /// Whole number.
     Integer(i64),
     /// Decimal number.
@@ -465,7 +474,7 @@ impl Cell {
     pub fn to_text(&self) -> String {
         match self {
             Cell::Null => String::new(),
-            Cell::Text(s) => s.clone(),
+            Cell::Text(s) => s.to_string(),
             Cell::Integer(i) => i.to_string(),
             Cell::Decimal(d) => format!("{d:.2}"),
             Cell::DateTime(t) => t.to_string(),
@@ -475,12 +484,22 @@ impl Cell {
 
 impl From<&str> for Cell {
     fn from(s: &str) -> Self {
-        Cell::Text(s.to_string())
+        Cell::Text(s.into())
     }
 }
 impl From<String> for Cell {
     fn from(s: String) -> Self {
+        Cell::Text(s.into())
+    }
+}
+impl From<Text> for Cell {
+    fn from(s: Text) -> Self {
         Cell::Text(s)
+    }
+}
+impl From<&Text> for Cell {
+    fn from(s: &Text) -> Self {
+        Cell::Text(s.clone())
     }
 }
 impl From<usize> for Cell {
@@ -521,7 +540,7 @@ impl<T: Into<Cell>> From<Option<T>> for Cell {
 /// let rows = [Agent { id: "agent-a".into(), sessions: 3 }];
 /// let d = Dataset::from_rows("agents", "Agents", &rows);
 /// assert_eq!(d.columns[1].key, "sessions");
-/// assert_eq!(d.rows[0][1], Cell::Integer(3));
+/// assert_eq!(d.rows.get(0).unwrap()[1], Cell::Integer(3));
 /// ```
 pub trait TableRow {
     /// `(key, label, type)` of every column, in order.
@@ -540,7 +559,7 @@ pub struct Dataset {
     /// Columns.
     pub columns: Vec<Column>,
     /// Rows; each has one cell per column.
-    pub rows: Vec<Vec<Cell>>,
+    pub rows: Rows,
     /// The section (a top-level key of the JSON form) that already holds
     /// these rows as objects with at least these columns' keys; the JSON
     /// form then names it (`rows_in`) instead of repeating the rows, so each
@@ -562,7 +581,7 @@ impl Dataset {
             name: name.into(),
             title: title.into(),
             columns: columns.iter().map(|(k, l, t)| Column { key: (*k).into(), label: (*l).into(), ty: *t }).collect(),
-            rows: Vec::new(),
+            rows: Rows::default(),
             rows_in: None,
         }
     }
@@ -570,7 +589,7 @@ impl Dataset {
     /// A dataset of `rows`, its columns from the row type.
     pub fn from_rows<'a, R: TableRow + 'a>(name: &str, title: &str, rows: impl IntoIterator<Item = &'a R>) -> Dataset {
         let mut d = Dataset::new(name, title, R::COLUMNS);
-        d.rows = rows.into_iter().map(TableRow::cells).collect();
+        d.rows = Rows::Held(rows.into_iter().map(TableRow::cells).collect());
         d
     }
 

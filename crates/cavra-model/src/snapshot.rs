@@ -10,6 +10,7 @@ use crate::gate::{GateMode, InputGate, RedactionSummary};
 use crate::input::{
     DataProvenance, Decision, Incident, PolicyBaseline, PolicyException, RawSnapshot, Session, Tenant, Timestamp,
 };
+use crate::text::Text;
 
 /// A validated snapshot, restricted to its reporting window.
 ///
@@ -29,8 +30,9 @@ pub struct Snapshot {
     pub data_provenance: DataProvenance,
     /// Every session.
     pub sessions: Vec<Session>,
-    /// Decisions inside the window, in input order.
-    pub decisions: Vec<Decision>,
+    /// Decisions inside the window, in input order (shared: reports index
+    /// into them).
+    pub decisions: crate::decisions::Decisions,
     /// Decisions ignored because they fall outside the window.
     pub decisions_outside_window: usize,
     /// Exceptions.
@@ -53,11 +55,11 @@ pub struct Snapshot {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PriorActivity {
     /// Repositories.
-    pub repositories: BTreeSet<String>,
+    pub repositories: BTreeSet<Text>,
     /// Control surfaces.
     pub surfaces: BTreeSet<crate::input::ControlSurface>,
     /// Tools.
-    pub tools: BTreeSet<String>,
+    pub tools: BTreeSet<Text>,
 }
 
 /// How a snapshot is loaded.
@@ -83,7 +85,7 @@ impl Snapshot {
     /// assert_eq!(snap.decisions.len(), 0);
     /// ```
     pub fn from_json_str(text: &str, options: &LoadOptions) -> Result<Snapshot, SnapshotError> {
-        Snapshot::from_raw(parse_raw(text)?, None, options)
+        crate::text::interning(|| Snapshot::from_raw(parse_raw(text)?, None, options))
     }
 
     /// Reads a snapshot file and, optionally, a JSON Lines file of decisions.
@@ -92,6 +94,15 @@ impl Snapshot {
     /// As [`Snapshot::from_json_str`], plus I/O errors and a conflict when the
     /// snapshot has inline decisions and a decisions file is also given.
     pub fn load(
+        snapshot: &Path,
+        decisions_jsonl: Option<&Path>,
+        options: &LoadOptions,
+    ) -> Result<Snapshot, SnapshotError> {
+        // Equal strings of the head and the decisions file are stored once.
+        crate::text::interning(|| Snapshot::load_interned(snapshot, decisions_jsonl, options))
+    }
+
+    fn load_interned(
         snapshot: &Path,
         decisions_jsonl: Option<&Path>,
         options: &LoadOptions,
@@ -246,10 +257,8 @@ impl Snapshot {
             }
         }
         let total = decisions.len();
-        let decisions: Vec<Decision> = decisions
-            .into_iter()
-            .filter(|d| window_start.is_none_or(|s| d.timestamp >= s) && d.timestamp <= window_end)
-            .collect();
+        decisions.retain(|d| window_start.is_none_or(|s| d.timestamp >= s) && d.timestamp <= window_end);
+        decisions.shrink_to_fit();
         let outside = total - decisions.len();
         if outside > 0 {
             warnings.insert(format!("{outside} decision(s) outside the reporting window were ignored"));
@@ -262,7 +271,7 @@ impl Snapshot {
             window_end,
             data_provenance: raw.data_provenance.unwrap_or(DataProvenance::LocalActivityStore),
             sessions: raw.sessions,
-            decisions,
+            decisions: decisions.into(),
             decisions_outside_window: outside,
             exceptions: raw.exceptions,
             incidents: raw.incidents,
@@ -295,7 +304,7 @@ pub fn parse_raw(text: &str) -> Result<RawSnapshot, SnapshotError> {
 /// # Errors
 /// I/O, syntax and value errors, located by line.
 pub fn read_decisions_jsonl(reader: impl BufRead) -> Result<Vec<Decision>, SnapshotError> {
-    read_jsonl(reader).map(|(d, _)| d)
+    crate::text::interning(|| read_jsonl(reader).map(|(d, _)| d))
 }
 
 /// Decisions and the 1-based line each came from.
@@ -340,12 +349,12 @@ fn gate_input(
     gate.check(&mut raw.tenant.display_name, || "$.tenant.display_name".into());
     for (i, s) in raw.sessions.iter_mut().enumerate() {
         let p = |f: &str| format!("$.sessions[{i}].{f}");
-        gate.check(&mut s.session_id, || p("session_id"));
-        gate.check(&mut s.agent_id, || p("agent_id"));
-        gate.check(&mut s.repository, || p("repository"));
-        gate.check(&mut s.policy_pack, || p("policy_pack"));
+        gate.check_text(&mut s.session_id, || p("session_id"));
+        gate.check_text(&mut s.agent_id, || p("agent_id"));
+        gate.check_text(&mut s.repository, || p("repository"));
+        gate.check_text(&mut s.policy_pack, || p("policy_pack"));
         for (j, r) in s.evidence_refs.iter_mut().enumerate() {
-            gate.check(r, || p(&format!("evidence_refs[{j}]")));
+            gate.check_text(r, || p(&format!("evidence_refs[{j}]")));
         }
     }
     for (i, d) in decisions.iter_mut().enumerate() {
@@ -434,25 +443,25 @@ pub(crate) fn overlong(paths: &[String], line: &dyn Fn(&str) -> Option<usize>) -
 /// Runs the gate over one decision's free-text fields (`i` is its index).
 pub(crate) fn gate_decision(gate: &mut InputGate, d: &mut Decision, i: usize) {
     let p = |f: &str| format!("$.decisions[{i}].{f}");
-    gate.check(&mut d.decision_id, || p("decision_id"));
-    gate.check(&mut d.session_id, || p("session_id"));
-    gate.check(&mut d.agent_id, || p("agent_id"));
-    gate.check(&mut d.repository, || p("repository"));
-    gate.check(&mut d.action_type, || p("action_type"));
+    gate.check_text(&mut d.decision_id, || p("decision_id"));
+    gate.check_text(&mut d.session_id, || p("session_id"));
+    gate.check_text(&mut d.agent_id, || p("agent_id"));
+    gate.check_text(&mut d.repository, || p("repository"));
+    gate.check_text(&mut d.action_type, || p("action_type"));
     if !crate::posture::target_is_sensitive(d) {
-        gate.check(&mut d.target, || p("target"));
+        gate.check_text(&mut d.target, || p("target"));
     }
-    gate.check(&mut d.policy_pack, || p("policy_pack"));
-    gate.check(&mut d.rule_id, || p("rule_id"));
-    gate.check(&mut d.reason, || p("reason"));
+    gate.check_text(&mut d.policy_pack, || p("policy_pack"));
+    gate.check_text(&mut d.rule_id, || p("rule_id"));
+    gate.check_text(&mut d.reason, || p("reason"));
     for (j, r) in d.evidence_refs.iter_mut().enumerate() {
-        gate.check(r, || p(&format!("evidence_refs[{j}]")));
+        gate.check_text(r, || p(&format!("evidence_refs[{j}]")));
     }
     if let Some(t) = d.tool.as_mut() {
-        gate.check(t, || p("tool"));
+        gate.check_text(t, || p("tool"));
     }
     if let Some(r) = d.approval_route.as_mut() {
-        gate.check(r, || p("approval_route"));
+        gate.check_text(r, || p("approval_route"));
     }
 }
 
@@ -460,8 +469,8 @@ pub(crate) fn gate_decision(gate: &mut InputGate, d: &mut Decision, i: usize) {
 /// sessions, decision ids and agents they name. Its size grows with the
 /// distinct sessions and agents, not with the decisions.
 pub(crate) struct LinkTally {
-    sessions: BTreeMap<String, usize>,
-    agents: BTreeSet<String>,
+    sessions: BTreeMap<Text, usize>,
+    agents: BTreeSet<Text>,
     /// Decision ids that incidents name, and whether each was seen.
     wanted: BTreeMap<String, bool>,
 }
@@ -527,11 +536,11 @@ impl LinkTally {
 /// Records what a decision before the window reached, for "first seen".
 pub(crate) fn note_prior(prior: &mut BTreeMap<String, PriorActivity>, d: &Decision) {
     let p = prior.entry(crate::posture::agent_key(&d.agent_id).to_string()).or_default();
-    if !d.repository.trim().is_empty() {
+    if !d.repository.trim().is_empty() && !p.repositories.contains(d.repository.as_str()) {
         p.repositories.insert(d.repository.clone());
     }
     p.surfaces.insert(crate::posture::control_surface(d));
-    if let Some(t) = d.tool.as_ref().filter(|t| !t.trim().is_empty()) {
+    if let Some(t) = d.tool.as_ref().filter(|t| !t.trim().is_empty() && !p.tools.contains(t.as_str())) {
         p.tools.insert(t.clone());
     }
 }

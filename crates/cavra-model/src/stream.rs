@@ -140,7 +140,7 @@ fn find_duplicate(path: &Path, collisions: &[u64]) -> Result<(), SnapshotError> 
     let mut ids: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     while let Some(next) = lines.next_decision() {
         let (d, index) = next?;
-        if collisions.binary_search(&fingerprint(&d.decision_id)).is_ok() && !ids.insert(d.decision_id) {
+        if collisions.binary_search(&fingerprint(&d.decision_id)).is_ok() && !ids.insert(d.decision_id.to_string()) {
             return Err(lines.err(SnapshotError::at(
                 SnapshotErrorKind::Duplicate,
                 format!("$.decisions[{index}].decision_id"),
@@ -185,11 +185,11 @@ impl StreamedDigest {
         let mut links = LinkTally::new(&head.incidents);
         let mut prior = BTreeMap::new();
         let mut hasher = SnapshotHasher::new(&head);
-        let mut acc = DigestAcc::new(false);
+        let mut acc = DigestAcc::new();
         // About one fingerprint per 256 bytes of file, so the list rarely regrows.
         let size_hint = std::fs::metadata(decisions).map_or(0, |m| m.len() / 256);
         let mut seen: Vec<u64> = Vec::with_capacity(usize::try_from(size_hint).unwrap_or(0).min(1 << 28));
-        let mut previous: Option<(Timestamp, String)> = None;
+        let mut previous: Option<(Timestamp, crate::Text)> = None;
         let (mut total, mut inside) = (0usize, 0usize);
         while let Some(next) = lines.next_decision() {
             let (mut d, index) = next?;

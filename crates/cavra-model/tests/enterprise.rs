@@ -48,9 +48,9 @@ fn build(kind: ReportKind, s: &Snapshot) -> Report {
     build_report(kind, s, &Posture::compute(s), &ReportOptions::default())
 }
 
-fn col<'a>(d: &'a Dataset, row: usize, key: &str) -> &'a Cell {
+fn col(d: &Dataset, row: usize, key: &str) -> Cell {
     let i = d.columns.iter().position(|c| c.key == key).unwrap_or_else(|| panic!("{key}"));
-    &d.rows[row][i]
+    d.rows.get(row).unwrap_or_else(|| panic!("row {row}"))[i].clone()
 }
 
 #[test]
@@ -72,16 +72,16 @@ fn exception_flags_days_and_order() {
     let order: Vec<String> = d.rows.iter().map(|row| row[0].to_text()).collect();
     // one flag each for a–d, ordered by days to expiry (−2, 1, 4, 30), then exc-e (no flags, −31)
     assert_eq!(order, ["exc-a", "exc-d", "exc-b", "exc-c", "exc-e"]);
-    assert_eq!(col(d, 0, "days_to_expiry"), &Cell::Integer(-2));
+    assert_eq!(col(d, 0, "days_to_expiry"), Cell::Integer(-2));
     assert_eq!(col(d, 0, "flags").to_text(), "expired_but_active");
-    assert_eq!(col(d, 1, "days_to_expiry"), &Cell::Integer(1));
+    assert_eq!(col(d, 1, "days_to_expiry"), Cell::Integer(1));
     assert_eq!(col(d, 1, "flags").to_text(), "review_overdue");
     assert_eq!(col(d, 2, "flags").to_text(), "expiring_within_7_days");
     assert_eq!(col(d, 3, "flags").to_text(), "renewal_limit_exceeded");
     assert_eq!(col(d, 3, "renewals").to_text(), "4 of 3");
     assert_eq!(col(d, 4, "flags").to_text(), "");
     // age: 2026-10-01 to 2026-11-01 = 31 days
-    assert_eq!(col(d, 0, "age_days"), &Cell::Integer(31));
+    assert_eq!(col(d, 0, "age_days"), Cell::Integer(31));
     let Sections::ExceptionReport(x) = &r.sections else { panic!("exception-report sections") };
     assert!(x.flags.0.contains(&("review_overdue", 1)), "{:?}", x.flags);
     assert_eq!(x.in_force, 2);
@@ -114,8 +114,8 @@ fn incident_packet_requirements_and_custody() {
     let custody = r.dataset("chain_of_custody").unwrap();
     let d1 = s.decisions.iter().find(|d| d.decision_id == "d1").unwrap();
     assert_eq!(custody.rows.len(), 3, "incident, d1, exc-a");
-    assert_eq!(custody.rows[1][3].to_text(), canonical_sha256(d1).unwrap());
-    assert_eq!(custody.rows[0][3].to_text(), canonical_sha256(&s.incidents[0]).unwrap());
+    assert_eq!(custody.rows.get(1).unwrap()[3].to_text(), canonical_sha256(d1).unwrap());
+    assert_eq!(custody.rows.get(0).unwrap()[3].to_text(), canonical_sha256(&s.incidents[0]).unwrap());
     // the unknown decision is also a data-quality warning
     assert!(r.meta.data_quality.iter().any(|w| w.contains("d-missing")));
 }
@@ -132,9 +132,9 @@ fn policy_drift_compares_with_activity_before_the_window() {
     assert_eq!(col(d, 0, "digest_drift").to_text(), "drifted");
     // before the window a1 used r1 and the tracker tool on mcp_tools; in the window r1 and r2:
     // one new repository (r2), no new surface, no new tool
-    assert_eq!(col(d, 0, "new_repositories"), &Cell::Integer(1));
-    assert_eq!(col(d, 0, "new_surfaces"), &Cell::Integer(0));
-    assert_eq!(col(d, 0, "new_tools"), &Cell::Integer(0));
+    assert_eq!(col(d, 0, "new_repositories"), Cell::Integer(1));
+    assert_eq!(col(d, 0, "new_surfaces"), Cell::Integer(0));
+    assert_eq!(col(d, 0, "new_tools"), Cell::Integer(0));
     let scope = r.dataset("scope").unwrap();
     let r2 = scope.rows.iter().find(|row| row[2].to_text() == "r2").unwrap();
     assert_eq!(r2[4].to_text(), "yes");
@@ -152,16 +152,20 @@ fn activity_digest_counts_days_rules_and_near_misses() {
     let daily = r.dataset("daily").unwrap();
     assert_eq!(daily.rows.len(), 2, "two days for a1");
     assert_eq!(col(daily, 0, "date").to_text(), "2026-10-30");
-    assert_eq!(col(daily, 0, "block"), &Cell::Integer(1));
-    assert_eq!(col(daily, 1, "warn"), &Cell::Integer(1));
-    assert_eq!(col(daily, 1, "surface_mcp_tools"), &Cell::Integer(1));
+    assert_eq!(col(daily, 0, "block"), Cell::Integer(1));
+    assert_eq!(col(daily, 1, "warn"), Cell::Integer(1));
+    assert_eq!(col(daily, 1, "surface_mcp_tools"), Cell::Integer(1));
     // a warned high-severity action is a near miss; the blocked critical one is not
     let misses = r.dataset("near_misses").unwrap();
     assert_eq!(misses.rows.len(), 1);
-    assert_eq!(misses.rows[0][1].to_text(), "d2");
+    assert_eq!(misses.rows.get(0).unwrap()[1].to_text(), "d2");
     let rules = r.dataset("top_rules").unwrap();
     assert_eq!(
-        (rules.rows[0][1].clone(), rules.rows[0][2].clone(), rules.rows[0][4].clone()),
+        (
+            rules.rows.get(0).unwrap()[1].clone(),
+            rules.rows.get(0).unwrap()[2].clone(),
+            rules.rows.get(0).unwrap()[4].clone()
+        ),
         (Cell::Integer(2), Cell::Integer(1), Cell::Integer(1))
     );
 }

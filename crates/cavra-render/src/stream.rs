@@ -176,7 +176,7 @@ pub(crate) fn for_each_row(
             }
             Ok(())
         }
-        _ => d.rows.iter().try_for_each(|r| f(r)),
+        _ => d.rows.iter().try_for_each(|r| f(&r)),
     }
 }
 

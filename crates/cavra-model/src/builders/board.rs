@@ -58,8 +58,8 @@ pub(super) fn build(ctx: &Ctx) -> Report {
                 severity: f.severity,
                 risk_classification: f.risk_classification,
                 decision: f.decision,
-                agent_id: f.agent_id.clone(),
-                repository: f.repository.clone(),
+                agent_id: f.agent_id.to_string(),
+                repository: f.repository.to_string(),
             })
             .collect(),
         kpis: Figures(kpis.iter().map(|(k, _, v, _)| (*k, *v)).collect()),

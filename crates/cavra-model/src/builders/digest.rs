@@ -5,12 +5,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{cell_int, heading, para, table, table_columns, Ctx};
+use crate::decisions::Decisions;
 use crate::input::{ControlSurface, Decision, DecisionKind, Severity, Timestamp};
-use crate::posture::{agent_key, control_surface, decision_confidence, display_target};
+use crate::posture::{agent_text, control_surface, decision_confidence, display_target};
 use crate::report::{
     Block, Cell, Chart, ChartKind, Classification, ColumnType, Dataset, Kpi, Report, ReportKind, Series,
 };
+use crate::report::{RowSource, Rows};
 use crate::sections::{DigestSections, RuleCount, Sections};
+use crate::text::Text;
+use std::sync::Arc;
 
 const TOP_RULES: usize = 20;
 
@@ -71,7 +75,7 @@ pub fn decision_row(d: &Decision) -> Vec<Cell> {
     vec![
         d.timestamp.into(),
         d.decision_id.clone().into(),
-        agent_key(&d.agent_id).into(),
+        agent_text(&d.agent_id).into(),
         d.session_id.clone().into(),
         d.repository.clone().into(),
         d.action_type.clone().into(),
@@ -86,28 +90,45 @@ pub fn decision_row(d: &Decision) -> Vec<Cell> {
     ]
 }
 
+/// The `decisions` dataset of an in-memory digest: one row per decision in
+/// report order, made from the snapshot's shared decisions on demand.
+pub(crate) struct DecisionRows {
+    decisions: Decisions,
+    /// Indices into `decisions`, in report order.
+    order: Vec<usize>,
+}
+
+impl RowSource for DecisionRows {
+    fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    fn row(&self, i: usize) -> Vec<Cell> {
+        decision_row(&self.decisions[self.order[i]])
+    }
+}
+
 /// Everything the digest needs from the decisions, fed in report order
 /// (time, then decision id). Its size grows with agents, days, rules and
 /// tools, not with decisions, unless it keeps the per-decision rows.
 pub(crate) struct DigestAcc {
     rows: Dataset,
-    keep_rows: bool,
     decision_count: usize,
-    days: BTreeMap<(String, String), Day>,
-    rules: BTreeMap<String, ([usize; 4], BTreeSet<String>)>,
+    days: BTreeMap<(Text, time::Date), Day>,
+    rules: BTreeMap<Text, ([usize; 4], BTreeSet<Text>)>,
     misses: Dataset,
     miss_count: usize,
-    tools: BTreeMap<(String, String), Timestamp>,
+    tools: BTreeMap<(Text, Text), Timestamp>,
 }
 
 impl DigestAcc {
-    /// `keep_rows`: hold the per-decision rows in the report (in memory) or
-    /// leave them to be streamed.
-    pub fn new(keep_rows: bool) -> Self {
+    /// An empty accumulator. It never holds the per-decision rows: they are
+    /// streamed from the decisions file, or derived from the snapshot's
+    /// shared decisions ([`DecisionRows`]).
+    pub fn new() -> Self {
         use ColumnType::*;
         DigestAcc {
             rows: decision_columns(),
-            keep_rows,
             decision_count: 0,
             days: BTreeMap::new(),
             rules: BTreeMap::new(),
@@ -132,14 +153,11 @@ impl DigestAcc {
 
     /// Adds the next decision of the window.
     pub fn add(&mut self, d: &Decision) {
-        let agent = agent_key(&d.agent_id);
+        let agent = agent_text(&d.agent_id);
         let surface = control_surface(d);
         let miss = near_miss(d.decision, d.severity);
         self.decision_count += 1;
-        if self.keep_rows {
-            self.rows.push(decision_row(d));
-        }
-        let day = self.days.entry((agent.to_string(), d.timestamp.date_string())).or_default();
+        let day = self.days.entry((agent.clone(), d.timestamp.day())).or_default();
         day.by_kind[kind_index(d.decision)] += 1;
         day.by_surface[surface_index(surface)] += 1;
         if !self.rules.contains_key(d.rule_id.as_str()) {
@@ -153,12 +171,12 @@ impl DigestAcc {
                 DecisionKind::Warn => rule.0[3] += 1,
                 DecisionKind::AuditOnly | DecisionKind::AllowWithAttestation | DecisionKind::Allow => {}
             }
-            if !rule.1.contains(agent) {
-                rule.1.insert(agent.to_string());
+            if !rule.1.contains(&agent) {
+                rule.1.insert(agent.clone());
             }
         }
         if let Some(t) = d.tool.as_ref().filter(|t| !t.trim().is_empty()) {
-            let first = self.tools.entry((agent.to_string(), t.clone())).or_insert(d.timestamp);
+            let first = self.tools.entry((agent.clone(), t.clone())).or_insert(d.timestamp);
             if d.timestamp < *first {
                 *first = d.timestamp;
             }
@@ -169,7 +187,7 @@ impl DigestAcc {
                 self.misses.push(vec![
                     d.timestamp.into(),
                     d.decision_id.clone().into(),
-                    agent.into(),
+                    agent.clone().into(),
                     d.repository.clone().into(),
                     d.rule_id.clone().into(),
                     d.decision.as_str().into(),
@@ -188,11 +206,11 @@ pub(super) fn build(ctx: &Ctx) -> Report {
         let (x, y) = (&s.decisions[*a], &s.decisions[*b]);
         x.timestamp.cmp(&y.timestamp).then_with(|| x.decision_id.cmp(&y.decision_id))
     });
-    let mut acc = DigestAcc::new(true);
-    acc.rows.rows.reserve(order.len());
-    for i in order {
-        acc.add(&s.decisions[i]);
+    let mut acc = DigestAcc::new();
+    for i in &order {
+        acc.add(&s.decisions[*i]);
     }
+    acc.rows.rows = Rows::derived(Arc::new(DecisionRows { decisions: s.decisions.clone(), order }));
     finish(ctx, acc)
 }
 
@@ -219,9 +237,10 @@ pub(super) fn finish(ctx: &Ctx, acc: DigestAcc) -> Report {
     let refs: Vec<(&str, &str, ColumnType)> = daily_cols.iter().map(|(k, l, t)| (k.as_str(), l.as_str(), *t)).collect();
     let mut daily = Dataset::new("daily", "Daily activity by agent", &refs);
     let mut per_day_total: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-    for ((agent, date), day) in &days {
+    let dates: Vec<String> = days.keys().map(|(_, day)| crate::input::date_string(*day)).collect();
+    for (((agent, _), day), date) in days.iter().zip(&dates) {
         let total: usize = day.by_kind.iter().sum();
-        let mut row = vec![agent.clone().into(), date.clone().into(), cell_int(total)];
+        let mut row = vec![agent.clone().into(), date.as_str().into(), cell_int(total)];
         row.extend(day.by_kind.iter().map(|n| cell_int(*n)));
         row.extend(day.by_surface.iter().map(|n| cell_int(*n)));
         daily.push(row);

@@ -1,9 +1,12 @@
 //! evidence-freshness: every evidence item with its SLO status.
 
+use std::sync::Arc;
+
 use super::{heading, para, Ctx};
-use crate::posture::SloStatus;
+use crate::posture::{FreshnessItem, SloStatus};
 use crate::report::{
-    Block, Cell, Chart, ChartKind, Classification, ColumnType, Dataset, Kpi, Report, ReportKind, Series,
+    Block, Cell, Chart, ChartKind, Classification, ColumnType, Dataset, Kpi, Report, ReportKind, RowSource, Rows,
+    Series,
 };
 use crate::sections::{FreshnessSections, Sections, SloCounts};
 
@@ -99,9 +102,23 @@ pub(super) fn build(ctx: &Ctx) -> Report {
             ("retention_score", "Retention score", Integer),
         ],
     );
-    d.rows.reserve(f.items.len());
-    for i in &f.items {
-        d.push(vec![
+    d.rows = Rows::derived(Arc::new(ItemRows(f.items.clone())));
+    r.datasets.push(d);
+    r.finish(Sections::EvidenceFreshness(sections))
+}
+
+/// The `items` dataset: one row per freshness item, made from the posture's
+/// shared item list when a writer asks for it.
+struct ItemRows(Arc<Vec<FreshnessItem>>);
+
+impl RowSource for ItemRows {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn row(&self, i: usize) -> Vec<Cell> {
+        let i = &self.0[i];
+        vec![
             i.item_id.clone().into(),
             i.item_type.into(),
             i.freshness_status.as_str().into(),
@@ -113,8 +130,6 @@ pub(super) fn build(ctx: &Ctx) -> Report {
             i.agent_id.clone().into(),
             i.freshness_status.score().into(),
             i.retention_status.score().into(),
-        ]);
+        ]
     }
-    r.datasets.push(d);
-    r.finish(Sections::EvidenceFreshness(sections))
 }

@@ -2,6 +2,7 @@
 //! target redaction (POSTURE.md, "Classification" and "Target redaction").
 
 use crate::input::{ControlSurface, Decision, DecisionKind, Severity};
+use crate::Text;
 
 crate::input::string_enum! {
     /// Risk classification of a decision.
@@ -118,7 +119,7 @@ pub fn target_is_sensitive(d: &Decision) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DisplayTarget {
     /// The text to show.
-    pub text: String,
+    pub text: Text,
     /// True when the target was hidden or shortened.
     pub target_redacted: bool,
 }
@@ -129,7 +130,7 @@ pub struct DisplayTarget {
 /// ```
 /// use cavra_model::posture::display_target;
 /// # let mut d = cavra_model::posture::tests_support::decision();
-/// d.target = "x".repeat(130);
+/// d.target = "x".repeat(130).into();
 /// let t = display_target(&d);
 /// assert_eq!(t.text.chars().count(), 120);
 /// assert!(t.target_redacted);
@@ -141,7 +142,7 @@ pub fn display_target(d: &Decision) -> DisplayTarget {
         DisplayTarget { text: "target not recorded".into(), target_redacted: false }
     } else if d.target.chars().count() > 120 {
         let cut: String = d.target.chars().take(117).collect();
-        DisplayTarget { text: format!("{cut}..."), target_redacted: true }
+        DisplayTarget { text: format!("{cut}...").into(), target_redacted: true }
     } else {
         DisplayTarget { text: d.target.clone(), target_redacted: false }
     }
@@ -153,5 +154,14 @@ pub fn agent_key(agent_id: &str) -> &str {
         "unknown-agent"
     } else {
         agent_id
+    }
+}
+
+/// As [`agent_key`], sharing the id's bytes.
+pub fn agent_text(agent_id: &Text) -> Text {
+    if agent_id.trim().is_empty() {
+        Text::from("unknown-agent")
+    } else {
+        agent_id.clone()
     }
 }

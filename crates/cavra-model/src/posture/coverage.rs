@@ -134,10 +134,10 @@ impl Coverage {
 
         let mut pairs: BTreeMap<(String, String), Vec<(ControlSurface, &Decision)>> = BTreeMap::new();
         for (s, d) in &classified {
-            pairs.entry((agent_key(&d.agent_id).to_string(), d.repository.clone())).or_default().push((*s, d));
+            pairs.entry((agent_key(&d.agent_id).to_string(), d.repository.to_string())).or_default().push((*s, d));
         }
         for s in &snapshot.sessions {
-            pairs.entry((agent_key(&s.agent_id).to_string(), s.repository.clone())).or_default();
+            pairs.entry((agent_key(&s.agent_id).to_string(), s.repository.to_string())).or_default();
         }
         let heat_rows: Vec<HeatRow> = pairs
             .into_iter()

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::input::Timestamp;
 use crate::Snapshot;
+use crate::Text;
 
 crate::input::string_enum! {
     /// How recent an item's evidence is.
@@ -81,7 +82,7 @@ impl RetentionStatus {
     }
 
     /// Retention of a set of references, strongest first.
-    pub fn of(refs: &[String]) -> RetentionStatus {
+    pub fn of(refs: &[Text]) -> RetentionStatus {
         const RETAINED: [&str; 5] = ["archive://", "immutable://", "s3://", "gs://", "azblob://"];
         if refs.iter().any(|r| RETAINED.iter().any(|p| r.starts_with(p))) {
             RetentionStatus::RetainedReference
@@ -122,7 +123,7 @@ impl SloStatus {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FreshnessItem {
     /// Decision or session id.
-    pub item_id: String,
+    pub item_id: Text,
     /// `decision` or `session`.
     pub item_type: &'static str,
     /// Freshness.
@@ -138,14 +139,14 @@ pub struct FreshnessItem {
     /// When observed.
     pub observed_at: Option<Timestamp>,
     /// Agent.
-    pub agent_id: String,
+    pub agent_id: Text,
 }
 
 /// Freshness over all items.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Freshness {
     /// Items: breached, monitor, met; oldest first; no age last; then id.
-    pub items: Vec<FreshnessItem>,
+    pub items: std::sync::Arc<Vec<FreshnessItem>>,
     /// Rounded mean freshness score.
     pub freshness_score: i64,
     /// Rounded mean retention score.
@@ -179,18 +180,18 @@ fn recommended_action(f: FreshnessStatus, r: RetentionStatus) -> &'static str {
 }
 
 fn item(
-    item_id: &str,
+    item_id: &Text,
     item_type: &'static str,
-    agent_id: &str,
+    agent_id: &Text,
     observed: Option<Timestamp>,
-    refs: &[String],
+    refs: &[Text],
     as_of: Timestamp,
 ) -> FreshnessItem {
     let age = observed.map(|t| age_hours(as_of, t));
     let f = FreshnessStatus::of(age);
     let r = RetentionStatus::of(refs);
     FreshnessItem {
-        item_id: item_id.to_string(),
+        item_id: item_id.clone(),
         item_type,
         freshness_status: f,
         age_hours: age,
@@ -198,7 +199,7 @@ fn item(
         recommended_action: recommended_action(f, r),
         slo_status: SloStatus::of(f, r),
         observed_at: observed,
-        agent_id: super::agent_key(agent_id).to_string(),
+        agent_id: super::agent_text(agent_id),
     }
 }
 
@@ -240,7 +241,7 @@ impl Freshness {
             breached: status_count(SloStatus::Breached),
             monitor: status_count(SloStatus::Monitor),
             met: status_count(SloStatus::Met),
-            items,
+            items: std::sync::Arc::new(items),
         }
     }
 }

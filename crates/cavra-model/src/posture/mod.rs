@@ -12,8 +12,8 @@ mod freshness;
 
 pub use agents::{AgentRisk, DriftSignal, RiskLevel};
 pub use classify::{
-    agent_key, control_surface, decision_weight, display_target, is_finding, risk_classification, severity_weight,
-    target_is_sensitive, DisplayTarget, RiskClassification,
+    agent_key, agent_text, control_surface, decision_weight, display_target, is_finding, risk_classification,
+    severity_weight, target_is_sensitive, DisplayTarget, RiskClassification,
 };
 pub use confidence::{decision_confidence, ConfidenceClass, ConfidenceLabel, EvidenceConfidence};
 pub use coverage::{Coverage, CoverageStatus, HeatCell, HeatRow, SurfaceCoverage};
@@ -25,6 +25,7 @@ use serde::Serialize;
 
 use crate::input::{ControlSurface, Decision, DecisionKind, Severity, Timestamp};
 use crate::Snapshot;
+use crate::Text;
 
 /// Largest penalty one decision can contribute: block (16) plus a critical
 /// finding (30). The normalised score divides by it.
@@ -34,15 +35,15 @@ pub const MAX_PENALTY_PER_DECISION: u64 = 46;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
     /// `finding-<decision_id>`.
-    pub finding_id: String,
+    pub finding_id: Text,
     /// Source decision.
-    pub decision_id: String,
+    pub decision_id: Text,
     /// Session.
-    pub session_id: String,
+    pub session_id: Text,
     /// Agent.
-    pub agent_id: String,
+    pub agent_id: Text,
     /// Repository.
-    pub repository: String,
+    pub repository: Text,
     /// Severity.
     pub severity: Severity,
     /// Risk classification.
@@ -50,17 +51,17 @@ pub struct Finding {
     /// Decision.
     pub decision: DecisionKind,
     /// Rule.
-    pub rule_id: String,
+    pub rule_id: Text,
     /// Policy reason.
-    pub reason: String,
+    pub reason: Text,
     /// Evidence references.
-    pub evidence_refs: Vec<String>,
+    pub evidence_refs: Vec<Text>,
     /// When decided.
     pub timestamp: Timestamp,
     /// Control surface (ours).
     pub control_surface: ControlSurface,
     /// Target after the redaction rule (ours).
-    pub target: String,
+    pub target: Text,
     /// Whether the target was redacted or cut (ours).
     pub target_redacted: bool,
 }
@@ -308,10 +309,10 @@ impl Posture {
 fn finding(d: &Decision) -> Finding {
     let target = display_target(d);
     Finding {
-        finding_id: format!("finding-{}", d.decision_id),
+        finding_id: format!("finding-{}", d.decision_id).into(),
         decision_id: d.decision_id.clone(),
         session_id: d.session_id.clone(),
-        agent_id: agent_key(&d.agent_id).to_string(),
+        agent_id: agent_text(&d.agent_id),
         repository: d.repository.clone(),
         severity: d.severity,
         risk_classification: risk_classification(d),

@@ -170,14 +170,14 @@ fn target_redaction() {
     x.requested_operation = "refresh TOKEN".into();
     assert_eq!(display_target(&x), DisplayTarget { text: "sensitive target redacted".into(), target_redacted: true });
     x.requested_operation = "run".into();
-    x.target = String::new();
+    x.target = Default::default();
     assert_eq!(display_target(&x).text, "target not recorded");
-    x.target = "a".repeat(121);
+    x.target = "a".repeat(121).into();
     let shown = display_target(&x);
     // 121 > 120 → 117 characters + "..." = 120
     assert_eq!(shown.text, format!("{}...", "a".repeat(117)));
     assert!(shown.target_redacted);
-    x.target = "a".repeat(120); // exactly 120 is kept
+    x.target = "a".repeat(120).into(); // exactly 120 is kept
     assert_eq!(display_target(&x).text.len(), 120);
 }
 
@@ -232,7 +232,7 @@ fn blast_radius_and_drift() {
 #[test]
 fn register_order_and_unknown_agent() {
     let mut a = d("a", K::Allow, S::Low);
-    a.agent_id = String::new();
+    a.agent_id = Default::default();
     let mut b = d("b", K::Block, S::Low);
     b.agent_id = "zeta".into();
     let p = Posture::compute(&snapshot(vec![a, b], vec![]));

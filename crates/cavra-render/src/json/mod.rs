@@ -77,7 +77,7 @@ impl Serialize for Rows<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(self.0.rows.len()))?;
         for row in &self.0.rows {
-            seq.serialize_element(&Row(&self.0.columns, row))?;
+            seq.serialize_element(&Row(&self.0.columns, &row))?;
         }
         seq.end()
     }
