@@ -168,7 +168,7 @@ fn render_all(
     jobs: usize,
 ) -> Result<Vec<Written>> {
     use cavra_render::parallel::{map_heaviest_first, map_ordered};
-    let posture = Posture::compute(snapshot);
+    let posture = Posture::compute_on(snapshot, jobs);
     let reports = map_ordered(kinds, jobs, |kind| build_report(*kind, snapshot, &posture, options));
     let indices: Vec<usize> = (0..reports.len()).collect();
     let gated = map_ordered(&indices, jobs, |i| {

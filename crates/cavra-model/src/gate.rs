@@ -197,6 +197,26 @@ fn compile<'a>(pattern: &str, compiled: &'a OnceLock<Regex>) -> &'a Regex {
     compiled.get_or_init(|| Regex::new(pattern).expect("gate patterns are valid"))
 }
 
+thread_local! {
+    /// Each thread's search caches, one per pattern: anchored searches run
+    /// many times per text, and taking a cache from the regex's shared pool
+    /// each time costs more than the search on threads other than the first.
+    static CACHES: std::cell::RefCell<Vec<Option<regex_automata::meta::Cache>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `re.search(input)` with this thread's cache for pattern `index`.
+fn search_cached(index: usize, re: &Regex, input: &Input<'_>) -> Option<regex_automata::Match> {
+    CACHES.with(|caches| {
+        let mut caches = caches.borrow_mut();
+        if caches.len() <= index {
+            caches.resize_with(index + 1, || None);
+        }
+        let cache = caches[index].get_or_insert_with(|| re.create_cache());
+        re.search_with(cache, input)
+    })
+}
+
 /// Finds every sensitive span in `text`, non-overlapping, in text order.
 /// Where two detections overlap, the one earlier in [`SensitiveKind::ALL`] wins.
 ///
@@ -430,7 +450,7 @@ fn scan_raw(text: &str) -> Vec<Detection> {
             found.push(d);
         }
     };
-    for (kind, pattern, compiled) in PATTERNS.iter() {
+    for (index, (kind, pattern, compiled)) in PATTERNS.iter().enumerate() {
         let re = || compile(pattern, compiled);
         let valid = |m: &regex_automata::Match| {
             *kind != SensitiveKind::Ipv4 || text[m.range()].split('.').all(|o| o.parse::<u8>().is_ok())
@@ -452,7 +472,7 @@ fn scan_raw(text: &str) -> Vec<Detection> {
                             continue;
                         }
                         let input = Input::new(text).range(start..).anchored(Anchored::Yes);
-                        if let Some(m) = re().find(input).filter(valid) {
+                        if let Some(m) = search_cached(index, re(), &input).filter(valid) {
                             covered = m.end();
                             push(Detection { kind: *kind, range: m.range() });
                             break;
@@ -604,6 +624,11 @@ pub(crate) struct InputGate {
     pub violations: Vec<(String, SensitiveKind)>,
     /// Fields longer than [`crate::limits::FREE_TEXT_CHARS`].
     pub too_long: Vec<String>,
+    /// Shared texts already found clean, by the address of their bytes
+    /// (each kept alive here, so an address cannot be reused while the gate
+    /// runs): an interned agent id or rule named by 200,000 decisions is
+    /// scanned once.
+    clean: rustc_hash::FxHashMap<usize, crate::text::Text>,
 }
 
 /// Whether `c` never belongs in report text: bidi controls and C0/C1
@@ -619,6 +644,7 @@ impl InputGate {
             summary: RedactionSummary { mode, ..Default::default() },
             violations: Vec::new(),
             too_long: Vec::new(),
+            clean: Default::default(),
         }
     }
 
@@ -633,8 +659,19 @@ impl InputGate {
     /// As [`InputGate::check`] for shared text: a string the gate leaves
     /// alone keeps sharing its bytes.
     pub fn check_text(&mut self, text: &mut crate::text::Text, path: impl FnOnce() -> String) {
-        if let Some(changed) = self.inspect(text, path) {
-            *text = changed.into();
+        let key = text.as_ptr() as usize;
+        if self.clean.contains_key(&key) {
+            return;
+        }
+        let before = (self.violations.len(), self.too_long.len());
+        match self.inspect(text, path) {
+            Some(changed) => *text = changed.into(),
+            // Only texts held by several values are remembered (a unique
+            // id is never seen again, and remembering it costs memory).
+            None if before == (self.violations.len(), self.too_long.len()) && text.share_count() > 2 => {
+                self.clean.insert(key, text.clone());
+            }
+            None => {}
         }
     }
 

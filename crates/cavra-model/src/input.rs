@@ -279,6 +279,14 @@ macro_rules! string_enum {
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text,)+ }
             }
+            /// The wire name as shared text, made once per process, so a
+            /// cell showing it copies a pointer.
+            pub fn text(self) -> $crate::text::Text {
+                static TEXTS: ::std::sync::LazyLock<Vec<$crate::text::Text>> = ::std::sync::LazyLock::new(|| {
+                    $name::ALL.iter().map(|v| $crate::text::Text::from(v.as_str())).collect()
+                });
+                TEXTS[self as usize].clone()
+            }
         }
         impl ::std::fmt::Display for $name {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result { f.write_str(self.as_str()) }

@@ -321,17 +321,30 @@ fn read_jsonl(reader: impl BufRead) -> Result<(Vec<Decision>, Vec<usize>), Snaps
         if line.trim().is_empty() {
             continue;
         }
-        let mut de = serde_json::Deserializer::from_str(line);
-        let d: Decision = serde_path_to_error::deserialize(&mut de)
-            .map_err(|e| from_serde(e, &format!("$.decisions[{}]", out.len())))
-            .map_err(|e| e.with_line(i + 1))?;
-        de.end().map_err(|_| {
-            SnapshotError::at(SnapshotErrorKind::Syntax, "$", "more than one JSON value on a line").with_line(i + 1)
-        })?;
+        // The plain parser first; only a line it refuses is parsed again
+        // with path tracking, to say where and why.
+        let d = match serde_json::from_str::<Decision>(line) {
+            Ok(d) => d,
+            Err(_) => decision_line_error(line, out.len(), i + 1)?,
+        };
         out.push(d);
         lines.push(i + 1);
     }
     Ok((out, lines))
+}
+
+/// Parses a line the plain parser refused, tracking the JSON path, and
+/// returns the error that names it (`index`: the decision's position,
+/// `number`: the 1-based line).
+fn decision_line_error(line: &str, index: usize, number: usize) -> Result<Decision, SnapshotError> {
+    let mut de = serde_json::Deserializer::from_str(line);
+    let d: Decision = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| from_serde(e, &format!("$.decisions[{index}]")))
+        .map_err(|e| e.with_line(number))?;
+    de.end().map_err(|_| {
+        SnapshotError::at(SnapshotErrorKind::Syntax, "$", "more than one JSON value on a line").with_line(number)
+    })?;
+    Ok(d)
 }
 
 /// Runs the safety gate over every free-text input field that can reach a

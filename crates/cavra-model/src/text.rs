@@ -19,9 +19,9 @@
 //! assert!(Text::ptr_eq(&a, &b)); // one copy of the bytes
 //! ```
 
+use rustc_hash::FxHashSet;
 use std::borrow::Borrow;
 use std::cell::RefCell;
-use std::collections::HashSet;
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
@@ -36,6 +36,12 @@ impl Text {
     /// The text as a `str`.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// How many values share these bytes (the interning pool counts as one
+    /// while it lives).
+    pub fn share_count(&self) -> usize {
+        Arc::strong_count(&self.0)
     }
 
     /// Whether `a` and `b` share the same bytes (not merely equal ones).
@@ -61,7 +67,34 @@ impl Text {
 }
 
 thread_local! {
-    static POOL: RefCell<Option<HashSet<Text>>> = const { RefCell::new(None) };
+    static STATICS: RefCell<Vec<(&'static str, Text)>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Text {
+    /// Shared text for a string constant: made once per thread, then a
+    /// pointer copy (for the few fixed labels a row repeats; a linear
+    /// search, so not for open-ended sets).
+    ///
+    /// ```
+    /// use cavra_model::Text;
+    /// let (a, b) = (Text::from_static("no action needed"), Text::from_static("no action needed"));
+    /// assert!(Text::ptr_eq(&a, &b));
+    /// ```
+    pub fn from_static(s: &'static str) -> Text {
+        STATICS.with(|statics| {
+            let mut statics = statics.borrow_mut();
+            if let Some((_, t)) = statics.iter().find(|(k, _)| std::ptr::eq(*k, s)) {
+                return t.clone();
+            }
+            let t = Text::from(s);
+            statics.push((s, t.clone()));
+            t
+        })
+    }
+}
+
+thread_local! {
+    static POOL: RefCell<Option<FxHashSet<Text>>> = const { RefCell::new(None) };
 }
 
 /// Runs `f` with equal strings deserialised into [`Text`] on this thread
@@ -72,7 +105,7 @@ pub fn interning<R>(f: impl FnOnce() -> R) -> R {
     if outer {
         return f();
     }
-    POOL.with(|pool| *pool.borrow_mut() = Some(HashSet::new()));
+    POOL.with(|pool| *pool.borrow_mut() = Some(FxHashSet::default()));
     struct Reset;
     impl Drop for Reset {
         fn drop(&mut self) {

@@ -201,6 +201,17 @@ pub trait Renderer: Sync {
     /// # Errors
     /// [`RenderError::Backend`] when the backend fails, or the writer's error.
     fn render_to(&self, report: &Report, out: &mut dyn Write) -> Result<(), RenderError>;
+
+    /// Renders the report into a new buffer. Backends that build their
+    /// file in memory anyway return that buffer instead of copying it.
+    ///
+    /// # Errors
+    /// As [`Renderer::render_to`].
+    fn render_bytes(&self, report: &Report) -> Result<Vec<u8>, RenderError> {
+        let mut bytes = Vec::new();
+        self.render_to(report, &mut bytes)?;
+        Ok(bytes)
+    }
 }
 
 /// A rendered file.
@@ -387,8 +398,7 @@ pub fn render(report: &Report, format: Format) -> Result<Artifact, RenderError> 
 /// [`RenderError::UnsafeOutput`] or [`RenderError::Backend`].
 pub fn render_gated(report: Gated<'_>, format: Format) -> Result<Artifact, RenderError> {
     let report = report.report();
-    let mut bytes = Vec::new();
-    format.backend().render_to(report, &mut bytes)?;
+    let bytes = format.backend().render_bytes(report)?;
     let name = format!("{}.{}", report.meta.kind.as_str(), format.extension());
     gate_bytes(&name, format, &bytes)?;
     let sha256 = format!("{:x}", Sha256::digest(&bytes));

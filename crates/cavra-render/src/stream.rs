@@ -40,11 +40,20 @@ struct GatedWriter<'a> {
 /// small, and memory stays bounded by the block plus the longest line.
 const GATE_BLOCK: usize = 1 << 16;
 
+/// Scans bytes that are UTF-8 as they are (validation is much faster than a
+/// lossy copy), anything else as its lossy form.
+fn scan_utf8(bytes: &[u8]) -> Vec<cavra_model::gate::Detection> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => scan_text(text),
+        Err(_) => scan_text(&String::from_utf8_lossy(bytes)),
+    }
+}
+
 impl GatedWriter<'_> {
     /// Gates the first `end` pending bytes (whole lines) and passes them on.
     fn emit(&mut self, end: usize) -> std::io::Result<()> {
         let block = &self.line[..end];
-        if let Some(d) = scan_text(&String::from_utf8_lossy(block)).into_iter().next() {
+        if let Some(d) = scan_utf8(block).into_iter().next() {
             self.hit = Some((self.written + d.range.start as u64, d.kind));
             return Err(std::io::Error::other("safety gate rejected the output"));
         }
@@ -289,7 +298,7 @@ pub(crate) fn scan_reader(mut r: impl Read) -> std::io::Result<Option<(u64, Sens
         }
         buf.extend_from_slice(&chunk[..n]);
         if n == 0 || buf.len() >= CHUNK {
-            if let Some(d) = scan_text(&String::from_utf8_lossy(&buf)).into_iter().next() {
+            if let Some(d) = scan_utf8(&buf).into_iter().next() {
                 return Ok(Some((base + d.range.start as u64, d.kind)));
             }
             if n == 0 {

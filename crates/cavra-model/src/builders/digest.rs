@@ -72,6 +72,26 @@ fn decision_columns() -> Dataset {
 
 /// One row of the `decisions` dataset (target-redaction rule applied).
 pub fn decision_row(d: &Decision) -> Vec<Cell> {
+    row_with(d, &RowFacts::of(d))
+}
+
+/// What a row needs that takes classifying the decision: worked out once
+/// per decision, however many times its row is read.
+struct RowFacts {
+    surface: ControlSurface,
+    confidence: crate::posture::ConfidenceClass,
+    target: crate::text::Text,
+}
+
+impl RowFacts {
+    fn of(d: &Decision) -> RowFacts {
+        RowFacts { surface: control_surface(d), confidence: decision_confidence(d), target: display_target(d).text }
+    }
+}
+
+static YES_NO: std::sync::LazyLock<[Text; 2]> = std::sync::LazyLock::new(|| [Text::from("yes"), Text::from("no")]);
+
+fn row_with(d: &Decision, facts: &RowFacts) -> Vec<Cell> {
     vec![
         d.timestamp.into(),
         d.decision_id.clone().into(),
@@ -79,14 +99,14 @@ pub fn decision_row(d: &Decision) -> Vec<Cell> {
         d.session_id.clone().into(),
         d.repository.clone().into(),
         d.action_type.clone().into(),
-        control_surface(d).as_str().into(),
+        facts.surface.text().into(),
         d.rule_id.clone().into(),
-        d.decision.as_str().into(),
-        d.severity.as_str().into(),
+        d.decision.text().into(),
+        d.severity.text().into(),
         d.tool.clone().unwrap_or_default().into(),
-        display_target(d).text.into(),
-        decision_confidence(d).as_str().into(),
-        if near_miss(d.decision, d.severity) { "yes" } else { "no" }.into(),
+        facts.target.clone().into(),
+        facts.confidence.text().into(),
+        YES_NO[usize::from(!near_miss(d.decision, d.severity))].clone().into(),
     ]
 }
 
@@ -94,8 +114,8 @@ pub fn decision_row(d: &Decision) -> Vec<Cell> {
 /// report order, made from the snapshot's shared decisions on demand.
 pub(crate) struct DecisionRows {
     decisions: Decisions,
-    /// Indices into `decisions`, in report order.
-    order: Vec<usize>,
+    /// Indices into `decisions`, in report order, with each one's facts.
+    order: Vec<(usize, RowFacts)>,
 }
 
 impl RowSource for DecisionRows {
@@ -104,7 +124,8 @@ impl RowSource for DecisionRows {
     }
 
     fn row(&self, i: usize) -> Vec<Cell> {
-        decision_row(&self.decisions[self.order[i]])
+        let (index, facts) = &self.order[i];
+        row_with(&self.decisions[*index], facts)
     }
 }
 
@@ -210,6 +231,7 @@ pub(super) fn build(ctx: &Ctx) -> Report {
     for i in &order {
         acc.add(&s.decisions[*i]);
     }
+    let order = order.into_iter().map(|i| (i, RowFacts::of(&s.decisions[i]))).collect();
     acc.rows.rows = Rows::derived(Arc::new(DecisionRows { decisions: s.decisions.clone(), order }));
     finish(ctx, acc)
 }

@@ -9,6 +9,7 @@ use crate::report::{
     Series,
 };
 use crate::sections::{FreshnessSections, Sections, SloCounts};
+use crate::text::Text;
 
 /// Documents show the worst items only; the CSV lists every item.
 pub(super) const DOCUMENT_ROWS: usize = 50;
@@ -120,12 +121,12 @@ impl RowSource for ItemRows {
         let i = &self.0[i];
         vec![
             i.item_id.clone().into(),
-            i.item_type.into(),
-            i.freshness_status.as_str().into(),
+            Text::from_static(i.item_type).into(),
+            i.freshness_status.text().into(),
             Cell::from(i.age_hours),
-            i.retention_status.as_str().into(),
-            i.recommended_action.into(),
-            i.slo_status.as_str().into(),
+            i.retention_status.text().into(),
+            Text::from_static(i.recommended_action).into(),
+            i.slo_status.text().into(),
             Cell::from(i.observed_at),
             i.agent_id.clone().into(),
             i.freshness_status.score().into(),

@@ -219,6 +219,7 @@ impl Freshness {
                     }),
                 )
                 .collect();
+        items.shrink_to_fit(); // the chain's size hint counts decisions only
         items.sort_by(|a, b| {
             a.slo_status
                 .rank()

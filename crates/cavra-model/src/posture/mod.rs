@@ -256,6 +256,35 @@ impl Posture {
     /// assert_eq!(p.coverage.surfaces.len(), 6);
     /// ```
     pub fn compute(snapshot: &Snapshot) -> Posture {
+        Posture::compute_on(snapshot, 1)
+    }
+
+    /// As [`Posture::compute`], on up to `jobs` threads (the result is the
+    /// same whatever the number): the evidence-freshness items and the
+    /// snapshot digest, the two passes that grow with the decisions, are
+    /// computed beside the rest.
+    ///
+    /// ```
+    /// # use cavra_model::{LoadOptions, Posture, Snapshot};
+    /// # let snapshot = Snapshot::from_json_str(include_str!("../../../../examples/sample_snapshot.json"), &LoadOptions::default()).unwrap();
+    /// assert_eq!(Posture::compute_on(&snapshot, 2), Posture::compute(&snapshot));
+    /// ```
+    pub fn compute_on(snapshot: &Snapshot, jobs: usize) -> Posture {
+        let side = || (Freshness::compute(snapshot), snapshot_digest(snapshot));
+        if jobs > 1 {
+            std::thread::scope(|scope| {
+                let other = scope.spawn(side);
+                let main = Posture::main_part(snapshot);
+                let (freshness, digest) = other.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+                main.with(freshness, digest)
+            })
+        } else {
+            let (freshness, digest) = side();
+            Posture::main_part(snapshot).with(freshness, digest)
+        }
+    }
+
+    fn main_part(snapshot: &Snapshot) -> MainPart {
         let decisions = &snapshot.decisions;
         let mut findings: Vec<Finding> = decisions.iter().filter(|d| is_finding(d)).map(finding).collect();
         findings.sort_by(|a, b| b.timestamp.cmp(&a.timestamp).then_with(|| a.decision_id.cmp(&b.decision_id)));
@@ -291,17 +320,44 @@ impl Posture {
             evidence_confidence: confidence.label,
             evidence_confidence_score: confidence.score,
         };
-        Posture {
+        MainPart {
             overview,
             findings,
             agents: agents::compute(snapshot),
             coverage: Coverage::compute(snapshot),
-            freshness: Freshness::compute(snapshot),
             confidence,
-            decisions_by_kind: by_kind,
-            decisions_by_severity: by_severity,
-            findings_by_classification: by_class,
-            snapshot_digest: snapshot_digest(snapshot),
+            by_kind,
+            by_severity,
+            by_class,
+        }
+    }
+}
+
+/// Everything but the freshness items and the snapshot digest.
+struct MainPart {
+    overview: Overview,
+    findings: Vec<Finding>,
+    agents: Vec<AgentRisk>,
+    coverage: Coverage,
+    confidence: EvidenceConfidence,
+    by_kind: BTreeMap<DecisionKind, usize>,
+    by_severity: BTreeMap<Severity, usize>,
+    by_class: BTreeMap<RiskClassification, usize>,
+}
+
+impl MainPart {
+    fn with(self, freshness: Freshness, snapshot_digest: String) -> Posture {
+        Posture {
+            overview: self.overview,
+            findings: self.findings,
+            agents: self.agents,
+            coverage: self.coverage,
+            freshness,
+            confidence: self.confidence,
+            decisions_by_kind: self.by_kind,
+            decisions_by_severity: self.by_severity,
+            findings_by_classification: self.by_class,
+            snapshot_digest,
         }
     }
 }

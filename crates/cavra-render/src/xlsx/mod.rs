@@ -418,7 +418,11 @@ pub(crate) fn render_streamed<W: std::io::Write + std::io::Seek + Send>(
 
 impl Renderer for XlsxRenderer {
     fn render_to(&self, report: &Report, out: &mut dyn std::io::Write) -> Result<(), RenderError> {
-        let bytes = workbook(report, None)?.save_to_buffer().map_err(xlsx_error)?;
+        let bytes = self.render_bytes(report)?;
         out.write_all(&bytes).map_err(|e| RenderError::write(crate::Format::Xlsx, e))
+    }
+
+    fn render_bytes(&self, report: &Report) -> Result<Vec<u8>, RenderError> {
+        workbook(report, None)?.save_to_buffer().map_err(xlsx_error)
     }
 }
