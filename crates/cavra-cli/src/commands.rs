@@ -5,7 +5,7 @@ use cavra_model::{
     build_report, LoadOptions, Posture, ReportKind, ReportOptions, Snapshot, SnapshotError, SnapshotErrorKind,
 };
 use cavra_render::signed::SigningKey;
-use cavra_render::{render_streamed, render_to_writer, write_gated, Format, Gated, RenderError, StreamedRows, Written};
+use cavra_render::{render_streamed, render_to_writer, write_gated_seekable, Format, Gated, RenderError, StreamedRows, Written};
 
 use crate::write::Staging;
 
@@ -184,7 +184,7 @@ fn render_all(
         let (kind, report) = (kinds[*i], &reports[*i]);
         let name = format!("{}.{}", kind.as_str(), format.extension());
         let w = staged
-            .write_unlisted(&name, |out| write_gated(gated[*i], *format, out))
+            .write_file_unlisted(&name, |out| Ok(write_gated_seekable(gated[*i], *format, out)?))
             .with_context(|| format!("rendering {kind} as {format}"))?;
         if !format.is_signed() {
             return Ok(vec![w]);

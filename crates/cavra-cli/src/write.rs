@@ -154,6 +154,17 @@ impl Staging {
     /// Writes one artifact through `render`, which gets the staged file
     /// itself (readable and seekable, for formats that read back what they wrote).
     pub fn write_file(&mut self, name: &str, render: impl FnOnce(&mut fs::File) -> Result<Written>) -> Result<Written> {
+        let written = self.write_file_unlisted(name, render)?;
+        self.names.push(name.to_string());
+        Ok(written)
+    }
+
+    /// As [`Staging::write_file`] from any thread (see [`Staging::list`]).
+    pub fn write_file_unlisted(
+        &self,
+        name: &str,
+        render: impl FnOnce(&mut fs::File) -> Result<Written>,
+    ) -> Result<Written> {
         let path = self.dir.path().join(name);
         let mut file = fs::OpenOptions::new()
             .read(true)
@@ -164,7 +175,6 @@ impl Staging {
         let written = render(&mut file)?;
         drop(file);
         self.syncer.queue(path);
-        self.names.push(name.to_string());
         Ok(written)
     }
 

@@ -42,7 +42,7 @@ pub use xlsx::CONSTANT_MEMORY_ROWS as XLSX_CONSTANT_MEMORY_ROWS;
 use std::fmt;
 use std::io::Write;
 
-pub use stream::{render_streamed, render_to_writer, write_gated, StreamedRows, Written};
+pub use stream::{render_streamed, render_to_writer, write_gated, write_gated_seekable, StreamedRows, Written};
 
 use cavra_model::gate::{scan_bytes, scan_json, scan_text, SensitiveKind};
 use cavra_model::Report;
@@ -314,11 +314,12 @@ pub fn gate_report(report: &Report) -> Result<(), RenderError> {
                 }
             }
         }
+        let mut scan = cavra_model::gate::SharedScan::default();
         for (r, row) in d.rows.iter().enumerate() {
             for (c, cell) in row.iter().enumerate() {
                 if let cavra_model::report::Cell::Text(text) = cell {
-                    if let Some(hit) = scan_text(text).first() {
-                        return Err(unsafe_at(format!("$.datasets[{i}].rows[{r}][{c}]"), hit.kind));
+                    if let Some(kind) = scan.first(text) {
+                        return Err(unsafe_at(format!("$.datasets[{i}].rows[{r}][{c}]"), kind));
                     }
                 }
             }

@@ -131,6 +131,41 @@ pub fn write_gated(gated: Gated<'_>, format: Format, out: &mut dyn Write) -> Res
     finish_gated(w, result, name, format)
 }
 
+/// As [`write_gated`] into a file or any other readable, seekable writer:
+/// an XLSX workbook is written straight into `out` and gated as it is read
+/// back, so a workbook of 200,000 rows is never held in memory; every other
+/// format goes through [`write_gated`]. On error `out` may hold a prefix:
+/// write into a staging file and discard it on failure.
+///
+/// # Errors
+/// As [`write_gated`].
+///
+/// ```
+/// # use cavra_model::{build_report, LoadOptions, Posture, ReportKind, ReportOptions, Snapshot};
+/// # let snap = Snapshot::from_json_str(include_str!("../../../examples/sample_snapshot.json"), &LoadOptions::default()).unwrap();
+/// # let report = build_report(ReportKind::ControlCoverage, &snap, &Posture::compute(&snap), &ReportOptions::default());
+/// use cavra_render::{write_gated_seekable, Format, Gated};
+/// let mut file = std::io::Cursor::new(Vec::new());
+/// let written = write_gated_seekable(Gated::check(&report)?, Format::Xlsx, &mut file)?;
+/// assert_eq!(written.bytes as usize, file.get_ref().len());
+/// assert_eq!(written, cavra_render::render_to_writer(&report, Format::Xlsx, &mut Vec::new())?);
+/// # Ok::<(), cavra_render::RenderError>(())
+/// ```
+pub fn write_gated_seekable<W: Read + Write + Seek + Send>(
+    gated: Gated<'_>,
+    format: Format,
+    out: &mut W,
+) -> Result<Written, RenderError> {
+    if format != Format::Xlsx {
+        return write_gated(gated, format, out);
+    }
+    let report = gated.report();
+    let start = out.stream_position().map_err(|e| RenderError::write(format, e))?;
+    crate::xlsx::write_to(report, &mut *out)?;
+    let name = format!("{}.{}", report.meta.kind.as_str(), format.extension());
+    gate_written_zip(&name, format, out, start)
+}
+
 /// The rows of one dataset, supplied while rendering instead of held in the
 /// report (whose dataset of that name has its columns but no rows).
 pub struct StreamedRows<'a> {

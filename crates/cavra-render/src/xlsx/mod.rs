@@ -408,6 +408,14 @@ fn workbook(report: &Report, mut stream: Option<&mut StreamedRows<'_>>) -> Resul
 
 /// Writes the workbook with one dataset's rows streamed into a
 /// constant-memory sheet.
+/// Writes the workbook straight into `out` (buffered), instead of building
+/// it in memory.
+pub(crate) fn write_to<W: std::io::Write + std::io::Seek + Send>(report: &Report, out: W) -> Result<(), RenderError> {
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
+    workbook(report, None)?.save_to_writer(&mut buffered).map_err(xlsx_error)?;
+    std::io::Write::flush(&mut buffered).map_err(|e| RenderError::write(crate::Format::Xlsx, e))
+}
+
 pub(crate) fn render_streamed<W: std::io::Write + std::io::Seek + Send>(
     report: &Report,
     stream: &mut StreamedRows<'_>,
