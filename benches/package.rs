@@ -71,15 +71,13 @@ fn bench(c: &mut Criterion) {
         delivery_targets: Vec::new(),
     };
     let package = |files: &[Vec<u8>]| {
-        let entries: Vec<Entry> = files
+        let artifacts = files
             .iter()
             .enumerate()
-            .map(|(i, b)| Entry { path: format!("siem/part-{i}.jsonl"), bytes: b.clone() })
+            .map(|(i, b)| ManifestArtifact::for_bytes(&format!("siem/part-{i}.jsonl"), "jsonl", "application/jsonl", b))
             .collect();
-        let artifacts = entries
-            .iter()
-            .map(|e| ManifestArtifact::for_bytes(&e.path, "jsonl", "application/jsonl", &e.bytes))
-            .collect();
+        let entries: Vec<Entry> =
+            files.iter().enumerate().map(|(i, b)| Entry::new(format!("siem/part-{i}.jsonl"), b.clone())).collect();
         seal(header.clone(), entries, artifacts, &key).expect("seals")
     };
     let sealed = package(&files);

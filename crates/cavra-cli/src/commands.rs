@@ -5,7 +5,9 @@ use cavra_model::{
     build_report, LoadOptions, Posture, ReportKind, ReportOptions, Snapshot, SnapshotError, SnapshotErrorKind,
 };
 use cavra_render::signed::SigningKey;
-use cavra_render::{render_streamed, render_to_writer, write_gated_seekable, Format, Gated, RenderError, StreamedRows, Written};
+use cavra_render::{
+    render_streamed, render_to_writer, write_gated_seekable, Format, Gated, RenderError, StreamedRows, Written,
+};
 
 use crate::write::Staging;
 

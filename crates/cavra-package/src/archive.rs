@@ -1,8 +1,9 @@
 //! Deterministic zip output: entries sorted by path, a fixed timestamp
 //! (1980-01-01 00:00, the earliest a zip can hold), mode 0644, no extra
-//! fields; text is deflated, already-compressed containers are stored.
+//! fields; text is deflated, already-compressed files (PDF, whose streams
+//! are deflated, and the zip-based formats and pictures) are stored.
 
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
@@ -10,17 +11,118 @@ use zip::{CompressionMethod, DateTime, ZipWriter};
 use crate::PackageError;
 
 /// One file of a package.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Entry {
     /// Path inside the package.
     pub path: String,
     /// Content.
-    pub bytes: Vec<u8>,
+    pub body: Body,
+}
+
+/// Where an entry's content is: in memory, or spooled to an unnamed
+/// temporary file (large members such as OSCAL documents, CSV and JSON Lines
+/// files, so a package holds its members on disk rather than in memory).
+#[derive(Debug)]
+pub enum Body {
+    /// Bytes held in memory.
+    Bytes(Vec<u8>),
+    /// Bytes in a temporary file, deleted when the entry is dropped.
+    Spooled(Spool),
+}
+
+/// Content written to an unnamed temporary file.
+#[derive(Debug)]
+pub struct Spool {
+    file: std::fs::File,
+    len: u64,
+}
+
+impl Spool {
+    /// Spools what `write` writes; `write` returns a value passed back.
+    ///
+    /// # Errors
+    /// [`PackageError::Archive`] when the temporary file cannot be made, or
+    /// `write`'s own error.
+    pub fn write<T>(
+        write: impl FnOnce(&mut std::fs::File) -> Result<T, PackageError>,
+    ) -> Result<(Spool, T), PackageError> {
+        let io = |e: std::io::Error| PackageError::Archive(format!("cannot spool a package member: {e}"));
+        let mut file = tempfile::tempfile().map_err(io)?;
+        let value = write(&mut file)?;
+        let len = file.seek(SeekFrom::End(0)).map_err(io)?;
+        Ok((Spool { file, len }, value))
+    }
+}
+
+impl Entry {
+    /// An entry held in memory.
+    pub fn new(path: impl Into<String>, bytes: Vec<u8>) -> Entry {
+        Entry { path: path.into(), body: Body::Bytes(bytes) }
+    }
+
+    /// Content length in bytes.
+    pub fn len(&self) -> u64 {
+        match &self.body {
+            Body::Bytes(b) => b.len() as u64,
+            Body::Spooled(s) => s.len,
+        }
+    }
+
+    /// Whether the content is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Copies the content into `out`.
+    ///
+    /// # Errors
+    /// The reader's or writer's I/O error.
+    pub fn copy_to(&self, out: &mut impl Write) -> std::io::Result<u64> {
+        match &self.body {
+            Body::Bytes(b) => out.write_all(b).map(|()| b.len() as u64),
+            Body::Spooled(s) => {
+                let mut f = &s.file;
+                f.seek(SeekFrom::Start(0))?;
+                std::io::copy(&mut f.take(s.len), out)
+            }
+        }
+    }
+
+    /// The content in memory (a copy for a spooled entry).
+    ///
+    /// # Errors
+    /// The spool's I/O error.
+    pub fn to_bytes(&self) -> std::io::Result<Vec<u8>> {
+        let mut v = Vec::with_capacity(usize::try_from(self.len()).unwrap_or(0));
+        self.copy_to(&mut v)?;
+        Ok(v)
+    }
+
+    /// Lowercase hex sha256 of the content.
+    ///
+    /// # Errors
+    /// The spool's I/O error.
+    pub fn sha256_hex(&self) -> std::io::Result<String> {
+        use sha2::{Digest, Sha256};
+        struct Hash(Sha256);
+        impl Write for Hash {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.update(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut h = Hash(Sha256::new());
+        self.copy_to(&mut h)?;
+        Ok(format!("{:x}", h.0.finalize()))
+    }
 }
 
 /// Whether a file is itself compressed (deflating it again gains nothing).
 fn already_compressed(path: &str) -> bool {
-    [".xlsx", ".docx", ".zip", ".png", ".jpg", ".jpeg"].iter().any(|ext| path.ends_with(ext))
+    [".pdf", ".xlsx", ".docx", ".zip", ".png", ".jpg", ".jpeg"].iter().any(|ext| path.ends_with(ext))
 }
 
 /// Writes `entries` (sorted by path here) as a zip.
@@ -39,9 +141,9 @@ pub fn write_zip(mut entries: Vec<Entry>) -> Result<Vec<u8>, PackageError> {
             .compression_method(method)
             .last_modified_time(DateTime::default())
             .unix_permissions(0o644)
-            .large_file(e.bytes.len() as u64 >= u64::from(u32::MAX));
+            .large_file(e.len() >= u64::from(u32::MAX));
         zip.start_file(e.path.as_str(), options).map_err(|err| PackageError::Archive(err.to_string()))?;
-        zip.write_all(&e.bytes).map_err(|err| PackageError::Archive(err.to_string()))?;
+        e.copy_to(&mut zip).map_err(|err| PackageError::Archive(err.to_string()))?;
     }
     let cursor = zip.finish().map_err(|err| PackageError::Archive(err.to_string()))?;
     Ok(cursor.into_inner())

@@ -1,8 +1,6 @@
 //! BagIt (RFC 8493) tag files for the evidence room: `bagit.txt`,
 //! `bag-info.txt`, `manifest-sha256.txt` and `tagmanifest-sha256.txt`.
 
-use sha2::{Digest, Sha256};
-
 use crate::archive::Entry;
 
 /// `bagit.txt`, as RFC 8493 §2.1.1 fixes it.
@@ -30,13 +28,12 @@ pub fn watermark(room: &EvidenceRoom) -> String {
     format!("EVIDENCE ROOM · {} · {}", room.audience, room.reference)
 }
 
-fn hex(bytes: &[u8]) -> String {
-    format!("{:x}", Sha256::digest(bytes))
-}
-
 /// A manifest line per file: `<sha256>  <path>`, sorted by path.
 fn manifest_lines(files: &[&Entry]) -> String {
-    let mut lines: Vec<(String, String)> = files.iter().map(|e| (e.path.clone(), hex(&e.bytes))).collect();
+    // A spooled member that cannot be read back has no digest to list; the
+    // line then holds an empty one, which `verify` refuses.
+    let mut lines: Vec<(String, String)> =
+        files.iter().map(|e| (e.path.clone(), e.sha256_hex().unwrap_or_default())).collect();
     lines.sort();
     lines.iter().map(|(p, h)| format!("{h}  {p}\n")).collect()
 }
@@ -61,7 +58,7 @@ pub struct BagInfo<'a> {
 
 /// The bag's tag files (except the tag manifest) for a payload under `data/`.
 pub fn tag_files(payload: &[Entry], info: &BagInfo<'_>) -> Vec<Entry> {
-    let octets: u64 = payload.iter().map(|e| e.bytes.len() as u64).sum();
+    let octets: u64 = payload.iter().map(Entry::len).sum();
     let bag_info = [
         ("Source-Organization", info.organisation.to_string()),
         ("External-Identifier", info.room.reference.clone()),
@@ -78,15 +75,15 @@ pub fn tag_files(payload: &[Entry], info: &BagInfo<'_>) -> Vec<Entry> {
     let bag_info: String = bag_info.iter().map(|(k, v)| format!("{k}: {}\n", v.replace(['\r', '\n'], " "))).collect();
     let refs: Vec<&Entry> = payload.iter().collect();
     vec![
-        Entry { path: "bagit.txt".into(), bytes: BAGIT_TXT.as_bytes().to_vec() },
-        Entry { path: "bag-info.txt".into(), bytes: bag_info.into_bytes() },
-        Entry { path: "manifest-sha256.txt".into(), bytes: manifest_lines(&refs).into_bytes() },
+        Entry::new("bagit.txt", BAGIT_TXT.as_bytes().to_vec()),
+        Entry::new("bag-info.txt", bag_info.into_bytes()),
+        Entry::new("manifest-sha256.txt", manifest_lines(&refs).into_bytes()),
     ]
 }
 
 /// `tagmanifest-sha256.txt` over the given tag files.
 pub fn tag_manifest(tags: &[&Entry]) -> Entry {
-    Entry { path: "tagmanifest-sha256.txt".into(), bytes: manifest_lines(tags).into_bytes() }
+    Entry::new("tagmanifest-sha256.txt", manifest_lines(tags).into_bytes())
 }
 
 /// Parses a BagIt manifest: `(path, lowercase hex)` per line.

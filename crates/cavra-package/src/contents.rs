@@ -2,10 +2,10 @@
 
 use cavra_model::{build_report, Posture, Report, ReportKind, Snapshot};
 use cavra_render::signed::SigningKey;
-use cavra_render::{render, Format};
+use cavra_render::{render, write_gated, Format, Gated};
 use serde_json::{json, Value};
 
-use crate::archive::Entry;
+use crate::archive::{Body, Entry, Spool};
 use crate::bagit::{self, BagInfo};
 use crate::manifest::{sha256_tagged, ManifestArtifact};
 use crate::{oscal, PackageError, PackageOptions, PackageType};
@@ -30,25 +30,43 @@ impl Builder<'_> {
         build_report(kind, self.snapshot, self.posture, &self.options.report)
     }
 
-    /// Adds a file with its manifest entry.
+    /// Adds a file held in memory with its manifest entry.
     fn add(&mut self, path: String, bytes: Vec<u8>, report_id: Option<&str>, format: &str, media_type: &str) {
+        let sha256 = sha256_tagged(&bytes);
+        self.add_entry(Entry::new(path, bytes), sha256, report_id, format, media_type);
+    }
+
+    /// Adds an entry whose digest (`sha256:<hex>`) is known.
+    fn add_entry(&mut self, entry: Entry, sha256: String, report_id: Option<&str>, format: &str, media_type: &str) {
         self.out.artifacts.push(ManifestArtifact {
-            path: path.clone(),
+            path: entry.path.clone(),
             report_id: report_id.map(str::to_string),
             format: format.into(),
             media_type: media_type.into(),
-            size: Some(bytes.len() as u64),
-            sha256: Some(sha256_tagged(&bytes)),
+            size: Some(entry.len()),
+            sha256: Some(sha256),
             signs: None,
         });
-        self.out.entries.push(Entry { path, bytes });
+        self.out.entries.push(entry);
     }
 
-    /// Renders `report` in `format` (both safety gates) into `dir`.
+    /// Renders `report` in `format` (both safety gates) into `dir`: text
+    /// formats are streamed into a spooled member (a CSV or JSON Lines file
+    /// of 200,000 rows is never held in memory), documents built in memory.
     fn render(&mut self, report: &Report, format: Format, dir: &str) -> Result<String, PackageError> {
-        let a = render(report, format)
-            .map_err(|source| PackageError::Render { what: format!("{dir}{}", report.meta.kind), source })?;
-        let path = format!("{dir}{}", a.name);
+        let what = || format!("{dir}{}", report.meta.kind);
+        let path = format!("{dir}{}.{}", report.meta.kind.as_str(), format.extension());
+        if format.is_text() {
+            let gated = Gated::check(report).map_err(|source| PackageError::Render { what: what(), source })?;
+            let (spool, written) = Spool::write(|file| {
+                write_gated(gated, format, file).map_err(|source| PackageError::Render { what: what(), source })
+            })?;
+            let entry = Entry { path: path.clone(), body: Body::Spooled(spool) };
+            let sha = format!("sha256:{}", written.sha256);
+            self.add_entry(entry, sha, Some(&report.meta.report_id), format.name(), format.media_type());
+            return Ok(path);
+        }
+        let a = render(report, format).map_err(|source| PackageError::Render { what: what(), source })?;
         self.add(path.clone(), a.bytes, Some(&report.meta.report_id), format.name(), a.media_type);
         Ok(path)
     }
@@ -72,17 +90,19 @@ impl Builder<'_> {
             sha256: None,
             signs: Some(path),
         });
-        self.out.entries.push(Entry { path: sig_path, bytes: sig.into_bytes() });
+        self.out.entries.push(Entry::new(sig_path, sig.into_bytes()));
         Ok(())
     }
 
-    /// A JSON document of ours, gated like any artifact.
-    fn add_json(&mut self, path: &str, value: &Value, format: &str) -> Result<(), PackageError> {
-        let mut bytes = serde_json::to_vec_pretty(value).map_err(|e| PackageError::Archive(e.to_string()))?;
-        bytes.push(b'\n');
-        cavra_render::gate_bytes(path, Format::Json, &bytes)
-            .map_err(|source| PackageError::Render { what: path.into(), source })?;
-        self.add(path.into(), bytes, None, format, "application/json");
+    /// A JSON document of ours, gated like any artifact and streamed into a
+    /// spooled member as it is serialised.
+    fn add_json(&mut self, path: &str, value: &impl serde::Serialize, format: &str) -> Result<(), PackageError> {
+        let (spool, written) = Spool::write(|file| {
+            cavra_render::write_json_gated(path, value, file)
+                .map_err(|source| PackageError::Render { what: path.into(), source })
+        })?;
+        let entry = Entry { path: path.into(), body: Body::Spooled(spool) };
+        self.add_entry(entry, format!("sha256:{}", written.sha256), None, format, "application/json");
         Ok(())
     }
 }
@@ -205,7 +225,8 @@ pub(crate) fn build(
                 package_id,
             };
             for tag in bagit::tag_files(&b.out.entries, &info) {
-                b.add(tag.path, tag.bytes, None, "bagit-tag", "text/plain; charset=utf-8");
+                let sha = format!("sha256:{}", tag.sha256_hex().map_err(|e| PackageError::Archive(e.to_string()))?);
+                b.add_entry(tag, sha, None, "bagit-tag", "text/plain; charset=utf-8");
             }
         }
     }

@@ -281,7 +281,7 @@ pub fn seal(
         .map_err(|source| PackageError::Render { what: manifest::MANIFEST_PATH.into(), source })?;
     let comment = manifest::trusted_comment(&id, &manifest.integrity.manifest_digest);
     let signature = key.sign(std::io::Cursor::new(&manifest_bytes), &comment)?;
-    let manifest_entry = archive::Entry { path: manifest::MANIFEST_PATH.into(), bytes: manifest_bytes };
+    let manifest_entry = archive::Entry::new(manifest::MANIFEST_PATH, manifest_bytes);
     if entries.iter().any(|e| e.path == "bagit.txt") {
         // The tag manifest covers the bag's tag files and manifest.json (not
         // the signature, whose bytes differ on every run).
@@ -294,7 +294,7 @@ pub fn seal(
         entries.push(tag_manifest);
     }
     entries.push(manifest_entry);
-    entries.push(archive::Entry { path: manifest::SIGNATURE_PATH.into(), bytes: signature.into_bytes() });
+    entries.push(archive::Entry::new(manifest::SIGNATURE_PATH, signature.into_bytes()));
     let bytes = archive::write_zip(entries)?;
     Ok(Package { file_name: format!("{}.zip", ptype.as_str()), bytes, manifest })
 }

@@ -8,6 +8,8 @@ use cavra_model::frameworks::{risk_clauses, Framework};
 use cavra_model::input::Severity;
 use cavra_model::posture::Finding;
 use cavra_model::{Posture, Snapshot, Timestamp};
+use serde::ser::SerializeSeq;
+use serde::{Serialize, Serializer};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -87,49 +89,85 @@ fn finding_text(f: &Finding) -> String {
     )
 }
 
-/// The Assessment Results document.
-pub fn assessment_results(snapshot: &Snapshot, posture: &Posture, package_id: &str) -> Value {
+/// A JSON array whose elements are made one at a time as it is written, so
+/// a document with 50,000 findings never holds them all as values.
+struct Each<'a, T, F>(&'a [T], F);
+
+impl<T, F: Fn(&T) -> Value> Serialize for Each<'_, T, F> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for x in self.0 {
+            seq.serialize_element(&(self.1)(x))?;
+        }
+        seq.end()
+    }
+}
+
+/// A JSON object: `head`'s members in order, then the streamed arrays that
+/// are present.
+#[derive(Serialize)]
+struct WithArrays<A: Serialize, B: Serialize> {
+    #[serde(flatten)]
+    head: Value,
+    #[serde(flatten)]
+    arrays: Option<A>,
+    #[serde(flatten)]
+    more: Option<B>,
+}
+
+fn observation(scope: &str, f: &Finding) -> Value {
+    let clauses = risk_clauses(f.risk_classification);
+    let mut props = vec![
+        prop("decision-id", &f.decision_id),
+        prop("agent-id", &f.agent_id),
+        prop("rule-id", &f.rule_id),
+        prop("severity", f.severity.as_str()),
+        prop("risk-classification", f.risk_classification.as_str()),
+        prop("control-surface", f.control_surface.as_str()),
+    ];
+    props.extend(clauses.iter().map(|(fw, c)| prop("framework-clause", &format!("{} {c}", fw.name()))));
+    json!({
+        "uuid": uuid(scope, &format!("observation/{}", f.finding_id)),
+        "title": format!("Policy decision {}", f.decision_id),
+        "description": finding_text(f),
+        "props": props,
+        "methods": ["TEST"],
+        "types": ["finding"],
+        "collected": f.timestamp.to_string(),
+    })
+}
+
+fn assessment_finding(scope: &str, f: &Finding) -> Value {
+    let clauses = risk_clauses(f.risk_classification);
+    let (fw, clause) = clauses.first().copied().unwrap_or((Framework::NistAiRmf, "GOVERN-1.1"));
+    json!({
+        "uuid": uuid(scope, &format!("finding/{}", f.finding_id)),
+        "title": format!("{} ({} severity)", f.risk_classification.as_str().replace('_', " "), f.severity.as_str()),
+        "description": finding_text(f),
+        "props": clauses.iter().map(|(fw, c)| prop("framework-clause", &format!("{} {c}", fw.name()))).collect::<Vec<_>>(),
+        "target": {
+            "type": "objective-id",
+            "target-id": token(fw, clause),
+            "status": {"state": "not-satisfied"},
+        },
+        "related-observations": [{"observation-uuid": uuid(scope, &format!("observation/{}", f.finding_id))}],
+    })
+}
+
+/// `observations` and `findings` of a result, one element per posture finding.
+#[derive(Serialize)]
+struct ResultArrays<O: Serialize, F: Serialize> {
+    observations: O,
+    findings: F,
+}
+
+/// The Assessment Results document, serialised as it is written (one
+/// observation and one finding per posture finding).
+pub fn assessment_results<'a>(snapshot: &'a Snapshot, posture: &'a Posture, package_id: &str) -> impl Serialize + 'a {
     let tenant = snapshot.tenant.tenant_ref.as_str();
     let scope = format!("{tenant}/{}", posture.snapshot_digest);
-    let mut observations = Vec::with_capacity(posture.findings.len());
-    let mut findings = Vec::with_capacity(posture.findings.len());
-    for f in &posture.findings {
-        let obs_uuid = uuid(&scope, &format!("observation/{}", f.finding_id));
-        let clauses = risk_clauses(f.risk_classification);
-        let mut props = vec![
-            prop("decision-id", &f.decision_id),
-            prop("agent-id", &f.agent_id),
-            prop("rule-id", &f.rule_id),
-            prop("severity", f.severity.as_str()),
-            prop("risk-classification", f.risk_classification.as_str()),
-            prop("control-surface", f.control_surface.as_str()),
-        ];
-        props.extend(clauses.iter().map(|(fw, c)| prop("framework-clause", &format!("{} {c}", fw.name()))));
-        observations.push(json!({
-            "uuid": obs_uuid,
-            "title": format!("Policy decision {}", f.decision_id),
-            "description": finding_text(f),
-            "props": props,
-            "methods": ["TEST"],
-            "types": ["finding"],
-            "collected": f.timestamp.to_string(),
-        }));
-        let (fw, clause) = clauses.first().copied().unwrap_or((Framework::NistAiRmf, "GOVERN-1.1"));
-        findings.push(json!({
-            "uuid": uuid(&scope, &format!("finding/{}", f.finding_id)),
-            "title": format!("{} ({} severity)", f.risk_classification.as_str().replace('_', " "), f.severity.as_str()),
-            "description": finding_text(f),
-            "props": clauses.iter().map(|(fw, c)| prop("framework-clause", &format!("{} {c}", fw.name()))).collect::<Vec<_>>(),
-            "target": {
-                "type": "objective-id",
-                "target-id": token(fw, clause),
-                "status": {"state": "not-satisfied"},
-            },
-            "related-observations": [{"observation-uuid": obs_uuid}],
-        }));
-    }
     let start = snapshot.window_start.unwrap_or(snapshot.window_end);
-    let mut result = json!({
+    let head = json!({
         "uuid": uuid(&scope, "result"),
         "title": format!("AI-agent policy posture, {}", snapshot.tenant.display_name),
         "description": format!(
@@ -144,86 +182,123 @@ pub fn assessment_results(snapshot: &Snapshot, posture: &Posture, package_id: &s
         "props": [prop("snapshot-digest", &posture.snapshot_digest), prop("package-id", package_id)],
         "reviewed-controls": {"control-selections": [{"include-all": {}}]},
     });
-    if !observations.is_empty() {
-        result["observations"] = Value::Array(observations);
-        result["findings"] = Value::Array(findings);
+    let findings = &posture.findings[..];
+    let (s1, s2) = (scope.clone(), scope.clone());
+    let arrays = (!findings.is_empty()).then_some(ResultArrays {
+        observations: Each(findings, move |f: &Finding| observation(&s1, f)),
+        findings: Each(findings, move |f: &Finding| assessment_finding(&s2, f)),
+    });
+    let result = WithArrays { head, arrays, more: None::<Value> };
+    let top = json!({
+        "uuid": uuid(&scope, "assessment-results"),
+        "metadata": metadata(&format!("AI-agent assessment results — {}", snapshot.tenant.display_name), snapshot, tenant),
+        "import-ap": {"href": format!("#{}", uuid(&scope, "assessment-plan"))},
+    });
+    #[derive(Serialize)]
+    struct Results<R: Serialize> {
+        results: [R; 1],
     }
-    json!({
-        "assessment-results": {
-            "uuid": uuid(&scope, "assessment-results"),
-            "metadata": metadata(&format!("AI-agent assessment results — {}", snapshot.tenant.display_name), snapshot, tenant),
-            "import-ap": {"href": format!("#{}", uuid(&scope, "assessment-plan"))},
-            "results": [result],
-        }
-    })
+    #[derive(Serialize)]
+    struct Doc<R: Serialize> {
+        #[serde(rename = "assessment-results")]
+        inner: WithArrays<Results<R>, Value>,
+    }
+    Doc { inner: WithArrays { head: top, arrays: Some(Results { results: [result] }), more: None } }
 }
 
 fn due(at: Timestamp, days: i64) -> String {
     Timestamp::from_unix_seconds(at.unix_seconds() + days * 86_400).map_or_else(|_| at.to_string(), |t| t.to_string())
 }
 
-/// The Plan of Action and Milestones document.
-pub fn poam(snapshot: &Snapshot, posture: &Posture) -> Value {
+fn poam_risk(scope: &str, snapshot: &Snapshot, f: &Finding) -> Value {
+    let days = remediation_days(f.severity);
+    let deadline = due(snapshot.as_of, days);
+    let clauses = risk_clauses(f.risk_classification);
+    json!({
+        "uuid": uuid(scope, &format!("risk/{}", f.finding_id)),
+        "title": format!("{} by agent {}", f.risk_classification.as_str().replace('_', " "), f.agent_id),
+        "description": finding_text(f),
+        "statement": format!(
+            "Open until rule {} no longer fires for agent {} at {} severity, or an approved exception covers it.",
+            f.rule_id, f.agent_id, f.severity.as_str()
+        ),
+        "props": clauses.iter().map(|(fw, c)| prop("framework-clause", &format!("{} {c}", fw.name()))).collect::<Vec<_>>(),
+        "status": "open",
+        "deadline": deadline,
+        "remediations": [{
+            "uuid": uuid(scope, &format!("remediation/{}", f.finding_id)),
+            "lifecycle": "planned",
+            "title": "Tighten the policy or the agent's permissions",
+            "description": format!(
+                "Review rule {} for agent {}; remove the capability or route it through approval. Due within {days} days of {} ({} severity).",
+                f.rule_id, f.agent_id, snapshot.as_of.date_string(), f.severity.as_str()
+            ),
+            "tasks": [{
+                "uuid": uuid(scope, &format!("milestone/{}", f.finding_id)),
+                "type": "milestone",
+                "title": format!("Remediated by {}", deadline.get(..10).unwrap_or(&deadline)),
+                "timing": {"on-date": {"date": deadline}},
+            }],
+        }],
+    })
+}
+
+fn poam_item(scope: &str, f: &Finding) -> Value {
+    json!({
+        "uuid": uuid(scope, &format!("poam-item/{}", f.finding_id)),
+        "title": format!("Remediate {} ({})", f.finding_id, f.severity.as_str()),
+        "description": finding_text(f),
+        "props": [prop("decision-id", &f.decision_id), prop("severity", f.severity.as_str())],
+        "related-risks": [{"risk-uuid": uuid(scope, &format!("risk/{}", f.finding_id))}],
+    })
+}
+
+/// The Plan of Action and Milestones document, serialised as it is written
+/// (one item and one risk per open finding).
+pub fn poam<'a>(snapshot: &'a Snapshot, posture: &'a Posture) -> impl Serialize + 'a {
     let tenant = snapshot.tenant.tenant_ref.as_str();
     let scope = format!("{tenant}/{}", posture.snapshot_digest);
-    let mut risks = Vec::with_capacity(posture.findings.len());
-    let mut items = Vec::with_capacity(posture.findings.len());
-    for f in &posture.findings {
-        let risk_uuid = uuid(&scope, &format!("risk/{}", f.finding_id));
-        let days = remediation_days(f.severity);
-        let deadline = due(snapshot.as_of, days);
-        let clauses = risk_clauses(f.risk_classification);
-        risks.push(json!({
-            "uuid": risk_uuid,
-            "title": format!("{} by agent {}", f.risk_classification.as_str().replace('_', " "), f.agent_id),
-            "description": finding_text(f),
-            "statement": format!(
-                "Open until rule {} no longer fires for agent {} at {} severity, or an approved exception covers it.",
-                f.rule_id, f.agent_id, f.severity.as_str()
-            ),
-            "props": clauses.iter().map(|(fw, c)| prop("framework-clause", &format!("{} {c}", fw.name()))).collect::<Vec<_>>(),
-            "status": "open",
-            "deadline": deadline,
-            "remediations": [{
-                "uuid": uuid(&scope, &format!("remediation/{}", f.finding_id)),
-                "lifecycle": "planned",
-                "title": "Tighten the policy or the agent's permissions",
-                "description": format!(
-                    "Review rule {} for agent {}; remove the capability or route it through approval. Due within {days} days of {} ({} severity).",
-                    f.rule_id, f.agent_id, snapshot.as_of.date_string(), f.severity.as_str()
-                ),
-                "tasks": [{
-                    "uuid": uuid(&scope, &format!("milestone/{}", f.finding_id)),
-                    "type": "milestone",
-                    "title": format!("Remediated by {}", &deadline[..10]),
-                    "timing": {"on-date": {"date": deadline}},
-                }],
-            }],
-        }));
-        items.push(json!({
-            "uuid": uuid(&scope, &format!("poam-item/{}", f.finding_id)),
-            "title": format!("Remediate {} ({})", f.finding_id, f.severity.as_str()),
-            "description": finding_text(f),
-            "props": [prop("decision-id", &f.decision_id), prop("severity", f.severity.as_str())],
-            "related-risks": [{"risk-uuid": risk_uuid}],
-        }));
-    }
-    if items.is_empty() {
-        // OSCAL requires at least one item; say plainly that nothing is open.
-        items.push(json!({
-            "uuid": uuid(&scope, "poam-item/none"),
-            "title": "No open findings",
-            "description": format!("No policy decision in the window up to {} is an open finding.", snapshot.window_end),
-        }));
-    }
-    let mut doc = json!({
+    let head = json!({
         "uuid": uuid(&scope, "poam"),
         "metadata": metadata(&format!("AI-agent plan of action and milestones — {}", snapshot.tenant.display_name), snapshot, tenant),
         "system-id": {"identifier-type": "https://ietf.org/rfc/rfc4122", "id": uuid(tenant, "system")},
-        "poam-items": items,
     });
-    if !risks.is_empty() {
-        doc["risks"] = Value::Array(risks);
+    let findings = &posture.findings[..];
+    #[derive(Serialize)]
+    struct Items<I: Serialize> {
+        #[serde(rename = "poam-items")]
+        items: I,
     }
-    json!({"plan-of-action-and-milestones": doc})
+    #[derive(Serialize)]
+    struct Risks<R: Serialize> {
+        risks: R,
+    }
+    // OSCAL requires at least one item; say plainly when nothing is open.
+    let none = findings.is_empty().then(|| {
+        json!({"poam-items": [{
+            "uuid": uuid(&scope, "poam-item/none"),
+            "title": "No open findings",
+            "description": format!("No policy decision in the window up to {} is an open finding.", snapshot.window_end),
+        }]})
+    });
+    let (s1, s2) = (scope.clone(), scope);
+    let items = (!findings.is_empty()).then_some(Items { items: Each(findings, move |f: &Finding| poam_item(&s1, f)) });
+    let risks = (!findings.is_empty())
+        .then_some(Risks { risks: Each(findings, move |f: &Finding| poam_risk(&s2, snapshot, f)) });
+    #[derive(Serialize)]
+    struct Doc<I: Serialize, R: Serialize> {
+        #[serde(rename = "plan-of-action-and-milestones")]
+        inner: WithArrays<I, R>,
+    }
+    let head = match none {
+        Some(Value::Object(extra)) => {
+            let mut head = head;
+            if let Value::Object(m) = &mut head {
+                m.extend(extra);
+            }
+            head
+        }
+        _ => head,
+    };
+    Doc { inner: WithArrays { head, arrays: items, more: risks } }
 }

@@ -5,7 +5,7 @@
 use std::io::{Cursor, Read, Write};
 
 use cavra_model::{LoadOptions, Posture, Snapshot};
-use cavra_package::archive::{write_zip, Entry};
+use cavra_package::archive::{write_zip, Body, Entry};
 use cavra_package::manifest::{sha256_tagged, trusted_comment, Manifest, MANIFEST_PATH, SIGNATURE_PATH};
 use cavra_package::verify::{verify_package, Limits, Verification};
 use cavra_package::{build_package, Package, PackageOptions, PackageType};
@@ -28,6 +28,14 @@ fn verify(bytes: &[u8], key: &SigningKey) -> Verification {
     verify_package(Cursor::new(bytes), &key.public_key_file(), &Limits::default()).unwrap()
 }
 
+/// The bytes of an entry read back from a zip (always held in memory).
+fn held(e: &mut Entry) -> &mut Vec<u8> {
+    match &mut e.body {
+        Body::Bytes(b) => b,
+        Body::Spooled(_) => panic!("entries read back from a zip are held in memory"),
+    }
+}
+
 fn entries(bytes: &[u8]) -> Vec<Entry> {
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
     (0..zip.len())
@@ -35,7 +43,7 @@ fn entries(bytes: &[u8]) -> Vec<Entry> {
             let mut f = zip.by_index(i).unwrap();
             let mut b = Vec::new();
             f.read_to_end(&mut b).unwrap();
-            Entry { path: f.name().unwrap().to_string(), bytes: b }
+            Entry::new(f.name().unwrap().to_string(), b)
         })
         .collect()
 }
@@ -53,9 +61,9 @@ fn reseal(entries: &mut [Entry], manifest: &Manifest, comment: &str, key: &Signi
     let sig = key.sign(Cursor::new(&bytes), comment).unwrap();
     for e in entries.iter_mut() {
         if e.path == MANIFEST_PATH {
-            e.bytes = bytes.clone();
+            *held(e) = bytes.clone();
         } else if e.path == SIGNATURE_PATH {
-            e.bytes = sig.clone().into_bytes();
+            *held(e) = sig.clone().into_bytes();
         }
     }
 }
@@ -170,8 +178,8 @@ fn flipping_removing_or_adding_a_file_is_caught_and_named() {
         for a in pkg.manifest.artifacts.iter().filter(|a| a.signs.is_none()) {
             let flipped = rezip(&pkg.bytes, |e| {
                 let entry = e.iter_mut().find(|x| x.path == a.path).unwrap();
-                let mid = entry.bytes.len() / 2;
-                entry.bytes[mid] ^= 0x01;
+                let mid = held(entry).len() / 2;
+                held(entry)[mid] ^= 0x01;
             });
             let v = verify(&flipped, &key);
             assert!(!v.ok() && failed_paths(&v).contains(&a.path), "{ptype} flip {}:\n{v}", a.path);
@@ -180,7 +188,7 @@ fn flipping_removing_or_adding_a_file_is_caught_and_named() {
         let removed = rezip(&pkg.bytes, |e| e.retain(|x| &x.path != first));
         let v = verify(&removed, &key);
         assert!(failed_paths(&v).contains(first), "{ptype} remove:\n{v}");
-        let added = rezip(&pkg.bytes, |e| e.push(Entry { path: "reports/extra.txt".into(), bytes: b"x".to_vec() }));
+        let added = rezip(&pkg.bytes, |e| e.push(Entry::new("reports/extra.txt", b"x".to_vec())));
         let v = verify(&added, &key);
         assert_eq!(failed_paths(&v), vec!["reports/extra.txt".to_string()], "{ptype} add:\n{v}");
     }
@@ -197,8 +205,8 @@ fn signature_problems_are_caught() {
     // an edited trusted comment: the signature no longer verifies
     let edited = rezip(&pkg.bytes, |e| {
         let sig = e.iter_mut().find(|x| x.path == SIGNATURE_PATH).unwrap();
-        let text = String::from_utf8(sig.bytes.clone()).unwrap().replace("package_id:pkg-", "package_id:pkX-");
-        sig.bytes = text.into_bytes();
+        let text = String::from_utf8(held(sig).clone()).unwrap().replace("package_id:pkg-", "package_id:pkX-");
+        *held(sig) = text.into_bytes();
     });
     assert_eq!(failed_paths(&verify(&edited, &key)), vec![SIGNATURE_PATH.to_string()]);
     // a valid signature whose trusted comment names another package or digest
@@ -223,7 +231,7 @@ fn signature_problems_are_caught() {
     let board = build(PackageType::BoardAndAuditBundle, &key);
     let swapped = rezip(&board.bytes, |e| {
         let fake = other.sign(Cursor::new(b"x"), "report_id:x kind:x sha256:x").unwrap();
-        e.iter_mut().find(|x| x.path.ends_with(".signed.json.minisig")).unwrap().bytes = fake.into_bytes();
+        *held(e.iter_mut().find(|x| x.path.ends_with(".signed.json.minisig")).unwrap()) = fake.into_bytes();
     });
     let v = verify(&swapped, &key);
     assert_eq!(failed_paths(&v), vec!["reports/board-kpi-pack.signed.json.minisig".to_string()], "{v}");
@@ -440,7 +448,7 @@ fn inner_containers_are_hashed_not_opened() {
     manifest.integrity.manifest_digest = manifest.compute_digest();
     let comment = trusted_comment(&manifest.package_id, &manifest.integrity.manifest_digest);
     let bytes = rezip(&pkg.bytes, |e| {
-        e.push(Entry { path: "siem/inner.zip".into(), bytes: inner.clone() });
+        e.push(Entry::new("siem/inner.zip", inner.clone()));
         reseal(e, &manifest, &comment, &key);
     });
     let v = verify(&bytes, &key);
@@ -452,17 +460,17 @@ fn evidence_room_bag_manifests_are_checked() {
     let key = SigningKey::generate().unwrap();
     let pkg = build(PackageType::EvidenceRoomBundle, &key);
     let info = entries(&pkg.bytes).into_iter().find(|e| e.path == "bag-info.txt").unwrap();
-    let info = String::from_utf8(info.bytes).unwrap();
+    let info = String::from_utf8(info.to_bytes().unwrap()).unwrap();
     for field in ["Payload-Oxum: ", "Source-Organization: Northwind Robotics", "Watermark-Reference: EVIDENCE ROOM"] {
         assert!(info.contains(field), "{field} not in\n{info}");
     }
     // copies carry the watermark
     let html = entries(&pkg.bytes).into_iter().find(|e| e.path == "data/reports/soc2-audit-summary.html").unwrap();
-    assert!(String::from_utf8(html.bytes).unwrap().contains("EVIDENCE ROOM · external auditor · ER-"));
+    assert!(String::from_utf8(html.to_bytes().unwrap()).unwrap().contains("EVIDENCE ROOM · external auditor · ER-"));
     // a tag manifest that lies is caught
     let bad = rezip(&pkg.bytes, |e| {
         let t = e.iter_mut().find(|x| x.path == "tagmanifest-sha256.txt").unwrap();
-        t.bytes = String::from_utf8(t.bytes.clone()).unwrap().replacen('0', "1", 1).into_bytes();
+        *held(t) = String::from_utf8(held(t).clone()).unwrap().replacen('0', "1", 1).into_bytes();
     });
     let v = verify(&bad, &key);
     assert!(failed_paths(&v).contains(&"tagmanifest-sha256.txt".to_string()), "{v}");

@@ -42,7 +42,9 @@ pub use xlsx::CONSTANT_MEMORY_ROWS as XLSX_CONSTANT_MEMORY_ROWS;
 use std::fmt;
 use std::io::Write;
 
-pub use stream::{render_streamed, render_to_writer, write_gated, write_gated_seekable, StreamedRows, Written};
+pub use stream::{
+    render_streamed, render_to_writer, write_gated, write_gated_seekable, write_json_gated, StreamedRows, Written,
+};
 
 use cavra_model::gate::{scan_bytes, scan_json, scan_text, SensitiveKind};
 use cavra_model::Report;

@@ -166,6 +166,44 @@ pub fn write_gated_seekable<W: Read + Write + Seek + Send>(
     gate_written_zip(&name, format, out, start)
 }
 
+/// Writes `value` as pretty JSON with a final newline (as the JSON form is
+/// written) through the output gate into `out`, for documents of your own
+/// that travel beside the reports (an OSCAL document, a field dictionary).
+/// `name` names the artifact in a gate error.
+///
+/// # Errors
+/// [`RenderError::UnsafeOutput`] when the gate refuses the text (`out` may
+/// then hold a prefix), [`RenderError::Backend`] when `value` cannot be
+/// serialised, or the writer's error.
+///
+/// ```
+/// let mut out = Vec::new();
+/// let w = cavra_render::write_json_gated("doc.json", &serde_json::json!({"a": 1}), &mut out)?;
+/// assert_eq!(out, b"{\n  \"a\": 1\n}\n");
+/// assert_eq!(w.bytes, 13);
+/// assert!(cavra_render::write_json_gated("x.json", &"ops@example.test", &mut Vec::new()).is_err());
+/// # Ok::<(), cavra_render::RenderError>(())
+/// ```
+pub fn write_json_gated(
+    name: &str,
+    value: &impl serde::Serialize,
+    out: &mut dyn Write,
+) -> Result<Written, RenderError> {
+    let mut w = GatedWriter { inner: out, line: Vec::new(), whole: 0, hasher: Sha256::new(), written: 0, hit: None };
+    let result = {
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 16, &mut w);
+        serde_json::to_writer_pretty(&mut buffered, value)
+            .map_err(|e| RenderError::Backend { format: Format::Json, message: e.to_string() })
+            .and_then(|()| {
+                buffered
+                    .write_all(b"\n")
+                    .and_then(|()| buffered.flush())
+                    .map_err(|e| RenderError::write(Format::Json, e))
+            })
+    };
+    finish_gated(w, result, name.to_string(), Format::Json)
+}
+
 /// The rows of one dataset, supplied while rendering instead of held in the
 /// report (whose dataset of that name has its columns but no rows).
 pub struct StreamedRows<'a> {
