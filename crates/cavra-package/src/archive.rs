@@ -125,26 +125,70 @@ fn already_compressed(path: &str) -> bool {
     [".pdf", ".xlsx", ".docx", ".zip", ".png", ".jpg", ".jpeg"].iter().any(|ext| path.ends_with(ext))
 }
 
-/// Writes `entries` (sorted by path here) as a zip.
+/// Deflate level of text members: the fast end (level 2 deflates JSON Lines
+/// at about three times the default level's speed, about 20 % larger).
+pub const DEFLATE_LEVEL: i64 = 2;
+
+fn options(e: &Entry, method: CompressionMethod) -> SimpleFileOptions {
+    SimpleFileOptions::default()
+        .compression_method(method)
+        .compression_level((method == CompressionMethod::Deflated).then_some(DEFLATE_LEVEL))
+        .last_modified_time(DateTime::default())
+        .unix_permissions(0o644)
+        .large_file(e.len() >= u64::from(u32::MAX))
+}
+
+/// Writes `entries` (sorted by path here) as a zip, deflating members on
+/// every core (see [`write_zip_on`]).
 ///
 /// # Errors
 /// [`PackageError::Archive`] for a duplicate path or a zip failure.
-pub fn write_zip(mut entries: Vec<Entry>) -> Result<Vec<u8>, PackageError> {
+pub fn write_zip(entries: Vec<Entry>) -> Result<Vec<u8>, PackageError> {
+    write_zip_on(entries, 0)
+}
+
+/// As [`write_zip`], deflating members on up to `jobs` threads (0: one per
+/// core). Each member is deflated on its own, then copied into the package
+/// as it is, so the bytes are the same whatever the number of threads.
+///
+/// ```
+/// use cavra_package::archive::{write_zip_on, Entry};
+/// let entries = || vec![Entry::new("b.jsonl", b"{}\n".repeat(1000)), Entry::new("a.pdf", b"%PDF".to_vec())];
+/// assert_eq!(write_zip_on(entries(), 1)?, write_zip_on(entries(), 2)?);
+/// # Ok::<(), cavra_package::PackageError>(())
+/// ```
+///
+/// # Errors
+/// As [`write_zip`].
+pub fn write_zip_on(mut entries: Vec<Entry>, jobs: usize) -> Result<Vec<u8>, PackageError> {
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     if let Some(w) = entries.windows(2).find(|w| w[0].path == w[1].path) {
         return Err(PackageError::Archive(format!("duplicate entry `{}`", w[0].path)));
     }
+    let zip_err = |err: zip::result::ZipError| PackageError::Archive(err.to_string());
+    let io_err = |err: std::io::Error| PackageError::Archive(err.to_string());
+    let packed = cavra_render::parallel::map_ordered(&entries, jobs, |e| -> Result<Option<Vec<u8>>, PackageError> {
+        if already_compressed(&e.path) {
+            return Ok(None);
+        }
+        let mut one = ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        one.start_file(e.path.as_str(), options(e, CompressionMethod::Deflated)).map_err(zip_err)?;
+        e.copy_to(&mut one).map_err(io_err)?;
+        Ok(Some(one.finish().map_err(zip_err)?.into_inner()))
+    });
     let mut zip = ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for e in &entries {
-        let method = if already_compressed(&e.path) { CompressionMethod::Stored } else { CompressionMethod::Deflated };
-        let options = SimpleFileOptions::default()
-            .compression_method(method)
-            .last_modified_time(DateTime::default())
-            .unix_permissions(0o644)
-            .large_file(e.len() >= u64::from(u32::MAX));
-        zip.start_file(e.path.as_str(), options).map_err(|err| PackageError::Archive(err.to_string()))?;
-        e.copy_to(&mut zip).map_err(|err| PackageError::Archive(err.to_string()))?;
+    for (e, packed) in entries.iter().zip(packed) {
+        match packed? {
+            Some(one) => {
+                let mut single = zip::ZipArchive::new(std::io::Cursor::new(one)).map_err(zip_err)?;
+                zip.raw_copy_file(single.by_index_raw(0).map_err(zip_err)?).map_err(zip_err)?;
+            }
+            None => {
+                zip.start_file(e.path.as_str(), options(e, CompressionMethod::Stored)).map_err(zip_err)?;
+                e.copy_to(&mut zip).map_err(io_err)?;
+            }
+        }
     }
-    let cursor = zip.finish().map_err(|err| PackageError::Archive(err.to_string()))?;
+    let cursor = zip.finish().map_err(zip_err)?;
     Ok(cursor.into_inner())
 }
