@@ -360,10 +360,14 @@ const OVERLAP: usize = 4096;
 
 /// Scans a stream of text in overlapping chunks; returns the first hit's
 /// byte offset and kind.
-pub(crate) fn scan_reader(mut r: impl Read) -> std::io::Result<Option<(u64, SensitiveKind)>> {
-    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK + OVERLAP);
+/// `size_hint` (the expected length, for example a zip part's uncompressed
+/// size) only sizes the buffers, so a small part does not cost two chunk-sized
+/// allocations; a wrong hint changes nothing but speed.
+pub(crate) fn scan_reader(mut r: impl Read, size_hint: u64) -> std::io::Result<Option<(u64, SensitiveKind)>> {
+    let size = usize::try_from(size_hint).unwrap_or(CHUNK).saturating_add(1).min(CHUNK);
+    let mut buf: Vec<u8> = Vec::with_capacity(size + OVERLAP.min(size));
     let mut base: u64 = 0;
-    let mut chunk = vec![0u8; CHUNK];
+    let mut chunk = vec![0u8; size];
     loop {
         let n = r.read(&mut chunk)?;
         if n == 0 && buf.is_empty() {
@@ -424,7 +428,8 @@ pub(crate) fn gate_zip_parts<R: Read + Seek>(
         if [".png", ".jpg", ".jpeg"].iter().any(|ext| lower.ends_with(ext)) {
             continue;
         }
-        if let Some((offset, kind)) = scan_reader(part).map_err(|e| backend(e.to_string()))? {
+        let size = part.size();
+        if let Some((offset, kind)) = scan_reader(part, size).map_err(|e| backend(e.to_string()))? {
             return Err(RenderError::UnsafeOutput {
                 artifact: format!("{name}!{part_name}"),
                 offset: offset as usize,
