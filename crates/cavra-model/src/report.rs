@@ -251,6 +251,19 @@ impl Report {
         };
         let filter_col = t.filter.as_ref().map(|f| (dataset.columns.iter().position(|c| c.key == f.column), &f.equals));
         let cap = t.max_rows.unwrap_or(usize::MAX);
+        let pick = |row: &[Cell]| picked.iter().map(|i| row[*i].clone()).collect::<Vec<Cell>>();
+        if filter_col.is_none() {
+            // Without a filter only the shown rows are made: a derived
+            // dataset of 1,000,000 rows is not walked for a 50-row table.
+            let total = dataset.rows.len();
+            let rows = dataset.rows.iter().take(cap).map(|row| pick(&row)).collect();
+            return Some(TableView {
+                dataset,
+                columns: picked.iter().map(|i| &dataset.columns[*i]).collect(),
+                rows,
+                total,
+            });
+        }
         let (mut rows, mut total) = (Vec::new(), 0usize);
         for row in &dataset.rows {
             let keep = match &filter_col {
@@ -261,7 +274,7 @@ impl Report {
             if keep {
                 total += 1;
                 if rows.len() < cap {
-                    rows.push(picked.iter().map(|i| row[*i].clone()).collect());
+                    rows.push(pick(&row));
                 }
             }
         }
