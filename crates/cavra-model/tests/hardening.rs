@@ -156,3 +156,24 @@ fn endless_and_unterminated_inputs_fail_at_their_limit() {
     let e = Snapshot::load(std::path::Path::new("/dev/zero"), None, &LoadOptions::default()).unwrap_err();
     assert_ne!(e.kind, SnapshotErrorKind::Io, "{e}");
 }
+
+#[test]
+fn equal_input_strings_are_stored_once_and_a_shared_unsafe_one_is_reported_at_every_use() {
+    let mut v = base();
+    let first = v["decisions"][0].clone();
+    let mut second = first.clone();
+    second["decision_id"] = json!("d-second");
+    v["decisions"] = json!([first, second]);
+    let s = load(&v).unwrap();
+    let (a, b) = (&s.decisions[0], &s.decisions[1]);
+    assert!(cavra_model::Text::ptr_eq(&a.agent_id, &b.agent_id), "one copy of an agent id two decisions name");
+    assert!(cavra_model::Text::ptr_eq(&a.rule_id, &b.rule_id));
+    // The gate remembers shared texts it found clean; one that is not clean
+    // is still refused at each place that holds it.
+    v["decisions"][0]["reason"] = json!("mail ops@example.test");
+    v["decisions"][1]["reason"] = json!("mail ops@example.test");
+    let e = load(&v).unwrap_err();
+    assert_eq!(e.kind, SnapshotErrorKind::Unsafe, "{e}");
+    let paths: Vec<&str> = e.problems.iter().map(|p| p.json_path.as_str()).collect();
+    assert!(paths.contains(&"$.decisions[0].reason") && paths.contains(&"$.decisions[1].reason"), "{paths:?}");
+}

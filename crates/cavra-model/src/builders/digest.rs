@@ -3,18 +3,18 @@
 //! one row per decision for the data formats.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, LazyLock};
 
 use super::{cell_int, heading, para, table, table_columns, Ctx};
 use crate::decisions::Decisions;
 use crate::input::{ControlSurface, Decision, DecisionKind, Severity, Timestamp};
-use crate::posture::{agent_text, control_surface, decision_confidence, display_target};
+use crate::posture::{agent_text, control_surface, decision_confidence, display_target, ConfidenceClass};
 use crate::report::{
-    Block, Cell, Chart, ChartKind, Classification, ColumnType, Dataset, Kpi, Report, ReportKind, Series,
+    Block, Cell, Chart, ChartKind, Classification, ColumnType, Dataset, Kpi, Report, ReportKind, RowSource, Rows,
+    Series,
 };
-use crate::report::{RowSource, Rows};
 use crate::sections::{DigestSections, RuleCount, Sections};
 use crate::text::Text;
-use std::sync::Arc;
 
 const TOP_RULES: usize = 20;
 
@@ -79,8 +79,8 @@ pub fn decision_row(d: &Decision) -> Vec<Cell> {
 /// per decision, however many times its row is read.
 struct RowFacts {
     surface: ControlSurface,
-    confidence: crate::posture::ConfidenceClass,
-    target: crate::text::Text,
+    confidence: ConfidenceClass,
+    target: Text,
 }
 
 impl RowFacts {
@@ -89,7 +89,7 @@ impl RowFacts {
     }
 }
 
-static YES_NO: std::sync::LazyLock<[Text; 2]> = std::sync::LazyLock::new(|| [Text::from("yes"), Text::from("no")]);
+static YES_NO: LazyLock<[Text; 2]> = LazyLock::new(|| [Text::from("yes"), Text::from("no")]);
 
 fn row_with(d: &Decision, facts: &RowFacts) -> Vec<Cell> {
     vec![
@@ -131,7 +131,7 @@ impl RowSource for DecisionRows {
 
 /// Everything the digest needs from the decisions, fed in report order
 /// (time, then decision id). Its size grows with agents, days, rules and
-/// tools, not with decisions, unless it keeps the per-decision rows.
+/// tools, not with decisions.
 pub(crate) struct DigestAcc {
     rows: Dataset,
     decision_count: usize,
