@@ -184,7 +184,7 @@ fn render_all(
     let weight = |(_, format): &(usize, Format)| cavra_render::parallel::format_weight(*format);
     let outcomes = map_heaviest_first(&tasks, jobs, weight, |(i, format)| -> Result<Vec<Written>> {
         let (kind, report) = (kinds[*i], &reports[*i]);
-        let name = format!("{}.{}", kind.as_str(), format.extension());
+        let name = cavra_render::artifact_name(report, *format);
         let w = staged
             .write_file_unlisted(&name, |out| Ok(write_gated_seekable(gated[*i], *format, out)?))
             .with_context(|| format!("rendering {kind} as {format}"))?;
@@ -309,7 +309,7 @@ fn digest_artifacts(args: &DigestArgs) -> Result<Vec<Written>> {
     let mut staging = Staging::new(&args.out)?;
     let mut artifacts = Vec::with_capacity(formats.len());
     for format in &formats {
-        let name = format!("{}.{}", report.meta.kind.as_str(), format.extension());
+        let name = cavra_render::artifact_name(report, *format);
         let w = match format {
             Format::Jsonl | Format::Csv | Format::Xlsx => staging.write_file(&name, |file| {
                 let mut rows = digest.rows()?;

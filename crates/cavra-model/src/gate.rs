@@ -631,21 +631,40 @@ pub struct RedactionSummary {
 /// ```
 #[derive(Default)]
 pub struct SharedScan {
-    clean: rustc_hash::FxHashMap<usize, crate::text::Text>,
+    clean: CleanTexts,
 }
 
 impl SharedScan {
     /// The kind of the first sensitive span in `text`, if any.
     pub fn first(&mut self, text: &crate::text::Text) -> Option<SensitiveKind> {
-        let key = text.as_ptr() as usize;
-        if self.clean.contains_key(&key) {
+        if self.clean.contains(text) {
             return None;
         }
         let hit = scan_text(text).first().map(|d| d.kind);
-        if hit.is_none() && text.share_count() > 1 {
-            self.clean.insert(key, text.clone());
+        if hit.is_none() {
+            self.clean.remember(text);
         }
         hit
+    }
+}
+
+/// Shared texts found clean, by the address of their bytes; each is kept
+/// alive here, so an address cannot be reused while the set lives.
+#[derive(Default)]
+struct CleanTexts(rustc_hash::FxHashMap<usize, crate::text::Text>);
+
+impl CleanTexts {
+    fn contains(&self, text: &crate::text::Text) -> bool {
+        self.0.contains_key(&(text.as_ptr() as usize))
+    }
+
+    /// Remembers `text` when it is held by at least two other values (the
+    /// interning pool, another decision, a row): a unique id is never seen
+    /// again, and remembering it would only cost memory.
+    fn remember(&mut self, text: &crate::text::Text) {
+        if text.share_count() > 2 {
+            self.0.insert(text.as_ptr() as usize, text.clone());
+        }
     }
 }
 
@@ -657,11 +676,9 @@ pub(crate) struct InputGate {
     pub violations: Vec<(String, SensitiveKind)>,
     /// Fields longer than [`crate::limits::FREE_TEXT_CHARS`].
     pub too_long: Vec<String>,
-    /// Shared texts already found clean, by the address of their bytes
-    /// (each kept alive here, so an address cannot be reused while the gate
-    /// runs): an interned agent id or rule named by 200,000 decisions is
-    /// scanned once.
-    clean: rustc_hash::FxHashMap<usize, crate::text::Text>,
+    /// Shared texts already found clean: an interned agent id or rule
+    /// named by 200,000 decisions is scanned once.
+    clean: CleanTexts,
 }
 
 /// Whether `c` never belongs in report text: bidi controls and C0/C1
@@ -692,18 +709,13 @@ impl InputGate {
     /// As [`InputGate::check`] for shared text: a string the gate leaves
     /// alone keeps sharing its bytes.
     pub fn check_text(&mut self, text: &mut crate::text::Text, path: impl FnOnce() -> String) {
-        let key = text.as_ptr() as usize;
-        if self.clean.contains_key(&key) {
+        if self.clean.contains(text) {
             return;
         }
         let before = (self.violations.len(), self.too_long.len());
         match self.inspect(text, path) {
             Some(changed) => *text = changed.into(),
-            // Only texts held by several values are remembered (a unique
-            // id is never seen again, and remembering it costs memory).
-            None if before == (self.violations.len(), self.too_long.len()) && text.share_count() > 2 => {
-                self.clean.insert(key, text.clone());
-            }
+            None if before == (self.violations.len(), self.too_long.len()) => self.clean.remember(text),
             None => {}
         }
     }

@@ -104,19 +104,9 @@ impl Entry {
     /// The spool's I/O error.
     pub fn sha256_hex(&self) -> std::io::Result<String> {
         use sha2::{Digest, Sha256};
-        struct Hash(Sha256);
-        impl Write for Hash {
-            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-                self.0.update(b);
-                Ok(b.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let mut h = Hash(Sha256::new());
-        self.copy_to(&mut h)?;
-        Ok(format!("{:x}", h.0.finalize()))
+        let mut hasher = Sha256::new();
+        self.copy_to(&mut hasher)?;
+        Ok(format!("{:x}", hasher.finalize()))
     }
 }
 

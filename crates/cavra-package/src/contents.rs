@@ -2,7 +2,7 @@
 
 use cavra_model::{build_report, Posture, Report, ReportKind, Snapshot};
 use cavra_render::signed::SigningKey;
-use cavra_render::{render, write_gated, Format, Gated};
+use cavra_render::{render, render_to_writer, Format};
 use serde_json::{json, Value};
 
 use crate::archive::{Body, Entry, Spool};
@@ -55,11 +55,10 @@ impl Builder<'_> {
     /// of 200,000 rows is never held in memory), documents built in memory.
     fn render(&mut self, report: &Report, format: Format, dir: &str) -> Result<String, PackageError> {
         let what = || format!("{dir}{}", report.meta.kind);
-        let path = format!("{dir}{}.{}", report.meta.kind.as_str(), format.extension());
+        let path = format!("{dir}{}", cavra_render::artifact_name(report, format));
         if format.is_text() {
-            let gated = Gated::check(report).map_err(|source| PackageError::Render { what: what(), source })?;
             let (spool, written) = Spool::write(|file| {
-                write_gated(gated, format, file).map_err(|source| PackageError::Render { what: what(), source })
+                render_to_writer(report, format, file).map_err(|source| PackageError::Render { what: what(), source })
             })?;
             let entry = Entry { path: path.clone(), body: Body::Spooled(spool) };
             let sha = format!("sha256:{}", written.sha256);

@@ -258,7 +258,7 @@ fn poam_item(scope: &str, f: &Finding) -> Value {
 pub fn poam<'a>(snapshot: &'a Snapshot, posture: &'a Posture) -> impl Serialize + 'a {
     let tenant = snapshot.tenant.tenant_ref.as_str();
     let scope = format!("{tenant}/{}", posture.snapshot_digest);
-    let head = json!({
+    let mut head = json!({
         "uuid": uuid(&scope, "poam"),
         "metadata": metadata(&format!("AI-agent plan of action and milestones — {}", snapshot.tenant.display_name), snapshot, tenant),
         "system-id": {"identifier-type": "https://ietf.org/rfc/rfc4122", "id": uuid(tenant, "system")},
@@ -273,14 +273,14 @@ pub fn poam<'a>(snapshot: &'a Snapshot, posture: &'a Posture) -> impl Serialize 
     struct Risks<R: Serialize> {
         risks: R,
     }
-    // OSCAL requires at least one item; say plainly when nothing is open.
-    let none = findings.is_empty().then(|| {
-        json!({"poam-items": [{
+    if findings.is_empty() {
+        // OSCAL requires at least one item; say plainly that nothing is open.
+        head["poam-items"] = json!([{
             "uuid": uuid(&scope, "poam-item/none"),
             "title": "No open findings",
             "description": format!("No policy decision in the window up to {} is an open finding.", snapshot.window_end),
-        }]})
-    });
+        }]);
+    }
     let (s1, s2) = (scope.clone(), scope);
     let items = (!findings.is_empty()).then_some(Items { items: Each(findings, move |f: &Finding| poam_item(&s1, f)) });
     let risks = (!findings.is_empty())
@@ -290,15 +290,5 @@ pub fn poam<'a>(snapshot: &'a Snapshot, posture: &'a Posture) -> impl Serialize 
         #[serde(rename = "plan-of-action-and-milestones")]
         inner: WithArrays<I, R>,
     }
-    let head = match none {
-        Some(Value::Object(extra)) => {
-            let mut head = head;
-            if let Value::Object(m) = &mut head {
-                m.extend(extra);
-            }
-            head
-        }
-        _ => head,
-    };
     Doc { inner: WithArrays { head, arrays: items, more: risks } }
 }

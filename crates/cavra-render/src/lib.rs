@@ -216,6 +216,18 @@ pub trait Renderer: Sync {
     }
 }
 
+/// The file name of `report` in `format`: `<kind>.<extension>`.
+///
+/// ```
+/// # use cavra_model::{build_report, LoadOptions, Posture, ReportKind, ReportOptions, Snapshot};
+/// # let snap = Snapshot::from_json_str(include_str!("../../../examples/sample_snapshot.json"), &LoadOptions::default()).unwrap();
+/// # let report = build_report(ReportKind::ControlCoverage, &snap, &Posture::compute(&snap), &ReportOptions::default());
+/// assert_eq!(cavra_render::artifact_name(&report, cavra_render::Format::Csv), "control-coverage.csv");
+/// ```
+pub fn artifact_name(report: &Report, format: Format) -> String {
+    format!("{}.{}", report.meta.kind.as_str(), format.extension())
+}
+
 /// A rendered file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Artifact {
@@ -402,7 +414,7 @@ pub fn render(report: &Report, format: Format) -> Result<Artifact, RenderError> 
 pub fn render_gated(report: Gated<'_>, format: Format) -> Result<Artifact, RenderError> {
     let report = report.report();
     let bytes = format.backend().render_bytes(report)?;
-    let name = format!("{}.{}", report.meta.kind.as_str(), format.extension());
+    let name = artifact_name(report, format);
     gate_bytes(&name, format, &bytes)?;
     let sha256 = format!("{:x}", Sha256::digest(&bytes));
     Ok(Artifact { name, format, media_type: format.media_type(), bytes, sha256 })

@@ -49,7 +49,11 @@ fn scan_utf8(bytes: &[u8]) -> Vec<cavra_model::gate::Detection> {
     }
 }
 
-impl GatedWriter<'_> {
+impl<'a> GatedWriter<'a> {
+    fn new(inner: &'a mut dyn Write) -> Self {
+        GatedWriter { inner, line: Vec::new(), whole: 0, hasher: Sha256::new(), written: 0, hit: None }
+    }
+
     /// Gates the first `end` pending bytes (whole lines) and passes them on.
     fn emit(&mut self, end: usize) -> std::io::Result<()> {
         let block = &self.line[..end];
@@ -125,10 +129,9 @@ pub fn write_gated(gated: Gated<'_>, format: Format, out: &mut dyn Write) -> Res
         out.write_all(&a.bytes).map_err(|e| RenderError::write(format, e))?;
         return Ok(Written { name: a.name, bytes: a.bytes.len() as u64, sha256: a.sha256 });
     }
-    let name = format!("{}.{}", report.meta.kind.as_str(), format.extension());
-    let mut w = GatedWriter { inner: out, line: Vec::new(), whole: 0, hasher: Sha256::new(), written: 0, hit: None };
+    let mut w = GatedWriter::new(out);
     let result = format.backend().render_to(report, &mut w);
-    finish_gated(w, result, name, format)
+    finish_gated(w, result, crate::artifact_name(report, format), format)
 }
 
 /// As [`write_gated`] into a file or any other readable, seekable writer:
@@ -162,8 +165,7 @@ pub fn write_gated_seekable<W: Read + Write + Seek + Send>(
     let report = gated.report();
     let start = out.stream_position().map_err(|e| RenderError::write(format, e))?;
     crate::xlsx::write_to(report, &mut *out)?;
-    let name = format!("{}.{}", report.meta.kind.as_str(), format.extension());
-    gate_written_zip(&name, format, out, start)
+    gate_written_zip(&crate::artifact_name(report, format), format, out, start)
 }
 
 /// Writes `value` as pretty JSON with a final newline (as the JSON form is
@@ -189,18 +191,8 @@ pub fn write_json_gated(
     value: &impl serde::Serialize,
     out: &mut dyn Write,
 ) -> Result<Written, RenderError> {
-    let mut w = GatedWriter { inner: out, line: Vec::new(), whole: 0, hasher: Sha256::new(), written: 0, hit: None };
-    let result = {
-        let mut buffered = std::io::BufWriter::with_capacity(1 << 16, &mut w);
-        serde_json::to_writer_pretty(&mut buffered, value)
-            .map_err(|e| RenderError::Backend { format: Format::Json, message: e.to_string() })
-            .and_then(|()| {
-                buffered
-                    .write_all(b"\n")
-                    .and_then(|()| buffered.flush())
-                    .map_err(|e| RenderError::write(Format::Json, e))
-            })
-    };
+    let mut w = GatedWriter::new(out);
+    let result = crate::json::write_pretty(value, &mut w);
     finish_gated(w, result, name.to_string(), Format::Json)
 }
 
@@ -306,7 +298,7 @@ pub fn render_streamed<W: Read + Write + Seek + Send>(
             message: format!("the report has no dataset `{}` to stream", rows.dataset),
         });
     }
-    let name = format!("{}.{}", report.meta.kind.as_str(), format.extension());
+    let name = crate::artifact_name(report, format);
     match format {
         Format::Jsonl | Format::Csv => {}
         Format::Xlsx => {
@@ -319,8 +311,7 @@ pub fn render_streamed<W: Read + Write + Seek + Send>(
         }
     }
     let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
-    let mut w =
-        GatedWriter { inner: &mut buffered, line: Vec::new(), whole: 0, hasher: Sha256::new(), written: 0, hit: None };
+    let mut w = GatedWriter::new(&mut buffered);
     let result = match format {
         Format::Jsonl => crate::jsonl::write(report, Some(&mut rows), &mut w),
         _ => crate::csv::write_primary(report, Some(&mut rows), &mut w),

@@ -93,11 +93,16 @@ impl Serialize for Row<'_> {
     }
 }
 
+/// Writes `value` as the JSON form is written: pretty, with a final newline.
+pub(crate) fn write_pretty(value: &impl Serialize, out: &mut dyn Write) -> Result<(), RenderError> {
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
+    serde_json::to_writer_pretty(&mut buffered, value)
+        .map_err(|e| RenderError::Backend { format: Format::Json, message: e.to_string() })?;
+    buffered.write_all(b"\n").and_then(|()| buffered.flush()).map_err(|e| RenderError::write(Format::Json, e))
+}
+
 impl Renderer for JsonRenderer {
     fn render_to(&self, report: &Report, out: &mut dyn std::io::Write) -> Result<(), RenderError> {
-        let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
-        serde_json::to_writer_pretty(&mut buffered, &Document(report))
-            .map_err(|e| RenderError::Backend { format: Format::Json, message: e.to_string() })?;
-        buffered.write_all(b"\n").and_then(|()| buffered.flush()).map_err(|e| RenderError::write(Format::Json, e))
+        write_pretty(&Document(report), out)
     }
 }
