@@ -629,9 +629,16 @@ pub struct RedactionSummary {
 /// assert_eq!(scan.first(&agent), None);
 /// assert_eq!(scan.first(&Text::from("mail ops@example.test")), Some(SensitiveKind::Email));
 /// ```
-#[derive(Default)]
 pub struct SharedScan {
     clean: CleanTexts,
+}
+
+impl Default for SharedScan {
+    /// After loading no interning pool holds a text: one other holder (the
+    /// snapshot, a label table) makes it shared.
+    fn default() -> Self {
+        SharedScan { clean: CleanTexts::new(2) }
+    }
 }
 
 impl SharedScan {
@@ -650,20 +657,25 @@ impl SharedScan {
 
 /// Shared texts found clean, by the address of their bytes; each is kept
 /// alive here, so an address cannot be reused while the set lives.
-#[derive(Default)]
-struct CleanTexts(rustc_hash::FxHashMap<usize, crate::text::Text>);
+struct CleanTexts {
+    seen: rustc_hash::FxHashMap<usize, crate::text::Text>,
+    /// Holders a text needs to be remembered: a unique id is never seen
+    /// again, and remembering it would only cost memory.
+    min_shares: usize,
+}
 
 impl CleanTexts {
-    fn contains(&self, text: &crate::text::Text) -> bool {
-        self.0.contains_key(&(text.as_ptr() as usize))
+    fn new(min_shares: usize) -> Self {
+        CleanTexts { seen: Default::default(), min_shares }
     }
 
-    /// Remembers `text` when it is held by at least two other values (the
-    /// interning pool, another decision, a row): a unique id is never seen
-    /// again, and remembering it would only cost memory.
+    fn contains(&self, text: &crate::text::Text) -> bool {
+        self.seen.contains_key(&(text.as_ptr() as usize))
+    }
+
     fn remember(&mut self, text: &crate::text::Text) {
-        if text.share_count() > 2 {
-            self.0.insert(text.as_ptr() as usize, text.clone());
+        if text.share_count() >= self.min_shares {
+            self.seen.insert(text.as_ptr() as usize, text.clone());
         }
     }
 }
@@ -694,7 +706,9 @@ impl InputGate {
             summary: RedactionSummary { mode, ..Default::default() },
             violations: Vec::new(),
             too_long: Vec::new(),
-            clean: Default::default(),
+            // While a snapshot loads the interning pool holds every text, so
+            // a shared one has at least three holders.
+            clean: CleanTexts::new(3),
         }
     }
 
