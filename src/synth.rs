@@ -370,7 +370,7 @@ pub fn generate(cfg: &SynthConfig) -> RawSnapshot {
             _ => Vec::new(),
         };
         decisions.push(Decision {
-            decision_id: id.into(),
+            decision_id: id,
             session_id: sess.session_id.clone(),
             agent_id: sess.agent_id.clone(),
             actor: sess.actor.clone(),
@@ -384,7 +384,7 @@ pub fn generate(cfg: &SynthConfig) -> RawSnapshot {
             severity,
             reason: t.reason.into(),
             timestamp: ts(at),
-            evidence_refs: evidence_refs.into_iter().map(Into::into).collect(),
+            evidence_refs,
             tool: t.tool.map(Into::into),
             approval_route: (decision == DecisionKind::RequireApproval || rng.chance(10))
                 .then(|| (*rng.pick(&["platform-security", "release-managers", "data-owners"])).into()),

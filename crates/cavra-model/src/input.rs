@@ -470,7 +470,7 @@ pub struct Session {
 #[serde(deny_unknown_fields)]
 pub struct Decision {
     /// Unique decision id.
-    pub decision_id: Text,
+    pub decision_id: String,
     /// Session link.
     pub session_id: Text,
     /// Agent link.
@@ -499,7 +499,7 @@ pub struct Decision {
     pub timestamp: Timestamp,
     /// Evidence references.
     #[serde(default)]
-    pub evidence_refs: Vec<Text>,
+    pub evidence_refs: Vec<String>,
     /// Tool name for MCP/tool calls.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool: Option<Text>,

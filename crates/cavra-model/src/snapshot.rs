@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::BufRead;
 use std::path::Path;
 
+use crate::decisions::DecisionView;
 use crate::error::{from_serde, Located, SnapshotError, SnapshotErrorKind};
 use crate::gate::{GateMode, InputGate, RedactionSummary};
 use crate::input::{
@@ -110,8 +111,9 @@ impl Snapshot {
         let text =
             crate::limits::read_snapshot_text(snapshot).map_err(|e| e.with_file(Some(snapshot.to_path_buf())))?;
         let raw = parse_raw(&text).map_err(|e| e.with_file(Some(snapshot.to_path_buf())))?;
-        let streamed = match decisions_jsonl {
-            None => None,
+        drop(text);
+        let built = match decisions_jsonl {
+            None => Snapshot::build(raw, None, options),
             Some(path) => {
                 if raw.decisions.is_some() {
                     return Err(SnapshotError::at(
@@ -125,14 +127,17 @@ impl Snapshot {
                     SnapshotError::at(SnapshotErrorKind::Io, "$", format!("cannot read file: {e}"))
                         .with_file(Some(path.to_path_buf()))
                 })?;
-                Some(read_jsonl(std::io::BufReader::new(file)).map_err(|e| e.with_file(Some(path.to_path_buf())))?)
+                let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+                Snapshot::build(raw, Some(Incoming::Lines(&mut reader, path)), options)
             }
         };
-        let from_jsonl = streamed.is_some();
-        Snapshot::build(raw, streamed, options).map_err(|e| {
+        built.map_err(|e| {
+            if e.file.is_some() {
+                return e;
+            }
             let in_decisions = e.json_path().starts_with("$.decisions[");
             match decisions_jsonl {
-                Some(path) if from_jsonl && in_decisions => e.with_file(Some(path.to_path_buf())),
+                Some(path) if in_decisions => e.with_file(Some(path.to_path_buf())),
                 _ => e.with_file(Some(snapshot.to_path_buf())),
             }
         })
@@ -149,24 +154,20 @@ impl Snapshot {
         streamed: Option<Vec<Decision>>,
         options: &LoadOptions,
     ) -> Result<Snapshot, SnapshotError> {
-        let streamed = streamed.map(|d| {
-            let lines = (1..=d.len()).collect();
-            (d, lines)
-        });
-        Snapshot::build(raw, streamed, options)
+        Snapshot::build(raw, streamed.map(Incoming::Lined), options)
     }
 
-    /// `streamed` carries each decision's line number in its file.
+    /// The checks run in a fixed order, whatever order the input is read
+    /// in: a syntax error in the decisions first, then the tenant, window and
+    /// sessions, the decisions, exceptions, incidents and baselines, and
+    /// last the safety gate. Decisions are checked, gated and stored one at
+    /// a time, so a decisions file is never held as parsed records.
     fn build(
         mut raw: RawSnapshot,
-        streamed: Option<(Vec<Decision>, Vec<usize>)>,
+        incoming: Option<Incoming<'_>>,
         options: &LoadOptions,
     ) -> Result<Snapshot, SnapshotError> {
-        let (streamed, lines) = match streamed {
-            Some((d, l)) => (Some(d), Some(l)),
-            None => (None, None),
-        };
-        let mut decisions = match (raw.decisions.take(), streamed) {
+        let incoming = match (raw.decisions.take(), incoming) {
             (Some(_), Some(_)) => {
                 return Err(SnapshotError::at(
                     SnapshotErrorKind::Conflict,
@@ -174,7 +175,8 @@ impl Snapshot {
                     "decisions are given inline and as a JSON Lines file; give them once",
                 ))
             }
-            (Some(d), None) | (None, Some(d)) => d,
+            (Some(d), None) => Incoming::Inline(d),
+            (None, Some(incoming)) => incoming,
             (None, None) => {
                 return Err(SnapshotError::at(
                     SnapshotErrorKind::MissingField,
@@ -183,87 +185,41 @@ impl Snapshot {
                 ))
             }
         };
-        let decision_path = |i: usize| format!("$.decisions[{i}]");
-        let decision_line = |i: usize| lines.as_ref().and_then(|l| l.get(i).copied());
-        validate_tenant(&raw.tenant)?;
+        let head_error = check_head(&raw).err();
         let (window_start, window_end) = match &raw.window {
-            Some(w) if w.start > w.end => {
-                return Err(SnapshotError::at(
-                    SnapshotErrorKind::InvalidValue,
-                    "$.window",
-                    "window start is after window end",
-                ))
-            }
             Some(w) => (Some(w.start), w.end),
             None => (None, raw.as_of),
         };
-
-        let mut seen_sessions = BTreeSet::new();
-        for (i, s) in raw.sessions.iter().enumerate() {
-            require_nonempty(&s.session_id, || format!("$.sessions[{i}].session_id"))?;
-            if !seen_sessions.insert(s.session_id.as_str()) {
-                return Err(duplicate(format!("$.sessions[{i}].session_id"), "session_id"));
-            }
-        }
-        let mut seen_decisions: BTreeSet<&str> = BTreeSet::new();
-        for (i, d) in decisions.iter().enumerate() {
-            let located = |e: SnapshotError| match decision_line(i) {
-                Some(line) => e.with_line(line),
-                None => e,
-            };
-            require_nonempty(&d.decision_id, || format!("{}.decision_id", decision_path(i))).map_err(located)?;
-            if !seen_decisions.insert(d.decision_id.as_str()) {
-                return Err(located(duplicate(format!("{}.decision_id", decision_path(i)), "decision_id")));
-            }
-        }
-        let mut seen_exceptions = BTreeSet::new();
-        for (i, x) in raw.exceptions.iter().enumerate() {
-            require_nonempty(&x.exception_ref, || format!("$.exceptions[{i}].exception_ref"))?;
-            if !seen_exceptions.insert(x.exception_ref.as_str()) {
-                return Err(duplicate(format!("$.exceptions[{i}].exception_ref"), "exception_ref"));
-            }
-        }
-        let mut seen_incidents = BTreeSet::new();
-        for (i, inc) in raw.incidents.iter().enumerate() {
-            require_nonempty(&inc.incident_ref, || format!("$.incidents[{i}].incident_ref"))?;
-            if !seen_incidents.insert(inc.incident_ref.as_str()) {
-                return Err(duplicate(format!("$.incidents[{i}].incident_ref"), "incident_ref"));
-            }
-        }
-        for (i, b) in raw.policy_baselines.iter().enumerate() {
-            for (field, value) in [("baseline_digest", &b.baseline_digest), ("observed_digest", &b.observed_digest)] {
-                if !is_sha256_digest(value) {
-                    return Err(SnapshotError::at(
-                        SnapshotErrorKind::InvalidValue,
-                        format!("$.policy_baselines[{i}].{field}"),
-                        "expected a digest of the form `sha256:<64 lowercase hex digits>`",
-                    ));
+        let mut gate = InputGate::new(options.gate);
+        gate_head(&mut gate, &mut raw);
+        let mut intake = Intake::new(&raw.incidents, window_start, window_end);
+        match incoming {
+            Incoming::Inline(list) => {
+                for d in list {
+                    intake.take(d, None, &mut gate)?;
                 }
             }
-        }
-
-        let redaction = gate_input(&mut raw, &mut decisions, options.gate, &decision_line)?;
-
-        let mut links = LinkTally::new(&raw.incidents);
-        for d in &decisions {
-            links.add(d);
-        }
-        let mut warnings = links.warnings(&raw.sessions, &raw.exceptions, &raw.incidents, &raw.policy_baselines);
-
-        let mut prior_activity: BTreeMap<String, PriorActivity> = BTreeMap::new();
-        if let Some(start) = window_start {
-            for d in decisions.iter().filter(|d| d.timestamp < start) {
-                note_prior(&mut prior_activity, d);
+            Incoming::Lined(list) => {
+                for (i, d) in list.into_iter().enumerate() {
+                    intake.take(d, Some(i + 1), &mut gate)?;
+                }
+            }
+            Incoming::Lines(reader, path) => {
+                for_each_jsonl(reader, |d, line| intake.take(d, Some(line), &mut gate))
+                    .map_err(|e| e.with_file(Some(path.to_path_buf())))?;
             }
         }
-        let total = decisions.len();
-        decisions.retain(|d| window_start.is_none_or(|s| d.timestamp >= s) && d.timestamp <= window_end);
-        decisions.shrink_to_fit();
-        let outside = total - decisions.len();
-        if outside > 0 {
-            warnings.insert(format!("{outside} decision(s) outside the reporting window were ignored"));
+        if let Some(e) = head_error {
+            return Err(e);
         }
+        let taken = intake.finish()?;
+        check_tail(&raw)?;
+        let redaction = gate_tail(gate, &mut raw, &taken.violation_lines)?;
 
+        let mut warnings = taken.links.warnings(&raw.sessions, &raw.exceptions, &raw.incidents, &raw.policy_baselines);
+        if taken.outside > 0 {
+            warnings.insert(format!("{} decision(s) outside the reporting window were ignored", taken.outside));
+        }
         Ok(Snapshot {
             tenant: raw.tenant,
             as_of: raw.as_of,
@@ -271,16 +227,78 @@ impl Snapshot {
             window_end,
             data_provenance: raw.data_provenance.unwrap_or(DataProvenance::LocalActivityStore),
             sessions: raw.sessions,
-            decisions: decisions.into(),
-            decisions_outside_window: outside,
+            decisions: taken.decisions,
+            decisions_outside_window: taken.outside,
             exceptions: raw.exceptions,
             incidents: raw.incidents,
             policy_baselines: raw.policy_baselines,
             warnings: warnings.into_iter().collect(),
             redaction,
-            prior_activity,
+            prior_activity: taken.prior_activity,
         })
     }
+}
+
+/// Where a snapshot's decisions come from.
+enum Incoming<'r> {
+    /// Inline in the snapshot (no line numbers).
+    Inline(Vec<Decision>),
+    /// Already parsed from JSON Lines, one per line.
+    Lined(Vec<Decision>),
+    /// A JSON Lines file, read one line at a time.
+    Lines(&'r mut dyn BufRead, &'r Path),
+}
+
+/// The tenant, the window and the sessions.
+fn check_head(raw: &RawSnapshot) -> Result<(), SnapshotError> {
+    validate_tenant(&raw.tenant)?;
+    if let Some(w) = &raw.window {
+        if w.start > w.end {
+            return Err(SnapshotError::at(
+                SnapshotErrorKind::InvalidValue,
+                "$.window",
+                "window start is after window end",
+            ));
+        }
+    }
+    let mut seen_sessions = BTreeSet::new();
+    for (i, s) in raw.sessions.iter().enumerate() {
+        require_nonempty(&s.session_id, || format!("$.sessions[{i}].session_id"))?;
+        if !seen_sessions.insert(s.session_id.as_str()) {
+            return Err(duplicate(format!("$.sessions[{i}].session_id"), "session_id"));
+        }
+    }
+    Ok(())
+}
+
+/// Exceptions, incidents and baselines.
+fn check_tail(raw: &RawSnapshot) -> Result<(), SnapshotError> {
+    let mut seen_exceptions = BTreeSet::new();
+    for (i, x) in raw.exceptions.iter().enumerate() {
+        require_nonempty(&x.exception_ref, || format!("$.exceptions[{i}].exception_ref"))?;
+        if !seen_exceptions.insert(x.exception_ref.as_str()) {
+            return Err(duplicate(format!("$.exceptions[{i}].exception_ref"), "exception_ref"));
+        }
+    }
+    let mut seen_incidents = BTreeSet::new();
+    for (i, inc) in raw.incidents.iter().enumerate() {
+        require_nonempty(&inc.incident_ref, || format!("$.incidents[{i}].incident_ref"))?;
+        if !seen_incidents.insert(inc.incident_ref.as_str()) {
+            return Err(duplicate(format!("$.incidents[{i}].incident_ref"), "incident_ref"));
+        }
+    }
+    for (i, b) in raw.policy_baselines.iter().enumerate() {
+        for (field, value) in [("baseline_digest", &b.baseline_digest), ("observed_digest", &b.observed_digest)] {
+            if !is_sha256_digest(value) {
+                return Err(SnapshotError::at(
+                    SnapshotErrorKind::InvalidValue,
+                    format!("$.policy_baselines[{i}].{field}"),
+                    "expected a digest of the form `sha256:<64 lowercase hex digits>`",
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Parses snapshot JSON without the semantic checks of [`Snapshot::from_raw`].
@@ -304,33 +322,43 @@ pub fn parse_raw(text: &str) -> Result<RawSnapshot, SnapshotError> {
 /// # Errors
 /// I/O, syntax and value errors, located by line.
 pub fn read_decisions_jsonl(reader: impl BufRead) -> Result<Vec<Decision>, SnapshotError> {
-    crate::text::interning(|| read_jsonl(reader).map(|(d, _)| d))
-}
-
-/// Decisions and the 1-based line each came from.
-fn read_jsonl(reader: impl BufRead) -> Result<(Vec<Decision>, Vec<usize>), SnapshotError> {
     let mut reader = reader;
     let mut out = Vec::new();
-    let mut lines = Vec::new();
+    crate::text::interning(|| {
+        for_each_jsonl(&mut reader, |d, _| {
+            out.push(d);
+            Ok(())
+        })
+    })?;
+    Ok(out)
+}
+
+/// Hands each decision of a JSON Lines stream to `take` with its 1-based
+/// line number, stopping at the first error.
+fn for_each_jsonl(
+    reader: &mut dyn BufRead,
+    mut take: impl FnMut(Decision, usize) -> Result<(), SnapshotError>,
+) -> Result<(), SnapshotError> {
     let mut line = String::new();
+    let mut index = 0;
     for i in 0.. {
-        if crate::limits::read_line_text(&mut reader, &mut line).map_err(|e| e.with_line(i + 1))? == 0 {
+        if crate::limits::read_line_text(&mut &mut *reader, &mut line).map_err(|e| e.with_line(i + 1))? == 0 {
             break;
         }
-        let line = line.trim_end_matches(['\n', '\r']);
-        if line.trim().is_empty() {
+        let text = line.trim_end_matches(['\n', '\r']);
+        if text.trim().is_empty() {
             continue;
         }
         // The plain parser first; only a line it refuses is parsed again
         // with path tracking, to say where and why.
-        let d = match serde_json::from_str::<Decision>(line) {
+        let d = match serde_json::from_str::<Decision>(text) {
             Ok(d) => d,
-            Err(_) => decision_line_error(line, out.len(), i + 1)?,
+            Err(_) => decision_line_error(text, index, i + 1)?,
         };
-        out.push(d);
-        lines.push(i + 1);
+        take(d, i + 1)?;
+        index += 1;
     }
-    Ok((out, lines))
+    Ok(())
 }
 
 /// Parses a line the plain parser refused, tracking the JSON path, and
@@ -347,17 +375,12 @@ fn decision_line_error(line: &str, index: usize, number: usize) -> Result<Decisi
     Ok(d)
 }
 
-/// Runs the safety gate over every free-text input field that can reach a
-/// report. `actor` and `requested_operation` never reach a report and are not
-/// scanned; a target that the target-redaction rule hides is not scanned either.
-fn gate_input(
-    raw: &mut RawSnapshot,
-    decisions: &mut [Decision],
-    mode: GateMode,
-    decision_line: &dyn Fn(usize) -> Option<usize>,
-) -> Result<RedactionSummary, SnapshotError> {
-    let mut gate = InputGate::new(mode);
-    let mut lines: BTreeMap<String, usize> = BTreeMap::new();
+/// Runs the safety gate over the tenant and the sessions: the first of the
+/// free-text fields that can reach a report. The decisions follow (see
+/// [`Intake`]), then the rest ([`gate_tail`]). `actor` and
+/// `requested_operation` never reach a report and are not scanned; a target
+/// that the target-redaction rule hides is not scanned either.
+fn gate_head(gate: &mut InputGate, raw: &mut RawSnapshot) {
     gate.check(&mut raw.tenant.tenant_ref, || "$.tenant.ref".into());
     gate.check(&mut raw.tenant.display_name, || "$.tenant.display_name".into());
     for (i, s) in raw.sessions.iter_mut().enumerate() {
@@ -370,15 +393,16 @@ fn gate_input(
             gate.check_text(r, || p(&format!("evidence_refs[{j}]")));
         }
     }
-    for (i, d) in decisions.iter_mut().enumerate() {
-        let before = gate.violations.len();
-        gate_decision(&mut gate, d, i);
-        if let Some(line) = decision_line(i) {
-            for (path, _) in &gate.violations[before..] {
-                lines.insert(path.clone(), line);
-            }
-        }
-    }
+}
+
+/// Gates exceptions, incidents and baselines, and turns what the gate found
+/// anywhere into the error (`lines`: the line of each decision field it
+/// refused).
+fn gate_tail(
+    mut gate: InputGate,
+    raw: &mut RawSnapshot,
+    lines: &BTreeMap<String, usize>,
+) -> Result<RedactionSummary, SnapshotError> {
     for (i, x) in raw.exceptions.iter_mut().enumerate() {
         let p = |f: &str| format!("$.exceptions[{i}].{f}");
         gate.check(&mut x.exception_ref, || p("exception_ref"));
@@ -433,6 +457,103 @@ fn gate_input(
     Err(SnapshotError { kind: SnapshotErrorKind::Unsafe, file: None, problems })
 }
 
+/// Takes the decisions one at a time: the id checks, the gate, the link
+/// tally and the window, then the compact store.
+struct Intake {
+    store: crate::decisions::DecisionsBuilder,
+    links: LinkTally,
+    prior_activity: BTreeMap<String, PriorActivity>,
+    window: (Option<Timestamp>, Timestamp),
+    index: usize,
+    outside: usize,
+    /// The first duplicate or empty id (reported after the head's checks).
+    problem: Option<SnapshotError>,
+    violation_lines: BTreeMap<String, usize>,
+}
+
+/// What the decisions gave, once all were taken.
+struct Taken {
+    decisions: crate::decisions::Decisions,
+    links: LinkTally,
+    prior_activity: BTreeMap<String, PriorActivity>,
+    outside: usize,
+    violation_lines: BTreeMap<String, usize>,
+}
+
+impl Intake {
+    fn new(incidents: &[Incident], start: Option<Timestamp>, end: Timestamp) -> Intake {
+        Intake {
+            store: Default::default(),
+            links: LinkTally::new(incidents),
+            prior_activity: BTreeMap::new(),
+            window: (start, end),
+            index: 0,
+            outside: 0,
+            problem: None,
+            violation_lines: BTreeMap::new(),
+        }
+    }
+
+    /// One decision (`line`: its line in a JSON Lines file). Only a full
+    /// store is an error here; a bad id is kept for [`Intake::finish`], and
+    /// after one the remaining decisions are only parsed.
+    fn take(&mut self, mut d: Decision, line: Option<usize>, gate: &mut InputGate) -> Result<(), SnapshotError> {
+        let i = self.index;
+        self.index += 1;
+        if self.problem.is_some() {
+            return Ok(());
+        }
+        let located = |e: SnapshotError| match line {
+            Some(line) => e.with_line(line),
+            None => e,
+        };
+        let id_path = || format!("$.decisions[{i}].decision_id");
+        if let Err(e) = require_nonempty(d.decision_id(), id_path) {
+            self.problem = Some(located(e));
+            return Ok(());
+        }
+        if !self.store.note_id(d.decision_id()).map_err(|e| full(e, i))? {
+            self.problem = Some(located(duplicate(id_path(), "decision_id")));
+            return Ok(());
+        }
+        let before = gate.violations.len();
+        gate_decision(gate, &mut d, i);
+        if let Some(line) = line {
+            for (path, _) in &gate.violations[before..] {
+                self.violation_lines.insert(path.clone(), line);
+            }
+        }
+        self.links.add(&d);
+        let (start, end) = self.window;
+        if start.is_some_and(|s| d.timestamp() < s) {
+            note_prior(&mut self.prior_activity, &d);
+        }
+        if start.is_none_or(|s| d.timestamp() >= s) && d.timestamp() <= end {
+            self.store.push(&d).map_err(|e| full(e, i))?;
+        } else {
+            self.outside += 1;
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<Taken, SnapshotError> {
+        if let Some(e) = self.problem {
+            return Err(e);
+        }
+        Ok(Taken {
+            decisions: self.store.finish(),
+            links: self.links,
+            prior_activity: self.prior_activity,
+            outside: self.outside,
+            violation_lines: self.violation_lines,
+        })
+    }
+}
+
+fn full(e: crate::decisions::StoreFull, i: usize) -> SnapshotError {
+    SnapshotError::at(SnapshotErrorKind::InvalidValue, format!("$.decisions[{i}]"), e.to_string())
+}
+
 /// The error for free-text fields over the length limit, if any.
 pub(crate) fn overlong(paths: &[String], line: &dyn Fn(&str) -> Option<usize>) -> Option<SnapshotError> {
     if paths.is_empty() {
@@ -456,7 +577,7 @@ pub(crate) fn overlong(paths: &[String], line: &dyn Fn(&str) -> Option<usize>) -
 /// Runs the gate over one decision's free-text fields (`i` is its index).
 pub(crate) fn gate_decision(gate: &mut InputGate, d: &mut Decision, i: usize) {
     let p = |f: &str| format!("$.decisions[{i}].{f}");
-    gate.check_text(&mut d.decision_id, || p("decision_id"));
+    gate.check(&mut d.decision_id, || p("decision_id"));
     gate.check_text(&mut d.session_id, || p("session_id"));
     gate.check_text(&mut d.agent_id, || p("agent_id"));
     gate.check_text(&mut d.repository, || p("repository"));
@@ -468,7 +589,7 @@ pub(crate) fn gate_decision(gate: &mut InputGate, d: &mut Decision, i: usize) {
     gate.check_text(&mut d.rule_id, || p("rule_id"));
     gate.check_text(&mut d.reason, || p("reason"));
     for (j, r) in d.evidence_refs.iter_mut().enumerate() {
-        gate.check_text(r, || p(&format!("evidence_refs[{j}]")));
+        gate.check(r, || p(&format!("evidence_refs[{j}]")));
     }
     if let Some(t) = d.tool.as_mut() {
         gate.check_text(t, || p("tool"));
@@ -495,16 +616,16 @@ impl LinkTally {
     }
 
     pub fn add(&mut self, d: &Decision) {
-        match self.sessions.get_mut(d.session_id.as_str()) {
+        match self.sessions.get_mut(d.session_id().as_str()) {
             Some(n) => *n += 1,
             None => {
-                self.sessions.insert(d.session_id.clone(), 1);
+                self.sessions.insert(d.session_id().clone(), 1);
             }
         }
-        if !self.agents.contains(d.agent_id.as_str()) {
-            self.agents.insert(d.agent_id.clone());
+        if !self.agents.contains(d.agent_id().as_str()) {
+            self.agents.insert(d.agent_id().clone());
         }
-        if let Some(seen) = self.wanted.get_mut(d.decision_id.as_str()) {
+        if let Some(seen) = self.wanted.get_mut(d.decision_id()) {
             *seen = true;
         }
     }
@@ -548,12 +669,12 @@ impl LinkTally {
 
 /// Records what a decision before the window reached, for "first seen".
 pub(crate) fn note_prior(prior: &mut BTreeMap<String, PriorActivity>, d: &Decision) {
-    let p = prior.entry(crate::posture::agent_key(&d.agent_id).to_string()).or_default();
-    if !d.repository.trim().is_empty() && !p.repositories.contains(d.repository.as_str()) {
-        p.repositories.insert(d.repository.clone());
+    let p = prior.entry(crate::posture::agent_key(d.agent_id()).to_string()).or_default();
+    if !d.repository().trim().is_empty() && !p.repositories.contains(d.repository().as_str()) {
+        p.repositories.insert(d.repository().clone());
     }
     p.surfaces.insert(crate::posture::control_surface(d));
-    if let Some(t) = d.tool.as_ref().filter(|t| !t.trim().is_empty() && !p.tools.contains(t.as_str())) {
+    if let Some(t) = d.tool().filter(|t| !t.trim().is_empty() && !p.tools.contains(t.as_str())) {
         p.tools.insert(t.clone());
     }
 }

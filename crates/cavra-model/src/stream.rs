@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::builders::{digest_report, DigestAcc};
+use crate::decisions::DecisionView;
 use crate::error::{from_serde, Located, SnapshotError, SnapshotErrorKind};
 use crate::gate::{GateMode, InputGate};
 use crate::input::{Decision, Timestamp};
@@ -140,7 +141,7 @@ fn find_duplicate(path: &Path, collisions: &[u64]) -> Result<(), SnapshotError> 
     let mut ids: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     while let Some(next) = lines.next_decision() {
         let (d, index) = next?;
-        if collisions.binary_search(&fingerprint(&d.decision_id)).is_ok() && !ids.insert(d.decision_id.to_string()) {
+        if collisions.binary_search(&fingerprint(d.decision_id())).is_ok() && !ids.insert(d.decision_id().to_string()) {
             return Err(lines.err(SnapshotError::at(
                 SnapshotErrorKind::Duplicate,
                 format!("$.decisions[{index}].decision_id"),
@@ -189,12 +190,12 @@ impl StreamedDigest {
         // About one fingerprint per 256 bytes of file, so the list rarely regrows.
         let size_hint = std::fs::metadata(decisions).map_or(0, |m| m.len() / 256);
         let mut seen: Vec<u64> = Vec::with_capacity(usize::try_from(size_hint).unwrap_or(0).min(1 << 28));
-        let mut previous: Option<(Timestamp, crate::Text)> = None;
+        let mut previous: Option<(Timestamp, String)> = None;
         let (mut total, mut inside) = (0usize, 0usize);
         while let Some(next) = lines.next_decision() {
             let (mut d, index) = next?;
             let path = format!("$.decisions[{index}].decision_id");
-            if d.decision_id.trim().is_empty() {
+            if d.decision_id().trim().is_empty() {
                 return Err(lines.err(SnapshotError::at(SnapshotErrorKind::InvalidValue, path, "must not be empty")));
             }
             let before = gate.violations.len();
@@ -216,7 +217,7 @@ impl StreamedDigest {
                 }
             }
             if let Some((t, id)) = &previous {
-                match (d.timestamp, d.decision_id.as_str()).cmp(&(*t, id.as_str())) {
+                match (d.timestamp(), d.decision_id()).cmp(&(*t, id.as_str())) {
                     std::cmp::Ordering::Greater => {}
                     std::cmp::Ordering::Equal => {
                         return Err(lines.err(SnapshotError::at(
@@ -237,18 +238,18 @@ impl StreamedDigest {
                     }
                 }
             }
-            seen.push(fingerprint(&d.decision_id));
+            seen.push(fingerprint(d.decision_id()));
             total += 1;
             links.add(&d);
-            if start.is_some_and(|s| d.timestamp < s) {
+            if start.is_some_and(|s| d.timestamp() < s) {
                 note_prior(&mut prior, &d);
             }
-            if start.is_none_or(|s| d.timestamp >= s) && d.timestamp <= end {
+            if start.is_none_or(|s| d.timestamp() >= s) && d.timestamp() <= end {
                 inside += 1;
                 hasher.add(&d);
                 acc.add(&d);
             }
-            previous = Some((d.timestamp, std::mem::take(&mut d.decision_id)));
+            previous = Some((d.timestamp(), std::mem::take(&mut d.decision_id)));
         }
         if !problems.is_empty() {
             return Err(SnapshotError {
@@ -347,7 +348,7 @@ impl Iterator for DecisionRows<'_> {
                     if self.digest.mode == GateMode::Redact {
                         gate_decision(&mut InputGate::new(GateMode::Redact), &mut d, index);
                     }
-                    if start.is_none_or(|s| d.timestamp >= s) && d.timestamp <= end {
+                    if start.is_none_or(|s| d.timestamp() >= s) && d.timestamp() <= end {
                         return Some(Ok(crate::builders::decision_row(&d)));
                     }
                 }

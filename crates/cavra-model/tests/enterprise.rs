@@ -112,9 +112,9 @@ fn incident_packet_requirements_and_custody() {
         ]
     );
     let custody = r.dataset("chain_of_custody").unwrap();
-    let d1 = s.decisions.iter().find(|d| d.decision_id == "d1").unwrap();
+    let d1 = s.decisions.iter().find(|d| d.decision_id() == "d1").unwrap();
     assert_eq!(custody.rows.len(), 3, "incident, d1, exc-a");
-    assert_eq!(custody.rows.get(1).unwrap()[3].to_text(), canonical_sha256(d1).unwrap());
+    assert_eq!(custody.rows.get(1).unwrap()[3].to_text(), canonical_sha256(&d1).unwrap());
     assert_eq!(custody.rows.get(0).unwrap()[3].to_text(), canonical_sha256(&s.incidents[0]).unwrap());
     // the unknown decision is also a data-quality warning
     assert!(r.meta.data_quality.iter().any(|w| w.contains("d-missing")));

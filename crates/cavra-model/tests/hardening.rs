@@ -87,7 +87,7 @@ fn bidi_and_control_characters_are_removed_from_input() {
     v["decisions"][0]["reason"] = json!("allowed \u{202E}txt.exe\u{202C} \u{2066}x\u{2069}\u{7}\u{1b}[31m done\r");
     v["tenant"]["display_name"] = json!("North\u{200F}wind\u{0}");
     let s = load(&v).unwrap();
-    let reason = &s.decisions[0].reason;
+    let reason = s.decisions.get(0).unwrap().reason();
     assert_eq!(reason, "allowed txt.exe x[31m done");
     assert_eq!(s.tenant.display_name, "Northwind");
 }
@@ -165,9 +165,9 @@ fn equal_input_strings_are_stored_once_and_a_shared_unsafe_one_is_reported_at_ev
     second["decision_id"] = json!("d-second");
     v["decisions"] = json!([first, second]);
     let s = load(&v).unwrap();
-    let (a, b) = (&s.decisions[0], &s.decisions[1]);
-    assert!(cavra_model::Text::ptr_eq(&a.agent_id, &b.agent_id), "one copy of an agent id two decisions name");
-    assert!(cavra_model::Text::ptr_eq(&a.rule_id, &b.rule_id));
+    let (a, b) = (s.decisions.get(0).unwrap(), s.decisions.get(1).unwrap());
+    assert!(cavra_model::Text::ptr_eq(a.agent_id(), b.agent_id()), "one copy of an agent id two decisions name");
+    assert!(cavra_model::Text::ptr_eq(a.rule_id(), b.rule_id()));
     // The gate remembers shared texts it found clean; one that is not clean
     // is still refused at each place that holds it.
     v["decisions"][0]["reason"] = json!("mail ops@example.test");

@@ -79,13 +79,13 @@ fn metadata(title: &str, snapshot: &Snapshot, tenant: &str) -> Value {
 fn finding_text(f: &Finding) -> String {
     format!(
         "Agent {} ran `{}` under rule {} in {}: decision {}, severity {}. Policy reason: {}",
-        f.agent_id,
+        f.agent_id(),
         f.target,
-        f.rule_id,
-        if f.repository.is_empty() { "no repository" } else { &f.repository },
-        f.decision.as_str(),
-        f.severity.as_str(),
-        if f.reason.trim().is_empty() { "none recorded" } else { f.reason.trim() }
+        f.rule_id(),
+        if f.repository().is_empty() { "no repository" } else { f.repository() },
+        f.decision().as_str(),
+        f.severity().as_str(),
+        if f.reason().trim().is_empty() { "none recorded" } else { f.reason().trim() }
     )
 }
 
@@ -118,22 +118,22 @@ struct WithArrays<A: Serialize, B: Serialize> {
 fn observation(scope: &str, f: &Finding) -> Value {
     let clauses = risk_clauses(f.risk_classification);
     let mut props = vec![
-        prop("decision-id", &f.decision_id),
-        prop("agent-id", &f.agent_id),
-        prop("rule-id", &f.rule_id),
-        prop("severity", f.severity.as_str()),
+        prop("decision-id", f.decision_id()),
+        prop("agent-id", &f.agent_id()),
+        prop("rule-id", f.rule_id()),
+        prop("severity", f.severity().as_str()),
         prop("risk-classification", f.risk_classification.as_str()),
         prop("control-surface", f.control_surface.as_str()),
     ];
     props.extend(clauses.iter().map(|(fw, c)| prop("framework-clause", &format!("{} {c}", fw.name()))));
     json!({
-        "uuid": uuid(scope, &format!("observation/{}", f.finding_id)),
-        "title": format!("Policy decision {}", f.decision_id),
+        "uuid": uuid(scope, &format!("observation/{}", f.finding_id())),
+        "title": format!("Policy decision {}", f.decision_id()),
         "description": finding_text(f),
         "props": props,
         "methods": ["TEST"],
         "types": ["finding"],
-        "collected": f.timestamp.to_string(),
+        "collected": f.timestamp().to_string(),
     })
 }
 
@@ -141,8 +141,8 @@ fn assessment_finding(scope: &str, f: &Finding) -> Value {
     let clauses = risk_clauses(f.risk_classification);
     let (fw, clause) = clauses.first().copied().unwrap_or((Framework::NistAiRmf, "GOVERN-1.1"));
     json!({
-        "uuid": uuid(scope, &format!("finding/{}", f.finding_id)),
-        "title": format!("{} ({} severity)", f.risk_classification.as_str().replace('_', " "), f.severity.as_str()),
+        "uuid": uuid(scope, &format!("finding/{}", f.finding_id())),
+        "title": format!("{} ({} severity)", f.risk_classification.as_str().replace('_', " "), f.severity().as_str()),
         "description": finding_text(f),
         "props": clauses.iter().map(|(fw, c)| prop("framework-clause", &format!("{} {c}", fw.name()))).collect::<Vec<_>>(),
         "target": {
@@ -150,7 +150,7 @@ fn assessment_finding(scope: &str, f: &Finding) -> Value {
             "target-id": token(fw, clause),
             "status": {"state": "not-satisfied"},
         },
-        "related-observations": [{"observation-uuid": uuid(scope, &format!("observation/{}", f.finding_id))}],
+        "related-observations": [{"observation-uuid": uuid(scope, &format!("observation/{}", f.finding_id()))}],
     })
 }
 
@@ -211,30 +211,30 @@ fn due(at: Timestamp, days: i64) -> String {
 }
 
 fn poam_risk(scope: &str, snapshot: &Snapshot, f: &Finding) -> Value {
-    let days = remediation_days(f.severity);
+    let days = remediation_days(f.severity());
     let deadline = due(snapshot.as_of, days);
     let clauses = risk_clauses(f.risk_classification);
     json!({
-        "uuid": uuid(scope, &format!("risk/{}", f.finding_id)),
-        "title": format!("{} by agent {}", f.risk_classification.as_str().replace('_', " "), f.agent_id),
+        "uuid": uuid(scope, &format!("risk/{}", f.finding_id())),
+        "title": format!("{} by agent {}", f.risk_classification.as_str().replace('_', " "), f.agent_id()),
         "description": finding_text(f),
         "statement": format!(
             "Open until rule {} no longer fires for agent {} at {} severity, or an approved exception covers it.",
-            f.rule_id, f.agent_id, f.severity.as_str()
+            f.rule_id(), f.agent_id(), f.severity().as_str()
         ),
         "props": clauses.iter().map(|(fw, c)| prop("framework-clause", &format!("{} {c}", fw.name()))).collect::<Vec<_>>(),
         "status": "open",
         "deadline": deadline,
         "remediations": [{
-            "uuid": uuid(scope, &format!("remediation/{}", f.finding_id)),
+            "uuid": uuid(scope, &format!("remediation/{}", f.finding_id())),
             "lifecycle": "planned",
             "title": "Tighten the policy or the agent's permissions",
             "description": format!(
                 "Review rule {} for agent {}; remove the capability or route it through approval. Due within {days} days of {} ({} severity).",
-                f.rule_id, f.agent_id, snapshot.as_of.date_string(), f.severity.as_str()
+                f.rule_id(), f.agent_id(), snapshot.as_of.date_string(), f.severity().as_str()
             ),
             "tasks": [{
-                "uuid": uuid(scope, &format!("milestone/{}", f.finding_id)),
+                "uuid": uuid(scope, &format!("milestone/{}", f.finding_id())),
                 "type": "milestone",
                 "title": format!("Remediated by {}", deadline.get(..10).unwrap_or(&deadline)),
                 "timing": {"on-date": {"date": deadline}},
@@ -245,11 +245,11 @@ fn poam_risk(scope: &str, snapshot: &Snapshot, f: &Finding) -> Value {
 
 fn poam_item(scope: &str, f: &Finding) -> Value {
     json!({
-        "uuid": uuid(scope, &format!("poam-item/{}", f.finding_id)),
-        "title": format!("Remediate {} ({})", f.finding_id, f.severity.as_str()),
+        "uuid": uuid(scope, &format!("poam-item/{}", f.finding_id())),
+        "title": format!("Remediate {} ({})", f.finding_id(), f.severity().as_str()),
         "description": finding_text(f),
-        "props": [prop("decision-id", &f.decision_id), prop("severity", f.severity.as_str())],
-        "related-risks": [{"risk-uuid": uuid(scope, &format!("risk/{}", f.finding_id))}],
+        "props": [prop("decision-id", f.decision_id()), prop("severity", f.severity().as_str())],
+        "related-risks": [{"risk-uuid": uuid(scope, &format!("risk/{}", f.finding_id()))}],
     })
 }
 

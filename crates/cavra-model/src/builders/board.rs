@@ -11,7 +11,7 @@ const TOP_RISKS: usize = 5;
 pub(super) fn top_risks(findings: &[Finding], n: usize) -> Vec<&Finding> {
     let mut v: Vec<&Finding> = findings.iter().collect();
     // `findings` is already newest first with id tie-breaks; a stable sort keeps that within a severity.
-    v.sort_by_key(|f| std::cmp::Reverse(severity_weight(f.severity)));
+    v.sort_by_key(|f| std::cmp::Reverse(severity_weight(f.severity())));
     v.truncate(n);
     v
 }
@@ -55,11 +55,11 @@ pub(super) fn build(ctx: &Ctx) -> Report {
         top_risks: risks
             .iter()
             .map(|f| TopRisk {
-                severity: f.severity,
+                severity: f.severity(),
                 risk_classification: f.risk_classification,
-                decision: f.decision,
-                agent_id: f.agent_id.to_string(),
-                repository: f.repository.to_string(),
+                decision: f.decision(),
+                agent_id: f.agent_id().to_string(),
+                repository: f.repository().to_string(),
             })
             .collect(),
         kpis: Figures(kpis.iter().map(|(k, _, v, _)| (*k, *v)).collect()),
@@ -134,11 +134,11 @@ pub(super) fn build(ctx: &Ctx) -> Report {
     for (i, f) in risks.iter().enumerate() {
         t.push(vec![
             cell_int(i + 1),
-            f.severity.as_str().into(),
+            f.severity().as_str().into(),
             f.risk_classification.as_str().into(),
-            f.decision.as_str().into(),
-            f.agent_id.clone().into(),
-            f.repository.clone().into(),
+            f.decision().as_str().into(),
+            f.agent_id().into(),
+            f.repository().clone().into(),
         ]);
     }
     r.datasets.push(t);

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, LazyLock};
 
 use super::{cell_int, heading, para, table, table_columns, Ctx};
-use crate::decisions::Decisions;
-use crate::input::{ControlSurface, Decision, DecisionKind, Severity, Timestamp};
+use crate::decisions::{DecisionRef, DecisionView, Decisions};
+use crate::input::{ControlSurface, DecisionKind, Severity, Timestamp};
 use crate::posture::{agent_text, control_surface, decision_confidence, display_target, ConfidenceClass};
 use crate::report::{
     Block, Cell, Chart, ChartKind, Classification, ColumnType, Dataset, Kpi, Report, ReportKind, RowSource, Rows,
@@ -71,42 +71,62 @@ fn decision_columns() -> Dataset {
 }
 
 /// One row of the `decisions` dataset (target-redaction rule applied).
-pub fn decision_row(d: &Decision) -> Vec<Cell> {
-    row_with(d, &RowFacts::of(d))
+pub fn decision_row(d: &impl DecisionView) -> Vec<Cell> {
+    row_with(d, RowFacts::of(d))
 }
 
 /// What a row needs that takes classifying the decision: worked out once
 /// per decision, however many times its row is read.
+#[derive(Clone, Copy)]
 struct RowFacts {
     surface: ControlSurface,
     confidence: ConfidenceClass,
-    target: Text,
+    shown: Shown,
+}
+
+/// How the target-redaction rule shows a decision's target.
+#[derive(Clone, Copy, PartialEq)]
+enum Shown {
+    /// As recorded.
+    Target,
+    /// Hidden, cut or marked as not recorded: worked out again when shown.
+    Other,
 }
 
 impl RowFacts {
-    fn of(d: &Decision) -> RowFacts {
-        RowFacts { surface: control_surface(d), confidence: decision_confidence(d), target: display_target(d).text }
+    fn of(d: &impl DecisionView) -> RowFacts {
+        let shown = display_target(d);
+        let shown =
+            if !shown.target_redacted && Text::ptr_eq(&shown.text, d.target()) { Shown::Target } else { Shown::Other };
+        RowFacts { surface: control_surface(d), confidence: decision_confidence(d), shown }
+    }
+
+    fn target(self, d: &impl DecisionView) -> Text {
+        match self.shown {
+            Shown::Target => d.target().clone(),
+            Shown::Other => display_target(d).text,
+        }
     }
 }
 
 static YES_NO: LazyLock<[Text; 2]> = LazyLock::new(|| [Text::from("yes"), Text::from("no")]);
 
-fn row_with(d: &Decision, facts: &RowFacts) -> Vec<Cell> {
+fn row_with(d: &impl DecisionView, facts: RowFacts) -> Vec<Cell> {
     vec![
-        d.timestamp.into(),
-        d.decision_id.clone().into(),
-        agent_text(&d.agent_id).into(),
-        d.session_id.clone().into(),
-        d.repository.clone().into(),
-        d.action_type.clone().into(),
+        d.timestamp().into(),
+        d.decision_id().into(),
+        agent_text(d.agent_id()).into(),
+        d.session_id().clone().into(),
+        d.repository().clone().into(),
+        d.action_type().clone().into(),
         facts.surface.text().into(),
-        d.rule_id.clone().into(),
-        d.decision.text().into(),
-        d.severity.text().into(),
-        d.tool.clone().unwrap_or_default().into(),
-        facts.target.clone().into(),
+        d.rule_id().clone().into(),
+        d.decision().text().into(),
+        d.severity().text().into(),
+        d.tool().cloned().unwrap_or_default().into(),
+        facts.target(d).into(),
         facts.confidence.text().into(),
-        YES_NO[usize::from(!near_miss(d.decision, d.severity))].clone().into(),
+        YES_NO[usize::from(!near_miss(d.decision(), d.severity()))].clone().into(),
     ]
 }
 
@@ -115,7 +135,7 @@ fn row_with(d: &Decision, facts: &RowFacts) -> Vec<Cell> {
 pub(crate) struct DecisionRows {
     decisions: Decisions,
     /// Indices into `decisions`, in report order, with each one's facts.
-    order: Vec<(usize, RowFacts)>,
+    order: Vec<(u32, RowFacts)>,
 }
 
 impl RowSource for DecisionRows {
@@ -124,8 +144,11 @@ impl RowSource for DecisionRows {
     }
 
     fn row(&self, i: usize) -> Vec<Cell> {
-        let (index, facts) = &self.order[i];
-        row_with(&self.decisions[*index], facts)
+        let (index, facts) = self.order[i];
+        match self.decisions.get(index as usize) {
+            Some(d) => row_with(&d, facts),
+            None => Vec::new(),
+        }
     }
 }
 
@@ -173,20 +196,20 @@ impl DigestAcc {
     }
 
     /// Adds the next decision of the window.
-    pub fn add(&mut self, d: &Decision) {
-        let agent = agent_text(&d.agent_id);
+    pub fn add(&mut self, d: &impl DecisionView) {
+        let agent = agent_text(d.agent_id());
         let surface = control_surface(d);
-        let miss = near_miss(d.decision, d.severity);
+        let miss = near_miss(d.decision(), d.severity());
         self.decision_count += 1;
-        let day = self.days.entry((agent.clone(), d.timestamp.day())).or_default();
-        day.by_kind[kind_index(d.decision)] += 1;
+        let day = self.days.entry((agent.clone(), d.timestamp().day())).or_default();
+        day.by_kind[kind_index(d.decision())] += 1;
         day.by_surface[surface_index(surface)] += 1;
-        if !self.rules.contains_key(d.rule_id.as_str()) {
-            self.rules.insert(d.rule_id.clone(), Default::default());
+        if !self.rules.contains_key(d.rule_id().as_str()) {
+            self.rules.insert(d.rule_id().clone(), Default::default());
         }
-        if let Some(rule) = self.rules.get_mut(d.rule_id.as_str()) {
+        if let Some(rule) = self.rules.get_mut(d.rule_id().as_str()) {
             rule.0[0] += 1;
-            match d.decision {
+            match d.decision() {
                 DecisionKind::Block => rule.0[1] += 1,
                 DecisionKind::RequireApproval => rule.0[2] += 1,
                 DecisionKind::Warn => rule.0[3] += 1,
@@ -196,24 +219,24 @@ impl DigestAcc {
                 rule.1.insert(agent.clone());
             }
         }
-        if let Some(t) = d.tool.as_ref().filter(|t| !t.trim().is_empty()) {
-            let first = self.tools.entry((agent.clone(), t.clone())).or_insert(d.timestamp);
-            if d.timestamp < *first {
-                *first = d.timestamp;
+        if let Some(t) = d.tool().filter(|t| !t.trim().is_empty()) {
+            let first = self.tools.entry((agent.clone(), t.clone())).or_insert(d.timestamp());
+            if d.timestamp() < *first {
+                *first = d.timestamp();
             }
         }
         if miss {
             self.miss_count += 1;
             if self.misses.rows.len() < NEAR_MISS_ROWS {
                 self.misses.push(vec![
-                    d.timestamp.into(),
-                    d.decision_id.clone().into(),
+                    d.timestamp().into(),
+                    d.decision_id().into(),
                     agent.clone().into(),
-                    d.repository.clone().into(),
-                    d.rule_id.clone().into(),
-                    d.decision.as_str().into(),
-                    d.severity.as_str().into(),
-                    d.reason.clone().into(),
+                    d.repository().clone().into(),
+                    d.rule_id().clone().into(),
+                    d.decision().as_str().into(),
+                    d.severity().as_str().into(),
+                    d.reason().clone().into(),
                 ]);
             }
         }
@@ -222,16 +245,14 @@ impl DigestAcc {
 
 pub(super) fn build(ctx: &Ctx) -> Report {
     let s = ctx.snapshot;
-    let mut order: Vec<usize> = (0..s.decisions.len()).collect();
-    order.sort_by(|a, b| {
-        let (x, y) = (&s.decisions[*a], &s.decisions[*b]);
-        x.timestamp.cmp(&y.timestamp).then_with(|| x.decision_id.cmp(&y.decision_id))
-    });
+    let mut order: Vec<DecisionRef<'_>> = s.decisions.iter().collect();
+    order.sort_by(|x, y| x.timestamp().cmp(&y.timestamp()).then_with(|| x.decision_id().cmp(y.decision_id())));
     let mut acc = DigestAcc::new();
-    for i in &order {
-        acc.add(&s.decisions[*i]);
+    for d in &order {
+        acc.add(d);
     }
-    let order = order.into_iter().map(|i| (i, RowFacts::of(&s.decisions[i]))).collect();
+    // Fewer than 2^32 decisions: the store numbers them with 32 bits.
+    let order = order.into_iter().map(|d| (d.index() as u32, RowFacts::of(&d))).collect();
     acc.rows.rows = Rows::derived(Arc::new(DecisionRows { decisions: s.decisions.clone(), order }));
     finish(ctx, acc)
 }

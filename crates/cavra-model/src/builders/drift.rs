@@ -45,13 +45,13 @@ pub(super) fn scope_items(ctx: &Ctx) -> ScopeItems {
         }
     };
     for d in &ctx.snapshot.decisions {
-        let agent = agent_key(&d.agent_id);
-        if !d.repository.trim().is_empty() {
-            see(agent, "repository", d.repository.to_string(), d.timestamp);
+        let agent = agent_key(d.agent_id());
+        if !d.repository().trim().is_empty() {
+            see(agent, "repository", d.repository().to_string(), d.timestamp());
         }
-        see(agent, "surface", control_surface(d).as_str().to_string(), d.timestamp);
-        if let Some(t) = d.tool.as_ref().filter(|t| !t.trim().is_empty()) {
-            see(agent, "tool", t.to_string(), d.timestamp);
+        see(agent, "surface", control_surface(&d).as_str().to_string(), d.timestamp());
+        if let Some(t) = d.tool().filter(|t| !t.trim().is_empty()) {
+            see(agent, "tool", t.to_string(), d.timestamp());
         }
     }
     items

@@ -120,15 +120,15 @@ impl RowSource for ItemRows {
     fn row(&self, i: usize) -> Vec<Cell> {
         let i = &self.0[i];
         vec![
-            i.item_id.clone().into(),
-            Text::from_static(i.item_type).into(),
+            i.item_id().into(),
+            Text::from_static(i.item_type()).into(),
             i.freshness_status.text().into(),
             Cell::from(i.age_hours),
             i.retention_status.text().into(),
-            Text::from_static(i.recommended_action).into(),
+            Text::from_static(i.recommended_action()).into(),
             i.slo_status.text().into(),
-            Cell::from(i.observed_at),
-            i.agent_id.clone().into(),
+            Cell::from(i.observed_at()),
+            i.agent_id().into(),
             i.freshness_status.score().into(),
             i.retention_status.score().into(),
         ]

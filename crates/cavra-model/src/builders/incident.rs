@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{cell_int, heading, list, para, table, table_where, Ctx};
 use crate::canonical::canonical_sha256;
-use crate::input::{Decision, ExceptionStatus, Incident, IncidentStatus, PolicyException};
+use crate::decisions::{DecisionRef, DecisionView};
+use crate::input::{ExceptionStatus, Incident, IncidentStatus, PolicyException};
 use crate::posture::{agent_key, display_target};
 use crate::report::{Block, Cell, Classification, ColumnType, Dataset, Kpi, Report, ReportKind};
 use crate::sections::{IncidentSections, IncidentSummary, Sections};
@@ -19,7 +20,7 @@ fn open(i: &Incident) -> bool {
 fn open_requirements(
     ctx: &Ctx,
     inc: &Incident,
-    decisions: &[&Decision],
+    decisions: &[DecisionRef<'_>],
     exceptions: &[&PolicyException],
 ) -> Vec<String> {
     let as_of = ctx.snapshot.as_of;
@@ -36,10 +37,10 @@ fn open_requirements(
     if open(inc) && inc.review_due_at < as_of {
         out.push(format!("review overdue since {}", inc.review_due_at));
     }
-    for d in decisions.iter().filter(|d| d.evidence_refs.is_empty()) {
-        out.push(format!("attach evidence for decision {}", d.decision_id));
+    for d in decisions.iter().filter(|d| d.evidence_refs().is_empty()) {
+        out.push(format!("attach evidence for decision {}", d.decision_id()));
     }
-    let known: BTreeSet<&str> = decisions.iter().map(|d| d.decision_id.as_str()).collect();
+    let known: BTreeSet<&str> = decisions.iter().map(|d| d.decision_id()).collect();
     for id in inc.decision_ids.iter().filter(|id| !known.contains(id.as_str())) {
         out.push(format!("locate linked decision {id} (not in this snapshot)"));
     }
@@ -57,7 +58,13 @@ pub(super) fn build(ctx: &Ctx) -> Report {
         "incident response and audit",
         Classification::Confidential,
     );
-    let by_id: BTreeMap<&str, &Decision> = s.decisions.iter().map(|d| (d.decision_id.as_str(), d)).collect();
+    // Only the decisions an incident names are looked up.
+    let named: BTreeSet<&str> = s.incidents.iter().flat_map(|i| i.decision_ids.iter().map(String::as_str)).collect();
+    let by_id: BTreeMap<&str, DecisionRef<'_>> = if named.is_empty() {
+        BTreeMap::new()
+    } else {
+        s.decisions.iter().filter(|d| named.contains(d.decision_id())).map(|d| (d.decision_id(), d)).collect()
+    };
     let exceptions: BTreeMap<&str, &PolicyException> =
         s.exceptions.iter().map(|x| (x.exception_ref.as_str(), x)).collect();
     let mut incidents: Vec<&Incident> = s.incidents.iter().collect();
@@ -131,13 +138,13 @@ pub(super) fn build(ctx: &Ctx) -> Report {
     let mut sections = Vec::new();
     let mut summaries = Vec::new();
     for inc in &incidents {
-        let mut decisions: Vec<&Decision> =
+        let mut decisions: Vec<DecisionRef<'_>> =
             inc.decision_ids.iter().filter_map(|id| by_id.get(id.as_str()).copied()).collect();
-        decisions.sort_by(|a, b| a.timestamp.cmp(&b.timestamp).then_with(|| a.decision_id.cmp(&b.decision_id)));
-        decisions.dedup_by(|a, b| a.decision_id == b.decision_id);
+        decisions.sort_by(|a, b| a.timestamp().cmp(&b.timestamp()).then_with(|| a.decision_id().cmp(b.decision_id())));
+        decisions.dedup_by(|a, b| a.decision_id() == b.decision_id());
         let xs: Vec<&PolicyException> =
             inc.exception_refs.iter().filter_map(|x| exceptions.get(x.as_str()).copied()).collect();
-        let agents: BTreeSet<&str> = decisions.iter().map(|d| agent_key(&d.agent_id)).collect();
+        let agents: BTreeSet<&str> = decisions.iter().map(|d| agent_key(d.agent_id())).collect();
         let agents_text = agents.iter().copied().collect::<Vec<_>>().join("; ");
         let requirements = open_requirements(ctx, inc, &decisions, &xs);
         summary.push(vec![
@@ -163,22 +170,22 @@ pub(super) fn build(ctx: &Ctx) -> Report {
         for d in &decisions {
             linked.push(vec![
                 inc.incident_ref.clone().into(),
-                d.decision_id.clone().into(),
-                d.timestamp.into(),
-                agent_key(&d.agent_id).into(),
-                d.repository.clone().into(),
-                d.action_type.clone().into(),
+                d.decision_id().into(),
+                d.timestamp().into(),
+                agent_key(d.agent_id()).into(),
+                d.repository().clone().into(),
+                d.action_type().clone().into(),
                 display_target(d).text.into(),
-                d.rule_id.clone().into(),
-                d.decision.as_str().into(),
-                d.severity.as_str().into(),
-                d.reason.clone().into(),
-                d.evidence_refs.join("; ").into(),
+                d.rule_id().clone().into(),
+                d.decision().as_str().into(),
+                d.severity().as_str().into(),
+                d.reason().clone().into(),
+                d.evidence_refs().join("; ").into(),
             ]);
             custody.push(vec![
                 inc.incident_ref.clone().into(),
                 "decision".into(),
-                d.decision_id.clone().into(),
+                d.decision_id().into(),
                 canonical_sha256(d).unwrap_or_default().into(),
             ]);
         }
@@ -203,12 +210,12 @@ pub(super) fn build(ctx: &Ctx) -> Report {
         timeline.extend(decisions.iter().map(|d| {
             format!(
                 "{} decision {}: {} / {} by agent {} on {}",
-                d.timestamp,
-                d.decision_id,
-                d.decision,
-                d.severity,
-                agent_key(&d.agent_id),
-                d.repository
+                d.timestamp(),
+                d.decision_id(),
+                d.decision(),
+                d.severity(),
+                agent_key(d.agent_id()),
+                d.repository()
             )
         }));
         if let Some(c) = inc.closed_at {

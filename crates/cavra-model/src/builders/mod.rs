@@ -306,20 +306,20 @@ impl crate::report::TableRow for Finding {
 
     fn cells(&self) -> Vec<Cell> {
         vec![
-            self.finding_id.as_str().into(),
-            self.decision_id.as_str().into(),
-            self.session_id.as_str().into(),
-            self.agent_id.as_str().into(),
-            self.repository.as_str().into(),
-            self.severity.as_str().into(),
-            self.risk_classification.as_str().into(),
-            self.decision.as_str().into(),
-            self.rule_id.as_str().into(),
-            self.reason.as_str().into(),
-            self.evidence_refs.join("; ").into(),
-            self.timestamp.into(),
-            self.control_surface.as_str().into(),
-            self.target.as_str().into(),
+            self.finding_id().into(),
+            self.decision_id().into(),
+            self.session_id().clone().into(),
+            self.agent_id().into(),
+            self.repository().clone().into(),
+            self.severity().text().into(),
+            self.risk_classification.text().into(),
+            self.decision().text().into(),
+            self.rule_id().clone().into(),
+            self.reason().clone().into(),
+            self.evidence_refs().join("; ").into(),
+            self.timestamp().into(),
+            self.control_surface.text().into(),
+            self.target.clone().into(),
         ]
     }
 }

@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use super::classify::{agent_key, control_surface};
-use crate::input::{ControlSurface, Decision, DecisionKind, Session, Severity, Timestamp};
+use crate::decisions::{DecisionRef, DecisionView};
+use crate::input::{ControlSurface, DecisionKind, Session, Severity, Timestamp};
 use crate::Snapshot;
 
 crate::input::string_enum! {
@@ -93,7 +94,7 @@ pub struct AgentRisk {
 
 #[derive(Default)]
 struct Acc<'a> {
-    decisions: Vec<&'a Decision>,
+    decisions: Vec<DecisionRef<'a>>,
     sessions: Vec<&'a Session>,
 }
 
@@ -107,18 +108,18 @@ pub fn blast_level(score: i64) -> RiskLevel {
     }
 }
 
-fn count(ds: &[&Decision], k: DecisionKind) -> usize {
-    ds.iter().filter(|d| d.decision == k).count()
+fn count(ds: &[DecisionRef<'_>], k: DecisionKind) -> usize {
+    ds.iter().filter(|d| d.decision() == k).count()
 }
 
-fn sev(ds: &[&Decision], s: Severity) -> i64 {
-    ds.iter().filter(|d| d.severity == s).count() as i64
+fn sev(ds: &[DecisionRef<'_>], s: Severity) -> i64 {
+    ds.iter().filter(|d| d.severity() == s).count() as i64
 }
 
 pub(super) fn compute(snapshot: &Snapshot) -> Vec<AgentRisk> {
     let mut by_agent: BTreeMap<&str, Acc> = BTreeMap::new();
     for d in &snapshot.decisions {
-        by_agent.entry(agent_key(&d.agent_id)).or_default().decisions.push(d);
+        by_agent.entry(agent_key(d.agent_id())).or_default().decisions.push(d);
     }
     for s in &snapshot.sessions {
         by_agent.entry(agent_key(&s.agent_id)).or_default().sessions.push(s);
@@ -137,20 +138,21 @@ fn agent_row(agent_id: &str, acc: &Acc) -> AgentRisk {
     let ds = &acc.decisions;
     let repos: BTreeSet<&str> = ds
         .iter()
-        .map(|d| d.repository.as_str())
+        .map(|d| d.repository().as_str())
         .chain(acc.sessions.iter().map(|s| s.repository.as_str()))
         .filter(|r| !r.trim().is_empty())
         .collect();
-    let surfaces: Vec<ControlSurface> = ds.iter().map(|d| control_surface(d)).collect();
+    let surfaces: Vec<ControlSurface> = ds.iter().map(control_surface).collect();
     let distinct_surfaces: BTreeSet<ControlSurface> = surfaces.iter().copied().collect();
-    let tools: BTreeSet<&str> = ds.iter().filter_map(|d| d.tool.as_deref()).filter(|t| !t.trim().is_empty()).collect();
+    let tools: BTreeSet<&str> =
+        ds.iter().filter_map(|d| d.tool().map(|t| t.as_str())).filter(|t| !t.trim().is_empty()).collect();
     let packs: BTreeSet<&str> = ds
         .iter()
-        .map(|d| d.policy_pack.as_str())
+        .map(|d| d.policy_pack().as_str())
         .chain(acc.sessions.iter().map(|s| s.policy_pack.as_str()))
         .filter(|p| !p.trim().is_empty())
         .collect();
-    let actions: BTreeSet<&str> = ds.iter().map(|d| d.action_type.as_str()).collect();
+    let actions: BTreeSet<&str> = ds.iter().map(|d| d.action_type().as_str()).collect();
 
     let blocks = count(ds, DecisionKind::Block) as i64;
     let approvals = count(ds, DecisionKind::RequireApproval) as i64;
@@ -162,7 +164,8 @@ fn agent_row(agent_id: &str, acc: &Acc) -> AgentRisk {
     let (r, s, t) = (repos.len() as i64, distinct_surfaces.len() as i64, tools.len() as i64);
     let (p, a) = (packs.len() as i64, actions.len() as i64);
     let has_approval_path = ds.iter().any(|d| {
-        d.decision == DecisionKind::RequireApproval || d.approval_route.as_deref().is_some_and(|r| !r.trim().is_empty())
+        d.decision() == DecisionKind::RequireApproval
+            || d.approval_route().map(|t| t.as_str()).is_some_and(|r| !r.trim().is_empty())
     });
 
     let blast = (5
@@ -207,7 +210,7 @@ fn agent_row(agent_id: &str, acc: &Acc) -> AgentRisk {
         (DriftSignal::MultiRepositoryActivity, r > 1),
         (DriftSignal::MultiplePolicyPacks, p > 1),
         (DriftSignal::BroadActionProfile, a > 2),
-        (DriftSignal::MetadataOnlyEvidence, !ds.is_empty() && ds.iter().all(|d| d.evidence_refs.is_empty())),
+        (DriftSignal::MetadataOnlyEvidence, !ds.is_empty() && ds.iter().all(|d| d.evidence_refs().is_empty())),
     ];
     let signals: Vec<DriftSignal> = flags.iter().filter(|(_, on)| *on).map(|(s, _)| *s).collect();
     let behavior = if blocks > 0 || approvals > 0 || drift >= 35 {
@@ -217,7 +220,7 @@ fn agent_row(agent_id: &str, acc: &Acc) -> AgentRisk {
     } else {
         "baseline"
     };
-    let last_seen_at = ds.iter().map(|d| d.timestamp).chain(acc.sessions.iter().map(|s| s.updated_at)).max();
+    let last_seen_at = ds.iter().map(|d| d.timestamp()).chain(acc.sessions.iter().map(|s| s.updated_at)).max();
 
     AgentRisk {
         agent_id: agent_id.to_string(),

@@ -1,7 +1,8 @@
 //! Classification rules: control surface, risk classification, weights and
 //! target redaction (POSTURE.md, "Classification" and "Target redaction").
 
-use crate::input::{ControlSurface, Decision, DecisionKind, Severity};
+use crate::decisions::DecisionView;
+use crate::input::{ControlSurface, DecisionKind, Severity};
 use crate::Text;
 
 crate::input::string_enum! {
@@ -46,9 +47,9 @@ pub fn severity_weight(s: Severity) -> u64 {
 
 /// A decision is a finding when it is block, require_approval or warn, or
 /// its severity is critical or high.
-pub fn is_finding(d: &Decision) -> bool {
-    matches!(d.decision, DecisionKind::Block | DecisionKind::RequireApproval | DecisionKind::Warn)
-        || matches!(d.severity, Severity::Critical | Severity::High)
+pub fn is_finding(d: &(impl DecisionView + ?Sized)) -> bool {
+    matches!(d.decision(), DecisionKind::Block | DecisionKind::RequireApproval | DecisionKind::Warn)
+        || matches!(d.severity(), Severity::Critical | Severity::High)
 }
 
 /// Case-insensitive substring test with lowercase ASCII needles. ASCII text
@@ -75,16 +76,16 @@ pub(crate) fn has(haystack: &str, needles: &[&str]) -> bool {
 /// d.target = "deploy/.env".into();
 /// assert_eq!(control_surface(&d).as_str(), "sensitive_data");
 /// ```
-pub fn control_surface(d: &Decision) -> ControlSurface {
-    if has(&d.target, &["secret", ".env"]) || has(&d.rule_id, &["credential", "secret"]) {
+pub fn control_surface(d: &(impl DecisionView + ?Sized)) -> ControlSurface {
+    if has(d.target(), &["secret", ".env"]) || has(d.rule_id(), &["credential", "secret"]) {
         ControlSurface::SensitiveData
-    } else if has(&d.target, &["terraform", "tofu", "kubernetes"]) || has(&d.rule_id, &["iac"]) {
+    } else if has(d.target(), &["terraform", "tofu", "kubernetes"]) || has(d.rule_id(), &["iac"]) {
         ControlSurface::InfrastructureIac
-    } else if has(&d.action_type, &["mcp", "tool"]) || has(&d.rule_id, &["mcp"]) {
+    } else if has(d.action_type(), &["mcp", "tool"]) || has(d.rule_id(), &["mcp"]) {
         ControlSurface::McpTools
-    } else if has(&d.action_type, &["git", "pull_request"]) || has(&d.target, &["branch"]) {
+    } else if has(d.action_type(), &["git", "pull_request"]) || has(d.target(), &["branch"]) {
         ControlSurface::SourceControl
-    } else if has(&d.action_type, &["command", "shell", "script"]) {
+    } else if has(d.action_type(), &["command", "shell", "script"]) {
         ControlSurface::RuntimeCommands
     } else {
         ControlSurface::GeneralPolicy
@@ -92,16 +93,16 @@ pub fn control_surface(d: &Decision) -> ControlSurface {
 }
 
 /// The risk classification of a decision (first matching rule wins).
-pub fn risk_classification(d: &Decision) -> RiskClassification {
-    if has(&d.target, &["secret", ".env"]) || has(&d.rule_id, &["secret"]) {
+pub fn risk_classification(d: &(impl DecisionView + ?Sized)) -> RiskClassification {
+    if has(d.target(), &["secret", ".env"]) || has(d.rule_id(), &["secret"]) {
         RiskClassification::CredentialOrSensitiveDataExposure
-    } else if has(&d.target, &["terraform", "tofu"]) || has(&d.rule_id, &["iac"]) {
+    } else if has(d.target(), &["terraform", "tofu"]) || has(d.rule_id(), &["iac"]) {
         RiskClassification::InfrastructureChangeRisk
-    } else if has(&d.action_type, &["mcp"]) || has(&d.rule_id, &["mcp"]) {
+    } else if has(d.action_type(), &["mcp"]) || has(d.rule_id(), &["mcp"]) {
         RiskClassification::ToolOrMcpGovernanceRisk
-    } else if has(&d.action_type, &["git"]) {
+    } else if has(d.action_type(), &["git"]) {
         RiskClassification::SourceControlRisk
-    } else if has(&d.action_type, &["command"]) {
+    } else if has(d.action_type(), &["command"]) {
         RiskClassification::RuntimeCommandRisk
     } else {
         RiskClassification::PolicyViolation
@@ -109,11 +110,16 @@ pub fn risk_classification(d: &Decision) -> RiskClassification {
 }
 
 /// Whether the target-redaction rule hides this decision's target.
-pub fn target_is_sensitive(d: &Decision) -> bool {
-    has(&d.target, &["secret", ".env", "token"])
-        || has(&d.requested_operation, &["secret", ".env", "token"])
-        || has(&d.rule_id, &["credential"])
+pub fn target_is_sensitive(d: &(impl DecisionView + ?Sized)) -> bool {
+    has(d.target(), &["secret", ".env", "token"])
+        || has(d.requested_operation(), &["secret", ".env", "token"])
+        || has(d.rule_id(), &["credential"])
 }
+
+/// The fixed labels [`display_target`] shows instead of a target.
+pub const TARGET_LABELS: [&str; 2] = [SENSITIVE_TARGET, TARGET_NOT_RECORDED];
+const SENSITIVE_TARGET: &str = "sensitive target redacted";
+const TARGET_NOT_RECORDED: &str = "target not recorded";
 
 /// A target as it may be shown, and whether it was redacted or cut.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,16 +141,16 @@ pub struct DisplayTarget {
 /// assert_eq!(t.text.chars().count(), 120);
 /// assert!(t.target_redacted);
 /// ```
-pub fn display_target(d: &Decision) -> DisplayTarget {
+pub fn display_target(d: &(impl DecisionView + ?Sized)) -> DisplayTarget {
     if target_is_sensitive(d) {
-        DisplayTarget { text: "sensitive target redacted".into(), target_redacted: true }
-    } else if d.target.trim().is_empty() {
-        DisplayTarget { text: "target not recorded".into(), target_redacted: false }
-    } else if d.target.chars().count() > 120 {
-        let cut: String = d.target.chars().take(117).collect();
+        DisplayTarget { text: Text::from_static(SENSITIVE_TARGET), target_redacted: true }
+    } else if d.target().trim().is_empty() {
+        DisplayTarget { text: Text::from_static(TARGET_NOT_RECORDED), target_redacted: false }
+    } else if d.target().chars().count() > 120 {
+        let cut: String = d.target().chars().take(117).collect();
         DisplayTarget { text: format!("{cut}...").into(), target_redacted: true }
     } else {
-        DisplayTarget { text: d.target.clone(), target_redacted: false }
+        DisplayTarget { text: d.target().clone(), target_redacted: false }
     }
 }
 
@@ -160,7 +166,7 @@ pub fn agent_key(agent_id: &str) -> &str {
 /// As [`agent_key`], sharing the id's bytes.
 pub fn agent_text(agent_id: &Text) -> Text {
     if agent_id.trim().is_empty() {
-        Text::from("unknown-agent")
+        Text::from_static("unknown-agent")
     } else {
         agent_id.clone()
     }

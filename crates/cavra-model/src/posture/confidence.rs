@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::input::Decision;
+use crate::decisions::DecisionView;
 
 crate::input::string_enum! {
     /// Confidence class of one decision's evidence.
@@ -55,12 +55,12 @@ fn is_signed_ref(r: &str) -> bool {
 }
 
 /// The confidence class of one decision, by precedence over all its refs.
-pub fn decision_confidence(d: &Decision) -> ConfidenceClass {
-    if d.evidence_refs.iter().any(|r| is_signed_ref(r)) {
+pub fn decision_confidence(d: &(impl DecisionView + ?Sized)) -> ConfidenceClass {
+    if d.evidence_refs().any(is_signed_ref) {
         ConfidenceClass::SignedEvidence
-    } else if d.evidence_refs.iter().any(|r| starts_with_ci(r, "sample://")) {
+    } else if d.evidence_refs().any(|r| starts_with_ci(r, "sample://")) {
         ConfidenceClass::SampleEvidenceRefs
-    } else if !d.evidence_refs.is_empty() {
+    } else if !d.evidence_refs().is_empty() {
         ConfidenceClass::ActivityEvidenceRefs
     } else {
         ConfidenceClass::ActivityMetadataOnly
@@ -78,12 +78,12 @@ pub struct EvidenceConfidence {
 
 impl EvidenceConfidence {
     /// Computes score and label over `decisions`.
-    pub fn compute<'a>(decisions: impl Iterator<Item = &'a Decision>) -> EvidenceConfidence {
+    pub fn compute<D: DecisionView>(decisions: impl Iterator<Item = D>) -> EvidenceConfidence {
         let (mut sum, mut n, mut signed, mut any_ref) = (0i64, 0usize, false, false);
         for d in decisions {
-            sum += decision_confidence(d).score();
+            sum += decision_confidence(&d).score();
             n += 1;
-            for r in &d.evidence_refs {
+            for r in d.evidence_refs() {
                 any_ref = true;
                 if r.starts_with("signed://") || r.contains("signature") {
                     signed = true;

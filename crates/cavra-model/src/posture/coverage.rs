@@ -7,7 +7,8 @@ use serde::Serialize;
 
 use super::classify::{agent_key, control_surface};
 use super::confidence::EvidenceConfidence;
-use crate::input::{ControlSurface, Decision, DecisionKind};
+use crate::decisions::{DecisionRef, DecisionView};
+use crate::input::{ControlSurface, DecisionKind};
 use crate::Snapshot;
 
 crate::input::string_enum! {
@@ -48,8 +49,8 @@ impl CoverageStatus {
     }
 
     /// Status of a set of decisions by precedence.
-    pub fn of<'a>(decisions: impl Iterator<Item = &'a Decision> + Clone) -> CoverageStatus {
-        let any = |k: DecisionKind| decisions.clone().any(|d| d.decision == k);
+    pub fn of<D: DecisionView>(decisions: impl Iterator<Item = D> + Clone) -> CoverageStatus {
+        let any = |k: DecisionKind| decisions.clone().any(|d| d.decision() == k);
         if decisions.clone().next().is_none() {
             CoverageStatus::NotObservedLocally
         } else if any(DecisionKind::Block) {
@@ -129,12 +130,12 @@ pub struct Coverage {
 impl Coverage {
     /// Computes coverage from the snapshot's in-window decisions and sessions.
     pub fn compute(snapshot: &Snapshot) -> Coverage {
-        let classified: Vec<(ControlSurface, &Decision)> =
-            snapshot.decisions.iter().map(|d| (control_surface(d), d)).collect();
+        let classified: Vec<(ControlSurface, DecisionRef<'_>)> =
+            snapshot.decisions.iter().map(|d| (control_surface(&d), d)).collect();
 
-        let mut pairs: BTreeMap<(String, String), Vec<(ControlSurface, &Decision)>> = BTreeMap::new();
+        let mut pairs: BTreeMap<(String, String), Vec<(ControlSurface, DecisionRef<'_>)>> = BTreeMap::new();
         for (s, d) in &classified {
-            pairs.entry((agent_key(&d.agent_id).to_string(), d.repository.to_string())).or_default().push((*s, d));
+            pairs.entry((agent_key(d.agent_id()).to_string(), d.repository().to_string())).or_default().push((*s, *d));
         }
         for s in &snapshot.sessions {
             pairs.entry((agent_key(&s.agent_id).to_string(), s.repository.to_string())).or_default();
@@ -164,7 +165,7 @@ impl Coverage {
             .map(|(i, surface)| {
                 let on = || classified.iter().filter(move |(s, _)| s == surface).map(|(_, d)| *d);
                 let status = CoverageStatus::of(on());
-                let kind = |k: DecisionKind| on().filter(|d| d.decision == k).count();
+                let kind = |k: DecisionKind| on().filter(|d| d.decision() == k).count();
                 let column: Vec<&HeatCell> = heat_rows.iter().map(|r| &r.cells[i]).collect();
                 SurfaceCoverage {
                     surface: *surface,

@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
+use crate::decisions::SharedDecision;
 use crate::input::Timestamp;
 use crate::Snapshot;
 use crate::Text;
@@ -82,13 +83,14 @@ impl RetentionStatus {
     }
 
     /// Retention of a set of references, strongest first.
-    pub fn of(refs: &[Text]) -> RetentionStatus {
+    pub fn of<'a>(refs: impl IntoIterator<Item = &'a str, IntoIter: Clone>) -> RetentionStatus {
         const RETAINED: [&str; 5] = ["archive://", "immutable://", "s3://", "gs://", "azblob://"];
-        if refs.iter().any(|r| RETAINED.iter().any(|p| r.starts_with(p))) {
+        let refs = refs.into_iter();
+        if refs.clone().any(|r| RETAINED.iter().any(|p| r.starts_with(p))) {
             RetentionStatus::RetainedReference
-        } else if refs.iter().any(|r| r.starts_with("sample://")) {
+        } else if refs.clone().any(|r| r.starts_with("sample://")) {
             RetentionStatus::SampleReference
-        } else if !refs.is_empty() {
+        } else if refs.clone().next().is_some() {
             RetentionStatus::EvidenceRefOnly
         } else {
             RetentionStatus::MetadataOnly
@@ -119,27 +121,90 @@ impl SloStatus {
     }
 }
 
-/// One evidence item: a decision, or a session without decisions.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One evidence item: a decision, or a session without decisions. A
+/// decision's item refers to the stored decision rather than copying it.
+#[derive(Debug, Clone, PartialEq)]
 pub struct FreshnessItem {
-    /// Decision or session id.
-    pub item_id: Text,
-    /// `decision` or `session`.
-    pub item_type: &'static str,
+    source: ItemSource,
     /// Freshness.
     pub freshness_status: FreshnessStatus,
     /// Whole hours since observation (half to even), clamped at 0.
     pub age_hours: Option<i64>,
     /// Retention.
     pub retention_status: RetentionStatus,
-    /// What to do about it.
-    pub recommended_action: &'static str,
     /// SLO status.
     pub slo_status: SloStatus,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum ItemSource {
+    Decision(SharedDecision),
+    Session(Box<SessionItem>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct SessionItem {
+    /// Its position among the snapshot's sessions.
+    index: usize,
+    session_id: Text,
+    agent_id: Text,
+    observed_at: Timestamp,
+}
+
+impl FreshnessItem {
+    /// Decision or session id.
+    pub fn item_id(&self) -> &str {
+        match &self.source {
+            ItemSource::Decision(d) => d.get().decision_id(),
+            ItemSource::Session(s) => &s.session_id,
+        }
+    }
+
+    /// `decision` or `session`.
+    pub fn item_type(&self) -> &'static str {
+        match &self.source {
+            ItemSource::Decision(_) => "decision",
+            ItemSource::Session(_) => "session",
+        }
+    }
+
+    /// Agent (`unknown-agent` for an empty id).
+    pub fn agent_id(&self) -> Text {
+        match &self.source {
+            ItemSource::Decision(d) => super::agent_text(d.get().agent_id()),
+            ItemSource::Session(s) => super::agent_text(&s.agent_id),
+        }
+    }
+
     /// When observed.
-    pub observed_at: Option<Timestamp>,
-    /// Agent.
-    pub agent_id: Text,
+    pub fn observed_at(&self) -> Option<Timestamp> {
+        match &self.source {
+            ItemSource::Decision(d) => Some(d.get().timestamp()),
+            ItemSource::Session(s) => Some(s.observed_at),
+        }
+    }
+
+    /// What to do about it.
+    pub fn recommended_action(&self) -> &'static str {
+        recommended_action(self.freshness_status, self.retention_status)
+    }
+}
+
+impl Serialize for FreshnessItem {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("FreshnessItem", 9)?;
+        st.serialize_field("item_id", self.item_id())?;
+        st.serialize_field("item_type", self.item_type())?;
+        st.serialize_field("freshness_status", &self.freshness_status)?;
+        st.serialize_field("age_hours", &self.age_hours)?;
+        st.serialize_field("retention_status", &self.retention_status)?;
+        st.serialize_field("recommended_action", self.recommended_action())?;
+        st.serialize_field("slo_status", &self.slo_status)?;
+        st.serialize_field("observed_at", &self.observed_at())?;
+        st.serialize_field("agent_id", &self.agent_id())?;
+        st.end()
+    }
 }
 
 /// Freshness over all items.
@@ -179,58 +244,58 @@ fn recommended_action(f: FreshnessStatus, r: RetentionStatus) -> &'static str {
     }
 }
 
-fn item(
-    item_id: &Text,
-    item_type: &'static str,
-    agent_id: &Text,
-    observed: Option<Timestamp>,
-    refs: &[Text],
+fn item<'a>(
+    source: ItemSource,
+    observed: Timestamp,
+    refs: impl Iterator<Item = &'a str> + Clone,
     as_of: Timestamp,
 ) -> FreshnessItem {
-    let age = observed.map(|t| age_hours(as_of, t));
+    let age = Some(age_hours(as_of, observed));
     let f = FreshnessStatus::of(age);
     let r = RetentionStatus::of(refs);
-    FreshnessItem {
-        item_id: item_id.clone(),
-        item_type,
-        freshness_status: f,
-        age_hours: age,
-        retention_status: r,
-        recommended_action: recommended_action(f, r),
-        slo_status: SloStatus::of(f, r),
-        observed_at: observed,
-        agent_id: super::agent_text(agent_id),
-    }
+    FreshnessItem { source, freshness_status: f, age_hours: age, retention_status: r, slo_status: SloStatus::of(f, r) }
 }
 
 impl Freshness {
     /// Computes the SLO over decisions and decision-less sessions.
     pub fn compute(snapshot: &Snapshot) -> Freshness {
         let as_of = snapshot.as_of;
-        let with_decisions: BTreeSet<&str> = snapshot.decisions.iter().map(|d| d.session_id.as_str()).collect();
-        let mut items: Vec<FreshnessItem> =
-            snapshot
-                .decisions
-                .iter()
-                .map(|d| item(&d.decision_id, "decision", &d.agent_id, Some(d.timestamp), &d.evidence_refs, as_of))
-                .chain(
-                    snapshot.sessions.iter().filter(|s| !with_decisions.contains(s.session_id.as_str())).map(|s| {
-                        item(&s.session_id, "session", &s.agent_id, Some(s.updated_at), &s.evidence_refs, as_of)
-                    }),
-                )
-                .collect();
-        items.shrink_to_fit(); // the chain's size hint counts decisions only
-        items.sort_by(|a, b| {
-            a.slo_status
-                .rank()
-                .cmp(&b.slo_status.rank())
-                .then_with(|| match (a.age_hours, b.age_hours) {
-                    (Some(x), Some(y)) => y.cmp(&x),
-                    (Some(_), None) => std::cmp::Ordering::Less,
-                    (None, Some(_)) => std::cmp::Ordering::Greater,
-                    (None, None) => std::cmp::Ordering::Equal,
-                })
-                .then_with(|| a.item_id.cmp(&b.item_id))
+        let decisions = &snapshot.decisions;
+        let with_decisions: BTreeSet<&str> = decisions.iter().map(|d| d.session_id().as_str()).collect();
+        let mut items: Vec<FreshnessItem> = Vec::with_capacity(decisions.len());
+        for d in decisions {
+            let source = ItemSource::Decision(decisions.share(d.index()).expect("an index below the length"));
+            items.push(item(source, d.timestamp(), d.evidence_refs(), as_of));
+        }
+        for (index, s) in snapshot.sessions.iter().enumerate() {
+            if with_decisions.contains(s.session_id.as_str()) {
+                continue;
+            }
+            let source = ItemSource::Session(Box::new(SessionItem {
+                index,
+                session_id: s.session_id.clone(),
+                agent_id: s.agent_id.clone(),
+                observed_at: s.updated_at,
+            }));
+            items.push(item(source, s.updated_at, s.evidence_refs.iter().map(Text::as_str), as_of));
+        }
+        items.shrink_to_fit();
+        // Breached, monitor, met; oldest first, no age last; then id. The
+        // keys are made once per item, the ids borrowed from the snapshot
+        // (looking each up through its item on every comparison cost
+        // three cache misses a side at a million decisions).
+        let id = |item: &FreshnessItem| -> &str {
+            match &item.source {
+                ItemSource::Decision(d) => decisions.get(d.index()).map_or("", |d| d.decision_id()),
+                ItemSource::Session(s) => snapshot.sessions.get(s.index).map_or("", |x| x.session_id.as_str()),
+            }
+        };
+        items.sort_by_cached_key(|item| {
+            let age = match item.age_hours {
+                Some(h) => (false, std::cmp::Reverse(h)),
+                None => (true, std::cmp::Reverse(0)),
+            };
+            (item.slo_status.rank(), age, id(item))
         });
         let n = items.len();
         let fsum = items.iter().map(|i| i.freshness_status.score()).sum();

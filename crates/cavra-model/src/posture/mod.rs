@@ -13,7 +13,7 @@ mod freshness;
 pub use agents::{AgentRisk, DriftSignal, RiskLevel};
 pub use classify::{
     agent_key, agent_text, control_surface, decision_weight, display_target, is_finding, risk_classification,
-    severity_weight, target_is_sensitive, DisplayTarget, RiskClassification,
+    severity_weight, target_is_sensitive, DisplayTarget, RiskClassification, TARGET_LABELS,
 };
 pub use confidence::{decision_confidence, ConfidenceClass, ConfidenceLabel, EvidenceConfidence};
 pub use coverage::{Coverage, CoverageStatus, HeatCell, HeatRow, SurfaceCoverage};
@@ -23,7 +23,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::input::{ControlSurface, Decision, DecisionKind, Severity, Timestamp};
+use crate::decisions::{DecisionRef, DecisionView, SharedDecision};
+use crate::input::{ControlSurface, DecisionKind, Severity, Timestamp};
 use crate::Snapshot;
 use crate::Text;
 
@@ -31,39 +32,108 @@ use crate::Text;
 /// finding (30). The normalised score divides by it.
 pub const MAX_PENALTY_PER_DECISION: u64 = 46;
 
-/// A decision that needs attention, with its classifications.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A decision that needs attention, with its classifications. It refers
+/// to the stored decision instead of copying its fields.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Finding {
-    /// `finding-<decision_id>`.
-    pub finding_id: Text,
-    /// Source decision.
-    pub decision_id: Text,
-    /// Session.
-    pub session_id: Text,
-    /// Agent.
-    pub agent_id: Text,
-    /// Repository.
-    pub repository: Text,
-    /// Severity.
-    pub severity: Severity,
+    decision: SharedDecision,
     /// Risk classification.
     pub risk_classification: RiskClassification,
-    /// Decision.
-    pub decision: DecisionKind,
-    /// Rule.
-    pub rule_id: Text,
-    /// Policy reason.
-    pub reason: Text,
-    /// Evidence references.
-    pub evidence_refs: Vec<Text>,
-    /// When decided.
-    pub timestamp: Timestamp,
     /// Control surface (ours).
     pub control_surface: ControlSurface,
     /// Target after the redaction rule (ours).
     pub target: Text,
     /// Whether the target was redacted or cut (ours).
     pub target_redacted: bool,
+}
+
+impl Finding {
+    /// The finding for the `index`-th of `decisions` (`None` past the end).
+    pub fn of(decisions: &crate::decisions::Decisions, index: usize) -> Option<Finding> {
+        let decision = decisions.share(index)?;
+        let d = decision.get();
+        let target = display_target(&d);
+        Some(Finding {
+            risk_classification: risk_classification(&d),
+            control_surface: control_surface(&d),
+            target: target.text,
+            target_redacted: target.target_redacted,
+            decision,
+        })
+    }
+
+    /// The source decision.
+    pub fn source(&self) -> DecisionRef<'_> {
+        self.decision.get()
+    }
+
+    /// `finding-<decision_id>`.
+    pub fn finding_id(&self) -> String {
+        format!("finding-{}", self.decision_id())
+    }
+    /// Source decision id.
+    pub fn decision_id(&self) -> &str {
+        self.source().decision_id()
+    }
+    /// Session.
+    pub fn session_id(&self) -> &Text {
+        self.source().session_id()
+    }
+    /// Agent (`unknown-agent` for an empty id).
+    pub fn agent_id(&self) -> Text {
+        agent_text(self.source().agent_id())
+    }
+    /// Repository.
+    pub fn repository(&self) -> &Text {
+        self.source().repository()
+    }
+    /// Severity.
+    pub fn severity(&self) -> Severity {
+        self.source().severity()
+    }
+    /// Decision.
+    pub fn decision(&self) -> DecisionKind {
+        self.source().decision()
+    }
+    /// Rule.
+    pub fn rule_id(&self) -> &Text {
+        self.source().rule_id()
+    }
+    /// Policy reason.
+    pub fn reason(&self) -> &Text {
+        self.source().reason()
+    }
+    /// Evidence references.
+    pub fn evidence_refs(&self) -> crate::decisions::EvidenceRefs<'_> {
+        self.source().evidence_refs()
+    }
+    /// When decided.
+    pub fn timestamp(&self) -> Timestamp {
+        self.source().timestamp()
+    }
+}
+
+impl Serialize for Finding {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Finding", 15)?;
+        st.serialize_field("finding_id", &self.finding_id())?;
+        st.serialize_field("decision_id", self.decision_id())?;
+        st.serialize_field("session_id", self.session_id())?;
+        st.serialize_field("agent_id", &self.agent_id())?;
+        st.serialize_field("repository", self.repository())?;
+        st.serialize_field("severity", &self.severity())?;
+        st.serialize_field("risk_classification", &self.risk_classification)?;
+        st.serialize_field("decision", &self.decision())?;
+        st.serialize_field("rule_id", self.rule_id())?;
+        st.serialize_field("reason", self.reason())?;
+        st.serialize_field("evidence_refs", &crate::decisions::RefList(self.evidence_refs()))?;
+        st.serialize_field("timestamp", &self.timestamp())?;
+        st.serialize_field("control_surface", &self.control_surface)?;
+        st.serialize_field("target", &self.target)?;
+        st.serialize_field("target_redacted", &self.target_redacted)?;
+        st.end()
+    }
 }
 
 /// The headline figures.
@@ -127,7 +197,7 @@ pub struct Posture {
 fn snapshot_digest(snapshot: &Snapshot) -> String {
     let mut h = SnapshotHasher::new(snapshot);
     for d in &snapshot.decisions {
-        h.add(d);
+        h.add(&d);
     }
     h.finish(snapshot)
 }
@@ -164,7 +234,7 @@ impl SnapshotHasher {
     }
 
     /// Hashes the next in-window decision.
-    pub fn add(&mut self, d: &Decision) {
+    pub fn add(&mut self, d: &impl Serialize) {
         use std::io::Write;
         if !self.first {
             let _ = self.w.write_all(b",");
@@ -225,10 +295,10 @@ pub fn posture_level(score: i64) -> RiskLevel {
 }
 
 /// The posture penalty over a set of decisions.
-pub fn penalty<'a>(decisions: impl IntoIterator<Item = &'a Decision>) -> u64 {
+pub fn penalty<D: DecisionView>(decisions: impl IntoIterator<Item = D>) -> u64 {
     decisions
         .into_iter()
-        .map(|d| decision_weight(d.decision) + if is_finding(d) { severity_weight(d.severity) } else { 0 })
+        .map(|d| decision_weight(d.decision()) + if is_finding(&d) { severity_weight(d.severity()) } else { 0 })
         .sum()
 }
 
@@ -286,14 +356,15 @@ impl Posture {
 
     fn main_part(snapshot: &Snapshot) -> MainPart {
         let decisions = &snapshot.decisions;
-        let mut findings: Vec<Finding> = decisions.iter().filter(|d| is_finding(d)).map(finding).collect();
-        findings.sort_by(|a, b| b.timestamp.cmp(&a.timestamp).then_with(|| a.decision_id.cmp(&b.decision_id)));
+        let mut findings: Vec<Finding> =
+            decisions.iter().filter(is_finding).filter_map(|d| Finding::of(decisions, d.index())).collect();
+        findings.sort_by(|a, b| b.timestamp().cmp(&a.timestamp()).then_with(|| a.decision_id().cmp(b.decision_id())));
 
         let mut by_kind: BTreeMap<DecisionKind, usize> = DecisionKind::ALL.iter().map(|k| (*k, 0)).collect();
         let mut by_severity: BTreeMap<Severity, usize> = Severity::ALL.iter().map(|k| (*k, 0)).collect();
         for d in decisions {
-            *by_kind.entry(d.decision).or_default() += 1;
-            *by_severity.entry(d.severity).or_default() += 1;
+            *by_kind.entry(d.decision()).or_default() += 1;
+            *by_severity.entry(d.severity()).or_default() += 1;
         }
         let mut by_class: BTreeMap<RiskClassification, usize> =
             RiskClassification::ALL.iter().map(|k| (*k, 0)).collect();
@@ -359,27 +430,6 @@ impl MainPart {
             findings_by_classification: self.by_class,
             snapshot_digest,
         }
-    }
-}
-
-fn finding(d: &Decision) -> Finding {
-    let target = display_target(d);
-    Finding {
-        finding_id: format!("finding-{}", d.decision_id).into(),
-        decision_id: d.decision_id.clone(),
-        session_id: d.session_id.clone(),
-        agent_id: agent_text(&d.agent_id),
-        repository: d.repository.clone(),
-        severity: d.severity,
-        risk_classification: risk_classification(d),
-        decision: d.decision,
-        rule_id: d.rule_id.clone(),
-        reason: d.reason.clone(),
-        evidence_refs: d.evidence_refs.clone(),
-        timestamp: d.timestamp,
-        control_surface: control_surface(d),
-        target: target.text,
-        target_redacted: target.target_redacted,
     }
 }
 

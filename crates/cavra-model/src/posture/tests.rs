@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::input::{
-    DecisionKind as K, RawSnapshot, SchemaVersion, Session, SessionState, Severity as S, Tenant, Timestamp,
+    Decision, DecisionKind as K, RawSnapshot, SchemaVersion, Session, SessionState, Severity as S, Tenant, Timestamp,
 };
 use crate::posture::tests_support::decision;
 use crate::{LoadOptions, Snapshot};
@@ -75,7 +75,7 @@ fn score_and_level_block_critical_plus_approval_high() {
     assert_eq!(p.overview.normalised_score, 20);
     assert_eq!(p.overview.risk_findings, 2);
     // newest first: b (2026-11-01) before a (2026-10-31)
-    assert_eq!(p.findings[0].finding_id, "finding-b");
+    assert_eq!(p.findings[0].finding_id(), "finding-b");
 }
 
 #[test]
@@ -278,7 +278,7 @@ fn freshness_slo() {
     ];
     let p = Posture::compute(&snapshot(vec![fresh, soon, stale], sessions));
     let f = &p.freshness;
-    let ids: Vec<&str> = f.items.iter().map(|i| i.item_id.as_str()).collect();
+    let ids: Vec<&str> = f.items.iter().map(|i| i.item_id()).collect();
     // breached first (oldest first: s-quiet 240 h, c-stale 200 h), then monitor, then met
     assert_eq!(ids, ["s-quiet", "c-stale", "b-soon", "a-fresh"]);
     assert_eq!(f.items[3].age_hours, Some(2));
