@@ -478,12 +478,12 @@ impl Decisions {
 
     /// The `i`-th decision.
     pub fn get(&self, i: usize) -> Option<DecisionRef<'_>> {
-        self.0.records.get(i).map(|rec| DecisionRef { store: &self.0, rec, index: i })
+        self.0.records.get(i).map(|rec| DecisionRef { store: &self.0, rec })
     }
 
     /// The decisions in order.
     pub fn iter(&self) -> Iter<'_> {
-        Iter { store: &self.0, inner: self.0.records.iter().enumerate() }
+        Iter { store: &self.0, inner: self.0.records.iter() }
     }
 
     /// An owned handle on the `i`-th decision (`None` past the end).
@@ -537,13 +537,13 @@ impl serde::Serialize for Decisions {
 #[derive(Clone)]
 pub struct Iter<'a> {
     store: &'a Store,
-    inner: std::iter::Enumerate<std::slice::Iter<'a, Record>>,
+    inner: std::slice::Iter<'a, Record>,
 }
 
 impl<'a> Iterator for Iter<'a> {
     type Item = DecisionRef<'a>;
     fn next(&mut self) -> Option<DecisionRef<'a>> {
-        self.inner.next().map(|(index, rec)| DecisionRef { store: self.store, rec, index })
+        self.inner.next().map(|rec| DecisionRef { store: self.store, rec })
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.inner.size_hint()
@@ -552,7 +552,7 @@ impl<'a> Iterator for Iter<'a> {
 
 impl DoubleEndedIterator for Iter<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        self.inner.next_back().map(|(index, rec)| DecisionRef { store: self.store, rec, index })
+        self.inner.next_back().map(|rec| DecisionRef { store: self.store, rec })
     }
 }
 
@@ -571,13 +571,15 @@ impl<'a> IntoIterator for &'a Decisions {
 pub struct DecisionRef<'a> {
     store: &'a Store,
     rec: &'a Record,
-    index: usize,
 }
 
 impl<'a> DecisionRef<'a> {
     /// Its position in the store.
     pub fn index(self) -> usize {
-        self.index
+        // The record lies in the store's list; its offset over the record
+        // size is its index.
+        let start = self.store.records.as_ptr() as usize;
+        (std::ptr::from_ref(self.rec) as usize - start) / std::mem::size_of::<Record>()
     }
 
     fn sym(self, slot: usize) -> &'a Text {
@@ -802,7 +804,7 @@ impl SharedDecision {
     /// The decision.
     pub fn get(&self) -> DecisionRef<'_> {
         let rec = &self.decisions.0.records[self.index];
-        DecisionRef { store: &self.decisions.0, rec, index: self.index }
+        DecisionRef { store: &self.decisions.0, rec }
     }
 
     /// Its position among the snapshot's decisions.
@@ -912,6 +914,14 @@ mod tests {
         b.push(&gated).unwrap(); // the gate changed the id after it was noted
         let decisions = b.finish();
         assert_eq!(decisions.get(1).unwrap().decision_id(), "d-2");
+    }
+
+    #[test]
+    fn a_view_knows_its_position() {
+        let decisions: Decisions = (0..5).map(|_| decision()).collect();
+        assert_eq!(decisions.iter().map(|d| d.index()).collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
+        assert_eq!(decisions.get(3).unwrap().index(), 3);
+        assert_eq!(std::mem::size_of::<DecisionRef<'_>>(), 16);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, LazyLock};
 
 use super::{cell_int, heading, para, table, table_columns, Ctx};
-use crate::decisions::{DecisionRef, DecisionView, Decisions};
+use crate::decisions::{DecisionView, Decisions};
 use crate::input::{ControlSurface, DecisionKind, Severity, Timestamp};
 use crate::posture::{agent_text, control_surface, decision_confidence, display_target, ConfidenceClass};
 use crate::report::{
@@ -245,14 +245,22 @@ impl DigestAcc {
 
 pub(super) fn build(ctx: &Ctx) -> Report {
     let s = ctx.snapshot;
-    let mut order: Vec<DecisionRef<'_>> = s.decisions.iter().collect();
-    order.sort_by(|x, y| x.timestamp().cmp(&y.timestamp()).then_with(|| x.decision_id().cmp(y.decision_id())));
+    // Sorted on keys made once (time, then position; ids only break a tie
+    // of time), so a comparison does not look the decision up. The store
+    // numbers fewer than 2^32 decisions.
+    let at = |i: u32| s.decisions.get(i as usize);
+    let mut order: Vec<(Timestamp, u32)> = s.decisions.iter().map(|d| (d.timestamp(), d.index() as u32)).collect();
+    order.sort_unstable_by(|x, y| {
+        x.0.cmp(&y.0).then_with(|| match (at(x.1), at(y.1)) {
+            (Some(a), Some(b)) => a.decision_id().cmp(b.decision_id()),
+            _ => x.1.cmp(&y.1),
+        })
+    });
     let mut acc = DigestAcc::new();
-    for d in &order {
-        acc.add(d);
+    for d in order.iter().filter_map(|(_, i)| at(*i)) {
+        acc.add(&d);
     }
-    // Fewer than 2^32 decisions: the store numbers them with 32 bits.
-    let order = order.into_iter().map(|d| (d.index() as u32, RowFacts::of(&d))).collect();
+    let order = order.into_iter().filter_map(|(_, i)| at(i).map(|d| (i, RowFacts::of(&d)))).collect();
     acc.rows.rows = Rows::derived(Arc::new(DecisionRows { decisions: s.decisions.clone(), order }));
     finish(ctx, acc)
 }

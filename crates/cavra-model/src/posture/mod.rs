@@ -356,9 +356,15 @@ impl Posture {
 
     fn main_part(snapshot: &Snapshot) -> MainPart {
         let decisions = &snapshot.decisions;
-        let mut findings: Vec<Finding> =
-            decisions.iter().filter(is_finding).filter_map(|d| Finding::of(decisions, d.index())).collect();
-        findings.sort_by(|a, b| b.timestamp().cmp(&a.timestamp()).then_with(|| a.decision_id().cmp(b.decision_id())));
+        // Newest first, then id: sorted on keys made once, so that a
+        // comparison does not look the decision up.
+        let mut keyed: Vec<(std::cmp::Reverse<Timestamp>, &str, usize)> = decisions
+            .iter()
+            .filter(is_finding)
+            .map(|d| (std::cmp::Reverse(d.timestamp()), d.decision_id(), d.index()))
+            .collect();
+        keyed.sort_unstable();
+        let findings: Vec<Finding> = keyed.into_iter().filter_map(|(_, _, i)| Finding::of(decisions, i)).collect();
 
         let mut by_kind: BTreeMap<DecisionKind, usize> = DecisionKind::ALL.iter().map(|k| (*k, 0)).collect();
         let mut by_severity: BTreeMap<Severity, usize> = Severity::ALL.iter().map(|k| (*k, 0)).collect();
