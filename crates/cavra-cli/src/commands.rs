@@ -96,12 +96,13 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     }
 }
 
-fn load(args: &InputArgs) -> Result<Snapshot> {
+/// Loads the input; `jobs` threads may share the parsing (0: the cores).
+fn load(args: &InputArgs, jobs: usize) -> Result<Snapshot> {
     let options = LoadOptions {
         gate: if args.redact { cavra_model::gate::GateMode::Redact } else { cavra_model::gate::GateMode::FailClosed },
     };
     let snapshot = match &args.input {
-        Some(path) => Snapshot::load(path, args.decisions.as_deref(), &options)?,
+        Some(path) => Snapshot::load_on(path, args.decisions.as_deref(), &options, jobs)?,
         None => Snapshot::from_json_str(SAMPLE, &options)?,
     };
     Ok(snapshot)
@@ -236,7 +237,7 @@ fn render_artifacts(args: &RenderArgs) -> Result<Vec<Written>> {
     let mut formats = dedup(&args.formats, Format::ALL);
     cavra_render::warm_up(&formats);
     let options = options(args.theme.as_deref())?;
-    let snapshot = load(&args.input)?;
+    let snapshot = load(&args.input, args.jobs.map_or(0, usize::from))?;
     let kinds = dedup(&args.kinds, ReportKind::ALL);
     let signing = signing(&args.signing, args.input.sample)?;
     let mut notes = Vec::new();
@@ -366,7 +367,7 @@ pub fn package(args: &PackageArgs) -> Result<()> {
 
 fn package_artifacts(args: &PackageArgs) -> Result<Vec<Written>> {
     let report = options(args.theme.as_deref())?;
-    let snapshot = load(&args.input)?;
+    let snapshot = load(&args.input, 0)?;
     let signing = signing(&args.signing, args.input.sample)?
         .context("packages are signed: give --signing-key file:PATH or env:NAME (a minisign secret key)")?;
     let types = dedup(&args.types, cavra_package::PackageType::ALL);
@@ -428,7 +429,7 @@ pub fn verify(args: &VerifyArgs) -> Result<()> {
 }
 
 pub fn validate(args: &InputArgs) -> Result<()> {
-    let snapshot = load(args)?;
+    let snapshot = load(args, 0)?;
     crate::say!(
         "ok: {} sessions, {} decisions in window ({} outside), {} exceptions, {} incidents, {} policy baselines",
         snapshot.sessions.len(),

@@ -99,14 +99,50 @@ impl Snapshot {
         decisions_jsonl: Option<&Path>,
         options: &LoadOptions,
     ) -> Result<Snapshot, SnapshotError> {
-        // Equal strings of the head and the decisions file are stored once.
-        crate::text::interning(|| Snapshot::load_interned(snapshot, decisions_jsonl, options))
+        Snapshot::load_on(snapshot, decisions_jsonl, options, 1)
+    }
+
+    /// As [`Snapshot::load`], with a decisions file parsed on its own
+    /// thread while the decisions already parsed are checked and stored
+    /// when `jobs` is not 1 (0: the available cores). The snapshot is the
+    /// same whatever the number.
+    ///
+    /// ```
+    /// # use cavra_model::{LoadOptions, Snapshot};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let (head, lines) = (dir.path().join("s.json"), dir.path().join("d.jsonl"));
+    /// # let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../examples/sample_snapshot.json")).unwrap();
+    /// # let decisions = v.as_object_mut().unwrap().remove("decisions").unwrap();
+    /// # std::fs::write(&head, v.to_string()).unwrap();
+    /// # let text: String = decisions.as_array().unwrap().iter().map(|d| format!("{d}\n")).collect();
+    /// # std::fs::write(&lines, text).unwrap();
+    /// let options = LoadOptions::default();
+    /// let serial = Snapshot::load_on(&head, Some(&lines), &options, 1).unwrap();
+    /// let piped = Snapshot::load_on(&head, Some(&lines), &options, 2).unwrap();
+    /// assert_eq!(serial, piped);
+    /// assert!(serial.decisions.len() > 100);
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Snapshot::load`], and the same ones.
+    pub fn load_on(
+        snapshot: &Path,
+        decisions_jsonl: Option<&Path>,
+        options: &LoadOptions,
+        jobs: usize,
+    ) -> Result<Snapshot, SnapshotError> {
+        let piped = jobs != 1 && std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get) > 1;
+        // Equal strings of the head and the decisions file are stored once
+        // (a parsing thread keeps its own pool: the decisions' texts are
+        // still shared among themselves).
+        crate::text::interning(|| Snapshot::load_interned(snapshot, decisions_jsonl, options, piped))
     }
 
     fn load_interned(
         snapshot: &Path,
         decisions_jsonl: Option<&Path>,
         options: &LoadOptions,
+        piped: bool,
     ) -> Result<Snapshot, SnapshotError> {
         let text =
             crate::limits::read_snapshot_text(snapshot).map_err(|e| e.with_file(Some(snapshot.to_path_buf())))?;
@@ -128,7 +164,7 @@ impl Snapshot {
                         .with_file(Some(path.to_path_buf()))
                 })?;
                 let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
-                Snapshot::build(raw, Some(Incoming::Lines(&mut reader, path)), options)
+                Snapshot::build(raw, Some(Incoming::Lines { reader: &mut reader, path, piped }), options)
             }
         };
         built.map_err(|e| {
@@ -204,9 +240,10 @@ impl Snapshot {
                     intake.take(d, Some(i + 1), &mut gate)?;
                 }
             }
-            Incoming::Lines(reader, path) => {
-                for_each_jsonl(reader, |d, line| intake.take(d, Some(line), &mut gate))
-                    .map_err(|e| e.with_file(Some(path.to_path_buf())))?;
+            Incoming::Lines { reader, path, piped } => {
+                let take = |d, line| intake.take(d, Some(line), &mut gate);
+                let read = if piped { for_each_jsonl_piped(reader, take) } else { for_each_jsonl(reader, take) };
+                read.map_err(|e| e.with_file(Some(path.to_path_buf())))?;
             }
         }
         if let Some(e) = head_error {
@@ -245,8 +282,9 @@ enum Incoming<'r> {
     Inline(Vec<Decision>),
     /// Already parsed from JSON Lines, one per line.
     Lined(Vec<Decision>),
-    /// A JSON Lines file, read one line at a time.
-    Lines(&'r mut dyn BufRead, &'r Path),
+    /// A JSON Lines file, read one line at a time (`piped`: parsed on a
+    /// thread of its own).
+    Lines { reader: &'r mut (dyn BufRead + Send), path: &'r Path, piped: bool },
 }
 
 /// The tenant, the window and the sessions.
@@ -359,6 +397,47 @@ fn for_each_jsonl(
         index += 1;
     }
     Ok(())
+}
+
+/// Decisions handed from the parsing thread at a time.
+const BATCH: usize = 1024;
+
+/// As [`for_each_jsonl`], with the lines parsed on a thread of their own
+/// and handed over in batches, in order; `take` runs on this thread. The
+/// first error of either side ends both.
+fn for_each_jsonl_piped(
+    reader: &mut (dyn BufRead + Send),
+    mut take: impl FnMut(Decision, usize) -> Result<(), SnapshotError>,
+) -> Result<(), SnapshotError> {
+    type Batch = Result<Vec<(Decision, usize)>, SnapshotError>;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(4);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            crate::text::interning(|| {
+                let mut batch = Vec::with_capacity(BATCH);
+                let read = for_each_jsonl(reader, |d, line| {
+                    batch.push((d, line));
+                    if batch.len() == BATCH {
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                        // A closed channel: the taking side stopped on an
+                        // error of its own, which it reports.
+                        tx.send(Ok(full)).map_err(|_| SnapshotError::at(SnapshotErrorKind::Io, "$", "stopped"))?;
+                    }
+                    Ok(())
+                });
+                let _ = tx.send(Ok(batch));
+                if let Err(e) = read {
+                    let _ = tx.send(Err(e));
+                }
+            })
+        });
+        for batch in rx {
+            for (d, line) in batch? {
+                take(d, line)?;
+            }
+        }
+        Ok(())
+    })
 }
 
 /// Parses a line the plain parser refused, tracking the JSON path, and
