@@ -195,3 +195,34 @@ fn streamed_errors_name_the_decisions_file_and_its_line() {
     assert_eq!(e.json_path(), "$.decisions[1].reason");
     assert!(e.to_string().contains("decisions.jsonl:3: $.decisions[1].reason"), "{e}");
 }
+
+#[test]
+fn a_decisions_file_parsed_on_its_own_thread_gives_the_same_snapshot_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut snap = base();
+    snap.as_object_mut().unwrap().remove("decisions");
+    let snap_path = dir.path().join("snap.json");
+    std::fs::write(&snap_path, snap.to_string()).unwrap();
+    let jsonl_path = dir.path().join("decisions.jsonl");
+    // More decisions than one hand-over batch, so several batches cross.
+    let lines: String = (0..2500).map(|i| format!("{}\n", decision(&format!("d{i}")))).collect();
+    std::fs::write(&jsonl_path, &lines).unwrap();
+    let load = |jobs| Snapshot::load_on(&snap_path, Some(&jsonl_path), &LoadOptions::default(), jobs);
+    let (serial, piped) = (load(1).unwrap(), load(2).unwrap());
+    assert_eq!(serial.decisions.len(), 2500);
+    assert_eq!(serial, piped);
+    // A syntax error after a batch was handed over, and a duplicate before it:
+    // the syntax error wins on either path, at the same line.
+    let broken = format!("{}{}\n{{\"decision_id\":\n", lines, decision("d7"));
+    std::fs::write(&jsonl_path, broken).unwrap();
+    let (a, b) = (load(1).unwrap_err(), load(2).unwrap_err());
+    assert_eq!(a.kind, SnapshotErrorKind::Syntax, "{a}");
+    assert_eq!(a.to_string(), b.to_string());
+    assert_eq!(a.problems[0].line, Some(2502));
+    // Without the syntax error, the duplicate is reported the same way.
+    std::fs::write(&jsonl_path, format!("{}{}\n", lines, decision("d7"))).unwrap();
+    let (a, b) = (load(1).unwrap_err(), load(2).unwrap_err());
+    assert_eq!(a.kind, SnapshotErrorKind::Duplicate, "{a}");
+    assert_eq!(a.to_string(), b.to_string());
+    assert_eq!(a.json_path(), "$.decisions[2500].decision_id");
+}
