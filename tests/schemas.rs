@@ -70,34 +70,80 @@ fn every_json_artifact_matches_the_report_schema() {
     assert_eq!(checked, 2 * cavra_reports::model::ReportKind::ALL.len());
 }
 
-/// A dataset held in a section names an array of `row_count` objects that
-/// carry every column key: the JSON form holds each of those facts once,
-/// and a reader finds the rows there.
+/// A dataset held in a section names where its rows are, and they are
+/// there with the same values the flat forms carry: an array of
+/// `row_count` objects with every column key (a list joined with `; ` in
+/// the flat forms), or, for a metric/value dataset, an object keyed by
+/// metric. The JSON Lines form of the same report, which always carries
+/// every row, is the reference.
 #[test]
 fn datasets_held_in_sections_point_at_their_rows() {
     let snapshot = common::load_text(&common::sample_text(), &LoadOptions::default());
+    let artifacts = common::render_all(&snapshot);
     let mut held = Vec::new();
-    for a in common::render_all(&snapshot).iter().filter(|a| a.name.ends_with(".json")) {
+    for a in artifacts.iter().filter(|a| a.name.ends_with(".json")) {
         let doc: Value = serde_json::from_slice(&a.bytes).unwrap();
+        let lines_name = format!("{}.jsonl", a.name.trim_end_matches(".json").trim_end_matches(".signed"));
+        let lines = &artifacts.iter().find(|x| x.name == lines_name).unwrap().bytes;
+        let flat: Vec<Value> = lines
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice(l).unwrap())
+            .collect();
         for (name, d) in doc["datasets"].as_object().unwrap() {
             let Some(section) = d["rows_in"].as_str() else { continue };
             assert!(d.get("rows").is_none(), "{} {name}: rows_in and rows", a.name);
-            let rows = doc[section].as_array().unwrap_or_else(|| panic!("{} {name}: `{section}` is no array", a.name));
-            assert_eq!(rows.len() as u64, d["row_count"].as_u64().unwrap(), "{} {name}", a.name);
-            for (row, col) in rows.iter().flat_map(|r| d["columns"].as_array().unwrap().iter().map(move |c| (r, c))) {
-                assert!(row.get(col["key"].as_str().unwrap()).is_some(), "{} {name}: {}", a.name, col["key"]);
+            let expected: Vec<&Value> = flat.iter().filter(|r| r["_dataset"] == name.as_str()).collect();
+            assert_eq!(expected.len() as u64, d["row_count"].as_u64().unwrap(), "{} {name}", a.name);
+            let keys: Vec<&str> = d["columns"].as_array().unwrap().iter().map(|c| c["key"].as_str().unwrap()).collect();
+            match &doc[section] {
+                Value::Array(rows) => {
+                    assert_eq!(rows.len(), expected.len(), "{} {name}", a.name);
+                    for (row, want) in rows.iter().zip(&expected) {
+                        for key in &keys {
+                            let got = match &row[*key] {
+                                Value::Array(items) => Value::from(
+                                    items
+                                        .iter()
+                                        .map(|i| i.as_str().unwrap().to_string())
+                                        .collect::<Vec<_>>()
+                                        .join("; "),
+                                ),
+                                Value::Null if row.get(*key).is_none() => panic!("{} {name}: no `{key}`", a.name),
+                                other => other.clone(),
+                            };
+                            assert_eq!(got, want[*key], "{} {name}.{key}", a.name);
+                        }
+                    }
+                }
+                Value::Object(figures) => {
+                    assert_eq!(keys, ["metric", "value"], "{} {name}: an object holds metric/value rows", a.name);
+                    for want in &expected {
+                        let metric = want["metric"].as_str().unwrap();
+                        assert_eq!(figures.get(metric), Some(&want["value"]), "{} {name}.{metric}", a.name);
+                    }
+                }
+                other => panic!("{} {name}: `{section}` holds no rows: {other}", a.name),
             }
             held.push(format!("{}:{name}", a.name));
         }
     }
     held.sort();
-    assert_eq!(
-        held,
-        [
-            "executive-risk-brief.json:top_findings",
-            "executive-risk-brief.signed.json:top_findings",
-            "soc2-audit-summary.json:controls",
-            "soc2-audit-summary.signed.json:controls",
-        ]
-    );
+    let kinds = [
+        "agent-activity-digest:top_rules",
+        "board-kpi-pack:top_risks",
+        "executive-risk-brief:overview",
+        "executive-risk-brief:top_findings",
+        "incident-packet:incidents",
+        "soc2-audit-summary:controls",
+    ];
+    let mut want: Vec<String> = kinds
+        .iter()
+        .flat_map(|k| {
+            let (kind, name) = k.split_once(':').unwrap();
+            [format!("{kind}.json:{name}"), format!("{kind}.signed.json:{name}")]
+        })
+        .collect();
+    want.sort();
+    assert_eq!(held, want);
 }

@@ -574,9 +574,12 @@ pub struct Dataset {
     /// Rows; each has one cell per column.
     pub rows: Rows,
     /// The section (a top-level key of the JSON form) that already holds
-    /// these rows as objects with at least these columns' keys; the JSON
-    /// form then names it (`rows_in`) instead of repeating the rows, so each
-    /// fact is written once. Flat formats still carry the rows.
+    /// these rows: an array of objects with at least these columns' keys
+    /// (a list there is a `; `-joined cell here), or, for a dataset of
+    /// `metric` and `value` columns, an object with each metric as a key
+    /// and its value. The JSON form then names it (`rows_in`) instead of
+    /// repeating the rows, so each fact is written once. Flat formats still
+    /// carry the rows.
     pub rows_in: Option<&'static str>,
 }
 

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
-use crate::input::{DecisionKind, IncidentStatus, Severity};
+use crate::input::{DecisionKind, IncidentStatus, Severity, Timestamp};
 use crate::posture::{ConfidenceLabel, Finding, RiskClassification, RiskLevel};
 
 /// One kind's sections.
@@ -129,6 +129,26 @@ pub struct TopRisk {
     pub repository: String,
 }
 
+impl crate::report::TableRow for TopRisk {
+    const COLUMNS: &'static [(&'static str, &'static str, crate::report::ColumnType)] = &[
+        ("severity", "Severity", crate::report::ColumnType::Severity),
+        ("risk_classification", "Risk classification", crate::report::ColumnType::Status),
+        ("decision", "Decision", crate::report::ColumnType::Status),
+        ("agent_id", "Agent", crate::report::ColumnType::Text),
+        ("repository", "Repository", crate::report::ColumnType::Text),
+    ];
+
+    fn cells(&self) -> Vec<crate::report::Cell> {
+        vec![
+            self.severity.text().into(),
+            self.risk_classification.text().into(),
+            self.decision.text().into(),
+            self.agent_id.as_str().into(),
+            self.repository.as_str().into(),
+        ]
+    }
+}
+
 /// `board-kpi-pack` (the portal's `cavra.aispm.board_kpi_pack.v1` keys first).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BoardSections {
@@ -140,8 +160,6 @@ pub struct BoardSections {
     pub control_surface_count: usize,
     /// Top risks by severity.
     pub top_risks: Vec<TopRisk>,
-    /// Every KPI by metric key.
-    pub kpis: Figures,
     /// Level of the normalised score.
     pub normalised_level: RiskLevel,
     /// Decisions per outcome.
@@ -249,19 +267,70 @@ pub struct RegisterSections {
     pub review_required: usize,
 }
 
-/// One incident's summary.
+/// One incident's summary: one row of the packet's `incidents` dataset,
+/// held once in the JSON form.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IncidentSummary {
     /// Incident reference.
     pub incident_ref: String,
+    /// Title.
+    pub title: String,
     /// Severity.
     pub severity: Severity,
     /// Status.
     pub status: IncidentStatus,
+    /// When opened.
+    pub opened_at: Timestamp,
+    /// When closed (`null` while open).
+    pub closed_at: Option<Timestamp>,
+    /// Owner role.
+    pub owner_role: String,
+    /// When the next review is due.
+    pub review_due_at: Timestamp,
+    /// Linked decisions found in the snapshot.
+    pub linked_decisions: usize,
+    /// Linked exceptions found in the snapshot.
+    pub linked_exceptions: usize,
     /// Agents involved, sorted.
     pub affected_agents: Vec<String>,
+    /// How many closure requirements are open.
+    pub open_requirements: usize,
     /// What closure still needs.
-    pub open_requirements: Vec<String>,
+    pub requirements: Vec<String>,
+}
+
+impl crate::report::TableRow for IncidentSummary {
+    const COLUMNS: &'static [(&'static str, &'static str, crate::report::ColumnType)] = &[
+        ("incident_ref", "Incident", crate::report::ColumnType::Text),
+        ("title", "Title", crate::report::ColumnType::Text),
+        ("severity", "Severity", crate::report::ColumnType::Severity),
+        ("status", "Status", crate::report::ColumnType::Status),
+        ("opened_at", "Opened", crate::report::ColumnType::DateTime),
+        ("closed_at", "Closed", crate::report::ColumnType::DateTime),
+        ("owner_role", "Owner role", crate::report::ColumnType::Text),
+        ("review_due_at", "Review due", crate::report::ColumnType::DateTime),
+        ("linked_decisions", "Linked decisions", crate::report::ColumnType::Integer),
+        ("linked_exceptions", "Linked exceptions", crate::report::ColumnType::Integer),
+        ("affected_agents", "Affected agents", crate::report::ColumnType::Text),
+        ("open_requirements", "Open closure requirements", crate::report::ColumnType::Integer),
+    ];
+
+    fn cells(&self) -> Vec<crate::report::Cell> {
+        vec![
+            self.incident_ref.as_str().into(),
+            self.title.as_str().into(),
+            self.severity.text().into(),
+            self.status.text().into(),
+            self.opened_at.into(),
+            crate::report::Cell::from(self.closed_at),
+            self.owner_role.as_str().into(),
+            self.review_due_at.into(),
+            self.linked_decisions.into(),
+            self.linked_exceptions.into(),
+            self.affected_agents.join("; ").into(),
+            self.open_requirements.into(),
+        ]
+    }
 }
 
 /// `incident-packet`.
@@ -303,13 +372,44 @@ pub struct DriftSections {
     pub new_scope_items: Option<usize>,
 }
 
-/// A rule and how many decisions cited it.
+/// A rule and how many decisions cited it: one row of the digest's
+/// `top_rules` dataset, held once in the JSON form.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RuleCount {
     /// Rule.
     pub rule_id: String,
     /// Decisions.
     pub decisions: usize,
+    /// Of them, blocked.
+    pub blocked: usize,
+    /// Of them, held for approval.
+    pub approval_required: usize,
+    /// Of them, warned.
+    pub warned: usize,
+    /// Agents whose decisions cited it.
+    pub agents: usize,
+}
+
+impl crate::report::TableRow for RuleCount {
+    const COLUMNS: &'static [(&'static str, &'static str, crate::report::ColumnType)] = &[
+        ("rule_id", "Rule", crate::report::ColumnType::Text),
+        ("decisions", "Decisions", crate::report::ColumnType::Integer),
+        ("blocked", "Blocked", crate::report::ColumnType::Integer),
+        ("approval_required", "Approval required", crate::report::ColumnType::Integer),
+        ("warned", "Warned", crate::report::ColumnType::Integer),
+        ("agents", "Agents", crate::report::ColumnType::Integer),
+    ];
+
+    fn cells(&self) -> Vec<crate::report::Cell> {
+        vec![
+            self.rule_id.as_str().into(),
+            self.decisions.into(),
+            self.blocked.into(),
+            self.approval_required.into(),
+            self.warned.into(),
+            self.agents.into(),
+        ]
+    }
 }
 
 /// `agent-activity-digest`.

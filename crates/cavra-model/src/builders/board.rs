@@ -1,9 +1,9 @@
 //! board-kpi-pack: the portal's board KPI contract plus our additions.
 
-use super::{cell_int, heading, para, table, Ctx};
+use super::{heading, para, table, Ctx};
 use crate::posture::{severity_weight, CoverageStatus, Finding};
 use crate::report::{Block, Chart, ChartKind, Classification, ColumnType, Dataset, Report, ReportKind, Series};
-use crate::sections::{BoardSections, Figures, Sections, TopRisk};
+use crate::sections::{BoardSections, Sections, TopRisk};
 
 const TOP_RISKS: usize = 5;
 
@@ -62,7 +62,6 @@ pub(super) fn build(ctx: &Ctx) -> Report {
                 repository: f.repository().to_string(),
             })
             .collect(),
-        kpis: Figures(kpis.iter().map(|(k, _, v, _)| (*k, *v)).collect()),
         normalised_level: o.normalised_level,
         decisions_by_kind: p.decisions_by_kind.clone(),
     };
@@ -119,28 +118,7 @@ pub(super) fn build(ctx: &Ctx) -> Report {
         d.push(vec![k.into(), label.into(), v.into(), unit.into()]);
     }
     r.datasets.push(d);
-    let mut t = Dataset::new(
-        "top_risks",
-        "Top risks",
-        &[
-            ("rank", "Rank", ColumnType::Integer),
-            ("severity", "Severity", ColumnType::Severity),
-            ("risk_classification", "Risk classification", ColumnType::Status),
-            ("decision", "Decision", ColumnType::Status),
-            ("agent_id", "Agent", ColumnType::Text),
-            ("repository", "Repository", ColumnType::Text),
-        ],
-    );
-    for (i, f) in risks.iter().enumerate() {
-        t.push(vec![
-            cell_int(i + 1),
-            f.severity().as_str().into(),
-            f.risk_classification.as_str().into(),
-            f.decision().as_str().into(),
-            f.agent_id().into(),
-            f.repository().clone().into(),
-        ]);
-    }
-    r.datasets.push(t);
+    // Rows in rank order; the contract's `top_risks` section holds them.
+    r.datasets.push(Dataset::from_rows("top_risks", "Top risks", &sections.top_risks).held_in("top_risks"));
     r.finish(Sections::BoardKpiPack(sections))
 }

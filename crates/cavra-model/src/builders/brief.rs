@@ -12,7 +12,7 @@ pub(super) fn build(ctx: &Ctx) -> Report {
     let o = &p.overview;
     let mut r = ctx.start(
         ReportKind::ExecutiveRiskBrief,
-        "cavra.report.executive_risk_brief.v2",
+        "cavra.report.executive_risk_brief.v3",
         "executive leadership (CSO, CISO)",
         Classification::Internal,
     );
@@ -96,7 +96,8 @@ pub(super) fn build(ctx: &Ctx) -> Report {
     ] {
         metrics.push(vec![k.into(), v.into()]);
     }
-    r.datasets.push(metrics);
+    // The `overview` section holds every one of these metrics by name.
+    r.datasets.push(metrics.held_in("overview"));
     r.finish(Sections::ExecutiveRiskBrief(BriefSections {
         overview,
         executive_narrative: narrative,

@@ -270,7 +270,7 @@ pub(super) fn finish(ctx: &Ctx, acc: DigestAcc) -> Report {
     use ColumnType::*;
     let mut r = ctx.start(
         ReportKind::AgentActivityDigest,
-        "cavra.report.agent_activity_digest.v1",
+        "cavra.report.agent_activity_digest.v2",
         "security operations and SIEM",
         Classification::Internal,
     );
@@ -303,28 +303,17 @@ pub(super) fn finish(ctx: &Ctx, acc: DigestAcc) -> Report {
     let mut top: Vec<(&str, [usize; 4], usize)> = rules.iter().map(|(k, (c, a))| (k.as_str(), *c, a.len())).collect();
     top.sort_by(|a, b| b.1[0].cmp(&a.1[0]).then_with(|| a.0.cmp(b.0)));
     top.truncate(TOP_RULES);
-    let mut top_rules = Dataset::new(
-        "top_rules",
-        "Most frequent rules",
-        &[
-            ("rule_id", "Rule", Text),
-            ("decisions", "Decisions", Integer),
-            ("blocked", "Blocked", Integer),
-            ("approval_required", "Approval required", Integer),
-            ("warned", "Warned", Integer),
-            ("agents", "Agents", Integer),
-        ],
-    );
-    for (rule, c, agents) in &top {
-        top_rules.push(vec![
-            (*rule).into(),
-            cell_int(c[0]),
-            cell_int(c[1]),
-            cell_int(c[2]),
-            cell_int(c[3]),
-            cell_int(*agents),
-        ]);
-    }
+    let top_rules: Vec<RuleCount> = top
+        .iter()
+        .map(|(rule, c, agents)| RuleCount {
+            rule_id: (*rule).to_string(),
+            decisions: c[0],
+            blocked: c[1],
+            approval_required: c[2],
+            warned: c[3],
+            agents: *agents,
+        })
+        .collect();
 
     let mut new_tools = Dataset::new(
         "new_tools",
@@ -351,8 +340,9 @@ pub(super) fn finish(ctx: &Ctx, acc: DigestAcc) -> Report {
         agent_count: agents,
         day_count: per_day_total.len(),
         near_misses: miss_count,
-        top_rules: top.iter().map(|(k, c, _)| RuleCount { rule_id: (*k).to_string(), decisions: c[0] }).collect(),
+        top_rules,
     };
+    let top_rules = Dataset::from_rows("top_rules", "Most frequent rules", &sections.top_rules).held_in("top_rules");
 
     r.blocks.push(heading(2, "Summary"));
     r.blocks.push(Block::Kpis {

@@ -4,12 +4,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{cell_int, heading, list, para, table, table_where, Ctx};
+use super::{heading, list, para, table, table_where, Ctx};
 use crate::canonical::canonical_sha256;
 use crate::decisions::{DecisionRef, DecisionView};
 use crate::input::{ExceptionStatus, Incident, IncidentStatus, PolicyException};
 use crate::posture::{agent_key, display_target};
-use crate::report::{Block, Cell, Classification, ColumnType, Dataset, Kpi, Report, ReportKind};
+use crate::report::{Block, Classification, ColumnType, Dataset, Kpi, Report, ReportKind};
 use crate::sections::{IncidentSections, IncidentSummary, Sections};
 
 fn open(i: &Incident) -> bool {
@@ -54,7 +54,7 @@ pub(super) fn build(ctx: &Ctx) -> Report {
     let s = ctx.snapshot;
     let mut r = ctx.start(
         ReportKind::IncidentPacket,
-        "cavra.report.incident_packet.v1",
+        "cavra.report.incident_packet.v2",
         "incident response and audit",
         Classification::Confidential,
     );
@@ -78,24 +78,6 @@ pub(super) fn build(ctx: &Ctx) -> Report {
     });
 
     use ColumnType::*;
-    let mut summary = Dataset::new(
-        "incidents",
-        "Incidents",
-        &[
-            ("incident_ref", "Incident", Text),
-            ("title", "Title", Text),
-            ("severity", "Severity", Severity),
-            ("status", "Status", Status),
-            ("opened_at", "Opened", DateTime),
-            ("closed_at", "Closed", DateTime),
-            ("owner_role", "Owner role", Text),
-            ("review_due_at", "Review due", DateTime),
-            ("linked_decisions", "Linked decisions", Integer),
-            ("linked_exceptions", "Linked exceptions", Integer),
-            ("affected_agents", "Affected agents", Text),
-            ("open_requirements", "Open closure requirements", Integer),
-        ],
-    );
     let mut linked = Dataset::new(
         "linked_decisions",
         "Linked decisions",
@@ -147,20 +129,6 @@ pub(super) fn build(ctx: &Ctx) -> Report {
         let agents: BTreeSet<&str> = decisions.iter().map(|d| agent_key(d.agent_id())).collect();
         let agents_text = agents.iter().copied().collect::<Vec<_>>().join("; ");
         let requirements = open_requirements(ctx, inc, &decisions, &xs);
-        summary.push(vec![
-            inc.incident_ref.clone().into(),
-            inc.title.clone().into(),
-            inc.severity.as_str().into(),
-            inc.status.as_str().into(),
-            inc.opened_at.into(),
-            Cell::from(inc.closed_at),
-            inc.owner_role.clone().into(),
-            inc.review_due_at.into(),
-            cell_int(decisions.len()),
-            cell_int(xs.len()),
-            agents_text.clone().into(),
-            cell_int(requirements.len()),
-        ]);
         custody.push(vec![
             inc.incident_ref.clone().into(),
             "incident".into(),
@@ -280,15 +248,24 @@ pub(super) fn build(ctx: &Ctx) -> Report {
         }
         summaries.push(IncidentSummary {
             incident_ref: inc.incident_ref.clone(),
+            title: inc.title.clone(),
             severity: inc.severity,
             status: inc.status,
+            opened_at: inc.opened_at,
+            closed_at: inc.closed_at,
+            owner_role: inc.owner_role.clone(),
+            review_due_at: inc.review_due_at,
+            linked_decisions: decisions.len(),
+            linked_exceptions: xs.len(),
             affected_agents: agents.iter().map(|a| a.to_string()).collect(),
-            open_requirements: requirements,
+            open_requirements: requirements.len(),
+            requirements,
         });
     }
 
     let open_count = incidents.iter().filter(|i| open(i)).count();
     let typed = IncidentSections { incident_count: incidents.len(), open_incidents: open_count, incidents: summaries };
+    let summary = Dataset::from_rows("incidents", "Incidents", &typed.incidents).held_in("incidents");
     r.blocks.push(heading(2, "Summary"));
     r.blocks.push(Block::Kpis {
         items: vec![
