@@ -83,9 +83,18 @@ pub fn dataset_rows(doc: &serde_json::Value, dataset: &serde_json::Value) -> Vec
     }
     let section = dataset["rows_in"].as_str().expect("a dataset has rows or rows_in");
     let keys: Vec<&str> = dataset["columns"].as_array().unwrap().iter().map(|c| c["key"].as_str().unwrap()).collect();
+    if let Some(figures) = doc[section].as_object() {
+        // A metric/value dataset: the object's whole-number entries, in order.
+        assert_eq!(keys, ["metric", "value"], "an object holds metric/value rows only");
+        return figures
+            .iter()
+            .filter(|(_, v)| v.is_i64() || v.is_u64())
+            .map(|(k, v)| serde_json::json!({"metric": k, "value": v}))
+            .collect();
+    }
     doc[section]
         .as_array()
-        .unwrap_or_else(|| panic!("rows_in names `{section}`, which is not an array"))
+        .unwrap_or_else(|| panic!("rows_in names `{section}`, which is neither an array nor an object"))
         .iter()
         .map(|o| {
             let flat = keys.iter().map(|k| {

@@ -576,8 +576,9 @@ pub struct Dataset {
     /// The section (a top-level key of the JSON form) that already holds
     /// these rows: an array of objects with at least these columns' keys
     /// (a list there is a `; `-joined cell here), or, for a dataset of
-    /// `metric` and `value` columns, an object with each metric as a key
-    /// and its value. The JSON form then names it (`rows_in`) instead of
+    /// `metric` and `value` columns, an object whose whole-number entries
+    /// are the rows, in the JSON form's key order (its other entries are
+    /// not rows; the canonical signed form sorts the keys). The JSON form then names it (`rows_in`) instead of
     /// repeating the rows, so each fact is written once. Flat formats still
     /// carry the rows.
     pub rows_in: Option<&'static str>,

@@ -99,6 +99,30 @@ pub struct BriefOverview {
     pub evidence_freshness_score: i64,
 }
 
+impl BriefOverview {
+    /// The figures: every whole-number entry, in the JSON form's key order
+    /// (the rows of the brief's `overview` dataset, which this section
+    /// holds).
+    pub fn figures(&self) -> Vec<(&'static str, i64)> {
+        let p = &self.portal;
+        let n = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+        vec![
+            ("posture_score", p.posture_score),
+            ("total_sessions", n(p.total_sessions)),
+            ("total_decisions", n(p.total_decisions)),
+            ("blocked_actions", n(p.blocked_actions)),
+            ("approval_required_actions", n(p.approval_required_actions)),
+            ("risk_findings", n(p.risk_findings)),
+            ("normalised_score", self.normalised_score),
+            ("warned_actions", n(self.warned_actions)),
+            ("evidence_confidence_score", self.evidence_confidence_score),
+            ("agent_count", n(self.agent_count)),
+            ("coverage_score", self.coverage_score),
+            ("evidence_freshness_score", self.evidence_freshness_score),
+        ]
+    }
+}
+
 /// `executive-risk-brief`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BriefSections {

@@ -99,7 +99,8 @@ fn incident_packet_requirements_and_custody() {
     }));
     let r = build(ReportKind::IncidentPacket, &s);
     let Sections::IncidentPacket(x) = &r.sections else { panic!("incident-packet sections") };
-    let reqs = &x.incidents[0].open_requirements;
+    let reqs = &x.incidents[0].requirements;
+    assert_eq!(x.incidents[0].open_requirements, reqs.len());
     let reqs: Vec<&str> = reqs.iter().map(String::as_str).collect();
     assert_eq!(
         reqs,

@@ -81,22 +81,10 @@ pub(super) fn build(ctx: &Ctx) -> Report {
         "Overview metrics",
         &[("metric", "Metric", ColumnType::Text), ("value", "Value", ColumnType::Integer)],
     );
-    for (k, v) in [
-        ("posture_score", o.posture_score),
-        ("normalised_score", o.normalised_score),
-        ("total_sessions", o.total_sessions as i64),
-        ("total_decisions", o.total_decisions as i64),
-        ("blocked_actions", o.blocked_actions as i64),
-        ("approval_required_actions", o.approval_required_actions as i64),
-        ("warned_actions", o.warned_actions as i64),
-        ("risk_findings", o.risk_findings as i64),
-        ("evidence_confidence_score", o.evidence_confidence_score),
-        ("coverage_score", p.coverage.coverage_score),
-        ("evidence_freshness_score", p.freshness.freshness_score),
-    ] {
+    for (k, v) in overview.figures() {
         metrics.push(vec![k.into(), v.into()]);
     }
-    // The `overview` section holds every one of these metrics by name.
+    // The `overview` section holds these figures, in this order.
     r.datasets.push(metrics.held_in("overview"));
     r.finish(Sections::ExecutiveRiskBrief(BriefSections {
         overview,
