@@ -28,7 +28,11 @@ impl From<RenderError> for Failure {
     fn from(e: RenderError) -> Failure {
         let class = match e {
             RenderError::UnsafeModel { .. } | RenderError::UnsafeOutput { .. } => "unsafe_content",
-            _ => "render",
+            RenderError::InvalidModel { .. }
+            | RenderError::Write { .. }
+            | RenderError::Rows { .. }
+            | RenderError::NotStreamable { .. }
+            | RenderError::Backend { .. } => "render",
         };
         Failure(class, e.to_string())
     }

@@ -92,7 +92,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
             _ => 3,
         },
         Some(RenderError::NotStreamable { .. }) => 2,
-        Some(RenderError::Backend { .. } | RenderError::Write { .. }) | None => 1,
+        Some(RenderError::Backend { .. } | RenderError::InvalidModel { .. } | RenderError::Write { .. }) | None => 1,
     }
 }
 

@@ -206,9 +206,11 @@ impl Report {
     }
 
     /// Checks that every table block names a dataset the report has, and
-    /// only columns (and a filter column) that dataset has. Every builder's
-    /// report passes this when it is built, so a reference a backend could
-    /// not resolve never leaves the model.
+    /// only columns (and a filter column) that dataset has, and that every
+    /// held row has one cell per column. Every builder's report passes this
+    /// when it is built, and the renderers refuse a hand-made report that
+    /// does not, so a reference or row a backend could not resolve never
+    /// reaches one.
     ///
     /// ```
     /// # use cavra_model::{build_report, LoadOptions, Posture, ReportKind, ReportOptions, Snapshot};
@@ -223,11 +225,28 @@ impl Report {
     ///     t.columns.push("no_such_column".into());
     /// }
     /// assert!(r.check_tables().unwrap_err().contains("no_such_column"));
+    ///
+    /// let mut r = build_report(ReportKind::ControlCoverage, &s, &Posture::compute(&s), &ReportOptions::default());
+    /// r.datasets[0].rows = vec![vec![]].into(); // a row of no cells
+    /// assert!(r.check_tables().unwrap_err().contains("has 0 cells"));
     /// ```
     ///
     /// # Errors
-    /// The first reference that does not resolve.
+    /// The first reference that does not resolve, or the first row of the
+    /// wrong width.
     pub fn check_tables(&self) -> Result<(), String> {
+        for d in &self.datasets {
+            if let Rows::Held(rows) = &d.rows {
+                if let Some(i) = rows.iter().position(|r| r.len() != d.columns.len()) {
+                    return Err(format!(
+                        "row {i} of dataset `{}` has {} cells for {} columns",
+                        d.name,
+                        rows[i].len(),
+                        d.columns.len()
+                    ));
+                }
+            }
+        }
         for block in &self.blocks {
             let Block::Table(t) = block else { continue };
             let d = self.dataset(&t.dataset).ok_or_else(|| format!("a table names no dataset `{}`", t.dataset))?;

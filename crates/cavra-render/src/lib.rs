@@ -295,6 +295,17 @@ pub enum RenderError {
         /// Format.
         format: Format,
     },
+    /// The report model is inconsistent: a table names a dataset or column
+    /// the report lacks, or a row has the wrong number of cells
+    /// ([`cavra_model::Report::check_tables`]). Only a hand-made model can
+    /// be; the builders' never are.
+    #[error("report `{report}` cannot be rendered: {reason}")]
+    InvalidModel {
+        /// Report id.
+        report: String,
+        /// What does not resolve.
+        reason: String,
+    },
     /// The backend failed.
     #[error("{format} backend failed: {message}")]
     Backend {
@@ -381,11 +392,27 @@ pub fn warm_up(formats: &[Format]) {
 pub struct Gated<'a>(&'a Report);
 
 impl<'a> Gated<'a> {
-    /// Runs [`gate_report`] over `report`.
+    /// Checks that `report`'s tables resolve and runs [`gate_report`] over it.
+    ///
+    /// ```
+    /// # let snapshot = cavra_model::Snapshot::from_json_str(
+    /// #     include_str!("../../../examples/sample_snapshot.json"), &Default::default()).unwrap();
+    /// # let posture = cavra_model::Posture::compute(&snapshot);
+    /// let mut report = cavra_model::build_report(
+    ///     cavra_model::ReportKind::BoardKpiPack, &snapshot, &posture, &Default::default());
+    /// report.datasets.clear(); // hand-made: its tables now name nothing
+    /// let e = cavra_render::Gated::check(&report).unwrap_err();
+    /// assert!(matches!(e, cavra_render::RenderError::InvalidModel { .. }), "{e}");
+    /// ```
     ///
     /// # Errors
-    /// [`RenderError::UnsafeModel`] naming the first offending JSON path.
+    /// [`RenderError::InvalidModel`] for a table or row that does not
+    /// resolve, [`RenderError::UnsafeModel`] naming the first offending JSON
+    /// path.
     pub fn check(report: &'a Report) -> Result<Self, RenderError> {
+        report
+            .check_tables()
+            .map_err(|reason| RenderError::InvalidModel { report: report.meta.report_id.clone(), reason })?;
         gate_report(report)?;
         Ok(Gated(report))
     }
