@@ -108,6 +108,16 @@ fn load(args: &InputArgs, jobs: usize) -> Result<Snapshot> {
     Ok(snapshot)
 }
 
+/// What was written to `file`, read back from its start.
+fn hashed(name: &str, file: &mut std::fs::File) -> Result<Written> {
+    use sha2::{Digest, Sha256};
+    use std::io::Seek;
+    file.rewind().with_context(|| format!("{name}: cannot read back"))?;
+    let mut hasher = Sha256::new();
+    let bytes = std::io::copy(file, &mut hasher).with_context(|| format!("{name}: cannot read back"))?;
+    Ok(Written { name: name.to_string(), bytes, sha256: format!("{:x}", hasher.finalize()) })
+}
+
 /// Resolves a secret reference: `env:NAME` or `file:PATH`. Literal secrets
 /// are refused so they never end up in shell history or process lists.
 pub fn secret_ref(reference: &str, what: &str) -> Result<String> {
@@ -386,16 +396,22 @@ fn package_artifacts(args: &PackageArgs) -> Result<Vec<Written>> {
     let mut written = Vec::new();
     let mut ids = Vec::new();
     for t in &types {
-        let pkg = cavra_package::build_package(*t, &snapshot, &posture, &options, signing.key())
-            .with_context(|| format!("building {t}"))?;
-        ids.push(format!(
-            "{}: {} ({} artifacts, {})",
-            pkg.file_name,
-            pkg.manifest.package_id,
-            pkg.manifest.artifacts.len(),
-            pkg.manifest.retention_class.as_str()
-        ));
-        written.push(staging.write_bytes(&pkg.file_name, &pkg.bytes)?);
+        // Written straight into its staging file: a package is never held
+        // in memory whole.
+        let name = t.file_name();
+        let w = staging.write_file(&name, |file| {
+            let (manifest, file) =
+                cavra_package::build_package_to(*t, &snapshot, &posture, &options, signing.key(), file)
+                    .with_context(|| format!("building {t}"))?;
+            ids.push(format!(
+                "{name}: {} ({} artifacts, {})",
+                manifest.package_id,
+                manifest.artifacts.len(),
+                manifest.retention_class.as_str()
+            ));
+            hashed(&name, file)
+        })?;
+        written.push(w);
     }
     let mut notes = ids;
     let pub_name = if args.input.sample { SAMPLE_PUBLIC_KEY } else { "package-signing-key.pub" };

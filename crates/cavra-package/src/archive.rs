@@ -52,6 +52,16 @@ impl Spool {
         let len = file.seek(SeekFrom::End(0)).map_err(io)?;
         Ok((Spool { file, len }, value))
     }
+
+    /// The content of an open file, read when the package is written (a
+    /// member is then never held in memory, nor copied first).
+    ///
+    /// # Errors
+    /// The file's metadata cannot be read.
+    pub fn from_file(file: std::fs::File) -> std::io::Result<Spool> {
+        let len = file.metadata()?.len();
+        Ok(Spool { file, len })
+    }
 }
 
 impl Entry {
@@ -128,6 +138,10 @@ fn options(e: &Entry, method: CompressionMethod) -> SimpleFileOptions {
         .large_file(e.len() >= u64::from(u32::MAX))
 }
 
+/// A member larger than this is deflated into a temporary file rather than
+/// memory before it is copied into the package.
+pub const SPOOL_DEFLATED_OVER: u64 = 8 << 20;
+
 /// Writes `entries` (sorted by path here) as a zip, deflating members on
 /// every core (see [`write_zip_on`]).
 ///
@@ -150,35 +164,79 @@ pub fn write_zip(entries: Vec<Entry>) -> Result<Vec<u8>, PackageError> {
 ///
 /// # Errors
 /// As [`write_zip`].
-pub fn write_zip_on(mut entries: Vec<Entry>, jobs: usize) -> Result<Vec<u8>, PackageError> {
+pub fn write_zip_on(entries: Vec<Entry>, jobs: usize) -> Result<Vec<u8>, PackageError> {
+    Ok(write_zip_to(entries, jobs, std::io::Cursor::new(Vec::new()))?.into_inner())
+}
+
+/// As [`write_zip_on`], into `out` (a file, for a package larger than
+/// memory): members over [`SPOOL_DEFLATED_OVER`] are deflated into
+/// temporary files, so memory does not grow with the package. The bytes are
+/// those [`write_zip_on`] returns.
+///
+/// ```
+/// use cavra_package::archive::{write_zip_on, write_zip_to, Entry};
+/// let entries = || vec![Entry::new("b.jsonl", b"{}\n".repeat(1000)), Entry::new("a.pdf", b"%PDF".to_vec())];
+/// let file = write_zip_to(entries(), 2, tempfile::tempfile()?)?;
+/// let mut written = Vec::new();
+/// std::io::Read::read_to_end(&mut std::io::Seek::rewind(&mut &file).map(|()| &file)?, &mut written)?;
+/// assert_eq!(written, write_zip_on(entries(), 1)?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// As [`write_zip`], and the writer's I/O errors.
+pub fn write_zip_to<W: Write + Seek>(mut entries: Vec<Entry>, jobs: usize, out: W) -> Result<W, PackageError> {
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     if let Some(w) = entries.windows(2).find(|w| w[0].path == w[1].path) {
         return Err(PackageError::Archive(format!("duplicate entry `{}`", w[0].path)));
     }
     let zip_err = |err: zip::result::ZipError| PackageError::Archive(err.to_string());
     let io_err = |err: std::io::Error| PackageError::Archive(err.to_string());
-    let packed = cavra_render::parallel::map_ordered(&entries, jobs, |e| -> Result<Option<Vec<u8>>, PackageError> {
+    let packed = cavra_render::parallel::map_ordered(&entries, jobs, |e| -> Result<Option<Packed>, PackageError> {
         if already_compressed(&e.path) {
             return Ok(None);
         }
-        let mut one = ZipWriter::new(std::io::Cursor::new(Vec::new()));
-        one.start_file(e.path.as_str(), options(e, CompressionMethod::Deflated)).map_err(zip_err)?;
-        e.copy_to(&mut one).map_err(io_err)?;
-        Ok(Some(one.finish().map_err(zip_err)?.into_inner()))
+        Ok(Some(if e.len() > SPOOL_DEFLATED_OVER {
+            Packed::Spooled(deflate(e, tempfile::tempfile().map_err(io_err)?)?)
+        } else {
+            Packed::Bytes(deflate(e, std::io::Cursor::new(Vec::new()))?)
+        }))
     });
-    let mut zip = ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let mut zip = ZipWriter::new(out);
     for (e, packed) in entries.iter().zip(packed) {
         match packed? {
-            Some(one) => {
-                let mut single = zip::ZipArchive::new(std::io::Cursor::new(one)).map_err(zip_err)?;
-                zip.raw_copy_file(single.by_index_raw(0).map_err(zip_err)?).map_err(zip_err)?;
-            }
+            Some(Packed::Bytes(one)) => copy_raw(&mut zip, one)?,
+            Some(Packed::Spooled(one)) => copy_raw(&mut zip, one)?,
             None => {
                 zip.start_file(e.path.as_str(), options(e, CompressionMethod::Stored)).map_err(zip_err)?;
                 e.copy_to(&mut zip).map_err(io_err)?;
             }
         }
     }
-    let cursor = zip.finish().map_err(zip_err)?;
-    Ok(cursor.into_inner())
+    zip.finish().map_err(zip_err)
+}
+
+/// `e` deflated on its own into a one-file zip written to `sink`.
+fn deflate<W: Write + Seek>(e: &Entry, sink: W) -> Result<W, PackageError> {
+    let mut one = ZipWriter::new(sink);
+    one.start_file(e.path.as_str(), options(e, CompressionMethod::Deflated))
+        .map_err(|err| PackageError::Archive(err.to_string()))?;
+    e.copy_to(&mut one).map_err(|err| PackageError::Archive(err.to_string()))?;
+    one.finish().map_err(|err| PackageError::Archive(err.to_string()))
+}
+
+/// A member deflated on its own: a one-file zip in memory or on disk.
+enum Packed {
+    Bytes(std::io::Cursor<Vec<u8>>),
+    Spooled(std::fs::File),
+}
+
+/// Copies the only member of the one-file zip `one` into `zip` as it is.
+fn copy_raw<W: Write + Seek>(zip: &mut ZipWriter<W>, mut one: impl Read + Seek) -> Result<(), PackageError> {
+    let zip_err = |err: zip::result::ZipError| PackageError::Archive(err.to_string());
+    one.rewind().map_err(|e| PackageError::Archive(e.to_string()))?;
+    let mut single = zip::ZipArchive::new(one).map_err(zip_err)?;
+    let member = single.by_index_raw(0).map_err(zip_err)?;
+    zip.raw_copy_file(member).map_err(zip_err)?;
+    Ok(())
 }

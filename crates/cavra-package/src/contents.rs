@@ -111,6 +111,8 @@ impl Builder<'_> {
 fn only_dataset(report: &Report, name: &str) -> Report {
     let mut r = report.clone();
     r.datasets.retain(|d| d.name == name);
+    // Tables of the other datasets go with them (a flat file shows none).
+    r.blocks.retain(|b| !matches!(b, cavra_model::report::Block::Table(t) if t.dataset != name));
     r
 }
 

@@ -70,6 +70,15 @@ impl PackageType {
         PackageType::IncidentReviewPacket,
     ];
 
+    /// The package's file name, `<contract name>.zip`.
+    ///
+    /// ```
+    /// assert_eq!(cavra_package::PackageType::SiemExportBundle.file_name(), "siem_export_bundle.zip");
+    /// ```
+    pub fn file_name(self) -> String {
+        format!("{}.zip", self.as_str())
+    }
+
     /// The contract name, e.g. `board_and_audit_bundle`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -191,6 +200,36 @@ pub fn build_package(
     options: &PackageOptions,
     key: &SigningKey,
 ) -> Result<Package, PackageError> {
+    let (manifest, out) = build_package_to(ptype, snapshot, posture, options, key, std::io::Cursor::new(Vec::new()))?;
+    Ok(Package { file_name: ptype.file_name(), bytes: out.into_inner(), manifest })
+}
+
+/// As [`build_package`], writing the zip (named [`PackageType::file_name`])
+/// into `out` instead of memory; returns the manifest and `out`.
+///
+/// ```
+/// # use cavra_model::{LoadOptions, Posture, Snapshot};
+/// # use cavra_package::{build_package, build_package_to, PackageOptions, PackageType};
+/// # let snapshot = Snapshot::from_json_str(include_str!("../../../examples/sample_snapshot.json"), &LoadOptions::default()).unwrap();
+/// # let posture = Posture::compute(&snapshot);
+/// # let key = cavra_render::signed::SigningKey::generate().unwrap();
+/// let ptype = PackageType::IncidentReviewPacket;
+/// let (manifest, file) = build_package_to(ptype, &snapshot, &posture, &PackageOptions::default(), &key, tempfile::tempfile()?)?;
+/// assert!(file.metadata()?.len() > 0);
+/// assert_eq!(manifest.package_type, "incident_review_packet");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// As [`build_package`], and `out`'s I/O errors.
+pub fn build_package_to<W: std::io::Write + std::io::Seek>(
+    ptype: PackageType,
+    snapshot: &Snapshot,
+    posture: &Posture,
+    options: &PackageOptions,
+    key: &SigningKey,
+    out: W,
+) -> Result<(Manifest, W), PackageError> {
     for t in &options.delivery_targets {
         if t.trim().is_empty() || t.chars().any(char::is_control) {
             return Err(PackageError::Options(format!("delivery target {t:?} is empty or holds control characters")));
@@ -212,7 +251,7 @@ pub fn build_package(
         snapshot_digest: posture.snapshot_digest.clone(),
         delivery_targets: options.delivery_targets.clone(),
     };
-    seal(header, built.entries, built.artifacts, key)
+    seal_to(header, built.entries, built.artifacts, key, out)
 }
 
 /// What a manifest says about the package as a whole.
@@ -245,10 +284,29 @@ pub struct Header {
 /// manifest the safety gate refuses.
 pub fn seal(
     header: Header,
+    entries: Vec<archive::Entry>,
+    artifacts: Vec<ManifestArtifact>,
+    key: &SigningKey,
+) -> Result<Package, PackageError> {
+    let file_name = header.package_type.file_name();
+    let (manifest, out) = seal_to(header, entries, artifacts, key, std::io::Cursor::new(Vec::new()))?;
+    Ok(Package { file_name, bytes: out.into_inner(), manifest })
+}
+
+/// As [`seal`], writing the zip into `out` instead of memory: with members
+/// spooled or read from files ([`archive::Spool`]), a package larger than
+/// memory is sealed in memory that does not grow with it. Returns the
+/// manifest and `out`; the bytes written are those [`seal`] returns.
+///
+/// # Errors
+/// As [`seal`], and `out`'s I/O errors.
+pub fn seal_to<W: std::io::Write + std::io::Seek>(
+    header: Header,
     mut entries: Vec<archive::Entry>,
     mut artifacts: Vec<ManifestArtifact>,
     key: &SigningKey,
-) -> Result<Package, PackageError> {
+    out: W,
+) -> Result<(Manifest, W), PackageError> {
     artifacts.sort_by(|a, b| a.path.cmp(&b.path));
     for e in &entries {
         if artifacts.binary_search_by(|a| a.path.as_str().cmp(e.path.as_str())).is_err() {
@@ -295,6 +353,6 @@ pub fn seal(
     }
     entries.push(manifest_entry);
     entries.push(archive::Entry::new(manifest::SIGNATURE_PATH, signature.into_bytes()));
-    let bytes = archive::write_zip(entries)?;
-    Ok(Package { file_name: format!("{}.zip", ptype.as_str()), bytes, manifest })
+    let out = archive::write_zip_to(entries, 0, out)?;
+    Ok((manifest, out))
 }

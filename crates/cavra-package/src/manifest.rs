@@ -94,6 +94,35 @@ impl ManifestArtifact {
             signs: None,
         }
     }
+
+    /// An artifact entry for a package member, its digest read from the
+    /// member (a spooled or file-backed one is read, not loaded).
+    ///
+    /// ```
+    /// use cavra_package::{archive::Entry, ManifestArtifact};
+    /// let e = Entry::new("data/a.jsonl", b"{}\n".to_vec());
+    /// let a = ManifestArtifact::for_entry(&e, "jsonl", "application/jsonl")?;
+    /// assert_eq!(a, ManifestArtifact::for_bytes("data/a.jsonl", "jsonl", "application/jsonl", b"{}\n"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// The member's I/O error.
+    pub fn for_entry(
+        entry: &crate::archive::Entry,
+        format: &str,
+        media_type: &str,
+    ) -> std::io::Result<ManifestArtifact> {
+        Ok(ManifestArtifact {
+            path: entry.path.clone(),
+            report_id: None,
+            format: format.into(),
+            media_type: media_type.into(),
+            size: Some(entry.len()),
+            sha256: Some(format!("sha256:{}", entry.sha256_hex()?)),
+            signs: None,
+        })
+    }
 }
 
 /// The integrity block.

@@ -475,3 +475,65 @@ fn evidence_room_bag_manifests_are_checked() {
     let v = verify(&bad, &key);
     assert!(failed_paths(&v).contains(&"tagmanifest-sha256.txt".to_string()), "{v}");
 }
+
+/// A package sealed into a file, from members read from files (one larger
+/// than the in-memory deflate limit), has the bytes of the same package
+/// sealed in memory, and verifies.
+#[test]
+fn a_package_sealed_into_a_file_is_the_package_sealed_in_memory() {
+    use cavra_package::archive::{Spool, SPOOL_DEFLATED_OVER};
+    use cavra_package::{seal, seal_to, Header, ManifestArtifact, RetentionClass};
+    let key = SigningKey::generate().unwrap();
+    let big: Vec<u8> = (0..SPOOL_DEFLATED_OVER as usize + 4096).map(|i| b"0123456789abcdef\n"[i % 17]).collect();
+    let small = b"{\"x\":1}\n".to_vec();
+    let header = Header {
+        package_id: "pkg-files".into(),
+        package_type: PackageType::SiemExportBundle,
+        retention_class: RetentionClass::OperationalRecord,
+        tenant_ref: "tenant:t".into(),
+        tenant_display_name: "T".into(),
+        generated_at: "2026-11-01T00:00:00Z".into(),
+        snapshot_digest: "sha256:0".into(),
+        delivery_targets: Vec::new(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let from_files = || -> (Vec<Entry>, Vec<ManifestArtifact>) {
+        let mut entries = Vec::new();
+        let mut artifacts = Vec::new();
+        for (name, bytes) in [("big.jsonl", &big), ("small.jsonl", &small)] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            let file = std::fs::File::open(&path).unwrap();
+            let e = Entry { path: format!("siem/{name}"), body: Body::Spooled(Spool::from_file(file).unwrap()) };
+            artifacts.push(ManifestArtifact::for_entry(&e, "jsonl", "application/jsonl").unwrap());
+            entries.push(e);
+        }
+        (entries, artifacts)
+    };
+    let (members, artifacts) = from_files();
+    let (_, mut file) = seal_to(header.clone(), members, artifacts, &key, tempfile::tempfile().unwrap()).unwrap();
+    let mut on_disk = Vec::new();
+    std::io::Seek::rewind(&mut file).unwrap();
+    file.read_to_end(&mut on_disk).unwrap();
+    let in_memory: Vec<Entry> = [("big.jsonl", &big), ("small.jsonl", &small)]
+        .into_iter()
+        .map(|(n, b)| Entry::new(format!("siem/{n}"), b.clone()))
+        .collect();
+    let artifacts = in_memory
+        .iter()
+        .map(|e| ManifestArtifact::for_bytes(&e.path, "jsonl", "application/jsonl", &e.to_bytes().unwrap()))
+        .collect();
+    let held = seal(header, in_memory, artifacts, &key).unwrap();
+    // The signatures differ (fresh randomness); everything else is the same.
+    let strip = |bytes: &[u8]| -> Vec<(String, Vec<u8>)> {
+        entries(bytes)
+            .into_iter()
+            .filter(|e| e.path != SIGNATURE_PATH)
+            .map(|e| (e.path.clone(), e.to_bytes().unwrap()))
+            .collect()
+    };
+    assert_eq!(strip(&on_disk), strip(&held.bytes));
+    assert!(verify(&on_disk, &key).ok(), "{:?}", verify(&on_disk, &key));
+    let big_back = entries(&on_disk).into_iter().find(|e| e.path == "siem/big.jsonl").unwrap();
+    assert_eq!(big_back.to_bytes().unwrap(), big);
+}
