@@ -54,7 +54,10 @@ impl Spool {
     }
 
     /// The content of an open file, read when the package is written (a
-    /// member is then never held in memory, nor copied first).
+    /// member is then never held in memory, nor copied first). The file
+    /// must not change until the package is sealed: the manifest's digest
+    /// is taken from it before the zip is written, and a member that
+    /// changed in between fails `verify`.
     ///
     /// # Errors
     /// The file's metadata cannot be read.
