@@ -23,6 +23,7 @@ mod error;
 pub mod frameworks;
 pub mod gate;
 pub mod input;
+mod intake;
 pub mod limits;
 pub mod posture;
 pub mod report;
