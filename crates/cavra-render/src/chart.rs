@@ -6,9 +6,6 @@
 use cavra_model::report::{Chart, ChartKind};
 use serde::Serialize;
 
-/// Series colours, colour-blind safe (Okabe–Ito), in series order.
-pub const PALETTE: [&str; 8] = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"];
-
 /// A rectangle with an optional label.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Rect {
@@ -205,11 +202,7 @@ fn round_all(l: &mut Layout) {
 
 /// One legend entry per series, in palette order.
 fn series_legend(c: &Chart) -> Vec<LegendItem> {
-    c.series
-        .iter()
-        .enumerate()
-        .map(|(j, s)| LegendItem { fill: PALETTE[j % PALETTE.len()].into(), text: s.name.clone() })
-        .collect()
+    c.series.iter().enumerate().map(|(j, s)| LegendItem { fill: series_fill(j), text: s.name.clone() }).collect()
 }
 
 fn max_value(c: &Chart) -> f64 {
@@ -232,14 +225,7 @@ fn bars(c: &Chart, l: &mut Layout) {
             let v = s.values.get(i).copied().unwrap_or(0.0);
             let w = plot_w * v / max;
             let y = y0 + (band - bar_h * series) / 2.0 + bar_h * j as f64;
-            l.rects.push(Rect {
-                x: left,
-                y,
-                w,
-                h: bar_h - 2.0,
-                fill: PALETTE[j % PALETTE.len()].into(),
-                value: fmt(v),
-            });
+            l.rects.push(Rect { x: left, y, w, h: bar_h - 2.0, fill: series_fill(j), value: fmt(v) });
             l.labels.push(Label { x: left + w + 4.0, y: y + bar_h / 2.0 + 2.0, text: fmt(v), anchor: "start" });
         }
     }
@@ -263,7 +249,7 @@ fn lines(c: &Chart, l: &mut Layout) {
             .enumerate()
             .map(|(i, v)| (left + step * i as f64, top + plot_h * (1.0 - v / max)))
             .collect();
-        l.lines.push(Polyline { points, stroke: PALETTE[j % PALETTE.len()].into() });
+        l.lines.push(Polyline { points, stroke: series_fill(j) });
     }
     l.axes.push((left, top + plot_h, left + plot_w, top + plot_h));
     l.axes.push((left, top, left, top + plot_h));
@@ -295,7 +281,7 @@ fn donut(c: &Chart, l: &mut Layout) {
     let (ro, ri) = (l.height / 2.0 - 8.0, l.height / 4.0);
     let mut angle = -std::f64::consts::FRAC_PI_2;
     for (i, v) in values.iter().enumerate() {
-        let fill = PALETTE[i % PALETTE.len()].to_string();
+        let fill = series_fill(i);
         l.legend.push(LegendItem {
             fill: fill.clone(),
             text: format!(
@@ -370,4 +356,10 @@ fn heat(c: &Chart, l: &mut Layout) {
         LegendItem { fill: heat_colour(82.0), text: "82 approval gated".into() },
         LegendItem { fill: heat_colour(100.0), text: "100 enforced".into() },
     ];
+}
+
+/// The fill of the `i`-th series or slice, from the house palette.
+fn series_fill(i: usize) -> String {
+    use crate::document::palette::{css, SERIES};
+    css(SERIES[i % SERIES.len()])
 }

@@ -22,6 +22,7 @@
 
 pub mod chart;
 mod csv;
+pub mod document;
 mod docx;
 mod html;
 mod json;

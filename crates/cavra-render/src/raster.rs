@@ -13,12 +13,9 @@ const SCALE: f64 = 2.0;
 /// The background (palette entry 0).
 const WHITE: [u8; 3] = [255, 255, 255];
 
-/// Axis lines.
-const AXIS: &str = "#9aa3b2";
-
 fn rgb(hex: &str) -> [u8; 3] {
     let h = hex.trim_start_matches('#');
-    let v = u32::from_str_radix(h, 16).unwrap_or(0x0072B2);
+    let v = u32::from_str_radix(h, 16).unwrap_or(crate::document::palette::DEFAULT_ACCENT);
     [(v >> 16) as u8, (v >> 8) as u8, v as u8]
 }
 
@@ -86,7 +83,7 @@ impl Canvas {
 pub fn png(l: &Layout) -> Vec<u8> {
     let (w, h) = (((l.width * SCALE) as u32).max(1), ((l.height * SCALE) as u32).max(1));
     let mut canvas = Canvas::new(w, h);
-    let axis = canvas.ink(AXIS);
+    let axis = canvas.ink(&crate::document::palette::css(crate::document::palette::AXIS));
     for a in &l.axes {
         canvas.line((a.0, a.1), (a.2, a.3), 1.0, axis);
     }

@@ -12,7 +12,7 @@
 
 mod pack;
 
-use cavra_model::report::{Block, Kpi, Report, TableView, Tone};
+use cavra_model::report::{Block, Kpi, Report, TableView};
 use docx_rs::{
     AlignmentType, Docx, Footer, Header, NumPages, PageNum, Paragraph, Pic, Run, Shading, ShdType, Style, StyleType,
     Table, TableCell, TableRow, WidthType,
@@ -169,11 +169,7 @@ fn build(report: &Report) -> Result<Docx, RenderError> {
             Block::Paragraph { text: t } => d = d.add_paragraph(para(t)),
             Block::Kpis { items } => d = d.add_table(kpis(items, accent)).add_paragraph(Paragraph::new()),
             Block::Callout { tone, text: t } => {
-                let label = match tone {
-                    Tone::Info => "Note",
-                    Tone::Warning => "Warning",
-                    Tone::Critical => "Action required",
-                };
+                let label = crate::document::tone(*tone).label;
                 d = d.add_paragraph(
                     Paragraph::new().add_run(text(&format!("{label}: ")).bold().color(accent)).add_run(text(t)),
                 );
@@ -216,17 +212,14 @@ fn build(report: &Report) -> Result<Docx, RenderError> {
                 d = d.add_paragraph(Paragraph::new().add_run(text(&v.dataset.title).bold()));
                 d = d.add_table(data_table(report, &v, accent));
                 if v.truncated() {
-                    d = d.add_paragraph(Paragraph::new().add_run(
-                        text(&format!(
-                            "Showing {} of {} rows. The CSV, JSON, JSON Lines and XLSX forms of this report hold every row of the “{}” dataset.",
-                            v.rows.len(),
-                            v.total,
-                            v.dataset.name
-                        ))
-                        .italic()
-                        .color(MUTED)
-                        .size(18),
-                    ));
+                    d = d.add_paragraph(
+                        Paragraph::new().add_run(
+                            text(&crate::document::truncation_note(v.rows.len(), v.total, &v.dataset.name))
+                                .italic()
+                                .color(MUTED)
+                                .size(18),
+                        ),
+                    );
                 }
                 d = d.add_paragraph(Paragraph::new());
             }

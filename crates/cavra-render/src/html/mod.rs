@@ -6,7 +6,7 @@
 
 use std::sync::LazyLock;
 
-use cavra_model::report::{Block, Tone};
+use cavra_model::report::Block;
 use cavra_model::Report;
 use serde::Serialize;
 
@@ -31,6 +31,8 @@ struct Page<'a> {
     generated: String,
     /// `#RRGGBB`, formatted here from a number (never text from input).
     accent: String,
+    /// The house palette as CSS custom properties.
+    palette: String,
     /// The logo as a `data:image/png;base64,…` URI (no remote resource).
     logo: Option<String>,
     watermark: Option<String>,
@@ -68,9 +70,8 @@ enum View {
         title: String,
         columns: Vec<ColumnView>,
         rows: Vec<Vec<String>>,
-        shown: usize,
-        total: usize,
-        dataset: String,
+        /// The truncation note, when not every row is shown.
+        note: Option<String>,
     },
 }
 
@@ -96,12 +97,8 @@ fn views(report: &Report) -> Result<Vec<View>, RenderError> {
             Block::Paragraph { text } => View::Paragraph { text: text.clone() },
             Block::Kpis { items } => View::Kpis { items: items.clone() },
             Block::Callout { tone, text } => {
-                let (tone, label) = match tone {
-                    Tone::Info => ("info", "Note"),
-                    Tone::Warning => ("warning", "Warning"),
-                    Tone::Critical => ("critical", "Action required"),
-                };
-                View::Callout { tone, label, text: text.clone() }
+                let style = crate::document::tone(*tone);
+                View::Callout { tone: style.class, label: style.label, text: text.clone() }
             }
             Block::List { ordered, items } => View::List { ordered: *ordered, items: items.clone() },
             Block::Chart(c) => {
@@ -132,14 +129,41 @@ fn views(report: &Report) -> Result<Vec<View>, RenderError> {
                         .map(|c| ColumnView { label: c.label.clone(), numeric: c.ty.is_numeric() })
                         .collect(),
                     rows: view.rows.iter().map(|r| r.iter().map(|c| report.cell_text(c)).collect()).collect(),
-                    shown: view.rows.len(),
-                    total: view.total,
-                    dataset: view.dataset.name.clone(),
+                    note: view
+                        .truncated()
+                        .then(|| crate::document::truncation_note(view.rows.len(), view.total, &view.dataset.name)),
                 }
             }
         });
     }
     Ok(out)
+}
+
+/// The palette as CSS custom properties (the stylesheet names only these).
+fn palette_css() -> String {
+    use crate::document::palette::*;
+    let c = CRITICAL;
+    [
+        ("ink", css(INK)),
+        ("bg", css(PAGE)),
+        ("muted", css(MUTED)),
+        ("line", css(LINE)),
+        ("tile", css(TILE)),
+        ("zebra", css(ZEBRA)),
+        ("axis", css(AXIS)),
+        ("on-accent", css(ON_ACCENT)),
+        ("info-bg", css(INFO_BACKGROUND)),
+        ("warning", css(WARNING)),
+        ("warning-bg", css(WARNING_BACKGROUND)),
+        ("critical", css(CRITICAL)),
+        ("critical-bg", css(CRITICAL_BACKGROUND)),
+        ("critical-text", css(CRITICAL_TEXT)),
+        ("watermark", format!("rgba({}, {}, {}, .14)", c >> 16, (c >> 8) & 0xFF, c & 0xFF)),
+    ]
+    .iter()
+    .map(|(name, value)| format!("--{name}:{value};"))
+    .collect::<Vec<_>>()
+    .join(" ")
 }
 
 impl Renderer for HtmlRenderer {
@@ -155,6 +179,7 @@ impl Renderer for HtmlRenderer {
             window: report.window_label(),
             generated: report.theme.show_time(report.meta.generated_at),
             accent: report.theme.accent_hex(),
+            palette: palette_css(),
             logo,
             watermark: report.theme.watermark.clone(),
             blocks: views(report)?,

@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 
-use cavra_model::report::{Block, Chart, ChartKind, Kpi, TableView, Tone};
+use cavra_model::report::{Block, Chart, ChartKind, Kpi, TableView};
 use cavra_model::Report;
 
 use crate::{RenderError, Renderer};
@@ -110,13 +110,8 @@ fn dataset_table(out: &mut String, report: &Report, view: &TableView) {
     let header: Vec<String> = view.columns.iter().map(|c| c.label.clone()).collect();
     table(out, &header, view.rows.iter().map(|r| r.iter().map(|c| report.cell_text(c)).collect()));
     if view.truncated() {
-        let _ = writeln!(
-            out,
-            "*Showing {} of {} rows; the CSV and JSON forms of this report hold every row of the `{}` dataset.*\n",
-            view.rows.len(),
-            view.total,
-            escape(&view.dataset.name)
-        );
+        let note = crate::document::truncation_note(view.rows.len(), view.total, &view.dataset.name);
+        let _ = writeln!(out, "*{}*\n", escape(&note));
     }
 }
 
@@ -133,11 +128,7 @@ impl Renderer for MarkdownRenderer {
                 }
                 Block::Kpis { items } => kpis(&mut out, items),
                 Block::Callout { tone, text } => {
-                    let label = match tone {
-                        Tone::Info => "Note",
-                        Tone::Warning => "Warning",
-                        Tone::Critical => "Action required",
-                    };
+                    let label = crate::document::tone(*tone).label;
                     let _ = writeln!(out, "> **{label}:** {}\n", escape(text));
                 }
                 Block::List { ordered, items } => {

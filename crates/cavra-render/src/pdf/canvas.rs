@@ -78,7 +78,7 @@ pub fn rgb(hex: u32) -> Color {
 }
 
 pub fn hex_colour(s: &str) -> Color {
-    rgb(u32::from_str_radix(s.trim_start_matches('#'), 16).unwrap_or(0x0072B2))
+    rgb(u32::from_str_radix(s.trim_start_matches('#'), 16).unwrap_or(crate::document::palette::DEFAULT_ACCENT))
 }
 
 /// Splits `text` into lines no wider than `max` points; a word longer than

@@ -41,13 +41,7 @@ pub(crate) fn prepare() {
     let _ = (PARSED.is_some(), ADVANCES.0.len());
 }
 
-/// Tables longer than this show their first rows and say where the rest are.
-pub const MAX_TABLE_ROWS: usize = 200;
-
-const INK: u32 = 0x1D2330;
-const MUTED: u32 = 0x5B6475;
-const TILE: u32 = 0xF4F6FA;
-const LINE: u32 = 0xD9DEE7;
+use crate::document::palette::{AXIS, CRITICAL, INK, LINE, MUTED, ON_ACCENT, TILE, WATERMARK, ZEBRA};
 
 struct Fonts<'a> {
     regular: FontRef<'a>,
@@ -119,15 +113,12 @@ fn kpis(c: &mut Canvas, f: &Fonts, items: &[Kpi]) {
 }
 
 fn callout(c: &mut Canvas, f: &Fonts, tone: Tone, text: &str) {
-    let (label, colour) = match tone {
-        Tone::Info => ("Note", c.accent),
-        Tone::Warning => ("Warning", 0xE69F00),
-        Tone::Critical => ("Action required", 0xD55E00),
-    };
-    let lines = wrap(&f.regular, &format!("{label}: {}", clean(text)), 9.0, c.content_width() - 20.0);
+    let style = crate::document::tone(tone);
+    let colour = style.colour.unwrap_or(c.accent);
+    let lines = wrap(&f.regular, &format!("{}: {}", style.label, clean(text)), 9.0, c.content_width() - 20.0);
     let h = lines.len() as f32 * 12.0 + 12.0;
     c.ensure(h + 8.0);
-    c.rect(MARGIN, c.y, c.content_width(), h, rgb(0xEEF5FB));
+    c.rect(MARGIN, c.y, c.content_width(), h, rgb(style.background));
     c.rect(MARGIN, c.y, 3.0, h, rgb(colour));
     for (i, l) in lines.iter().enumerate() {
         c.text_at(&f.regular, l, 9.0, MARGIN + 12.0, c.y + 16.0 + 12.0 * i as f32, rgb(INK));
@@ -152,7 +143,7 @@ fn chart(c: &mut Canvas, f: &Fonts, ch: &Chart) {
     let (x0, y0) = (MARGIN, c.y);
     let p = |x: f64, y: f64| (x0 + x as f32, y0 + y as f32);
     for a in &l.axes {
-        c.line(&[p(a.0, a.1), p(a.2, a.3)], 0.6, rgb(0x9AA3B2));
+        c.line(&[p(a.0, a.1), p(a.2, a.3)], 0.6, rgb(AXIS));
     }
     for r in &l.rects {
         let (x, y) = p(r.x, r.y);
@@ -218,7 +209,7 @@ fn table(c: &mut Canvas, f: &Fonts, report: &Report, v: &TableView) {
     let pad = 3.0;
     let width = c.content_width();
     let header: Vec<String> = v.columns.iter().map(|col| clean(&col.label)).collect();
-    let shown = v.rows.len().min(MAX_TABLE_ROWS);
+    let shown = v.rows.len().min(crate::document::PDF_TABLE_ROWS);
     let rows: Vec<Vec<String>> =
         v.rows.iter().take(shown).map(|r| r.iter().map(|cell| clean(&report.cell_text(cell))).collect()).collect();
     // Column widths: each column gets at least its longest word (so ids and
@@ -268,7 +259,7 @@ fn table(c: &mut Canvas, f: &Fonts, report: &Report, v: &TableView) {
         let mut x = MARGIN;
         for (lines, w) in head.iter().zip(&widths) {
             for (j, l) in lines.iter().enumerate() {
-                c.text_at(&f.bold, l, size, x + pad, c.y + pad + lead * (j as f32 + 1.0) - 2.0, rgb(0xFFFFFF));
+                c.text_at(&f.bold, l, size, x + pad, c.y + pad + lead * (j as f32 + 1.0) - 2.0, rgb(ON_ACCENT));
             }
             x += w;
         }
@@ -283,7 +274,7 @@ fn table(c: &mut Canvas, f: &Fonts, report: &Report, v: &TableView) {
             draw_header(c);
         }
         if i % 2 == 1 {
-            c.rect(MARGIN, c.y, width, h, rgb(0xFAFBFD));
+            c.rect(MARGIN, c.y, width, h, rgb(ZEBRA));
         }
         let mut x = MARGIN;
         for ((lines, w), col) in body.iter().zip(&widths).zip(&v.columns) {
@@ -298,17 +289,7 @@ fn table(c: &mut Canvas, f: &Fonts, report: &Report, v: &TableView) {
     }
     c.y += 4.0;
     if shown < v.total {
-        paragraph(
-            c,
-            &f.regular,
-            &format!(
-                "Showing {shown} of {} rows. The CSV, JSON, JSON Lines and XLSX forms of this report hold every row of the “{}” dataset.",
-                v.total, v.dataset.name
-            ),
-            7.5,
-            0.0,
-            MUTED,
-        );
+        paragraph(c, &f.regular, &crate::document::truncation_note(shown, v.total, &v.dataset.name), 7.5, 0.0, MUTED);
     }
     c.y += 6.0;
 }
@@ -372,7 +353,7 @@ fn header_footer(c: &mut Canvas, f: &Fonts, report: &Report) {
         let left = fit(&f.regular, &clean(&format!("{} · {}", m.branding, m.title)), 7.0, width * 0.7);
         c.text_at(&f.regular, &left, 7.0, MARGIN, 34.0, rgb(MUTED));
         let class = clean(&m.classification.as_str().to_uppercase());
-        c.text_at(&f.bold, &class, 7.0, MARGIN + width - f.bold.width(&class, 7.0), 34.0, rgb(0xD55E00));
+        c.text_at(&f.bold, &class, 7.0, MARGIN + width - f.bold.width(&class, 7.0), 34.0, rgb(CRITICAL));
         c.line(&[(MARGIN, 40.0), (MARGIN + width, 40.0)], 0.4, rgb(LINE));
         let page = format!("page {} of {}", i + 1, n);
         let pw = f.regular.width(&page, 7.0);
@@ -392,7 +373,7 @@ fn header_footer(c: &mut Canvas, f: &Fonts, report: &Report) {
             let (cx, cy) = (c.size.width / 2.0, h / 2.0);
             let angle = (h / c.size.width).atan().to_degrees();
             let (dx, dy) = (len / 2.0 * angle.to_radians().cos(), len / 2.0 * angle.to_radians().sin());
-            c.text_rotated(&f.bold, &mark, size, cx - dx, cy + dy, angle, rgb(0xE8E1DA));
+            c.text_rotated(&f.bold, &mark, size, cx - dx, cy + dy, angle, rgb(WATERMARK));
         }
         let under = std::mem::replace(&mut c.pages, saved);
         let mut ops: Vec<printpdf::Op> = under.into_iter().flatten().collect();

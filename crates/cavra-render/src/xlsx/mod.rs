@@ -49,7 +49,7 @@ impl Formats {
         let accent = Color::RGB(accent & 0xFF_FFFF);
         Formats {
             title: Format::new().set_bold().set_font_size(18).set_font_color(accent),
-            label: Format::new().set_bold().set_font_color(Color::RGB(0x5B6475)),
+            label: Format::new().set_bold().set_font_color(Color::RGB(crate::document::palette::MUTED)),
             header: Format::new()
                 .set_bold()
                 .set_font_color(Color::White)

@@ -1,0 +1,50 @@
+//! The house palette, as `0xRRGGBB`: the text and rule colours every
+//! document uses, the callout colours, and the chart series colours
+//! (Okabe–Ito, distinguishable with colour-vision deficiencies). The
+//! theme's accent colour is the one colour a tenant's setup chooses.
+//!
+//! ```
+//! use cavra_render::document::palette::{css, INK};
+//! assert_eq!(css(INK), "#1d2330");
+//! ```
+
+/// Body text.
+pub const INK: u32 = 0x1D2330;
+/// The page.
+pub const PAGE: u32 = 0xFFFFFF;
+/// Secondary text: labels, notes, footers.
+pub const MUTED: u32 = 0x5B6475;
+/// KPI tiles and table headers' light fill.
+pub const TILE: u32 = 0xF4F6FA;
+/// Rules between rows and around tiles.
+pub const LINE: u32 = 0xD9DEE7;
+/// Every other table row.
+pub const ZEBRA: u32 = 0xFAFBFD;
+/// Chart axes.
+pub const AXIS: u32 = 0x9AA3B2;
+/// Text on the accent colour.
+pub const ON_ACCENT: u32 = 0xFFFFFF;
+/// A note's background.
+pub const INFO_BACKGROUND: u32 = 0xEEF5FB;
+/// A warning's bar.
+pub const WARNING: u32 = 0xE69F00;
+/// A warning's background.
+pub const WARNING_BACKGROUND: u32 = 0xFDF5E6;
+/// An action-required callout's bar, and the classification marking.
+pub const CRITICAL: u32 = 0xD55E00;
+/// An action-required callout's background, and the draft banner's.
+pub const CRITICAL_BACKGROUND: u32 = 0xFBEEE6;
+/// Text on the critical background (the draft banner).
+pub const CRITICAL_TEXT: u32 = 0x8A3B00;
+/// The draft watermark.
+pub const WATERMARK: u32 = 0xE8E1DA;
+/// The accent colour when a setup names none, or one that cannot be read.
+pub const DEFAULT_ACCENT: u32 = 0x0072B2;
+
+/// Chart series, in order of use.
+pub const SERIES: [u32; 8] = [0x0072B2, 0xE69F00, 0x009E73, 0xD55E00, 0xCC79A7, 0x56B4E9, 0xF0E442, 0x000000];
+
+/// A colour as CSS and SVG write it: `#rrggbb`.
+pub fn css(colour: u32) -> String {
+    format!("#{colour:06x}")
+}
