@@ -3,8 +3,8 @@
 //! once for all of them. Backends draw what it decides.
 //!
 //! Today it owns the wording of callouts and of the note under a table that
-//! shows only its first rows, and the house palette. Column views, widths
-//! and chart geometry follow.
+//! shows only its first rows, the house palette and the size of a chart's
+//! box on each medium. Column views and widths follow.
 //!
 //! ```
 //! use cavra_model::report::Tone;
@@ -16,9 +16,76 @@
 //! );
 //! ```
 
-use cavra_model::report::Tone;
+use cavra_model::report::{Chart, ChartKind, Tone};
 
 pub mod palette;
+
+/// What a document is drawn on: each medium sizes charts its own way.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Medium {
+    /// An HTML page on a screen.
+    Screen,
+    /// A PDF page whose content area is `width` points wide.
+    Page {
+        /// Content width in points.
+        width: f64,
+    },
+    /// A Word document (pictures in layout units of 1/96 inch).
+    Word,
+    /// A spreadsheet's sheet (native charts and pictures in pixels).
+    Sheet,
+}
+
+/// Chart metrics of one medium.
+struct ChartMetrics {
+    width: f64,
+    /// Per bar, plus 30 for the axis.
+    bar: f64,
+    line: f64,
+    donut: f64,
+    /// Per heat-map row, plus 80 for the labels.
+    heat_row: f64,
+}
+
+impl Medium {
+    fn chart_metrics(self) -> ChartMetrics {
+        match self {
+            Medium::Screen => ChartMetrics { width: 760.0, bar: 28.0, line: 260.0, donut: 220.0, heat_row: 24.0 },
+            Medium::Page { width } => ChartMetrics { width, bar: 24.0, line: 220.0, donut: 190.0, heat_row: 16.0 },
+            Medium::Word => ChartMetrics { width: 640.0, bar: 28.0, line: 240.0, donut: 200.0, heat_row: 20.0 },
+            // A spreadsheet chart keeps one size whatever it shows.
+            Medium::Sheet => ChartMetrics { width: 480.0, bar: 0.0, line: 288.0, donut: 288.0, heat_row: 0.0 },
+        }
+    }
+}
+
+/// The box (`width`, `height`) `chart` is laid out in on `medium`.
+///
+/// ```
+/// use cavra_model::report::{Chart, ChartKind, Series};
+/// use cavra_render::document::{chart_box, Medium};
+/// let chart = Chart {
+///     kind: ChartKind::Bar,
+///     title: "Decisions".into(),
+///     categories: vec!["a".into(), "b".into()],
+///     series: vec![Series { name: "n".into(), values: vec![1.0, 2.0] }],
+/// };
+/// assert_eq!(chart_box(&chart, Medium::Screen), (760.0, 86.0));
+/// assert_eq!(chart_box(&chart, Medium::Page { width: 500.0 }).0, 500.0);
+/// ```
+pub fn chart_box(chart: &Chart, medium: Medium) -> (f64, f64) {
+    let m = medium.chart_metrics();
+    if medium == Medium::Sheet {
+        return (m.width, m.line);
+    }
+    let height = match chart.kind {
+        ChartKind::Bar => 30.0 + m.bar * chart.categories.len().max(1) as f64,
+        ChartKind::Line => m.line,
+        ChartKind::Donut => m.donut,
+        ChartKind::HeatMap => 80.0 + m.heat_row * chart.series.len().max(1) as f64,
+    };
+    (m.width, height)
+}
 
 /// How a callout of a tone is labelled and coloured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +125,34 @@ pub fn truncation_note(shown: usize, total: usize, dataset: &str) -> String {
     format!(
         "Showing {shown} of {total} rows. The CSV, JSON, JSON Lines and XLSX forms of this report hold every row of the “{dataset}” dataset."
     )
+}
+
+/// The largest box a logo is drawn in on `medium`, in the medium's own
+/// unit: points on a PDF page, millimetres in Word, pixels on a screen
+/// (the HTML stylesheet's `max-width` and `max-height` are these) and on
+/// a sheet.
+pub fn logo_box(medium: Medium) -> (f64, f64) {
+    match medium {
+        Medium::Screen => (240.0, 56.0),
+        Medium::Page { .. } => (150.0, 44.0),
+        Medium::Word => (48.0, 18.0),
+        Medium::Sheet => (200.0, 48.0),
+    }
+}
+
+/// A logo of `px` pixels scaled to fit [`logo_box`] on `medium`, keeping
+/// its proportions: (width, height) in the medium's unit.
+///
+/// ```
+/// use cavra_render::document::{logo_fit, Medium};
+/// assert_eq!(logo_fit((600, 100), Medium::Page { width: 500.0 }), (150.0, 25.0));
+/// assert_eq!(logo_fit((100, 100), Medium::Word), (18.0, 18.0));
+/// ```
+pub fn logo_fit(px: (u32, u32), medium: Medium) -> (f64, f64) {
+    let (max_w, max_h) = logo_box(medium);
+    let (w, h) = (f64::from(px.0.max(1)), f64::from(px.1.max(1)));
+    let scale = (max_w / w).min(max_h / h);
+    (f64::from(px.0) * scale, f64::from(px.1) * scale)
 }
 
 /// Rows a PDF table shows at most when its block sets no cap of its own.

@@ -132,8 +132,9 @@ fn build(report: &Report) -> Result<Docx, RenderError> {
     let window = report.window_label();
     if let Some(logo) = &report.theme.logo {
         // At most 48 mm wide and 18 mm high, aspect kept (1 mm = 36,000 EMU).
-        let scale = (48.0 / logo.width.max(1) as f64).min(18.0 / logo.height.max(1) as f64);
-        let (w, h) = (logo.width as f64 * scale * 36_000.0, logo.height as f64 * scale * 36_000.0);
+        // Millimetres to EMU (36,000 per millimetre).
+        let (w, h) = crate::document::logo_fit((logo.width, logo.height), crate::document::Medium::Word);
+        let (w, h) = (w * 36_000.0, h * 36_000.0);
         let pic = Pic::new_with_dimensions(logo.png.clone(), logo.width, logo.height).size(w as u32, h as u32);
         d = d.add_paragraph(Paragraph::new().add_run(Run::new().add_image(pic)));
     }
@@ -183,16 +184,8 @@ fn build(report: &Report) -> Result<Docx, RenderError> {
                 }
             }
             Block::Chart(c) => {
-                let l = layout(
-                    c,
-                    640.0,
-                    match c.kind {
-                        cavra_model::report::ChartKind::Bar => 30.0 + 28.0 * c.categories.len().max(1) as f64,
-                        cavra_model::report::ChartKind::Line => 240.0,
-                        cavra_model::report::ChartKind::Donut => 200.0,
-                        cavra_model::report::ChartKind::HeatMap => 80.0 + 20.0 * c.series.len().max(1) as f64,
-                    },
-                );
+                let (width, height) = crate::document::chart_box(c, crate::document::Medium::Word);
+                let l = layout(c, width, height);
                 let png = crate::raster::png(&l);
                 // 1 layout unit = 1/96 inch = 9525 EMU.
                 let pic = Pic::new_with_dimensions(png, (l.width * 2.0) as u32, (l.height * 2.0) as u32)

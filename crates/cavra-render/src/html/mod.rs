@@ -33,6 +33,8 @@ struct Page<'a> {
     accent: String,
     /// The house palette as CSS custom properties.
     palette: String,
+    /// The logo's largest box, in pixels.
+    logo_box: (f64, f64),
     /// The logo as a `data:image/png;base64,…` URI (no remote resource).
     logo: Option<String>,
     watermark: Option<String>,
@@ -108,13 +110,8 @@ fn views(report: &Report) -> Result<Vec<View>, RenderError> {
                     cavra_model::report::ChartKind::Donut => "donut",
                     cavra_model::report::ChartKind::HeatMap => "heat_map",
                 };
-                let height = match c.kind {
-                    cavra_model::report::ChartKind::Bar => 30.0 + 28.0 * c.categories.len().max(1) as f64,
-                    cavra_model::report::ChartKind::Line => 260.0,
-                    cavra_model::report::ChartKind::Donut => 220.0,
-                    cavra_model::report::ChartKind::HeatMap => 80.0 + 24.0 * c.series.len().max(1) as f64,
-                };
-                View::Chart { chart: layout(c, 760.0, height), kind }
+                let (width, height) = crate::document::chart_box(c, crate::document::Medium::Screen);
+                View::Chart { chart: layout(c, width, height), kind }
             }
             Block::Table(t) => {
                 let view = report.table_view(t).ok_or_else(|| RenderError::Backend {
@@ -180,6 +177,7 @@ impl Renderer for HtmlRenderer {
             generated: report.theme.show_time(report.meta.generated_at),
             accent: report.theme.accent_hex(),
             palette: palette_css(),
+            logo_box: crate::document::logo_box(crate::document::Medium::Screen),
             logo,
             watermark: report.theme.watermark.clone(),
             blocks: views(report)?,

@@ -9,7 +9,7 @@ mod canvas;
 
 use std::sync::LazyLock;
 
-use cavra_model::report::{Block, Chart, ChartKind, Kpi, Report, TableView, Tone};
+use cavra_model::report::{Block, Chart, Kpi, Report, TableView, Tone};
 use printpdf::{Mm, ParsedFont, PdfDocument, PdfPage, PdfSaveOptions};
 use sha2::{Digest, Sha256};
 
@@ -128,13 +128,8 @@ fn callout(c: &mut Canvas, f: &Fonts, tone: Tone, text: &str) {
 
 fn chart(c: &mut Canvas, f: &Fonts, ch: &Chart) {
     let width = c.content_width();
-    let height = match ch.kind {
-        ChartKind::Bar => 30.0 + 24.0 * ch.categories.len().max(1) as f64,
-        ChartKind::Line => 220.0,
-        ChartKind::Donut => 190.0,
-        ChartKind::HeatMap => 80.0 + 16.0 * ch.series.len().max(1) as f64,
-    };
-    let l = layout(ch, f64::from(width), height);
+    let (box_width, height) = crate::document::chart_box(ch, crate::document::Medium::Page { width: f64::from(width) });
+    let l = layout(ch, box_width, height);
     let legend_h = if l.legend.is_empty() { 0.0 } else { 14.0 * l.legend.len().div_ceil(3) as f32 };
     c.ensure(l.height as f32 + 28.0 + legend_h);
     c.y += 14.0;
@@ -300,16 +295,19 @@ struct LogoRef {
     px: (usize, usize),
 }
 
-/// Logos are drawn at most this high and wide on the cover, in points.
-const LOGO_MAX: (f32, f32) = (150.0, 44.0);
+/// A pixel size as the document layer takes it (a logo is far smaller than
+/// 2^32 pixels a side: the theme bounds it).
+fn px32(px: (usize, usize)) -> (u32, u32) {
+    (u32::try_from(px.0).unwrap_or(u32::MAX), u32::try_from(px.1).unwrap_or(u32::MAX))
+}
 
 fn cover(c: &mut Canvas, f: &Fonts, report: &Report, logo: Option<&LogoRef>) {
     let m = &report.meta;
     let width = c.content_width();
     c.y += 10.0;
     if let Some(l) = logo {
-        let scale = (LOGO_MAX.0 / l.px.0.max(1) as f32).min(LOGO_MAX.1 / l.px.1.max(1) as f32);
-        let (w, h) = (l.px.0 as f32 * scale, l.px.1 as f32 * scale);
+        let (w, h) = crate::document::logo_fit(px32(l.px), crate::document::Medium::Page { width: f64::from(width) });
+        let (w, h) = (w as f32, h as f32);
         c.image(&l.id, l.px, MARGIN, c.y - 6.0, w, h);
         c.y += h + 8.0;
     }

@@ -161,8 +161,9 @@ fn summary(wb: &mut Workbook, report: &Report, f: &Formats, used: &mut BTreeSet<
     ws.write_string_with_format(0, 0, safe(&m.title), &f.title)?;
     ws.write_string(1, 0, safe(&m.tenant_display_name))?;
     if let Some(logo) = &report.theme.logo {
+        let (w, h) = crate::document::logo_box(crate::document::Medium::Sheet);
         let image = rust_xlsxwriter::Image::new_from_buffer(&logo.png)?
-            .set_scale_to_size(200, 48, true)
+            .set_scale_to_size(w as u32, h as u32, true)
             .set_alt_text(format!("{} logo", clean(&m.branding)));
         ws.insert_image(0, 2, &image)?;
     }
@@ -271,6 +272,8 @@ fn charts(wb: &mut Workbook, charts: &[&Chart], f: &Formats, used: &mut BTreeSet
         }
         let last = head + cats.len().max(1) as u32;
         let mut chart = XChart::new(chart_type(c.kind));
+        let (w, h) = crate::document::chart_box(c, crate::document::Medium::Sheet);
+        chart.set_width(w as u32).set_height(h as u32);
         chart.title().set_name((name.as_str(), row, 0));
         for j in 0..series.len() {
             let col = 1 + j as u16;
