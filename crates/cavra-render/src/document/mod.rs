@@ -155,6 +155,36 @@ pub fn logo_fit(px: (u32, u32), medium: Medium) -> (f64, f64) {
     (f64::from(px.0) * scale, f64::from(px.1) * scale)
 }
 
+/// Column widths the way CSS lays out a table automatically: each column
+/// gets at least `min[i]` (its longest word, so an id or a status never
+/// breaks inside), then what is left of `available` goes to the columns
+/// whose natural width (`natural[i]`, their longest text on one line) is
+/// more than that, in proportion to the difference. When even the minimums
+/// do not fit, they shrink in proportion.
+///
+/// ```
+/// use cavra_render::document::column_widths;
+/// // Room for every natural width: the slack is shared in proportion.
+/// assert_eq!(column_widths(&[10.0, 10.0], &[20.0, 40.0], 100.0), vec![30.0, 70.0]);
+/// // Too narrow for the minimums: they shrink together.
+/// assert_eq!(column_widths(&[30.0, 10.0], &[30.0, 10.0], 20.0), vec![15.0, 5.0]);
+/// ```
+pub fn column_widths(min: &[f64], natural: &[f64], available: f64) -> Vec<f64> {
+    let min_total: f64 = min.iter().sum();
+    if min_total >= available {
+        return min.iter().map(|m| m * available / min_total.max(f64::MIN_POSITIVE)).collect();
+    }
+    let slack: f64 = natural.iter().zip(min).map(|(n, m)| (n - m).max(0.0)).sum();
+    let extra = available - min_total;
+    min.iter()
+        .zip(natural)
+        .map(|(m, n)| if slack > 0.0 { m + extra * (n - m).max(0.0) / slack } else { m + extra / min.len() as f64 })
+        .collect()
+}
+
+/// Rows sampled to measure a table's columns.
+pub const WIDTH_SAMPLE_ROWS: usize = 100;
+
 /// Rows a PDF table shows at most when its block sets no cap of its own.
 pub const PDF_TABLE_ROWS: usize = 200;
 

@@ -48,3 +48,12 @@ pub const SERIES: [u32; 8] = [0x0072B2, 0xE69F00, 0x009E73, 0xD55E00, 0xCC79A7, 
 pub fn css(colour: u32) -> String {
     format!("#{colour:06x}")
 }
+
+/// A colour as Office Open XML writes it: `RRGGBB`.
+///
+/// ```
+/// assert_eq!(cavra_render::document::palette::ooxml(cavra_render::document::palette::MUTED), "5B6475");
+/// ```
+pub fn ooxml(colour: u32) -> String {
+    format!("{colour:06X}")
+}

@@ -25,7 +25,9 @@ pub(crate) struct DocxRenderer;
 
 /// Usable text width of an A4 page with the default margins, in twips.
 const TEXT_WIDTH: usize = 9000;
-const MUTED: &str = "5B6475";
+/// Secondary text (`document::palette::MUTED`).
+static MUTED: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| crate::document::palette::ooxml(crate::document::palette::MUTED));
 
 fn clean(s: &str) -> String {
     crate::text::strip_controls(s).into_owned()
@@ -52,7 +54,11 @@ fn styles(mut d: Docx, accent: &str) -> Docx {
                 .q_format(true)
                 .size(size)
                 .bold()
-                .color(if level == 0 { accent } else { "1D2330" })
+                .color(if level == 0 {
+                    accent.to_string()
+                } else {
+                    crate::document::palette::ooxml(crate::document::palette::INK)
+                })
                 .outline_lvl(level),
         );
     }
@@ -64,7 +70,7 @@ fn styles(mut d: Docx, accent: &str) -> Docx {
 fn cell(s: &str, width: usize, header: bool, right: bool, accent: &str) -> TableCell {
     let mut run = text(s).size(18);
     if header {
-        run = run.bold().color("FFFFFF");
+        run = run.bold().color(crate::document::palette::ooxml(crate::document::palette::ON_ACCENT));
     }
     let mut p = Paragraph::new().add_run(run);
     if right {
@@ -82,7 +88,12 @@ fn grid(header: &[String], rows: &[Vec<String>]) -> Vec<usize> {
     let n = header.len().max(1);
     let weights: Vec<usize> = (0..n)
         .map(|i| {
-            let longest = rows.iter().take(100).map(|r| r.get(i).map_or(0, |c| c.chars().count())).max().unwrap_or(0);
+            let longest = rows
+                .iter()
+                .take(crate::document::WIDTH_SAMPLE_ROWS)
+                .map(|r| r.get(i).map_or(0, |c| c.chars().count()))
+                .max()
+                .unwrap_or(0);
             longest.max(header.get(i).map_or(0, |h| h.chars().count())).clamp(8, 40)
         })
         .collect();
@@ -131,8 +142,7 @@ fn build(report: &Report) -> Result<Docx, RenderError> {
     }
     let window = report.window_label();
     if let Some(logo) = &report.theme.logo {
-        // At most 48 mm wide and 18 mm high, aspect kept (1 mm = 36,000 EMU).
-        // Millimetres to EMU (36,000 per millimetre).
+        // In the document layer's Word box, aspect kept (1 mm = 36,000 EMU).
         let (w, h) = crate::document::logo_fit((logo.width, logo.height), crate::document::Medium::Word);
         let (w, h) = (w * 36_000.0, h * 36_000.0);
         let pic = Pic::new_with_dimensions(logo.png.clone(), logo.width, logo.height).size(w as u32, h as u32);
@@ -143,7 +153,7 @@ fn build(report: &Report) -> Result<Docx, RenderError> {
         .add_paragraph(Paragraph::new().add_run(text(&m.branding).size(20).bold().color(accent)))
         .add_paragraph(Paragraph::new().style("Title").add_run(text(&m.title)))
         .add_paragraph(Paragraph::new().add_run(text(&m.tenant_display_name).size(28)))
-        .add_paragraph(Paragraph::new().add_run(text(&format!("Reporting window {window}")).color(MUTED)))
+        .add_paragraph(Paragraph::new().add_run(text(&format!("Reporting window {window}")).color(MUTED.as_str())))
         .add_paragraph(
             Paragraph::new().add_run(
                 text(&format!(
@@ -152,7 +162,7 @@ fn build(report: &Report) -> Result<Docx, RenderError> {
                     m.audience,
                     m.report_id
                 ))
-                .color(MUTED)
+                .color(MUTED.as_str())
                 .size(18),
             ),
         );
@@ -209,7 +219,7 @@ fn build(report: &Report) -> Result<Docx, RenderError> {
                         Paragraph::new().add_run(
                             text(&crate::document::truncation_note(v.rows.len(), v.total, &v.dataset.name))
                                 .italic()
-                                .color(MUTED)
+                                .color(MUTED.as_str())
                                 .size(18),
                         ),
                     );
@@ -222,20 +232,20 @@ fn build(report: &Report) -> Result<Docx, RenderError> {
         Paragraph::new().add_run(
             text(&format!("{} · {} · {}", m.branding, m.title, m.classification.as_str().to_uppercase()))
                 .size(16)
-                .color(MUTED),
+                .color(MUTED.as_str()),
         ),
     );
     if let Some(mark) = &report.theme.watermark {
-        header = header.add_paragraph(
-            Paragraph::new().align(AlignmentType::Center).add_run(text(mark).size(22).bold().color("D55E00")),
-        );
+        header = header.add_paragraph(Paragraph::new().align(AlignmentType::Center).add_run(
+            text(mark).size(22).bold().color(crate::document::palette::ooxml(crate::document::palette::CRITICAL)),
+        ));
     }
     let footer = Footer::new().add_paragraph(
         Paragraph::new()
-            .add_run(text(&format!("{} · ", m.legal_footer)).size(16).color(MUTED))
-            .add_run(text("Page ").size(16).color(MUTED))
+            .add_run(text(&format!("{} · ", m.legal_footer)).size(16).color(MUTED.as_str()))
+            .add_run(text("Page ").size(16).color(MUTED.as_str()))
             .add_page_num(PageNum::new())
-            .add_run(text(" of ").size(16).color(MUTED))
+            .add_run(text(" of ").size(16).color(MUTED.as_str()))
             .add_num_pages(NumPages::new()),
     );
     let when = m.generated_at.to_string();

@@ -52,20 +52,24 @@ pub fn advance_table(face: &ttf_parser::Face) -> Vec<u16> {
 impl FontRef<'_> {
     /// Width of `text` at `size` points.
     pub fn width(&self, text: &str, size: f32) -> f32 {
-        let upem = f32::from(self.face.units_per_em());
-        let missing = upem * 0.5;
-        let units: f32 = text
-            .chars()
-            .map(|c| match self.advances.get(c as usize) {
-                Some(&NO_GLYPH) => missing,
-                Some(a) => f32::from(*a),
-                None => {
-                    self.face.glyph_index(c).and_then(|g| self.face.glyph_hor_advance(g)).map_or(missing, f32::from)
-                }
-            })
-            .sum();
-        units * size / upem
+        advance_width(&self.face, self.advances, text, size)
     }
+}
+
+/// Width of `text` at `size` points in `face`, with `advances` from
+/// [`advance_table`] for the common code points.
+pub fn advance_width(face: &ttf_parser::Face, advances: &[u16], text: &str, size: f32) -> f32 {
+    let upem = f32::from(face.units_per_em());
+    let missing = upem * 0.5;
+    let units: f32 = text
+        .chars()
+        .map(|c| match advances.get(c as usize) {
+            Some(&NO_GLYPH) => missing,
+            Some(a) => f32::from(*a),
+            None => face.glyph_index(c).and_then(|g| face.glyph_hor_advance(g)).map_or(missing, f32::from),
+        })
+        .sum();
+    units * size / upem
 }
 
 pub fn rgb(hex: u32) -> Color {

@@ -210,7 +210,7 @@ fn table(c: &mut Canvas, f: &Fonts, report: &Report, v: &TableView) {
     // Column widths: each column gets at least its longest word (so ids and
     // statuses do not break mid-word), then the rest of the width goes to the
     // columns whose text is longer than that, in proportion.
-    let sample = |i: usize| rows.iter().take(100).map(move |r| &r[i]);
+    let sample = |i: usize| rows.iter().take(crate::document::WIDTH_SAMPLE_ROWS).map(move |r| &r[i]);
     let longest_word = |i: usize| -> f32 {
         sample(i)
             .flat_map(|t| t.split_whitespace())
@@ -222,17 +222,14 @@ fn table(c: &mut Canvas, f: &Fonts, report: &Report, v: &TableView) {
     let natural: Vec<f32> = (0..header.len())
         .map(|i| (sample(i).map(|t| f.regular.width(t, size)).fold(0.0, f32::max) + 2.0 * pad).clamp(min[i], 260.0))
         .collect();
-    let min_total: f32 = min.iter().sum();
-    let widths: Vec<f32> = if min_total >= width {
-        min.iter().map(|m| m * width / min_total).collect()
-    } else {
-        let slack: f32 = natural.iter().zip(&min).map(|(n, m)| n - m).sum();
-        let extra = width - min_total;
-        min.iter()
-            .zip(&natural)
-            .map(|(m, n)| if slack > 0.0 { m + extra * (n - m) / slack } else { m + extra / header.len() as f32 })
-            .collect()
-    };
+    let widths: Vec<f32> = crate::document::column_widths(
+        &min.iter().map(|w| f64::from(*w)).collect::<Vec<_>>(),
+        &natural.iter().map(|w| f64::from(*w)).collect::<Vec<_>>(),
+        f64::from(width),
+    )
+    .into_iter()
+    .map(|w| w as f32)
+    .collect();
     let cells = |font: &FontRef, texts: &[String]| -> Vec<Vec<String>> {
         texts
             .iter()
