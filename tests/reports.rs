@@ -517,3 +517,52 @@ fn compressed_pdf_streams_never_trip_the_gate() {
         }
     }
 }
+
+/// Every picture in a DOCX and every chart in an XLSX carries a text
+/// alternative that names its data, and DOCX pictures have distinct ids.
+#[test]
+fn pictures_and_charts_have_text_alternatives() {
+    use std::io::Read;
+    let snapshot = common::load_text(&common::sample_text(), &LoadOptions::default());
+    let part = |bytes: &[u8], name: &str| -> Option<String> {
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut f = zip.by_name(name).ok()?;
+        let mut s = String::new();
+        f.read_to_string(&mut s).unwrap();
+        Some(s)
+    };
+    let (mut pictures, mut charts) = (0, 0);
+    for a in common::render_all(&snapshot) {
+        if a.name.ends_with(".docx") {
+            let doc = part(&a.bytes, "word/document.xml").unwrap();
+            let tags: Vec<&str> = doc.split("<wp:docPr ").skip(1).map(|t| &t[..t.find("/>").unwrap()]).collect();
+            let mut ids = std::collections::BTreeSet::new();
+            for t in &tags {
+                let descr = t.split("descr=\"").nth(1).map(|d| &d[..d.find('"').unwrap()]).unwrap_or("");
+                assert!(descr.contains(": "), "{}: picture without a data description: {t}", a.name);
+                let id = t.split(" id=\"").nth(1).map(|d| &d[..d.find('"').unwrap()]).unwrap();
+                assert!(ids.insert(id.to_string()), "{}: picture id {id} twice", a.name);
+            }
+            pictures += tags.len();
+        } else if a.name.ends_with(".xlsx") {
+            for i in 1.. {
+                let Some(drawing) = part(&a.bytes, &format!("xl/drawings/drawing{i}.xml")) else { break };
+                for t in drawing.split("<xdr:graphicFrame").skip(1) {
+                    assert!(t.contains(" descr=\"") && t.contains(": "), "{}: chart without alternative text", a.name);
+                    charts += 1;
+                }
+            }
+        }
+    }
+    // One picture and one chart per chart block (the sample sets no logo).
+    let posture = cavra_reports::model::Posture::compute(&snapshot);
+    let blocks: usize = cavra_reports::model::ReportKind::ALL
+        .iter()
+        .map(|k| {
+            let r = cavra_reports::model::build_report(*k, &snapshot, &posture, &Default::default());
+            r.blocks.iter().filter(|b| matches!(b, cavra_reports::model::report::Block::Chart(_))).count()
+        })
+        .sum();
+    assert!(blocks > 0);
+    assert_eq!((pictures, charts), (blocks, blocks));
+}

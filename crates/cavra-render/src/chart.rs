@@ -108,7 +108,9 @@ pub struct Layout {
     pub description: String,
 }
 
-fn fmt(v: f64) -> String {
+/// A chart value as labels and text alternatives show it: whole numbers
+/// without decimals, others with one.
+pub(crate) fn fmt(v: f64) -> String {
     if v.fract() == 0.0 {
         format!("{v:.0}")
     } else {
@@ -137,16 +139,6 @@ pub fn heat_colour(score: f64) -> String {
     format!("#{:02x}{:02x}{:02x}", r.round() as u8, g.round() as u8, b.round() as u8)
 }
 
-fn describe(c: &Chart) -> String {
-    let mut parts = Vec::new();
-    for s in &c.series {
-        let values: Vec<String> =
-            c.categories.iter().zip(&s.values).map(|(cat, v)| format!("{cat} {}", fmt(*v))).collect();
-        parts.push(format!("{}: {}", s.name, values.join(", ")));
-    }
-    format!("{}. {}", c.title, parts.join("; "))
-}
-
 /// Lays a chart out in a `width` × `height` box.
 pub fn layout(c: &Chart, width: f64, height: f64) -> Layout {
     let mut l = Layout {
@@ -159,7 +151,7 @@ pub fn layout(c: &Chart, width: f64, height: f64) -> Layout {
         labels: Vec::new(),
         axes: Vec::new(),
         legend: Vec::new(),
-        description: describe(c),
+        description: crate::document::chart_alt_text(c),
     };
     match c.kind {
         ChartKind::Bar => bars(c, &mut l),

@@ -185,6 +185,82 @@ pub fn column_widths(min: &[f64], natural: &[f64], available: f64) -> Vec<f64> {
 /// Rows sampled to measure a table's columns.
 pub const WIDTH_SAMPLE_ROWS: usize = 100;
 
+/// The text alternative of a chart: its title, then each series' values by
+/// category (what HTML's `aria-label`, a DOCX picture's description and an
+/// XLSX chart's alternative text say).
+///
+/// ```
+/// use cavra_model::report::{Chart, ChartKind, Series};
+/// let chart = Chart {
+///     kind: ChartKind::Bar,
+///     title: "Decisions".into(),
+///     categories: vec!["block".into(), "allow".into()],
+///     series: vec![Series { name: "decisions".into(), values: vec![3.0, 1.5] }],
+/// };
+/// assert_eq!(cavra_render::document::chart_alt_text(&chart), "Decisions. decisions: block 3, allow 1.5");
+/// ```
+pub fn chart_alt_text(chart: &Chart) -> String {
+    let mut parts = Vec::new();
+    for s in &chart.series {
+        let values: Vec<String> =
+            chart.categories.iter().zip(&s.values).map(|(cat, v)| format!("{cat} {}", crate::chart::fmt(*v))).collect();
+        parts.push(format!("{}: {}", s.name, values.join(", ")));
+    }
+    format!("{}. {}", chart.title, parts.join("; "))
+}
+
+/// As [`chart_alt_text`], within `max` UTF-16 units (Excel keeps at most
+/// 255): when the data does not fit, the title and where the values are.
+///
+/// ```
+/// use cavra_model::report::{Chart, ChartKind, Series};
+/// let chart = Chart {
+///     kind: ChartKind::HeatMap,
+///     title: "Coverage".into(),
+///     categories: (0..40).map(|i| format!("surface {i}")).collect(),
+///     series: vec![Series { name: "agent".into(), values: vec![1.0; 40] }],
+/// };
+/// let short = cavra_render::document::chart_alt_text_within(&chart, 255);
+/// assert_eq!(short, "Coverage: 1 series over 40 categories; the values are in the cells beside the chart.");
+/// ```
+pub fn chart_alt_text_within(chart: &Chart, max: usize) -> String {
+    let full = chart_alt_text(chart);
+    if full.encode_utf16().count() <= max {
+        return full;
+    }
+    let tail = format!(
+        ": {} series over {} categories; the values are in the cells beside the chart.",
+        chart.series.len(),
+        chart.categories.len()
+    );
+    let room = max.saturating_sub(tail.encode_utf16().count());
+    format!("{}{tail}", cut_to_units(&chart.title, room))
+}
+
+/// The longest start of `s` within `max` UTF-16 units, cut between
+/// characters.
+///
+/// ```
+/// assert_eq!(cavra_render::document::cut_to_units("héllo", 3), "hél");
+/// ```
+pub fn cut_to_units(s: &str, max: usize) -> String {
+    let mut units = 0;
+    s.chars()
+        .take_while(|c| {
+            units += c.len_utf16();
+            units <= max
+        })
+        .collect()
+}
+
+/// Excel's limit on a chart's alternative text, in UTF-16 units.
+pub const SHEET_ALT_TEXT_UNITS: usize = 255;
+
+/// The text alternative of the theme's logo.
+pub fn logo_alt_text(branding: &str) -> String {
+    format!("{branding} logo")
+}
+
 /// Rows a PDF table shows at most when its block sets no cap of its own.
 pub const PDF_TABLE_ROWS: usize = 200;
 

@@ -288,13 +288,24 @@ fn chart_rows(c: &cavra_model::report::Chart) -> (Vec<String>, Vec<Vec<String>>)
     }
 }
 
+/// The text alternatives of the document's pictures, in the order they are
+/// drawn: the logo (when there is one), then each chart.
+fn picture_alt_texts(report: &Report) -> Vec<String> {
+    let logo = report.theme.logo.as_ref().map(|_| crate::document::logo_alt_text(&report.meta.branding));
+    let charts = report.blocks.iter().filter_map(|b| match b {
+        Block::Chart(c) => Some(crate::document::chart_alt_text(c)),
+        _ => None,
+    });
+    logo.into_iter().chain(charts).collect()
+}
+
 impl Renderer for DocxRenderer {
     fn render_to(&self, report: &Report, out: &mut dyn std::io::Write) -> Result<(), RenderError> {
         let backend = |message: String| RenderError::Backend { format: Format::Docx, message };
         let docx = build(report)?;
         let mut raw = std::io::Cursor::new(Vec::new());
         docx.build().pack(&mut raw).map_err(|e| backend(e.to_string()))?;
-        let packed = pack::repack(raw.get_ref()).map_err(backend)?;
+        let packed = pack::repack(raw.get_ref(), &picture_alt_texts(report)).map_err(backend)?;
         out.write_all(&packed).map_err(|e| RenderError::write(Format::Docx, e))
     }
 }

@@ -42,7 +42,54 @@ fn renumber(text: &str, map: &BTreeMap<u64, u64>) -> String {
     out
 }
 
-pub(super) fn repack(raw: &[u8]) -> Result<Vec<u8>, String> {
+/// Gives the pictures of `document` their text alternatives (`descr`), the
+/// `k`-th picture the `k`-th of `alts`, and ids 1, 2, 3… in order.
+fn describe_pictures(document: &str, alts: &[String]) -> String {
+    const DOC_PR: &str = "<wp:docPr ";
+    let mut out = String::with_capacity(document.len() + alts.iter().map(String::len).sum::<usize>() * 2);
+    let mut rest = document;
+    let mut k = 0;
+    while let Some(i) = rest.find(DOC_PR) {
+        out.push_str(&rest[..i + DOC_PR.len()]);
+        rest = &rest[i + DOC_PR.len()..];
+        if let Some(alt) = alts.get(k) {
+            out.push_str("descr=\"");
+            out.push_str(&xml_attribute(alt));
+            out.push_str("\" ");
+        }
+        k += 1;
+        // docx-rs numbers every picture 1; each gets its own id.
+        if let Some(after) = rest.strip_prefix("id=\"") {
+            let digits = after.chars().take_while(char::is_ascii_digit).count();
+            if after[digits..].starts_with('"') {
+                out.push_str(&format!("id=\"{k}\""));
+                rest = &after[digits + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `s` as an XML attribute value: markup characters as entities, control
+/// characters dropped.
+fn xml_attribute(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in crate::text::strip_controls(s).chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Repacks the docx-rs package `raw` deterministically, with `alts` as the
+/// pictures' text alternatives (see [`describe_pictures`]).
+pub(super) fn repack(raw: &[u8], alts: &[String]) -> Result<Vec<u8>, String> {
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(raw)).map_err(|e| e.to_string())?;
     let mut parts: Vec<(String, Vec<u8>)> = Vec::with_capacity(zip.len());
     for i in 0..zip.len() {
@@ -77,6 +124,7 @@ pub(super) fn repack(raw: &[u8]) -> Result<Vec<u8>, String> {
             if name == "word/document.xml" {
                 text =
                     text.replace("<w:trPr><w:cantSplit /></w:trPr>", "<w:trPr><w:cantSplit /><w:tblHeader /></w:trPr>");
+                text = describe_pictures(&text, alts);
             }
             if name == "word/styles.xml" {
                 // Word and other readers find the base style by this flag.
@@ -100,4 +148,25 @@ pub(super) fn repack(raw: &[u8]) -> Result<Vec<u8>, String> {
         out.write_all(&content).map_err(|e| e.to_string())?;
     }
     Ok(out.finish().map_err(|e| e.to_string())?.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pictures_get_their_text_alternatives_in_order() {
+        let doc = r#"<w:p><wp:docPr id="1" name="Figure" /></w:p><wp:docPr id="2" name="Figure" />"#;
+        let alts = ["Logo".to_string(), "Decisions. a 1 & b <2>".to_string()];
+        assert_eq!(
+            describe_pictures(doc, &alts),
+            r#"<w:p><wp:docPr descr="Logo" id="1" name="Figure" /></w:p><wp:docPr descr="Decisions. a 1 &amp; b &lt;2&gt;" id="2" name="Figure" />"#
+        );
+        let same_ids = r#"<wp:docPr id="1" name="Figure" /><wp:docPr id="1" name="Figure" />"#;
+        assert_eq!(
+            describe_pictures(same_ids, &[]),
+            r#"<wp:docPr id="1" name="Figure" /><wp:docPr id="2" name="Figure" />"#,
+            "ids are renumbered even without alternatives"
+        );
+    }
 }

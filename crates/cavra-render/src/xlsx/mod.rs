@@ -164,7 +164,10 @@ fn summary(wb: &mut Workbook, report: &Report, f: &Formats, used: &mut BTreeSet<
         let (w, h) = crate::document::logo_box(crate::document::Medium::Sheet);
         let image = rust_xlsxwriter::Image::new_from_buffer(&logo.png)?
             .set_scale_to_size(w as u32, h as u32, true)
-            .set_alt_text(format!("{} logo", clean(&m.branding)));
+            .set_alt_text(crate::document::cut_to_units(
+                &crate::document::logo_alt_text(&clean(&m.branding)),
+                crate::document::SHEET_ALT_TEXT_UNITS,
+            ));
         ws.insert_image(0, 2, &image)?;
     }
     let window = report.window_label();
@@ -273,7 +276,10 @@ fn charts(wb: &mut Workbook, charts: &[&Chart], f: &Formats, used: &mut BTreeSet
         let last = head + cats.len().max(1) as u32;
         let mut chart = XChart::new(chart_type(c.kind));
         let (w, h) = crate::document::chart_box(c, crate::document::Medium::Sheet);
-        chart.set_width(w as u32).set_height(h as u32);
+        chart
+            .set_width(w as u32)
+            .set_height(h as u32)
+            .set_alt_text(clean(&crate::document::chart_alt_text_within(c, crate::document::SHEET_ALT_TEXT_UNITS)));
         chart.title().set_name((name.as_str(), row, 0));
         for j in 0..series.len() {
             let col = 1 + j as u16;
