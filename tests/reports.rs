@@ -566,3 +566,19 @@ fn pictures_and_charts_have_text_alternatives() {
     assert!(blocks > 0);
     assert_eq!((pictures, charts), (blocks, blocks));
 }
+
+/// Every PDF names its language and asks viewers to show its title.
+#[test]
+fn pdfs_name_their_language_and_show_their_title() {
+    let snapshot = common::load_text(&common::sample_text(), &LoadOptions::default());
+    let mut checked = 0;
+    for a in common::render_all(&snapshot).iter().filter(|a| a.name.ends_with(".pdf")) {
+        let doc = lopdf::Document::load_mem(&a.bytes).unwrap();
+        let catalog = doc.catalog().unwrap();
+        assert_eq!(catalog.get(b"Lang").and_then(lopdf::Object::as_str).unwrap(), b"en", "{}", a.name);
+        let prefs = catalog.get(b"ViewerPreferences").and_then(lopdf::Object::as_dict).unwrap();
+        assert!(prefs.get(b"DisplayDocTitle").and_then(lopdf::Object::as_bool).unwrap(), "{}", a.name);
+        checked += 1;
+    }
+    assert_eq!(checked, cavra_reports::model::ReportKind::ALL.len());
+}

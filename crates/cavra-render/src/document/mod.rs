@@ -261,6 +261,10 @@ pub fn logo_alt_text(branding: &str) -> String {
     format!("{branding} logo")
 }
 
+/// The language documents are written in (BCP 47): HTML's `lang` and the
+/// PDF catalog's `/Lang`.
+pub const LANGUAGE: &str = "en";
+
 /// Rows a PDF table shows at most when its block sets no cap of its own.
 pub const PDF_TABLE_ROWS: usize = 200;
 

@@ -31,6 +31,8 @@ struct Page<'a> {
     generated: String,
     /// `#RRGGBB`, formatted here from a number (never text from input).
     accent: String,
+    /// The document's language.
+    lang: &'static str,
     /// The house palette as CSS custom properties.
     palette: String,
     /// The logo's largest box, in pixels.
@@ -176,6 +178,7 @@ impl Renderer for HtmlRenderer {
             window: report.window_label(),
             generated: report.theme.show_time(report.meta.generated_at),
             accent: report.theme.accent_hex(),
+            lang: crate::document::LANGUAGE,
             palette: palette_css(),
             logo_box: crate::document::logo_box(crate::document::Medium::Screen),
             logo,

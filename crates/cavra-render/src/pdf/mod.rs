@@ -544,7 +544,8 @@ fn compress_streams(lo: &mut lopdf::Document) {
 }
 
 /// Makes the file a pure function of the report: a content-derived trailer
-/// `/ID`, and no empty PDF/X version key (the file is not PDF/X).
+/// `/ID`, and no empty PDF/X version key (the file is not PDF/X); sets the
+/// document's language and asks viewers to show its title.
 fn fix_up(lo: &mut lopdf::Document, report: &Report) {
     let digest = Sha256::digest(format!(
         "{}\n{}\n{}",
@@ -560,6 +561,17 @@ fn fix_up(lo: &mut lopdf::Document, report: &Report) {
             if empty {
                 info.remove(b"GTS_PDFXVersion");
             }
+        }
+    }
+    // The document's language, and its title (not the file name) in the
+    // viewer's title bar: what readers and accessibility checkers look for
+    // first.
+    if let Ok(root) = lo.trailer.get(b"Root").and_then(lopdf::Object::as_reference) {
+        if let Ok(catalog) = lo.get_object_mut(root).and_then(lopdf::Object::as_dict_mut) {
+            catalog.set("Lang", lopdf::Object::string_literal(crate::document::LANGUAGE));
+            let mut prefs = lopdf::Dictionary::new();
+            prefs.set("DisplayDocTitle", true);
+            catalog.set("ViewerPreferences", prefs);
         }
     }
 }
