@@ -151,9 +151,37 @@ impl Format {
 
     /// Whether the artifact is UTF-8 text.
     pub fn is_text(self) -> bool {
+        self.container() == Container::Text
+    }
+
+    /// What the format's bytes are, as the output gate reads them back.
+    ///
+    /// ```
+    /// use cavra_render::{Container, Format, Streaming};
+    /// assert_eq!(Format::Docx.container(), Container::Zip);
+    /// assert_eq!(Format::Pdf.container(), Container::Pdf);
+    /// assert_eq!(Format::Csv.streaming(), Streaming::Lines);
+    /// assert_eq!(Format::Html.streaming(), Streaming::No);
+    /// ```
+    pub fn container(self) -> Container {
         match self {
-            Format::Markdown | Format::Csv | Format::Json | Format::Jsonl | Format::SignedJson | Format::Html => true,
-            Format::Xlsx | Format::Docx | Format::Pdf => false,
+            Format::Markdown | Format::Csv | Format::Json | Format::Jsonl | Format::SignedJson | Format::Html => {
+                Container::Text
+            }
+            Format::Xlsx | Format::Docx => Container::Zip,
+            Format::Pdf => Container::Pdf,
+        }
+    }
+
+    /// How the format takes a dataset's rows read while it is written
+    /// ([`render_streamed`]).
+    pub fn streaming(self) -> Streaming {
+        match self {
+            Format::Jsonl | Format::Csv => Streaming::Lines,
+            Format::Xlsx => Streaming::Workbook,
+            Format::Markdown | Format::Json | Format::SignedJson | Format::Html | Format::Docx | Format::Pdf => {
+                Streaming::No
+            }
         }
     }
 
@@ -170,6 +198,32 @@ impl Format {
             Format::Pdf => &pdf::PdfRenderer,
         }
     }
+}
+
+/// What a format's bytes are, as the output gate reads them back: each
+/// kind has its own reader, so a new format names one of these (or adds a
+/// kind with its reader) and the gate follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Container {
+    /// UTF-8 text, scanned line by line.
+    Text,
+    /// A PDF, parsed back and scanned object by object, decoded streams
+    /// included.
+    Pdf,
+    /// A zip of parts (XLSX, DOCX), each part scanned but pictures.
+    Zip,
+}
+
+/// How a format takes rows read while it is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Streaming {
+    /// It needs every row at once.
+    No,
+    /// One line per row, through the line-by-line gate (CSV, JSON Lines).
+    Lines,
+    /// A workbook written into a seekable file and gated as it is read
+    /// back (XLSX).
+    Workbook,
 }
 
 impl fmt::Display for Format {
@@ -529,16 +583,18 @@ fn pdf_text_hit(bytes: &[u8]) -> Option<SensitiveKind> {
 /// # Errors
 /// [`RenderError::UnsafeOutput`] naming the artifact (and part) and offset.
 pub fn gate_bytes(name: &str, format: Format, bytes: &[u8]) -> Result<(), RenderError> {
-    if format.is_text() {
-        if let Some(d) = scan_bytes(bytes).into_iter().next() {
-            return Err(RenderError::UnsafeOutput { artifact: name.to_string(), offset: d.range.start, kind: d.kind });
+    match format.container() {
+        Container::Text => match scan_bytes(bytes).into_iter().next() {
+            Some(d) => {
+                Err(RenderError::UnsafeOutput { artifact: name.to_string(), offset: d.range.start, kind: d.kind })
+            }
+            None => Ok(()),
+        },
+        Container::Pdf => gate_pdf(name, bytes),
+        Container::Zip => {
+            let zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+                .map_err(|e| RenderError::Backend { format, message: e.to_string() })?;
+            stream::gate_zip_parts(name, format, zip)
         }
-        return Ok(());
     }
-    let backend = |message: String| RenderError::Backend { format, message };
-    if format == Format::Pdf {
-        return gate_pdf(name, bytes);
-    }
-    let zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| backend(e.to_string()))?;
-    stream::gate_zip_parts(name, format, zip)
 }

@@ -159,7 +159,7 @@ pub fn write_gated_seekable<W: Read + Write + Seek + Send>(
     format: Format,
     out: &mut W,
 ) -> Result<Written, RenderError> {
-    if format != Format::Xlsx {
+    if format.streaming() != crate::Streaming::Workbook {
         return write_gated(gated, format, out);
     }
     let report = gated.report();
@@ -299,16 +299,14 @@ pub fn render_streamed<W: Read + Write + Seek + Send>(
         });
     }
     let name = crate::artifact_name(report, format);
-    match format {
-        Format::Jsonl | Format::Csv => {}
-        Format::Xlsx => {
+    match format.streaming() {
+        crate::Streaming::Lines => {}
+        crate::Streaming::Workbook => {
             let start = out.stream_position().map_err(|e| RenderError::write(format, e))?;
             crate::xlsx::render_streamed(report, &mut rows, &mut *out)?;
             return gate_written_zip(&name, format, out, start);
         }
-        Format::Markdown | Format::Json | Format::SignedJson | Format::Html | Format::Docx | Format::Pdf => {
-            return Err(RenderError::NotStreamable { format })
-        }
+        crate::Streaming::No => return Err(RenderError::NotStreamable { format }),
     }
     let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
     let mut w = GatedWriter::new(&mut buffered);
