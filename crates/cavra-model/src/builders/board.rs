@@ -16,6 +16,11 @@ pub(super) fn top_risks(findings: &[Finding], n: usize) -> Vec<&Finding> {
     v
 }
 
+/// `n` and the noun for that many.
+fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 pub(super) fn build(ctx: &Ctx) -> Report {
     let p = ctx.posture;
     let o = &p.overview;
@@ -69,12 +74,19 @@ pub(super) fn build(ctx: &Ctx) -> Report {
     r.blocks.push(heading(2, "Key figures"));
     r.blocks.push(Block::Kpis { items: ctx.overview_kpis() });
     r.blocks.push(para(&format!(
-        "{} agents were active; {} of six control surfaces were observed, with a coverage score of {}/100. {} incidents are open or contained and {} policy exceptions are in force ({} past expiry).",
-        p.agents.len(),
+        "{} {} active; {} of six control surfaces were observed, with a coverage score of {}/100. {} open or contained and {} in force ({} past expiry).",
+        counted(p.agents.len(), "agent", "agents"),
+        if p.agents.len() == 1 { "was" } else { "were" },
         observed_surfaces,
         p.coverage.coverage_score,
-        ctx.open_incidents(),
-        ctx.active_exceptions(),
+        match ctx.open_incidents() {
+            1 => "1 incident is".to_string(),
+            n => format!("{n} incidents are"),
+        },
+        match ctx.active_exceptions() {
+            1 => "1 policy exception is".to_string(),
+            n => format!("{n} policy exceptions are"),
+        },
         ctx.expired_but_active()
     )));
     r.blocks.push(Block::Chart(Chart {

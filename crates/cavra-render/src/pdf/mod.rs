@@ -87,24 +87,32 @@ fn kpis(c: &mut Canvas, f: &Fonts, items: &[Kpi]) {
     let per_row = 4usize;
     let gap = 8.0;
     let w = (c.content_width() - gap * (per_row as f32 - 1.0)) / per_row as f32;
-    let h = 62.0;
+    // A label takes up to two lines (the last cut if longer still); a row of
+    // tiles grows by a line when one of its labels needs two.
+    let label_lines = |k: &Kpi| -> Vec<String> {
+        let mut lines = wrap(&f.regular, &clean(&k.label).to_uppercase(), 6.5, w - 12.0);
+        if lines.len() > 2 {
+            lines.truncate(2);
+            lines[1] = fit(&f.regular, &format!("{}…", lines[1]), 6.5, w - 12.0);
+        }
+        lines
+    };
     for chunk in items.chunks(per_row) {
+        let labels: Vec<Vec<String>> = chunk.iter().map(label_lines).collect();
+        let extra = if labels.iter().any(|l| l.len() > 1) { 8.0 } else { 0.0 };
+        let h = 62.0 + extra;
         c.ensure(h + gap);
-        for (i, k) in chunk.iter().enumerate() {
+        for (i, (k, label)) in chunk.iter().zip(&labels).enumerate() {
             let x = MARGIN + i as f32 * (w + gap);
             c.rect(x, c.y, w, h, rgb(TILE));
             c.rect(x, c.y, 3.0, h, rgb(c.accent));
-            c.text_at(
-                &f.regular,
-                &fit(&f.regular, &clean(&k.label).to_uppercase(), 6.5, w - 12.0),
-                6.5,
-                x + 8.0,
-                c.y + 12.0,
-                rgb(MUTED),
-            );
-            c.text_at(&f.bold, &fit(&f.bold, &clean(&k.value), 15.0, w - 12.0), 15.0, x + 8.0, c.y + 32.0, rgb(INK));
+            for (j, line) in label.iter().enumerate() {
+                c.text_at(&f.regular, line, 6.5, x + 8.0, c.y + 12.0 + 8.0 * j as f32, rgb(MUTED));
+            }
+            let value = fit(&f.bold, &clean(&k.value), 15.0, w - 12.0);
+            c.text_at(&f.bold, &value, 15.0, x + 8.0, c.y + 32.0 + extra, rgb(INK));
             for (j, line) in wrap(&f.regular, &clean(&k.note), 6.5, w - 12.0).iter().take(2).enumerate() {
-                c.text_at(&f.regular, line, 6.5, x + 8.0, c.y + 44.0 + 8.0 * j as f32, rgb(MUTED));
+                c.text_at(&f.regular, line, 6.5, x + 8.0, c.y + 44.0 + extra + 8.0 * j as f32, rgb(MUTED));
             }
         }
         c.y += h + gap;
