@@ -193,14 +193,12 @@ pub fn write_zip_to<W: Write + Seek>(mut entries: Vec<Entry>, jobs: usize, out: 
     if let Some(w) = entries.windows(2).find(|w| w[0].path == w[1].path) {
         return Err(PackageError::Archive(format!("duplicate entry `{}`", w[0].path)));
     }
-    let zip_err = |err: zip::result::ZipError| PackageError::Archive(err.to_string());
-    let io_err = |err: std::io::Error| PackageError::Archive(err.to_string());
     let packed = cavra_render::parallel::map_ordered(&entries, jobs, |e| -> Result<Option<Packed>, PackageError> {
         if already_compressed(&e.path) {
             return Ok(None);
         }
         Ok(Some(if e.len() > SPOOL_DEFLATED_OVER {
-            Packed::Spooled(deflate(e, tempfile::tempfile().map_err(io_err)?)?)
+            Packed::Spooled(deflate(e, tempfile::tempfile().map_err(archive_error)?)?)
         } else {
             Packed::Bytes(deflate(e, std::io::Cursor::new(Vec::new()))?)
         }))
@@ -211,21 +209,25 @@ pub fn write_zip_to<W: Write + Seek>(mut entries: Vec<Entry>, jobs: usize, out: 
             Some(Packed::Bytes(one)) => copy_raw(&mut zip, one)?,
             Some(Packed::Spooled(one)) => copy_raw(&mut zip, one)?,
             None => {
-                zip.start_file(e.path.as_str(), options(e, CompressionMethod::Stored)).map_err(zip_err)?;
-                e.copy_to(&mut zip).map_err(io_err)?;
+                zip.start_file(e.path.as_str(), options(e, CompressionMethod::Stored)).map_err(archive_error)?;
+                e.copy_to(&mut zip).map_err(archive_error)?;
             }
         }
     }
-    zip.finish().map_err(zip_err)
+    zip.finish().map_err(archive_error)
+}
+
+/// A zip or I/O failure while writing a package.
+fn archive_error(err: impl std::fmt::Display) -> PackageError {
+    PackageError::Archive(err.to_string())
 }
 
 /// `e` deflated on its own into a one-file zip written to `sink`.
 fn deflate<W: Write + Seek>(e: &Entry, sink: W) -> Result<W, PackageError> {
     let mut one = ZipWriter::new(sink);
-    one.start_file(e.path.as_str(), options(e, CompressionMethod::Deflated))
-        .map_err(|err| PackageError::Archive(err.to_string()))?;
-    e.copy_to(&mut one).map_err(|err| PackageError::Archive(err.to_string()))?;
-    one.finish().map_err(|err| PackageError::Archive(err.to_string()))
+    one.start_file(e.path.as_str(), options(e, CompressionMethod::Deflated)).map_err(archive_error)?;
+    e.copy_to(&mut one).map_err(archive_error)?;
+    one.finish().map_err(archive_error)
 }
 
 /// A member deflated on its own: a one-file zip in memory or on disk.
@@ -236,10 +238,9 @@ enum Packed {
 
 /// Copies the only member of the one-file zip `one` into `zip` as it is.
 fn copy_raw<W: Write + Seek>(zip: &mut ZipWriter<W>, mut one: impl Read + Seek) -> Result<(), PackageError> {
-    let zip_err = |err: zip::result::ZipError| PackageError::Archive(err.to_string());
-    one.rewind().map_err(|e| PackageError::Archive(e.to_string()))?;
-    let mut single = zip::ZipArchive::new(one).map_err(zip_err)?;
-    let member = single.by_index_raw(0).map_err(zip_err)?;
-    zip.raw_copy_file(member).map_err(zip_err)?;
+    one.rewind().map_err(archive_error)?;
+    let mut single = zip::ZipArchive::new(one).map_err(archive_error)?;
+    let member = single.by_index_raw(0).map_err(archive_error)?;
+    zip.raw_copy_file(member).map_err(archive_error)?;
     Ok(())
 }

@@ -47,14 +47,19 @@ struct ChartMetrics {
     heat_row: f64,
 }
 
+/// A spreadsheet chart's box: one size whatever it shows (Excel's default).
+const SHEET_CHART: (f64, f64) = (480.0, 288.0);
+
 impl Medium {
-    fn chart_metrics(self) -> ChartMetrics {
+    /// `None` where a chart's box does not depend on what it shows.
+    fn chart_metrics(self) -> Option<ChartMetrics> {
         match self {
-            Medium::Screen => ChartMetrics { width: 760.0, bar: 28.0, line: 260.0, donut: 220.0, heat_row: 24.0 },
-            Medium::Page { width } => ChartMetrics { width, bar: 24.0, line: 220.0, donut: 190.0, heat_row: 16.0 },
-            Medium::Word => ChartMetrics { width: 640.0, bar: 28.0, line: 240.0, donut: 200.0, heat_row: 20.0 },
-            // A spreadsheet chart keeps one size whatever it shows.
-            Medium::Sheet => ChartMetrics { width: 480.0, bar: 0.0, line: 288.0, donut: 288.0, heat_row: 0.0 },
+            Medium::Screen => Some(ChartMetrics { width: 760.0, bar: 28.0, line: 260.0, donut: 220.0, heat_row: 24.0 }),
+            Medium::Page { width } => {
+                Some(ChartMetrics { width, bar: 24.0, line: 220.0, donut: 190.0, heat_row: 16.0 })
+            }
+            Medium::Word => Some(ChartMetrics { width: 640.0, bar: 28.0, line: 240.0, donut: 200.0, heat_row: 20.0 }),
+            Medium::Sheet => None,
         }
     }
 }
@@ -74,10 +79,7 @@ impl Medium {
 /// assert_eq!(chart_box(&chart, Medium::Page { width: 500.0 }).0, 500.0);
 /// ```
 pub fn chart_box(chart: &Chart, medium: Medium) -> (f64, f64) {
-    let m = medium.chart_metrics();
-    if medium == Medium::Sheet {
-        return (m.width, m.line);
-    }
+    let Some(m) = medium.chart_metrics() else { return SHEET_CHART };
     let height = match chart.kind {
         ChartKind::Bar => 30.0 + m.bar * chart.categories.len().max(1) as f64,
         ChartKind::Line => m.line,
