@@ -537,3 +537,34 @@ fn a_package_sealed_into_a_file_is_the_package_sealed_in_memory() {
     let big_back = entries(&on_disk).into_iter().find(|e| e.path == "siem/big.jsonl").unwrap();
     assert_eq!(big_back.to_bytes().unwrap(), big);
 }
+
+/// A file-backed member that changes after its digest was taken is sealed
+/// with the changed bytes and the old digest: the package does not verify.
+#[test]
+fn a_file_member_swapped_before_sealing_fails_verification() {
+    use cavra_package::archive::Spool;
+    use cavra_package::{seal_to, Header, ManifestArtifact, RetentionClass};
+    let key = SigningKey::generate().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rows.jsonl");
+    std::fs::write(&path, b"{\"x\":1}\n").unwrap();
+    let entry = Entry {
+        path: "siem/rows.jsonl".into(),
+        body: Body::Spooled(Spool::from_file(std::fs::File::open(&path).unwrap()).unwrap()),
+    };
+    let artifact = ManifestArtifact::for_entry(&entry, "jsonl", "application/jsonl").unwrap();
+    std::fs::write(&path, b"{\"x\":2}\n").unwrap(); // same length, other bytes
+    let header = Header {
+        package_id: "pkg-swap".into(),
+        package_type: PackageType::SiemExportBundle,
+        retention_class: RetentionClass::OperationalRecord,
+        tenant_ref: "tenant:t".into(),
+        tenant_display_name: "T".into(),
+        generated_at: "2026-11-01T00:00:00Z".into(),
+        snapshot_digest: "sha256:0".into(),
+        delivery_targets: Vec::new(),
+    };
+    let (_, out) = seal_to(header, vec![entry], vec![artifact], &key, Cursor::new(Vec::new())).unwrap();
+    let v = verify(out.get_ref(), &key);
+    assert!(!v.ok(), "a swapped member must not verify: {v:?}");
+}
