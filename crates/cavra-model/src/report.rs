@@ -281,6 +281,7 @@ impl Report {
                 columns: picked.iter().map(|i| &dataset.columns[*i]).collect(),
                 rows,
                 total,
+                filtered_on: None,
             });
         }
         let (mut rows, mut total) = (Vec::new(), 0usize);
@@ -297,7 +298,17 @@ impl Report {
                 }
             }
         }
-        Some(TableView { dataset, columns: picked.iter().map(|i| &dataset.columns[*i]).collect(), rows, total })
+        let filtered_on = match filter_col {
+            Some((Some(i), _)) if !picked.contains(&i) => Some(&dataset.columns[i]),
+            _ => None,
+        };
+        Some(TableView {
+            dataset,
+            columns: picked.iter().map(|i| &dataset.columns[*i]).collect(),
+            rows,
+            total,
+            filtered_on,
+        })
     }
 }
 
@@ -434,6 +445,9 @@ pub struct TableView<'a> {
     pub rows: Vec<Vec<Cell>>,
     /// Rows matching the filter before the cap.
     pub total: usize,
+    /// The column the rows are filtered on, when the view leaves it out
+    /// (every shown row holds the same value there, so it hides nothing).
+    pub filtered_on: Option<&'a Column>,
 }
 
 impl TableView<'_> {

@@ -34,6 +34,9 @@ pub struct Label {
     pub text: String,
     /// `start`, `middle` or `end`.
     pub anchor: &'static str,
+    /// Drawn reading upwards (turned a quarter counter-clockwise about its
+    /// anchor), so narrow columns' labels never overlap.
+    pub vertical: bool,
 }
 
 /// A polyline series.
@@ -106,6 +109,8 @@ pub struct Layout {
     pub legend: Vec<LegendItem>,
     /// Text alternative describing the data.
     pub description: String,
+    /// The size labels are drawn at on the medium (to leave them room).
+    pub label_size: f64,
 }
 
 /// A chart value as labels and text alternatives show it: whole numbers
@@ -139,8 +144,15 @@ pub fn heat_colour(score: f64) -> String {
     format!("#{:02x}{:02x}{:02x}", r.round() as u8, g.round() as u8, b.round() as u8)
 }
 
-/// Lays a chart out in a `width` × `height` box.
-pub fn layout(c: &Chart, width: f64, height: f64) -> Layout {
+/// Lays a chart out in its box on `medium` ([`crate::document::chart_box`]).
+pub fn layout(c: &Chart, medium: crate::document::Medium) -> Layout {
+    let (width, height) = crate::document::chart_box(c, medium);
+    layout_in(c, width, height, crate::document::label_size(medium))
+}
+
+/// Lays a chart out in a `width` × `height` box, for labels of
+/// `label_size`.
+pub fn layout_in(c: &Chart, width: f64, height: f64, label_size: f64) -> Layout {
     let mut l = Layout {
         title: c.title.clone(),
         width,
@@ -152,6 +164,7 @@ pub fn layout(c: &Chart, width: f64, height: f64) -> Layout {
         axes: Vec::new(),
         legend: Vec::new(),
         description: crate::document::chart_alt_text(c),
+        label_size,
     };
     match c.kind {
         ChartKind::Bar => bars(c, &mut l),
@@ -212,13 +225,25 @@ fn bars(c: &Chart, l: &mut Layout) {
     let max = max_value(c);
     for (i, cat) in c.categories.iter().enumerate() {
         let y0 = top + band * i as f64;
-        l.labels.push(Label { x: left - 8.0, y: y0 + band / 2.0 + 4.0, text: shorten(cat, 34), anchor: "end" });
+        l.labels.push(Label {
+            x: left - 8.0,
+            y: y0 + band / 2.0 + 4.0,
+            text: shorten(cat, 34),
+            anchor: "end",
+            vertical: false,
+        });
         for (j, s) in c.series.iter().enumerate() {
             let v = s.values.get(i).copied().unwrap_or(0.0);
             let w = plot_w * v / max;
             let y = y0 + (band - bar_h * series) / 2.0 + bar_h * j as f64;
             l.rects.push(Rect { x: left, y, w, h: bar_h - 2.0, fill: series_fill(j), value: fmt(v) });
-            l.labels.push(Label { x: left + w + 4.0, y: y + bar_h / 2.0 + 2.0, text: fmt(v), anchor: "start" });
+            l.labels.push(Label {
+                x: left + w + 4.0,
+                y: y + bar_h / 2.0 + 2.0,
+                text: fmt(v),
+                anchor: "start",
+                vertical: false,
+            });
         }
     }
     l.axes.push((left, top, left, l.height - 10.0));
@@ -252,6 +277,7 @@ fn lines(c: &Chart, l: &mut Layout) {
             y: top + plot_h * (1.0 - frac) + 4.0,
             text: fmt((max * frac).round()),
             anchor: "end",
+            vertical: false,
         });
     }
     let every = (n / 8).max(1);
@@ -261,6 +287,7 @@ fn lines(c: &Chart, l: &mut Layout) {
             y: top + plot_h + 16.0,
             text: shorten(cat, 12),
             anchor: "middle",
+            vertical: false,
         });
     }
     l.legend = series_legend(c);
@@ -309,27 +336,45 @@ fn donut(c: &Chart, l: &mut Layout) {
         });
         angle = end;
     }
-    l.labels.push(Label { x: cx, y: cy + 5.0, text: fmt(total), anchor: "middle" });
+    l.labels.push(Label { x: cx, y: cy + 5.0, text: fmt(total), anchor: "middle", vertical: false });
 }
 
+/// Characters a heat map's column label keeps (the whole name is in the
+/// adjacent table and the text alternative).
+const HEAT_LABEL_CHARS: usize = 24;
+
+/// An upper bound on a label character's advance, in ems (DejaVu Sans'
+/// widest lower-case letters and digits are under 0.65 em).
+const LABEL_EM: f64 = 0.65;
+
 fn heat(c: &Chart, l: &mut Layout) {
-    let (left, top) = (220.0, 70.0);
+    let labels: Vec<String> = c.categories.iter().map(|cat| shorten(cat, HEAT_LABEL_CHARS)).collect();
+    let longest = labels.iter().map(|t| t.chars().count()).max().unwrap_or(0) as f64;
+    // Column labels read upwards above their columns: room for the longest.
+    let (left, top) = (220.0, 12.0 + longest * LABEL_EM * l.label_size);
     let cols = c.categories.len().max(1) as f64;
     let rows = c.series.len().max(1) as f64;
     let cell_w = ((l.width - left - 10.0) / cols).min(90.0);
-    let cell_h = ((l.height - top - 10.0) / rows).clamp(8.0, 24.0);
+    let cell_h = ((l.height - 80.0) / rows).clamp(8.0, 24.0);
     l.height = top + cell_h * rows + 10.0;
-    for (j, cat) in c.categories.iter().enumerate() {
+    for (j, text) in labels.into_iter().enumerate() {
         l.labels.push(Label {
-            x: left + cell_w * (j as f64 + 0.5),
-            y: top - 8.0,
-            text: shorten(cat, 12),
-            anchor: "middle",
+            x: left + cell_w * (j as f64 + 0.5) + l.label_size * 0.35,
+            y: top - 6.0,
+            text,
+            anchor: "start",
+            vertical: true,
         });
     }
     for (i, s) in c.series.iter().enumerate() {
         let y = top + cell_h * i as f64;
-        l.labels.push(Label { x: left - 8.0, y: y + cell_h / 2.0 + 4.0, text: shorten(&s.name, 34), anchor: "end" });
+        l.labels.push(Label {
+            x: left - 8.0,
+            y: y + cell_h / 2.0 + 4.0,
+            text: shorten(&s.name, 34),
+            anchor: "end",
+            vertical: false,
+        });
         for (j, v) in s.values.iter().enumerate() {
             l.rects.push(Rect {
                 x: left + cell_w * j as f64,
@@ -338,6 +383,14 @@ fn heat(c: &Chart, l: &mut Layout) {
                 h: cell_h - 2.0,
                 fill: heat_colour(*v),
                 value: fmt(*v),
+            });
+            // Each cell's value is written in it: colour is never the only cue.
+            l.labels.push(Label {
+                x: left + cell_w * (j as f64 + 0.5) - 1.0,
+                y: y + cell_h / 2.0 + l.label_size * 0.35 - 1.0,
+                text: fmt(*v),
+                anchor: "middle",
+                vertical: false,
             });
         }
     }

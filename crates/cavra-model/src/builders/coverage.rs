@@ -1,6 +1,26 @@
 //! control-coverage: the six surfaces, the heat map and the gaps.
 
 use super::{cell_int, heading, para, table, Ctx};
+
+/// The coverage columns a document shows: each surface's control, its
+/// decisions, evidence, heat and gaps, and the framework clauses it maps to
+/// (the confidence and mean cell scores are in the data forms).
+const COVERAGE_VIEW: &[&str] = &[
+    "surface",
+    "coverage_status",
+    "decision_count",
+    "blocked_actions",
+    "approval_required_actions",
+    "warned_actions",
+    "evidence_confidence",
+    "heat_score",
+    "gap_cells",
+    "nist_ai_rmf",
+    "iso_42001",
+    "owasp_llm",
+    "nist_ssdf",
+    "eu_ai_act",
+];
 use crate::frameworks::{clause_list, surface_clauses, Framework};
 use crate::input::ControlSurface;
 use crate::report::{Block, Chart, ChartKind, Classification, ColumnType, Dataset, Kpi, Report, ReportKind, Series};
@@ -53,7 +73,7 @@ pub(super) fn build(ctx: &Ctx) -> Report {
         "Each surface takes the strongest control seen on it: enforced (a block), approval gated, warning only, attested, or merely observed. Heat scores: enforced 100, approval gated 82, attested 72, observed 58, warning only 38, not observed 0.",
     ));
     r.blocks.push(heading(2, "Coverage by control surface"));
-    r.blocks.push(table("coverage", None));
+    r.blocks.push(super::table_columns("coverage", None, COVERAGE_VIEW));
     let rows: Vec<_> = c.heat_rows.iter().take(HEAT_ROWS_IN_CHART).collect();
     r.blocks.push(heading(2, "Heat map"));
     if c.heat_rows.len() > rows.len() {

@@ -1,6 +1,25 @@
 //! agent-risk-register: one row per agent, portal columns first.
 
-use super::{cell_int, heading, para, table, Ctx};
+use super::{cell_int, heading, para, table_columns, Ctx};
+
+/// The register's columns a document shows, in order: who the agent is,
+/// how it is governed, what it did and how far it reaches. The data forms
+/// hold every column (sessions, surfaces, tools, repositories, drift
+/// signals among them).
+const AGENTS_VIEW: &[&str] = &[
+    "agent_id",
+    "coverage_status",
+    "drift_status",
+    "decision_count",
+    "blocked_actions",
+    "approval_required_actions",
+    "warned_actions",
+    "blast_radius_score",
+    "blast_radius_level",
+    "drift_score",
+    "last_seen_at",
+    "has_approval_path",
+];
 use crate::posture::RiskLevel;
 use crate::report::{
     Block, Cell, Chart, ChartKind, Classification, ColumnType, Dataset, Kpi, Report, ReportKind, Series,
@@ -69,7 +88,7 @@ pub(super) fn build(ctx: &Ctx) -> Report {
         }],
     }));
     r.blocks.push(heading(2, "Register"));
-    r.blocks.push(table("agents", Some(50)));
+    r.blocks.push(table_columns("agents", Some(50), AGENTS_VIEW));
 
     use ColumnType::*;
     let mut d = Dataset::new(

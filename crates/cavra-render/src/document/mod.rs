@@ -2,16 +2,17 @@
 //! DOCX and the XLSX summary sheet) show and how they word it, decided
 //! once for all of them. Backends draw what it decides.
 //!
-//! Today it owns the wording of callouts and of the note under a table that
-//! shows only its first rows, the house palette and the size of a chart's
-//! box on each medium. Column views and widths follow.
+//! It owns the wording of callouts and of the note under a table that
+//! shows only part of its dataset, the house palette, the size of a chart's
+//! box on each medium, and (in [`table`]) where words break, how wide a
+//! table's columns are and whether it needs landscape pages.
 //!
 //! ```
 //! use cavra_model::report::Tone;
-//! use cavra_render::document::{tone, truncation_note};
+//! use cavra_render::document::{table_note, tone};
 //! assert_eq!(tone(Tone::Critical).label, "Action required");
 //! assert_eq!(
-//!     truncation_note(50, 400, "items"),
+//!     table_note(50, 400, 3, 3, "items").unwrap(),
 //!     "Showing 50 of 400 rows. The CSV, JSON, JSON Lines and XLSX forms of this report hold every row of the “items” dataset."
 //! );
 //! ```
@@ -19,6 +20,7 @@
 use cavra_model::report::{Chart, ChartKind, Tone};
 
 pub mod palette;
+pub mod table;
 
 /// What a document is drawn on: each medium sizes charts its own way.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -89,6 +91,15 @@ pub fn chart_box(chart: &Chart, medium: Medium) -> (f64, f64) {
     (m.width, height)
 }
 
+/// The size a chart's labels are drawn at on `medium`, in its unit.
+pub fn label_size(medium: Medium) -> f64 {
+    match medium {
+        Medium::Screen | Medium::Word => 12.0,
+        Medium::Page { .. } => 7.0,
+        Medium::Sheet => 10.0,
+    }
+}
+
 /// How a callout of a tone is labelled and coloured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ToneStyle {
@@ -121,12 +132,40 @@ pub fn tone(tone: Tone) -> ToneStyle {
     }
 }
 
-/// The note under a table that shows `shown` of its dataset's `total`
-/// rows, naming the dataset and the forms that hold every row.
-pub fn truncation_note(shown: usize, total: usize, dataset: &str) -> String {
-    format!(
-        "Showing {shown} of {total} rows. The CSV, JSON, JSON Lines and XLSX forms of this report hold every row of the “{dataset}” dataset."
-    )
+/// The note under a table that does not show all of its dataset: `shown`
+/// of `total` rows, and `columns` of the dataset's `all_columns` columns.
+/// `None` when it shows everything.
+///
+/// ```
+/// use cavra_render::document::table_note;
+/// assert_eq!(table_note(5, 5, 3, 3, "agents"), None);
+/// assert_eq!(
+///     table_note(5, 5, 11, 18, "agents").unwrap(),
+///     "Showing 11 of 18 columns. The CSV, JSON, JSON Lines and XLSX forms of this report hold every column of the “agents” dataset."
+/// );
+/// assert_eq!(
+///     table_note(50, 400, 11, 18, "agents").unwrap(),
+///     "Showing 50 of 400 rows and 11 of 18 columns. The CSV, JSON, JSON Lines and XLSX forms of this report hold every row and column of the “agents” dataset."
+/// );
+/// ```
+pub fn table_note(shown: usize, total: usize, columns: usize, all_columns: usize, dataset: &str) -> Option<String> {
+    let (rows_cut, columns_cut) = (shown < total, columns < all_columns);
+    let (what, every) = match (rows_cut, columns_cut) {
+        (false, false) => return None,
+        (true, false) => (format!("{shown} of {total} rows"), "row"),
+        (false, true) => (format!("{columns} of {all_columns} columns"), "column"),
+        (true, true) => (format!("{shown} of {total} rows and {columns} of {all_columns} columns"), "row and column"),
+    };
+    Some(format!(
+        "Showing {what}. The CSV, JSON, JSON Lines and XLSX forms of this report hold every {every} of the “{dataset}” dataset."
+    ))
+}
+
+/// [`table_note`] for a table view of which a document shows `shown` rows
+/// (the column a view is filtered on is not counted as hidden).
+pub fn view_note(v: &cavra_model::report::TableView, shown: usize) -> Option<String> {
+    let all = v.dataset.columns.len() - usize::from(v.filtered_on.is_some());
+    table_note(shown, v.total, v.columns.len(), all, &v.dataset.name)
 }
 
 /// The largest box a logo is drawn in on `medium`, in the medium's own

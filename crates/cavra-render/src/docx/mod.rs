@@ -194,8 +194,7 @@ fn build(report: &Report) -> Result<Docx, RenderError> {
                 }
             }
             Block::Chart(c) => {
-                let (width, height) = crate::document::chart_box(c, crate::document::Medium::Word);
-                let l = layout(c, width, height);
+                let l = layout(c, crate::document::Medium::Word);
                 let png = crate::raster::png(&l);
                 // 1 layout unit = 1/96 inch = 9525 EMU.
                 let pic = Pic::new_with_dimensions(png, (l.width * 2.0) as u32, (l.height * 2.0) as u32)
@@ -214,15 +213,8 @@ fn build(report: &Report) -> Result<Docx, RenderError> {
                 })?;
                 d = d.add_paragraph(Paragraph::new().add_run(text(&v.dataset.title).bold()));
                 d = d.add_table(data_table(report, &v, accent));
-                if v.truncated() {
-                    d = d.add_paragraph(
-                        Paragraph::new().add_run(
-                            text(&crate::document::truncation_note(v.rows.len(), v.total, &v.dataset.name))
-                                .italic()
-                                .color(MUTED.as_str())
-                                .size(18),
-                        ),
-                    );
+                if let Some(note) = crate::document::view_note(&v, v.rows.len()) {
+                    d = d.add_paragraph(Paragraph::new().add_run(text(&note).italic().color(MUTED.as_str()).size(18)));
                 }
                 d = d.add_paragraph(Paragraph::new());
             }

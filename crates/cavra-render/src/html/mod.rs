@@ -83,6 +83,8 @@ enum View {
 struct ColumnView {
     label: String,
     numeric: bool,
+    /// Its cells are single words kept on one line (ids, timestamps).
+    whole: bool,
 }
 
 fn anchor(text: &str) -> String {
@@ -112,25 +114,31 @@ fn views(report: &Report) -> Result<Vec<View>, RenderError> {
                     cavra_model::report::ChartKind::Donut => "donut",
                     cavra_model::report::ChartKind::HeatMap => "heat_map",
                 };
-                let (width, height) = crate::document::chart_box(c, crate::document::Medium::Screen);
-                View::Chart { chart: layout(c, width, height), kind }
+                View::Chart { chart: layout(c, crate::document::Medium::Screen), kind }
             }
             Block::Table(t) => {
                 let view = report.table_view(t).ok_or_else(|| RenderError::Backend {
                     format: Format::Html,
                     message: format!("block refers to missing dataset `{}`", t.dataset),
                 })?;
+                let rows: Vec<Vec<String>> =
+                    view.rows.iter().map(|r| r.iter().map(|c| report.cell_text(c)).collect()).collect();
                 View::Table {
                     title: view.dataset.title.clone(),
                     columns: view
                         .columns
                         .iter()
-                        .map(|c| ColumnView { label: c.label.clone(), numeric: c.ty.is_numeric() })
+                        .enumerate()
+                        .map(|(i, c)| ColumnView {
+                            label: c.label.clone(),
+                            numeric: c.ty.is_numeric(),
+                            whole: crate::document::table::keeps_whole(
+                                rows.iter().take(crate::document::WIDTH_SAMPLE_ROWS).map(|r| r[i].as_str()),
+                            ),
+                        })
                         .collect(),
-                    rows: view.rows.iter().map(|r| r.iter().map(|c| report.cell_text(c)).collect()).collect(),
-                    note: view
-                        .truncated()
-                        .then(|| crate::document::truncation_note(view.rows.len(), view.total, &view.dataset.name)),
+                    rows,
+                    note: crate::document::view_note(&view, view.rows.len()),
                 }
             }
         });

@@ -109,8 +109,7 @@ fn chart(out: &mut String, c: &Chart) {
 fn dataset_table(out: &mut String, report: &Report, view: &TableView) {
     let header: Vec<String> = view.columns.iter().map(|c| c.label.clone()).collect();
     table(out, &header, view.rows.iter().map(|r| r.iter().map(|c| report.cell_text(c)).collect()));
-    if view.truncated() {
-        let note = crate::document::truncation_note(view.rows.len(), view.total, &view.dataset.name);
+    if let Some(note) = crate::document::view_note(view, view.rows.len()) {
         let _ = writeln!(out, "*{}*\n", escape(&note));
     }
 }

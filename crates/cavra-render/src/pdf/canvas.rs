@@ -8,10 +8,17 @@ use printpdf::{
 };
 
 /// Page geometry in points (A4 or US Letter).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PageSize {
     pub width: f32,
     pub height: f32,
+}
+
+impl PageSize {
+    /// The same paper turned on its side (or back upright).
+    pub fn turned(self) -> PageSize {
+        PageSize { width: self.height, height: self.width }
+    }
 }
 
 pub const A4: PageSize = PageSize { width: 595.28, height: 841.89 };
@@ -85,38 +92,11 @@ pub fn hex_colour(s: &str) -> Color {
     rgb(u32::from_str_radix(s.trim_start_matches('#'), 16).unwrap_or(crate::document::palette::DEFAULT_ACCENT))
 }
 
-/// Splits `text` into lines no wider than `max` points; a word longer than
-/// a line is broken by characters.
+/// Splits `text` into lines no wider than `max` points, the document
+/// layer's way ([`crate::document::table::wrap`]): a word longer than a
+/// line breaks at its natural points.
 pub fn wrap(font: &FontRef, text: &str, size: f32, max: f32) -> Vec<String> {
-    let mut lines = Vec::new();
-    for paragraph in text.split('\n') {
-        let mut line = String::new();
-        for word in paragraph.split(' ') {
-            let candidate = if line.is_empty() { word.to_string() } else { format!("{line} {word}") };
-            if font.width(&candidate, size) <= max {
-                line = candidate;
-                continue;
-            }
-            if !line.is_empty() {
-                lines.push(std::mem::take(&mut line));
-            }
-            if font.width(word, size) <= max {
-                line = word.to_string();
-            } else {
-                for c in word.chars() {
-                    let next = format!("{line}{c}");
-                    if font.width(&next, size) > max && !line.is_empty() {
-                        lines.push(std::mem::take(&mut line));
-                        line.push(c);
-                    } else {
-                        line = next;
-                    }
-                }
-            }
-        }
-        lines.push(line);
-    }
-    lines
+    crate::document::table::wrap(text, f64::from(max), &|s: &str| f64::from(font.width(s, size)))
 }
 
 /// Cuts `text` to fit `max` points, ending with an ellipsis when cut.
@@ -136,8 +116,11 @@ pub fn fit(font: &FontRef, text: &str, size: f32, max: f32) -> String {
 
 /// Pages of operations with a cursor measured from the top of the page.
 pub struct Canvas {
+    /// The size of the page being drawn.
     pub size: PageSize,
     pub pages: Vec<Vec<Op>>,
+    /// Each page's size (a landscape table's pages are turned).
+    pub sizes: Vec<PageSize>,
     /// Distance from the top edge to the next free line.
     pub y: f32,
     /// Accent colour, `0xRRGGBB`.
@@ -146,7 +129,7 @@ pub struct Canvas {
 
 impl Canvas {
     pub fn new(size: PageSize) -> Canvas {
-        Canvas { size, pages: vec![Vec::new()], y: TOP, accent: cavra_model::theme::DEFAULT_ACCENT }
+        Canvas { size, pages: vec![Vec::new()], sizes: vec![size], y: TOP, accent: cavra_model::theme::DEFAULT_ACCENT }
     }
 
     pub fn content_width(&self) -> f32 {
@@ -163,7 +146,25 @@ impl Canvas {
 
     pub fn new_page(&mut self) {
         self.pages.push(Vec::new());
+        self.sizes.push(self.size);
         self.y = TOP;
+    }
+
+    /// Goes on with pages of `size`: the current page when nothing is
+    /// drawn on it yet, else a new one.
+    pub fn turn_to(&mut self, size: PageSize) {
+        if size == self.size {
+            return;
+        }
+        self.size = size;
+        if self.pages.last().is_some_and(Vec::is_empty) {
+            if let Some(last) = self.sizes.last_mut() {
+                *last = size;
+            }
+            self.y = TOP;
+        } else {
+            self.new_page();
+        }
     }
 
     /// Starts a new page unless `height` points still fit on this one.

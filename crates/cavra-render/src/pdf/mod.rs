@@ -9,6 +9,7 @@ mod canvas;
 
 use std::sync::LazyLock;
 
+use crate::document::table::{measure_column, plan_table, ColumnMeasure, Orientation, TableMetrics, TablePlan};
 use cavra_model::report::{Block, Chart, Kpi, Report, TableView, Tone};
 use printpdf::{Mm, ParsedFont, PdfDocument, PdfPage, PdfSaveOptions};
 use sha2::{Digest, Sha256};
@@ -136,8 +137,7 @@ fn callout(c: &mut Canvas, f: &Fonts, tone: Tone, text: &str) {
 
 fn chart(c: &mut Canvas, f: &Fonts, ch: &Chart) {
     let width = c.content_width();
-    let (box_width, height) = crate::document::chart_box(ch, crate::document::Medium::Page { width: f64::from(width) });
-    let l = layout(ch, box_width, height);
+    let l = layout(ch, crate::document::Medium::Page { width: f64::from(width) });
     let legend_h = if l.legend.is_empty() { 0.0 } else { 14.0 * l.legend.len().div_ceil(3) as f32 };
     c.ensure(l.height as f32 + 28.0 + legend_h);
     c.y += 14.0;
@@ -158,9 +158,13 @@ fn chart(c: &mut Canvas, f: &Fonts, ch: &Chart) {
     }
     donut(c, &l, x0, y0);
     for t in &l.labels {
-        let size = 7.0;
-        let w = f.regular.width(&clean(&t.text), size);
+        let size = l.label_size as f32;
         let (x, y) = p(t.x, t.y);
+        if t.vertical {
+            c.text_rotated(&f.regular, &clean(&t.text), size, x, y, 90.0, rgb(INK));
+            continue;
+        }
+        let w = f.regular.width(&clean(&t.text), size);
         let x = match t.anchor {
             "end" => x - w,
             "middle" => x - w / 2.0,
@@ -206,70 +210,76 @@ fn donut(c: &mut Canvas, l: &crate::chart::Layout, x0: f32, y0: f32) {
     }
 }
 
-fn table(c: &mut Canvas, f: &Fonts, report: &Report, v: &TableView) {
-    let size = 7.0;
-    let lead = 9.0;
-    let pad = 3.0;
-    let width = c.content_width();
-    let header: Vec<String> = v.columns.iter().map(|col| clean(&col.label)).collect();
-    let shown = v.rows.len().min(crate::document::PDF_TABLE_ROWS);
+/// A table's text and plan, made before anything is drawn: whether it
+/// needs landscape pages decides where its section starts.
+struct TableText<'v> {
+    view: TableView<'v>,
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+    plan: TablePlan,
+}
+
+const TABLE: TableMetrics = TableMetrics::PAGE;
+
+/// Measures a table view and plans its columns for `size` paper.
+fn table_text<'v>(f: &Fonts, report: &Report, view: TableView<'v>, size: PageSize) -> TableText<'v> {
+    let header: Vec<String> = view.columns.iter().map(|col| clean(&col.label)).collect();
+    let shown = view.rows.len().min(crate::document::PDF_TABLE_ROWS);
     let rows: Vec<Vec<String>> =
-        v.rows.iter().take(shown).map(|r| r.iter().map(|cell| clean(&report.cell_text(cell))).collect()).collect();
-    // Column widths: each column gets at least its longest word (so ids and
-    // statuses do not break mid-word), then the rest of the width goes to the
-    // columns whose text is longer than that, in proportion.
-    let sample = |i: usize| rows.iter().take(crate::document::WIDTH_SAMPLE_ROWS).map(move |r| &r[i]);
-    let longest_word = |i: usize| -> f32 {
-        sample(i)
-            .flat_map(|t| t.split_whitespace())
-            .map(|w| f.regular.width(w, size))
-            .chain(header[i].split_whitespace().map(|w| f.bold.width(w, size)))
-            .fold(0.0, f32::max)
-    };
-    let min: Vec<f32> = (0..header.len()).map(|i| (longest_word(i) + 2.0 * pad).clamp(24.0, 96.0)).collect();
-    let natural: Vec<f32> = (0..header.len())
-        .map(|i| (sample(i).map(|t| f.regular.width(t, size)).fold(0.0, f32::max) + 2.0 * pad).clamp(min[i], 260.0))
+        view.rows.iter().take(shown).map(|r| r.iter().map(|cell| clean(&report.cell_text(cell))).collect()).collect();
+    let pt = TABLE.font_size as f32;
+    let regular = |s: &str| f64::from(f.regular.width(s, pt));
+    let bold = |s: &str| f64::from(f.bold.width(s, pt));
+    let measures: Vec<ColumnMeasure> = (0..header.len())
+        .map(|i| {
+            let sample = rows.iter().take(crate::document::WIDTH_SAMPLE_ROWS).map(|r| r[i].as_str());
+            measure_column(&header[i], sample, &TABLE, &regular, &bold)
+        })
         .collect();
-    let widths: Vec<f32> = crate::document::column_widths(
-        &min.iter().map(|w| f64::from(*w)).collect::<Vec<_>>(),
-        &natural.iter().map(|w| f64::from(*w)).collect::<Vec<_>>(),
-        f64::from(width),
-    )
-    .into_iter()
-    .map(|w| w as f32)
-    .collect();
-    let cells = |font: &FontRef, texts: &[String]| -> Vec<Vec<String>> {
-        texts
-            .iter()
-            .zip(&widths)
-            .map(|(t, w)| {
-                let mut lines = wrap(font, t, size, w - 2.0 * pad);
-                if lines.len() > 4 {
-                    lines.truncate(4);
-                    lines[3] = fit(font, &format!("{}…", lines[3]), size, w - 2.0 * pad);
-                }
-                lines
-            })
-            .collect()
-    };
-    let head = cells(&f.bold, &header);
-    let head_h = head.iter().map(Vec::len).max().unwrap_or(1) as f32 * lead + 2.0 * pad;
+    let content = |s: PageSize| f64::from(s.width - 2.0 * MARGIN);
+    let plan = plan_table(&measures, content(size), content(size.turned()));
+    TableText { view, header, rows, plan }
+}
+
+/// The lines of each cell of a row, as wide as the plan's columns.
+fn cell_lines(font: &FontRef, texts: &[String], widths: &[f32]) -> Vec<Vec<String>> {
+    let (size, pad) = (TABLE.font_size as f32, TABLE.pad as f32);
+    texts
+        .iter()
+        .zip(widths)
+        .map(|(t, w)| {
+            let lines = wrap(font, t, size, w - 2.0 * pad);
+            crate::document::table::limit_lines(lines, &TABLE, &|s: &str| fit(font, s, size, w - 2.0 * pad))
+        })
+        .collect()
+}
+
+fn table(c: &mut Canvas, f: &Fonts, t: &TableText) {
+    let (size, lead, pad) = (TABLE.font_size as f32, TABLE.lead as f32, TABLE.pad as f32);
+    let width = c.content_width();
+    let widths: Vec<f32> = t.plan.widths.iter().map(|w| *w as f32).collect();
+    let head = cell_lines(&f.bold, &t.header, &widths);
+    let height = |cells: &[Vec<String>]| cells.iter().map(Vec::len).max().unwrap_or(1) as f32 * lead + 2.0 * pad;
+    let head_h = height(&head);
     let draw_header = |c: &mut Canvas| {
         c.rect(MARGIN, c.y, width, head_h, rgb(c.accent));
         let mut x = MARGIN;
-        for (lines, w) in head.iter().zip(&widths) {
+        for ((lines, w), col) in head.iter().zip(&widths).zip(&t.view.columns) {
             for (j, l) in lines.iter().enumerate() {
-                c.text_at(&f.bold, l, size, x + pad, c.y + pad + lead * (j as f32 + 1.0) - 2.0, rgb(ON_ACCENT));
+                // A number's header sits over its right-aligned values.
+                let tx = if col.ty.is_numeric() { x + w - pad - f.bold.width(l, size) } else { x + pad };
+                c.text_at(&f.bold, l, size, tx, c.y + pad + lead * (j as f32 + 1.0) - 2.0, rgb(ON_ACCENT));
             }
             x += w;
         }
         c.y += head_h;
     };
-    c.ensure(head_h + 3.0 * lead);
+    let bodies: Vec<Vec<Vec<String>>> = t.rows.iter().map(|row| cell_lines(&f.regular, row, &widths)).collect();
+    // The header never stands alone at the foot of a page.
+    c.ensure(head_h + bodies.first().map_or(lead, |b| height(b)));
     draw_header(c);
-    for (i, row) in rows.iter().enumerate() {
-        let body = cells(&f.regular, row);
-        let h = body.iter().map(Vec::len).max().unwrap_or(1) as f32 * lead + 2.0 * pad;
+    for (i, body) in bodies.iter().enumerate() {
+        let h = height(body);
         if c.ensure(h) {
             draw_header(c);
         }
@@ -277,7 +287,7 @@ fn table(c: &mut Canvas, f: &Fonts, report: &Report, v: &TableView) {
             c.rect(MARGIN, c.y, width, h, rgb(ZEBRA));
         }
         let mut x = MARGIN;
-        for ((lines, w), col) in body.iter().zip(&widths).zip(&v.columns) {
+        for ((lines, w), col) in body.iter().zip(&widths).zip(&t.view.columns) {
             for (j, l) in lines.iter().enumerate() {
                 let tx = if col.ty.is_numeric() { x + w - pad - f.regular.width(l, size) } else { x + pad };
                 c.text_at(&f.regular, l, size, tx, c.y + pad + lead * (j as f32 + 1.0) - 2.0, rgb(INK));
@@ -288,8 +298,8 @@ fn table(c: &mut Canvas, f: &Fonts, report: &Report, v: &TableView) {
         c.line(&[(MARGIN, c.y), (MARGIN + width, c.y)], 0.3, rgb(LINE));
     }
     c.y += 4.0;
-    if shown < v.total {
-        paragraph(c, &f.regular, &crate::document::truncation_note(shown, v.total, &v.dataset.name), 7.5, 0.0, MUTED);
+    if let Some(note) = crate::document::view_note(&t.view, t.rows.len()) {
+        paragraph(c, &f.regular, &note, 7.5, 0.0, MUTED);
     }
     c.y += 6.0;
 }
@@ -346,9 +356,11 @@ fn cover(c: &mut Canvas, f: &Fonts, report: &Report, logo: Option<&LogoRef>) {
 fn header_footer(c: &mut Canvas, f: &Fonts, report: &Report) {
     let m = &report.meta;
     let n = c.pages.len();
-    let width = c.content_width();
-    let h = c.size.height;
+    let last_size = c.size;
     for i in 0..n {
+        c.size = c.sizes[i];
+        let width = c.content_width();
+        let h = c.size.height;
         let current = std::mem::take(&mut c.pages[i]);
         c.pages[i] = Vec::new();
         // Draw header/footer onto the page being decorated.
@@ -384,18 +396,59 @@ fn header_footer(c: &mut Canvas, f: &Fonts, report: &Report) {
         ops.extend(decorations.into_iter().flatten());
         c.pages[i] = ops;
     }
+    c.size = last_size;
 }
 
-fn layout_pages(
-    report: &Report,
-    fonts: &Fonts,
-    size: PageSize,
-    logo: Option<&LogoRef>,
-) -> Result<Vec<Vec<printpdf::Op>>, RenderError> {
+/// Which blocks go on landscape pages: each table whose plan turns the
+/// page, with the headings just before it and at most one paragraph
+/// between them and the table, so a section does not start on one page
+/// and its table on the next.
+fn landscape_blocks(blocks: &[Block], tables: &[Option<TableText>]) -> Vec<bool> {
+    let mut turned = vec![false; blocks.len()];
+    for (i, t) in tables.iter().enumerate() {
+        if !t.as_ref().is_some_and(|t| t.plan.orientation == Orientation::Landscape) {
+            continue;
+        }
+        turned[i] = true;
+        let mut j = i;
+        let mut paragraphs = 0;
+        while j > 0 {
+            match &blocks[j - 1] {
+                Block::Heading { level, .. } if *level > 1 => {}
+                Block::Paragraph { .. } if paragraphs == 0 && !matches!(blocks[j], Block::Heading { .. }) => {
+                    paragraphs += 1;
+                }
+                _ => break,
+            }
+            j -= 1;
+            turned[j] = true;
+        }
+    }
+    turned
+}
+
+fn layout_pages(report: &Report, fonts: &Fonts, size: PageSize, logo: Option<&LogoRef>) -> Result<Canvas, RenderError> {
+    let tables = report
+        .blocks
+        .iter()
+        .map(|b| match b {
+            Block::Table(t) => {
+                report.table_view(t).map(|v| Some(table_text(fonts, report, v, size))).ok_or_else(|| {
+                    RenderError::Backend {
+                        format: Format::Pdf,
+                        message: format!("block refers to missing dataset `{}`", t.dataset),
+                    }
+                })
+            }
+            _ => Ok(None),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let turned = landscape_blocks(&report.blocks, &tables);
     let mut c = Canvas::new(size);
     c.accent = report.theme.accent;
     cover(&mut c, fonts, report, logo);
-    for b in &report.blocks {
+    for ((b, t), turn) in report.blocks.iter().zip(&tables).zip(turned) {
+        c.turn_to(if turn { size.turned() } else { size });
         match b {
             Block::Heading { level: 1, .. } => {}
             Block::Heading { level, text } => heading(&mut c, fonts, text, *level),
@@ -413,28 +466,25 @@ fn layout_pages(
                 c.y += 6.0;
             }
             Block::Chart(ch) => chart(&mut c, fonts, ch),
-            Block::Table(t) => {
-                let v = report.table_view(t).ok_or_else(|| RenderError::Backend {
-                    format: Format::Pdf,
-                    message: format!("block refers to missing dataset `{}`", t.dataset),
-                })?;
+            Block::Table(_) => {
+                let Some(t) = t else { continue };
                 c.ensure(40.0);
                 c.y += 12.0;
                 c.text_at(
                     &fonts.bold,
-                    &fit(&fonts.bold, &clean(&v.dataset.title), 9.0, c.content_width()),
+                    &fit(&fonts.bold, &clean(&t.view.dataset.title), 9.0, c.content_width()),
                     9.0,
                     MARGIN,
                     c.y - 2.0,
                     rgb(INK),
                 );
                 c.y += 4.0;
-                table(&mut c, fonts, report, &v);
+                table(&mut c, fonts, t);
             }
         }
     }
     header_footer(&mut c, fonts, report);
-    Ok(c.pages)
+    Ok(c)
 }
 
 fn pdf_date(t: cavra_model::Timestamp) -> printpdf::date::DateTime {
@@ -490,9 +540,22 @@ fn build(report: &Report, out: &mut dyn std::io::Write) -> Result<(), RenderErro
         }
         None => None,
     };
-    let pages = layout_pages(report, &fonts, size, logo.as_ref())?;
+    let canvas = layout_pages(report, &fonts, size, logo.as_ref())?;
     let (w_mm, h_mm) = paper.size_mm();
-    let pages: Vec<PdfPage> = pages.into_iter().map(|ops| PdfPage::new(Mm(w_mm), Mm(h_mm), ops)).collect();
+    let pages: Vec<PdfPage> = canvas
+        .pages
+        .into_iter()
+        .zip(canvas.sizes)
+        .map(
+            |(ops, s)| {
+                if s == size {
+                    PdfPage::new(Mm(w_mm), Mm(h_mm), ops)
+                } else {
+                    PdfPage::new(Mm(h_mm), Mm(w_mm), ops)
+                }
+            },
+        )
+        .collect();
     let when = pdf_date(m.generated_at);
     let info = &mut doc.metadata.info;
     info.creation_date = when;
