@@ -275,15 +275,7 @@ fn libreoffice_opens_every_workbook_and_document() {
     }
 }
 
-/// Whether a command runs; panics in CI when it does not.
-fn tool_runs(name: &str, args: &[&str]) -> bool {
-    let ok = Command::new(name).args(args).output().is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(std::env::var_os("CI").is_none(), "`{name}` is required in CI; .ci/run installs it");
-        eprintln!("SKIPPED: `{name}` is not installed");
-    }
-    ok
-}
+use common::tool_runs;
 
 #[test]
 fn pdfs_pass_qpdf_and_their_text_extracts() {

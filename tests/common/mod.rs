@@ -110,3 +110,13 @@ pub fn dataset_rows(doc: &serde_json::Value, dataset: &serde_json::Value) -> Vec
         })
         .collect()
 }
+
+/// Whether a command runs; panics in CI when it does not.
+pub fn tool_runs(name: &str, args: &[&str]) -> bool {
+    let ok = std::process::Command::new(name).args(args).output().is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(std::env::var_os("CI").is_none(), "`{name}` is required in CI; .ci/run installs it");
+        eprintln!("SKIPPED: `{name}` is not installed");
+    }
+    ok
+}

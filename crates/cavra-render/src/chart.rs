@@ -280,8 +280,14 @@ fn lines(c: &Chart, l: &mut Layout) {
             vertical: false,
         });
     }
-    let every = (n / 8).max(1);
-    for (i, cat) in c.categories.iter().enumerate().filter(|(i, _)| i % every == 0 || *i + 1 == n) {
+    // As many category labels as fit side by side without touching: every
+    // `every`-th, and the last when there is room for it.
+    let widest = c.categories.iter().map(|cat| shorten(cat, 12).chars().count()).max().unwrap_or(0) as f64;
+    let room = widest * LABEL_EM * l.label_size + l.label_size;
+    let every = if step > 0.0 { ((room / step).ceil() as usize).max(1) } else { 1 };
+    let last_multiple = n.saturating_sub(1) / every * every;
+    let last_fits = (n.saturating_sub(1) - last_multiple) as f64 * step >= room;
+    for (i, cat) in c.categories.iter().enumerate().filter(|(i, _)| i % every == 0 || (*i + 1 == n && last_fits)) {
         l.labels.push(Label {
             x: left + step * i as f64,
             y: top + plot_h + 16.0,

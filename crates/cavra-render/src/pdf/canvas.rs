@@ -114,8 +114,57 @@ pub fn fit(font: &FontRef, text: &str, size: f32, max: f32) -> String {
     format!("{out}…")
 }
 
+/// A structure element of the tagged PDF: what a reader's assistive
+/// technology sees (a heading, a paragraph, a table cell, a figure).
+#[derive(Debug, Clone)]
+pub struct Elem {
+    /// Standard structure type (`H1`, `P`, `Table`, `TH`, `Figure`…).
+    pub role: &'static str,
+    /// Index of the parent element (the root `Document` is its own).
+    pub parent: usize,
+    /// Children and marked content, in reading order.
+    pub kids: Vec<Kid>,
+    /// Alternative text (figures).
+    pub alt: Option<String>,
+}
+
+/// A structure element's child.
+#[derive(Debug, Clone, Copy)]
+pub enum Kid {
+    /// Another element.
+    Elem(usize),
+    /// Marked content `mcid` on page `page`.
+    Content { page: usize, mcid: i64 },
+}
+
+/// The structure tree being built while the pages are drawn. Element 0 is
+/// the `Document`; content drawn while only it is open, or inside
+/// [`Canvas::artifact`], is marked as an artifact (running headers, rules,
+/// backgrounds, repeated table headers).
+#[derive(Debug, Clone)]
+pub struct Tags {
+    pub elems: Vec<Elem>,
+    stack: Vec<usize>,
+    /// The next marked-content id of each page.
+    pub next_mcid: Vec<i64>,
+    artifact: usize,
+}
+
+impl Tags {
+    fn new() -> Tags {
+        Tags {
+            elems: vec![Elem { role: "Document", parent: 0, kids: Vec::new(), alt: None }],
+            stack: vec![0],
+            next_mcid: Vec::new(),
+            artifact: 0,
+        }
+    }
+}
+
 /// Pages of operations with a cursor measured from the top of the page.
 pub struct Canvas {
+    /// The structure tree.
+    pub tags: Tags,
     /// The size of the page being drawn.
     pub size: PageSize,
     pub pages: Vec<Vec<Op>>,
@@ -129,7 +178,14 @@ pub struct Canvas {
 
 impl Canvas {
     pub fn new(size: PageSize) -> Canvas {
-        Canvas { size, pages: vec![Vec::new()], sizes: vec![size], y: TOP, accent: cavra_model::theme::DEFAULT_ACCENT }
+        Canvas {
+            tags: Tags::new(),
+            size,
+            pages: vec![Vec::new()],
+            sizes: vec![size],
+            y: TOP,
+            accent: cavra_model::theme::DEFAULT_ACCENT,
+        }
     }
 
     pub fn content_width(&self) -> f32 {
@@ -177,6 +233,55 @@ impl Canvas {
         }
     }
 
+    /// Opens a structure element of `role` inside the current one.
+    pub fn open(&mut self, role: &'static str) {
+        self.open_with(role, None);
+    }
+
+    /// Opens a structure element with alternative text.
+    pub fn open_with(&mut self, role: &'static str, alt: Option<String>) {
+        let parent = self.tags.stack.last().copied().unwrap_or(0);
+        let id = self.tags.elems.len();
+        self.tags.elems.push(Elem { role, parent, kids: Vec::new(), alt });
+        self.tags.elems[parent].kids.push(Kid::Elem(id));
+        self.tags.stack.push(id);
+    }
+
+    /// Closes the innermost open element.
+    pub fn close(&mut self) {
+        if self.tags.stack.len() > 1 {
+            self.tags.stack.pop();
+        }
+    }
+
+    /// Draws `f`'s output as an artifact: not part of the reading order.
+    pub fn artifact<R>(&mut self, f: impl FnOnce(&mut Canvas) -> R) -> R {
+        self.tags.artifact += 1;
+        let r = f(self);
+        self.tags.artifact -= 1;
+        r
+    }
+
+    /// The operator that opens marked content for what is drawn next: the
+    /// innermost open element's content (for a shape, only inside a
+    /// figure), or an artifact.
+    fn begin_mark(&mut self, shape: bool) -> Op {
+        let top = self.tags.stack.last().copied().unwrap_or(0);
+        let role = self.tags.elems[top].role;
+        if self.tags.artifact > 0 || top == 0 || (shape && role != "Figure") {
+            return Op::BeginMarkedContent { tag: "Artifact".into() };
+        }
+        let page = self.pages.len().saturating_sub(1);
+        if self.tags.next_mcid.len() <= page {
+            self.tags.next_mcid.resize(page + 1, 0);
+        }
+        let mcid = self.tags.next_mcid[page];
+        self.tags.next_mcid[page] += 1;
+        self.tags.elems[top].kids.push(Kid::Content { page, mcid });
+        let map = std::collections::BTreeMap::from([("MCID".to_string(), printpdf::DictItem::Int(mcid))]);
+        Op::BeginMarkedContentWithProperties { tag: role.into(), properties: printpdf::DictItem::Dict { map } }
+    }
+
     /// Text with its baseline `y` points below the top edge.
     pub fn text_at(&mut self, font: &FontRef, text: &str, size: f32, x: f32, y: f32, colour: Color) {
         let baseline = self.size.height - y;
@@ -193,13 +298,16 @@ impl Canvas {
 
     /// One text section placed by an absolute text matrix.
     fn text_with(&mut self, font: &FontRef, text: &str, size: f32, matrix: TextMatrix, colour: Color) {
+        let mark = self.begin_mark(false);
         self.ops().extend([
+            mark,
             Op::StartTextSection,
             Op::SetFillColor { col: colour },
             Op::SetFont { font: PdfFontHandle::External(font.id.clone()), size: Pt(size) },
             Op::SetTextMatrix { matrix },
             Op::ShowText { items: vec![TextItem::Text(text.to_string())] },
             Op::EndTextSection,
+            Op::EndMarkedContent,
         ]);
     }
 
@@ -215,7 +323,8 @@ impl Canvas {
             dpi: Some(72.0),
             ..Default::default()
         };
-        self.ops().push(Op::UseXobject { id: id.clone(), transform });
+        let mark = self.begin_mark(true);
+        self.ops().extend([mark, Op::UseXobject { id: id.clone(), transform }, Op::EndMarkedContent]);
     }
 
     /// A filled rectangle; `y` is its top, measured from the page top.
@@ -233,11 +342,14 @@ impl Canvas {
         let ring = PolygonRing {
             points: pts.iter().map(|(x, y)| LinePoint { p: Point { x: Pt(*x), y: Pt(*y) }, bezier: false }).collect(),
         };
+        let mark = self.begin_mark(true);
         self.ops().extend([
+            mark,
             Op::SetFillColor { col: colour },
             Op::DrawPolygon {
                 polygon: Polygon { rings: vec![ring], mode: PaintMode::Fill, winding_order: WindingOrder::NonZero },
             },
+            Op::EndMarkedContent,
         ]);
     }
 
@@ -251,10 +363,13 @@ impl Canvas {
                 .collect(),
             is_closed: false,
         };
+        let mark = self.begin_mark(true);
         self.ops().extend([
+            mark,
             Op::SetOutlineColor { col: colour },
             Op::SetOutlineThickness { pt: Pt(width) },
             Op::DrawLine { line },
+            Op::EndMarkedContent,
         ]);
     }
 }

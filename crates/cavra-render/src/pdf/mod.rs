@@ -6,6 +6,7 @@
 //! from the report, never the clock or a process-wide counter.
 
 mod canvas;
+mod structure;
 
 use std::sync::LazyLock;
 
@@ -53,7 +54,15 @@ fn clean(s: &str) -> String {
     crate::text::strip_controls(s).replace(['\r', '\t'], " ")
 }
 
+/// A paragraph, tagged `P`.
 fn paragraph(c: &mut Canvas, f: &FontRef, text: &str, size: f32, indent: f32, colour: u32) {
+    c.open("P");
+    lines(c, f, text, size, indent, colour);
+    c.close();
+}
+
+/// Wrapped lines of text in the current structure element.
+fn lines(c: &mut Canvas, f: &FontRef, text: &str, size: f32, indent: f32, colour: u32) {
     let lead = size * 1.35;
     for line in wrap(f, &clean(text), size, c.content_width() - indent) {
         c.ensure(lead);
@@ -69,6 +78,7 @@ fn heading(c: &mut Canvas, f: &Fonts, text: &str, level: u8) {
     c.ensure(size * 2.0 + 60.0);
     c.y += size * 0.9;
     c.y += size * 1.2;
+    c.open(if level <= 2 { "H2" } else { "H3" });
     c.text_at(
         &f.bold,
         &fit(&f.bold, &clean(text), size, c.content_width()),
@@ -77,6 +87,7 @@ fn heading(c: &mut Canvas, f: &Fonts, text: &str, level: u8) {
         c.y - 3.0,
         rgb(if level <= 2 { c.accent } else { INK }),
     );
+    c.close();
     if level <= 2 {
         let y = c.y + 2.0;
         c.line(&[(MARGIN, y), (MARGIN + c.content_width(), y)], 0.6, rgb(LINE));
@@ -105,6 +116,7 @@ fn kpis(c: &mut Canvas, f: &Fonts, items: &[Kpi]) {
         c.ensure(h + gap);
         for (i, (k, label)) in chunk.iter().zip(&labels).enumerate() {
             let x = MARGIN + i as f32 * (w + gap);
+            c.open("P");
             c.rect(x, c.y, w, h, rgb(TILE));
             c.rect(x, c.y, 3.0, h, rgb(c.accent));
             for (j, line) in label.iter().enumerate() {
@@ -115,10 +127,32 @@ fn kpis(c: &mut Canvas, f: &Fonts, items: &[Kpi]) {
             for (j, line) in wrap(&f.regular, &clean(&k.note), 6.5, w - 12.0).iter().take(2).enumerate() {
                 c.text_at(&f.regular, line, 6.5, x + 8.0, c.y + 44.0 + extra + 8.0 * j as f32, rgb(MUTED));
             }
+            c.close();
         }
         c.y += h + gap;
     }
     c.y += 4.0;
+}
+
+/// A list tagged `L`, each item an `LI` of its marker (`Lbl`) and text
+/// (`LBody`).
+fn list(c: &mut Canvas, f: &Fonts, ordered: bool, items: &[String]) {
+    c.open("L");
+    for (i, item) in items.iter().enumerate() {
+        let marker = if ordered { format!("{}.", i + 1) } else { "•".into() };
+        c.ensure(13.0);
+        c.open("LI");
+        c.open("Lbl");
+        c.text_at(&f.regular, &marker, 9.5, MARGIN + 4.0, c.y + 13.0 - 3.25, rgb(c.accent));
+        c.close();
+        c.open("LBody");
+        lines(c, &f.regular, item, 9.5, 20.0, INK);
+        c.close();
+        c.close();
+        c.y -= 3.0;
+    }
+    c.close();
+    c.y += 6.0;
 }
 
 fn callout(c: &mut Canvas, f: &Fonts, tone: Tone, text: &str) {
@@ -127,11 +161,13 @@ fn callout(c: &mut Canvas, f: &Fonts, tone: Tone, text: &str) {
     let lines = wrap(&f.regular, &format!("{}: {}", style.label, clean(text)), 9.0, c.content_width() - 20.0);
     let h = lines.len() as f32 * 12.0 + 12.0;
     c.ensure(h + 8.0);
+    c.open("P");
     c.rect(MARGIN, c.y, c.content_width(), h, rgb(style.background));
     c.rect(MARGIN, c.y, 3.0, h, rgb(colour));
     for (i, l) in lines.iter().enumerate() {
         c.text_at(&f.regular, l, 9.0, MARGIN + 12.0, c.y + 16.0 + 12.0 * i as f32, rgb(INK));
     }
+    c.close();
     c.y += h + 10.0;
 }
 
@@ -140,6 +176,7 @@ fn chart(c: &mut Canvas, f: &Fonts, ch: &Chart) {
     let l = layout(ch, crate::document::Medium::Page { width: f64::from(width) });
     let legend_h = if l.legend.is_empty() { 0.0 } else { 14.0 * l.legend.len().div_ceil(3) as f32 };
     c.ensure(l.height as f32 + 28.0 + legend_h);
+    c.open_with("Figure", Some(clean(&l.description)));
     c.y += 14.0;
     c.text_at(&f.bold, &fit(&f.bold, &clean(&l.title), 10.0, width), 10.0, MARGIN, c.y - 2.0, rgb(INK));
     c.y += 6.0;
@@ -192,6 +229,7 @@ fn chart(c: &mut Canvas, f: &Fonts, ch: &Chart) {
     if !l.legend.is_empty() {
         c.y += 16.0;
     }
+    c.close();
     c.y += 8.0;
 }
 
@@ -254,49 +292,77 @@ fn cell_lines(font: &FontRef, texts: &[String], widths: &[f32]) -> Vec<Vec<Strin
         .collect()
 }
 
+/// A table tagged `Table` (its title the `Caption`, a `TR` of `TH` and a
+/// `TR` of `TD` per row), then the note on what it leaves out.
 fn table(c: &mut Canvas, f: &Fonts, t: &TableText) {
     let (size, lead, pad) = (TABLE.font_size as f32, TABLE.lead as f32, TABLE.pad as f32);
     let width = c.content_width();
+    c.ensure(40.0);
+    c.y += 12.0;
+    c.open("Table");
+    c.open("Caption");
+    let title = fit(&f.bold, &clean(&t.view.dataset.title), 9.0, width);
+    c.text_at(&f.bold, &title, 9.0, MARGIN, c.y - 2.0, rgb(INK));
+    c.close();
+    c.y += 4.0;
     let widths: Vec<f32> = t.plan.widths.iter().map(|w| *w as f32).collect();
     let head = cell_lines(&f.bold, &t.header, &widths);
     let height = |cells: &[Vec<String>]| cells.iter().map(Vec::len).max().unwrap_or(1) as f32 * lead + 2.0 * pad;
     let head_h = height(&head);
-    let draw_header = |c: &mut Canvas| {
+    // The first header row is the table's; a repeated one is an artifact.
+    let draw_header = |c: &mut Canvas, tagged: bool| {
         c.rect(MARGIN, c.y, width, head_h, rgb(c.accent));
+        if tagged {
+            c.open("TR");
+        }
         let mut x = MARGIN;
         for ((lines, w), col) in head.iter().zip(&widths).zip(&t.view.columns) {
+            if tagged {
+                c.open("TH");
+            }
             for (j, l) in lines.iter().enumerate() {
                 // A number's header sits over its right-aligned values.
                 let tx = if col.ty.is_numeric() { x + w - pad - f.bold.width(l, size) } else { x + pad };
                 c.text_at(&f.bold, l, size, tx, c.y + pad + lead * (j as f32 + 1.0) - 2.0, rgb(ON_ACCENT));
             }
+            if tagged {
+                c.close();
+            }
             x += w;
+        }
+        if tagged {
+            c.close();
         }
         c.y += head_h;
     };
     let bodies: Vec<Vec<Vec<String>>> = t.rows.iter().map(|row| cell_lines(&f.regular, row, &widths)).collect();
     // The header never stands alone at the foot of a page.
     c.ensure(head_h + bodies.first().map_or(lead, |b| height(b)));
-    draw_header(c);
+    draw_header(c, true);
     for (i, body) in bodies.iter().enumerate() {
         let h = height(body);
         if c.ensure(h) {
-            draw_header(c);
+            c.artifact(|c| draw_header(c, false));
         }
         if i % 2 == 1 {
             c.rect(MARGIN, c.y, width, h, rgb(ZEBRA));
         }
         let mut x = MARGIN;
+        c.open("TR");
         for ((lines, w), col) in body.iter().zip(&widths).zip(&t.view.columns) {
+            c.open("TD");
             for (j, l) in lines.iter().enumerate() {
                 let tx = if col.ty.is_numeric() { x + w - pad - f.regular.width(l, size) } else { x + pad };
                 c.text_at(&f.regular, l, size, tx, c.y + pad + lead * (j as f32 + 1.0) - 2.0, rgb(INK));
             }
+            c.close();
             x += w;
         }
+        c.close();
         c.y += h;
         c.line(&[(MARGIN, c.y), (MARGIN + width, c.y)], 0.3, rgb(LINE));
     }
+    c.close();
     c.y += 4.0;
     if let Some(note) = crate::document::view_note(&t.view, t.rows.len()) {
         paragraph(c, &f.regular, &note, 7.5, 0.0, MUTED);
@@ -323,16 +389,24 @@ fn cover(c: &mut Canvas, f: &Fonts, report: &Report, logo: Option<&LogoRef>) {
     if let Some(l) = logo {
         let (w, h) = crate::document::logo_fit(px32(l.px), crate::document::Medium::Page { width: f64::from(width) });
         let (w, h) = (w as f32, h as f32);
+        c.open_with("Figure", Some(crate::document::logo_alt_text(&clean(&m.branding))));
         c.image(&l.id, l.px, MARGIN, c.y - 6.0, w, h);
+        c.close();
         c.y += h + 8.0;
     }
+    c.open("P");
     c.text_at(&f.bold, &fit(&f.bold, &clean(&m.branding).to_uppercase(), 8.0, width), 8.0, MARGIN, c.y, rgb(c.accent));
+    c.close();
     c.y += 30.0;
+    c.open("H1");
     for line in wrap(&f.bold, &clean(&m.title), 24.0, width) {
         c.text_at(&f.bold, &line, 24.0, MARGIN, c.y, rgb(INK));
         c.y += 28.0;
     }
+    c.close();
+    c.open("P");
     c.text_at(&f.regular, &fit(&f.regular, &clean(&m.tenant_display_name), 13.0, width), 13.0, MARGIN, c.y, rgb(INK));
+    c.close();
     c.y += 18.0;
     let window = format!("Reporting window {}", report.window_label());
     for line in [
@@ -345,7 +419,9 @@ fn cover(c: &mut Canvas, f: &Fonts, report: &Report, logo: Option<&LogoRef>) {
         ),
         format!("Report {}", m.report_id),
     ] {
+        c.open("P");
         c.text_at(&f.regular, &fit(&f.regular, &clean(&line), 8.5, width), 8.5, MARGIN, c.y, rgb(MUTED));
+        c.close();
         c.y += 12.0;
     }
     c.y += 4.0;
@@ -455,30 +531,10 @@ fn layout_pages(report: &Report, fonts: &Fonts, size: PageSize, logo: Option<&Lo
             Block::Paragraph { text } => paragraph(&mut c, &fonts.regular, text, 9.5, 0.0, INK),
             Block::Kpis { items } => kpis(&mut c, fonts, items),
             Block::Callout { tone, text } => callout(&mut c, fonts, *tone, text),
-            Block::List { ordered, items } => {
-                for (i, item) in items.iter().enumerate() {
-                    let marker = if *ordered { format!("{}.", i + 1) } else { "•".into() };
-                    c.ensure(13.0);
-                    c.text_at(&fonts.regular, &marker, 9.5, MARGIN + 4.0, c.y + 13.0 - 3.25, rgb(c.accent));
-                    paragraph(&mut c, &fonts.regular, item, 9.5, 20.0, INK);
-                    c.y -= 3.0;
-                }
-                c.y += 6.0;
-            }
+            Block::List { ordered, items } => list(&mut c, fonts, *ordered, items),
             Block::Chart(ch) => chart(&mut c, fonts, ch),
             Block::Table(_) => {
                 let Some(t) = t else { continue };
-                c.ensure(40.0);
-                c.y += 12.0;
-                c.text_at(
-                    &fonts.bold,
-                    &fit(&fonts.bold, &clean(&t.view.dataset.title), 9.0, c.content_width()),
-                    9.0,
-                    MARGIN,
-                    c.y - 2.0,
-                    rgb(INK),
-                );
-                c.y += 4.0;
                 table(&mut c, fonts, t);
             }
         }
@@ -542,6 +598,7 @@ fn build(report: &Report, out: &mut dyn std::io::Write) -> Result<(), RenderErro
     };
     let canvas = layout_pages(report, &fonts, size, logo.as_ref())?;
     let (w_mm, h_mm) = paper.size_mm();
+    let tags = canvas.tags;
     let pages: Vec<PdfPage> = canvas
         .pages
         .into_iter()
@@ -571,11 +628,17 @@ fn build(report: &Report, out: &mut dyn std::io::Write) -> Result<(), RenderErro
     let opts = PdfSaveOptions { subset_fonts: true, ..Default::default() };
     let mut warnings = Vec::new();
     let mut lo = doc.to_lopdf_document(&opts, &mut warnings);
+    structure::write(&mut lo, &tags);
     compress_streams(&mut lo);
     fix_up(&mut lo, report);
     // Written straight into the caller's writer: no second copy of the file.
     let mut out = out;
-    lo.save_to(&mut out).map_err(|e| RenderError::write(Format::Pdf, e))?;
+    // Object streams pack the many small structure-tree objects; the
+    // cross-reference table becomes a stream too (PDF 1.5).
+    lo.version = "1.7".into();
+    let options =
+        lopdf::SaveOptions::builder().use_object_streams(true).use_xref_streams(true).compression_level(6).build();
+    lo.save_with_options(&mut out, options).map_err(|e| RenderError::write(Format::Pdf, e))?;
     Ok(())
 }
 

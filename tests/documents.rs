@@ -1,0 +1,250 @@
+//! Documents as a reader sees them, checked with poppler's own tools:
+//! every word of every PDF sits inside the page's content area and clear
+//! of every other word (`pdftotext -bbox-layout`), identifiers and column
+//! headers in tables come out as whole words, and every PDF is tagged with
+//! headings, tables and described figures (`pdfinfo -struct`, `qpdf
+//! --json`). The sample and a generated 1,000-agent snapshot are both
+//! checked. CI installs the tools (`.ci/run`); where they are missing these
+//! tests fail when `CI` is set and are skipped, loudly, elsewhere.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use cavra_reports::model::report::{Block, Report};
+use cavra_reports::model::{build_report, LoadOptions, Posture, ReportKind, ReportOptions, Snapshot};
+use cavra_reports::render::{render, Format};
+use cavra_reports::synth::{generate, SynthConfig};
+
+/// A word's box on a page, in points from the top left corner.
+#[derive(Debug, Clone)]
+struct Word {
+    text: String,
+    x0: f64,
+    y0: f64,
+    x1: f64,
+    y1: f64,
+}
+
+#[derive(Debug)]
+struct Page {
+    width: f64,
+    height: f64,
+    words: Vec<Word>,
+}
+
+fn attr(tag: &str, name: &str) -> f64 {
+    let key = format!("{name}=\"");
+    let start = tag.find(&key).map(|i| i + key.len()).unwrap_or_else(|| panic!("no {name} in {tag}"));
+    let end = tag[start..].find('"').unwrap() + start;
+    tag[start..end].parse().unwrap()
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&apos;", "'").replace("&amp;", "&")
+}
+
+/// The pages and words `pdftotext -bbox-layout` finds in `pdf`.
+fn words(pdf: &Path) -> Vec<Page> {
+    let out = Command::new("pdftotext").arg("-bbox-layout").arg(pdf).arg("-").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let html = String::from_utf8(out.stdout).unwrap();
+    let mut pages = Vec::new();
+    for part in html.split("<page ").skip(1) {
+        let head = &part[..part.find('>').unwrap()];
+        let mut page = Page { width: attr(head, "width"), height: attr(head, "height"), words: Vec::new() };
+        for w in part.split("<word ").skip(1) {
+            let close = w.find('>').unwrap();
+            let tag = &w[..close];
+            let text = &w[close + 1..w.find("</word>").unwrap()];
+            page.words.push(Word {
+                text: unescape(text),
+                x0: attr(tag, "xMin"),
+                y0: attr(tag, "yMin"),
+                x1: attr(tag, "xMax"),
+                y1: attr(tag, "yMax"),
+            });
+        }
+        pages.push(page);
+    }
+    pages
+}
+
+/// The page's margin: text stays this far from the left and right edges,
+/// and the running header and footer sit in the top and bottom bands.
+const MARGIN: f64 = 50.0;
+const BAND: f64 = 24.0;
+/// How far two boxes may meet (rounding, and glyph boxes a hair taller
+/// than the line advance) before they count as overlapping.
+const SLACK: f64 = 0.6;
+
+/// Every problem with the words' placement on `pages`.
+fn placement_problems(name: &str, pages: &[Page]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (n, p) in pages.iter().enumerate() {
+        for w in &p.words {
+            let inside = w.x0 >= MARGIN - SLACK
+                && w.x1 <= p.width - MARGIN + SLACK
+                && w.y0 >= BAND - SLACK
+                && w.y1 <= p.height - BAND + SLACK;
+            if !inside {
+                problems.push(format!("{name} page {}: `{}` leaves the content area {w:?}", n + 1, w.text));
+            }
+        }
+        let mut sorted: Vec<&Word> = p.words.iter().collect();
+        sorted.sort_by(|a, b| a.x0.total_cmp(&b.x0));
+        for (i, a) in sorted.iter().enumerate() {
+            for b in &sorted[i + 1..] {
+                if b.x0 >= a.x1 - SLACK {
+                    break;
+                }
+                let dx = a.x1.min(b.x1) - a.x0.max(b.x0);
+                let dy = a.y1.min(b.y1) - a.y0.max(b.y0);
+                if dx > SLACK && dy > SLACK {
+                    problems.push(format!("{name} page {}: `{}` overlaps `{}`", n + 1, a.text, b.text));
+                }
+            }
+        }
+    }
+    problems
+}
+
+/// Column keys whose cells are identifiers a reader must see whole.
+const IDENTIFIERS: &[&str] = &["agent_id", "repository", "rule_id"];
+
+/// The identifiers and header words each table of `report` shows in a PDF.
+fn table_words(report: &Report) -> BTreeSet<String> {
+    let mut want = BTreeSet::new();
+    for b in &report.blocks {
+        let Block::Table(t) = b else { continue };
+        let v = report.table_view(t).unwrap();
+        for c in &v.columns {
+            want.extend(c.label.split_whitespace().map(str::to_string));
+        }
+        for (i, c) in v.columns.iter().enumerate() {
+            if !IDENTIFIERS.contains(&c.key.as_str()) {
+                continue;
+            }
+            for row in v.rows.iter().take(cavra_reports::render::document::PDF_TABLE_ROWS) {
+                want.insert(report.cell_text(&row[i]));
+            }
+        }
+    }
+    want.retain(|w| !w.is_empty());
+    want
+}
+
+fn check_pdfs(snapshot: &Snapshot, label: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let posture = Posture::compute(snapshot);
+    let mut problems = Vec::new();
+    for kind in ReportKind::ALL {
+        let report = build_report(*kind, snapshot, &posture, &ReportOptions::default());
+        let a = render(&report, Format::Pdf).unwrap();
+        let path = dir.path().join(&a.name);
+        std::fs::write(&path, &a.bytes).unwrap();
+        let pages = words(&path);
+        assert!(!pages.is_empty(), "{label} {}: no pages", a.name);
+        problems.extend(placement_problems(&format!("{label} {}", a.name), &pages));
+        let found: BTreeSet<&str> = pages.iter().flat_map(|p| p.words.iter().map(|w| w.text.as_str())).collect();
+        for w in table_words(&report) {
+            if !found.contains(w.as_str()) {
+                problems.push(format!("{label} {}: `{w}` is not one word", a.name));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+}
+
+fn thousand_agents() -> Snapshot {
+    let raw = generate(&SynthConfig { agents: 1000, decisions: 20_000, seed: 1, ..SynthConfig::default() });
+    Snapshot::from_raw(raw, None, &LoadOptions::default()).unwrap()
+}
+
+#[test]
+fn sample_pdf_words_stay_apart_inside_the_page_and_whole() {
+    if !common::tool_runs("pdftotext", &["-v"]) {
+        return;
+    }
+    check_pdfs(&common::load_text(&common::sample_text(), &LoadOptions::default()), "sample");
+}
+
+#[test]
+fn thousand_agent_pdf_words_stay_apart_inside_the_page_and_whole() {
+    if !common::tool_runs("pdftotext", &["-v"]) {
+        return;
+    }
+    check_pdfs(&thousand_agents(), "1000 agents");
+}
+
+/// The structure types `pdfinfo -struct` lists, one per element.
+fn structure(pdf: &Path) -> Vec<String> {
+    let out = Command::new("pdfinfo").arg("-struct").arg(pdf).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|t| t.chars().next().is_some_and(char::is_uppercase))
+        .map(|t| t.trim_end_matches(':').to_string())
+        .collect()
+}
+
+/// The `/Alt` texts of the document's `Figure` elements, read with qpdf.
+fn figure_alts(pdf: &Path) -> Vec<String> {
+    let out = Command::new("qpdf").arg("--json").arg("--json-key=qpdf").arg(pdf).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let objects = json["qpdf"][1].as_object().unwrap();
+    let mut alts = Vec::new();
+    for v in objects.values() {
+        let d = &v["value"];
+        if d["/Type"] == "/StructElem" && d["/S"] == "/Figure" {
+            let alt = d["/Alt"].as_str().unwrap_or("");
+            alts.push(alt.trim_start_matches("u:").to_string());
+        }
+    }
+    alts
+}
+
+#[test]
+fn every_pdf_is_tagged_with_headings_tables_and_described_figures() {
+    if !common::tool_runs("pdfinfo", &["-v"]) || !common::tool_runs("qpdf", &["--version"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = common::load_text(&common::sample_text(), &LoadOptions::default());
+    let posture = Posture::compute(&snapshot);
+    for kind in ReportKind::ALL {
+        let report = build_report(*kind, &snapshot, &posture, &ReportOptions::default());
+        let a = render(&report, Format::Pdf).unwrap();
+        let path = dir.path().join(&a.name);
+        std::fs::write(&path, &a.bytes).unwrap();
+        let info = Command::new("pdfinfo").arg(&path).output().unwrap();
+        let info = String::from_utf8_lossy(&info.stdout);
+        assert!(info.lines().any(|l| l.split_whitespace().eq(["Tagged:", "yes"])), "{}: {info}", a.name);
+        let types = structure(&path);
+        let count = |t: &str| types.iter().filter(|x| *x == t).count();
+        assert_eq!(types.first().map(String::as_str), Some("Document"), "{}", a.name);
+        assert_eq!(count("H1"), 1, "{}: one title", a.name);
+        let headings = report.blocks.iter().filter(|b| matches!(b, Block::Heading { level, .. } if *level > 1)).count();
+        assert_eq!(count("H2") + count("H3"), headings, "{}: a heading element per heading", a.name);
+        let tables = report.blocks.iter().filter(|b| matches!(b, Block::Table(_))).count();
+        assert_eq!(count("Table"), tables, "{}: a Table element per table", a.name);
+        assert!(count("TH") >= tables && count("TD") >= count("TH"), "{}: header and data cells", a.name);
+        let charts: Vec<&cavra_reports::model::report::Chart> =
+            report.blocks.iter().filter_map(|b| if let Block::Chart(c) = b { Some(c) } else { None }).collect();
+        let alts = figure_alts(&path);
+        assert_eq!(alts.len(), charts.len(), "{}: a Figure per chart", a.name);
+        for c in charts {
+            assert!(
+                alts.iter().any(|alt| alt.starts_with(&c.title)),
+                "{}: no alt text for `{}`: {alts:?}",
+                a.name,
+                c.title
+            );
+        }
+    }
+}
