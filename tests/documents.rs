@@ -248,3 +248,70 @@ fn every_pdf_is_tagged_with_headings_tables_and_described_figures() {
         }
     }
 }
+
+/// Whether the browser checks can run: Node, its packages (`npm ci` in
+/// `tests/browser`, which `.ci/run` does) and Chromium. Panics in CI when
+/// they cannot.
+fn browser_checks_ready() -> bool {
+    let modules = common::root().join("tests/browser/node_modules/puppeteer-core");
+    let chromium = std::env::var_os("CHROMIUM")
+        .map_or_else(|| Path::new("/usr/bin/chromium").exists(), |p| Path::new(&p).exists());
+    let ready = common::tool_runs("node", &["--version"]) && modules.exists() && chromium;
+    if !ready {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "node, tests/browser/node_modules and chromium are required in CI; .ci/run installs them"
+        );
+        eprintln!("SKIPPED: run `npm ci --prefix tests/browser` and install chromium to run the browser checks");
+    }
+    ready
+}
+
+#[test]
+fn every_html_report_passes_axe_and_fits_1280_and_390_pixel_screens() {
+    if !browser_checks_ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = common::load_text(&common::sample_text(), &LoadOptions::default());
+    let posture = Posture::compute(&snapshot);
+    let themed = cavra_reports::render::setup::load(&common::root().join("examples/theme/theme.toml")).unwrap();
+    let mut files = Vec::new();
+    for kind in ReportKind::ALL {
+        let report = build_report(*kind, &snapshot, &posture, &ReportOptions::default());
+        let a = render(&report, Format::Html).unwrap();
+        files.push(dir.path().join(&a.name));
+        std::fs::write(files.last().unwrap(), &a.bytes).unwrap();
+    }
+    // A themed report with a logo and a watermark, and a 1,000-agent one.
+    let mut report = build_report(ReportKind::ExecutiveRiskBrief, &snapshot, &posture, &themed);
+    report.theme.watermark = Some("DRAFT — not for distribution".into());
+    files.push(dir.path().join("themed-brief.html"));
+    std::fs::write(files.last().unwrap(), render(&report, Format::Html).unwrap().bytes).unwrap();
+    let big = thousand_agents();
+    let report = build_report(ReportKind::AgentRiskRegister, &big, &Posture::compute(&big), &ReportOptions::default());
+    files.push(dir.path().join("register-1000-agents.html"));
+    std::fs::write(files.last().unwrap(), render(&report, Format::Html).unwrap().bytes).unwrap();
+
+    let out = Command::new("node").arg(common::root().join("tests/browser/check.mjs")).args(&files).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut problems = Vec::new();
+    let mut seen = 0;
+    for line in String::from_utf8(out.stdout).unwrap().lines() {
+        let r: serde_json::Value = serde_json::from_str(line).unwrap();
+        seen += 1;
+        let (file, width) = (r["file"].as_str().unwrap(), r["width"].as_u64().unwrap());
+        if r["scrollWidth"].as_u64() > r["clientWidth"].as_u64() {
+            problems.push(format!("{file} at {width} px: the page is {} px wide: {}", r["scrollWidth"], r["past"]));
+        }
+        for v in r["violations"].as_array().unwrap() {
+            if matches!(v["impact"].as_str(), Some("serious" | "critical")) {
+                problems.push(format!("{file}: {} ({}): {} at {}", v["id"], v["impact"], v["help"], v["nodes"]));
+            } else {
+                eprintln!("{file}: minor: {v}");
+            }
+        }
+    }
+    assert_eq!(seen, files.len() * 2, "one line per file and width");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -30,11 +30,12 @@ pub const INFO_BACKGROUND: u32 = 0xEEF5FB;
 pub const WARNING: u32 = 0xE69F00;
 /// A warning's background.
 pub const WARNING_BACKGROUND: u32 = 0xFDF5E6;
-/// An action-required callout's bar, and the classification marking.
+/// An action-required callout's bar, and the classification badge's border.
 pub const CRITICAL: u32 = 0xD55E00;
 /// An action-required callout's background, and the draft banner's.
 pub const CRITICAL_BACKGROUND: u32 = 0xFBEEE6;
-/// Text on the critical background (the draft banner).
+/// Critical text: the draft banner, the classification marking (WCAG AA
+/// on the page and on the critical background).
 pub const CRITICAL_TEXT: u32 = 0x8A3B00;
 /// The draft watermark.
 pub const WATERMARK: u32 = 0xE8E1DA;
@@ -56,4 +57,73 @@ pub fn css(colour: u32) -> String {
 /// ```
 pub fn ooxml(colour: u32) -> String {
     format!("{colour:06X}")
+}
+
+/// The text colour for a `background` (the theme's accent, say): white or
+/// ink, whichever contrasts more.
+///
+/// ```
+/// use cavra_render::document::palette::{on, INK, ON_ACCENT};
+/// assert_eq!(on(0x0072B2), ON_ACCENT);
+/// assert_eq!(on(0xF0E442), INK);
+/// ```
+pub fn on(background: u32) -> u32 {
+    if contrast(ON_ACCENT, background) >= contrast(INK, background) {
+        ON_ACCENT
+    } else {
+        INK
+    }
+}
+
+/// WCAG 2 relative luminance of a colour.
+pub fn luminance(colour: u32) -> f64 {
+    let channel = |shift: u32| {
+        let c = f64::from((colour >> shift) & 0xFF) / 255.0;
+        if c <= 0.04045 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    0.2126 * channel(16) + 0.7152 * channel(8) + 0.0722 * channel(0)
+}
+
+/// WCAG 2 contrast ratio of two colours (1 to 21).
+///
+/// ```
+/// use cavra_render::document::palette::{contrast, INK, PAGE};
+/// assert!(contrast(INK, PAGE) > 15.0);
+/// ```
+pub fn contrast(a: u32, b: u32) -> f64 {
+    let (la, lb) = (luminance(a), luminance(b));
+    (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every pair of text and background the documents draw meets WCAG AA
+    /// for body text (4.5:1).
+    #[test]
+    fn text_colours_meet_wcag_aa_on_their_backgrounds() {
+        let pairs = [
+            (INK, PAGE),
+            (INK, TILE),
+            (INK, ZEBRA),
+            (INK, INFO_BACKGROUND),
+            (INK, WARNING_BACKGROUND),
+            (INK, CRITICAL_BACKGROUND),
+            (MUTED, PAGE),
+            (MUTED, TILE),
+            (MUTED, ZEBRA),
+            (CRITICAL_TEXT, PAGE),
+            (CRITICAL_TEXT, CRITICAL_BACKGROUND),
+            (ON_ACCENT, DEFAULT_ACCENT),
+        ];
+        for (text, background) in pairs {
+            let ratio = contrast(text, background);
+            assert!(ratio >= 4.5, "{} on {}: {ratio:.2}", css(text), css(background));
+        }
+    }
 }

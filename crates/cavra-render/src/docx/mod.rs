@@ -70,7 +70,8 @@ fn styles(mut d: Docx, accent: &str) -> Docx {
 fn cell(s: &str, width: usize, header: bool, right: bool, accent: &str) -> TableCell {
     let mut run = text(s).size(18);
     if header {
-        run = run.bold().color(crate::document::palette::ooxml(crate::document::palette::ON_ACCENT));
+        let fill = u32::from_str_radix(accent, 16).unwrap_or(crate::document::palette::DEFAULT_ACCENT);
+        run = run.bold().color(crate::document::palette::ooxml(crate::document::palette::on(fill)));
     }
     let mut p = Paragraph::new().add_run(run);
     if right {

@@ -43,7 +43,7 @@ pub(crate) fn prepare() {
     let _ = (PARSED.is_some(), ADVANCES.0.len());
 }
 
-use crate::document::palette::{AXIS, CRITICAL, INK, LINE, MUTED, ON_ACCENT, TILE, WATERMARK, ZEBRA};
+use crate::document::palette::{on, AXIS, CRITICAL_TEXT, INK, LINE, MUTED, TILE, WATERMARK, ZEBRA};
 
 struct Fonts<'a> {
     regular: FontRef<'a>,
@@ -323,7 +323,7 @@ fn table(c: &mut Canvas, f: &Fonts, t: &TableText) {
             for (j, l) in lines.iter().enumerate() {
                 // A number's header sits over its right-aligned values.
                 let tx = if col.ty.is_numeric() { x + w - pad - f.bold.width(l, size) } else { x + pad };
-                c.text_at(&f.bold, l, size, tx, c.y + pad + lead * (j as f32 + 1.0) - 2.0, rgb(ON_ACCENT));
+                c.text_at(&f.bold, l, size, tx, c.y + pad + lead * (j as f32 + 1.0) - 2.0, rgb(on(c.accent)));
             }
             if tagged {
                 c.close();
@@ -444,7 +444,7 @@ fn header_footer(c: &mut Canvas, f: &Fonts, report: &Report) {
         let left = fit(&f.regular, &clean(&format!("{} · {}", m.branding, m.title)), 7.0, width * 0.7);
         c.text_at(&f.regular, &left, 7.0, MARGIN, 34.0, rgb(MUTED));
         let class = clean(&m.classification.as_str().to_uppercase());
-        c.text_at(&f.bold, &class, 7.0, MARGIN + width - f.bold.width(&class, 7.0), 34.0, rgb(CRITICAL));
+        c.text_at(&f.bold, &class, 7.0, MARGIN + width - f.bold.width(&class, 7.0), 34.0, rgb(CRITICAL_TEXT));
         c.line(&[(MARGIN, 40.0), (MARGIN + width, 40.0)], 0.4, rgb(LINE));
         let page = format!("page {} of {}", i + 1, n);
         let pw = f.regular.width(&page, 7.0);
