@@ -58,16 +58,7 @@ pub(super) fn build(ctx: &Ctx) -> Report {
         r.blocks.push(table_columns(
             "top_findings",
             Some(TOP_FINDINGS),
-            &[
-                "severity",
-                "decision",
-                "agent_id",
-                "repository",
-                "risk_classification",
-                "rule_id",
-                "reason",
-                "timestamp",
-            ],
+            &["severity", "decision", "agent_id", "repository", "rule_id", "reason", "timestamp"],
         ));
     }
     r.blocks.push(heading(2, "Recommended actions"));

@@ -4,7 +4,24 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{heading, list, para, table, table_where, Ctx};
+use super::{heading, list, para, table_where, Ctx};
+
+/// The incident columns a document shows: what happened, how bad, who owns
+/// it, when it is due, and how much it links to (closing dates, linked
+/// exception counts and the requirement texts are in the data forms and
+/// the per-incident sections).
+const INCIDENTS_VIEW: &[&str] = &[
+    "incident_ref",
+    "title",
+    "severity",
+    "status",
+    "opened_at",
+    "owner_role",
+    "review_due_at",
+    "linked_decisions",
+    "affected_agents",
+    "open_requirements",
+];
 use crate::canonical::canonical_sha256;
 use crate::decisions::{DecisionRef, DecisionView};
 use crate::input::{ExceptionStatus, Incident, IncidentStatus, PolicyException};
@@ -284,7 +301,7 @@ pub(super) fn build(ctx: &Ctx) -> Report {
     if incidents.is_empty() {
         r.blocks.push(para("No incidents are recorded in this snapshot."));
     } else {
-        r.blocks.push(table("incidents", None));
+        r.blocks.push(super::table_columns("incidents", None, INCIDENTS_VIEW));
     }
     r.blocks.extend(sections);
     r.datasets.extend([summary, linked, linked_x, custody]);

@@ -19,6 +19,7 @@
 
 use cavra_model::report::{Chart, ChartKind, Tone};
 
+pub mod fonts;
 pub mod palette;
 pub mod table;
 
@@ -60,7 +61,8 @@ impl Medium {
             Medium::Page { width } => {
                 Some(ChartMetrics { width, bar: 24.0, line: 220.0, donut: 190.0, heat_row: 16.0 })
             }
-            Medium::Word => Some(ChartMetrics { width: 640.0, bar: 28.0, line: 240.0, donut: 200.0, heat_row: 20.0 }),
+            // An A4 page's text column with docx-rs's 1-inch margins is 6.27 in.
+            Medium::Word => Some(ChartMetrics { width: 600.0, bar: 28.0, line: 240.0, donut: 200.0, heat_row: 20.0 }),
             Medium::Sheet => None,
         }
     }
@@ -301,6 +303,10 @@ pub const SHEET_ALT_TEXT_UNITS: usize = 255;
 pub fn logo_alt_text(branding: &str) -> String {
     format!("{branding} logo")
 }
+
+/// The typeface documents are set in: the PDFs embed it, and the Word
+/// documents name it.
+pub const DOCUMENT_FONT: &str = "DejaVu Sans";
 
 /// The language documents are written in (BCP 47): HTML's `lang` and the
 /// PDF catalog's `/Lang`.

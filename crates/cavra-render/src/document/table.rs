@@ -41,6 +41,18 @@ pub struct TableMetrics {
 }
 
 impl TableMetrics {
+    /// A Word document's tables: 8 pt text, Word's default cell margins
+    /// (0.08 in); Word wraps the lines itself.
+    pub const WORD: TableMetrics = TableMetrics {
+        font_size: 8.0,
+        lead: 10.0,
+        pad: 5.75,
+        min_column: 28.0,
+        max_word: 150.0,
+        max_natural: 320.0,
+        max_lines: usize::MAX,
+    };
+
     /// A PDF page's tables: 7 pt text.
     pub const PAGE: TableMetrics = TableMetrics {
         font_size: 7.0,
@@ -124,6 +136,43 @@ pub fn plan_table(columns: &[ColumnMeasure], portrait: f64, landscape: f64) -> T
         Orientation::Landscape => landscape,
     };
     TablePlan { widths: super::column_widths(&min, &natural, available), orientation }
+}
+
+/// Which of `blocks` go on landscape pages, given which of them are
+/// tables too wide for portrait (`wide`, one flag per block): those
+/// tables, the headings just before each and at most one paragraph
+/// between them and the table, so a section does not start on one page
+/// and its table on the next.
+///
+/// ```
+/// use cavra_model::report::{Block, TableRef};
+/// use cavra_render::document::table::landscape_blocks;
+/// let t = Block::Table(TableRef { dataset: "d".into(), max_rows: None, columns: vec![], filter: None });
+/// let h = Block::Heading { level: 2, text: "Register".into() };
+/// let p = Block::Paragraph { text: "About it.".into() };
+/// let blocks = [p.clone(), h, p, t];
+/// assert_eq!(landscape_blocks(&blocks, &[false, false, false, true]), vec![false, true, true, true]);
+/// ```
+pub fn landscape_blocks(blocks: &[cavra_model::report::Block], wide: &[bool]) -> Vec<bool> {
+    use cavra_model::report::Block;
+    let mut turned = vec![false; blocks.len()];
+    for (i, _) in wide.iter().enumerate().filter(|(i, w)| **w && *i < blocks.len()) {
+        turned[i] = true;
+        let mut j = i;
+        let mut paragraphs = 0;
+        while j > 0 {
+            match &blocks[j - 1] {
+                Block::Heading { level, .. } if *level > 1 => {}
+                Block::Paragraph { .. } if paragraphs == 0 && !matches!(blocks[j], Block::Heading { .. }) => {
+                    paragraphs += 1;
+                }
+                _ => break,
+            }
+            j -= 1;
+            turned[j] = true;
+        }
+    }
+    turned
 }
 
 /// Whether a line may end after `c` inside a word: after a hyphen,

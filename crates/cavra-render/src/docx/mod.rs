@@ -10,21 +10,73 @@
 //! deflate, fixed timestamps and picture ids numbered from 1 in document
 //! order, so the same report always gives the same bytes.
 
+mod chart;
 mod pack;
 
 use cavra_model::report::{Block, Kpi, Report, TableView};
 use docx_rs::{
-    AlignmentType, Docx, Footer, Header, NumPages, PageNum, Paragraph, Pic, Run, Shading, ShdType, Style, StyleType,
-    Table, TableCell, TableRow, WidthType,
+    AlignmentType, Docx, Footer, Header, NumPages, PageNum, Paragraph, Pic, Run, RunFonts, Shading, ShdType, Style,
+    StyleType, Table, TableCell, TableRow, WidthType,
 };
 
 use crate::chart::layout;
+use crate::document::table::{measure_column, plan_table, ColumnMeasure, Orientation, TableMetrics, TablePlan};
 use crate::{Format, RenderError, Renderer};
 
 pub(crate) struct DocxRenderer;
 
-/// Usable text width of an A4 page with the default margins, in twips.
-const TEXT_WIDTH: usize = 9000;
+/// Page margins, one inch all round, in twips.
+const MARGIN: u32 = 1440;
+
+/// A page's size in twips, upright: A4 or US Letter.
+fn paper_twips(paper: cavra_model::theme::Paper) -> (u32, u32) {
+    match paper {
+        cavra_model::theme::Paper::A4 => (11906, 16838),
+        cavra_model::theme::Paper::Letter => (12240, 15840),
+    }
+}
+
+/// The text column's width in points, on an upright page and a turned one.
+fn text_widths(paper: cavra_model::theme::Paper) -> (f64, f64) {
+    let (w, h) = paper_twips(paper);
+    (f64::from(w - 2 * MARGIN) / 20.0, f64::from(h - 2 * MARGIN) / 20.0)
+}
+
+/// The section properties of `paper`, upright or turned, one-inch margins.
+fn section(paper: cavra_model::theme::Paper, landscape: bool) -> docx_rs::SectionProperty {
+    let (w, h) = paper_twips(paper);
+    let (size, orient) = if landscape {
+        (docx_rs::PageSize::new().size(h, w), docx_rs::PageOrientationType::Landscape)
+    } else {
+        (docx_rs::PageSize::new().size(w, h), docx_rs::PageOrientationType::Portrait)
+    };
+    docx_rs::SectionProperty::new().page_size(size.orient(orient)).page_margin(margins())
+}
+
+fn margins() -> docx_rs::PageMargin {
+    let m = MARGIN as i32;
+    docx_rs::PageMargin::new().top(m).bottom(m).left(m).right(m).header(720).footer(720)
+}
+
+/// Column widths and orientation for a table's text, as the document layer
+/// plans them with the document face's metrics at Word's table size.
+/// `widths` are the text column's upright and turned widths in points.
+fn plan(header: &[String], rows: &[Vec<String>], widths: (f64, f64)) -> TablePlan {
+    let m = TableMetrics::WORD;
+    let regular = |s: &str| crate::document::fonts::text_width(s, m.font_size, false);
+    let bold = |s: &str| crate::document::fonts::text_width(s, m.font_size, true);
+    let measures: Vec<ColumnMeasure> = header
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let cells =
+                rows.iter().take(crate::document::WIDTH_SAMPLE_ROWS).filter_map(|r| r.get(i).map(String::as_str));
+            measure_column(&clean(h), cells, &m, &regular, &bold)
+        })
+        .collect();
+    plan_table(&measures, widths.0, widths.1)
+}
+
 /// Secondary text (`document::palette::MUTED`).
 static MUTED: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| crate::document::palette::ooxml(crate::document::palette::MUTED));
@@ -42,25 +94,32 @@ fn para(s: &str) -> Paragraph {
 }
 
 fn styles(mut d: Docx, accent: &str) -> Docx {
+    // The PDFs' face: documents look the same in both, and readers without
+    // it substitute a sans-serif rather than their serif default.
+    let face = crate::document::DOCUMENT_FONT;
+    d = d.default_fonts(RunFonts::new().ascii(face).hi_ansi(face).east_asia(face).cs(face));
     // docx-rs defines "Normal"; packing marks it as the default paragraph style.
     for (id, name, size, level) in
         [("Heading1", "Heading 1", 36, 0), ("Heading2", "Heading 2", 28, 1), ("Heading3", "Heading 3", 24, 2)]
     {
-        d = d.add_style(
-            Style::new(id, StyleType::Paragraph)
-                .name(name)
-                .based_on("Normal")
-                .next("Normal")
-                .q_format(true)
-                .size(size)
-                .bold()
-                .color(if level == 0 {
-                    accent.to_string()
-                } else {
-                    crate::document::palette::ooxml(crate::document::palette::INK)
-                })
-                .outline_lvl(level),
-        );
+        let mut style = Style::new(id, StyleType::Paragraph)
+            .name(name)
+            .based_on("Normal")
+            .next("Normal")
+            .q_format(true)
+            .size(size)
+            .bold()
+            .color(if level == 0 {
+                accent.to_string()
+            } else {
+                crate::document::palette::ooxml(crate::document::palette::INK)
+            })
+            .outline_lvl(level)
+            // Room above a heading, and kept with what follows.
+            .line_spacing(docx_rs::LineSpacing::new().before(if level == 0 { 360 } else { 240 }).after(80));
+        // A heading stays on the page of what follows it.
+        style.paragraph_property = style.paragraph_property.keep_next(true);
+        d = d.add_style(style);
     }
     d.add_style(
         Style::new("Title", StyleType::Paragraph).name("Title").based_on("Normal").size(48).bold().color(accent),
@@ -68,7 +127,8 @@ fn styles(mut d: Docx, accent: &str) -> Docx {
 }
 
 fn cell(s: &str, width: usize, header: bool, right: bool, accent: &str) -> TableCell {
-    let mut run = text(s).size(18);
+    // Half-points, at the size the widths were planned for.
+    let mut run = text(s).size((TableMetrics::WORD.font_size * 2.0).round() as usize);
     if header {
         let fill = u32::from_str_radix(accent, 16).unwrap_or(crate::document::palette::DEFAULT_ACCENT);
         run = run.bold().color(crate::document::palette::ooxml(crate::document::palette::on(fill)));
@@ -85,29 +145,19 @@ fn cell(s: &str, width: usize, header: bool, right: bool, accent: &str) -> Table
 }
 
 /// Column widths proportional to content, summing to the text width.
-fn grid(header: &[String], rows: &[Vec<String>]) -> Vec<usize> {
-    let n = header.len().max(1);
-    let weights: Vec<usize> = (0..n)
-        .map(|i| {
-            let longest = rows
-                .iter()
-                .take(crate::document::WIDTH_SAMPLE_ROWS)
-                .map(|r| r.get(i).map_or(0, |c| c.chars().count()))
-                .max()
-                .unwrap_or(0);
-            longest.max(header.get(i).map_or(0, |h| h.chars().count())).clamp(8, 40)
-        })
-        .collect();
-    let total: usize = weights.iter().sum();
-    weights.iter().map(|w| (TEXT_WIDTH * w / total.max(1)).max(500)).collect()
-}
-
-fn table(header: Vec<String>, rows: Vec<Vec<String>>, numeric: &[bool], accent: &str) -> Table {
-    let widths = grid(&header, &rows);
+/// A table laid out by `plan` (widths in points).
+fn table(header: Vec<String>, rows: Vec<Vec<String>>, numeric: &[bool], accent: &str, plan: &TablePlan) -> Table {
+    let widths: Vec<usize> = plan.widths.iter().map(|w| (w * 20.0).round() as usize).collect();
     // Header rows alone are `cant_split`; packing turns that into a repeating header.
-    let mut out =
-        vec![TableRow::new(header.iter().zip(&widths).map(|(h, w)| cell(h, *w, true, false, accent)).collect())
-            .cant_split()];
+    let mut out = vec![TableRow::new(
+        header
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (h, w))| cell(h, *w, true, numeric.get(i).copied().unwrap_or(false), accent))
+            .collect(),
+    )
+    .cant_split()];
     for r in &rows {
         out.push(TableRow::new(
             r.iter()
@@ -117,30 +167,102 @@ fn table(header: Vec<String>, rows: Vec<Vec<String>>, numeric: &[bool], accent: 
                 .collect(),
         ));
     }
-    Table::new(out).set_grid(widths)
+    Table::new(out).set_grid(widths).layout(docx_rs::TableLayoutType::Fixed)
 }
 
-fn kpis(items: &[Kpi], accent: &str) -> Table {
+/// A table that always stays upright (KPIs, a chart's values): its columns
+/// share the upright width.
+fn upright_table(header: Vec<String>, rows: Vec<Vec<String>>, numeric: &[bool], accent: &str, width: f64) -> Table {
+    let p = plan(&header, &rows, (width, width));
+    table(header, rows, numeric, accent, &p)
+}
+
+fn kpis(items: &[Kpi], accent: &str, width: f64) -> Table {
     let rows = items.iter().map(|k| vec![k.label.clone(), k.value.clone(), k.note.clone()]).collect();
-    table(vec!["Metric".into(), "Value".into(), "Note".into()], rows, &[false, true, false], accent)
+    upright_table(vec!["Metric".into(), "Value".into(), "Note".into()], rows, &[false, true, false], accent, width)
 }
 
-fn data_table(report: &Report, v: &TableView, accent: &str) -> Table {
-    let header = v.columns.iter().map(|c| c.label.clone()).collect();
-    let rows = v.rows.iter().map(|r| r.iter().map(|c| report.cell_text(c)).collect()).collect();
-    let numeric: Vec<bool> = v.columns.iter().map(|c| c.ty.is_numeric()).collect();
-    table(header, rows, &numeric, accent)
+/// A dataset table's text and plan, made before the document is built:
+/// whether it needs landscape pages decides where its section starts.
+struct DataTable<'v> {
+    view: TableView<'v>,
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+    plan: TablePlan,
+}
+
+fn data_table<'v>(report: &Report, view: TableView<'v>) -> DataTable<'v> {
+    let header: Vec<String> = view.columns.iter().map(|c| c.label.clone()).collect();
+    let rows: Vec<Vec<String>> = view.rows.iter().map(|r| r.iter().map(|c| report.cell_text(c)).collect()).collect();
+    let plan = plan(&header, &rows, text_widths(report.theme.paper));
+    DataTable { view, header, rows, plan }
 }
 
 fn build(report: &Report) -> Result<Docx, RenderError> {
     let m = &report.meta;
     let accent_hex = report.theme.accent_hex();
     let accent = accent_hex.trim_start_matches('#');
-    let mut d = styles(Docx::new(), accent);
-    // docx-rs defaults to A4 (11906 × 16838 twips).
-    if report.theme.paper == cavra_model::theme::Paper::Letter {
-        d = d.page_size(12240, 15840);
+    let paper = report.theme.paper;
+    let (w, h) = paper_twips(paper);
+    let mut d = styles(Docx::new(), accent).page_size(w, h).page_margin(margins());
+    d = cover(d, report, accent);
+    let tables = report
+        .blocks
+        .iter()
+        .map(|b| match b {
+            Block::Table(t) => {
+                report.table_view(t).map(|v| Some(data_table(report, v))).ok_or_else(|| RenderError::Backend {
+                    format: Format::Docx,
+                    message: format!("block refers to missing dataset `{}`", t.dataset),
+                })
+            }
+            _ => Ok(None),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let wide: Vec<bool> =
+        tables.iter().map(|t| t.as_ref().is_some_and(|t| t.plan.orientation == Orientation::Landscape)).collect();
+    let turned = crate::document::table::landscape_blocks(&report.blocks, &wide);
+    let upright = text_widths(paper).0;
+    let mut native = 0;
+    let mut landscape = false;
+    for ((b, t), turn) in report.blocks.iter().zip(&tables).zip(turned) {
+        if turn != landscape {
+            // This paragraph ends the section before it, on that section's pages.
+            d = d.add_paragraph(Paragraph::new().section_property(section(paper, landscape)));
+            landscape = turn;
+        }
+        d = match (b, t) {
+            (Block::Table(_), Some(t)) => {
+                let numeric: Vec<bool> = t.view.columns.iter().map(|c| c.ty.is_numeric()).collect();
+                let mut d = d
+                    .add_paragraph(Paragraph::new().add_run(text(&t.view.dataset.title).bold()))
+                    .add_table(table(t.header.clone(), t.rows.clone(), &numeric, accent, &t.plan));
+                if let Some(note) = crate::document::view_note(&t.view, t.view.rows.len()) {
+                    d = d.add_paragraph(Paragraph::new().add_run(text(&note).italic().color(MUTED.as_str()).size(18)));
+                }
+                d.add_paragraph(Paragraph::new())
+            }
+            (Block::Chart(c), _) if chart::is_native(c) => {
+                native += 1;
+                let d = d
+                    .add_paragraph(Paragraph::new().add_run(text(&format!("Figure: {}", c.title)).bold()))
+                    .add_paragraph(Paragraph::new().add_run(Run::new().add_text(chart::marker(native))));
+                chart_values(d, c, accent, upright)
+            }
+            _ => block(d, b, accent, upright),
+        };
     }
+    if landscape {
+        // The document's own section properties are its last section's.
+        d = d.page_size(h, w).page_orient(docx_rs::PageOrientationType::Landscape);
+    }
+    let when = m.generated_at.to_string();
+    Ok(header_footer(d, report).created_at(&when).updated_at(&when))
+}
+
+/// The cover: the logo, organisation, title, tenant and the report's facts.
+fn cover(mut d: Docx, report: &Report, accent: &str) -> Docx {
+    let m = &report.meta;
     let window = report.window_label();
     if let Some(logo) = &report.theme.logo {
         // In the document layer's Word box, aspect kept (1 mm = 36,000 EMU).
@@ -149,9 +271,7 @@ fn build(report: &Report) -> Result<Docx, RenderError> {
         let pic = Pic::new_with_dimensions(logo.png.clone(), logo.width, logo.height).size(w as u32, h as u32);
         d = d.add_paragraph(Paragraph::new().add_run(Run::new().add_image(pic)));
     }
-    // Cover block.
-    d = d
-        .add_paragraph(Paragraph::new().add_run(text(&m.branding).size(20).bold().color(accent)))
+    d.add_paragraph(Paragraph::new().add_run(text(&m.branding).size(20).bold().color(accent)))
         .add_paragraph(Paragraph::new().style("Title").add_run(text(&m.title)))
         .add_paragraph(Paragraph::new().add_run(text(&m.tenant_display_name).size(28)))
         .add_paragraph(Paragraph::new().add_run(text(&format!("Reporting window {window}")).color(MUTED.as_str())))
@@ -166,61 +286,63 @@ fn build(report: &Report) -> Result<Docx, RenderError> {
                 .color(MUTED.as_str())
                 .size(18),
             ),
-        );
-    for b in &report.blocks {
-        match b {
-            Block::Heading { level: 1, .. } => {} // the cover carries the title
-            Block::Heading { level, text: t } => {
-                let style = match level {
-                    2 => "Heading1",
-                    3 => "Heading2",
-                    _ => "Heading3",
-                };
-                d = d.add_paragraph(Paragraph::new().style(style).add_run(text(t)));
-            }
-            Block::Paragraph { text: t } => d = d.add_paragraph(para(t)),
-            Block::Kpis { items } => d = d.add_table(kpis(items, accent)).add_paragraph(Paragraph::new()),
-            Block::Callout { tone, text: t } => {
-                let label = crate::document::tone(*tone).label;
+        )
+}
+
+/// A chart's values as a table under it.
+fn chart_values(d: Docx, c: &cavra_model::report::Chart, accent: &str, width: f64) -> Docx {
+    let (header, rows) = chart_rows(c);
+    let numeric: Vec<bool> = (0..header.len()).map(|i| i > 0).collect();
+    d.add_table(upright_table(header, rows, &numeric, accent, width)).add_paragraph(Paragraph::new())
+}
+
+/// Every block but a table and a native chart.
+fn block(mut d: Docx, b: &Block, accent: &str, width: f64) -> Docx {
+    match b {
+        Block::Heading { level: 1, .. } => d, // the cover carries the title
+        Block::Heading { level, text: t } => {
+            let style = match level {
+                2 => "Heading1",
+                3 => "Heading2",
+                _ => "Heading3",
+            };
+            d.add_paragraph(Paragraph::new().style(style).add_run(text(t)))
+        }
+        Block::Paragraph { text: t } => d.add_paragraph(para(t)),
+        Block::Kpis { items } => d.add_table(kpis(items, accent, width)).add_paragraph(Paragraph::new()),
+        Block::Callout { tone, text: t } => {
+            let label = crate::document::tone(*tone).label;
+            d.add_paragraph(Paragraph::new().add_run(text(&format!("{label}: ")).bold().color(accent)).add_run(text(t)))
+        }
+        Block::List { ordered, items } => {
+            for (i, item) in items.iter().enumerate() {
+                let bullet = if *ordered { format!("{}. ", i + 1) } else { "• ".into() };
                 d = d.add_paragraph(
-                    Paragraph::new().add_run(text(&format!("{label}: ")).bold().color(accent)).add_run(text(t)),
+                    Paragraph::new().indent(Some(360), None, None, None).add_run(text(&bullet)).add_run(text(item)),
                 );
             }
-            Block::List { ordered, items } => {
-                for (i, item) in items.iter().enumerate() {
-                    let bullet = if *ordered { format!("{}. ", i + 1) } else { "• ".into() };
-                    d = d.add_paragraph(
-                        Paragraph::new().indent(Some(360), None, None, None).add_run(text(&bullet)).add_run(text(item)),
-                    );
-                }
-            }
-            Block::Chart(c) => {
-                let l = layout(c, crate::document::Medium::Word);
-                let png = crate::raster::png(&l);
-                // 1 layout unit = 1/96 inch = 9525 EMU.
-                let pic = Pic::new_with_dimensions(png, (l.width * 2.0) as u32, (l.height * 2.0) as u32)
-                    .size((l.width * 9525.0) as u32, (l.height * 9525.0) as u32);
-                d = d
-                    .add_paragraph(Paragraph::new().add_run(text(&format!("Figure: {}", c.title)).bold()))
-                    .add_paragraph(Paragraph::new().add_run(Run::new().add_image(pic)));
-                let (header, rows) = chart_rows(c);
-                let numeric: Vec<bool> = (0..header.len()).map(|i| i > 0).collect();
-                d = d.add_table(table(header, rows, &numeric, accent)).add_paragraph(Paragraph::new());
-            }
-            Block::Table(t) => {
-                let v = report.table_view(t).ok_or_else(|| RenderError::Backend {
-                    format: Format::Docx,
-                    message: format!("block refers to missing dataset `{}`", t.dataset),
-                })?;
-                d = d.add_paragraph(Paragraph::new().add_run(text(&v.dataset.title).bold()));
-                d = d.add_table(data_table(report, &v, accent));
-                if let Some(note) = crate::document::view_note(&v, v.rows.len()) {
-                    d = d.add_paragraph(Paragraph::new().add_run(text(&note).italic().color(MUTED.as_str()).size(18)));
-                }
-                d = d.add_paragraph(Paragraph::new());
-            }
+            d
         }
+        Block::Chart(c) => {
+            let l = layout(c, crate::document::Medium::Word);
+            let png = crate::raster::png(&l);
+            // 1 layout unit = 1/96 inch = 9525 EMU.
+            let pic = Pic::new_with_dimensions(png, (l.width * 2.0) as u32, (l.height * 2.0) as u32)
+                .size((l.width * 9525.0) as u32, (l.height * 9525.0) as u32);
+            let d = d
+                .add_paragraph(Paragraph::new().add_run(text(&format!("Figure: {}", c.title)).bold()))
+                .add_paragraph(Paragraph::new().add_run(Run::new().add_image(pic)));
+            chart_values(d, c, accent, width)
+        }
+        // Tables are laid out by the caller, which planned their pages.
+        Block::Table(_) => d,
     }
+}
+
+/// The running header (with the watermark, when the theme has one) and the
+/// footer with the legal line and page numbers.
+fn header_footer(d: Docx, report: &Report) -> Docx {
+    let m = &report.meta;
     let mut header = Header::new().add_paragraph(
         Paragraph::new().add_run(
             text(&format!("{} · {} · {}", m.branding, m.title, m.classification.as_str().to_uppercase()))
@@ -230,7 +352,7 @@ fn build(report: &Report) -> Result<Docx, RenderError> {
     );
     if let Some(mark) = &report.theme.watermark {
         header = header.add_paragraph(Paragraph::new().align(AlignmentType::Center).add_run(
-            text(mark).size(22).bold().color(crate::document::palette::ooxml(crate::document::palette::CRITICAL)),
+            text(mark).size(22).bold().color(crate::document::palette::ooxml(crate::document::palette::CRITICAL_TEXT)),
         ));
     }
     let footer = Footer::new().add_paragraph(
@@ -241,8 +363,7 @@ fn build(report: &Report) -> Result<Docx, RenderError> {
             .add_run(text(" of ").size(16).color(MUTED.as_str()))
             .add_num_pages(NumPages::new()),
     );
-    let when = m.generated_at.to_string();
-    Ok(d.header(header).footer(footer).created_at(&when).updated_at(&when))
+    d.header(header).footer(footer)
 }
 
 /// A chart's data as a table: categories down, series across (heat maps:
@@ -292,13 +413,37 @@ fn picture_alt_texts(report: &Report) -> Vec<String> {
     logo.into_iter().chain(charts).collect()
 }
 
+/// The report's native charts, in order, ready to pack.
+fn chart_parts(report: &Report) -> Result<Vec<pack::ChartPart>, RenderError> {
+    let backend = |message: String| RenderError::Backend { format: Format::Docx, message };
+    let created = crate::xlsx::excel_time(report.meta.generated_at).map_err(|e| backend(e.to_string()))?;
+    let mut parts = Vec::new();
+    for b in &report.blocks {
+        let Block::Chart(c) = b else { continue };
+        if !chart::is_native(c) {
+            continue;
+        }
+        let n = parts.len() + 1;
+        let (w, h) = crate::document::chart_box(c, crate::document::Medium::Word);
+        // 1 layout unit = 1/96 inch = 9525 EMU.
+        parts.push(pack::ChartPart {
+            xml: chart::chart_part(c),
+            rels: chart::chart_rels(n),
+            workbook: chart::workbook(c, &created).map_err(backend)?,
+            size: ((w * 9525.0) as u64, ((h + 60.0) * 9525.0) as u64),
+            name: format!("Chart {n}"),
+        });
+    }
+    Ok(parts)
+}
+
 impl Renderer for DocxRenderer {
     fn render_to(&self, report: &Report, out: &mut dyn std::io::Write) -> Result<(), RenderError> {
         let backend = |message: String| RenderError::Backend { format: Format::Docx, message };
         let docx = build(report)?;
         let mut raw = std::io::Cursor::new(Vec::new());
         docx.build().pack(&mut raw).map_err(|e| backend(e.to_string()))?;
-        let packed = pack::repack(raw.get_ref(), &picture_alt_texts(report)).map_err(backend)?;
+        let packed = pack::repack(raw.get_ref(), &picture_alt_texts(report), &chart_parts(report)?).map_err(backend)?;
         out.write_all(&packed).map_err(|e| RenderError::write(Format::Docx, e))
     }
 }

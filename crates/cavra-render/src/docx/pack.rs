@@ -73,7 +73,7 @@ fn describe_pictures(document: &str, alts: &[String]) -> String {
 
 /// `s` as an XML attribute value: markup characters as entities, control
 /// characters dropped.
-fn xml_attribute(s: &str) -> String {
+pub(super) fn xml_attribute(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in crate::text::strip_controls(s).chars() {
         match c {
@@ -87,9 +87,90 @@ fn xml_attribute(s: &str) -> String {
     out
 }
 
+/// A native chart to add to the package: its part, the part's
+/// relationships, its embedded workbook, and its drawing's size in EMU.
+pub(super) struct ChartPart {
+    pub xml: String,
+    pub rels: String,
+    pub workbook: Vec<u8>,
+    pub size: (u64, u64),
+    pub name: String,
+}
+
+/// Puts chart `n`'s drawing where its marker run is.
+fn place_chart(document: &str, n: usize, chart: &ChartPart) -> Result<String, String> {
+    let marker = super::chart::marker(n);
+    let at = document.find(&marker).ok_or_else(|| format!("chart {n} has no place in the document"))?;
+    let start = [document[..at].rfind("<w:r>"), document[..at].rfind("<w:r ")]
+        .into_iter()
+        .flatten()
+        .max()
+        .ok_or_else(|| format!("chart {n}: no run around its marker"))?;
+    let end = document[at..].find("</w:r>").map(|i| at + i + "</w:r>".len()).ok_or("unclosed run")?;
+    let run = super::chart::drawing_run(n, chart.size.0, chart.size.1, &chart.name);
+    Ok(format!("{}{run}{}", &document[..start], &document[end..]))
+}
+
+/// Gives every section the document's running header and footer: docx-rs
+/// puts their references only in the last section's properties, and a
+/// section without them (a landscape table's, the ones before it) would
+/// print none. They go first in each `w:sectPr`, where the schema has them.
+fn share_headers(document: &str) -> String {
+    const OPEN: &str = "<w:sectPr>";
+    let Some(last) = document.rfind(OPEN) else { return document.to_string() };
+    let body = &document[last..];
+    let refs: String = ["<w:headerReference ", "<w:footerReference "]
+        .iter()
+        .filter_map(|tag| {
+            let at = body.find(tag)?;
+            let end = body[at..].find("/>")? + at + 2;
+            Some(&body[at..end])
+        })
+        .collect();
+    if refs.is_empty() {
+        return document.to_string();
+    }
+    let mut out = String::with_capacity(document.len() + refs.len() * 4);
+    let mut rest = &document[..last];
+    while let Some(i) = rest.find(OPEN) {
+        out.push_str(&rest[..i + OPEN.len()]);
+        out.push_str(&refs);
+        rest = &rest[i + OPEN.len()..];
+    }
+    out.push_str(rest);
+    out.push_str(body);
+    out
+}
+
+/// The relationships and content types the charts add.
+fn register_charts(name: &str, text: String, count: usize) -> String {
+    if count == 0 {
+        return text;
+    }
+    match name {
+        "word/_rels/document.xml.rels" => {
+            let rels: String = (1..=count)
+                .map(|n| format!(r#"<Relationship Id="rIdChart{n}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/chart" Target="charts/chart{n}.xml" />"#))
+                .collect();
+            text.replacen("</Relationships>", &format!("{rels}</Relationships>"), 1)
+        }
+        "[Content_Types].xml" => {
+            let mut types = String::from(
+                r#"<Default ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" Extension="xlsx" />"#,
+            );
+            for n in 1..=count {
+                types.push_str(&format!(r#"<Override PartName="/word/charts/chart{n}.xml" ContentType="application/vnd.openxmlformats-officedocument.drawingml.chart+xml" />"#));
+            }
+            text.replacen("</Types>", &format!("{types}</Types>"), 1)
+        }
+        _ => text,
+    }
+}
+
 /// Repacks the docx-rs package `raw` deterministically, with `alts` as the
-/// pictures' text alternatives (see [`describe_pictures`]).
-pub(super) fn repack(raw: &[u8], alts: &[String]) -> Result<Vec<u8>, String> {
+/// pictures' and charts' text alternatives (see [`describe_pictures`]) and
+/// `charts` put in place of their marker runs.
+pub(super) fn repack(raw: &[u8], alts: &[String], charts: &[ChartPart]) -> Result<Vec<u8>, String> {
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(raw)).map_err(|e| e.to_string())?;
     let mut parts: Vec<(String, Vec<u8>)> = Vec::with_capacity(zip.len());
     for i in 0..zip.len() {
@@ -124,8 +205,13 @@ pub(super) fn repack(raw: &[u8], alts: &[String]) -> Result<Vec<u8>, String> {
             if name == "word/document.xml" {
                 text =
                     text.replace("<w:trPr><w:cantSplit /></w:trPr>", "<w:trPr><w:cantSplit /><w:tblHeader /></w:trPr>");
+                for (i, chart) in charts.iter().enumerate() {
+                    text = place_chart(&text, i + 1, chart)?;
+                }
                 text = describe_pictures(&text, alts);
+                text = share_headers(&text);
             }
+            text = register_charts(&name, text, charts.len());
             if name == "word/styles.xml" {
                 // Word and other readers find the base style by this flag.
                 text = text.replacen(
@@ -147,12 +233,33 @@ pub(super) fn repack(raw: &[u8], alts: &[String]) -> Result<Vec<u8>, String> {
         out.start_file(name, options).map_err(|e| e.to_string())?;
         out.write_all(&content).map_err(|e| e.to_string())?;
     }
+    let stored = options.compression_method(CompressionMethod::Stored).compression_level(None);
+    for (i, chart) in charts.iter().enumerate() {
+        let n = i + 1;
+        for (name, bytes, opts) in [
+            (format!("word/charts/chart{n}.xml"), chart.xml.as_bytes(), options),
+            (format!("word/charts/_rels/chart{n}.xml.rels"), chart.rels.as_bytes(), options),
+            (format!("word/embeddings/chart{n}.xlsx"), chart.workbook.as_slice(), stored),
+        ] {
+            out.start_file(name, opts).map_err(|e| e.to_string())?;
+            out.write_all(bytes).map_err(|e| e.to_string())?;
+        }
+    }
     Ok(out.finish().map_err(|e| e.to_string())?.into_inner())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_section_gets_the_running_header_and_footer() {
+        let doc = r#"<w:p><w:sectPr><w:pgSz w:w="1" /></w:sectPr></w:p><w:sectPr><w:pgSz w:w="2" /><w:headerReference w:type="default" r:id="h" /><w:footerReference w:type="default" r:id="f" /></w:sectPr>"#;
+        assert_eq!(
+            share_headers(doc),
+            r#"<w:p><w:sectPr><w:headerReference w:type="default" r:id="h" /><w:footerReference w:type="default" r:id="f" /><w:pgSz w:w="1" /></w:sectPr></w:p><w:sectPr><w:pgSz w:w="2" /><w:headerReference w:type="default" r:id="h" /><w:footerReference w:type="default" r:id="f" /></w:sectPr>"#
+        );
+    }
 
     #[test]
     fn pictures_get_their_text_alternatives_in_order() {

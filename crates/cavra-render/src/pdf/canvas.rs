@@ -28,32 +28,15 @@ pub const MARGIN: f32 = 50.0;
 pub const TOP: f32 = 64.0;
 pub const BOTTOM: f32 = 60.0;
 
+use crate::document::fonts::advance_width;
+
 /// A font for drawing and the metrics to measure with.
 pub struct FontRef<'a> {
     pub id: FontId,
     pub face: ttf_parser::Face<'a>,
-    /// Advances of the first [`TABLE_CHARS`] code points ([`NO_GLYPH`]
-    /// where the font has none), from [`advance_table`].
+    /// Advances of the common code points, from
+    /// [`crate::document::fonts::advance_table`].
     pub advances: &'a [u16],
-}
-
-/// Code points below this (Latin, punctuation, dashes, arrows, maths) have
-/// their advance in a table; others are looked up in the font.
-pub const TABLE_CHARS: usize = 0x2400;
-
-/// Marks a code point the font has no glyph for.
-pub const NO_GLYPH: u16 = u16::MAX;
-
-/// The advance of every code point below [`TABLE_CHARS`], in font units.
-pub fn advance_table(face: &ttf_parser::Face) -> Vec<u16> {
-    (0..TABLE_CHARS as u32)
-        .map(|c| {
-            char::from_u32(c)
-                .and_then(|c| face.glyph_index(c))
-                .and_then(|g| face.glyph_hor_advance(g))
-                .unwrap_or(NO_GLYPH)
-        })
-        .collect()
 }
 
 impl FontRef<'_> {
@@ -61,22 +44,6 @@ impl FontRef<'_> {
     pub fn width(&self, text: &str, size: f32) -> f32 {
         advance_width(&self.face, self.advances, text, size)
     }
-}
-
-/// Width of `text` at `size` points in `face`, with `advances` from
-/// [`advance_table`] for the common code points.
-pub fn advance_width(face: &ttf_parser::Face, advances: &[u16], text: &str, size: f32) -> f32 {
-    let upem = f32::from(face.units_per_em());
-    let missing = upem * 0.5;
-    let units: f32 = text
-        .chars()
-        .map(|c| match advances.get(c as usize) {
-            Some(&NO_GLYPH) => missing,
-            Some(a) => f32::from(*a),
-            None => face.glyph_index(c).and_then(|g| face.glyph_hor_advance(g)).map_or(missing, f32::from),
-        })
-        .sum();
-    units * size / upem
 }
 
 pub fn rgb(hex: u32) -> Color {

@@ -22,20 +22,11 @@ use crate::{Format, RenderError, Renderer};
 
 pub(crate) struct PdfRenderer;
 
-static REGULAR: &[u8] = include_bytes!("../../../../fonts/DejaVuSans.ttf");
-static BOLD: &[u8] = include_bytes!("../../../../fonts/DejaVuSans-Bold.ttf");
+use crate::document::fonts::{ADVANCES, BOLD, REGULAR};
 
 static PARSED: LazyLock<Option<(ParsedFont, ParsedFont)>> = LazyLock::new(|| {
     let mut warnings = Vec::new();
     Some((ParsedFont::from_bytes(REGULAR, 0, &mut warnings)?, ParsedFont::from_bytes(BOLD, 0, &mut warnings)?))
-});
-
-/// Advance widths of the first [`canvas::TABLE_CHARS`] code points of each
-/// font, read once per process (measuring text is the most frequent thing
-/// the layout does).
-static ADVANCES: LazyLock<(Vec<u16>, Vec<u16>)> = LazyLock::new(|| {
-    let table = |bytes: &[u8]| ttf_parser::Face::parse(bytes, 0).map(|f| canvas::advance_table(&f)).unwrap_or_default();
-    (table(REGULAR), table(BOLD))
 });
 
 /// Parses the embedded fonts and their metrics now (see [`crate::warm_up`]).
@@ -475,34 +466,6 @@ fn header_footer(c: &mut Canvas, f: &Fonts, report: &Report) {
     c.size = last_size;
 }
 
-/// Which blocks go on landscape pages: each table whose plan turns the
-/// page, with the headings just before it and at most one paragraph
-/// between them and the table, so a section does not start on one page
-/// and its table on the next.
-fn landscape_blocks(blocks: &[Block], tables: &[Option<TableText>]) -> Vec<bool> {
-    let mut turned = vec![false; blocks.len()];
-    for (i, t) in tables.iter().enumerate() {
-        if !t.as_ref().is_some_and(|t| t.plan.orientation == Orientation::Landscape) {
-            continue;
-        }
-        turned[i] = true;
-        let mut j = i;
-        let mut paragraphs = 0;
-        while j > 0 {
-            match &blocks[j - 1] {
-                Block::Heading { level, .. } if *level > 1 => {}
-                Block::Paragraph { .. } if paragraphs == 0 && !matches!(blocks[j], Block::Heading { .. }) => {
-                    paragraphs += 1;
-                }
-                _ => break,
-            }
-            j -= 1;
-            turned[j] = true;
-        }
-    }
-    turned
-}
-
 fn layout_pages(report: &Report, fonts: &Fonts, size: PageSize, logo: Option<&LogoRef>) -> Result<Canvas, RenderError> {
     let tables = report
         .blocks
@@ -519,7 +482,9 @@ fn layout_pages(report: &Report, fonts: &Fonts, size: PageSize, logo: Option<&Lo
             _ => Ok(None),
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let turned = landscape_blocks(&report.blocks, &tables);
+    let wide: Vec<bool> =
+        tables.iter().map(|t| t.as_ref().is_some_and(|t| t.plan.orientation == Orientation::Landscape)).collect();
+    let turned = crate::document::table::landscape_blocks(&report.blocks, &wide);
     let mut c = Canvas::new(size);
     c.accent = report.theme.accent;
     cover(&mut c, fonts, report, logo);

@@ -100,7 +100,7 @@ fn write_text(ws: &mut Worksheet, row: u32, col: u16, text: &str, f: &Formats) -
     Ok(())
 }
 
-fn excel_time(t: cavra_model::Timestamp) -> Result<ExcelDateTime, XlsxError> {
+pub(crate) fn excel_time(t: cavra_model::Timestamp) -> Result<ExcelDateTime, XlsxError> {
     ExcelDateTime::from_timestamp(t.unix_seconds())
 }
 
