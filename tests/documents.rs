@@ -374,3 +374,120 @@ fn every_html_report_passes_axe_and_fits_1280_and_390_pixel_screens() {
     assert_eq!(seen, files.len() * 2, "one line per file and width");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// Whitespace-separated words of the text nodes of a Word package's
+/// printed parts (body, headers, footers), charts excluded: the words it
+/// prints outside its charts.
+fn package_words(bytes: &[u8]) -> Vec<String> {
+    let mut words = Vec::new();
+    for (name, content) in common::zip_parts(bytes) {
+        let printed = name == "word/document.xml" || name.starts_with("word/header") || name.starts_with("word/footer");
+        if !printed {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&content);
+        for node in text.split('>').filter_map(|s| s.split('<').next()) {
+            words.extend(unescape(node).split_whitespace().map(str::to_string));
+        }
+    }
+    words
+}
+
+fn count(words: &[String], w: &str) -> usize {
+    words.iter().filter(|x| *x == w).count()
+}
+
+/// A workbook's package without its drawings: the sheets no longer place
+/// their charts (the cells stay).
+fn without_charts(bytes: &[u8]) -> Vec<u8> {
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, content) in common::zip_parts(bytes) {
+        let content = if name.starts_with("xl/worksheets/sheet") {
+            let text = String::from_utf8(content).unwrap();
+            match (text.find("<drawing "), text.find("<drawing ").and_then(|i| text[i..].find("/>").map(|j| i + j + 2)))
+            {
+                (Some(a), Some(b)) => format!("{}{}", &text[..a], &text[b..]).into_bytes(),
+                _ => text.into_bytes(),
+            }
+        } else {
+            content
+        };
+        out.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+        std::io::Write::write_all(&mut out, &content).unwrap();
+    }
+    out.finish().unwrap().into_inner()
+}
+
+/// The words LibreOffice prints for the workbook at `path` without its
+/// charts.
+fn printed_without_charts(path: &Path, dir: &Path) -> Vec<String> {
+    let plain = dir.join("plain");
+    std::fs::create_dir_all(&plain).unwrap();
+    let copy = plain.join(path.file_name().unwrap());
+    std::fs::write(&copy, without_charts(&std::fs::read(path).unwrap())).unwrap();
+    let profile = format!("-env:UserInstallation=file://{}", dir.join("lo-profile").display());
+    let run = Command::new("soffice")
+        .arg(&profile)
+        .args(["--headless", "--convert-to", "pdf", "--outdir"])
+        .arg(&plain)
+        .arg(&copy)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    words(&copy.with_extension("pdf")).iter().flat_map(|p| p.words.iter().map(|w| w.text.clone())).collect()
+}
+
+#[test]
+fn word_and_excel_charts_print_with_their_categories_and_values() {
+    if !common::tool_runs("pdftotext", &["-v"]) || !common::tool_runs("soffice", &["--version"]) {
+        return;
+    }
+    use cavra_reports::model::report::ChartKind;
+    let snapshot = common::load_text(&common::sample_text(), &LoadOptions::default());
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for format in [Format::Docx, Format::Xlsx] {
+        let dir = tempfile::tempdir().unwrap();
+        for (report, printed) in documents(&snapshot, format, dir.path()) {
+            let source = dir.path().join(printed.with_extension(format.extension()).file_name().unwrap());
+            // What prints without the charts: a Word body's own words; a
+            // workbook printed again with its charts taken out.
+            let outside = match format {
+                Format::Docx => package_words(&std::fs::read(&source).unwrap()),
+                _ => printed_without_charts(&source, dir.path()),
+            };
+            let pages = words(&printed);
+            let shown: Vec<String> = pages.iter().flat_map(|p| p.words.iter().map(|w| w.text.clone())).collect();
+            for b in &report.blocks {
+                let Block::Chart(c) = b else { continue };
+                if c.kind == ChartKind::HeatMap {
+                    continue; // a picture in Word, a stacked column chart of cells in Excel
+                }
+                checked += 1;
+                // Dates on a turned axis come out of the print letter by letter.
+                let mut want: Vec<String> = if c.kind == ChartKind::Line {
+                    Vec::new()
+                } else {
+                    c.categories.iter().flat_map(|cat| cat.split_whitespace().map(str::to_string)).collect()
+                };
+                let labelled = c.kind == ChartKind::Bar || (format == Format::Docx && c.kind == ChartKind::Donut);
+                if labelled {
+                    want.extend(
+                        c.series
+                            .iter()
+                            .flat_map(|s| s.values.iter().map(|v| cavra_reports::render::document::chart_value(*v))),
+                    );
+                }
+                want.extend(c.title.split_whitespace().map(str::to_string));
+                for w in want {
+                    if count(&shown, &w) <= count(&outside, &w) {
+                        problems
+                            .push(format!("{format} {}: chart `{}` does not print `{w}`", report.meta.kind, c.title));
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked >= 10, "only {checked} charts checked");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

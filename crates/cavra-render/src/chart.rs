@@ -113,14 +113,10 @@ pub struct Layout {
     pub label_size: f64,
 }
 
-/// A chart value as labels and text alternatives show it: whole numbers
-/// without decimals, others with one.
+/// A chart value as labels and text alternatives show it (see
+/// [`crate::document::chart_value`]).
 pub(crate) fn fmt(v: f64) -> String {
-    if v.fract() == 0.0 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.1}")
-    }
+    crate::document::chart_value(v)
 }
 
 fn shorten(s: &str, max: usize) -> String {

@@ -93,6 +93,21 @@ pub fn chart_box(chart: &Chart, medium: Medium) -> (f64, f64) {
     (m.width, height)
 }
 
+/// A chart value as labels, caches and text alternatives write it: whole
+/// numbers without decimals, others with one.
+///
+/// ```
+/// use cavra_render::document::chart_value;
+/// assert_eq!((chart_value(3.0), chart_value(1.25)), ("3".to_string(), "1.2".to_string()));
+/// ```
+pub fn chart_value(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
 /// The size a chart's labels are drawn at on `medium`, in its unit.
 pub fn label_size(medium: Medium) -> f64 {
     match medium {

@@ -284,11 +284,17 @@ fn charts(wb: &mut Workbook, charts: &[&Chart], f: &Formats, used: &mut BTreeSet
         for j in 0..series.len() {
             let col = 1 + j as u16;
             // The series name refers to its header cell, so data never becomes a range or formula.
-            chart
+            let s = chart
                 .add_series()
                 .set_name((name.as_str(), head, col))
                 .set_categories((name.as_str(), head + 1, 0, last, 0))
                 .set_values((name.as_str(), head + 1, col, last, col));
+            // Bars carry their values; a line's points and a donut's slices
+            // are too close together for labels (their values are the
+            // cells beside the chart).
+            if c.kind == ChartKind::Bar {
+                s.set_data_label(rust_xlsxwriter::ChartDataLabel::new().show_value());
+            }
         }
         if c.kind != ChartKind::Donut && series.len() <= 1 {
             chart.legend().set_hidden();
