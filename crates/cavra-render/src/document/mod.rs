@@ -117,6 +117,46 @@ pub fn label_size(medium: Medium) -> f64 {
     }
 }
 
+/// How a severity or level cell is marked: a coloured square beside its
+/// word on screens and pages, a tint behind it in Word. The word is always
+/// there; the colour only helps the eye find the worst rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mark {
+    /// The square's colour.
+    pub colour: u32,
+    /// The cell's tint.
+    pub tint: u32,
+    /// Its class name in HTML (`mark critical`).
+    pub class: &'static str,
+}
+
+/// The mark of a cell of a column of type `ty` holding `text`: `None` but
+/// for the four severity levels in a severity column.
+///
+/// ```
+/// use cavra_model::report::ColumnType;
+/// use cavra_render::document::severity_mark;
+/// assert_eq!(severity_mark(ColumnType::Severity, "critical").unwrap().class, "critical");
+/// assert!(severity_mark(ColumnType::Text, "critical").is_none());
+/// assert!(severity_mark(ColumnType::Severity, "unknown").is_none());
+/// ```
+pub fn severity_mark(ty: cavra_model::report::ColumnType, text: &str) -> Option<Mark> {
+    if ty != cavra_model::report::ColumnType::Severity {
+        return None;
+    }
+    let (colour, tint, class) = match text {
+        "critical" => (palette::CRITICAL, palette::CRITICAL_BACKGROUND, "critical"),
+        "high" => (palette::WARNING, palette::WARNING_BACKGROUND, "high"),
+        "medium" => (palette::MEDIUM, palette::MEDIUM_BACKGROUND, "medium"),
+        "low" => (palette::LOW, palette::INFO_BACKGROUND, "low"),
+        _ => return None,
+    };
+    Some(Mark { colour, tint, class })
+}
+
+/// The marks [`severity_mark`] gives, for stylesheets that name them.
+pub const MARKS: [&str; 4] = ["critical", "high", "medium", "low"];
+
 /// How a callout of a tone is labelled and coloured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ToneStyle {

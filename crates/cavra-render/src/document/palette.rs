@@ -37,6 +37,12 @@ pub const CRITICAL_BACKGROUND: u32 = 0xFBEEE6;
 /// Critical text: the draft banner, the classification marking (WCAG AA
 /// on the page and on the critical background).
 pub const CRITICAL_TEXT: u32 = 0x8A3B00;
+/// A medium severity's mark.
+pub const MEDIUM: u32 = 0xC9A800;
+/// A medium severity's tint in Word tables.
+pub const MEDIUM_BACKGROUND: u32 = 0xFBF6DC;
+/// A low severity's mark.
+pub const LOW: u32 = 0x56B4E9;
 /// The draft watermark.
 pub const WATERMARK: u32 = 0xE8E1DA;
 /// The accent colour when a setup names none, or one that cannot be read.
@@ -120,6 +126,7 @@ mod tests {
             (CRITICAL_TEXT, PAGE),
             (CRITICAL_TEXT, CRITICAL_BACKGROUND),
             (ON_ACCENT, DEFAULT_ACCENT),
+            (INK, MEDIUM_BACKGROUND),
         ];
         for (text, background) in pairs {
             let ratio = contrast(text, background);

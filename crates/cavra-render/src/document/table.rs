@@ -116,7 +116,9 @@ pub fn measure_column<'a>(
 }
 
 /// Column widths and orientation for `columns`: upright when their
-/// minimums fit `portrait` (the upright content width), else on landscape
+/// minimums fit `portrait` (the upright content width) with room to give
+/// the columns at least half of what they want beyond their minimums (so
+/// a prose column is not squeezed to its longest word), else on landscape
 /// pages `landscape` wide (where minimums that still do not fit shrink in
 /// proportion, and their words break at natural points).
 ///
@@ -130,7 +132,13 @@ pub fn measure_column<'a>(
 pub fn plan_table(columns: &[ColumnMeasure], portrait: f64, landscape: f64) -> TablePlan {
     let min: Vec<f64> = columns.iter().map(|c| c.min).collect();
     let natural: Vec<f64> = columns.iter().map(|c| c.natural).collect();
-    let orientation = if min.iter().sum::<f64>() <= portrait { Orientation::Portrait } else { Orientation::Landscape };
+    let (need, want) = (min.iter().sum::<f64>(), natural.iter().sum::<f64>());
+    let roomy = |width: f64| width - need >= 0.5 * (want - need);
+    let orientation = if need <= portrait && (roomy(portrait) || landscape <= portrait) {
+        Orientation::Portrait
+    } else {
+        Orientation::Landscape
+    };
     let available = match orientation {
         Orientation::Portrait => portrait,
         Orientation::Landscape => landscape,
@@ -335,10 +343,15 @@ mod tests {
 
     #[test]
     fn wide_tables_turn_and_narrow_ones_do_not() {
-        let col = ColumnMeasure { min: 50.0, natural: 80.0 };
+        let col = ColumnMeasure { min: 50.0, natural: 54.0 };
         assert_eq!(plan_table(&[col; 9], 495.0, 742.0).orientation, Orientation::Portrait);
         let plan = plan_table(&[col; 11], 495.0, 742.0);
         assert_eq!(plan.orientation, Orientation::Landscape);
         assert!(plan.widths.iter().all(|w| *w >= 50.0));
+        // The minimums fit upright, but a prose column would get only a
+        // fifth of what it wants: the table turns.
+        let prose = [ColumnMeasure { min: 400.0, natural: 400.0 }, ColumnMeasure { min: 50.0, natural: 260.0 }];
+        assert_eq!(plan_table(&prose, 495.0, 742.0).orientation, Orientation::Landscape);
+        assert_eq!(plan_table(&prose, 495.0, 495.0).orientation, Orientation::Portrait, "no wider page to turn to");
     }
 }

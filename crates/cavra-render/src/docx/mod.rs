@@ -13,7 +13,7 @@
 mod chart;
 mod pack;
 
-use cavra_model::report::{Block, Kpi, Report, TableView};
+use cavra_model::report::{Block, ColumnType, Kpi, Report, TableView};
 use docx_rs::{
     AlignmentType, Docx, Footer, Header, NumPages, PageNum, Paragraph, Pic, Run, RunFonts, Shading, ShdType, Style,
     StyleType, Table, TableCell, TableRow, WidthType,
@@ -126,7 +126,8 @@ fn styles(mut d: Docx, accent: &str) -> Docx {
     )
 }
 
-fn cell(s: &str, width: usize, header: bool, right: bool, accent: &str) -> TableCell {
+fn cell(s: &str, width: usize, header: bool, ty: ColumnType, accent: &str) -> TableCell {
+    let right = ty.is_numeric();
     // Half-points, at the size the widths were planned for.
     let mut run = text(s).size((TableMetrics::WORD.font_size * 2.0).round() as usize);
     if header {
@@ -140,31 +141,28 @@ fn cell(s: &str, width: usize, header: bool, right: bool, accent: &str) -> Table
     let mut c = TableCell::new().add_paragraph(p).width(width, WidthType::Dxa);
     if header {
         c = c.shading(Shading::new().shd_type(ShdType::Clear).color("auto").fill(accent));
+    } else if let Some(m) = crate::document::severity_mark(ty, s) {
+        let tint = crate::document::palette::ooxml(m.tint);
+        c = c.shading(Shading::new().shd_type(ShdType::Clear).color("auto").fill(&tint));
     }
     c
 }
 
 /// Column widths proportional to content, summing to the text width.
 /// A table laid out by `plan` (widths in points).
-fn table(header: Vec<String>, rows: Vec<Vec<String>>, numeric: &[bool], accent: &str, plan: &TablePlan) -> Table {
+/// `types` gives each column's type: numbers are right-aligned, severities
+/// tinted.
+fn table(header: Vec<String>, rows: Vec<Vec<String>>, types: &[ColumnType], accent: &str, plan: &TablePlan) -> Table {
+    let ty = |i: usize| types.get(i).copied().unwrap_or(ColumnType::Text);
     let widths: Vec<usize> = plan.widths.iter().map(|w| (w * 20.0).round() as usize).collect();
     // Header rows alone are `cant_split`; packing turns that into a repeating header.
     let mut out = vec![TableRow::new(
-        header
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(i, (h, w))| cell(h, *w, true, numeric.get(i).copied().unwrap_or(false), accent))
-            .collect(),
+        header.iter().zip(&widths).enumerate().map(|(i, (h, w))| cell(h, *w, true, ty(i), accent)).collect(),
     )
     .cant_split()];
     for r in &rows {
         out.push(TableRow::new(
-            r.iter()
-                .zip(&widths)
-                .enumerate()
-                .map(|(i, (c, w))| cell(c, *w, false, numeric.get(i).copied().unwrap_or(false), accent))
-                .collect(),
+            r.iter().zip(&widths).enumerate().map(|(i, (c, w))| cell(c, *w, false, ty(i), accent)).collect(),
         ));
     }
     Table::new(out).set_grid(widths).layout(docx_rs::TableLayoutType::Fixed)
@@ -172,14 +170,20 @@ fn table(header: Vec<String>, rows: Vec<Vec<String>>, numeric: &[bool], accent: 
 
 /// A table that always stays upright (KPIs, a chart's values): its columns
 /// share the upright width.
-fn upright_table(header: Vec<String>, rows: Vec<Vec<String>>, numeric: &[bool], accent: &str, width: f64) -> Table {
+fn upright_table(header: Vec<String>, rows: Vec<Vec<String>>, types: &[ColumnType], accent: &str, width: f64) -> Table {
     let p = plan(&header, &rows, (width, width));
-    table(header, rows, numeric, accent, &p)
+    table(header, rows, types, accent, &p)
 }
 
 fn kpis(items: &[Kpi], accent: &str, width: f64) -> Table {
     let rows = items.iter().map(|k| vec![k.label.clone(), k.value.clone(), k.note.clone()]).collect();
-    upright_table(vec!["Metric".into(), "Value".into(), "Note".into()], rows, &[false, true, false], accent, width)
+    upright_table(
+        vec!["Metric".into(), "Value".into(), "Note".into()],
+        rows,
+        &[ColumnType::Text, ColumnType::Integer, ColumnType::Text],
+        accent,
+        width,
+    )
 }
 
 /// A dataset table's text and plan, made before the document is built:
@@ -233,10 +237,10 @@ fn build(report: &Report) -> Result<Docx, RenderError> {
         }
         d = match (b, t) {
             (Block::Table(_), Some(t)) => {
-                let numeric: Vec<bool> = t.view.columns.iter().map(|c| c.ty.is_numeric()).collect();
+                let types: Vec<ColumnType> = t.view.columns.iter().map(|c| c.ty).collect();
                 let mut d = d
                     .add_paragraph(Paragraph::new().add_run(text(&t.view.dataset.title).bold()))
-                    .add_table(table(t.header.clone(), t.rows.clone(), &numeric, accent, &t.plan));
+                    .add_table(table(t.header.clone(), t.rows.clone(), &types, accent, &t.plan));
                 if let Some(note) = crate::document::view_note(&t.view, t.view.rows.len()) {
                     d = d.add_paragraph(Paragraph::new().add_run(text(&note).italic().color(MUTED.as_str()).size(18)));
                 }
@@ -292,8 +296,9 @@ fn cover(mut d: Docx, report: &Report, accent: &str) -> Docx {
 /// A chart's values as a table under it.
 fn chart_values(d: Docx, c: &cavra_model::report::Chart, accent: &str, width: f64) -> Docx {
     let (header, rows) = chart_rows(c);
-    let numeric: Vec<bool> = (0..header.len()).map(|i| i > 0).collect();
-    d.add_table(upright_table(header, rows, &numeric, accent, width)).add_paragraph(Paragraph::new())
+    let types: Vec<ColumnType> =
+        (0..header.len()).map(|i| if i == 0 { ColumnType::Text } else { ColumnType::Decimal }).collect();
+    d.add_table(upright_table(header, rows, &types, accent, width)).add_paragraph(Paragraph::new())
 }
 
 /// Every block but a table and a native chart.

@@ -73,10 +73,17 @@ enum View {
     Table {
         title: String,
         columns: Vec<ColumnView>,
-        rows: Vec<Vec<String>>,
+        rows: Vec<Vec<CellView>>,
         /// The truncation note, when not every row is shown.
         note: Option<String>,
     },
+}
+
+#[derive(Serialize)]
+struct CellView {
+    text: String,
+    /// The class of its severity mark, if it has one.
+    mark: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -137,7 +144,18 @@ fn views(report: &Report) -> Result<Vec<View>, RenderError> {
                             ),
                         })
                         .collect(),
-                    rows,
+                    rows: rows
+                        .into_iter()
+                        .map(|r| {
+                            r.into_iter()
+                                .zip(&view.columns)
+                                .map(|(text, c)| {
+                                    let mark = crate::document::severity_mark(c.ty, &text).map(|m| m.class);
+                                    CellView { text, mark }
+                                })
+                                .collect()
+                        })
+                        .collect(),
                     note: crate::document::view_note(&view, view.rows.len()),
                 }
             }
@@ -166,6 +184,10 @@ fn palette_css() -> String {
         ("critical-bg", css(CRITICAL_BACKGROUND)),
         ("critical-text", css(CRITICAL_TEXT)),
         ("watermark", format!("rgba({}, {}, {}, .14)", c >> 16, (c >> 8) & 0xFF, c & 0xFF)),
+        ("mark-critical", css(CRITICAL)),
+        ("mark-high", css(WARNING)),
+        ("mark-medium", css(MEDIUM)),
+        ("mark-low", css(LOW)),
     ]
     .iter()
     .map(|(name, value)| format!("--{name}:{value};"))

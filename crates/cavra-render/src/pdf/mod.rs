@@ -250,6 +250,9 @@ struct TableText<'v> {
 
 const TABLE: TableMetrics = TableMetrics::PAGE;
 
+/// The width a severity mark and its gap take before the word.
+const MARK_ROOM: f32 = 7.0;
+
 /// Measures a table view and plans its columns for `size` paper.
 fn table_text<'v>(f: &Fonts, report: &Report, view: TableView<'v>, size: PageSize) -> TableText<'v> {
     let header: Vec<String> = view.columns.iter().map(|col| clean(&col.label)).collect();
@@ -262,7 +265,13 @@ fn table_text<'v>(f: &Fonts, report: &Report, view: TableView<'v>, size: PageSiz
     let measures: Vec<ColumnMeasure> = (0..header.len())
         .map(|i| {
             let sample = rows.iter().take(crate::document::WIDTH_SAMPLE_ROWS).map(|r| r[i].as_str());
-            measure_column(&header[i], sample, &TABLE, &regular, &bold)
+            let mut m = measure_column(&header[i], sample, &TABLE, &regular, &bold);
+            if view.columns[i].ty == cavra_model::report::ColumnType::Severity {
+                // Room for the mark before the word.
+                m.min += f64::from(MARK_ROOM);
+                m.natural += f64::from(MARK_ROOM);
+            }
+            m
         })
         .collect();
     let content = |s: PageSize| f64::from(s.width - 2.0 * MARGIN);
@@ -326,7 +335,13 @@ fn table(c: &mut Canvas, f: &Fonts, t: &TableText) {
         }
         c.y += head_h;
     };
-    let bodies: Vec<Vec<Vec<String>>> = t.rows.iter().map(|row| cell_lines(&f.regular, row, &widths)).collect();
+    // A severity cell's words wrap beside its mark.
+    let text_widths: Vec<f32> = widths
+        .iter()
+        .zip(&t.view.columns)
+        .map(|(w, c)| if c.ty == cavra_model::report::ColumnType::Severity { w - MARK_ROOM } else { *w })
+        .collect();
+    let bodies: Vec<Vec<Vec<String>>> = t.rows.iter().map(|row| cell_lines(&f.regular, row, &text_widths)).collect();
     // The header never stands alone at the foot of a page.
     c.ensure(head_h + bodies.first().map_or(lead, |b| height(b)));
     draw_header(c, true);
@@ -340,10 +355,15 @@ fn table(c: &mut Canvas, f: &Fonts, t: &TableText) {
         }
         let mut x = MARGIN;
         c.open("TR");
-        for ((lines, w), col) in body.iter().zip(&widths).zip(&t.view.columns) {
+        for (((lines, w), col), text) in body.iter().zip(&widths).zip(&t.view.columns).zip(&t.rows[i]) {
             c.open("TD");
+            let mark = crate::document::severity_mark(col.ty, text);
+            if let Some(m) = mark {
+                c.rect(x + pad, c.y + pad + lead - 7.5, 5.0, 5.0, rgb(m.colour));
+            }
+            let indent = if mark.is_some() { MARK_ROOM } else { 0.0 };
             for (j, l) in lines.iter().enumerate() {
-                let tx = if col.ty.is_numeric() { x + w - pad - f.regular.width(l, size) } else { x + pad };
+                let tx = if col.ty.is_numeric() { x + w - pad - f.regular.width(l, size) } else { x + pad + indent };
                 c.text_at(&f.regular, l, size, tx, c.y + pad + lead * (j as f32 + 1.0) - 2.0, rgb(INK));
             }
             c.close();
