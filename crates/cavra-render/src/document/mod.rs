@@ -367,6 +367,10 @@ pub const DOCUMENT_FONT: &str = "DejaVu Sans";
 /// PDF catalog's `/Lang`.
 pub const LANGUAGE: &str = "en";
 
+/// The most columns a spreadsheet's data sheet prints upright; a wider one
+/// prints on landscape pages.
+pub const SHEET_UPRIGHT_COLUMNS: usize = 8;
+
 /// Rows a PDF table shows at most when its block sets no cap of its own.
 pub const PDF_TABLE_ROWS: usize = 200;
 

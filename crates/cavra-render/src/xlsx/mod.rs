@@ -214,8 +214,6 @@ fn summary(wb: &mut Workbook, report: &Report, f: &Formats, used: &mut BTreeSet<
     }
     row += 1;
     write_text(ws, row, 0, &format!("{} · {}", m.branding, m.legal_footer), f)?;
-    ws.set_header(format!("&L{}&R{}", header_text(&m.branding), header_text(m.classification.as_str())));
-    ws.set_footer(format!("&L{}&RPage &P of &N", header_text(&m.title)));
     Ok(())
 }
 
@@ -415,10 +413,40 @@ fn workbook(report: &Report, mut stream: Option<&mut StreamedRows<'_>>) -> Resul
     if !chart_blocks.is_empty() {
         charts(&mut wb, &chart_blocks, &f, &mut used).map_err(xlsx_error)?;
     }
+    let first_data = wb.worksheets_mut().len();
     for d in &report.datasets {
         dataset(&mut wb, d, stream.as_deref_mut(), &f, &mut used)?;
     }
+    for (i, ws) in wb.worksheets_mut().iter_mut().enumerate() {
+        let columns = i.checked_sub(first_data).and_then(|d| report.datasets.get(d)).map(|d| d.columns.len());
+        print_setup(ws, report, columns);
+    }
     Ok(wb)
+}
+
+/// How a sheet prints: the report's paper, as wide as one page (a sheet
+/// never splits its labels from their values across pages), the running
+/// header and footer; a dataset's sheet (of `columns` columns) repeats its
+/// header row on every page and turns landscape when it is wider than
+/// [`crate::document::SHEET_UPRIGHT_COLUMNS`].
+fn print_setup(ws: &mut Worksheet, report: &Report, columns: Option<usize>) {
+    let m = &report.meta;
+    // Excel's paper codes: 9 is A4, 1 is US Letter.
+    ws.set_paper_size(match report.theme.paper {
+        cavra_model::theme::Paper::A4 => 9,
+        cavra_model::theme::Paper::Letter => 1,
+    });
+    ws.set_print_fit_to_pages(1, 0);
+    ws.set_header(format!("&L{}&R{}", header_text(&m.branding), header_text(m.classification.as_str())));
+    ws.set_footer(format!("&L{}&RPage &P of &N", header_text(&m.title)));
+    if let Some(n) = columns {
+        // A header row that cannot be repeated (a sheet of no rows) only
+        // prints once; the sheet is still whole.
+        let _ = ws.set_repeat_rows(0, 0);
+        if n > crate::document::SHEET_UPRIGHT_COLUMNS {
+            ws.set_landscape();
+        }
+    }
 }
 
 /// Writes the workbook with one dataset's rows streamed into a
