@@ -491,3 +491,50 @@ fn word_and_excel_charts_print_with_their_categories_and_values() {
     assert!(checked >= 10, "only {checked} charts checked");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// The (width, height) of each page of a PDF, in points.
+fn page_sizes(pdf: &[u8]) -> Vec<(f32, f32)> {
+    let doc = lopdf::Document::load_mem(pdf).unwrap();
+    doc.get_pages()
+        .into_values()
+        .map(|id| {
+            let media = doc.get_dictionary(id).unwrap().get(b"MediaBox").unwrap().as_array().unwrap().clone();
+            let n = |i: usize| media[i].as_float().unwrap();
+            (n(2) - n(0), n(3) - n(1))
+        })
+        .collect()
+}
+
+#[test]
+fn backend_options_choose_the_paper_and_whether_wide_tables_turn() {
+    use cavra_reports::model::theme::Paper;
+    use cavra_reports::render::options::{DocxOptions, PdfOptions, RenderOptions, WideTables};
+    use cavra_reports::render::render_with;
+    let snapshot = common::load_text(&common::sample_text(), &LoadOptions::default());
+    let posture = Posture::compute(&snapshot);
+    let report = build_report(ReportKind::AgentRiskRegister, &snapshot, &posture, &ReportOptions::default());
+
+    let plain = page_sizes(&render_with(&report, Format::Pdf, &RenderOptions::default()).unwrap().bytes);
+    assert_eq!(plain, page_sizes(&render(&report, Format::Pdf).unwrap().bytes), "the defaults are render's");
+    assert!(plain.iter().any(|(w, h)| w > h), "the register's table turns by default: {plain:?}");
+    assert!(plain.iter().all(|(w, h)| (w.min(*h) - 595.3).abs() < 0.5), "A4 from the theme: {plain:?}");
+
+    let options = RenderOptions {
+        pdf: PdfOptions { paper: Some(Paper::Letter), wide_tables: WideTables::Upright, table_rows: 5 },
+        docx: DocxOptions { paper: Some(Paper::Letter), wide_tables: WideTables::Upright },
+    };
+    let pdf = render_with(&report, Format::Pdf, &options).unwrap();
+    let sizes = page_sizes(&pdf.bytes);
+    assert!(sizes.iter().all(|(w, h)| (*w - 612.0).abs() < 0.5 && (*h - 792.0).abs() < 0.5), "{sizes:?}");
+    let text = cavra_reports::render::gate_bytes(&pdf.name, Format::Pdf, &pdf.bytes);
+    assert!(text.is_ok());
+
+    let docx = render_with(&report, Format::Docx, &options).unwrap();
+    let parts = common::zip_parts(&docx.bytes);
+    let xml = String::from_utf8_lossy(&parts.iter().find(|(n, _)| n == "word/document.xml").unwrap().1).into_owned();
+    assert!(xml.contains(r#"w:w="12240" w:h="15840""#), "Letter pages");
+    assert!(!xml.contains("landscape"), "no section turns when tables stay upright");
+    let plain = render(&report, Format::Docx).unwrap();
+    let plain_xml = common::zip_parts(&plain.bytes).into_iter().find(|(n, _)| n == "word/document.xml").unwrap().1;
+    assert!(String::from_utf8_lossy(&plain_xml).contains(r#"w:orient="landscape""#), "the default turns");
+}

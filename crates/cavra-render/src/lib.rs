@@ -28,6 +28,7 @@ mod html;
 mod json;
 mod jsonl;
 mod markdown;
+pub mod options;
 pub mod parallel;
 mod pdf;
 mod raster;
@@ -194,8 +195,8 @@ impl Format {
             Format::SignedJson => &signed::SignedJsonRenderer,
             Format::Html => &html::HtmlRenderer,
             Format::Xlsx => &xlsx::XlsxRenderer,
-            Format::Docx => &docx::DocxRenderer,
-            Format::Pdf => &pdf::PdfRenderer,
+            Format::Docx => &docx::DocxRenderer::DEFAULT,
+            Format::Pdf => &pdf::PdfRenderer::DEFAULT,
         }
     }
 }
@@ -488,6 +489,34 @@ pub fn render(report: &Report, format: Format) -> Result<Artifact, RenderError> 
     render_gated(Gated::check(report)?, format)
 }
 
+/// As [`render`], with the paged backends' [`options::RenderOptions`].
+///
+/// # Errors
+/// As [`render`].
+pub fn render_with(report: &Report, format: Format, options: &options::RenderOptions) -> Result<Artifact, RenderError> {
+    let report = Gated::check(report)?.report();
+    let bytes = match format {
+        Format::Pdf => pdf::PdfRenderer { options: options.pdf.clone() }.render_bytes(report)?,
+        Format::Docx => docx::DocxRenderer { options: options.docx }.render_bytes(report)?,
+        Format::Markdown
+        | Format::Csv
+        | Format::Json
+        | Format::Jsonl
+        | Format::SignedJson
+        | Format::Html
+        | Format::Xlsx => format.backend().render_bytes(report)?,
+    };
+    finish(report, format, bytes)
+}
+
+/// Gates the final bytes and hashes them.
+fn finish(report: &Report, format: Format, bytes: Vec<u8>) -> Result<Artifact, RenderError> {
+    let name = artifact_name(report, format);
+    gate_bytes(&name, format, &bytes)?;
+    let sha256 = format!("{:x}", Sha256::digest(&bytes));
+    Ok(Artifact { name, format, media_type: format.media_type(), bytes, sha256 })
+}
+
 /// As [`render`] for a model already checked with [`gate_report`]: renders
 /// and gates the final bytes.
 ///
@@ -496,10 +525,7 @@ pub fn render(report: &Report, format: Format) -> Result<Artifact, RenderError> 
 pub fn render_gated(report: Gated<'_>, format: Format) -> Result<Artifact, RenderError> {
     let report = report.report();
     let bytes = format.backend().render_bytes(report)?;
-    let name = artifact_name(report, format);
-    gate_bytes(&name, format, &bytes)?;
-    let sha256 = format!("{:x}", Sha256::digest(&bytes));
-    Ok(Artifact { name, format, media_type: format.media_type(), bytes, sha256 })
+    finish(report, format, bytes)
 }
 
 /// The largest decoded stream [`gate_pdf`] reads: far above any page this

@@ -134,7 +134,7 @@ pub fn plan_table(columns: &[ColumnMeasure], portrait: f64, landscape: f64) -> T
     let natural: Vec<f64> = columns.iter().map(|c| c.natural).collect();
     let (need, want) = (min.iter().sum::<f64>(), natural.iter().sum::<f64>());
     let roomy = |width: f64| width - need >= 0.5 * (want - need);
-    let orientation = if need <= portrait && (roomy(portrait) || landscape <= portrait) {
+    let orientation = if landscape <= portrait || (need <= portrait && roomy(portrait)) {
         Orientation::Portrait
     } else {
         Orientation::Landscape
@@ -353,5 +353,6 @@ mod tests {
         let prose = [ColumnMeasure { min: 400.0, natural: 400.0 }, ColumnMeasure { min: 50.0, natural: 260.0 }];
         assert_eq!(plan_table(&prose, 495.0, 742.0).orientation, Orientation::Landscape);
         assert_eq!(plan_table(&prose, 495.0, 495.0).orientation, Orientation::Portrait, "no wider page to turn to");
+        assert_eq!(plan_table(&[col; 11], 495.0, 495.0).orientation, Orientation::Portrait, "nor when too wide");
     }
 }

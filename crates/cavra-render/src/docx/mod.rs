@@ -21,9 +21,18 @@ use docx_rs::{
 
 use crate::chart::layout;
 use crate::document::table::{measure_column, plan_table, ColumnMeasure, Orientation, TableMetrics, TablePlan};
+use crate::options::DocxOptions;
 use crate::{Format, RenderError, Renderer};
 
-pub(crate) struct DocxRenderer;
+pub(crate) struct DocxRenderer {
+    pub(crate) options: DocxOptions,
+}
+
+impl DocxRenderer {
+    /// The renderer [`crate::render`] uses: every option at its default.
+    pub(crate) const DEFAULT: DocxRenderer =
+        DocxRenderer { options: DocxOptions { paper: None, wide_tables: crate::options::WideTables::Landscape } };
+}
 
 /// Page margins, one inch all round, in twips.
 const MARGIN: u32 = 1440;
@@ -195,18 +204,19 @@ struct DataTable<'v> {
     plan: TablePlan,
 }
 
-fn data_table<'v>(report: &Report, view: TableView<'v>) -> DataTable<'v> {
+fn data_table<'v>(report: &Report, view: TableView<'v>, o: &DocxOptions) -> DataTable<'v> {
     let header: Vec<String> = view.columns.iter().map(|c| c.label.clone()).collect();
     let rows: Vec<Vec<String>> = view.rows.iter().map(|r| r.iter().map(|c| report.cell_text(c)).collect()).collect();
-    let plan = plan(&header, &rows, text_widths(report.theme.paper));
+    let (upright, turned) = text_widths(o.paper.unwrap_or(report.theme.paper));
+    let plan = plan(&header, &rows, (upright, o.wide_tables.turned_width(upright, turned)));
     DataTable { view, header, rows, plan }
 }
 
-fn build(report: &Report) -> Result<Docx, RenderError> {
+fn build(report: &Report, o: &DocxOptions) -> Result<Docx, RenderError> {
     let m = &report.meta;
     let accent_hex = report.theme.accent_hex();
     let accent = accent_hex.trim_start_matches('#');
-    let paper = report.theme.paper;
+    let paper = o.paper.unwrap_or(report.theme.paper);
     let (w, h) = paper_twips(paper);
     let mut d = styles(Docx::new(), accent).page_size(w, h).page_margin(margins());
     d = cover(d, report, accent);
@@ -215,7 +225,7 @@ fn build(report: &Report) -> Result<Docx, RenderError> {
         .iter()
         .map(|b| match b {
             Block::Table(t) => {
-                report.table_view(t).map(|v| Some(data_table(report, v))).ok_or_else(|| RenderError::Backend {
+                report.table_view(t).map(|v| Some(data_table(report, v, o))).ok_or_else(|| RenderError::Backend {
                     format: Format::Docx,
                     message: format!("block refers to missing dataset `{}`", t.dataset),
                 })
@@ -445,7 +455,7 @@ fn chart_parts(report: &Report) -> Result<Vec<pack::ChartPart>, RenderError> {
 impl Renderer for DocxRenderer {
     fn render_to(&self, report: &Report, out: &mut dyn std::io::Write) -> Result<(), RenderError> {
         let backend = |message: String| RenderError::Backend { format: Format::Docx, message };
-        let docx = build(report)?;
+        let docx = build(report, &self.options)?;
         let mut raw = std::io::Cursor::new(Vec::new());
         docx.build().pack(&mut raw).map_err(|e| backend(e.to_string()))?;
         let packed = pack::repack(raw.get_ref(), &picture_alt_texts(report), &chart_parts(report)?).map_err(backend)?;

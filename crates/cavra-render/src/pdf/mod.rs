@@ -18,9 +18,23 @@ use sha2::{Digest, Sha256};
 use canvas::{fit, hex_colour, rgb, wrap, Canvas, FontRef, PageSize, A4, LETTER, MARGIN};
 
 use crate::chart::layout;
+use crate::options::PdfOptions;
 use crate::{Format, RenderError, Renderer};
 
-pub(crate) struct PdfRenderer;
+pub(crate) struct PdfRenderer {
+    pub(crate) options: PdfOptions,
+}
+
+impl PdfRenderer {
+    /// The renderer [`crate::render`] uses: every option at its default.
+    pub(crate) const DEFAULT: PdfRenderer = PdfRenderer {
+        options: PdfOptions {
+            paper: None,
+            wide_tables: crate::options::WideTables::Landscape,
+            table_rows: crate::document::PDF_TABLE_ROWS,
+        },
+    };
+}
 
 use crate::document::fonts::{ADVANCES, BOLD, REGULAR};
 
@@ -254,9 +268,9 @@ const TABLE: TableMetrics = TableMetrics::PAGE;
 const MARK_ROOM: f32 = 7.0;
 
 /// Measures a table view and plans its columns for `size` paper.
-fn table_text<'v>(f: &Fonts, report: &Report, view: TableView<'v>, size: PageSize) -> TableText<'v> {
+fn table_text<'v>(f: &Fonts, report: &Report, view: TableView<'v>, size: PageSize, o: &PdfOptions) -> TableText<'v> {
     let header: Vec<String> = view.columns.iter().map(|col| clean(&col.label)).collect();
-    let shown = view.rows.len().min(crate::document::PDF_TABLE_ROWS);
+    let shown = view.rows.len().min(o.table_rows);
     let rows: Vec<Vec<String>> =
         view.rows.iter().take(shown).map(|r| r.iter().map(|cell| clean(&report.cell_text(cell))).collect()).collect();
     let pt = TABLE.font_size as f32;
@@ -275,7 +289,7 @@ fn table_text<'v>(f: &Fonts, report: &Report, view: TableView<'v>, size: PageSiz
         })
         .collect();
     let content = |s: PageSize| f64::from(s.width - 2.0 * MARGIN);
-    let plan = plan_table(&measures, content(size), content(size.turned()));
+    let plan = plan_table(&measures, content(size), o.wide_tables.turned_width(content(size), content(size.turned())));
     TableText { view, header, rows, plan }
 }
 
@@ -486,19 +500,24 @@ fn header_footer(c: &mut Canvas, f: &Fonts, report: &Report) {
     c.size = last_size;
 }
 
-fn layout_pages(report: &Report, fonts: &Fonts, size: PageSize, logo: Option<&LogoRef>) -> Result<Canvas, RenderError> {
+fn layout_pages(
+    report: &Report,
+    fonts: &Fonts,
+    size: PageSize,
+    logo: Option<&LogoRef>,
+    options: &PdfOptions,
+) -> Result<Canvas, RenderError> {
     let tables = report
         .blocks
         .iter()
         .map(|b| match b {
-            Block::Table(t) => {
-                report.table_view(t).map(|v| Some(table_text(fonts, report, v, size))).ok_or_else(|| {
-                    RenderError::Backend {
-                        format: Format::Pdf,
-                        message: format!("block refers to missing dataset `{}`", t.dataset),
-                    }
-                })
-            }
+            Block::Table(t) => report
+                .table_view(t)
+                .map(|v| Some(table_text(fonts, report, v, size, options)))
+                .ok_or_else(|| RenderError::Backend {
+                    format: Format::Pdf,
+                    message: format!("block refers to missing dataset `{}`", t.dataset),
+                }),
             _ => Ok(None),
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -537,7 +556,7 @@ fn pdf_date(t: cavra_model::Timestamp) -> printpdf::date::DateTime {
     )
 }
 
-fn build(report: &Report, out: &mut dyn std::io::Write) -> Result<(), RenderError> {
+fn build(report: &Report, options: &PdfOptions, out: &mut dyn std::io::Write) -> Result<(), RenderError> {
     let backend = |message: String| RenderError::Backend { format: Format::Pdf, message };
     let (regular, bold) = PARSED.as_ref().ok_or_else(|| backend("the embedded fonts cannot be parsed".into()))?;
     let m = &report.meta;
@@ -565,7 +584,7 @@ fn build(report: &Report, out: &mut dyn std::io::Write) -> Result<(), RenderErro
             advances: &ADVANCES.1,
         },
     };
-    let paper = report.theme.paper;
+    let paper = options.paper.unwrap_or(report.theme.paper);
     let size = match paper {
         cavra_model::theme::Paper::A4 => A4,
         cavra_model::theme::Paper::Letter => LETTER,
@@ -581,7 +600,7 @@ fn build(report: &Report, out: &mut dyn std::io::Write) -> Result<(), RenderErro
         }
         None => None,
     };
-    let canvas = layout_pages(report, &fonts, size, logo.as_ref())?;
+    let canvas = layout_pages(report, &fonts, size, logo.as_ref(), options)?;
     let (w_mm, h_mm) = paper.size_mm();
     let tags = canvas.tags;
     let pages: Vec<PdfPage> = canvas
@@ -697,6 +716,6 @@ fn fix_up(lo: &mut lopdf::Document, report: &Report) {
 
 impl Renderer for PdfRenderer {
     fn render_to(&self, report: &Report, out: &mut dyn std::io::Write) -> Result<(), RenderError> {
-        build(report, out)
+        build(report, &self.options, out)
     }
 }
