@@ -31,7 +31,6 @@ mod markdown;
 pub mod options;
 pub mod parallel;
 mod pdf;
-mod raster;
 pub mod setup;
 pub mod signed;
 mod stream;

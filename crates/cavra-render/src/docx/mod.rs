@@ -303,6 +303,35 @@ fn cover(mut d: Docx, report: &Report, accent: &str) -> Docx {
         )
 }
 
+/// A heat map as a table: a row per series, a column per category, each
+/// value's cell tinted with its heat colour (the value is always written).
+fn heat_table(c: &cavra_model::report::Chart, accent: &str, width: f64) -> Table {
+    let (header, rows) = chart_rows(c);
+    let p = plan(&header, &rows, (width, width));
+    let widths: Vec<usize> = p.widths.iter().map(|w| (w * 20.0).round() as usize).collect();
+    let mut out = vec![TableRow::new(
+        header.iter().zip(&widths).map(|(h, w)| cell(h, *w, true, ColumnType::Text, accent)).collect(),
+    )
+    .cant_split()];
+    for (s, r) in c.series.iter().zip(&rows) {
+        let cells = r
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (t, w))| match i.checked_sub(1).and_then(|j| s.values.get(j)) {
+                Some(v) => {
+                    let fill = crate::chart::heat_colour(*v).trim_start_matches('#').to_uppercase();
+                    cell(t, *w, false, ColumnType::Decimal, accent)
+                        .shading(Shading::new().shd_type(ShdType::Clear).color("auto").fill(&fill))
+                }
+                None => cell(t, *w, false, ColumnType::Text, accent),
+            })
+            .collect();
+        out.push(TableRow::new(cells));
+    }
+    Table::new(out).set_grid(widths).layout(docx_rs::TableLayoutType::Fixed)
+}
+
 /// A chart's values as a table under it.
 fn chart_values(d: Docx, c: &cavra_model::report::Chart, accent: &str, width: f64) -> Docx {
     let (header, rows) = chart_rows(c);
@@ -338,16 +367,18 @@ fn block(mut d: Docx, b: &Block, accent: &str, width: f64) -> Docx {
             }
             d
         }
+        // Word has no heat-map chart: the map is a table of its values,
+        // each cell tinted with its heat colour, and its legend.
         Block::Chart(c) => {
-            let l = layout(c, crate::document::Medium::Word);
-            let png = crate::raster::png(&l);
-            // 1 layout unit = 1/96 inch = 9525 EMU.
-            let pic = Pic::new_with_dimensions(png, (l.width * 2.0) as u32, (l.height * 2.0) as u32)
-                .size((l.width * 9525.0) as u32, (l.height * 9525.0) as u32);
-            let d = d
-                .add_paragraph(Paragraph::new().add_run(text(&format!("Figure: {}", c.title)).bold()))
-                .add_paragraph(Paragraph::new().add_run(Run::new().add_image(pic)));
-            chart_values(d, c, accent, width)
+            let legend: Vec<String> =
+                layout(c, crate::document::Medium::Word).legend.into_iter().map(|g| g.text).collect();
+            d.add_paragraph(Paragraph::new().add_run(text(&format!("Figure: {}", c.title)).bold()))
+                .add_table(heat_table(c, accent, width))
+                .add_paragraph(
+                    Paragraph::new()
+                        .add_run(text(&format!("Heat score: {}", legend.join("; "))).color(MUTED.as_str()).size(16)),
+                )
+                .add_paragraph(Paragraph::new())
         }
         // Tables are laid out by the caller, which planned their pages.
         Block::Table(_) => d,
@@ -417,12 +448,12 @@ fn chart_rows(c: &cavra_model::report::Chart) -> (Vec<String>, Vec<Vec<String>>)
     }
 }
 
-/// The text alternatives of the document's pictures, in the order they are
-/// drawn: the logo (when there is one), then each chart.
+/// The text alternatives of the document's drawings, in the order they are
+/// drawn: the logo (when there is one), then each native chart.
 fn picture_alt_texts(report: &Report) -> Vec<String> {
     let logo = report.theme.logo.as_ref().map(|_| crate::document::logo_alt_text(&report.meta.branding));
     let charts = report.blocks.iter().filter_map(|b| match b {
-        Block::Chart(c) => Some(crate::document::chart_alt_text(c)),
+        Block::Chart(c) if chart::is_native(c) => Some(crate::document::chart_alt_text(c)),
         _ => None,
     });
     logo.into_iter().chain(charts).collect()
