@@ -1,12 +1,14 @@
 //! The subcommands.
 
 use anyhow::{Context, Result};
+use cavra_model::theme::Paper;
 use cavra_model::{
     build_report, LoadOptions, Posture, ReportKind, ReportOptions, Snapshot, SnapshotError, SnapshotErrorKind,
 };
+use cavra_render::options::{DocxOptions, PdfOptions, RenderOptions, WideTables};
 use cavra_render::signed::SigningKey;
 use cavra_render::{
-    render_streamed, render_to_writer, write_gated_seekable, Format, Gated, RenderError, StreamedRows, Written,
+    render_streamed, render_to_writer, write_gated_seekable_with, Format, Gated, RenderError, StreamedRows, Written,
 };
 
 use crate::write::Staging;
@@ -176,7 +178,7 @@ fn render_all(
     kinds: &[ReportKind],
     formats: &[Format],
     signing: Option<&Signing>,
-    options: &ReportOptions,
+    (options, pages): (&ReportOptions, &RenderOptions),
     staging: &mut Staging,
     jobs: usize,
 ) -> Result<Vec<Written>> {
@@ -197,7 +199,7 @@ fn render_all(
         let (kind, report) = (kinds[*i], &reports[*i]);
         let name = cavra_render::artifact_name(report, *format);
         let w = staged
-            .write_file_unlisted(&name, |out| Ok(write_gated_seekable(gated[*i], *format, out)?))
+            .write_file_unlisted(&name, |out| Ok(write_gated_seekable_with(gated[*i], *format, pages, out)?))
             .with_context(|| format!("rendering {kind} as {format}"))?;
         if !format.is_signed() {
             return Ok(vec![w]);
@@ -231,6 +233,16 @@ fn dedup<T: Copy + Ord>(requested: &[T], all: &[T]) -> Vec<T> {
     all.iter().copied().filter(|x| requested.contains(x)).collect()
 }
 
+/// The paged backends' options from `--paper` and `--wide-tables` (each
+/// unset one keeps its default: the setup file's paper, landscape pages).
+fn page_options(paper: Option<Paper>, wide: Option<WideTables>) -> RenderOptions {
+    let wide_tables = wide.unwrap_or_default();
+    RenderOptions {
+        pdf: PdfOptions { paper, wide_tables, ..PdfOptions::default() },
+        docx: DocxOptions { paper, wide_tables },
+    }
+}
+
 /// Report options from the setup file, or the defaults.
 pub fn options(theme: Option<&std::path::Path>) -> Result<ReportOptions> {
     match theme {
@@ -261,7 +273,9 @@ fn render_artifacts(args: &RenderArgs) -> Result<Vec<Written>> {
     }
     let mut staging = Staging::new(&args.out)?;
     let jobs = args.jobs.map_or(0, usize::from);
-    let mut artifacts = render_all(&snapshot, &kinds, &formats, signing.as_ref(), &options, &mut staging, jobs)?;
+    let pages = page_options(args.paper, args.wide_tables);
+    let mut artifacts =
+        render_all(&snapshot, &kinds, &formats, signing.as_ref(), (&options, &pages), &mut staging, jobs)?;
     if let Some(Signing::Throwaway(key)) = &signing {
         if formats.iter().any(|f| f.is_signed()) {
             let text = key.public_key_file();

@@ -103,6 +103,12 @@ struct RenderArgs {
     /// Presentation setup file (TOML): organisation, colour, logo, legal footer, time zone, paper.
     #[arg(long, value_name = "FILE.toml")]
     theme: Option<PathBuf>,
+    /// Paper of the PDF and DOCX documents, over the setup file's: a4 or letter.
+    #[arg(long, value_name = "PAPER")]
+    paper: Option<cavra_model::theme::Paper>,
+    /// Tables too wide for upright pages: `landscape` (turn their pages, the default) or `upright` (share the upright width).
+    #[arg(long, value_name = "HOW")]
+    wide_tables: Option<cavra_render::options::WideTables>,
     /// Threads rendering kinds × formats at once (default: the available cores); the output is the same for any number.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     jobs: Option<u16>,

@@ -426,3 +426,44 @@ fn one_or_two_jobs_write_the_same_bytes() {
     }
     assert_eq!(run(&["render", "--sample", "--jobs", "0", "--out", a.to_str().unwrap()]).status.code(), Some(2));
 }
+
+#[test]
+fn paper_and_wide_tables_flags_reach_the_paged_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = run(&[
+        "render",
+        "--sample",
+        "--kinds",
+        "agent-risk-register",
+        "--formats",
+        "pdf,docx",
+        "--paper",
+        "letter",
+        "--wide-tables",
+        "upright",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let pdf = std::fs::read(out.join("agent-risk-register.pdf")).unwrap();
+    // Every page's media box: Letter, upright (the register's table would
+    // otherwise turn its page).
+    let doc = lopdf::Document::load_mem(&pdf).unwrap();
+    for id in doc.get_pages().into_values() {
+        let media = doc.get_dictionary(id).unwrap().get(b"MediaBox").unwrap().as_array().unwrap().clone();
+        let (w, h) = (media[2].as_float().unwrap(), media[3].as_float().unwrap());
+        assert!((w - 612.0).abs() < 0.5 && (h - 792.0).abs() < 0.5, "{w} x {h}");
+    }
+    let docx = std::fs::read(out.join("agent-risk-register.docx")).unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(docx)).unwrap();
+    let mut xml = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("word/document.xml").unwrap(), &mut xml).unwrap();
+    assert!(xml.contains(r#"w:w="12240" w:h="15840""#) && !xml.contains("landscape"), "Letter, upright");
+
+    let bad =
+        run(&["render", "--sample", "--wide-tables", "sideways", "--out", dir.path().join("x").to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("known: landscape, upright"));
+    assert!(!dir.path().join("x").exists(), "nothing written");
+}

@@ -44,7 +44,8 @@ use std::fmt;
 use std::io::Write;
 
 pub use stream::{
-    render_streamed, render_to_writer, write_gated, write_gated_seekable, write_json_gated, StreamedRows, Written,
+    render_streamed, render_to_writer, write_gated, write_gated_seekable, write_gated_seekable_with, write_gated_with,
+    write_json_gated, StreamedRows, Written,
 };
 
 use cavra_model::gate::{scan_bytes, scan_json, scan_text, SensitiveKind};
@@ -493,7 +494,19 @@ pub fn render(report: &Report, format: Format) -> Result<Artifact, RenderError> 
 /// # Errors
 /// As [`render`].
 pub fn render_with(report: &Report, format: Format, options: &options::RenderOptions) -> Result<Artifact, RenderError> {
-    let report = Gated::check(report)?.report();
+    render_gated_with(Gated::check(report)?, format, options)
+}
+
+/// As [`render_gated`], with the paged backends' [`options::RenderOptions`].
+///
+/// # Errors
+/// As [`render_gated`].
+pub fn render_gated_with(
+    report: Gated<'_>,
+    format: Format,
+    options: &options::RenderOptions,
+) -> Result<Artifact, RenderError> {
+    let report = report.report();
     let bytes = match format {
         Format::Pdf => pdf::PdfRenderer { options: options.pdf.clone() }.render_bytes(report)?,
         Format::Docx => docx::DocxRenderer { options: options.docx }.render_bytes(report)?,

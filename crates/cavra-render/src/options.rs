@@ -69,6 +69,25 @@ pub struct RenderOptions {
     pub docx: DocxOptions,
 }
 
+impl std::str::FromStr for WideTables {
+    type Err = String;
+
+    /// `landscape` or `upright`.
+    ///
+    /// ```
+    /// use cavra_render::options::WideTables;
+    /// assert_eq!("upright".parse::<WideTables>(), Ok(WideTables::Upright));
+    /// assert!("sideways".parse::<WideTables>().unwrap_err().contains("landscape, upright"));
+    /// ```
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "landscape" => Ok(WideTables::Landscape),
+            "upright" => Ok(WideTables::Upright),
+            other => Err(format!("unknown wide-table layout `{other}` (known: landscape, upright)")),
+        }
+    }
+}
+
 impl WideTables {
     /// The width a table may turn to: the landscape width, or the upright
     /// one when tables stay upright.

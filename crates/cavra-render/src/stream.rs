@@ -122,10 +122,23 @@ pub fn render_to_writer(report: &Report, format: Format, out: &mut dyn Write) ->
 /// # Errors
 /// As [`render_to_writer`], but for the model gate.
 pub fn write_gated(gated: Gated<'_>, format: Format, out: &mut dyn Write) -> Result<Written, RenderError> {
+    write_gated_with(gated, format, &crate::options::RenderOptions::default(), out)
+}
+
+/// As [`write_gated`], with the paged backends' options.
+///
+/// # Errors
+/// As [`write_gated`].
+pub fn write_gated_with(
+    gated: Gated<'_>,
+    format: Format,
+    options: &crate::options::RenderOptions,
+    out: &mut dyn Write,
+) -> Result<Written, RenderError> {
     let report = gated.report();
     if !format.is_text() {
         // Containers are built whole, then every part is gated before a byte is written.
-        let a = crate::render_gated(gated, format)?;
+        let a = crate::render_gated_with(gated, format, options)?;
         out.write_all(&a.bytes).map_err(|e| RenderError::write(format, e))?;
         return Ok(Written { name: a.name, bytes: a.bytes.len() as u64, sha256: a.sha256 });
     }
@@ -159,8 +172,21 @@ pub fn write_gated_seekable<W: Read + Write + Seek + Send>(
     format: Format,
     out: &mut W,
 ) -> Result<Written, RenderError> {
+    write_gated_seekable_with(gated, format, &crate::options::RenderOptions::default(), out)
+}
+
+/// As [`write_gated_seekable`], with the paged backends' options.
+///
+/// # Errors
+/// As [`write_gated`].
+pub fn write_gated_seekable_with<W: Read + Write + Seek + Send>(
+    gated: Gated<'_>,
+    format: Format,
+    options: &crate::options::RenderOptions,
+    out: &mut W,
+) -> Result<Written, RenderError> {
     if format.streaming() != crate::Streaming::Workbook {
-        return write_gated(gated, format, out);
+        return write_gated_with(gated, format, options, out);
     }
     let report = gated.report();
     let start = out.stream_position().map_err(|e| RenderError::write(format, e))?;
