@@ -183,6 +183,36 @@ pub fn landscape_blocks(blocks: &[cavra_model::report::Block], wide: &[bool]) ->
     turned
 }
 
+/// Each table block of `report` made ready to lay out with `make` (`None`
+/// for every other block), and which blocks go on landscape pages
+/// ([`landscape_blocks`] over the tables whose `plan` turns).
+///
+/// # Errors
+/// [`crate::RenderError::Backend`] for a table naming a dataset the report
+/// does not have.
+pub(crate) fn plan_tables<'r, T>(
+    report: &'r cavra_model::report::Report,
+    format: crate::Format,
+    mut make: impl FnMut(cavra_model::report::TableView<'r>) -> T,
+    plan: impl Fn(&T) -> &TablePlan,
+) -> Result<(Vec<Option<T>>, Vec<bool>), crate::RenderError> {
+    use cavra_model::report::Block;
+    let mut tables = Vec::with_capacity(report.blocks.len());
+    for b in &report.blocks {
+        tables.push(match b {
+            Block::Table(t) => Some(make(report.table_view(t).ok_or_else(|| crate::RenderError::Backend {
+                format,
+                message: format!("block refers to missing dataset `{}`", t.dataset),
+            })?)),
+            _ => None,
+        });
+    }
+    let wide: Vec<bool> =
+        tables.iter().map(|t| t.as_ref().is_some_and(|t| plan(t).orientation == Orientation::Landscape)).collect();
+    let turned = landscape_blocks(&report.blocks, &wide);
+    Ok((tables, turned))
+}
+
 /// Whether a line may end after `c` inside a word: after a hyphen,
 /// underscore, slash, full stop, colon, semicolon or comma.
 fn breaks_after(c: char) -> bool {

@@ -120,6 +120,14 @@ fn axes(categories_down: bool) -> String {
     )
 }
 
+/// Ends a bar chart element and adds its axes, categories down the left.
+fn close_bars(out: &mut String) {
+    out.push_str(r#"<c:gapWidth val="60"/>"#);
+    out.push_str(AXES);
+    out.push_str("</c:barChart>");
+    out.push_str(&axes(true));
+}
+
 /// The plot area's chart element for `chart`.
 fn plot(chart: &Chart) -> String {
     let mut out = String::new();
@@ -137,10 +145,7 @@ fn plot(chart: &Chart) -> String {
                 out = reorder_series(out);
                 out.push_str("</c:ser>");
             }
-            out.push_str(r#"<c:gapWidth val="60"/>"#);
-            out.push_str(AXES);
-            out.push_str("</c:barChart>");
-            out.push_str(&axes(true));
+            close_bars(&mut out);
         }
         ChartKind::Line => {
             out.push_str(r#"<c:lineChart><c:grouping val="standard"/><c:varyColors val="0"/>"#);
@@ -177,10 +182,7 @@ fn plot(chart: &Chart) -> String {
                 out = reorder_series(out);
                 out.push_str("</c:ser>");
             }
-            out.push_str(r#"<c:gapWidth val="60"/>"#);
-            out.push_str(AXES);
-            out.push_str("</c:barChart>");
-            out.push_str(&axes(true));
+            close_bars(&mut out);
         }
         ChartKind::HeatMap => {}
     }

@@ -20,7 +20,7 @@ use docx_rs::{
 };
 
 use crate::chart::layout;
-use crate::document::table::{measure_column, plan_table, ColumnMeasure, Orientation, TableMetrics, TablePlan};
+use crate::document::table::{measure_column, plan_table, ColumnMeasure, TableMetrics, TablePlan};
 use crate::options::DocxOptions;
 use crate::{Format, RenderError, Renderer};
 
@@ -220,22 +220,8 @@ fn build(report: &Report, o: &DocxOptions) -> Result<Docx, RenderError> {
     let (w, h) = paper_twips(paper);
     let mut d = styles(Docx::new(), accent).page_size(w, h).page_margin(margins());
     d = cover(d, report, accent);
-    let tables = report
-        .blocks
-        .iter()
-        .map(|b| match b {
-            Block::Table(t) => {
-                report.table_view(t).map(|v| Some(data_table(report, v, o))).ok_or_else(|| RenderError::Backend {
-                    format: Format::Docx,
-                    message: format!("block refers to missing dataset `{}`", t.dataset),
-                })
-            }
-            _ => Ok(None),
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let wide: Vec<bool> =
-        tables.iter().map(|t| t.as_ref().is_some_and(|t| t.plan.orientation == Orientation::Landscape)).collect();
-    let turned = crate::document::table::landscape_blocks(&report.blocks, &wide);
+    let (tables, turned) =
+        crate::document::table::plan_tables(report, Format::Docx, |v| data_table(report, v, o), |t| &t.plan)?;
     let upright = text_widths(paper).0;
     let mut native = 0;
     let mut landscape = false;

@@ -10,7 +10,7 @@ mod structure;
 
 use std::sync::LazyLock;
 
-use crate::document::table::{measure_column, plan_table, ColumnMeasure, Orientation, TableMetrics, TablePlan};
+use crate::document::table::{measure_column, plan_table, ColumnMeasure, TableMetrics, TablePlan};
 use cavra_model::report::{Block, Chart, Kpi, Report, TableView, Tone};
 use printpdf::{Mm, ParsedFont, PdfDocument, PdfPage, PdfSaveOptions};
 use sha2::{Digest, Sha256};
@@ -507,23 +507,12 @@ fn layout_pages(
     logo: Option<&LogoRef>,
     options: &PdfOptions,
 ) -> Result<Canvas, RenderError> {
-    let tables = report
-        .blocks
-        .iter()
-        .map(|b| match b {
-            Block::Table(t) => report
-                .table_view(t)
-                .map(|v| Some(table_text(fonts, report, v, size, options)))
-                .ok_or_else(|| RenderError::Backend {
-                    format: Format::Pdf,
-                    message: format!("block refers to missing dataset `{}`", t.dataset),
-                }),
-            _ => Ok(None),
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let wide: Vec<bool> =
-        tables.iter().map(|t| t.as_ref().is_some_and(|t| t.plan.orientation == Orientation::Landscape)).collect();
-    let turned = crate::document::table::landscape_blocks(&report.blocks, &wide);
+    let (tables, turned) = crate::document::table::plan_tables(
+        report,
+        Format::Pdf,
+        |v| table_text(fonts, report, v, size, options),
+        |t| &t.plan,
+    )?;
     let mut c = Canvas::new(size);
     c.accent = report.theme.accent;
     cover(&mut c, fonts, report, logo);
