@@ -186,6 +186,38 @@ impl Format {
         }
     }
 
+    /// The writer of a [`Streaming::Lines`] format: the report with one
+    /// dataset's rows taken from the stream when one is given.
+    pub(crate) fn line_writer(self) -> Option<LineWriter> {
+        match self {
+            Format::Jsonl => Some(jsonl::write),
+            Format::Csv => Some(csv::write_primary),
+            Format::Markdown
+            | Format::Json
+            | Format::SignedJson
+            | Format::Html
+            | Format::Xlsx
+            | Format::Docx
+            | Format::Pdf => None,
+        }
+    }
+
+    /// The writer of a [`Streaming::Workbook`] format: straight into a
+    /// seekable file, one dataset's rows taken from the stream when given.
+    pub(crate) fn workbook_writer(self) -> Option<WorkbookWriter> {
+        match self {
+            Format::Xlsx => Some(xlsx::write_to),
+            Format::Markdown
+            | Format::Csv
+            | Format::Json
+            | Format::Jsonl
+            | Format::SignedJson
+            | Format::Html
+            | Format::Docx
+            | Format::Pdf => None,
+        }
+    }
+
     fn backend(self) -> &'static dyn Renderer {
         match self {
             Format::Markdown => &markdown::MarkdownRenderer,
@@ -200,6 +232,19 @@ impl Format {
         }
     }
 }
+
+/// A line-by-line writer (see [`Format::line_writer`]).
+pub(crate) type LineWriter = fn(&Report, Option<&mut StreamedRows<'_>>, &mut dyn Write) -> Result<(), RenderError>;
+
+/// A seekable-file writer (see [`Format::workbook_writer`]).
+pub(crate) type WorkbookWriter =
+    fn(&Report, Option<&mut StreamedRows<'_>>, &mut dyn SeekWrite) -> Result<(), RenderError>;
+
+/// A writer that can also seek (a file, a cursor): what a workbook is
+/// written into.
+pub(crate) trait SeekWrite: Write + std::io::Seek + Send {}
+
+impl<T: Write + std::io::Seek + Send> SeekWrite for T {}
 
 /// What a format's bytes are, as the output gate reads them back: each
 /// kind has its own reader, so a new format names one of these (or adds a
@@ -633,6 +678,26 @@ pub fn gate_bytes(name: &str, format: Format, bytes: &[u8]) -> Result<(), Render
             let zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
                 .map_err(|e| RenderError::Backend { format, message: e.to_string() })?;
             stream::gate_zip_parts(name, format, zip)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A format streams exactly as its registry entry says: lines through
+    /// a line writer, workbooks through a workbook writer.
+    #[test]
+    fn streaming_matches_the_registered_writers() {
+        for f in Format::ALL {
+            let (lines, workbook) = (f.line_writer().is_some(), f.workbook_writer().is_some());
+            let want = match f.streaming() {
+                Streaming::No => (false, false),
+                Streaming::Lines => (true, false),
+                Streaming::Workbook => (false, true),
+            };
+            assert_eq!((lines, workbook), want, "{f}");
         }
     }
 }

@@ -185,12 +185,10 @@ pub fn write_gated_seekable_with<W: Read + Write + Seek + Send>(
     options: &crate::options::RenderOptions,
     out: &mut W,
 ) -> Result<Written, RenderError> {
-    if format.streaming() != crate::Streaming::Workbook {
-        return write_gated_with(gated, format, options, out);
-    }
+    let Some(write) = format.workbook_writer() else { return write_gated_with(gated, format, options, out) };
     let report = gated.report();
     let start = out.stream_position().map_err(|e| RenderError::write(format, e))?;
-    crate::xlsx::write_to(report, &mut *out)?;
+    write(report, None, &mut *out)?;
     gate_written_zip(&crate::artifact_name(report, format), format, out, start)
 }
 
@@ -325,21 +323,15 @@ pub fn render_streamed<W: Read + Write + Seek + Send>(
         });
     }
     let name = crate::artifact_name(report, format);
-    match format.streaming() {
-        crate::Streaming::Lines => {}
-        crate::Streaming::Workbook => {
-            let start = out.stream_position().map_err(|e| RenderError::write(format, e))?;
-            crate::xlsx::render_streamed(report, &mut rows, &mut *out)?;
-            return gate_written_zip(&name, format, out, start);
-        }
-        crate::Streaming::No => return Err(RenderError::NotStreamable { format }),
+    if let Some(write) = format.workbook_writer() {
+        let start = out.stream_position().map_err(|e| RenderError::write(format, e))?;
+        write(report, Some(&mut rows), &mut *out)?;
+        return gate_written_zip(&name, format, out, start);
     }
+    let Some(write) = format.line_writer() else { return Err(RenderError::NotStreamable { format }) };
     let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
     let mut w = GatedWriter::new(&mut buffered);
-    let result = match format {
-        Format::Jsonl => crate::jsonl::write(report, Some(&mut rows), &mut w),
-        _ => crate::csv::write_primary(report, Some(&mut rows), &mut w),
-    };
+    let result = write(report, Some(&mut rows), &mut w);
     let written = finish_gated(w, result, name, format)?;
     buffered.flush().map_err(|e| RenderError::write(format, e))?;
     Ok(written)

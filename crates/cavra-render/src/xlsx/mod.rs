@@ -451,20 +451,17 @@ fn print_setup(ws: &mut Worksheet, report: &Report, columns: Option<usize>) {
 
 /// Writes the workbook with one dataset's rows streamed into a
 /// constant-memory sheet.
-/// Writes the workbook straight into `out` (buffered), instead of building
-/// it in memory.
-pub(crate) fn write_to<W: std::io::Write + std::io::Seek + Send>(report: &Report, out: W) -> Result<(), RenderError> {
-    let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
-    workbook(report, None)?.save_to_writer(&mut buffered).map_err(xlsx_error)?;
-    std::io::Write::flush(&mut buffered).map_err(|e| RenderError::write(crate::Format::Xlsx, e))
-}
-
-pub(crate) fn render_streamed<W: std::io::Write + std::io::Seek + Send>(
+/// Writes the workbook straight into `out` (buffered) instead of building
+/// it in memory, with one dataset's rows from `stream` when given (into a
+/// constant-memory sheet).
+pub(crate) fn write_to(
     report: &Report,
-    stream: &mut StreamedRows<'_>,
-    out: W,
+    stream: Option<&mut StreamedRows<'_>>,
+    out: &mut dyn crate::SeekWrite,
 ) -> Result<(), RenderError> {
-    workbook(report, Some(stream))?.save_to_writer(out).map_err(xlsx_error)
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
+    workbook(report, stream)?.save_to_writer(&mut buffered).map_err(xlsx_error)?;
+    std::io::Write::flush(&mut buffered).map_err(|e| RenderError::write(crate::Format::Xlsx, e))
 }
 
 impl Renderer for XlsxRenderer {
