@@ -108,6 +108,57 @@ pub fn chart_value(v: f64) -> String {
     }
 }
 
+/// The type sizes of a paged medium, in points.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TypeScale {
+    /// The report's title on the cover.
+    pub title: f32,
+    /// The tenant's name under it.
+    pub subtitle: f32,
+    /// Section headings (level 2).
+    pub heading: f32,
+    /// Sub-headings (level 3 and below).
+    pub subheading: f32,
+    /// Paragraphs and list items.
+    pub body: f32,
+    /// Callouts.
+    pub callout: f32,
+    /// A chart's title.
+    pub chart_title: f32,
+    /// A table's title.
+    pub table_title: f32,
+    /// The cover's report facts.
+    pub meta: f32,
+    /// The branding line over the title.
+    pub branding: f32,
+    /// The note under a table.
+    pub note: f32,
+    /// Running header, page numbers, chart legends.
+    pub running: f32,
+    /// KPI labels and notes, the legal footer.
+    pub small: f32,
+    /// A KPI's value.
+    pub figure: f32,
+}
+
+/// The type scale of a PDF page.
+pub const PAGE_TYPE: TypeScale = TypeScale {
+    title: 24.0,
+    subtitle: 13.0,
+    heading: 15.0,
+    subheading: 12.0,
+    body: 9.5,
+    callout: 9.0,
+    chart_title: 10.0,
+    table_title: 9.0,
+    meta: 8.5,
+    branding: 8.0,
+    note: 7.5,
+    running: 7.0,
+    small: 6.5,
+    figure: 15.0,
+};
+
 /// The size a chart's labels are drawn at on `medium`, in its unit.
 pub fn label_size(medium: Medium) -> f64 {
     match medium {

@@ -78,7 +78,7 @@ fn lines(c: &mut Canvas, f: &FontRef, text: &str, size: f32, indent: f32, colour
 }
 
 fn heading(c: &mut Canvas, f: &Fonts, text: &str, level: u8) {
-    let size = if level <= 2 { 15.0 } else { 12.0 };
+    let size = if level <= 2 { T.heading } else { T.subheading };
     // Keep a heading with at least a few lines of what follows.
     c.ensure(size * 2.0 + 60.0);
     c.y += size * 0.9;
@@ -107,10 +107,10 @@ fn kpis(c: &mut Canvas, f: &Fonts, items: &[Kpi]) {
     // A label takes up to two lines (the last cut if longer still); a row of
     // tiles grows by a line when one of its labels needs two.
     let label_lines = |k: &Kpi| -> Vec<String> {
-        let mut lines = wrap(&f.regular, &clean(&k.label).to_uppercase(), 6.5, w - 12.0);
+        let mut lines = wrap(&f.regular, &clean(&k.label).to_uppercase(), T.small, w - 12.0);
         if lines.len() > 2 {
             lines.truncate(2);
-            lines[1] = fit(&f.regular, &format!("{}…", lines[1]), 6.5, w - 12.0);
+            lines[1] = fit(&f.regular, &format!("{}…", lines[1]), T.small, w - 12.0);
         }
         lines
     };
@@ -125,12 +125,12 @@ fn kpis(c: &mut Canvas, f: &Fonts, items: &[Kpi]) {
             c.rect(x, c.y, w, h, rgb(TILE));
             c.rect(x, c.y, 3.0, h, rgb(c.accent));
             for (j, line) in label.iter().enumerate() {
-                c.text_at(&f.regular, line, 6.5, x + 8.0, c.y + 12.0 + 8.0 * j as f32, rgb(MUTED));
+                c.text_at(&f.regular, line, T.small, x + 8.0, c.y + 12.0 + 8.0 * j as f32, rgb(MUTED));
             }
-            let value = fit(&f.bold, &clean(&k.value), 15.0, w - 12.0);
-            c.text_at(&f.bold, &value, 15.0, x + 8.0, c.y + 32.0 + extra, rgb(INK));
-            for (j, line) in wrap(&f.regular, &clean(&k.note), 6.5, w - 12.0).iter().take(2).enumerate() {
-                c.text_at(&f.regular, line, 6.5, x + 8.0, c.y + 44.0 + extra + 8.0 * j as f32, rgb(MUTED));
+            let value = fit(&f.bold, &clean(&k.value), T.figure, w - 12.0);
+            c.text_at(&f.bold, &value, T.figure, x + 8.0, c.y + 32.0 + extra, rgb(INK));
+            for (j, line) in wrap(&f.regular, &clean(&k.note), T.small, w - 12.0).iter().take(2).enumerate() {
+                c.text_at(&f.regular, line, T.small, x + 8.0, c.y + 44.0 + extra + 8.0 * j as f32, rgb(MUTED));
             }
             c.close();
         }
@@ -148,10 +148,10 @@ fn list(c: &mut Canvas, f: &Fonts, ordered: bool, items: &[String]) {
         c.ensure(13.0);
         c.open("LI");
         c.open("Lbl");
-        c.text_at(&f.regular, &marker, 9.5, MARGIN + 4.0, c.y + 13.0 - 3.25, rgb(c.accent));
+        c.text_at(&f.regular, &marker, T.body, MARGIN + 4.0, c.y + 13.0 - 3.25, rgb(c.accent));
         c.close();
         c.open("LBody");
-        lines(c, &f.regular, item, 9.5, 20.0, INK);
+        lines(c, &f.regular, item, T.body, 20.0, INK);
         c.close();
         c.close();
         c.y -= 3.0;
@@ -163,14 +163,14 @@ fn list(c: &mut Canvas, f: &Fonts, ordered: bool, items: &[String]) {
 fn callout(c: &mut Canvas, f: &Fonts, tone: Tone, text: &str) {
     let style = crate::document::tone(tone);
     let colour = style.colour.unwrap_or(c.accent);
-    let lines = wrap(&f.regular, &format!("{}: {}", style.label, clean(text)), 9.0, c.content_width() - 20.0);
+    let lines = wrap(&f.regular, &format!("{}: {}", style.label, clean(text)), T.callout, c.content_width() - 20.0);
     let h = lines.len() as f32 * 12.0 + 12.0;
     c.ensure(h + 8.0);
     c.open("P");
     c.rect(MARGIN, c.y, c.content_width(), h, rgb(style.background));
     c.rect(MARGIN, c.y, 3.0, h, rgb(colour));
     for (i, l) in lines.iter().enumerate() {
-        c.text_at(&f.regular, l, 9.0, MARGIN + 12.0, c.y + 16.0 + 12.0 * i as f32, rgb(INK));
+        c.text_at(&f.regular, l, T.callout, MARGIN + 12.0, c.y + 16.0 + 12.0 * i as f32, rgb(INK));
     }
     c.close();
     c.y += h + 10.0;
@@ -183,7 +183,14 @@ fn chart(c: &mut Canvas, f: &Fonts, ch: &Chart) {
     c.ensure(l.height as f32 + 28.0 + legend_h);
     c.open_with("Figure", Some(clean(&l.description)));
     c.y += 14.0;
-    c.text_at(&f.bold, &fit(&f.bold, &clean(&l.title), 10.0, width), 10.0, MARGIN, c.y - 2.0, rgb(INK));
+    c.text_at(
+        &f.bold,
+        &fit(&f.bold, &clean(&l.title), T.chart_title, width),
+        T.chart_title,
+        MARGIN,
+        c.y - 2.0,
+        rgb(INK),
+    );
     c.y += 6.0;
     let (x0, y0) = (MARGIN, c.y);
     let p = |x: f64, y: f64| (x0 + x as f32, y0 + y as f32);
@@ -224,8 +231,8 @@ fn chart(c: &mut Canvas, f: &Fonts, ch: &Chart) {
         c.rect(x, c.y, 8.0, 8.0, hex_colour(&g.fill));
         c.text_at(
             &f.regular,
-            &fit(&f.regular, &clean(&g.text), 7.0, width / 3.0 - 14.0),
-            7.0,
+            &fit(&f.regular, &clean(&g.text), T.running, width / 3.0 - 14.0),
+            T.running,
             x + 12.0,
             c.y + 7.0,
             rgb(MUTED),
@@ -263,6 +270,9 @@ struct TableText<'v> {
 }
 
 const TABLE: TableMetrics = TableMetrics::PAGE;
+
+/// The page's type sizes.
+const T: crate::document::TypeScale = crate::document::PAGE_TYPE;
 
 /// The width a severity mark and its gap take before the word.
 const MARK_ROOM: f32 = 7.0;
@@ -315,8 +325,8 @@ fn table(c: &mut Canvas, f: &Fonts, t: &TableText) {
     c.y += 12.0;
     c.open("Table");
     c.open("Caption");
-    let title = fit(&f.bold, &clean(&t.view.dataset.title), 9.0, width);
-    c.text_at(&f.bold, &title, 9.0, MARGIN, c.y - 2.0, rgb(INK));
+    let title = fit(&f.bold, &clean(&t.view.dataset.title), T.table_title, width);
+    c.text_at(&f.bold, &title, T.table_title, MARGIN, c.y - 2.0, rgb(INK));
     c.close();
     c.y += 4.0;
     let widths: Vec<f32> = t.plan.widths.iter().map(|w| *w as f32).collect();
@@ -390,7 +400,7 @@ fn table(c: &mut Canvas, f: &Fonts, t: &TableText) {
     c.close();
     c.y += 4.0;
     if let Some(note) = crate::document::view_note(&t.view, t.rows.len()) {
-        paragraph(c, &f.regular, &note, 7.5, 0.0, MUTED);
+        paragraph(c, &f.regular, &note, T.note, 0.0, MUTED);
     }
     c.y += 6.0;
 }
@@ -420,17 +430,19 @@ fn cover(c: &mut Canvas, f: &Fonts, report: &Report, logo: Option<&LogoRef>) {
         c.y += h + 8.0;
     }
     c.open("P");
-    c.text_at(&f.bold, &fit(&f.bold, &clean(&m.branding).to_uppercase(), 8.0, width), 8.0, MARGIN, c.y, rgb(c.accent));
+    let branding = fit(&f.bold, &clean(&m.branding).to_uppercase(), T.branding, width);
+    c.text_at(&f.bold, &branding, T.branding, MARGIN, c.y, rgb(c.accent));
     c.close();
     c.y += 30.0;
     c.open("H1");
-    for line in wrap(&f.bold, &clean(&m.title), 24.0, width) {
-        c.text_at(&f.bold, &line, 24.0, MARGIN, c.y, rgb(INK));
+    for line in wrap(&f.bold, &clean(&m.title), T.title, width) {
+        c.text_at(&f.bold, &line, T.title, MARGIN, c.y, rgb(INK));
         c.y += 28.0;
     }
     c.close();
     c.open("P");
-    c.text_at(&f.regular, &fit(&f.regular, &clean(&m.tenant_display_name), 13.0, width), 13.0, MARGIN, c.y, rgb(INK));
+    let tenant = fit(&f.regular, &clean(&m.tenant_display_name), T.subtitle, width);
+    c.text_at(&f.regular, &tenant, T.subtitle, MARGIN, c.y, rgb(INK));
     c.close();
     c.y += 18.0;
     let window = format!("Reporting window {}", report.window_label());
@@ -445,7 +457,7 @@ fn cover(c: &mut Canvas, f: &Fonts, report: &Report, logo: Option<&LogoRef>) {
         format!("Report {}", m.report_id),
     ] {
         c.open("P");
-        c.text_at(&f.regular, &fit(&f.regular, &clean(&line), 8.5, width), 8.5, MARGIN, c.y, rgb(MUTED));
+        c.text_at(&f.regular, &fit(&f.regular, &clean(&line), T.meta, width), T.meta, MARGIN, c.y, rgb(MUTED));
         c.close();
         c.y += 12.0;
     }
@@ -466,17 +478,24 @@ fn header_footer(c: &mut Canvas, f: &Fonts, report: &Report) {
         c.pages[i] = Vec::new();
         // Draw header/footer onto the page being decorated.
         let saved = std::mem::replace(&mut c.pages, vec![Vec::new()]);
-        let left = fit(&f.regular, &clean(&format!("{} · {}", m.branding, m.title)), 7.0, width * 0.7);
-        c.text_at(&f.regular, &left, 7.0, MARGIN, 34.0, rgb(MUTED));
+        let left = fit(&f.regular, &clean(&format!("{} · {}", m.branding, m.title)), T.running, width * 0.7);
+        c.text_at(&f.regular, &left, T.running, MARGIN, 34.0, rgb(MUTED));
         let class = clean(&m.classification.as_str().to_uppercase());
-        c.text_at(&f.bold, &class, 7.0, MARGIN + width - f.bold.width(&class, 7.0), 34.0, rgb(CRITICAL_TEXT));
+        c.text_at(
+            &f.bold,
+            &class,
+            T.running,
+            MARGIN + width - f.bold.width(&class, T.running),
+            34.0,
+            rgb(CRITICAL_TEXT),
+        );
         c.line(&[(MARGIN, 40.0), (MARGIN + width, 40.0)], 0.4, rgb(LINE));
         let page = format!("page {} of {}", i + 1, n);
-        let pw = f.regular.width(&page, 7.0);
-        let legal = fit(&f.regular, &clean(&m.legal_footer), 6.5, width - pw - 16.0);
+        let pw = f.regular.width(&page, T.running);
+        let legal = fit(&f.regular, &clean(&m.legal_footer), T.small, width - pw - 16.0);
         c.line(&[(MARGIN, h - 44.0), (MARGIN + width, h - 44.0)], 0.4, rgb(LINE));
-        c.text_at(&f.regular, &legal, 6.5, MARGIN, h - 32.0, rgb(MUTED));
-        c.text_at(&f.regular, &page, 7.0, MARGIN + width - pw, h - 32.0, rgb(MUTED));
+        c.text_at(&f.regular, &legal, T.small, MARGIN, h - 32.0, rgb(MUTED));
+        c.text_at(&f.regular, &page, T.running, MARGIN + width - pw, h - 32.0, rgb(MUTED));
         let decorations = std::mem::replace(&mut c.pages, vec![Vec::new()]);
         // The watermark goes under the page content, diagonally across it.
         if let Some(mark) = &report.theme.watermark {
@@ -521,7 +540,7 @@ fn layout_pages(
         match b {
             Block::Heading { level: 1, .. } => {}
             Block::Heading { level, text } => heading(&mut c, fonts, text, *level),
-            Block::Paragraph { text } => paragraph(&mut c, &fonts.regular, text, 9.5, 0.0, INK),
+            Block::Paragraph { text } => paragraph(&mut c, &fonts.regular, text, T.body, 0.0, INK),
             Block::Kpis { items } => kpis(&mut c, fonts, items),
             Block::Callout { tone, text } => callout(&mut c, fonts, *tone, text),
             Block::List { ordered, items } => list(&mut c, fonts, *ordered, items),
