@@ -482,20 +482,11 @@ fn evidence_room_bag_manifests_are_checked() {
 #[test]
 fn a_package_sealed_into_a_file_is_the_package_sealed_in_memory() {
     use cavra_package::archive::{Spool, SPOOL_DEFLATED_OVER};
-    use cavra_package::{seal, seal_to, Header, ManifestArtifact, RetentionClass};
+    use cavra_package::{seal, seal_to, ManifestArtifact};
     let key = SigningKey::generate().unwrap();
     let big: Vec<u8> = (0..SPOOL_DEFLATED_OVER as usize + 4096).map(|i| b"0123456789abcdef\n"[i % 17]).collect();
     let small = b"{\"x\":1}\n".to_vec();
-    let header = Header {
-        package_id: "pkg-files".into(),
-        package_type: PackageType::SiemExportBundle,
-        retention_class: RetentionClass::OperationalRecord,
-        tenant_ref: "tenant:t".into(),
-        tenant_display_name: "T".into(),
-        generated_at: "2026-11-01T00:00:00Z".into(),
-        snapshot_digest: "sha256:0".into(),
-        delivery_targets: Vec::new(),
-    };
+    let header = siem_header("pkg-files");
     let dir = tempfile::tempdir().unwrap();
     let from_files = || -> (Vec<Entry>, Vec<ManifestArtifact>) {
         let mut entries = Vec::new();
@@ -543,7 +534,7 @@ fn a_package_sealed_into_a_file_is_the_package_sealed_in_memory() {
 #[test]
 fn a_file_member_swapped_before_sealing_fails_verification() {
     use cavra_package::archive::Spool;
-    use cavra_package::{seal_to, Header, ManifestArtifact, RetentionClass};
+    use cavra_package::{seal_to, ManifestArtifact};
     let key = SigningKey::generate().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("rows.jsonl");
@@ -554,17 +545,22 @@ fn a_file_member_swapped_before_sealing_fails_verification() {
     };
     let artifact = ManifestArtifact::for_entry(&entry, "jsonl", "application/jsonl").unwrap();
     std::fs::write(&path, b"{\"x\":2}\n").unwrap(); // same length, other bytes
-    let header = Header {
-        package_id: "pkg-swap".into(),
+    let header = siem_header("pkg-swap");
+    let (_, out) = seal_to(header, vec![entry], vec![artifact], &key, Cursor::new(Vec::new())).unwrap();
+    let v = verify(out.get_ref(), &key);
+    assert!(!v.ok(), "a swapped member must not verify: {v:?}");
+}
+
+/// The header of a SIEM export bundle for the file-sealing tests.
+fn siem_header(package_id: &str) -> cavra_package::Header {
+    cavra_package::Header {
+        package_id: package_id.into(),
         package_type: PackageType::SiemExportBundle,
-        retention_class: RetentionClass::OperationalRecord,
+        retention_class: cavra_package::RetentionClass::OperationalRecord,
         tenant_ref: "tenant:t".into(),
         tenant_display_name: "T".into(),
         generated_at: "2026-11-01T00:00:00Z".into(),
         snapshot_digest: "sha256:0".into(),
         delivery_targets: Vec::new(),
-    };
-    let (_, out) = seal_to(header, vec![entry], vec![artifact], &key, Cursor::new(Vec::new())).unwrap();
-    let v = verify(out.get_ref(), &key);
-    assert!(!v.ok(), "a swapped member must not verify: {v:?}");
+    }
 }

@@ -6,6 +6,8 @@
 use cavra_model::report::{Chart, ChartKind};
 use serde::Serialize;
 
+use crate::document::chart_value as fmt;
+
 /// A rectangle with an optional label.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Rect {
@@ -111,12 +113,6 @@ pub struct Layout {
     pub description: String,
     /// The size labels are drawn at on the medium (to leave them room).
     pub label_size: f64,
-}
-
-/// A chart value as labels and text alternatives show it (see
-/// [`crate::document::chart_value`]).
-pub(crate) fn fmt(v: f64) -> String {
-    crate::document::chart_value(v)
 }
 
 fn shorten(s: &str, max: usize) -> String {

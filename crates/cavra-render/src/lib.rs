@@ -553,7 +553,7 @@ pub fn render_gated_with(
 ) -> Result<Artifact, RenderError> {
     let report = report.report();
     let bytes = match format {
-        Format::Pdf => pdf::PdfRenderer { options: options.pdf.clone() }.render_bytes(report)?,
+        Format::Pdf => pdf::PdfRenderer { options: options.pdf }.render_bytes(report)?,
         Format::Docx => docx::DocxRenderer { options: options.docx }.render_bytes(report)?,
         Format::Markdown
         | Format::Csv
@@ -563,11 +563,6 @@ pub fn render_gated_with(
         | Format::Html
         | Format::Xlsx => format.backend().render_bytes(report)?,
     };
-    finish(report, format, bytes)
-}
-
-/// Gates the final bytes and hashes them.
-fn finish(report: &Report, format: Format, bytes: Vec<u8>) -> Result<Artifact, RenderError> {
     let name = artifact_name(report, format);
     gate_bytes(&name, format, &bytes)?;
     let sha256 = format!("{:x}", Sha256::digest(&bytes));
@@ -580,9 +575,7 @@ fn finish(report: &Report, format: Format, bytes: Vec<u8>) -> Result<Artifact, R
 /// # Errors
 /// [`RenderError::UnsafeOutput`] or [`RenderError::Backend`].
 pub fn render_gated(report: Gated<'_>, format: Format) -> Result<Artifact, RenderError> {
-    let report = report.report();
-    let bytes = format.backend().render_bytes(report)?;
-    finish(report, format, bytes)
+    render_gated_with(report, format, &options::RenderOptions::default())
 }
 
 /// The largest decoded stream [`gate_pdf`] reads: far above any page this

@@ -34,7 +34,7 @@ pub enum WideTables {
 }
 
 /// PDF options.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PdfOptions {
     /// The paper; `None` for the theme's.
     pub paper: Option<Paper>,
@@ -45,9 +45,15 @@ pub struct PdfOptions {
     pub table_rows: usize,
 }
 
+impl PdfOptions {
+    /// Every option at its default (what [`crate::render`] uses).
+    pub const DEFAULT: PdfOptions =
+        PdfOptions { paper: None, wide_tables: WideTables::Landscape, table_rows: crate::document::PDF_TABLE_ROWS };
+}
+
 impl Default for PdfOptions {
     fn default() -> Self {
-        PdfOptions { paper: None, wide_tables: WideTables::default(), table_rows: crate::document::PDF_TABLE_ROWS }
+        PdfOptions::DEFAULT
     }
 }
 
@@ -60,8 +66,13 @@ pub struct DocxOptions {
     pub wide_tables: WideTables,
 }
 
+impl DocxOptions {
+    /// Every option at its default (what [`crate::render`] uses).
+    pub const DEFAULT: DocxOptions = DocxOptions { paper: None, wide_tables: WideTables::Landscape };
+}
+
 /// Every backend's options.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RenderOptions {
     /// PDF.
     pub pdf: PdfOptions,

@@ -352,7 +352,7 @@ pub fn chart_alt_text(chart: &Chart) -> String {
     let mut parts = Vec::new();
     for s in &chart.series {
         let values: Vec<String> =
-            chart.categories.iter().zip(&s.values).map(|(cat, v)| format!("{cat} {}", crate::chart::fmt(*v))).collect();
+            chart.categories.iter().zip(&s.values).map(|(cat, v)| format!("{cat} {}", chart_value(*v))).collect();
         parts.push(format!("{}: {}", s.name, values.join(", ")));
     }
     format!("{}. {}", chart.title, parts.join("; "))

@@ -39,7 +39,7 @@ fn esc(s: &str) -> String {
 /// A value as the chart caches write it.
 fn num(v: f64) -> String {
     if v.is_finite() {
-        crate::chart::fmt(v)
+        crate::document::chart_value(v)
     } else {
         "0".into()
     }
@@ -57,18 +57,22 @@ fn column(i: usize) -> String {
     s
 }
 
-/// `c:tx`, `c:cat` and `c:val` of series `j`, referring to the embedded
-/// sheet and carrying the cached values.
-fn series_data(out: &mut String, chart: &Chart, j: usize) {
+/// Series `j` in the order CT_BarSer and CT_LineSer want: its index and
+/// order, its name (`c:tx`), then `look` (fill, labels, data points), then
+/// its categories (`c:cat`) and values (`c:val`), then `tail`. Names,
+/// categories and values refer to the embedded sheet and carry their cached
+/// values.
+fn series(out: &mut String, chart: &Chart, j: usize, look: &str, tail: &str) {
     let name = chart.series.get(j).map_or("", |s| s.name.as_str());
     let col = column(j + 1);
     let n = chart.categories.len();
     let _ = write!(
         out,
-        r#"<c:tx><c:strRef><c:f>Sheet1!${col}$1</c:f><c:strCache><c:ptCount val="1"/><c:pt idx="0"><c:v>{}</c:v></c:pt></c:strCache></c:strRef></c:tx>"#,
+        r#"<c:ser><c:idx val="{j}"/><c:order val="{j}"/><c:tx><c:strRef><c:f>Sheet1!${col}$1</c:f><c:strCache><c:ptCount val="1"/><c:pt idx="0"><c:v>{}</c:v></c:pt></c:strCache></c:strRef></c:tx>"#,
         esc(name)
     );
-    out.push_str(&format!(r#"<c:cat><c:strRef><c:f>Sheet1!$A$2:$A${}</c:f><c:strCache><c:ptCount val="{n}"/>"#, n + 1));
+    out.push_str(look);
+    let _ = write!(out, r#"<c:cat><c:strRef><c:f>Sheet1!$A$2:$A${}</c:f><c:strCache><c:ptCount val="{n}"/>"#, n + 1);
     for (i, cat) in chart.categories.iter().enumerate() {
         let _ = write!(out, r#"<c:pt idx="{i}"><c:v>{}</c:v></c:pt>"#, esc(cat));
     }
@@ -84,6 +88,8 @@ fn series_data(out: &mut String, chart: &Chart, j: usize) {
         }
     }
     out.push_str("</c:numCache></c:numRef></c:val>");
+    out.push_str(tail);
+    out.push_str("</c:ser>");
 }
 
 fn fill(colour: u32) -> String {
@@ -97,13 +103,8 @@ fn line_fill(colour: u32) -> String {
     )
 }
 
-/// Data labels showing each value (`position` as DrawingML names it).
-fn value_labels(position: Option<&str>) -> String {
-    let pos = position.map(|p| format!(r#"<c:dLblPos val="{p}"/>"#)).unwrap_or_default();
-    format!(
-        r#"<c:dLbls>{pos}<c:showLegendKey val="0"/><c:showVal val="1"/><c:showCatName val="0"/><c:showSerName val="0"/><c:showPercent val="0"/><c:showBubbleSize val="0"/></c:dLbls>"#
-    )
-}
+/// Data labels showing each value beside the end of its bar.
+const VALUE_LABELS: &str = r#"<c:dLbls><c:dLblPos val="outEnd"/><c:showLegendKey val="0"/><c:showVal val="1"/><c:showCatName val="0"/><c:showSerName val="0"/><c:showPercent val="0"/><c:showBubbleSize val="0"/></c:dLbls>"#;
 
 const AXES: &str = r#"<c:axId val="111"/><c:axId val="222"/>"#;
 
@@ -132,29 +133,21 @@ fn close_bars(out: &mut String) {
 fn plot(chart: &Chart) -> String {
     let mut out = String::new();
     let colour = |j: usize| SERIES[j % SERIES.len()];
+    let bar_look = |fill_colour: u32, points: &str| {
+        format!(r#"{}<c:invertIfNegative val="0"/>{points}{VALUE_LABELS}"#, fill(fill_colour))
+    };
     match chart.kind {
         ChartKind::Bar => {
             out.push_str(r#"<c:barChart><c:barDir val="bar"/><c:grouping val="clustered"/><c:varyColors val="0"/>"#);
             for j in 0..chart.series.len() {
-                let _ = write!(out, r#"<c:ser><c:idx val="{j}"/><c:order val="{j}"/>"#);
-                series_data(&mut out, chart, j);
-                out.push_str(&fill(colour(j)));
-                out.push_str(r#"<c:invertIfNegative val="0"/>"#);
-                out.push_str(&value_labels(Some("outEnd")));
-                // `c:cat` and `c:val` must follow the labels: move them.
-                out = reorder_series(out);
-                out.push_str("</c:ser>");
+                series(&mut out, chart, j, &bar_look(colour(j), ""), "");
             }
             close_bars(&mut out);
         }
         ChartKind::Line => {
             out.push_str(r#"<c:lineChart><c:grouping val="standard"/><c:varyColors val="0"/>"#);
             for j in 0..chart.series.len() {
-                let _ = write!(out, r#"<c:ser><c:idx val="{j}"/><c:order val="{j}"/>"#);
-                series_data(&mut out, chart, j);
-                out.push_str(&line_fill(colour(j)));
-                out = reorder_series(out);
-                out.push_str(r#"<c:smooth val="0"/></c:ser>"#);
+                series(&mut out, chart, j, &line_fill(colour(j)), r#"<c:smooth val="0"/>"#);
             }
             out.push_str(r#"<c:marker val="1"/>"#);
             out.push_str(AXES);
@@ -167,44 +160,20 @@ fn plot(chart: &Chart) -> String {
         ChartKind::Donut => {
             out.push_str(r#"<c:barChart><c:barDir val="bar"/><c:grouping val="clustered"/><c:varyColors val="1"/>"#);
             if !chart.series.is_empty() {
-                out.push_str(r#"<c:ser><c:idx val="0"/><c:order val="0"/>"#);
-                series_data(&mut out, chart, 0);
-                out.push_str(&fill(colour(0)));
-                out.push_str(r#"<c:invertIfNegative val="0"/>"#);
-                for i in 0..chart.categories.len() {
-                    let _ = write!(
-                        out,
-                        r#"<c:dPt><c:idx val="{i}"/><c:invertIfNegative val="0"/><c:bubble3D val="0"/>{}</c:dPt>"#,
-                        fill(colour(i))
-                    );
-                }
-                out.push_str(&value_labels(Some("outEnd")));
-                out = reorder_series(out);
-                out.push_str("</c:ser>");
+                let points: String = (0..chart.categories.len())
+                    .map(|i| {
+                        format!(
+                            r#"<c:dPt><c:idx val="{i}"/><c:invertIfNegative val="0"/><c:bubble3D val="0"/>{}</c:dPt>"#,
+                            fill(colour(i))
+                        )
+                    })
+                    .collect();
+                series(&mut out, chart, 0, &bar_look(colour(0), &points), "");
             }
             close_bars(&mut out);
         }
         ChartKind::HeatMap => {}
     }
-    out
-}
-
-/// Moves the last series' `c:tx`, `c:cat` and `c:val` into schema order:
-/// `c:tx` right after `c:order`, and `c:cat`, `c:val` after the series'
-/// look and labels (where CT_BarSer, CT_LineSer and CT_PieSer put them).
-fn reorder_series(mut out: String) -> String {
-    let Some(start) = out.rfind("<c:ser>") else { return out };
-    let series = out.split_off(start);
-    let cut = |s: &str, open: &str, close: &str| -> Option<(String, String)> {
-        let a = s.find(open)?;
-        let b = s[a..].find(close)? + a + close.len();
-        Some((s[a..b].to_string(), format!("{}{}", &s[..a], &s[b..])))
-    };
-    let Some((cat, rest)) = cut(&series, "<c:cat>", "</c:cat>") else { return out + &series };
-    let Some((val, rest)) = cut(&rest, "<c:val>", "</c:val>") else { return out + &series };
-    out.push_str(&rest);
-    out.push_str(&cat);
-    out.push_str(&val);
     out
 }
 

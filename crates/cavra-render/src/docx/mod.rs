@@ -30,8 +30,7 @@ pub(crate) struct DocxRenderer {
 
 impl DocxRenderer {
     /// The renderer [`crate::render`] uses: every option at its default.
-    pub(crate) const DEFAULT: DocxRenderer =
-        DocxRenderer { options: DocxOptions { paper: None, wide_tables: crate::options::WideTables::Landscape } };
+    pub(crate) const DEFAULT: DocxRenderer = DocxRenderer { options: DocxOptions::DEFAULT };
 }
 
 /// Page margins, one inch all round, in twips.
@@ -401,7 +400,7 @@ fn header_footer(d: Docx, report: &Report) -> Docx {
 /// A chart's data as a table: categories down, series across (heat maps:
 /// rows down, surfaces across).
 fn chart_rows(c: &cavra_model::report::Chart) -> (Vec<String>, Vec<Vec<String>>) {
-    let num = |v: f64| if v.fract() == 0.0 { format!("{v:.0}") } else { format!("{v:.1}") };
+    let num = crate::document::chart_value;
     match c.kind {
         cavra_model::report::ChartKind::HeatMap => {
             let mut header = vec![String::new()];

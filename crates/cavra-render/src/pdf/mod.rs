@@ -27,13 +27,7 @@ pub(crate) struct PdfRenderer {
 
 impl PdfRenderer {
     /// The renderer [`crate::render`] uses: every option at its default.
-    pub(crate) const DEFAULT: PdfRenderer = PdfRenderer {
-        options: PdfOptions {
-            paper: None,
-            wide_tables: crate::options::WideTables::Landscape,
-            table_rows: crate::document::PDF_TABLE_ROWS,
-        },
-    };
+    pub(crate) const DEFAULT: PdfRenderer = PdfRenderer { options: PdfOptions::DEFAULT };
 }
 
 use crate::document::fonts::{ADVANCES, BOLD, REGULAR};
