@@ -425,14 +425,41 @@ fn gate_written_zip<W: Read + Seek>(
 pub(crate) fn gate_zip_parts<R: Read + Seek>(
     name: &str,
     format: Format,
+    zip: zip::ZipArchive<R>,
+) -> Result<(), RenderError> {
+    gate_zip_nested(name, format, zip, 0)
+}
+
+/// The largest package embedded in a package (a Word chart's workbook) the
+/// gate opens; a larger one is refused rather than passed unread.
+pub(crate) const EMBEDDED_PACKAGE_LIMIT: u64 = 16 << 20;
+
+/// Gates every part of `zip`; a part that is itself a package (`.xlsx`,
+/// `.docx`, as Word embeds a chart's workbook) is opened and gated part by
+/// part too, one level deep, since its deflated bytes would hide its text.
+fn gate_zip_nested<R: Read + Seek>(
+    name: &str,
+    format: Format,
     mut zip: zip::ZipArchive<R>,
+    depth: usize,
 ) -> Result<(), RenderError> {
     let backend = |message: String| RenderError::Backend { format, message };
     for i in 0..zip.len() {
-        let part = zip.by_index(i).map_err(|e| backend(e.to_string()))?;
+        let mut part = zip.by_index(i).map_err(|e| backend(e.to_string()))?;
         let part_name = part.name().map_err(|e| backend(e.to_string()))?.to_string();
         let lower = part_name.to_ascii_lowercase();
         if [".png", ".jpg", ".jpeg"].iter().any(|ext| lower.ends_with(ext)) {
+            continue;
+        }
+        if [".xlsx", ".docx"].iter().any(|ext| lower.ends_with(ext)) {
+            let inner_name = format!("{name}!{part_name}");
+            if depth > 0 || part.size() > EMBEDDED_PACKAGE_LIMIT {
+                return Err(backend(format!("{inner_name}: an embedded package the gate does not open")));
+            }
+            let mut bytes = Vec::with_capacity(usize::try_from(part.size()).unwrap_or(0));
+            part.read_to_end(&mut bytes).map_err(|e| backend(e.to_string()))?;
+            let inner = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| backend(e.to_string()))?;
+            gate_zip_nested(&inner_name, format, inner, depth + 1)?;
             continue;
         }
         let size = part.size();
@@ -485,5 +512,40 @@ impl<R: Read + Seek> Seek for SubReader<'_, R> {
         .filter(|t| *t >= self.start)
         .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek outside the artifact"))?;
         Ok(self.inner.seek(SeekFrom::Start(target))? - self.start)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn package(parts: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for (name, bytes) in parts {
+            out.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+            out.write_all(bytes).unwrap();
+        }
+        out.finish().unwrap().into_inner()
+    }
+
+    fn gate(bytes: Vec<u8>) -> Result<(), RenderError> {
+        gate_zip_parts("r.docx", Format::Docx, zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap())
+    }
+
+    #[test]
+    fn an_embedded_workbook_is_opened_and_gated_part_by_part() {
+        let address = format!("{}@{}.test", "ops", "northwind");
+        let dirty = package(&[("xl/sharedStrings.xml", format!("<t>{address}</t>").as_bytes())]);
+        let clean = package(&[("xl/sharedStrings.xml", b"<t>block</t>")]);
+        assert!(gate(package(&[("word/embeddings/chart1.xlsx", &clean)])).is_ok());
+        match gate(package(&[("word/embeddings/chart1.xlsx", &dirty)])) {
+            Err(RenderError::UnsafeOutput { artifact, .. }) => {
+                assert_eq!(artifact, "r.docx!word/embeddings/chart1.xlsx!xl/sharedStrings.xml");
+            }
+            other => panic!("{other:?}"),
+        }
+        // A package inside the embedded one is not opened: refused.
+        let nested = package(&[("inner.xlsx", &clean)]);
+        assert!(matches!(gate(package(&[("a.xlsx", &nested)])), Err(RenderError::Backend { .. })));
     }
 }
