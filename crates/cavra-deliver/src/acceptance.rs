@@ -32,7 +32,6 @@
 //! assert!(check(&mut store, &text, &config).is_ok());
 //! ```
 
-use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, Permission};
@@ -94,38 +93,38 @@ pub enum AcceptanceError {
     Refused(String),
 }
 
-pub(crate) const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS policy_acceptances (
-  seq INTEGER PRIMARY KEY, config_digest TEXT NOT NULL, config_text TEXT NOT NULL,
-  body TEXT NOT NULL, signature TEXT NOT NULL);";
-
 struct Accepted {
     digest: String,
     text: String,
     statement: SignedStatement,
 }
 
-fn latest(c: &rusqlite::Connection) -> Result<Option<Accepted>, OutboxError> {
-    Ok(c.query_row(
-        "SELECT config_digest, config_text, body, signature FROM policy_acceptances ORDER BY seq DESC LIMIT 1",
-        [],
-        |r| {
-            Ok(Accepted {
-                digest: r.get(0)?,
-                text: r.get(1)?,
-                statement: SignedStatement { body: r.get(2)?, signature: r.get(3)? },
+fn latest(store: &SqliteOutbox) -> Result<Option<Accepted>, OutboxError> {
+    store.with(|db| {
+        let rows = db.query(
+            "SELECT config_digest, config_text, body, signature FROM policy_acceptances ORDER BY seq DESC LIMIT 1",
+            &[],
+        )?;
+        rows.first()
+            .map(|r| {
+                Ok(Accepted {
+                    digest: r.text(0)?,
+                    text: r.text(1)?,
+                    statement: SignedStatement { body: r.text(2)?, signature: r.text(3)? },
+                })
             })
-        },
-    )
-    .optional()?)
+            .transpose()
+    })
 }
 
-fn previous(c: &rusqlite::Connection, digest: &str) -> Result<Option<String>, OutboxError> {
-    Ok(c.query_row(
-        "SELECT config_text FROM policy_acceptances WHERE config_digest = ?1 ORDER BY seq DESC LIMIT 1",
-        params![digest],
-        |r| r.get(0),
-    )
-    .optional()?)
+fn previous(store: &SqliteOutbox, digest: &str) -> Result<Option<String>, OutboxError> {
+    store.with(|db| {
+        let rows = db.query(
+            "SELECT config_text FROM policy_acceptances WHERE config_digest = ?1 ORDER BY seq DESC LIMIT 1",
+            &[digest.into()],
+        )?;
+        Ok(rows.first().map(|r| r.text(0)).transpose()?)
+    })
 }
 
 fn scope(previous: Option<&Config>, next: &Config) -> ChangeScope {
@@ -162,8 +161,7 @@ pub fn accept(
     signer: &Signer,
     now: i64,
 ) -> Result<AcceptanceStatement, AcceptanceError> {
-    let c = store.connection();
-    let head = latest(c)?;
+    let head = latest(store)?;
     let digest = cavra_package::manifest::sha256_tagged(text.as_bytes());
     let prev = head
         .as_ref()
@@ -192,11 +190,13 @@ pub fn accept(
     };
     let signed = SignedStatement::sign(signer.key(), ACCEPTANCE_FORMAT, &body)
         .map_err(|e| AcceptanceError::Refused(format!("signing the acceptance: {e}")))?;
-    c.execute(
-        "INSERT INTO policy_acceptances (config_digest, config_text, body, signature) VALUES (?1, ?2, ?3, ?4)",
-        params![digest, text, signed.body, signed.signature],
-    )
-    .map_err(OutboxError::from)?;
+    store.with(|db| {
+        db.exec(
+            "INSERT INTO policy_acceptances (config_digest, config_text, body, signature) VALUES (?1, ?2, ?3, ?4)",
+            &[digest.as_str().into(), text.into(), (&signed.body).into(), (&signed.signature).into()],
+        )?;
+        Ok(())
+    })?;
     Ok(body)
 }
 
@@ -207,10 +207,9 @@ pub fn accept(
 /// # Errors
 /// Why the delivery commands must not act under this file.
 pub fn check(store: &mut SqliteOutbox, text: &str, config: &Config) -> Result<(), AcceptanceError> {
-    let c = store.connection();
     let digest = cavra_package::manifest::sha256_tagged(text.as_bytes());
     let refused = |why: String| Err(AcceptanceError::Refused(why));
-    let Some(head) = latest(c)? else {
+    let Some(head) = latest(store)? else {
         return refused("this setup file has not been accepted for this outbox: run `cavra-reports policy accept --as <principal with manage_policy>`".into());
     };
     if head.digest != digest || head.text != text {
@@ -231,7 +230,7 @@ pub fn check(store: &mut SqliteOutbox, text: &str, config: &Config) -> Result<()
         return refused("the acceptance covers another setup file".into());
     }
     let prev = match &body.previous_digest {
-        Some(d) => match previous(c, d)? {
+        Some(d) => match previous(store, d)? {
             Some(t) if cavra_package::manifest::sha256_tagged(t.as_bytes()) == *d => {
                 Some(Config::from_toml(&t).map_err(|e| AcceptanceError::Refused(e.to_string()))?)
             }

@@ -5,7 +5,7 @@
 //! set (its id is derived from them); approving releases the jobs that wait
 //! for it, rejecting, revoking or expiring fails them.
 
-use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use cavra_store::db::{Db, Row, Value};
 use serde::{Deserialize, Serialize};
 
 use crate::authorise::{valid_approvals, Covers};
@@ -110,47 +110,46 @@ pub enum ApprovalError {
     },
 }
 
-pub(crate) const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS approvals (
-  approval_id TEXT PRIMARY KEY, package_digest TEXT NOT NULL, recipient_domains TEXT NOT NULL,
-  recipient_count INTEGER NOT NULL, requested_by_role TEXT NOT NULL, decision TEXT NOT NULL,
-  decided_by_role TEXT, requested_at INTEGER NOT NULL, decided_at INTEGER, expires_at INTEGER NOT NULL, reason TEXT);";
+const COLUMNS: &str = "approval_id, package_digest, recipient_domains, recipient_count, requested_by_role, \
+     decision, decided_by_role, requested_at, decided_at, expires_at, reason";
 
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Approval> {
-    let domains: String = r.get(2)?;
-    let decision: String = r.get(5)?;
+fn row(r: &Row) -> Result<Approval, OutboxError> {
+    let domains = r.text(2)?;
     Ok(Approval {
-        approval_id: r.get(0)?,
-        package_digest: r.get(1)?,
+        approval_id: r.text(0)?,
+        package_digest: r.text(1)?,
         recipient_domains: domains.split(',').filter(|d| !d.is_empty()).map(str::to_string).collect(),
-        recipient_count: r.get::<_, i64>(3)? as usize,
-        requested_by_role: r.get(4)?,
-        decision: ApprovalState::parse(&decision).unwrap_or(ApprovalState::Pending),
-        decided_by_role: r.get(6)?,
-        requested_at: r.get(7)?,
-        decided_at: r.get(8)?,
-        expires_at: r.get(9)?,
-        reason: r.get(10)?,
+        recipient_count: usize::try_from(r.int(3)?).unwrap_or_default(),
+        requested_by_role: r.text(4)?,
+        decision: ApprovalState::parse(&r.text(5)?).unwrap_or(ApprovalState::Pending),
+        decided_by_role: r.text_opt(6)?,
+        requested_at: r.int(7)?,
+        decided_at: r.int_opt(8)?,
+        expires_at: r.int(9)?,
+        reason: r.text_opt(10)?,
     })
 }
 
 /// Inserts a request unless its id exists (inside the caller's transaction).
-pub(crate) fn insert(c: &rusqlite::Connection, a: &Approval) -> rusqlite::Result<usize> {
-    c.execute(
-        "INSERT OR IGNORE INTO approvals VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
-        params![
-            a.approval_id,
-            a.package_digest,
-            a.recipient_domains.join(","),
-            a.recipient_count as i64,
-            a.requested_by_role,
-            a.decision.as_str(),
-            a.decided_by_role,
-            a.requested_at,
-            a.decided_at,
-            a.expires_at,
-            a.reason
+pub(crate) fn insert(db: &mut dyn Db, a: &Approval) -> Result<u64, OutboxError> {
+    Ok(db.exec(
+        &format!(
+            "INSERT INTO approvals ({COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11) ON CONFLICT DO NOTHING"
+        ),
+        &[
+            (&a.approval_id).into(),
+            (&a.package_digest).into(),
+            a.recipient_domains.join(",").as_str().into(),
+            i64::try_from(a.recipient_count).unwrap_or(i64::MAX).into(),
+            (&a.requested_by_role).into(),
+            a.decision.as_str().into(),
+            Value::text_opt(a.decided_by_role.as_deref()),
+            a.requested_at.into(),
+            Value::int_opt(a.decided_at),
+            a.expires_at.into(),
+            Value::text_opt(a.reason.as_deref()),
         ],
-    )
+    )?)
 }
 
 impl SqliteOutbox {
@@ -159,7 +158,7 @@ impl SqliteOutbox {
     /// # Errors
     /// Storage errors.
     pub fn request_approval(&mut self, a: &Approval) -> Result<(), OutboxError> {
-        insert(self.connection(), a)?;
+        self.with(|db| insert(db, a))?;
         Ok(())
     }
 
@@ -168,26 +167,27 @@ impl SqliteOutbox {
     /// # Errors
     /// Storage errors.
     pub fn approvals(&mut self, now: i64) -> Result<Vec<Approval>, OutboxError> {
-        let c = self.connection();
-        let expired: Vec<String> = {
-            let mut st =
-                c.prepare("SELECT approval_id FROM approvals WHERE decision = 'pending' AND expires_at < ?1")?;
-            let ids = st.query_map(params![now], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
-            ids
-        };
-        for id in expired {
-            c.execute(
-                "UPDATE approvals SET decision = 'expired', decided_at = ?2 WHERE approval_id = ?1",
-                params![id, now],
+        self.transaction(|db| {
+            let expired = db.query(
+                "SELECT approval_id FROM approvals WHERE decision = 'pending' AND expires_at < ?1 ORDER BY approval_id",
+                &[now.into()],
             )?;
-            c.execute(
-                "UPDATE jobs SET state = 'failed', last_error = 'approval expired' WHERE state = 'blocked' AND approval = ?1",
-                params![id],
-            )?;
-        }
-        let mut st = c.prepare("SELECT * FROM approvals ORDER BY requested_at, approval_id")?;
-        let all = st.query_map([], row)?.collect::<Result<Vec<_>, _>>()?;
-        Ok(all)
+            for r in &expired {
+                let id = r.text(0)?;
+                db.exec(
+                    "UPDATE approvals SET decision = 'expired', decided_at = ?2 WHERE approval_id = ?1",
+                    &[id.as_str().into(), now.into()],
+                )?;
+                db.exec(
+                    "UPDATE jobs SET state = 'failed', last_error = 'approval expired' WHERE state = 'blocked' AND approval = ?1",
+                    &[id.as_str().into()],
+                )?;
+            }
+            db.query(&format!("SELECT {COLUMNS} FROM approvals ORDER BY requested_at, approval_id"), &[])?
+                .iter()
+                .map(row)
+                .collect()
+        })
     }
 
     /// Decides a request as `signer`, who must hold the `approve`
@@ -216,13 +216,11 @@ impl SqliteOutbox {
             gate_free_text(r).map_err(|why| ApprovalError::Policy(format!("the reason {why}")))?;
         }
         self.approvals(now)?;
-        let c = self.connection();
-        let current: Option<(String, String)> = c
-            .query_row("SELECT decision, package_digest FROM approvals WHERE approval_id = ?1", params![id], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()
-            .map_err(OutboxError::from)?;
+        let current = self.with(|db| {
+            let rows =
+                db.query("SELECT decision, package_digest FROM approvals WHERE approval_id = ?1", &[id.into()])?;
+            rows.first().map(|r| Ok((r.text(0)?, r.text(1)?))).transpose()
+        })?;
         let (from, digest) = current
             .and_then(|(s, d)| ApprovalState::parse(&s).map(|s| (s, d)))
             .ok_or_else(|| ApprovalError::Unknown(id.into()))?;
@@ -234,7 +232,7 @@ impl SqliteOutbox {
         if !allowed {
             return Err(ApprovalError::Transition { id: id.into(), from: from.as_str(), to: to.as_str() });
         }
-        let (recipients, requesters) = request_parties(c, id)?;
+        let (recipients, requesters) = self.with(|db| request_parties(db, id))?;
         if requesters.contains(&signer.key_id()) {
             return Err(ApprovalError::Policy(format!(
                 "principal `{}` asked for this send and cannot decide its own request",
@@ -255,23 +253,24 @@ impl SqliteOutbox {
         };
         let signed = SignedStatement::sign(signer.key(), APPROVAL_FORMAT, &body)
             .map_err(|e| ApprovalError::Policy(format!("signing the decision: {e}")))?;
-        let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(OutboxError::from)?;
-        tx.execute(
-            "INSERT OR REPLACE INTO approval_statements VALUES (?1, ?2, ?3, ?4)",
-            params![id, body.approver_key_id, signed.body, signed.signature],
-        )
-        .map_err(OutboxError::from)?;
         let covers = Covers { id, package_digest: &digest, recipient_set_digest: &set_digest, requesters: &requesters };
-        // A standing rejection or revocation leaves nothing approved.
-        let approvers = valid_approvals(config, &statements(&tx, id)?, covers, now).map_or(0, |a| a.len());
         let needed = config.recipients.external_approvers as usize;
-        let state = match to {
-            Approved if approvers < needed => from,
-            other => other,
-        };
-        let changed = if state == from { 0 } else { apply(&tx, id, state, signer.name(), reason, now)? };
-        tx.commit().map_err(OutboxError::from)?;
-        Ok(Decided { state, changed, approvers, needed })
+        let decided = self.transaction(|db| {
+            db.exec(
+                "INSERT INTO approval_statements (approval_id, approver_key_id, body, signature) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (approval_id, approver_key_id) DO UPDATE SET body = excluded.body, signature = excluded.signature",
+                &[id.into(), (&body.approver_key_id).into(), (&signed.body).into(), (&signed.signature).into()],
+            )?;
+            // A standing rejection or revocation leaves nothing approved.
+            let approvers = valid_approvals(config, &statements(db, id)?, covers, now).map_or(0, |a| a.len());
+            let state = match to {
+                Approved if approvers < needed => from,
+                other => other,
+            };
+            let changed = if state == from { 0 } else { apply(db, id, state, signer.name(), reason, now)? };
+            Ok(Decided { state, changed, approvers, needed })
+        })?;
+        Ok(decided)
     }
 }
 
@@ -290,16 +289,21 @@ pub struct Decided {
 
 /// The sorted recipients of an approval's jobs and the key ids of the
 /// principals who asked for them.
-fn request_parties(c: &rusqlite::Connection, id: &str) -> Result<(Vec<String>, Vec<String>), OutboxError> {
-    let mut st = c.prepare("SELECT recipient FROM jobs WHERE approval = ?1 ORDER BY recipient")?;
-    let recipients = st.query_map(params![id], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
-    let mut st = c.prepare(
-        "SELECT DISTINCT r.body, r.signature FROM jobs JOIN job_requests j ON j.job_id = jobs.id
-         JOIN send_requests r ON r.request_id = j.request_id WHERE jobs.approval = ?1",
-    )?;
-    let requesters = st
-        .query_map(params![id], |r| Ok(SignedStatement { body: r.get(0)?, signature: r.get(1)? }))?
-        .collect::<Result<Vec<_>, _>>()?
+fn request_parties(db: &mut dyn Db, id: &str) -> Result<(Vec<String>, Vec<String>), OutboxError> {
+    let recipients = db
+        .query("SELECT recipient FROM jobs WHERE approval = ?1 ORDER BY recipient", &[id.into()])?
+        .iter()
+        .map(|r| r.text(0))
+        .collect::<Result<Vec<_>, _>>()?;
+    let requesters = db
+        .query(
+            "SELECT DISTINCT r.body, r.signature FROM jobs JOIN job_requests j ON j.job_id = jobs.id
+             JOIN send_requests r ON r.request_id = j.request_id WHERE jobs.approval = ?1 ORDER BY r.body",
+            &[id.into()],
+        )?
+        .iter()
+        .map(|r| Ok(SignedStatement { body: r.text(0)?, signature: r.text(1)? }))
+        .collect::<Result<Vec<_>, OutboxError>>()?
         .iter()
         .filter_map(SignedStatement::claimed_key_id)
         .collect();
@@ -307,18 +311,19 @@ fn request_parties(c: &rusqlite::Connection, id: &str) -> Result<(Vec<String>, V
 }
 
 /// The signed decisions stored for an approval id.
-pub(crate) fn statements(c: &rusqlite::Connection, id: &str) -> Result<Vec<SignedStatement>, OutboxError> {
-    let mut st =
-        c.prepare("SELECT body, signature FROM approval_statements WHERE approval_id = ?1 ORDER BY approver_key_id")?;
-    let all = st
-        .query_map(params![id], |r| Ok(SignedStatement { body: r.get(0)?, signature: r.get(1)? }))?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(all)
+pub(crate) fn statements(db: &mut dyn Db, id: &str) -> Result<Vec<SignedStatement>, OutboxError> {
+    db.query(
+        "SELECT body, signature FROM approval_statements WHERE approval_id = ?1 ORDER BY approver_key_id",
+        &[id.into()],
+    )?
+    .iter()
+    .map(|r| Ok(SignedStatement { body: r.text(0)?, signature: r.text(1)? }))
+    .collect()
 }
 
 /// Stores the new state and moves the jobs.
 fn apply(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &mut dyn Db,
     id: &str,
     to: ApprovalState,
     by: &str,
@@ -326,32 +331,33 @@ fn apply(
     now: i64,
 ) -> Result<usize, OutboxError> {
     use ApprovalState::*;
-    tx.execute(
+    tx.exec(
         "UPDATE approvals SET decision = ?2, decided_by_role = ?3, decided_at = ?4, reason = ?5 WHERE approval_id = ?1",
-        params![id, to.as_str(), by, now, reason],
+        &[id.into(), to.as_str().into(), by.into(), now.into(), Value::text_opt(reason)],
     )?;
-    Ok(match to {
+    let moved = match to {
         Approved => {
             // A schedule's changed recipient set becomes its baseline once approved.
-            tx.execute(
+            tx.exec(
                 "UPDATE schedule_recipients SET fingerprint = pending_fingerprint, pending_fingerprint = NULL,
                    pending_approval = NULL WHERE pending_approval = ?1",
-                params![id],
+                &[id.into()],
             )?;
-            tx.execute(
+            tx.exec(
                 "UPDATE jobs SET state = 'queued', next_attempt = ?2 WHERE state = 'blocked' AND approval = ?1",
-                params![id, now],
+                &[id.into(), now.into()],
             )?
         }
-        Rejected => tx.execute(
+        Rejected => tx.exec(
             "UPDATE jobs SET state = 'failed', last_error = 'approval rejected' WHERE state = 'blocked' AND approval = ?1",
-            params![id],
+            &[id.into()],
         )?,
-        Revoked => tx.execute(
+        Revoked => tx.exec(
             "UPDATE jobs SET state = 'failed', last_error = 'approval revoked'
              WHERE state IN ('queued', 'retry_scheduled', 'blocked') AND approval = ?1",
-            params![id],
+            &[id.into()],
         )?,
         Pending | NeedsMoreInfo | Expired => 0,
-    })
+    };
+    Ok(usize::try_from(moved).unwrap_or(0))
 }

@@ -4,7 +4,7 @@
 //! sends; a soft one (4.x.x, `deferred`, `Transient`) is recorded. Bounces
 //! link back to jobs by Message-ID (or the job id a provider echoes).
 
-use rusqlite::params;
+use cavra_store::db::Value;
 
 use crate::outbox::{OutboxError, SqliteOutbox};
 
@@ -167,40 +167,47 @@ impl SqliteOutbox {
     /// # Errors
     /// Storage errors.
     pub fn record_bounces(&mut self, bounces: &[Bounce], now: i64) -> Result<usize, OutboxError> {
-        let tx = self.connection().transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let mut linked = 0;
-        for b in bounces {
-            let job: Option<String> = match (&b.job_id, &b.message_id) {
-                (Some(id), _) => tx.query_row("SELECT id FROM jobs WHERE id = ?1", params![id], |r| r.get(0)).ok(),
-                (None, Some(mid)) => {
-                    tx.query_row("SELECT id FROM jobs WHERE message_id = ?1", params![mid], |r| r.get(0)).ok()
-                }
-                (None, None) => None,
-            };
-            linked += usize::from(job.is_some());
-            let kind = match b.kind {
-                BounceKind::Hard => "hard",
-                BounceKind::Soft => "soft",
-            };
-            tx.execute(
-                "INSERT INTO bounces (recipient, kind, status, job_id, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![b.recipient, kind, b.status, job, now],
-            )?;
-            if b.kind == BounceKind::Hard {
-                tx.execute(
-                    "INSERT OR IGNORE INTO suppressions (recipient, since) VALUES (?1, ?2)",
-                    params![b.recipient, now],
+        self.transaction(|db| {
+            let mut linked = 0;
+            for b in bounces {
+                let found = match (&b.job_id, &b.message_id) {
+                    (Some(id), _) => db.query("SELECT id FROM jobs WHERE id = ?1", &[id.into()])?,
+                    (None, Some(mid)) => {
+                        db.query("SELECT id FROM jobs WHERE message_id = ?1 ORDER BY id LIMIT 1", &[mid.into()])?
+                    }
+                    (None, None) => Vec::new(),
+                };
+                let job = found.first().map(|r| r.text(0)).transpose()?;
+                linked += usize::from(job.is_some());
+                let kind = match b.kind {
+                    BounceKind::Hard => "hard",
+                    BounceKind::Soft => "soft",
+                };
+                db.exec(
+                    "INSERT INTO bounces (recipient, kind, status, job_id, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    &[
+                        (&b.recipient).into(),
+                        kind.into(),
+                        (&b.status).into(),
+                        Value::text_opt(job.as_deref()),
+                        now.into(),
+                    ],
                 )?;
-                if let Some(id) = &job {
-                    tx.execute(
-                        "UPDATE jobs SET last_error = ?2 WHERE id = ?1",
-                        params![id, format!("bounced: {}", b.status)],
+                if b.kind == BounceKind::Hard {
+                    db.exec(
+                        "INSERT INTO suppressions (recipient, since) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                        &[(&b.recipient).into(), now.into()],
                     )?;
+                    if let Some(id) = &job {
+                        db.exec(
+                            "UPDATE jobs SET last_error = ?2 WHERE id = ?1",
+                            &[id.into(), format!("bounced: {}", b.status).as_str().into()],
+                        )?;
+                    }
                 }
             }
-        }
-        tx.commit()?;
-        Ok(linked)
+            Ok(linked)
+        })
     }
 
     /// Whether a hard bounce suppressed `recipient`.
@@ -208,12 +215,12 @@ impl SqliteOutbox {
     /// # Errors
     /// Storage errors.
     pub fn is_suppressed(&mut self, recipient: &str) -> Result<bool, OutboxError> {
-        let conn = self.connection();
-        let n: i64 = conn.query_row(
-            "SELECT COUNT(*) FROM suppressions WHERE recipient = ?1",
-            params![recipient.to_ascii_lowercase()],
-            |r| r.get(0),
-        )?;
-        Ok(n > 0)
+        self.with(|db| {
+            let rows = db.query(
+                "SELECT COUNT(*) FROM suppressions WHERE recipient = ?1",
+                &[recipient.to_ascii_lowercase().as_str().into()],
+            )?;
+            Ok(rows.first().map(|r| r.int(0)).transpose()?.unwrap_or(0) > 0)
+        })
     }
 }

@@ -4,7 +4,7 @@
 //! recipient policy with spoofing-resistant domain matching ([`policy`]),
 //! roles and permissions, approval gates ([`approval`]), schedules with
 //! correct time-zone and daylight-saving behaviour ([`schedule`]), a durable
-//! SQLite outbox ([`outbox`]), messages built from the package manifest
+//! outbox on SQLite or a shared PostgreSQL server ([`outbox`], [`schema`]), messages built from the package manifest
 //! ([`message`]), transports — SMTP ([`send`]), SendGrid and
 //! signed webhooks ([`http`]), Amazon SES ([`ses`]) —, retries, bounce
 //! handling ([`bounce`]) and a hash-chained, signed audit log ([`audit`]).
@@ -21,6 +21,7 @@ pub mod message;
 pub mod outbox;
 pub mod policy;
 pub mod schedule;
+pub mod schema;
 pub mod send;
 pub mod ses;
 pub mod statement;

@@ -7,11 +7,20 @@
 //! lease expired (the sender died mid-send) is sent again with the same
 //! Message-ID and flagged as a possible duplicate, since the first attempt
 //! may have reached the server. The store sits behind [`OutboxStore`];
-//! [`SqliteOutbox`] (embedded SQLite) is the default.
+//! [`Outbox`] keeps it in the report center's database — an embedded
+//! SQLite file on one machine, or a PostgreSQL server that workers on
+//! several processes and hosts share. There, a worker claims due jobs with
+//! `SELECT … FOR UPDATE SKIP LOCKED` and a lease, so two workers never hold
+//! the same job, and a job whose worker died is taken over once its lease
+//! runs out.
+
+use std::cell::RefCell;
+
+use cavra_store::db::{Db, Dialect, Row, Value};
+use cavra_store::migrate::Migration;
 
 use crate::approval::Approval;
 use crate::statement::SignedStatement;
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 /// Job states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,9 +107,9 @@ pub struct Job {
 /// Outbox errors.
 #[derive(Debug, thiserror::Error)]
 pub enum OutboxError {
-    /// The database failed.
-    #[error("outbox database: {0}")]
-    Db(#[from] rusqlite::Error),
+    /// The database failed, or its schema is not this release's.
+    #[error("outbox {0}")]
+    Db(#[from] cavra_store::StoreError),
     /// Stored data is not what this version writes.
     #[error("outbox data: {0}")]
     Corrupt(String),
@@ -260,315 +269,342 @@ pub trait OutboxStore {
     }
 }
 
-/// The embedded SQLite store.
-pub struct SqliteOutbox {
-    conn: Connection,
+/// The outbox, in the report center's database (see the module docs).
+pub struct Outbox {
+    db: RefCell<Box<dyn Db>>,
+}
+
+/// The outbox under its former name: the embedded SQLite file is one of
+/// [`Outbox`]'s two backends.
+pub type SqliteOutbox = Outbox;
+
+impl std::fmt::Debug for Outbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outbox").field("dialect", &self.dialect()).finish()
+    }
 }
 
 const COLUMNS: &str = "id, message_id, recipient, subject, attachment, digest, role, state, attempts, first_attempt, next_attempt, lease_until, last_error, possible_duplicate, approval";
 
-fn row_to_job(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Job, String)> {
-    let state: String = r.get(7)?;
-    Ok((
-        Job {
-            id: r.get(0)?,
-            message_id: r.get(1)?,
-            recipient: r.get(2)?,
-            subject: r.get(3)?,
-            attachment: r.get(4)?,
-            digest: r.get(5)?,
-            role: r.get(6)?,
-            state: JobState::Queued,
-            attempts: r.get(8)?,
-            first_attempt: r.get(9)?,
-            next_attempt: r.get(10)?,
-            lease_until: r.get(11)?,
-            last_error: r.get(12)?,
-            possible_duplicate: r.get::<_, i64>(13)? != 0,
-            approval: r.get(14)?,
-        },
-        state,
-    ))
+fn job_of(r: &Row) -> Result<Job, OutboxError> {
+    Ok(Job {
+        id: r.text(0)?,
+        message_id: r.text(1)?,
+        recipient: r.text(2)?,
+        subject: r.text(3)?,
+        attachment: r.text(4)?,
+        digest: r.text(5)?,
+        role: r.text(6)?,
+        state: JobState::parse(&r.text(7)?)?,
+        attempts: u32::try_from(r.int(8)?).map_err(|_| OutboxError::Corrupt("a bad attempt count".into()))?,
+        first_attempt: r.int_opt(9)?,
+        next_attempt: r.int(10)?,
+        lease_until: r.int_opt(11)?,
+        last_error: r.text_opt(12)?,
+        possible_duplicate: r.int(13)? != 0,
+        approval: r.text_opt(14)?,
+    })
 }
 
-fn finish(rows: Vec<(Job, String)>) -> Result<Vec<Job>, OutboxError> {
-    rows.into_iter()
-        .map(|(mut j, s)| {
-            j.state = JobState::parse(&s)?;
-            Ok(j)
-        })
-        .collect()
+fn jobs_of(rows: &[Row]) -> Result<Vec<Job>, OutboxError> {
+    rows.iter().map(job_of).collect()
 }
 
-impl SqliteOutbox {
-    pub(crate) fn connection(&mut self) -> &mut Connection {
-        &mut self.conn
-    }
-
-    /// Opens (or creates) the outbox database at `path`, in WAL mode with
-    /// full synchronous writes so a committed state survives a crash.
+impl Outbox {
+    /// Opens the embedded outbox file at `path`, creating it or bringing
+    /// its schema up to date (an embedded file belongs to the one machine
+    /// that opens it). A shared outbox is opened with [`Outbox::connect`].
     ///
     /// # Errors
-    /// When the database cannot be opened or created.
-    pub fn open(path: &std::path::Path) -> Result<SqliteOutbox, OutboxError> {
-        let conn = Connection::open(path)?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = FULL;
-             PRAGMA busy_timeout = 5000;
-             CREATE TABLE IF NOT EXISTS jobs (
-               id TEXT PRIMARY KEY,
-               message_id TEXT NOT NULL,
-               recipient TEXT NOT NULL,
-               subject TEXT NOT NULL,
-               attachment TEXT NOT NULL,
-               digest TEXT NOT NULL,
-               role TEXT NOT NULL,
-               state TEXT NOT NULL,
-               attempts INTEGER NOT NULL DEFAULT 0,
-               first_attempt INTEGER,
-               next_attempt INTEGER NOT NULL,
-               lease_until INTEGER,
-               last_error TEXT,
-               possible_duplicate INTEGER NOT NULL DEFAULT 0,
-               approval TEXT
-             );
-             CREATE INDEX IF NOT EXISTS jobs_due ON jobs (state, next_attempt);
-             CREATE TABLE IF NOT EXISTS bounces (recipient TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,
-               job_id TEXT, recorded_at INTEGER NOT NULL);
-             CREATE TABLE IF NOT EXISTS suppressions (recipient TEXT PRIMARY KEY, since INTEGER NOT NULL);
-             CREATE TABLE IF NOT EXISTS schedule_recipients (
-               schedule_id TEXT PRIMARY KEY,
-               fingerprint TEXT NOT NULL,
-               pending_fingerprint TEXT,
-               pending_approval TEXT
-             );
-             CREATE TABLE IF NOT EXISTS send_requests (
-               request_id TEXT PRIMARY KEY, body TEXT NOT NULL, signature TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS job_requests (job_id TEXT PRIMARY KEY, request_id TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS approval_statements (
-               approval_id TEXT NOT NULL, approver_key_id TEXT NOT NULL, body TEXT NOT NULL, signature TEXT NOT NULL,
-               PRIMARY KEY (approval_id, approver_key_id));
-             CREATE TABLE IF NOT EXISTS schedule_runs (
-               key TEXT PRIMARY KEY,
-               state TEXT NOT NULL,
-               claimed_at INTEGER NOT NULL
-             );",
-        )?;
-        conn.execute_batch(crate::approval::SCHEMA)?;
-        conn.execute_batch(crate::acceptance::SCHEMA)?;
-        Ok(SqliteOutbox { conn })
+    /// When the database cannot be opened, created or migrated.
+    pub fn open(path: &std::path::Path) -> Result<Outbox, OutboxError> {
+        let mut db: Box<dyn Db> = Box::new(cavra_store::db::SqliteDb::open(path)?);
+        cavra_store::migrate_db(db.as_mut(), crate::schema::OUTBOX_MIGRATIONS)?;
+        Ok(Outbox { db: RefCell::new(db) })
     }
+
+    /// Connects to the outbox in the store database at `url` (`sqlite:PATH`
+    /// or `postgres://…`). Its schema is never changed here: one that is
+    /// behind this release is refused until `cavra store migrate` has run.
+    ///
+    /// # Errors
+    /// Connection errors; a schema behind or ahead of this release.
+    pub fn connect(url: &str) -> Result<Outbox, OutboxError> {
+        let mut db = cavra_store::db::open(url)?;
+        cavra_store::require_migrated(db.as_mut(), crate::schema::OUTBOX_MIGRATIONS)?;
+        Ok(Outbox { db: RefCell::new(db) })
+    }
+
+    /// Which database it is in.
+    pub fn dialect(&self) -> Dialect {
+        self.db.borrow().dialect()
+    }
+
+    /// Runs `f` on the database.
+    pub(crate) fn with<T>(&self, f: impl FnOnce(&mut dyn Db) -> Result<T, OutboxError>) -> Result<T, OutboxError> {
+        let mut db = self.db.borrow_mut();
+        f(db.as_mut())
+    }
+
+    /// Runs `f` in one transaction.
+    pub(crate) fn transaction<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Db) -> Result<T, OutboxError>,
+    ) -> Result<T, OutboxError> {
+        let mut db = self.db.borrow_mut();
+        let db = db.as_mut();
+        db.begin()?;
+        match f(db) {
+            Ok(v) => {
+                db.commit()?;
+                Ok(v)
+            }
+            Err(e) => {
+                // The first error is the one worth reporting.
+                let _ = db.rollback();
+                Err(e)
+            }
+        }
+    }
+}
+
+/// The migrations the outbox needs, for `store migrate`.
+pub fn migrations() -> &'static [Migration] {
+    crate::schema::OUTBOX_MIGRATIONS
 }
 
 /// Stores a signed request and links each job to it.
-fn insert_request(tx: &rusqlite::Transaction<'_>, jobs: &[Job], r: &SignedStatement) -> Result<(), OutboxError> {
+fn insert_request(db: &mut dyn Db, jobs: &[Job], r: &SignedStatement) -> Result<(), OutboxError> {
     let body: serde_json::Value = serde_json::from_str(&r.body).map_err(|e| OutboxError::Corrupt(e.to_string()))?;
     let id = body["request_id"].as_str().ok_or_else(|| OutboxError::Corrupt("a request without request_id".into()))?;
-    tx.execute("INSERT OR IGNORE INTO send_requests VALUES (?1, ?2, ?3)", params![id, r.body, r.signature])?;
+    db.exec(
+        "INSERT INTO send_requests (request_id, body, signature) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+        &[id.into(), (&r.body).into(), (&r.signature).into()],
+    )?;
     for j in jobs {
-        tx.execute("INSERT OR IGNORE INTO job_requests VALUES (?1, ?2)", params![j.id, id])?;
+        db.exec(
+            "INSERT INTO job_requests (job_id, request_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            &[(&j.id).into(), id.into()],
+        )?;
     }
     Ok(())
 }
 
 /// Inserts a job unless its id exists; returns rows added.
-fn insert_job(tx: &rusqlite::Transaction<'_>, j: &Job) -> Result<usize, OutboxError> {
-    Ok(tx.execute(
-        &format!("INSERT OR IGNORE INTO jobs ({COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)"),
-        params![
-            j.id,
-            j.message_id,
-            j.recipient,
-            j.subject,
-            j.attachment,
-            j.digest,
-            j.role,
-            j.state.as_str(),
-            j.attempts,
-            j.first_attempt,
-            j.next_attempt,
-            j.lease_until,
-            j.last_error,
-            i64::from(j.possible_duplicate),
-            j.approval
+fn insert_job(db: &mut dyn Db, j: &Job) -> Result<usize, OutboxError> {
+    let n = db.exec(
+        &format!(
+            "INSERT INTO jobs ({COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15) ON CONFLICT DO NOTHING"
+        ),
+        &[
+            (&j.id).into(),
+            (&j.message_id).into(),
+            (&j.recipient).into(),
+            (&j.subject).into(),
+            (&j.attachment).into(),
+            (&j.digest).into(),
+            (&j.role).into(),
+            j.state.as_str().into(),
+            i64::from(j.attempts).into(),
+            Value::int_opt(j.first_attempt),
+            j.next_attempt.into(),
+            Value::int_opt(j.lease_until),
+            Value::text_opt(j.last_error.as_deref()),
+            i64::from(j.possible_duplicate).into(),
+            Value::text_opt(j.approval.as_deref()),
         ],
-    )?)
+    )?;
+    Ok(usize::try_from(n).unwrap_or(0))
 }
 
-impl OutboxStore for SqliteOutbox {
+/// Records a schedule run's recipient set: the baseline on its first run, a
+/// pending change (until `approval` is approved) when it differs.
+fn note_recipients(
+    db: &mut dyn Db,
+    schedule: &str,
+    fingerprint: &str,
+    approval: Option<&str>,
+) -> Result<(), OutboxError> {
+    let baseline =
+        db.query("SELECT fingerprint FROM schedule_recipients WHERE schedule_id = ?1", &[schedule.into()])?;
+    match baseline.first().map(|r| r.text(0)).transpose()? {
+        None => {
+            db.exec(
+                "INSERT INTO schedule_recipients (schedule_id, fingerprint) VALUES (?1, ?2)",
+                &[schedule.into(), fingerprint.into()],
+            )?;
+        }
+        Some(b) if b != fingerprint => {
+            db.exec(
+                "UPDATE schedule_recipients SET pending_fingerprint = ?2, pending_approval = ?3 WHERE schedule_id = ?1",
+                &[schedule.into(), fingerprint.into(), Value::text_opt(approval)],
+            )?;
+        }
+        Some(_) => {}
+    }
+    Ok(())
+}
+
+impl OutboxStore for Outbox {
     fn enqueue_gated(
         &mut self,
         jobs: &[Job],
         approval: Option<&Approval>,
         request: Option<&SignedStatement>,
     ) -> Result<usize, OutboxError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut added = 0;
-        for j in jobs {
-            added += insert_job(&tx, j)?;
-        }
-        if let Some(a) = approval {
-            crate::approval::insert(&tx, a)?;
-        }
-        if let Some(r) = request {
-            insert_request(&tx, jobs, r)?;
-        }
-        tx.commit()?;
-        Ok(added)
+        self.transaction(|db| {
+            let mut added = 0;
+            for j in jobs {
+                added += insert_job(db, j)?;
+            }
+            if let Some(a) = approval {
+                crate::approval::insert(db, a)?;
+            }
+            if let Some(r) = request {
+                insert_request(db, jobs, r)?;
+            }
+            Ok(added)
+        })
     }
 
     fn evidence(&self, job: &Job) -> Result<crate::authorise::JobEvidence, OutboxError> {
-        let c = &self.conn;
-        let request: Option<(String, String, String)> = c
-            .query_row(
-                "SELECT r.request_id, r.body, r.signature FROM job_requests j JOIN send_requests r USING (request_id)
+        self.with(|db| {
+            let request = db.query(
+                "SELECT r.request_id, r.body, r.signature FROM job_requests j JOIN send_requests r ON r.request_id = j.request_id
                  WHERE j.job_id = ?1",
-                params![job.id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
-        let Some((request_id, body, signature)) = request else {
-            return Ok(crate::authorise::JobEvidence::default());
-        };
-        let mut st = c.prepare(
-            "SELECT jobs.recipient FROM job_requests JOIN jobs ON jobs.id = job_requests.job_id
-             WHERE job_requests.request_id = ?1 ORDER BY jobs.recipient",
-        )?;
-        let recipients = st.query_map(params![request_id], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
-        let approvals = crate::approval::statements(c, &crate::send::approval_id(&job.digest, &recipients))?;
-        Ok(crate::authorise::JobEvidence { request: Some(SignedStatement { body, signature }), recipients, approvals })
+                &[(&job.id).into()],
+            )?;
+            let Some(r) = request.first() else {
+                return Ok(crate::authorise::JobEvidence::default());
+            };
+            let (request_id, body, signature) = (r.text(0)?, r.text(1)?, r.text(2)?);
+            let recipients = db
+                .query(
+                    "SELECT jobs.recipient FROM job_requests JOIN jobs ON jobs.id = job_requests.job_id
+                     WHERE job_requests.request_id = ?1 ORDER BY jobs.recipient",
+                    &[request_id.as_str().into()],
+                )?
+                .iter()
+                .map(|r| r.text(0))
+                .collect::<Result<Vec<_>, _>>()?;
+            let approvals = crate::approval::statements(db, &crate::send::approval_id(&job.digest, &recipients))?;
+            Ok(crate::authorise::JobEvidence { request: Some(SignedStatement { body, signature }), recipients, approvals })
+        })
     }
 
     fn lease_due(&mut self, now: i64, lease_seconds: i64, limit: usize) -> Result<Vec<Job>, OutboxError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let rows = {
-            let mut st = tx.prepare(&format!(
-                "SELECT {COLUMNS} FROM jobs
-                 WHERE (state IN ('queued', 'retry_scheduled') AND next_attempt <= ?1)
-                    OR (state = 'sending' AND lease_until < ?1)
-                 ORDER BY next_attempt, id LIMIT ?2"
-            ))?;
-            let rows = st.query_map(params![now, limit as i64], row_to_job)?.collect::<Result<Vec<_>, _>>()?;
-            rows
+        // On PostgreSQL the rows are locked as they are chosen and rows
+        // another worker holds are skipped; SQLite's write lock (taken at
+        // BEGIN IMMEDIATE) serialises workers on one file.
+        let lock = match self.dialect() {
+            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+            Dialect::Sqlite => "",
         };
-        let mut jobs = finish(rows)?;
-        for j in &mut jobs {
-            if j.state == JobState::Sending {
-                j.possible_duplicate = true;
-            }
-            j.state = JobState::Sending;
-            j.lease_until = Some(now.saturating_add(lease_seconds));
-            tx.execute(
-                "UPDATE jobs SET state = 'sending', lease_until = ?2, possible_duplicate = ?3 WHERE id = ?1",
-                params![j.id, j.lease_until, i64::from(j.possible_duplicate)],
+        self.transaction(|db| {
+            let rows = db.query(
+                &format!(
+                    "SELECT {COLUMNS} FROM jobs
+                     WHERE (state IN ('queued', 'retry_scheduled') AND next_attempt <= ?1)
+                        OR (state = 'sending' AND lease_until < ?1)
+                     ORDER BY next_attempt, id LIMIT ?2{lock}"
+                ),
+                &[now.into(), i64::try_from(limit).unwrap_or(i64::MAX).into()],
             )?;
-        }
-        tx.commit()?;
-        Ok(jobs)
+            let mut jobs = jobs_of(&rows)?;
+            for j in &mut jobs {
+                if j.state == JobState::Sending {
+                    j.possible_duplicate = true;
+                }
+                j.state = JobState::Sending;
+                j.lease_until = Some(now.saturating_add(lease_seconds));
+                db.exec(
+                    "UPDATE jobs SET state = 'sending', lease_until = ?2, possible_duplicate = ?3 WHERE id = ?1",
+                    &[(&j.id).into(), Value::int_opt(j.lease_until), i64::from(j.possible_duplicate).into()],
+                )?;
+            }
+            Ok(jobs)
+        })
     }
 
     fn record(&mut self, j: &Job) -> Result<(), OutboxError> {
-        self.conn.execute(
-            "UPDATE jobs SET state = ?2, attempts = ?3, first_attempt = ?4, next_attempt = ?5, lease_until = ?6,
-               last_error = ?7, possible_duplicate = ?8 WHERE id = ?1",
-            params![
-                j.id,
-                j.state.as_str(),
-                j.attempts,
-                j.first_attempt,
-                j.next_attempt,
-                j.lease_until,
-                j.last_error,
-                i64::from(j.possible_duplicate)
-            ],
-        )?;
-        Ok(())
+        self.with(|db| {
+            db.exec(
+                "UPDATE jobs SET state = ?2, attempts = ?3, first_attempt = ?4, next_attempt = ?5, lease_until = ?6,
+                   last_error = ?7, possible_duplicate = ?8 WHERE id = ?1",
+                &[
+                    (&j.id).into(),
+                    j.state.as_str().into(),
+                    i64::from(j.attempts).into(),
+                    Value::int_opt(j.first_attempt),
+                    j.next_attempt.into(),
+                    Value::int_opt(j.lease_until),
+                    Value::text_opt(j.last_error.as_deref()),
+                    i64::from(j.possible_duplicate).into(),
+                ],
+            )?;
+            Ok(())
+        })
     }
 
     fn jobs(&self) -> Result<Vec<Job>, OutboxError> {
-        let mut st = self.conn.prepare(&format!("SELECT {COLUMNS} FROM jobs ORDER BY id"))?;
-        let rows = st.query_map([], row_to_job)?.collect::<Result<Vec<_>, _>>()?;
-        finish(rows)
+        self.with(|db| jobs_of(&db.query(&format!("SELECT {COLUMNS} FROM jobs ORDER BY id"), &[])?))
     }
 
     fn claim_run(&mut self, c: &RunClaim<'_>) -> Result<bool, OutboxError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let claimed = tx.execute(
-            "INSERT OR IGNORE INTO schedule_runs (key, state, claimed_at) VALUES (?1, ?2, ?3)",
-            params![c.key, c.state, c.now],
-        )? == 1;
-        if claimed {
-            for j in c.jobs {
-                insert_job(&tx, j)?;
-            }
-            if let Some(a) = c.approval {
-                crate::approval::insert(&tx, a)?;
-            }
-            if let Some(r) = c.request {
-                insert_request(&tx, c.jobs, r)?;
-            }
-            if let Some((schedule, fingerprint)) = c.recipients {
-                let baseline: Option<String> = tx
-                    .query_row(
-                        "SELECT fingerprint FROM schedule_recipients WHERE schedule_id = ?1",
-                        params![schedule],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                match baseline {
-                    None => {
-                        tx.execute(
-                            "INSERT INTO schedule_recipients (schedule_id, fingerprint) VALUES (?1, ?2)",
-                            params![schedule, fingerprint],
-                        )?;
-                    }
-                    Some(b) if b != fingerprint => {
-                        tx.execute(
-                            "UPDATE schedule_recipients SET pending_fingerprint = ?2, pending_approval = ?3
-                             WHERE schedule_id = ?1",
-                            params![schedule, fingerprint, c.approval.map(|a| a.approval_id.as_str())],
-                        )?;
-                    }
-                    Some(_) => {}
+        self.transaction(|db| {
+            let claimed = db.exec(
+                "INSERT INTO schedule_runs (key, state, claimed_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                &[c.key.into(), c.state.into(), c.now.into()],
+            )? == 1;
+            if claimed {
+                for j in c.jobs {
+                    insert_job(db, j)?;
+                }
+                if let Some(a) = c.approval {
+                    crate::approval::insert(db, a)?;
+                }
+                if let Some(r) = c.request {
+                    insert_request(db, c.jobs, r)?;
+                }
+                if let Some((schedule, fingerprint)) = c.recipients {
+                    note_recipients(db, schedule, fingerprint, c.approval.map(|a| a.approval_id.as_str()))?;
                 }
             }
-        }
-        tx.commit()?;
-        Ok(claimed)
+            Ok(claimed)
+        })
     }
 
     fn schedule_baseline(&self, schedule_id: &str) -> Result<Option<String>, OutboxError> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT fingerprint FROM schedule_recipients WHERE schedule_id = ?1",
-                params![schedule_id],
-                |r| r.get(0),
-            )
-            .optional()?)
+        self.with(|db| {
+            let rows =
+                db.query("SELECT fingerprint FROM schedule_recipients WHERE schedule_id = ?1", &[schedule_id.into()])?;
+            Ok(rows.first().map(|r| r.text(0)).transpose()?)
+        })
     }
 
     fn backlog(&self) -> Result<Backlog, OutboxError> {
-        let mut st = self.conn.prepare(
-            "SELECT state, COUNT(*), MIN(CASE state WHEN 'sending' THEN lease_until + 1 ELSE next_attempt END)
-             FROM jobs WHERE state IN ('queued', 'retry_scheduled', 'sending', 'blocked') GROUP BY state",
-        )?;
-        let rows = st
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<i64>>(2)?)))?
-            .collect::<Result<Vec<_>, _>>()?;
+        let rows = self.with(|db| {
+            Ok(db.query(
+                "SELECT state, COUNT(*), MIN(CASE state WHEN 'sending' THEN lease_until + 1 ELSE next_attempt END)
+                 FROM jobs WHERE state IN ('queued', 'retry_scheduled', 'sending', 'blocked') GROUP BY state ORDER BY state",
+                &[],
+            )?)
+        })?;
         let mut b = Backlog::default();
-        for (state, count, due) in rows {
-            b.add(JobState::parse(&state)?, usize::try_from(count).unwrap_or_default(), due);
+        for r in rows {
+            b.add(JobState::parse(&r.text(0)?)?, usize::try_from(r.int(1)?).unwrap_or_default(), r.int_opt(2)?);
         }
         Ok(b)
     }
 
     fn release(&mut self, approval: &str, now: i64) -> Result<usize, OutboxError> {
-        Ok(self.conn.execute(
-            "UPDATE jobs SET state = 'queued', next_attempt = ?2 WHERE state = 'blocked' AND approval = ?1",
-            params![approval, now],
-        )?)
+        let n = self.with(|db| {
+            Ok(db.exec(
+                "UPDATE jobs SET state = 'queued', next_attempt = ?2 WHERE state = 'blocked' AND approval = ?1",
+                &[approval.into(), now.into()],
+            )?)
+        })?;
+        Ok(usize::try_from(n).unwrap_or(0))
     }
 }
 
@@ -576,10 +612,6 @@ impl OutboxStore for SqliteOutbox {
 ///
 /// # Errors
 /// Storage errors.
-pub fn job(store: &SqliteOutbox, id: &str) -> Result<Option<Job>, OutboxError> {
-    let row = store
-        .conn
-        .query_row(&format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"), params![id], row_to_job)
-        .optional()?;
-    Ok(finish(row.into_iter().collect())?.pop())
+pub fn job(store: &Outbox, id: &str) -> Result<Option<Job>, OutboxError> {
+    store.with(|db| Ok(jobs_of(&db.query(&format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"), &[id.into()])?)?.pop()))
 }

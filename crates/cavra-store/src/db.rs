@@ -157,10 +157,7 @@ pub trait Db: Send {
 ///
 /// # Errors
 /// `f`'s error, or the database's.
-pub fn transaction<T>(
-    db: &mut dyn Db,
-    f: impl FnOnce(&mut dyn Db) -> Result<T, StoreError>,
-) -> Result<T, StoreError> {
+pub fn transaction<T>(db: &mut dyn Db, f: impl FnOnce(&mut dyn Db) -> Result<T, StoreError>) -> Result<T, StoreError> {
     db.begin()?;
     match f(db) {
         Ok(v) => {
@@ -322,7 +319,9 @@ impl Db for PostgresDb {
                 } else if *ty == Type::TEXT || *ty == Type::VARCHAR {
                     r.try_get::<_, Option<String>>(i).map_err(pg_err)?.map_or(Value::Null, Value::Text)
                 } else {
-                    return Err(StoreError::Corrupt(format!("column {i} has type {ty}, which this store never writes")));
+                    return Err(StoreError::Corrupt(format!(
+                        "column {i} has type {ty}, which this store never writes"
+                    )));
                 };
                 row.push(v);
             }

@@ -52,7 +52,7 @@ pub use model::{
     item_id, ApprovalAction, EventAction, Hold, Item, ItemState, NewItem, Outcome, StoreEvent, StoredApproval,
     Tombstone, ITEM_ID_PREFIX,
 };
-pub use store::{HoldTarget, SearchPage, Store};
+pub use store::{applied, migrate_db, require_migrated, HoldTarget, SearchPage, Store};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]

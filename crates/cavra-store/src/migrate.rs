@@ -112,7 +112,13 @@ impl Status {
             Some(m) => Err(crate::StoreError::NotMigrated {
                 component: m.component.to_string(),
                 found: m.version - 1,
-                wanted: self.pending.iter().filter(|p| p.component == m.component).map(|p| p.version).max().unwrap_or(0),
+                wanted: self
+                    .pending
+                    .iter()
+                    .filter(|p| p.component == m.component)
+                    .map(|p| p.version)
+                    .max()
+                    .unwrap_or(0),
             }),
         }
     }

@@ -125,7 +125,9 @@ impl Decision {
         match self {
             Decision::Delete => "expired; its class needs no deletion approval".into(),
             Decision::DeleteApproved { approval } => format!("expired; deletion approved by {approval}"),
-            Decision::NeedsApproval => "expired; its class requires a signed deletion approval and none verifies".into(),
+            Decision::NeedsApproval => {
+                "expired; its class requires a signed deletion approval and none verifies".into()
+            }
             Decision::Held => "expired but under legal hold: kept".into(),
         }
     }

@@ -142,7 +142,9 @@ pub fn applied(db: &mut dyn Db) -> Result<Vec<(String, u32)>, StoreError> {
     }
     db.query("SELECT component, version FROM cavra_schema ORDER BY component, version", &[])?
         .iter()
-        .map(|r| Ok((r.text(0)?, u32::try_from(r.int(1)?).map_err(|_| StoreError::Corrupt("a bad schema version".into()))?)))
+        .map(|r| {
+            Ok((r.text(0)?, u32::try_from(r.int(1)?).map_err(|_| StoreError::Corrupt("a bad schema version".into()))?))
+        })
         .collect()
 }
 
@@ -271,13 +273,11 @@ impl Store {
         let c = Condition::of(filter, page.after.as_ref());
         let mut params = values(&c);
         params.push(i64::from(page.limit).into());
-        let sql = format!(
-            "SELECT {ITEM_COLUMNS} FROM items WHERE {} ORDER BY created_at, id LIMIT ?{}",
-            c.sql,
-            params.len()
-        );
+        let sql =
+            format!("SELECT {ITEM_COLUMNS} FROM items WHERE {} ORDER BY created_at, id LIMIT ?{}", c.sql, params.len());
         let items = self.db.query(&sql, &params)?.iter().map(item_of).collect::<Result<Vec<_>, _>>()?;
-        let next = (items.len() == page.limit as usize).then(|| items.last().map(|i| Cursor::of(i).to_string())).flatten();
+        let next =
+            (items.len() == page.limit as usize).then(|| items.last().map(|i| Cursor::of(i).to_string())).flatten();
         Ok(SearchPage { items, total: u64::try_from(total).unwrap_or(0), next })
     }
 
@@ -317,7 +317,10 @@ impl Store {
         };
         transaction(self.db.as_mut(), |db| {
             let cond = format!("{sql} AND state = 'retained' AND hold_reason IS NULL");
-            let rows = db.query(&format!("SELECT {ITEM_COLUMNS} FROM items WHERE {cond} ORDER BY created_at, id"), &[param.into()])?;
+            let rows = db.query(
+                &format!("SELECT {ITEM_COLUMNS} FROM items WHERE {cond} ORDER BY created_at, id"),
+                &[param.into()],
+            )?;
             let mut changed = Vec::new();
             for r in &rows {
                 let mut item = item_of(r)?;
@@ -326,7 +329,9 @@ impl Store {
                     &[(&item.id).into(), (&hold.reason).into(), hold.since.into(), (&hold.by_key_id).into()],
                 )?;
                 item.hold = Some(hold.clone());
-                let e = StoreEvent::about(now, EventAction::Hold, Outcome::Done, &item).by(&hold.by_key_id).detail(&hold.reason);
+                let e = StoreEvent::about(now, EventAction::Hold, Outcome::Done, &item)
+                    .by(&hold.by_key_id)
+                    .detail(&hold.reason);
                 append_event(db, &e)?;
                 changed.push(item);
             }
@@ -482,9 +487,9 @@ impl Store {
     pub fn events(&mut self, item_id: Option<&str>) -> Result<Vec<StoreEvent>, StoreError> {
         let cols = "seq, at, action, outcome, item_id, tenant_ref, actor_key_id, detail";
         let rows = match item_id {
-            Some(id) => {
-                self.db.query(&format!("SELECT {cols} FROM store_events WHERE item_id = ?1 ORDER BY seq"), &[id.into()])?
-            }
+            Some(id) => self
+                .db
+                .query(&format!("SELECT {cols} FROM store_events WHERE item_id = ?1 ORDER BY seq"), &[id.into()])?,
             None => self.db.query(&format!("SELECT {cols} FROM store_events ORDER BY seq"), &[])?,
         };
         rows.iter().map(event_of).collect()
@@ -503,7 +508,12 @@ fn values(c: &Condition) -> Vec<Value> {
 
 /// File names are kept for people; a name with a folder in it is refused.
 fn check_name(name: &str) -> Result<(), StoreError> {
-    if name.is_empty() || name.len() > 255 || name.contains(['/', '\\']) || name.chars().any(char::is_control) || name == ".." {
+    if name.is_empty()
+        || name.len() > 255
+        || name.contains(['/', '\\'])
+        || name.chars().any(char::is_control)
+        || name == ".."
+    {
         return Err(StoreError::Invalid(format!("`{}` is not a plain file name", name.escape_debug())));
     }
     Ok(())

@@ -66,7 +66,9 @@ pub fn apply(format: &str, bytes: &[u8], mark: &Watermark) -> Result<Option<Vec<
 fn html(bytes: &[u8], mark: &Watermark) -> Result<Vec<u8>, StoreError> {
     let text = std::str::from_utf8(bytes).map_err(|_| StoreError::Invalid("the HTML is not UTF-8".into()))?;
     let start = text.find("<body").ok_or_else(|| StoreError::Invalid("the HTML has no <body>".into()))?;
-    let end = start + text[start..].find('>').ok_or_else(|| StoreError::Invalid("the HTML's <body> is not closed".into()))? + 1;
+    let end = start
+        + text[start..].find('>').ok_or_else(|| StoreError::Invalid("the HTML's <body> is not closed".into()))?
+        + 1;
     let banner = format!(
         "<p class=\"cavra-retrieval\" role=\"note\" style=\"margin:0;padding:4px 8px;font:12px/1.4 sans-serif;\
          background:#fff3cd;color:#3d2e00;border-bottom:1px solid #8a6d00\">{}</p>",

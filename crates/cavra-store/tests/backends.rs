@@ -80,21 +80,25 @@ fn lifecycle(f: &Fixture) {
     let policy = RetentionPolicy::default();
 
     // registration is idempotent
-    let (a, added) = store.register(&new_item("tenant:a", "pdf", "operational_record", T0), &b"A"[..], &policy, T0).unwrap();
+    let (a, added) =
+        store.register(&new_item("tenant:a", "pdf", "operational_record", T0), &b"A"[..], &policy, T0).unwrap();
     assert!(added);
     assert_eq!(a.expires_at, Some(T0 + 90 * DAY));
-    let (again, added) = store.register(&new_item("tenant:a", "pdf", "operational_record", T0), &b"A"[..], &policy, T0).unwrap();
+    let (again, added) =
+        store.register(&new_item("tenant:a", "pdf", "operational_record", T0), &b"A"[..], &policy, T0).unwrap();
     assert!(!added);
     assert_eq!(again, a);
     // the same bytes in another tenant are another item, sharing one blob
-    let (b, _) = store.register(&new_item("tenant:b", "pdf", "operational_record", T0), &b"A"[..], &policy, T0).unwrap();
+    let (b, _) =
+        store.register(&new_item("tenant:b", "pdf", "operational_record", T0), &b"A"[..], &policy, T0).unwrap();
     assert_ne!(a.id, b.id);
     assert_eq!(a.sha256, b.sha256);
     let mut ids = vec![a.id.clone(), b.id.clone()];
     for i in 0..5 {
         let bytes = format!("csv {i}");
-        let (it, _) =
-            store.register(&new_item("tenant:a", "csv", "audit_record", T0 + i), bytes.as_bytes(), &policy, T0).unwrap();
+        let (it, _) = store
+            .register(&new_item("tenant:a", "csv", "audit_record", T0 + i), bytes.as_bytes(), &policy, T0)
+            .unwrap();
         ids.push(it.id);
     }
     let unknown = store.register(&new_item("tenant:a", "pdf", "forever", T0), &b"Z"[..], &policy, T0);
@@ -225,7 +229,12 @@ fn an_altered_blob_is_not_served() {
     Store::migrate(&f.url, &[]).unwrap();
     let mut store = f.open();
     let (item, _) = store
-        .register(&new_item("tenant:a", "pdf", "governance_record", T0), &b"original"[..], &RetentionPolicy::default(), T0)
+        .register(
+            &new_item("tenant:a", "pdf", "governance_record", T0),
+            &b"original"[..],
+            &RetentionPolicy::default(),
+            T0,
+        )
         .unwrap();
     std::fs::write(store.blobs().path(&item.sha256).unwrap(), b"forged").unwrap();
     assert!(matches!(store.blobs().read(&item.sha256), Err(StoreError::Altered { .. })));
