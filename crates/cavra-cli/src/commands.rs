@@ -181,7 +181,7 @@ fn render_all(
     (options, pages): (&ReportOptions, &RenderOptions),
     staging: &mut Staging,
     jobs: usize,
-) -> Result<Vec<Written>> {
+) -> Result<(Vec<Written>, Vec<crate::records::Origin>)> {
     use cavra_render::parallel::{map_heaviest_first, map_ordered};
     let posture = Posture::compute_on(snapshot, jobs);
     let reports = map_ordered(kinds, jobs, |kind| build_report(*kind, snapshot, &posture, options));
@@ -222,7 +222,20 @@ fn render_all(
             written.push(w);
         }
     }
-    Ok(written)
+    let origins = tasks
+        .iter()
+        .map(|(i, format)| {
+            let report = &reports[*i];
+            crate::records::Origin {
+                name: cavra_render::artifact_name(report, *format),
+                kind: report.meta.kind.as_str().to_string(),
+                format: format.name().to_string(),
+                report_id: Some(report.meta.report_id.clone()),
+                classification: report.meta.classification.as_str().to_string(),
+            }
+        })
+        .collect();
+    Ok((written, origins))
 }
 
 fn dedup<T: Copy + Ord>(requested: &[T], all: &[T]) -> Vec<T> {
@@ -274,7 +287,7 @@ fn render_artifacts(args: &RenderArgs) -> Result<Vec<Written>> {
     let mut staging = Staging::new(&args.out)?;
     let jobs = args.jobs.map_or(0, usize::from);
     let pages = page_options(args.paper, args.wide_tables);
-    let mut artifacts =
+    let (mut artifacts, origins) =
         render_all(&snapshot, &kinds, &formats, signing.as_ref(), (&options, &pages), &mut staging, jobs)?;
     if let Some(Signing::Throwaway(key)) = &signing {
         if formats.iter().any(|f| f.is_signed()) {
@@ -284,6 +297,18 @@ fn render_artifacts(args: &RenderArgs) -> Result<Vec<Written>> {
                 "signed with a throw-away key generated for this run; verify with {SAMPLE_PUBLIC_KEY} (the secret key was not kept)"
             ));
         }
+    }
+    // Registered from the staging folder, so a store that refuses leaves no output behind.
+    if args.store.url.is_some() {
+        let as_of = snapshot.as_of.unix_seconds();
+        crate::records::register_rendered(
+            &args.store,
+            args.audit.config.as_deref(),
+            staging.dir(),
+            &snapshot.tenant.tenant_ref,
+            as_of,
+            &origins,
+        )?;
     }
     staging.commit()?;
 
@@ -345,6 +370,27 @@ fn digest_artifacts(args: &DigestArgs) -> Result<Vec<Written>> {
         }
         .with_context(|| format!("rendering {} as {format}", report.meta.kind))?;
         artifacts.push(w);
+    }
+    if args.store.url.is_some() {
+        let origins: Vec<crate::records::Origin> = formats
+            .iter()
+            .map(|f| crate::records::Origin {
+                name: cavra_render::artifact_name(report, *f),
+                kind: report.meta.kind.as_str().to_string(),
+                format: f.name().to_string(),
+                report_id: Some(report.meta.report_id.clone()),
+                classification: report.meta.classification.as_str().to_string(),
+            })
+            .collect();
+        let (tenant, as_of) = (&report.meta.tenant_ref, report.meta.generated_at.unix_seconds());
+        crate::records::register_rendered(
+            &args.store,
+            args.audit.config.as_deref(),
+            staging.dir(),
+            tenant,
+            as_of,
+            &origins,
+        )?;
     }
     staging.commit()?;
     let mut notes = vec![format!("{} decisions streamed from {}", digest.row_count(), args.decisions.display())];
@@ -434,6 +480,16 @@ fn package_artifacts(args: &PackageArgs) -> Result<Vec<Written>> {
         notes.push(format!(
             "signed with a throw-away key generated for this run; verify with {pub_name} (the secret key was not kept)"
         ));
+    }
+    if args.store.url.is_some() {
+        let packages: Vec<std::path::PathBuf> = types.iter().map(|t| staging.dir().join(t.file_name())).collect();
+        crate::records::register_packages(
+            &args.store,
+            args.audit.config.as_deref(),
+            &packages,
+            &signing.key().public_key_file(),
+            &args.store_classification,
+        )?;
     }
     staging.commit()?;
     print_summary(&written, &args.out, &notes);

@@ -23,9 +23,11 @@ pub struct Common {
     /// The setup file.
     #[arg(long, value_name = "cavra.toml", default_value = "cavra.toml")]
     config: PathBuf,
-    /// The outbox database (created if missing).
-    #[arg(long, value_name = "FILE.db", default_value = "outbox.db")]
-    outbox: PathBuf,
+    /// The outbox: an SQLite file for one machine (created or brought up to date when a command other
+    /// than `deliver run` opens it), or a shared store database, `sqlite:PATH` or
+    /// `postgres://user@host:port/db`, which only `store migrate` changes.
+    #[arg(long, value_name = "FILE.db|URL", default_value = "outbox.db")]
+    outbox: String,
     #[command(flatten)]
     audit: crate::evidence::AuditArgs,
 }
@@ -200,11 +202,39 @@ pub enum AuditCommand {
     },
 }
 
-fn open(common: &Common) -> Result<(Config, SqliteOutbox, Option<AuditLog>)> {
+/// Whether `--outbox` names a shared store database rather than an embedded file.
+fn is_url(outbox: &str) -> bool {
+    cavra_store::db::Location::parse(outbox).is_ok()
+}
+
+/// Opens the outbox `--outbox` names. An embedded file is created or
+/// migrated unless `worker` (a sender never changes a schema); a store URL
+/// is only connected to, with `[store] password` when one is set.
+pub(crate) fn open_outbox(config: &Config, outbox: &str, worker: bool) -> Result<SqliteOutbox> {
+    let shown = if is_url(outbox) { "the outbox database".to_string() } else { outbox.to_string() };
+    let password = match &config.store.password {
+        Some(r) if is_url(outbox) => Some(cavra_deliver::config::resolve("store.password", r)?),
+        _ => None,
+    };
+    let store = if is_url(outbox) {
+        SqliteOutbox::connect_with(outbox, password.as_deref())
+    } else if worker {
+        SqliteOutbox::connect(&format!("sqlite:{outbox}"))
+    } else {
+        SqliteOutbox::open(std::path::Path::new(outbox))
+    };
+    store.with_context(|| shown)
+}
+
+fn open_as(common: &Common, worker: bool) -> Result<(Config, SqliteOutbox, Option<AuditLog>)> {
     let config = Config::load(&common.config)?;
-    let store = SqliteOutbox::open(&common.outbox).with_context(|| common.outbox.display().to_string())?;
+    let store = open_outbox(&config, &common.outbox, worker)?;
     let log = common.audit.open()?;
     Ok((config, store, log))
+}
+
+fn open(common: &Common) -> Result<(Config, SqliteOutbox, Option<AuditLog>)> {
+    open_as(common, false)
 }
 
 /// The setup file's text, read once (its digest is what an acceptance covers).
@@ -216,8 +246,12 @@ fn setup_text(path: &std::path::Path) -> Result<String> {
 /// [`open`] for commands that act: the setup file must be the one last
 /// accepted for this outbox (`policy accept`).
 fn open_accepted(common: &Common) -> Result<(Config, SqliteOutbox, Option<AuditLog>)> {
+    open_accepted_as(common, false)
+}
+
+fn open_accepted_as(common: &Common, worker: bool) -> Result<(Config, SqliteOutbox, Option<AuditLog>)> {
     let text = setup_text(&common.config)?;
-    let (config, mut store, log) = open(common)?;
+    let (config, mut store, log) = open_as(common, worker)?;
     if let Err(e) = cavra_deliver::acceptance::check(&mut store, &text, &config) {
         return Err(cavra_deliver::send::Refused { problems: vec![format!("{}: {e}", common.config.display())] }.into());
     }
@@ -402,7 +436,7 @@ pub fn deliver(cmd: &DeliverCommand) -> Result<()> {
             Ok(())
         }
         DeliverCommand::Run { common, lease_seconds, keep_running, until_idle, poll_seconds } => {
-            let (config, mut store, mut log) = open_accepted(common)?;
+            let (config, mut store, mut log) = open_accepted_as(common, true)?;
             let options = crate::run_loop::LoopOptions {
                 lease_seconds: *lease_seconds,
                 keep_running: *keep_running,

@@ -13,6 +13,7 @@ mod commands;
 mod deliver;
 mod evidence;
 mod init;
+mod records;
 mod run_loop;
 mod write;
 
@@ -63,6 +64,12 @@ enum Command {
     /// Accept a changed setup file (policy, roles, principals, schedules) for an outbox.
     #[command(subcommand)]
     Policy(deliver::PolicyCommand),
+    /// The record store: migrate its schema, register, search, retrieve, report.
+    #[command(subcommand)]
+    Store(records::StoreCommand),
+    /// Retention: plan, apply, approvals, legal holds, the lifecycle report.
+    #[command(subcommand)]
+    Retention(records::RetentionCommand),
     /// Parse a snapshot and run the safety gate without rendering.
     Validate(InputArgs),
     /// List report kinds and formats.
@@ -112,6 +119,9 @@ struct RenderArgs {
     /// Threads rendering kinds × formats at once (default: the available cores); the output is the same for any number.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     jobs: Option<u16>,
+    /// Register what is written in the record store (its retention classes come from --config when given).
+    #[command(flatten)]
+    store: records::StoreLocation,
     #[command(flatten)]
     audit: evidence::ActionAudit,
 }
@@ -157,6 +167,12 @@ struct PackageArgs {
     /// Presentation setup file (TOML) for the reports inside.
     #[arg(long, value_name = "FILE.toml")]
     theme: Option<PathBuf>,
+    /// Register the packages (and the files inside them) in the record store.
+    #[command(flatten)]
+    store: records::StoreLocation,
+    /// Classification the stored packages get: public, internal or confidential.
+    #[arg(long, default_value = "confidential", requires = "url")]
+    store_classification: String,
     #[command(flatten)]
     audit: evidence::ActionAudit,
 }
@@ -190,6 +206,9 @@ struct DigestArgs {
     /// Presentation setup file (TOML): organisation, colour, logo, legal footer, time zone, paper.
     #[arg(long, value_name = "FILE.toml")]
     theme: Option<PathBuf>,
+    /// Register what is written in the record store.
+    #[command(flatten)]
+    store: records::StoreLocation,
     #[command(flatten)]
     audit: evidence::ActionAudit,
 }
@@ -233,6 +252,8 @@ fn main() -> ExitCode {
         Command::Bounces(cmd) => deliver::bounces(&cmd),
         Command::Audit(cmd) => audit_cmd::audit(&cmd),
         Command::Policy(cmd) => deliver::policy(&cmd),
+        Command::Store(cmd) => records::store(&cmd),
+        Command::Retention(cmd) => records::retention(&cmd),
         Command::Validate(args) => commands::validate(&args),
         Command::Catalog(audit) => commands::catalog(&audit),
     };

@@ -197,6 +197,12 @@ impl Staging {
         })
     }
 
+    /// The folder files are staged in (read them back from here before
+    /// [`Staging::commit`]).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
     /// Opens a staged file for reading.
     pub fn open(&self, name: &str) -> Result<fs::File> {
         let path = self.dir.path().join(name);

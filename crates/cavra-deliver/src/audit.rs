@@ -87,6 +87,14 @@ pub enum AuditAction {
     Bounce,
     /// A setup-file (policy, roles, schedules) acceptance.
     Policy,
+    /// Registering an item in the record store.
+    Register,
+    /// Retrieving a stored item.
+    Retrieve,
+    /// Placing or releasing a legal hold.
+    LegalHold,
+    /// Retention approvals and deletions.
+    Retention,
 }
 
 impl AuditAction {
@@ -103,6 +111,10 @@ impl AuditAction {
             AuditAction::Approve => "approve",
             AuditAction::Bounce => "bounce",
             AuditAction::Policy => "policy",
+            AuditAction::Register => "register",
+            AuditAction::Retrieve => "retrieve",
+            AuditAction::LegalHold => "legal_hold",
+            AuditAction::Retention => "retention",
         }
     }
 }
@@ -129,6 +141,16 @@ pub enum AuditStatus {
     BlockedRequiresApproval,
     /// Refused by policy (a role, a recipient, a signature, a package).
     BlockedPolicy,
+    /// Registered in the record store.
+    Registered,
+    /// A stored item was handed out.
+    Served,
+    /// Placed under legal hold.
+    Held,
+    /// Released from legal hold.
+    Released,
+    /// Deleted under retention (a tombstone remains).
+    Deleted,
 }
 
 /// Who asked: the principal whose key signed the request, its key id and

@@ -37,7 +37,12 @@ use serde::Deserialize;
 
 use crate::policy::{parse_address, Classification, DomainRule, RecipientPolicy};
 
+mod records;
 mod validate;
+pub use records::{
+    has_password as has_store_password, RetentionClassEntry, RetentionSection, StoreSection, CLASSIFICATIONS,
+    DEFAULT_REPORT_CLASS,
+};
 pub use validate::check_endpoint;
 use validate::is_loopback;
 
@@ -251,6 +256,10 @@ fn default_ttl() -> u32 {
 pub struct Role {
     /// Permissions.
     pub permissions: Vec<Permission>,
+    /// Classifications (`public`, `internal`, `confidential`) of stored
+    /// items a principal holding this role may retrieve; none by default.
+    #[serde(default)]
+    pub classifications: Vec<String>,
 }
 
 /// What a role may do.
@@ -269,6 +278,15 @@ pub enum Permission {
     Schedule,
     /// Change recipient policy.
     ManagePolicy,
+    /// Retrieve stored items (of the role's classifications).
+    Retrieve,
+    /// Place and release legal holds.
+    LegalHold,
+    /// Sign retention approvals (deleting an item whose class requires it,
+    /// releasing a legal hold).
+    ApproveRetention,
+    /// Carry out the retention plan (delete expired items' bytes).
+    ApplyRetention,
 }
 
 impl Permission {
@@ -281,6 +299,10 @@ impl Permission {
             Permission::Approve => "approve",
             Permission::Schedule => "schedule",
             Permission::ManagePolicy => "manage_policy",
+            Permission::Retrieve => "retrieve",
+            Permission::LegalHold => "legal_hold",
+            Permission::ApproveRetention => "approve_retention",
+            Permission::ApplyRetention => "apply_retention",
         }
     }
 }
@@ -453,6 +475,12 @@ pub struct Config {
     /// Package verification.
     #[serde(default)]
     pub packages: Packages,
+    /// The record store.
+    #[serde(default)]
+    pub store: StoreSection,
+    /// Retention classes and per-kind defaults.
+    #[serde(default)]
+    pub retention: RetentionSection,
     /// The principals' and the package signer's public keys, read when the
     /// file is validated ([`Config::from_toml`]).
     #[serde(skip)]
@@ -585,6 +613,7 @@ impl Config {
             return Err(bad("retry.max_backoff_seconds", "at most 604800 (seven days)"));
         }
         self.validate_schedules_and_values()?;
+        self.validate_records()?;
         if d.mode == Mode::Disabled {
             return Ok(());
         }

@@ -20,6 +20,7 @@ pub mod identity;
 pub mod message;
 pub mod outbox;
 pub mod policy;
+pub mod records;
 pub mod schedule;
 pub mod schema;
 pub mod send;

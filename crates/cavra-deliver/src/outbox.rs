@@ -330,7 +330,15 @@ impl Outbox {
     /// # Errors
     /// Connection errors; a schema behind or ahead of this release.
     pub fn connect(url: &str) -> Result<Outbox, OutboxError> {
-        let mut db = cavra_store::db::open(url)?;
+        Outbox::connect_with(url, None)
+    }
+
+    /// [`Outbox::connect`] with the PostgreSQL password given apart from the URL.
+    ///
+    /// # Errors
+    /// As [`Outbox::connect`].
+    pub fn connect_with(url: &str, password: Option<&str>) -> Result<Outbox, OutboxError> {
+        let mut db = cavra_store::db::open_with(url, password)?;
         cavra_store::require_migrated(db.as_mut(), crate::schema::OUTBOX_MIGRATIONS)?;
         Ok(Outbox { db: RefCell::new(db) })
     }

@@ -37,7 +37,9 @@ mod stream;
 pub mod text;
 mod xlsx;
 
+pub use csv::neutralise as neutralise_formula;
 pub use jsonl::JSONL_SCHEMA_VERSION;
+pub use markdown::escape as escape_markdown;
 pub use xlsx::CONSTANT_MEMORY_ROWS as XLSX_CONSTANT_MEMORY_ROWS;
 
 use std::fmt;

@@ -255,7 +255,25 @@ impl PostgresDb {
     /// # Errors
     /// When the server cannot be reached or refuses the login.
     pub fn connect(url: &str) -> Result<PostgresDb, StoreError> {
-        let client = postgres::Client::connect(url, postgres::NoTls).map_err(|e| StoreError::Db(e.to_string()))?;
+        PostgresDb::connect_with(url, None)
+    }
+
+    /// Connects with `password` (read from a reference by the caller) over
+    /// any the URL gives.
+    ///
+    /// # Errors
+    /// As [`PostgresDb::connect`]; a URL the driver cannot read (not repeated).
+    pub fn connect_with(url: &str, password: Option<&str>) -> Result<PostgresDb, StoreError> {
+        let mut config: postgres::Config = url
+            .parse()
+            .map_err(|_| StoreError::Url("the PostgreSQL URL cannot be read (it is not repeated here)".into()))?;
+        if let Some(p) = password {
+            config.password(p);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("cavra-reports");
+        }
+        let client = config.connect(postgres::NoTls).map_err(|e| StoreError::Db(e.to_string()))?;
         Ok(PostgresDb { client })
     }
 }
@@ -337,9 +355,17 @@ impl Db for PostgresDb {
 /// # Errors
 /// [`StoreError::Url`] for any other form; connection errors.
 pub fn open(url: &str) -> Result<Box<dyn Db>, StoreError> {
+    open_with(url, None)
+}
+
+/// [`open`], with the PostgreSQL password given apart from the URL.
+///
+/// # Errors
+/// As [`open`].
+pub fn open_with(url: &str, password: Option<&str>) -> Result<Box<dyn Db>, StoreError> {
     match Location::parse(url)? {
         Location::Sqlite(path) => Ok(Box::new(SqliteDb::open(&path)?)),
-        Location::Postgres(url) => Ok(Box::new(PostgresDb::connect(&url)?)),
+        Location::Postgres(url) => Ok(Box::new(PostgresDb::connect_with(&url, password)?)),
     }
 }
 

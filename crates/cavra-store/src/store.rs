@@ -163,7 +163,21 @@ impl Store {
     /// # Errors
     /// As [`migrate_db`]; connection errors.
     pub fn migrate(url: &str, extra: &[Migration]) -> Result<Vec<Migration>, StoreError> {
-        let mut db = db::open(url)?;
+        Store::migrate_with(url, None, extra)
+    }
+
+    /// [`Store::migrate`] with the PostgreSQL password given apart from the URL.
+    ///
+    /// # Errors
+    /// As [`Store::migrate`].
+    pub fn migrate_with(url: &str, password: Option<&str>, extra: &[Migration]) -> Result<Vec<Migration>, StoreError> {
+        // Migrating is how a store comes to be: an SQLite file's folder is made here.
+        if let db::Location::Sqlite(path) = db::Location::parse(url)? {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+            }
+        }
+        let mut db = db::open_with(url, password)?;
         migrate_db(db.as_mut(), extra)
     }
 
@@ -172,7 +186,15 @@ impl Store {
     /// # Errors
     /// Connection errors; a schema that is behind or ahead.
     pub fn open(url: &str, blobs: &Path) -> Result<Store, StoreError> {
-        let mut db = db::open(url)?;
+        Store::open_with(url, None, blobs)
+    }
+
+    /// [`Store::open`] with the PostgreSQL password given apart from the URL.
+    ///
+    /// # Errors
+    /// As [`Store::open`].
+    pub fn open_with(url: &str, password: Option<&str>, blobs: &Path) -> Result<Store, StoreError> {
+        let mut db = db::open_with(url, password)?;
         require_migrated(db.as_mut(), STORE_MIGRATIONS)?;
         Ok(Store { db, blobs: Blobs::at(blobs) })
     }
