@@ -46,7 +46,8 @@ struct Resolved {
 }
 
 impl StoreLocation {
-    fn resolve(&self, config: Option<&Config>) -> Result<Resolved> {
+    /// The URL and password alone (what `store migrate` needs).
+    fn database(&self, config: Option<&Config>) -> Result<(String, Option<String>)> {
         let url = self
             .url
             .clone()
@@ -55,6 +56,15 @@ impl StoreLocation {
         if cavra_deliver::config::has_store_password(&url) {
             bail!("a password in the store URL is refused; set [store] password = \"env:NAME\" in the setup file");
         }
+        let password = match config.and_then(|c| c.store.password.as_deref()) {
+            Some(r) => Some(cavra_deliver::config::resolve("store.password", r)?),
+            None => None,
+        };
+        Ok((url, password))
+    }
+
+    fn resolve(&self, config: Option<&Config>) -> Result<Resolved> {
+        let (url, password) = self.database(config)?;
         let blobs = match (
             self.blobs.clone().or_else(|| config.and_then(|c| c.store.blobs.clone())),
             cavra_store::db::Location::parse(&url)?,
@@ -67,10 +77,6 @@ impl StoreLocation {
             (None, cavra_store::db::Location::Postgres(_)) => {
                 bail!("a PostgreSQL store needs --blobs DIR or [store] blobs (a folder every worker shares)")
             }
-        };
-        let password = match config.and_then(|c| c.store.password.as_deref()) {
-            Some(r) => Some(cavra_deliver::config::resolve("store.password", r)?),
-            None => None,
         };
         Ok(Resolved { url, blobs, password })
     }
@@ -249,8 +255,8 @@ pub fn store(cmd: &StoreCommand) -> Result<()> {
     match cmd {
         StoreCommand::Migrate { config, store } => {
             let config = config.as_deref().map(Config::load).transpose()?;
-            let r = store.resolve(config.as_ref())?;
-            let ran = Store::migrate_with(&r.url, r.password.as_deref(), cavra_deliver::outbox::migrations())?;
+            let (url, password) = store.database(config.as_ref())?;
+            let ran = Store::migrate_with(&url, password.as_deref(), cavra_deliver::outbox::migrations())?;
             for m in &ran {
                 crate::say!("applied {} {}: {}", m.component, m.version, m.name);
             }
