@@ -44,6 +44,27 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     if err.downcast_ref::<cavra_deliver::send::Refused>().is_some() {
         return 4;
     }
+    let store_code = |e: &cavra_store::StoreError| -> u8 {
+        use cavra_store::StoreError as S;
+        match e {
+            S::Refused(_) => 4,
+            S::Altered { .. } => 5,
+            S::Url(_) | S::NotMigrated { .. } | S::SchemaAhead { .. } | S::NotFound(_) | S::Invalid(_) => 3,
+            S::Db(_) | S::Io { .. } | S::Corrupt(_) => 1,
+        }
+    };
+    if let Some(e) = err.downcast_ref::<cavra_deliver::records::RecordsError>() {
+        return match e {
+            cavra_deliver::records::RecordsError::Refused(_) => 4,
+            cavra_deliver::records::RecordsError::Store(s) => store_code(s),
+        };
+    }
+    if let Some(e) = err.downcast_ref::<cavra_store::StoreError>() {
+        return store_code(e);
+    }
+    if let Some(cavra_deliver::outbox::OutboxError::Db(e)) = err.downcast_ref::<cavra_deliver::outbox::OutboxError>() {
+        return store_code(e);
+    }
     if let Some(e) = err.downcast_ref::<cavra_deliver::approval::ApprovalError>() {
         return match e {
             cavra_deliver::approval::ApprovalError::Policy(_) => 4,

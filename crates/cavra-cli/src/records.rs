@@ -195,7 +195,7 @@ pub struct FilterArgs {
     kind: Option<String>,
     /// Format.
     #[arg(long = "item-format", value_name = "FORMAT")]
-    format: Option<String>,
+    item_format: Option<String>,
     /// Classification.
     #[arg(long)]
     classification: Option<String>,
@@ -228,7 +228,7 @@ impl FilterArgs {
         Ok(Filter {
             tenant_ref: self.tenant.clone(),
             kind: self.kind.clone(),
-            format: self.format.clone(),
+            format: self.item_format.clone(),
             classification: self.classification.clone(),
             from: self.from.as_deref().map(|t| seconds(t, "--from")).transpose()?,
             until: self.until.as_deref().map(|t| seconds(t, "--until")).transpose()?,

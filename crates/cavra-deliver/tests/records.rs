@@ -181,7 +181,7 @@ fn scenario(url: &str, blobs: &std::path::Path) {
     assert_eq!(store.tombstones(None).unwrap().len(), 3);
 
     // the two contract documents
-    let life = documents::retention_lifecycle(&mut store, c, None, late, "test").unwrap();
+    let life = documents::retention_lifecycle(&mut store, c, None, late, "sqlite").unwrap();
     assert_eq!(life.summary.deleted, 3);
     assert_eq!(life.tombstones.len(), 3);
     let json: serde_json::Value = serde_json::from_slice(&life.write(documents::DocFormat::Json).unwrap()).unwrap();

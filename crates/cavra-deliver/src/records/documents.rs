@@ -320,6 +320,48 @@ impl AccessDecision {
     }
 }
 
+/// The filters of a search, as the document shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FilterView {
+    /// Tenant.
+    pub tenant_ref: Option<String>,
+    /// Kind.
+    pub kind: Option<String>,
+    /// Format.
+    pub format: Option<String>,
+    /// Classification.
+    pub classification: Option<String>,
+    /// Created at or after.
+    pub from: Option<String>,
+    /// Created before.
+    pub until: Option<String>,
+    /// Digest.
+    pub sha256: Option<String>,
+    /// Package id.
+    pub package: Option<String>,
+    /// Held (`true`), unheld (`false`) or either.
+    pub held: Option<bool>,
+    /// Whether deleted items are included.
+    pub include_deleted: bool,
+}
+
+impl From<&Filter> for FilterView {
+    fn from(f: &Filter) -> FilterView {
+        FilterView {
+            tenant_ref: f.tenant_ref.clone(),
+            kind: f.kind.clone(),
+            format: f.format.clone(),
+            classification: f.classification.clone(),
+            from: f.from.map(rfc3339),
+            until: f.until.map(rfc3339),
+            sha256: f.sha256.clone(),
+            package: f.package.clone(),
+            held: f.held,
+            include_deleted: f.include_deleted,
+        }
+    }
+}
+
 /// The search-and-retrieval document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SearchRetrieval {
@@ -328,7 +370,7 @@ pub struct SearchRetrieval {
     /// The instant it was made for.
     pub as_at: String,
     /// The filters applied.
-    pub filters: Filter,
+    pub filters: FilterView,
     /// How many items match.
     pub total: usize,
     /// The items that match.
@@ -365,7 +407,7 @@ pub fn search_retrieval(
     Ok(SearchRetrieval {
         schema_version: RETRIEVAL_SCHEMA,
         as_at: rfc3339(now),
-        filters: filter.clone(),
+        filters: FilterView::from(filter),
         total: views.len(),
         items: views,
         access_decisions: decisions,
