@@ -175,6 +175,23 @@ pub struct FileEntry {
     pub bytes: u64,
     /// `sha256:` digest.
     pub sha256: String,
+    /// What it is, for registering it in the record store (not in the summary).
+    #[serde(skip)]
+    pub origin: Option<FileOrigin>,
+}
+
+/// What a written file is: a report artifact (its kind, format, report id
+/// and classification) or a package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileOrigin {
+    /// Report kind, or package type.
+    pub kind: String,
+    /// Format name, or `package`.
+    pub format: String,
+    /// The report's id (absent for packages).
+    pub report_id: Option<String>,
+    /// The report's handling classification.
+    pub classification: String,
 }
 
 /// How a tenant ended.
@@ -202,6 +219,10 @@ pub struct TenantResult {
     pub error: Option<String>,
     /// Files written, in name order.
     pub files: Vec<FileEntry>,
+    /// The snapshot's tenant reference and `as_of` (Unix seconds), when it
+    /// was read (not in the summary).
+    #[serde(skip)]
+    pub snapshot: Option<(String, i64)>,
 }
 
 /// The whole run.

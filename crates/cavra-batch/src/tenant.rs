@@ -8,7 +8,10 @@ use cavra_model::{build_report, LoadOptions, Posture, ReportKind, Snapshot, Snap
 use cavra_render::{render_gated, Format, Gated, RenderError};
 use sha2::{Digest, Sha256};
 
-use crate::{BatchOptions, FileEntry, Tenant, TenantResult, TenantStatus};
+use crate::{BatchOptions, FileEntry, FileOrigin, Tenant, TenantResult, TenantStatus};
+
+/// A file built for a tenant: its name, bytes and what it is.
+type Built = (String, Vec<u8>, Option<FileOrigin>);
 
 /// A tenant's failure: its class and message.
 struct Failure(&'static str, String);
@@ -43,7 +46,7 @@ fn io(what: &Path, e: std::io::Error) -> Failure {
 }
 
 /// The files of one tenant, in memory until written.
-fn build(t: &Tenant, options: &BatchOptions) -> Result<Vec<(String, Vec<u8>)>, Failure> {
+fn build(t: &Tenant, options: &BatchOptions) -> Result<(Vec<Built>, (String, i64)), Failure> {
     let load = LoadOptions {
         gate: if options.redact {
             cavra_model::gate::GateMode::Redact
@@ -63,6 +66,12 @@ fn build(t: &Tenant, options: &BatchOptions) -> Result<Vec<(String, Vec<u8>)>, F
     for kind in kinds {
         let report = build_report(kind, &snapshot, &posture, &options.report);
         let gated = Gated::check(&report)?;
+        let origin = |format: &str| FileOrigin {
+            kind: kind.as_str().to_string(),
+            format: format.to_string(),
+            report_id: Some(report.meta.report_id.clone()),
+            classification: report.meta.classification.as_str().to_string(),
+        };
         for format in &formats {
             let artifact = render_gated(gated, *format)?;
             if format.is_signed() {
@@ -76,9 +85,9 @@ fn build(t: &Tenant, options: &BatchOptions) -> Result<Vec<(String, Vec<u8>)>, F
                     artifact.bytes.as_slice(),
                 )
                 .map_err(|e| Failure("render", e.to_string()))?;
-                files.push((format!("{}.minisig", artifact.name), sig.into_bytes()));
+                files.push((format!("{}.minisig", artifact.name), sig.into_bytes(), None));
             }
-            files.push((artifact.name, artifact.bytes));
+            files.push((artifact.name, artifact.bytes, Some(origin(format.name()))));
         }
     }
     for ptype in &options.packages {
@@ -86,26 +95,33 @@ fn build(t: &Tenant, options: &BatchOptions) -> Result<Vec<(String, Vec<u8>)>, F
         let package_options = cavra_package::PackageOptions { report: options.report.clone(), ..Default::default() };
         let p = cavra_package::build_package(*ptype, &snapshot, &posture, &package_options, key)
             .map_err(|e| Failure("render", e.to_string()))?;
-        files.push((p.file_name, p.bytes));
+        let origin = FileOrigin {
+            kind: ptype.as_str().to_string(),
+            format: "package".into(),
+            report_id: None,
+            classification: String::new(),
+        };
+        files.push((p.file_name, p.bytes, Some(origin)));
     }
     files.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(files)
+    Ok((files, (snapshot.tenant.tenant_ref.clone(), snapshot.as_of.unix_seconds())))
 }
 
 /// Writes the files into a staging folder beside `out/<id>` and moves it
 /// into place (replacing an earlier run's folder).
-fn write(t: &Tenant, out: &Path, files: &[(String, Vec<u8>)]) -> Result<Vec<FileEntry>, Failure> {
+fn write(t: &Tenant, out: &Path, files: &[Built]) -> Result<Vec<FileEntry>, Failure> {
     std::fs::create_dir_all(out).map_err(|e| io(out, e))?;
     let staging =
         tempfile::Builder::new().prefix(&format!(".{}.staging-", t.id)).tempdir_in(out).map_err(|e| io(out, e))?;
     let mut entries = Vec::with_capacity(files.len());
-    for (name, bytes) in files {
+    for (name, bytes, origin) in files {
         let path = staging.path().join(name);
         std::fs::File::create(&path).and_then(|mut f| f.write_all(bytes)).map_err(|e| io(&path, e))?;
         entries.push(FileEntry {
             name: name.clone(),
             bytes: bytes.len() as u64,
             sha256: format!("sha256:{:x}", Sha256::digest(bytes)),
+            origin: origin.clone(),
         });
     }
     let dest = out.join(&t.id);
@@ -118,16 +134,22 @@ fn write(t: &Tenant, out: &Path, files: &[(String, Vec<u8>)]) -> Result<Vec<File
 
 /// Renders one tenant; a failure is an outcome, never a panic or an abort.
 pub(crate) fn render_tenant(t: &Tenant, out: &Path, options: &BatchOptions) -> TenantResult {
-    match build(t, options).and_then(|files| write(t, out, &files)) {
-        Ok(files) => {
-            TenantResult { tenant: t.id.clone(), status: TenantStatus::Succeeded, failure: None, error: None, files }
-        }
+    match build(t, options).and_then(|(files, snapshot)| Ok((write(t, out, &files)?, snapshot))) {
+        Ok((files, snapshot)) => TenantResult {
+            tenant: t.id.clone(),
+            status: TenantStatus::Succeeded,
+            failure: None,
+            error: None,
+            files,
+            snapshot: Some(snapshot),
+        },
         Err(Failure(class, message)) => TenantResult {
             tenant: t.id.clone(),
             status: TenantStatus::Failed,
             failure: Some(class),
             error: Some(message),
             files: Vec::new(),
+            snapshot: None,
         },
     }
 }

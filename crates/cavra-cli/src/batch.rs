@@ -45,6 +45,15 @@ pub struct BatchArgs {
     /// Where to write the JSON summary (default: OUT/batch-summary.json).
     #[arg(long, value_name = "FILE")]
     summary: Option<PathBuf>,
+    /// Register every tenant's files in the record store.
+    #[command(flatten)]
+    store: crate::records::StoreLocation,
+    /// The setup file whose retention classes (and `[store]`) apply to what is stored.
+    #[arg(long, value_name = "cavra.toml")]
+    config: Option<PathBuf>,
+    /// Classification the stored packages get: public, internal or confidential.
+    #[arg(long, default_value = "confidential")]
+    store_classification: String,
 }
 
 fn parse_shard(text: &str) -> Result<Shard, String> {
@@ -96,7 +105,19 @@ pub fn batch(args: &BatchArgs) -> Result<()> {
         jobs: args.jobs.map_or(0, usize::from),
         shard: args.shard,
     };
+    let public_key = options.signing.as_ref().map(|k| k.public_key_file());
     let summary = run(&tenants, &args.out, &options, &reporter(tenants.len()));
+    if args.store.url.is_some() {
+        let stored = crate::records::register_batch(
+            &args.store,
+            args.config.as_deref(),
+            &args.out,
+            &summary.results,
+            public_key.as_deref(),
+            &args.store_classification,
+        )?;
+        crate::say!("stored {stored} item(s)");
+    }
     let path = args.summary.clone().unwrap_or_else(|| args.out.join("batch-summary.json"));
     std::fs::create_dir_all(&args.out).with_context(|| format!("{}: cannot create", args.out.display()))?;
     std::fs::write(&path, summary.to_json()).with_context(|| format!("{}: cannot write", path.display()))?;

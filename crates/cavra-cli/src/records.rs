@@ -646,3 +646,53 @@ pub fn register_packages(
     }
     Ok(())
 }
+
+/// Registers what a batch run wrote for each tenant that succeeded:
+/// report artifacts with their kind, format, report id and classification,
+/// packages verified against the signing key. Returns how many items were
+/// registered or found.
+pub fn register_batch(
+    location: &StoreLocation,
+    config: Option<&Path>,
+    out: &Path,
+    results: &[cavra_batch::TenantResult],
+    public_key_file: Option<&str>,
+    package_classification: &str,
+) -> Result<usize> {
+    let config = config.map(Config::load).transpose()?.unwrap_or_default();
+    let mut store = location.open(Some(&config))?;
+    let now = crate::deliver::now().0;
+    let policy = config.retention_policy();
+    let mut count = 0;
+    for r in results {
+        let Some((tenant_ref, as_of)) = &r.snapshot else { continue };
+        for f in &r.files {
+            let Some(origin) = &f.origin else { continue };
+            let path = out.join(&r.tenant).join(&f.name);
+            if origin.format == "package" {
+                let key = public_key_file.context("packages are registered against their signing key")?;
+                count +=
+                    governed::register_package(&mut store, &config, &path, key, package_classification, now)?.len();
+                continue;
+            }
+            let new = NewItem {
+                tenant_ref: tenant_ref.clone(),
+                kind: origin.kind.clone(),
+                format: origin.format.clone(),
+                name: f.name.clone(),
+                report_id: origin.report_id.clone(),
+                package: None,
+                classification: origin.classification.clone(),
+                retention_class: config.report_class(&origin.kind),
+                created_at: *as_of,
+            };
+            let file = std::fs::File::open(&path).with_context(|| path.display().to_string())?;
+            let (item, _) = store.register(&new, std::io::BufReader::new(file), &policy, now)?;
+            if item.sha256 != f.sha256 {
+                bail!("{}: changed after the batch wrote it", path.display());
+            }
+            count += 1;
+        }
+    }
+    Ok(count)
+}

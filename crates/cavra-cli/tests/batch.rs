@@ -114,3 +114,45 @@ fn shards_cover_every_tenant_exactly_once() {
     assert_eq!(unique, ids, "every tenant in one shard");
     assert_eq!(run(&["batch", "--input-dir", ".", "--out", "/tmp/x", "--shard", "3/2"]).status.code(), Some(2));
 }
+
+#[test]
+fn a_batch_registers_every_tenant_s_files_and_packages_in_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    let sample: serde_json::Value =
+        serde_json::from_str(include_str!("../../../examples/sample_snapshot.json")).unwrap();
+    for i in 0..3 {
+        let mut v = sample.clone();
+        v["tenant"]["ref"] = serde_json::json!(format!("tenant:t{i}"));
+        std::fs::write(input.join(format!("t{i}.json")), v.to_string()).unwrap();
+    }
+    let (sk, _, _) = common::keypair(dir.path(), "signer");
+    let url = format!("sqlite:{}", dir.path().join("rec/store.db").display());
+    assert!(run(&["store", "migrate", "--store", &url]).status.success());
+    let out = dir.path().join("out");
+    let key = format!("file:{}", sk.display());
+    let r = batch(&input, &out, &["--package", "siem_export_bundle", "--signing-key", &key, "--store", &url]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let found =
+        run(&["store", "search", "--store", &url, "--config", "/dev/null", "--output", "json", "--limit", "1000"]);
+    let page: serde_json::Value = serde_json::from_slice(&found.stdout).unwrap();
+    let items = page["items"].as_array().unwrap();
+    // 3 tenants × (2 kinds × 3 formats + a package and the files inside it)
+    let per_tenant = |t: &str| items.iter().filter(|i| i["tenant_ref"] == t).count();
+    assert!(per_tenant("tenant:t0") > 7, "{}", per_tenant("tenant:t0"));
+    assert_eq!(per_tenant("tenant:t0"), per_tenant("tenant:t2"));
+    let reports: Vec<&serde_json::Value> = items.iter().filter(|i| i["package"].is_null()).collect();
+    assert_eq!(reports.len(), 3 * 2 * 3);
+    assert!(reports.iter().all(|i| i["report_id"].is_string() && i["classification"] == "internal"));
+    // a second run registers no report twice; only the re-signed packages are new bytes
+    let again = batch(&input, &out, &["--package", "siem_export_bundle", "--signing-key", &key, "--store", &url]);
+    assert!(again.status.success());
+    let found =
+        run(&["store", "search", "--store", &url, "--config", "/dev/null", "--output", "json", "--limit", "1000"]);
+    let page2: serde_json::Value = serde_json::from_slice(&found.stdout).unwrap();
+    let packages =
+        |p: &serde_json::Value| p["items"].as_array().unwrap().iter().filter(|i| i["format"] == "package").count();
+    assert_eq!(packages(&page2), packages(&page) + 3, "a package's signature is fresh on every build");
+    assert_eq!(page2["total"].as_u64().unwrap(), page["total"].as_u64().unwrap() + 3);
+}
