@@ -224,3 +224,27 @@ fn governed_records_on_postgres() {
     let dir = tempfile::tempdir().unwrap();
     scenario(&format!("{root}/{db}"), &dir.path().join("blobs"));
 }
+
+#[test]
+fn an_outbox_file_written_before_migrations_were_recorded_is_adopted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("outbox.db");
+    {
+        // The embedded outbox as earlier releases created it: tables, no cavra_schema.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(cavra_deliver::schema::OUTBOX_MIGRATIONS[0].sqlite).unwrap();
+        conn.execute(
+            "INSERT INTO jobs (id, message_id, recipient, subject, attachment, digest, role, state, next_attempt) \
+             VALUES ('job-1', 'm', 'a@northwind.example', 's', 'p.zip', 'sha256:00', 'cso', 'queued', 0)",
+            [],
+        )
+        .unwrap();
+    }
+    let url = format!("sqlite:{}", path.display());
+    assert!(cavra_deliver::outbox::Outbox::connect(&url).is_err(), "a worker refuses an unrecorded schema");
+    let store = cavra_deliver::outbox::Outbox::open(&path).unwrap();
+    use cavra_deliver::outbox::OutboxStore;
+    assert_eq!(store.jobs().unwrap().len(), 1, "the jobs are kept");
+    drop(store);
+    assert!(cavra_deliver::outbox::Outbox::connect(&url).is_ok(), "and the schema is now recorded");
+}

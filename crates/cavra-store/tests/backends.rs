@@ -249,3 +249,36 @@ fn a_store_newer_than_this_release_is_refused() {
     assert!(matches!(Store::open(&f.url, f.dir.path()), Err(StoreError::SchemaAhead { found: 2, .. })));
     assert!(Store::migrate(&f.url, &[]).is_err());
 }
+
+mod properties {
+    use cavra_store::db::Location;
+    use cavra_store::query::Cursor;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn cursor_parsing_never_panics_and_round_trips(text in "\\PC{0,80}", t in any::<i64>(), id in "[0-9a-f]{24}") {
+            let _ = text.parse::<Cursor>();
+            let c = Cursor { created_at: t, id: format!("itm-{id}") };
+            prop_assert_eq!(c.to_string().parse::<Cursor>().unwrap(), c);
+        }
+
+        #[test]
+        fn store_urls_never_panic_and_never_echo(text in "\\PC{0,120}") {
+            if let Err(e) = Location::parse(&text) {
+                let shown = e.to_string();
+                prop_assert!(text.len() < 8 || !shown.contains(&text), "{shown}");
+            }
+        }
+
+        #[test]
+        fn blob_names_are_only_digests(text in "\\PC{0,100}") {
+            let dir = tempfile::tempdir().unwrap();
+            let blobs = cavra_store::blobs::Blobs::at(dir.path());
+            if let Ok(p) = blobs.path(&text) {
+                prop_assert!(p.starts_with(dir.path().join("sha256")));
+                prop_assert!(!text.contains(['/', '.']) || text.starts_with("sha256:"));
+            }
+        }
+    }
+}
