@@ -202,17 +202,9 @@ fn records_through_the_binary_on_sqlite() {
 
 #[test]
 fn records_through_the_binary_on_postgres() {
-    let Ok(admin) = std::env::var("CAVRA_TEST_POSTGRES") else {
-        assert!(std::env::var_os("CI").is_none(), "CAVRA_TEST_POSTGRES is required in CI; .ci/run starts a server");
-        eprintln!("skipping: CAVRA_TEST_POSTGRES is not set");
-        return;
-    };
-    let db = format!("cavra_cli_store_{}", std::process::id());
-    let mut client = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
-    client.batch_execute(&format!("DROP DATABASE IF EXISTS {db}")).unwrap();
-    client.batch_execute(&format!("CREATE DATABASE {db}")).unwrap();
-    let root = admin.rsplit_once('/').map_or(admin.as_str(), |(r, _)| r);
-    lifecycle_through_the_binary(&Setup::new(Some(format!("{root}/{db}"))));
+    if let Some(url) = postgres_database("store") {
+        lifecycle_through_the_binary(&Setup::new(Some(url)));
+    }
 }
 
 #[test]

@@ -16,31 +16,6 @@ use common::*;
 const JOBS: usize = 500;
 const WORKERS: usize = 4;
 
-fn admin_url() -> Option<String> {
-    match std::env::var("CAVRA_TEST_POSTGRES") {
-        Ok(url) => Some(url),
-        Err(_) => {
-            assert!(std::env::var_os("CI").is_none(), "CAVRA_TEST_POSTGRES is required in CI; .ci/run starts a server");
-            eprintln!("skipping: CAVRA_TEST_POSTGRES is not set");
-            None
-        }
-    }
-}
-
-/// Creates a fresh database named `name` and returns its URL.
-fn fresh_database(admin: &str, name: &str) -> String {
-    let db = format!("cavra_cli_{name}_{}", std::process::id());
-    let mut client = postgres::Client::connect(admin, postgres::NoTls).expect("connecting to CAVRA_TEST_POSTGRES");
-    client.batch_execute(&format!("DROP DATABASE IF EXISTS {db}")).unwrap();
-    client.batch_execute(&format!("CREATE DATABASE {db}")).unwrap();
-    let (base, query) = admin.split_once('?').map_or((admin, None), |(b, q)| (b, Some(q)));
-    let root = base.rsplit_once('/').map_or(base, |(r, _)| r);
-    match query {
-        Some(q) => format!("{root}/{db}?{q}"),
-        None => format!("{root}/{db}"),
-    }
-}
-
 /// A setup file for the sink at `port`, the outbox migrated and the file
 /// accepted, and 500 jobs queued: returns the `--config/--outbox` flags.
 fn queued_outbox(dir: &Path, port: u16, url: &str) -> Vec<String> {
@@ -108,8 +83,7 @@ fn sink(dir: &Path, faults: &str) -> (Child, u16, std::path::PathBuf) {
 
 #[test]
 fn four_workers_share_a_postgres_outbox_and_send_every_job_exactly_once() {
-    let Some(admin) = admin_url() else { return };
-    let url = fresh_database(&admin, "exactly_once");
+    let Some(url) = postgres_database("exactly_once") else { return };
     let dir = tempfile::tempdir().unwrap();
     let (mut server, port, inbox) = sink(dir.path(), "slowdata:0.005");
     let common = queued_outbox(dir.path(), port, &url);
@@ -138,8 +112,7 @@ fn four_workers_share_a_postgres_outbox_and_send_every_job_exactly_once() {
 
 #[test]
 fn a_worker_killed_mid_batch_loses_nothing() {
-    let Some(admin) = admin_url() else { return };
-    let url = fresh_database(&admin, "killed_worker");
+    let Some(url) = postgres_database("killed_worker") else { return };
     let dir = tempfile::tempdir().unwrap();
     let (mut server, port, inbox) = sink(dir.path(), "slowdata:0.02");
     let common = queued_outbox(dir.path(), port, &url);

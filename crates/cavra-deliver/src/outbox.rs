@@ -359,20 +359,7 @@ impl Outbox {
         &self,
         f: impl FnOnce(&mut dyn Db) -> Result<T, OutboxError>,
     ) -> Result<T, OutboxError> {
-        let mut db = self.db.borrow_mut();
-        let db = db.as_mut();
-        db.begin()?;
-        match f(db) {
-            Ok(v) => {
-                db.commit()?;
-                Ok(v)
-            }
-            Err(e) => {
-                // The first error is the one worth reporting.
-                let _ = db.rollback();
-                Err(e)
-            }
-        }
+        cavra_store::db::transaction(self.db.borrow_mut().as_mut(), f)
     }
 }
 
@@ -398,6 +385,19 @@ fn insert_request(db: &mut dyn Db, jobs: &[Job], r: &SignedStatement) -> Result<
     Ok(())
 }
 
+/// A job's changing columns, in [`COLUMNS`] order (`state` to `possible_duplicate`).
+fn progress(j: &Job) -> [Value; 7] {
+    [
+        j.state.as_str().into(),
+        i64::from(j.attempts).into(),
+        Value::int_opt(j.first_attempt),
+        j.next_attempt.into(),
+        Value::int_opt(j.lease_until),
+        Value::text_opt(j.last_error.as_deref()),
+        i64::from(j.possible_duplicate).into(),
+    ]
+}
+
 /// Inserts a job unless its id exists; returns rows added.
 fn insert_job(db: &mut dyn Db, j: &Job) -> Result<usize, OutboxError> {
     let n = db.exec(
@@ -412,15 +412,11 @@ fn insert_job(db: &mut dyn Db, j: &Job) -> Result<usize, OutboxError> {
             (&j.attachment).into(),
             (&j.digest).into(),
             (&j.role).into(),
-            j.state.as_str().into(),
-            i64::from(j.attempts).into(),
-            Value::int_opt(j.first_attempt),
-            j.next_attempt.into(),
-            Value::int_opt(j.lease_until),
-            Value::text_opt(j.last_error.as_deref()),
-            i64::from(j.possible_duplicate).into(),
-            Value::text_opt(j.approval.as_deref()),
-        ],
+        ]
+        .into_iter()
+        .chain(progress(j))
+        .chain([Value::text_opt(j.approval.as_deref())])
+        .collect::<Vec<_>>(),
     )?;
     Ok(usize::try_from(n).unwrap_or(0))
 }
@@ -539,16 +535,7 @@ impl OutboxStore for Outbox {
             db.exec(
                 "UPDATE jobs SET state = ?2, attempts = ?3, first_attempt = ?4, next_attempt = ?5, lease_until = ?6,
                    last_error = ?7, possible_duplicate = ?8 WHERE id = ?1",
-                &[
-                    (&j.id).into(),
-                    j.state.as_str().into(),
-                    i64::from(j.attempts).into(),
-                    Value::int_opt(j.first_attempt),
-                    j.next_attempt.into(),
-                    Value::int_opt(j.lease_until),
-                    Value::text_opt(j.last_error.as_deref()),
-                    i64::from(j.possible_duplicate).into(),
-                ],
+                &[(&j.id).into()].into_iter().chain(progress(j)).collect::<Vec<_>>(),
             )?;
             Ok(())
         })

@@ -157,7 +157,10 @@ pub trait Db: Send {
 ///
 /// # Errors
 /// `f`'s error, or the database's.
-pub fn transaction<T>(db: &mut dyn Db, f: impl FnOnce(&mut dyn Db) -> Result<T, StoreError>) -> Result<T, StoreError> {
+pub fn transaction<T, E: From<StoreError>>(
+    db: &mut dyn Db,
+    f: impl FnOnce(&mut dyn Db) -> Result<T, E>,
+) -> Result<T, E> {
     db.begin()?;
     match f(db) {
         Ok(v) => {

@@ -133,3 +133,24 @@ pub fn deliver_send(common: &[String], package: &Path, to: &str, who: &str) -> O
     args.extend(["--package", package.to_str().unwrap(), "--to", to, "--as", who].map(String::from));
     bin().args(&args).output().unwrap()
 }
+
+/// A fresh PostgreSQL database named after `name` on the server
+/// `CAVRA_TEST_POSTGRES` points to (a URL whose user may create
+/// databases), as a URL; `None` outside CI when it is not set, a failure in CI.
+pub fn postgres_database(name: &str) -> Option<String> {
+    let Ok(admin) = std::env::var("CAVRA_TEST_POSTGRES") else {
+        assert!(std::env::var_os("CI").is_none(), "CAVRA_TEST_POSTGRES is required in CI; .ci/run starts a server");
+        eprintln!("skipping: CAVRA_TEST_POSTGRES is not set");
+        return None;
+    };
+    let db = format!("cavra_cli_{name}_{}", std::process::id());
+    let mut client = postgres::Client::connect(&admin, postgres::NoTls).expect("connecting to CAVRA_TEST_POSTGRES");
+    client.batch_execute(&format!("DROP DATABASE IF EXISTS {db}")).unwrap();
+    client.batch_execute(&format!("CREATE DATABASE {db}")).unwrap();
+    let (base, query) = admin.split_once('?').map_or((admin.as_str(), None), |(b, q)| (b, Some(q)));
+    let root = base.rsplit_once('/').map_or(base, |(r, _)| r);
+    Some(match query {
+        Some(q) => format!("{root}/{db}?{q}"),
+        None => format!("{root}/{db}"),
+    })
+}
