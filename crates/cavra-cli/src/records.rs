@@ -339,8 +339,7 @@ fn register(args: &RegisterArgs) -> Result<()> {
                     classification: args.classification.clone(),
                     created_at: seconds(args.as_of.as_deref().unwrap_or_default(), "--as-of")?,
                 };
-                let f = std::fs::File::open(file).with_context(|| file.display().to_string())?;
-                vec![store.register(&new, std::io::BufReader::new(f), &config.retention_policy(), now.0)?]
+                vec![governed::register_artifact(&mut store, &config, file, &new, now.0)?]
             }
         };
         items.extend(registered);

@@ -145,6 +145,19 @@ fn lifecycle_through_the_binary(s: &Setup) {
         ])
         .contains("already there"));
 
+    // what the gate refuses, or what is not a report artifact, is not registered
+    let leaky = s.dir.path().join("leaky.csv");
+    std::fs::write(&leaky, "owner\njane.doe@northwind.example\n").unwrap();
+    let leaky_s = leaky.display().to_string();
+    let common = ["--tenant", "tenant:northwind-prod", "--format", "csv", "--as-of", "2020-01-01T00:00:00Z"];
+    let mut args = vec!["store", "register", &leaky_s, "--kind", "agent-risk-register"];
+    args.extend(common);
+    let refused = s.cmd(&args);
+    assert_eq!(refused.status.code(), Some(4), "{}", String::from_utf8_lossy(&refused.stderr));
+    let mut args = vec!["store", "register", &csv_s, "--kind", "secret-dossier"];
+    args.extend(common);
+    assert_eq!(s.cmd(&args).status.code(), Some(4));
+
     // retrieval: served and watermarked for the auditor; refused for a confidential item
     let copy = s.dir.path().join("copy.pdf");
     let copy_s = copy.display().to_string();

@@ -476,3 +476,46 @@ pub fn register_package(
     }
     Ok(out)
 }
+
+/// Largest single artifact `store register` reads (it is gated whole).
+pub const ARTIFACT_LIMIT: u64 = 512 << 20;
+
+/// Registers one artifact file that the report center did not just write
+/// (`store register` without `--pubkey`): its kind must be a report kind,
+/// its format one the report center writes, its tenant reference plain
+/// text the safety gate accepts, and its bytes — read whole, at most
+/// [`ARTIFACT_LIMIT`] — must pass the output gate of
+/// their format, as a rendered artifact's do. The store records nothing the
+/// gate refuses.
+///
+/// # Errors
+/// A refused kind, format, tenant or content; I/O and storage.
+pub fn register_artifact(
+    store: &mut Store,
+    config: &Config,
+    path: &std::path::Path,
+    new: &cavra_store::NewItem,
+    now: i64,
+) -> Result<(Item, bool), RecordsError> {
+    new.kind.parse::<cavra_model::ReportKind>().map_err(refused)?;
+    let format: cavra_render::Format = new.format.parse().map_err(refused)?;
+    if new.format != format.name() {
+        return Err(refused(format!("give the format as `{}`", format.name())));
+    }
+    gate_free_text(&new.tenant_ref).map_err(|why| refused(format!("the tenant reference {why}")))?;
+    if new.tenant_ref.is_empty() || new.tenant_ref.chars().any(char::is_whitespace) {
+        return Err(refused("a tenant reference is one word, like tenant:northwind-prod"));
+    }
+    if !crate::config::CLASSIFICATIONS.contains(&new.classification.as_str()) {
+        return Err(refused(format!(
+            "`{}` is not one of {}",
+            new.classification,
+            crate::config::CLASSIFICATIONS.join(", ")
+        )));
+    }
+    let shown = path.display().to_string();
+    let bytes =
+        cavra_model::limits::read_bounded(path, ARTIFACT_LIMIT).map_err(|e| refused(format!("{shown}: {e}")))?;
+    cavra_render::gate_bytes(&new.name, format, &bytes).map_err(|e| refused(format!("{shown}: {e}")))?;
+    Ok(store.register(new, bytes.as_slice(), &config.retention_policy(), now)?)
+}
