@@ -123,7 +123,7 @@ pub enum StoreCommand {
         after: Option<String>,
         /// `table` for people, `json` for machines.
         #[arg(long, default_value = "table", value_parser = ["table", "json"])]
-        output: String,
+        format: String,
     },
     /// Retrieve an item as a principal: its role must cover the item's classification;
     /// PDF, Word and HTML copies are watermarked; served or refused, it is recorded.
@@ -264,11 +264,11 @@ pub fn store(cmd: &StoreCommand) -> Result<()> {
             Ok(())
         }
         StoreCommand::Register(args) => register(args),
-        StoreCommand::Search { common, filter, limit, after, output } => {
+        StoreCommand::Search { common, filter, limit, after, format } => {
             let (_, mut store, _) = common.load()?;
             let after = after.as_deref().map(str::parse::<Cursor>).transpose().map_err(anyhow::Error::msg)?;
             let page = store.search(&filter.filter()?, &Page { limit: *limit, after })?;
-            if output == "json" {
+            if format == "json" {
                 crate::say!("{}", serde_json::to_string_pretty(&page)?);
                 return Ok(());
             }
@@ -412,7 +412,7 @@ pub enum RetentionCommand {
         at: Option<String>,
         /// `table` for people, `json` for machines.
         #[arg(long, default_value = "table", value_parser = ["table", "json"])]
-        output: String,
+        format: String,
     },
     /// Delete the bytes of expired, unheld items (approved where their class requires it), leaving tombstones.
     Apply {
@@ -484,10 +484,10 @@ fn at_or_now(at: Option<&str>) -> Result<i64> {
 pub fn retention(cmd: &RetentionCommand) -> Result<()> {
     let now = crate::deliver::now();
     match cmd {
-        RetentionCommand::Plan { common, at, output } => {
+        RetentionCommand::Plan { common, at, format } => {
             let (config, mut store, _) = common.load()?;
             let entries = governed::plan(&mut store, &config, at_or_now(at.as_deref())?)?;
-            if output == "json" {
+            if format == "json" {
                 crate::say!("{}", serde_json::to_string_pretty(&entries)?);
                 return Ok(());
             }

@@ -135,7 +135,7 @@ fn a_batch_registers_every_tenant_s_files_and_packages_in_the_store() {
     let r = batch(&input, &out, &["--package", "siem_export_bundle", "--signing-key", &key, "--store", &url]);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let found =
-        run(&["store", "search", "--store", &url, "--config", "/dev/null", "--output", "json", "--limit", "1000"]);
+        run(&["store", "search", "--store", &url, "--config", "/dev/null", "--format", "json", "--limit", "1000"]);
     let page: serde_json::Value = serde_json::from_slice(&found.stdout).unwrap();
     let items = page["items"].as_array().unwrap();
     // 3 tenants × (2 kinds × 3 formats + a package and the files inside it)
@@ -149,7 +149,7 @@ fn a_batch_registers_every_tenant_s_files_and_packages_in_the_store() {
     let again = batch(&input, &out, &["--package", "siem_export_bundle", "--signing-key", &key, "--store", &url]);
     assert!(again.status.success());
     let found =
-        run(&["store", "search", "--store", &url, "--config", "/dev/null", "--output", "json", "--limit", "1000"]);
+        run(&["store", "search", "--store", &url, "--config", "/dev/null", "--format", "json", "--limit", "1000"]);
     let page2: serde_json::Value = serde_json::from_slice(&found.stdout).unwrap();
     let packages =
         |p: &serde_json::Value| p["items"].as_array().unwrap().iter().filter(|i| i["format"] == "package").count();

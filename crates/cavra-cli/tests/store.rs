@@ -102,7 +102,7 @@ fn lifecycle_through_the_binary(s: &Setup) {
     let built = bin().args(&package).output().unwrap();
     assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
     let found: Value =
-        serde_json::from_str(&s.ok(&["store", "search", "--output", "json", "--limit", "1000"])).unwrap();
+        serde_json::from_str(&s.ok(&["store", "search", "--format", "json", "--limit", "1000"])).unwrap();
     let items = found["items"].as_array().unwrap();
     assert!(items.len() > 5, "the package and its files");
     assert!(items.iter().all(|i| i["package"] == items[0]["package"]));
