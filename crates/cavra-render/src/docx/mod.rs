@@ -244,7 +244,7 @@ fn build(report: &Report, o: &DocxOptions) -> Result<Docx, RenderError> {
             (Block::Chart(c), _) if chart::is_native(c) => {
                 native += 1;
                 let d = d
-                    .add_paragraph(Paragraph::new().add_run(text(&format!("Figure: {}", c.title)).bold()))
+                    .add_paragraph(caption(&c.title))
                     .add_paragraph(Paragraph::new().add_run(Run::new().add_text(chart::marker(native))));
                 chart_values(d, c, accent, upright)
             }
@@ -326,6 +326,11 @@ fn chart_values(d: Docx, c: &cavra_model::report::Chart, accent: &str, width: f6
 }
 
 /// Every block but a table and a native chart.
+/// A figure's caption, kept on the page of the figure it names.
+fn caption(title: &str) -> Paragraph {
+    Paragraph::new().keep_next(true).add_run(text(&format!("Figure: {title}")).bold())
+}
+
 fn block(mut d: Docx, b: &Block, accent: &str, width: f64) -> Docx {
     match b {
         Block::Heading { level: 1, .. } => d, // the cover carries the title
@@ -357,7 +362,7 @@ fn block(mut d: Docx, b: &Block, accent: &str, width: f64) -> Docx {
         Block::Chart(c) => {
             let legend: Vec<String> =
                 layout(c, crate::document::Medium::Word).legend.into_iter().map(|g| g.text).collect();
-            d.add_paragraph(Paragraph::new().add_run(text(&format!("Figure: {}", c.title)).bold()))
+            d.add_paragraph(caption(&c.title))
                 .add_table(heat_table(c, accent, width))
                 .add_paragraph(
                     Paragraph::new()
