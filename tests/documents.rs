@@ -508,7 +508,9 @@ fn page_sizes(pdf: &[u8]) -> Vec<(f32, f32)> {
 #[test]
 fn backend_options_choose_the_paper_and_whether_wide_tables_turn() {
     use cavra_reports::model::theme::Paper;
-    use cavra_reports::render::options::{DocxOptions, PdfOptions, RenderOptions, WideTables};
+    use cavra_reports::render::options::{
+        DocxOptions, HtmlOptions, PdfOptions, RenderOptions, WideTables, XlsxOptions,
+    };
     use cavra_reports::render::render_with;
     let snapshot = common::load_text(&common::sample_text(), &LoadOptions::default());
     let posture = Posture::compute(&snapshot);
@@ -522,6 +524,8 @@ fn backend_options_choose_the_paper_and_whether_wide_tables_turn() {
     let options = RenderOptions {
         pdf: PdfOptions { paper: Some(Paper::Letter), wide_tables: WideTables::Upright, table_rows: 5 },
         docx: DocxOptions { paper: Some(Paper::Letter), wide_tables: WideTables::Upright },
+        html: HtmlOptions { paper: Some(Paper::Letter) },
+        xlsx: XlsxOptions { paper: Some(Paper::Letter) },
     };
     let pdf = render_with(&report, Format::Pdf, &options).unwrap();
     let sizes = page_sizes(&pdf.bytes);
@@ -536,4 +540,20 @@ fn backend_options_choose_the_paper_and_whether_wide_tables_turn() {
     let plain = render(&report, Format::Docx).unwrap();
     let plain_xml = common::zip_parts(&plain.bytes).into_iter().find(|(n, _)| n == "word/document.xml").unwrap().1;
     assert!(String::from_utf8_lossy(&plain_xml).contains(r#"w:orient="landscape""#), "the default turns");
+
+    // HTML prints on the paper asked for; the sheets of a workbook too (Excel's paper code 1 is Letter)
+    let html = render_with(&report, Format::Html, &options).unwrap();
+    assert!(String::from_utf8_lossy(&html.bytes).contains("@page { size: letter;"));
+    assert!(String::from_utf8_lossy(&render(&report, Format::Html).unwrap().bytes).contains("@page { size: A4;"));
+    let xlsx = render_with(&report, Format::Xlsx, &options).unwrap();
+    let sheets: Vec<String> = common::zip_parts(&xlsx.bytes)
+        .into_iter()
+        .filter(|(n, _)| n.starts_with("xl/worksheets/sheet"))
+        .map(|(_, b)| String::from_utf8_lossy(&b).into_owned())
+        .collect();
+    assert!(!sheets.is_empty() && sheets.iter().all(|x| x.contains(r#"paperSize="1""#)), "Letter sheets");
+    let plain = render(&report, Format::Xlsx).unwrap();
+    assert!(common::zip_parts(&plain.bytes)
+        .iter()
+        .any(|(n, b)| n.starts_with("xl/worksheets/") && String::from_utf8_lossy(b).contains(r#"paperSize="9""#)));
 }

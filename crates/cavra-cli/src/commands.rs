@@ -5,7 +5,7 @@ use cavra_model::theme::Paper;
 use cavra_model::{
     build_report, LoadOptions, Posture, ReportKind, ReportOptions, Snapshot, SnapshotError, SnapshotErrorKind,
 };
-use cavra_render::options::{DocxOptions, PdfOptions, RenderOptions, WideTables};
+use cavra_render::options::{DocxOptions, HtmlOptions, PdfOptions, RenderOptions, WideTables, XlsxOptions};
 use cavra_render::signed::SigningKey;
 use cavra_render::{
     render_streamed, render_to_writer, write_gated_seekable_with, Format, Gated, RenderError, StreamedRows, Written,
@@ -274,6 +274,8 @@ fn page_options(paper: Option<Paper>, wide: Option<WideTables>) -> RenderOptions
     RenderOptions {
         pdf: PdfOptions { paper, wide_tables, ..PdfOptions::default() },
         docx: DocxOptions { paper, wide_tables },
+        html: HtmlOptions { paper },
+        xlsx: XlsxOptions { paper },
     }
 }
 

@@ -110,7 +110,7 @@ struct RenderArgs {
     /// Presentation setup file (TOML): organisation, colour, logo, legal footer, time zone, paper.
     #[arg(long, value_name = "FILE.toml")]
     theme: Option<PathBuf>,
-    /// Paper of the PDF and DOCX documents, over the setup file's: a4 or letter.
+    /// Paper of the PDF, DOCX, HTML (print) and XLSX (print) documents, over the setup file's: a4 or letter.
     #[arg(long, value_name = "PAPER")]
     paper: Option<cavra_model::theme::Paper>,
     /// Tables too wide for upright pages: `landscape` (turn their pages, the default) or `upright` (share the upright width).

@@ -227,8 +227,8 @@ impl Format {
             Format::Json => &json::JsonRenderer,
             Format::Jsonl => &jsonl::JsonlRenderer,
             Format::SignedJson => &signed::SignedJsonRenderer,
-            Format::Html => &html::HtmlRenderer,
-            Format::Xlsx => &xlsx::XlsxRenderer,
+            Format::Html => &html::HtmlRenderer::DEFAULT,
+            Format::Xlsx => &xlsx::XlsxRenderer::DEFAULT,
             Format::Docx => &docx::DocxRenderer::DEFAULT,
             Format::Pdf => &pdf::PdfRenderer::DEFAULT,
         }
@@ -240,7 +240,7 @@ pub(crate) type LineWriter = fn(&Report, Option<&mut StreamedRows<'_>>, &mut dyn
 
 /// A seekable-file writer (see [`Format::workbook_writer`]).
 pub(crate) type WorkbookWriter =
-    fn(&Report, Option<&mut StreamedRows<'_>>, &mut dyn SeekWrite) -> Result<(), RenderError>;
+    fn(&Report, Option<&mut StreamedRows<'_>>, &options::XlsxOptions, &mut dyn SeekWrite) -> Result<(), RenderError>;
 
 /// A writer that can also seek (a file, a cursor): what a workbook is
 /// written into.
@@ -557,13 +557,11 @@ pub fn render_gated_with(
     let bytes = match format {
         Format::Pdf => pdf::PdfRenderer { options: options.pdf }.render_bytes(report)?,
         Format::Docx => docx::DocxRenderer { options: options.docx }.render_bytes(report)?,
-        Format::Markdown
-        | Format::Csv
-        | Format::Json
-        | Format::Jsonl
-        | Format::SignedJson
-        | Format::Html
-        | Format::Xlsx => format.backend().render_bytes(report)?,
+        Format::Html => html::HtmlRenderer { options: options.html }.render_bytes(report)?,
+        Format::Xlsx => xlsx::XlsxRenderer { options: options.xlsx }.render_bytes(report)?,
+        Format::Markdown | Format::Csv | Format::Json | Format::Jsonl | Format::SignedJson => {
+            format.backend().render_bytes(report)?
+        }
     };
     let name = artifact_name(report, format);
     gate_bytes(&name, format, &bytes)?;

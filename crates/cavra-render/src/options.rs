@@ -1,4 +1,4 @@
-//! Options of the paged backends, each with a `Default` that is what
+//! Options of the document backends, each with a `Default` that is what
 //! [`crate::render`] uses. The paper defaults to the report's theme (which a
 //! setup file's `branding.paper` sets); an option set here overrides it for
 //! that backend only.
@@ -71,6 +71,30 @@ impl DocxOptions {
     pub const DEFAULT: DocxOptions = DocxOptions { paper: None, wide_tables: WideTables::Landscape };
 }
 
+/// HTML options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HtmlOptions {
+    /// The paper the page prints on (its print style sheet's `@page`); `None` for the theme's.
+    pub paper: Option<Paper>,
+}
+
+impl HtmlOptions {
+    /// Every option at its default (what [`crate::render`] uses).
+    pub const DEFAULT: HtmlOptions = HtmlOptions { paper: None };
+}
+
+/// XLSX options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct XlsxOptions {
+    /// The paper the sheets print on; `None` for the theme's.
+    pub paper: Option<Paper>,
+}
+
+impl XlsxOptions {
+    /// Every option at its default (what [`crate::render`] uses).
+    pub const DEFAULT: XlsxOptions = XlsxOptions { paper: None };
+}
+
 /// Every backend's options.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RenderOptions {
@@ -78,6 +102,10 @@ pub struct RenderOptions {
     pub pdf: PdfOptions,
     /// DOCX.
     pub docx: DocxOptions,
+    /// HTML.
+    pub html: HtmlOptions,
+    /// XLSX.
+    pub xlsx: XlsxOptions,
 }
 
 impl std::str::FromStr for WideTables {

@@ -143,7 +143,9 @@ pub fn write_gated_with(
         return Ok(Written { name: a.name, bytes: a.bytes.len() as u64, sha256: a.sha256 });
     }
     let mut w = GatedWriter::new(out);
-    let result = format.backend().render_to(report, &mut w);
+    let html = crate::html::HtmlRenderer { options: options.html };
+    let backend: &dyn crate::Renderer = if format == Format::Html { &html } else { format.backend() };
+    let result = backend.render_to(report, &mut w);
     finish_gated(w, result, crate::artifact_name(report, format), format)
 }
 
@@ -188,7 +190,7 @@ pub fn write_gated_seekable_with<W: Read + Write + Seek + Send>(
     let Some(write) = format.workbook_writer() else { return write_gated_with(gated, format, options, out) };
     let report = gated.report();
     let start = out.stream_position().map_err(|e| RenderError::write(format, e))?;
-    write(report, None, &mut *out)?;
+    write(report, None, &options.xlsx, &mut *out)?;
     gate_written_zip(&crate::artifact_name(report, format), format, out, start)
 }
 
@@ -325,7 +327,7 @@ pub fn render_streamed<W: Read + Write + Seek + Send>(
     let name = crate::artifact_name(report, format);
     if let Some(write) = format.workbook_writer() {
         let start = out.stream_position().map_err(|e| RenderError::write(format, e))?;
-        write(report, Some(&mut rows), &mut *out)?;
+        write(report, Some(&mut rows), &crate::options::XlsxOptions::DEFAULT, &mut *out)?;
         return gate_written_zip(&name, format, out, start);
     }
     let Some(write) = format.line_writer() else { return Err(RenderError::NotStreamable { format }) };

@@ -13,7 +13,14 @@ use serde::Serialize;
 use crate::chart::{layout, Layout};
 use crate::{Format, RenderError, Renderer};
 
-pub(crate) struct HtmlRenderer;
+pub(crate) struct HtmlRenderer {
+    pub(crate) options: crate::options::HtmlOptions,
+}
+
+impl HtmlRenderer {
+    /// The renderer with every option at its default.
+    pub(crate) const DEFAULT: HtmlRenderer = HtmlRenderer { options: crate::options::HtmlOptions::DEFAULT };
+}
 
 const TEMPLATE: &str = include_str!("../../../../templates/report.html.tera");
 
@@ -40,6 +47,8 @@ struct Page<'a> {
     /// The logo as a `data:image/png;base64,…` URI (no remote resource).
     logo: Option<String>,
     watermark: Option<String>,
+    /// The print style sheet's `@page` size (`A4` or `letter`).
+    paper: &'static str,
     blocks: Vec<View>,
 }
 
@@ -213,6 +222,10 @@ impl Renderer for HtmlRenderer {
             logo_box: crate::document::logo_box(crate::document::Medium::Screen),
             logo,
             watermark: report.theme.watermark.clone(),
+            paper: match self.options.paper.unwrap_or(report.theme.paper) {
+                cavra_model::theme::Paper::A4 => "A4",
+                cavra_model::theme::Paper::Letter => "letter",
+            },
             blocks: views(report)?,
         };
         let ctx = tera::Context::from_serialize(&page).map_err(|e| backend(e.to_string()))?;

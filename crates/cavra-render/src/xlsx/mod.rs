@@ -21,7 +21,14 @@ use rust_xlsxwriter::{
 use crate::stream::{for_each_row, row_count, StreamedRows};
 use crate::{RenderError, Renderer};
 
-pub(crate) struct XlsxRenderer;
+pub(crate) struct XlsxRenderer {
+    pub(crate) options: crate::options::XlsxOptions,
+}
+
+impl XlsxRenderer {
+    /// The renderer with every option at its default.
+    pub(crate) const DEFAULT: XlsxRenderer = XlsxRenderer { options: crate::options::XlsxOptions::DEFAULT };
+}
 
 /// Datasets with more rows than this are written in constant-memory mode.
 pub const CONSTANT_MEMORY_ROWS: usize = 10_000;
@@ -389,7 +396,11 @@ fn dataset(
 /// Deflate level of the workbook's parts (1 = fastest, 9 = smallest).
 const ZIP_LEVEL: u8 = 2;
 
-fn workbook(report: &Report, mut stream: Option<&mut StreamedRows<'_>>) -> Result<Workbook, RenderError> {
+fn workbook(
+    report: &Report,
+    mut stream: Option<&mut StreamedRows<'_>>,
+    options: &crate::options::XlsxOptions,
+) -> Result<Workbook, RenderError> {
     let f = Formats::new(report.theme.accent);
     let mut wb = Workbook::new();
     // A fast deflate level: a workbook of 200,000 rows is built in about
@@ -419,7 +430,7 @@ fn workbook(report: &Report, mut stream: Option<&mut StreamedRows<'_>>) -> Resul
     }
     for (i, ws) in wb.worksheets_mut().iter_mut().enumerate() {
         let columns = i.checked_sub(first_data).and_then(|d| report.datasets.get(d)).map(|d| d.columns.len());
-        print_setup(ws, report, columns);
+        print_setup(ws, report, options.paper.unwrap_or(report.theme.paper), columns);
     }
     Ok(wb)
 }
@@ -429,10 +440,10 @@ fn workbook(report: &Report, mut stream: Option<&mut StreamedRows<'_>>) -> Resul
 /// header and footer; a dataset's sheet (of `columns` columns) repeats its
 /// header row on every page and turns landscape when it is wider than
 /// [`crate::document::SHEET_UPRIGHT_COLUMNS`].
-fn print_setup(ws: &mut Worksheet, report: &Report, columns: Option<usize>) {
+fn print_setup(ws: &mut Worksheet, report: &Report, paper: cavra_model::theme::Paper, columns: Option<usize>) {
     let m = &report.meta;
     // Excel's paper codes: 9 is A4, 1 is US Letter.
-    ws.set_paper_size(match report.theme.paper {
+    ws.set_paper_size(match paper {
         cavra_model::theme::Paper::A4 => 9,
         cavra_model::theme::Paper::Letter => 1,
     });
@@ -457,10 +468,11 @@ fn print_setup(ws: &mut Worksheet, report: &Report, columns: Option<usize>) {
 pub(crate) fn write_to(
     report: &Report,
     stream: Option<&mut StreamedRows<'_>>,
+    options: &crate::options::XlsxOptions,
     out: &mut dyn crate::SeekWrite,
 ) -> Result<(), RenderError> {
     let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
-    workbook(report, stream)?.save_to_writer(&mut buffered).map_err(xlsx_error)?;
+    workbook(report, stream, options)?.save_to_writer(&mut buffered).map_err(xlsx_error)?;
     std::io::Write::flush(&mut buffered).map_err(|e| RenderError::write(crate::Format::Xlsx, e))
 }
 
@@ -471,6 +483,6 @@ impl Renderer for XlsxRenderer {
     }
 
     fn render_bytes(&self, report: &Report) -> Result<Vec<u8>, RenderError> {
-        workbook(report, None)?.save_to_buffer().map_err(xlsx_error)
+        workbook(report, None, &self.options)?.save_to_buffer().map_err(xlsx_error)
     }
 }
