@@ -458,6 +458,12 @@ fn word_and_excel_charts_print_with_their_categories_and_values() {
             };
             let pages = words(&printed);
             let shown: Vec<String> = pages.iter().flat_map(|p| p.words.iter().map(|w| w.text.clone())).collect();
+            // A line chart's dates run up a turned axis: the raw text order keeps each one whole, on its own line.
+            let raw = raw_lines(&printed);
+            let raw_outside = match format {
+                Format::Docx => Vec::new(),
+                _ => raw_lines(&dir.path().join("plain").join(printed.file_name().unwrap())),
+            };
             for b in &report.blocks {
                 let Block::Chart(c) = b else { continue };
                 if c.kind == ChartKind::HeatMap {
@@ -479,6 +485,26 @@ fn word_and_excel_charts_print_with_their_categories_and_values() {
                     );
                 }
                 want.extend(c.title.split_whitespace().map(str::to_string));
+                if c.kind == ChartKind::Line {
+                    let axis: Vec<&String> = match format {
+                        // In Word the labels follow the figure's caption.
+                        Format::Docx => {
+                            let caption = format!("Figure: {}", c.title);
+                            let start = raw.iter().position(|l| *l == caption).map_or(raw.len(), |i| i + 1);
+                            raw[start..].iter().take_while(|l| !l.starts_with("Figure: ")).collect()
+                        }
+                        _ => raw.iter().collect(),
+                    };
+                    for cat in &c.categories {
+                        let here = axis.iter().filter(|l| **l == cat).count();
+                        if here <= raw_outside.iter().filter(|l| *l == cat).count() {
+                            problems.push(format!(
+                                "{format} {}: line chart `{}` does not print its label `{cat}`",
+                                report.meta.kind, c.title
+                            ));
+                        }
+                    }
+                }
                 for w in want {
                     if count(&shown, &w) <= count(&outside, &w) {
                         problems
@@ -490,6 +516,13 @@ fn word_and_excel_charts_print_with_their_categories_and_values() {
     }
     assert!(checked >= 10, "only {checked} charts checked");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The lines of a PDF's text in content order (`pdftotext -raw`), trimmed.
+fn raw_lines(pdf: &Path) -> Vec<String> {
+    let out = Command::new("pdftotext").arg("-raw").arg(pdf).arg("-").output().unwrap();
+    assert!(out.status.success(), "{}: {}", pdf.display(), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).lines().map(|l| l.trim().to_string()).collect()
 }
 
 /// The (width, height) of each page of a PDF, in points.
