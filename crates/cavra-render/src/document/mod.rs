@@ -159,6 +159,62 @@ pub const PAGE_TYPE: TypeScale = TypeScale {
     figure: 15.0,
 };
 
+/// The geometry of a paged medium's building blocks, in points: KPI tiles,
+/// callouts, lists, headings and chart legends. The PDF backend draws with
+/// these; nothing of it is decided there.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PageBoxes {
+    /// Line advance as a multiple of the type size.
+    pub lead: f32,
+    /// KPI tiles in a row.
+    pub tiles_per_row: usize,
+    /// Space between tiles, across and down.
+    pub tile_gap: f32,
+    /// A tile's height with one label line.
+    pub tile_height: f32,
+    /// What a second label line adds to the tile (and moves down below it).
+    pub tile_label_line: f32,
+    /// Text inset from a tile's left edge (right: `2 × tile_inset - 4`).
+    pub tile_inset: f32,
+    /// Width of the accent bar at the left of tiles and callouts.
+    pub accent_bar: f32,
+    /// Baselines inside a tile, from its top: first label line, value, first note line.
+    pub tile_baselines: (f32, f32, f32),
+    /// Space after a row of tiles' block.
+    pub tiles_after: f32,
+    /// A callout's text inset, its line advance, its padding (top and bottom together) and its first baseline.
+    pub callout: (f32, f32, f32, f32),
+    /// Space after a callout.
+    pub callout_after: f32,
+    /// A list item's marker inset and text indent.
+    pub list_indent: (f32, f32),
+    /// Room a heading keeps for what follows it, beyond two of its lines.
+    pub heading_keep: f32,
+    /// Space under a heading's rule.
+    pub heading_after: f32,
+    /// Columns of a chart's legend, its row advance, its swatch size and the swatch-to-text gap.
+    pub legend: (usize, f32, f32, f32),
+}
+
+/// The paged media's building blocks.
+pub const PAGE_BOXES: PageBoxes = PageBoxes {
+    lead: 1.35,
+    tiles_per_row: 4,
+    tile_gap: 8.0,
+    tile_height: 62.0,
+    tile_label_line: 8.0,
+    tile_inset: 8.0,
+    accent_bar: 3.0,
+    tile_baselines: (12.0, 32.0, 44.0),
+    tiles_after: 4.0,
+    callout: (12.0, 12.0, 12.0, 16.0),
+    callout_after: 10.0,
+    list_indent: (4.0, 20.0),
+    heading_keep: 60.0,
+    heading_after: 8.0,
+    legend: (3, 14.0, 8.0, 12.0),
+};
+
 /// The size a chart's labels are drawn at on `medium`, in its unit.
 pub fn label_size(medium: Medium) -> f64 {
     match medium {

@@ -62,7 +62,7 @@ fn paragraph(c: &mut Canvas, f: &FontRef, text: &str, size: f32, indent: f32, co
 
 /// Wrapped lines of text in the current structure element.
 fn lines(c: &mut Canvas, f: &FontRef, text: &str, size: f32, indent: f32, colour: u32) {
-    let lead = size * 1.35;
+    let lead = size * B.lead;
     for line in wrap(f, &clean(text), size, c.content_width() - indent) {
         c.ensure(lead);
         c.y += lead;
@@ -74,7 +74,7 @@ fn lines(c: &mut Canvas, f: &FontRef, text: &str, size: f32, indent: f32, colour
 fn heading(c: &mut Canvas, f: &Fonts, text: &str, level: u8) {
     let size = if level <= 2 { T.heading } else { T.subheading };
     // Keep a heading with at least a few lines of what follows.
-    c.ensure(size * 2.0 + 60.0);
+    c.ensure(size * 2.0 + B.heading_keep);
     c.y += size * 0.9;
     c.y += size * 1.2;
     c.open(if level <= 2 { "H2" } else { "H3" });
@@ -91,46 +91,48 @@ fn heading(c: &mut Canvas, f: &Fonts, text: &str, level: u8) {
         let y = c.y + 2.0;
         c.line(&[(MARGIN, y), (MARGIN + c.content_width(), y)], 0.6, rgb(LINE));
     }
-    c.y += 8.0;
+    c.y += B.heading_after;
 }
 
 fn kpis(c: &mut Canvas, f: &Fonts, items: &[Kpi]) {
-    let per_row = 4usize;
-    let gap = 8.0;
+    let (per_row, gap, inset) = (B.tiles_per_row, B.tile_gap, B.tile_inset);
+    let (label_y, value_y, note_y) = B.tile_baselines;
     let w = (c.content_width() - gap * (per_row as f32 - 1.0)) / per_row as f32;
+    let text_w = w - (2.0 * inset - 4.0);
     // A label takes up to two lines (the last cut if longer still); a row of
     // tiles grows by a line when one of its labels needs two.
     let label_lines = |k: &Kpi| -> Vec<String> {
-        let mut lines = wrap(&f.regular, &clean(&k.label).to_uppercase(), T.small, w - 12.0);
+        let mut lines = wrap(&f.regular, &clean(&k.label).to_uppercase(), T.small, text_w);
         if lines.len() > 2 {
             lines.truncate(2);
-            lines[1] = fit(&f.regular, &format!("{}…", lines[1]), T.small, w - 12.0);
+            lines[1] = fit(&f.regular, &format!("{}…", lines[1]), T.small, text_w);
         }
         lines
     };
     for chunk in items.chunks(per_row) {
         let labels: Vec<Vec<String>> = chunk.iter().map(label_lines).collect();
-        let extra = if labels.iter().any(|l| l.len() > 1) { 8.0 } else { 0.0 };
-        let h = 62.0 + extra;
+        let extra = if labels.iter().any(|l| l.len() > 1) { B.tile_label_line } else { 0.0 };
+        let h = B.tile_height + extra;
         c.ensure(h + gap);
         for (i, (k, label)) in chunk.iter().zip(&labels).enumerate() {
             let x = MARGIN + i as f32 * (w + gap);
             c.open("P");
             c.rect(x, c.y, w, h, rgb(TILE));
-            c.rect(x, c.y, 3.0, h, rgb(c.accent));
+            c.rect(x, c.y, B.accent_bar, h, rgb(c.accent));
+            let step = B.tile_label_line;
             for (j, line) in label.iter().enumerate() {
-                c.text_at(&f.regular, line, T.small, x + 8.0, c.y + 12.0 + 8.0 * j as f32, rgb(MUTED));
+                c.text_at(&f.regular, line, T.small, x + inset, c.y + label_y + step * j as f32, rgb(MUTED));
             }
-            let value = fit(&f.bold, &clean(&k.value), T.figure, w - 12.0);
-            c.text_at(&f.bold, &value, T.figure, x + 8.0, c.y + 32.0 + extra, rgb(INK));
-            for (j, line) in wrap(&f.regular, &clean(&k.note), T.small, w - 12.0).iter().take(2).enumerate() {
-                c.text_at(&f.regular, line, T.small, x + 8.0, c.y + 44.0 + extra + 8.0 * j as f32, rgb(MUTED));
+            let value = fit(&f.bold, &clean(&k.value), T.figure, text_w);
+            c.text_at(&f.bold, &value, T.figure, x + inset, c.y + value_y + extra, rgb(INK));
+            for (j, line) in wrap(&f.regular, &clean(&k.note), T.small, text_w).iter().take(2).enumerate() {
+                c.text_at(&f.regular, line, T.small, x + inset, c.y + note_y + extra + step * j as f32, rgb(MUTED));
             }
             c.close();
         }
         c.y += h + gap;
     }
-    c.y += 4.0;
+    c.y += B.tiles_after;
 }
 
 /// A list tagged `L`, each item an `LI` of its marker (`Lbl`) and text
@@ -142,10 +144,10 @@ fn list(c: &mut Canvas, f: &Fonts, ordered: bool, items: &[String]) {
         c.ensure(13.0);
         c.open("LI");
         c.open("Lbl");
-        c.text_at(&f.regular, &marker, T.body, MARGIN + 4.0, c.y + 13.0 - 3.25, rgb(c.accent));
+        c.text_at(&f.regular, &marker, T.body, MARGIN + B.list_indent.0, c.y + 13.0 - 3.25, rgb(c.accent));
         c.close();
         c.open("LBody");
-        lines(c, &f.regular, item, T.body, 20.0, INK);
+        lines(c, &f.regular, item, T.body, B.list_indent.1, INK);
         c.close();
         c.close();
         c.y -= 3.0;
@@ -157,23 +159,26 @@ fn list(c: &mut Canvas, f: &Fonts, ordered: bool, items: &[String]) {
 fn callout(c: &mut Canvas, f: &Fonts, tone: Tone, text: &str) {
     let style = crate::document::tone(tone);
     let colour = style.colour.unwrap_or(c.accent);
-    let lines = wrap(&f.regular, &format!("{}: {}", style.label, clean(text)), T.callout, c.content_width() - 20.0);
-    let h = lines.len() as f32 * 12.0 + 12.0;
+    let (inset, lead, pad, first) = B.callout;
+    let text = format!("{}: {}", style.label, clean(text));
+    let lines = wrap(&f.regular, &text, T.callout, c.content_width() - (2.0 * inset - 4.0));
+    let h = lines.len() as f32 * lead + pad;
     c.ensure(h + 8.0);
     c.open("P");
     c.rect(MARGIN, c.y, c.content_width(), h, rgb(style.background));
-    c.rect(MARGIN, c.y, 3.0, h, rgb(colour));
+    c.rect(MARGIN, c.y, B.accent_bar, h, rgb(colour));
     for (i, l) in lines.iter().enumerate() {
-        c.text_at(&f.regular, l, T.callout, MARGIN + 12.0, c.y + 16.0 + 12.0 * i as f32, rgb(INK));
+        c.text_at(&f.regular, l, T.callout, MARGIN + inset, c.y + first + lead * i as f32, rgb(INK));
     }
     c.close();
-    c.y += h + 10.0;
+    c.y += h + B.callout_after;
 }
 
 fn chart(c: &mut Canvas, f: &Fonts, ch: &Chart) {
     let width = c.content_width();
     let l = layout(ch, crate::document::Medium::Page { width: f64::from(width) });
-    let legend_h = if l.legend.is_empty() { 0.0 } else { 14.0 * l.legend.len().div_ceil(3) as f32 };
+    let (columns, row, swatch, gap) = B.legend;
+    let legend_h = if l.legend.is_empty() { 0.0 } else { row * l.legend.len().div_ceil(columns) as f32 };
     c.ensure(l.height as f32 + 28.0 + legend_h);
     c.open_with("Figure", Some(clean(&l.description)));
     c.y += 14.0;
@@ -216,19 +221,19 @@ fn chart(c: &mut Canvas, f: &Fonts, ch: &Chart) {
         c.text_at(&f.regular, &clean(&t.text), size, x, y, rgb(INK));
     }
     c.y += l.height as f32 + 6.0;
+    let column = width / columns as f32;
     for (i, g) in l.legend.iter().enumerate() {
-        let col = (i % 3) as f32;
-        if i % 3 == 0 && i > 0 {
-            c.y += 14.0;
+        if i % columns == 0 && i > 0 {
+            c.y += row;
         }
-        let x = MARGIN + col * width / 3.0;
-        c.rect(x, c.y, 8.0, 8.0, hex_colour(&g.fill));
+        let x = MARGIN + (i % columns) as f32 * column;
+        c.rect(x, c.y, swatch, swatch, hex_colour(&g.fill));
         c.text_at(
             &f.regular,
-            &fit(&f.regular, &clean(&g.text), T.running, width / 3.0 - 14.0),
+            &fit(&f.regular, &clean(&g.text), T.running, column - (gap + 2.0)),
             T.running,
-            x + 12.0,
-            c.y + 7.0,
+            x + gap,
+            c.y + swatch - 1.0,
             rgb(MUTED),
         );
     }
@@ -267,6 +272,8 @@ const TABLE: TableMetrics = TableMetrics::PAGE;
 
 /// The page's type sizes.
 const T: crate::document::TypeScale = crate::document::PAGE_TYPE;
+/// The building blocks' geometry (the document layer's).
+const B: crate::document::PageBoxes = crate::document::PAGE_BOXES;
 
 /// The width a severity mark and its gap take before the word.
 const MARK_ROOM: f32 = 7.0;
