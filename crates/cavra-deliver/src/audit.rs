@@ -95,6 +95,8 @@ pub enum AuditAction {
     LegalHold,
     /// Retention approvals and deletions.
     Retention,
+    /// An evidence-room access event (see [`crate::access`]).
+    RoomAccess,
 }
 
 impl AuditAction {
@@ -115,6 +117,7 @@ impl AuditAction {
             AuditAction::Retrieve => "retrieve",
             AuditAction::LegalHold => "legal_hold",
             AuditAction::Retention => "retention",
+            AuditAction::RoomAccess => "room_access",
         }
     }
 }
@@ -336,6 +339,9 @@ pub struct AuditEvent {
     /// What the record guarantees about its content.
     #[serde(default)]
     pub redaction: RedactionGuarantees,
+    /// An evidence-room access event, for [`AuditAction::RoomAccess`].
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub room_access: Option<crate::access::AccessEvent>,
 }
 
 impl AuditEvent {
@@ -352,6 +358,7 @@ impl AuditEvent {
             evidence: EvidenceRefs::default(),
             detail: None,
             redaction: RedactionGuarantees::ENFORCED,
+            room_access: None,
         }
     }
 

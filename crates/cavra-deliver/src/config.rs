@@ -287,6 +287,8 @@ pub enum Permission {
     ApproveRetention,
     /// Carry out the retention plan (delete expired items' bytes).
     ApplyRetention,
+    /// Create, invite to, revoke and close evidence rooms.
+    ManageRooms,
 }
 
 impl Permission {
@@ -303,6 +305,7 @@ impl Permission {
             Permission::LegalHold => "legal_hold",
             Permission::ApproveRetention => "approve_retention",
             Permission::ApplyRetention => "apply_retention",
+            Permission::ManageRooms => "manage_rooms",
         }
     }
 }

@@ -10,6 +10,7 @@
 //! handling ([`bounce`]) and a hash-chained, signed audit log ([`audit`]).
 
 pub mod acceptance;
+pub mod access;
 pub mod approval;
 pub mod audit;
 pub mod authorise;

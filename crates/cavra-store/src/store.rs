@@ -204,6 +204,22 @@ impl Store {
         &self.blobs
     }
 
+    /// The database, for the components that keep their own tables beside
+    /// the store's (the outbox, evidence rooms), each under its own
+    /// migrations.
+    pub fn db(&mut self) -> &mut dyn Db {
+        self.db.as_mut()
+    }
+
+    /// Refuses unless the database has applied every migration in `set`
+    /// (another component's, checked when it starts using the store).
+    ///
+    /// # Errors
+    /// [`StoreError::NotMigrated`], [`StoreError::SchemaAhead`], database errors.
+    pub fn require(&mut self, set: &[Migration]) -> Result<(), StoreError> {
+        require_migrated(self.db.as_mut(), set)
+    }
+
     /// Registers an artifact: its bytes go into the blob folder, its record
     /// into the database, with its expiry under `policy`. Registering the
     /// same bytes again for the same tenant and package returns the item
