@@ -3,7 +3,12 @@
 // the viewport's width) and, at the widest viewport, the accessibility
 // violations axe-core finds (WCAG 2.x A and AA rules and best practices).
 //
-//   node check.mjs [--screenshots DIR] FILE.html...
+//   node check.mjs [--screenshots DIR] FILE.html|URL...
+//
+// A URL (http://…) is opened as it is: a page the room service serves,
+// under its own Content-Security-Policy (axe is injected over the DevTools
+// protocol, which that policy does not govern). Each line also lists the
+// page's table captions, so a test can find what a page shows.
 //
 // Chromium is Debian's (`CHROMIUM`, default /usr/bin/chromium): puppeteer's
 // own browser download is never used.
@@ -17,6 +22,9 @@ const require = createRequire(import.meta.url);
 const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 
 const WIDTHS = [1280, 390];
+
+// A file's name without `.html`; a URL's last path segment, shortened.
+const name = (f) => (/^https?:\/\//.test(f) ? "page-" + f.split("/").filter(Boolean).length : basename(f, ".html"));
 
 const args = process.argv.slice(2);
 let shots = null;
@@ -37,7 +45,8 @@ try {
   for (const file of args) {
     for (const width of WIDTHS) {
       await page.setViewport({ width, height: 900 });
-      await page.goto(pathToFileURL(file).href, { waitUntil: "load" });
+      const url = /^https?:\/\//.test(file) ? file : pathToFileURL(file).href;
+      const response = await page.goto(url, { waitUntil: "load" });
       const layout = await page.evaluate(() => {
         const clientWidth = document.documentElement.clientWidth;
         // Elements reaching past the viewport's right edge, outside any
@@ -53,7 +62,8 @@ try {
           .filter((el) => el.getBoundingClientRect().right > clientWidth + 1 && !clipped(el))
           .slice(0, 5)
           .map((el) => `${el.tagName.toLowerCase()}${el.className && typeof el.className === "string" ? "." + el.className.split(" ").join(".") : ""} right=${Math.round(el.getBoundingClientRect().right)}`);
-        return { scrollWidth: document.documentElement.scrollWidth, clientWidth, past };
+        const captions = [...document.querySelectorAll("table caption")].map((c) => c.textContent.trim());
+        return { scrollWidth: document.documentElement.scrollWidth, clientWidth, past, captions };
       });
       let violations = [];
       if (width === WIDTHS[0]) {
@@ -72,9 +82,10 @@ try {
         }));
       }
       if (shots) {
-        await page.screenshot({ path: join(shots, `${basename(file, ".html")}-${width}.png`), fullPage: true });
+        await page.screenshot({ path: join(shots, `${name(file)}-${width}.png`), fullPage: true });
       }
-      console.log(JSON.stringify({ file: basename(file), width, ...layout, violations }));
+      const status = response ? response.status() : null;
+      console.log(JSON.stringify({ file: name(file), width, status, ...layout, violations }));
     }
   }
 } finally {

@@ -62,6 +62,14 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     if let Some(e) = err.downcast_ref::<cavra_store::StoreError>() {
         return store_code(e);
     }
+    if let Some(e) = err.downcast_ref::<cavra_room::RoomError>() {
+        return match e {
+            cavra_room::RoomError::Refused(_) => 4,
+            cavra_room::RoomError::Invalid(_) | cavra_room::RoomError::NotFound(_) => 3,
+            cavra_room::RoomError::Store(s) => store_code(s),
+            cavra_room::RoomError::Audit(_) => 1,
+        };
+    }
     if let Some(cavra_deliver::outbox::OutboxError::Db(e)) = err.downcast_ref::<cavra_deliver::outbox::OutboxError>() {
         return store_code(e);
     }

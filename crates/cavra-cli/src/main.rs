@@ -14,6 +14,7 @@ mod deliver;
 mod evidence;
 mod init;
 mod records;
+mod room_cmd;
 mod run_loop;
 mod write;
 
@@ -70,6 +71,9 @@ enum Command {
     /// Retention: plan, apply, approvals, legal holds, the lifecycle report.
     #[command(subcommand)]
     Retention(records::RetentionCommand),
+    /// Evidence rooms: create, invite, revoke, close, list, serve, export access events.
+    #[command(subcommand)]
+    Room(room_cmd::RoomCommand),
     /// Parse a snapshot and run the safety gate without rendering.
     Validate(InputArgs),
     /// List report kinds and formats.
@@ -254,6 +258,7 @@ fn main() -> ExitCode {
         Command::Policy(cmd) => deliver::policy(&cmd),
         Command::Store(cmd) => records::store(&cmd),
         Command::Retention(cmd) => records::retention(&cmd),
+        Command::Room(cmd) => room_cmd::room(&cmd),
         Command::Validate(args) => commands::validate(&args),
         Command::Catalog(audit) => commands::catalog(&audit),
     };

@@ -40,8 +40,8 @@ use crate::policy::{parse_address, Classification, DomainRule, RecipientPolicy};
 mod records;
 mod validate;
 pub use records::{
-    has_password as has_store_password, RetentionClassEntry, RetentionSection, StoreSection, CLASSIFICATIONS,
-    DEFAULT_REPORT_CLASS,
+    has_password as has_store_password, RetentionClassEntry, RetentionSection, RoomsSection, StoreSection,
+    CLASSIFICATIONS, DEFAULT_REPORT_CLASS,
 };
 pub use validate::check_endpoint;
 use validate::is_loopback;
@@ -484,6 +484,9 @@ pub struct Config {
     /// Retention classes and per-kind defaults.
     #[serde(default)]
     pub retention: RetentionSection,
+    /// The evidence-room service.
+    #[serde(default)]
+    pub rooms: RoomsSection,
     /// The principals' and the package signer's public keys, read when the
     /// file is validated ([`Config::from_toml`]).
     #[serde(skip)]

@@ -10,11 +10,13 @@ pub(crate) const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;margin:0
 main{max-width:60rem;margin:0 auto;padding:1.5rem}h1{font-size:1.6rem;margin:.2rem 0 1rem}\
 p.meta{color:#4a5560}table{border-collapse:collapse;width:100%}caption{text-align:left;font-weight:600;padding:.4rem 0}\
 th,td{border-bottom:1px solid #c9d1d9;padding:.45rem .5rem;text-align:left;vertical-align:top}\
+th,td.fmt{white-space:nowrap}td.name{overflow-wrap:anywhere}td.num,th.num{text-align:right;white-space:nowrap}\
+.scroll{overflow-x:auto}\
 th{background:#eef2f6}td.digest{font-family:monospace;font-size:.8rem;word-break:break-all}\
 a{color:#0b57a3}.notice{border-left:4px solid #8a6d00;background:#fff3cd;padding:.6rem 1rem}\
 form{margin:1rem 0}label{display:block;font-weight:600;margin-bottom:.3rem}\
 input{font:inherit;padding:.3rem .5rem}button{font:inherit;padding:.35rem .9rem;background:#0b57a3;color:#fff;border:0}\
-pre{white-space:pre-wrap;background:#f6f8fa;padding:1rem}";
+pre{white-space:pre-wrap;background:#f6f8fa;padding:1rem}@media (max-width:40rem){td.digest{font-size:.68rem}}";
 
 /// Escapes text for HTML element content and attribute values; control and
 /// bidirectional-override characters are dropped.
@@ -64,7 +66,7 @@ pub(crate) fn room(r: &Room, files: &[Item], s: &Standing<'_>) -> String {
         "<h1>Evidence room</h1><p class=\"meta\">Room {} for {} · shared with {} recipients · open until {}</p>",
         escape(&r.id),
         escape(&r.audience),
-        escape(s.class),
+        escape(&s.class.replace('_', " ")),
         escape(&when(r.expires_at))
     );
     if let Some(terms) = s.terms {
@@ -79,8 +81,8 @@ pub(crate) fn room(r: &Room, files: &[Item], s: &Standing<'_>) -> String {
     body.push_str(
         "<p>PDF, Word and HTML files are watermarked copies naming your access; the other files are served as stored. \
          Every file's sha256 is listed, and the package verifies offline with <code>cavra-reports verify PACKAGE.zip \
-         --pubkey KEY.pub</code> or <code>minisign</code>.</p><table><caption>Files in this room</caption><thead><tr>\
-         <th scope=\"col\">File</th><th scope=\"col\">Format</th><th scope=\"col\">Bytes</th><th scope=\"col\">sha256</th>\
+         --pubkey KEY.pub</code> or <code>minisign</code>.</p><div class=\"scroll\" role=\"region\" aria-label=\"Files\" tabindex=\"0\"><table><caption>Files in this room</caption><thead><tr>\
+         <th scope=\"col\">File</th><th scope=\"col\">Format</th><th scope=\"col\" class=\"num\">Bytes</th><th scope=\"col\">sha256</th>\
          </tr></thead><tbody>",
     );
     for f in files {
@@ -91,13 +93,13 @@ pub(crate) fn room(r: &Room, files: &[Item], s: &Standing<'_>) -> String {
             format!("<a href=\"{}/files/{}\" download>{name}</a>", escape(s.base), escape(&f.id))
         };
         body.push_str(&format!(
-            "<tr><td>{cell}</td><td>{}</td><td>{}</td><td class=\"digest\">{}</td></tr>",
+            "<tr><td class=\"name\">{cell}</td><td class=\"fmt\">{}</td><td class=\"num\">{}</td><td class=\"digest\">{}</td></tr>",
             escape(&f.format),
             f.size,
             escape(f.sha256.trim_start_matches("sha256:"))
         ));
     }
-    body.push_str("</tbody></table>");
+    body.push_str("</tbody></table></div>");
     page("Evidence room", &body)
 }
 

@@ -402,3 +402,86 @@ pub fn files(store: &mut Store, room: &Room) -> Result<Vec<Item>, RoomError> {
     items.sort_by(|a, b| (a.format == "package", &a.name).cmp(&(b.format == "package", &b.name)));
     Ok(items)
 }
+
+/// One room as the evidence-room document shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RoomView {
+    /// The room.
+    #[serde(flatten)]
+    pub room: Room,
+    /// `open`, `expired` or `closed`.
+    pub state: &'static str,
+    /// Its files: item id, name, format, digest.
+    pub files: Vec<FileView>,
+    /// Its links.
+    pub links: Vec<LinkView>,
+}
+
+/// A file in a room.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FileView {
+    /// Item id.
+    pub item_id: String,
+    /// File name.
+    pub name: String,
+    /// Format.
+    pub format: String,
+    /// `sha256:` digest.
+    pub sha256: String,
+}
+
+/// A link as the document shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LinkView {
+    /// The link.
+    #[serde(flatten)]
+    pub link: Link,
+    /// `valid`, `expired` or `revoked`.
+    pub state: &'static str,
+}
+
+/// The evidence-room document (`cavra.evidence_rooms.v1`): every room, its
+/// files and its links, at `now`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RoomsDocument {
+    /// `cavra.evidence_rooms.v1`.
+    pub schema_version: &'static str,
+    /// The rooms.
+    pub rooms: Vec<RoomView>,
+}
+
+/// The evidence-room document at `now`.
+///
+/// # Errors
+/// Storage.
+pub fn document(store: &mut Store, now: i64) -> Result<RoomsDocument, RoomError> {
+    let mut out = Vec::new();
+    for room in rooms(store)? {
+        let state = if room.closed_at.is_some() {
+            "closed"
+        } else if room.expires_at <= now {
+            "expired"
+        } else {
+            "open"
+        };
+        let files = files(store, &room)?
+            .into_iter()
+            .map(|i| FileView { item_id: i.id, name: i.name, format: i.format, sha256: i.sha256 })
+            .collect();
+        let links = links(store, &room.id)?
+            .into_iter()
+            .map(|l| {
+                let state = if l.revoked_at.is_some() {
+                    "revoked"
+                } else if l.expires_at <= now {
+                    "expired"
+                } else {
+                    "valid"
+                };
+                LinkView { link: l, state }
+            })
+            .collect();
+        out.push(RoomView { room, state, files, links });
+    }
+    Ok(RoomsDocument { schema_version: "cavra.evidence_rooms.v1", rooms: out })
+}

@@ -62,6 +62,20 @@ pub struct RetentionSection {
     pub kinds: BTreeMap<String, String>,
 }
 
+/// `[rooms]`: the evidence-room service.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RoomsSection {
+    /// The key that signs room links, by reference (at least 32 bytes).
+    pub link_key: Option<String>,
+    /// The service's public address, for the links `room invite` prints (`https://rooms.example`).
+    pub public_url: Option<String>,
+    /// The terms a room created with `--terms` shows, as a file path.
+    pub terms_file: Option<PathBuf>,
+    /// Failed attempts a source or a room may make in a minute (default 10).
+    pub max_failures_per_minute: Option<usize>,
+}
+
 /// The classifications a role may be allowed to retrieve.
 pub const CLASSIFICATIONS: &[&str] = &["public", "internal", "confidential"];
 
@@ -99,6 +113,19 @@ impl super::Config {
             cavra_store::db::Location::parse(url).map_err(|e| bad("store.url", e.to_string()))?;
             if has_password(url) {
                 return Err(bad("store.url", "a password in the URL is refused; give store.password as a reference"));
+            }
+        }
+        if let Some(k) = &self.rooms.link_key {
+            if !is_reference(k) {
+                return Err(bad(
+                    "rooms.link_key",
+                    "a literal value is refused here; give a reference (env:NAME or file:PATH)",
+                ));
+            }
+        }
+        if let Some(u) = &self.rooms.public_url {
+            if !(u.starts_with("https://") || u.starts_with("http://127.0.0.1") || u.starts_with("http://localhost")) {
+                return Err(bad("rooms.public_url", "links are served over https (plain http only on loopback)"));
             }
         }
         if let Some(p) = &self.store.password {

@@ -1,0 +1,409 @@
+//! `room …`: evidence rooms — create, invite, revoke, close, list, serve, events.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use cavra_deliver::access::{AccessEvent, AccessOutcome, AccessType, LinkState};
+use cavra_deliver::audit::AuditLog;
+use cavra_deliver::config::Config;
+use cavra_room::link::{base32, totp_secret, LinkKey};
+use cavra_room::{rooms, Invitation, RoomSettings};
+use clap::{Args, Subcommand};
+
+use crate::evidence::{AsPrincipal, AuditArgs};
+use crate::records::StoreLocation;
+
+/// The setup file, the store and the audit log.
+#[derive(Debug, Args)]
+pub struct RoomCommon {
+    /// The setup file (recipient policy, principals, `[rooms]`, `[store]`).
+    #[arg(long, value_name = "cavra.toml", default_value = "cavra.toml")]
+    config: PathBuf,
+    #[command(flatten)]
+    store: StoreLocation,
+    #[command(flatten)]
+    audit: AuditArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoomCommand {
+    /// Create a room from an evidence-room package that verifies against its signer's key.
+    Create {
+        #[command(flatten)]
+        common: RoomCommon,
+        /// The evidence_room_bundle package.
+        #[arg(long, value_name = "FILE.zip")]
+        package: PathBuf,
+        /// The package signer's public key file.
+        #[arg(long, value_name = "KEY.pub")]
+        pubkey: PathBuf,
+        /// Who the room is for.
+        #[arg(long, default_value = "external auditor")]
+        audience: String,
+        /// A domain links may be issued to (repeatable).
+        #[arg(long = "allow-domain", value_name = "DOMAIN", required = true)]
+        domains: Vec<String>,
+        /// How long the room stays open: `14d`, `36h`.
+        #[arg(long, default_value = "14d", value_parser = parse_duration)]
+        expires: i64,
+        /// Recipients accept `[rooms] terms_file` before the first download.
+        #[arg(long)]
+        terms: bool,
+        /// Links need a TOTP code as a second factor.
+        #[arg(long)]
+        mfa: bool,
+        #[command(flatten)]
+        principal: AsPrincipal,
+    },
+    /// Issue a link to a recipient in one of the room's domains; prints the link (and the TOTP secret for a room with --mfa).
+    Invite {
+        /// The room.
+        room: String,
+        /// The recipient's address (only its domain and class are kept).
+        #[arg(long)]
+        to: String,
+        /// How long the link stays valid (never past the room): `7d`, `12h`.
+        #[arg(long, default_value = "7d", value_parser = parse_duration)]
+        expires: i64,
+        #[command(flatten)]
+        common: RoomCommon,
+        #[command(flatten)]
+        principal: AsPrincipal,
+    },
+    /// Revoke a link (`lnk-…`), or every link of a room (`room-…`, which closes it).
+    Revoke {
+        /// The link or the room.
+        id: String,
+        #[command(flatten)]
+        common: RoomCommon,
+        #[command(flatten)]
+        principal: AsPrincipal,
+    },
+    /// Close a room: no link opens it any more.
+    Close {
+        /// The room.
+        room: String,
+        #[command(flatten)]
+        common: RoomCommon,
+        #[command(flatten)]
+        principal: AsPrincipal,
+    },
+    /// List rooms and their links (`--format json`: the evidence-room document).
+    List {
+        #[command(flatten)]
+        common: RoomCommon,
+        /// table or json.
+        #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+        format: String,
+    },
+    /// Serve the rooms over HTTP (behind a TLS-terminating proxy; see docs/evidence-room.md).
+    Serve {
+        #[command(flatten)]
+        common: RoomCommon,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8443")]
+        listen: std::net::SocketAddr,
+    },
+    /// Export a room's access events from a signed audit log (verified first).
+    Events {
+        /// The room.
+        room: String,
+        /// The audit log.
+        #[arg(long, value_name = "FILE.jsonl")]
+        log: PathBuf,
+        /// The audit key's public key file.
+        #[arg(long, value_name = "KEY.pub")]
+        pubkey: PathBuf,
+        /// json or csv.
+        #[arg(long, default_value = "json", value_parser = ["json", "csv"])]
+        format: String,
+    },
+}
+
+/// Reads `14d`, `36h`, `90m` or plain seconds.
+fn parse_duration(text: &str) -> Result<i64, String> {
+    let (n, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let n: i64 = n.parse().map_err(|_| format!("`{text}` is not a duration like 14d, 36h or 90m"))?;
+    let scale = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("`{text}`: the unit is d, h, m or s")),
+    };
+    n.checked_mul(scale).filter(|s| *s > 0).ok_or_else(|| format!("`{text}` is out of range"))
+}
+
+impl RoomCommon {
+    fn load(&self) -> Result<(Config, cavra_store::Store, Option<AuditLog>)> {
+        let config = Config::load(&self.config)?;
+        let mut store = self.store.open(Some(&config))?;
+        store.require(cavra_room::ROOM_MIGRATIONS)?;
+        let log = self.audit.open()?;
+        Ok((config, store, log))
+    }
+}
+
+fn link_key(config: &Config) -> Result<LinkKey> {
+    let r = config
+        .rooms
+        .link_key
+        .as_deref()
+        .context("set [rooms] link_key = \"env:NAME\" (at least 32 bytes) in the setup file")?;
+    let text = cavra_deliver::config::resolve("rooms.link_key", r)?;
+    LinkKey::new(text.as_bytes()).map_err(|e| anyhow::anyhow!("rooms.link_key: {e}"))
+}
+
+fn operator(e: AccessEvent) -> AccessEvent {
+    e.actor("operator")
+}
+
+fn record(log: &mut Option<AuditLog>, e: &AccessEvent) -> Result<()> {
+    if let Some(l) = log.as_mut() {
+        l.append(&e.audit_event(&crate::deliver::now().1))?;
+    }
+    Ok(())
+}
+
+fn terms_text(config: &Config, wanted: bool) -> Result<Option<String>> {
+    if !wanted {
+        return Ok(None);
+    }
+    let path = config.rooms.terms_file.as_deref().context("--terms needs [rooms] terms_file in the setup file")?;
+    Ok(Some(
+        cavra_model::limits::read_text_bounded(path, cavra_model::limits::SETUP_BYTES)
+            .with_context(|| path.display().to_string())?,
+    ))
+}
+
+pub fn room(cmd: &RoomCommand) -> Result<()> {
+    let now = crate::deliver::now().0;
+    match cmd {
+        RoomCommand::Create { common, package, pubkey, audience, domains, expires, terms, mfa, principal } => {
+            let (config, mut store, mut log) = common.load()?;
+            let signer = principal.signer(&config)?;
+            let key = cavra_model::limits::read_text_bounded(pubkey, cavra_model::limits::KEY_BYTES)
+                .with_context(|| pubkey.display().to_string())?;
+            let settings = RoomSettings {
+                audience: audience.clone(),
+                allowed_domains: domains.clone(),
+                lifetime: *expires,
+                terms: terms_text(&config, *terms)?,
+                mfa: *mfa,
+            };
+            let r = rooms::create(&mut store, &config, &signer, package, &key, &settings, now)?;
+            record(
+                &mut log,
+                &operator(AccessEvent::new(AccessType::RoomCreated, AccessOutcome::Allowed, &r.id))
+                    .artifact(&r.package_item),
+            )?;
+            crate::say!("{}  package {}  open until {}", r.id, r.package_id, show(r.expires_at));
+            Ok(())
+        }
+        RoomCommand::Invite { room, to, expires, common, principal } => {
+            let (config, mut store, mut log) = common.load()?;
+            let signer = principal.signer(&config)?;
+            let key = link_key(&config)?;
+            let invitation = Invitation { address: to.clone(), lifetime: *expires };
+            let (link, token) = rooms::invite(&mut store, &config, &key, &signer, room, &invitation, now)?;
+            let e = operator(AccessEvent::new(AccessType::LinkIssued, AccessOutcome::Allowed, room))
+                .link(&link.id, LinkState::Valid);
+            record(&mut log, &e.actor(&link.recipient_class))?;
+            let base = config.rooms.public_url.as_deref().unwrap_or("http://127.0.0.1:8443").trim_end_matches('/');
+            crate::say!("{}  {} recipient  valid until {}", link.id, link.recipient_class, show(link.expires_at));
+            crate::say!("{base}/rooms/{room}/{}", token.text);
+            if rooms::room(&mut store, room)?.mfa {
+                crate::say!(
+                    "totp secret: {} (give it to the recipient apart from the link)",
+                    base32(&totp_secret(&key, &link.id))
+                );
+            }
+            Ok(())
+        }
+        RoomCommand::Revoke { id, common, principal } => {
+            let (config, mut store, mut log) = common.load()?;
+            let signer = principal.signer(&config)?;
+            let ids: Vec<String> = if id.starts_with("room-") {
+                rooms::close(&mut store, &config, &signer, id, now)?;
+                rooms::links(&mut store, id)?.into_iter().map(|l| l.id).collect()
+            } else {
+                vec![id.clone()]
+            };
+            let mut revoked = 0;
+            for l in &ids {
+                if rooms::revoke_link(&mut store, &config, &signer, l, now)? {
+                    revoked += 1;
+                    let room = rooms::link(&mut store, l)?.map(|l| l.room_id).unwrap_or_default();
+                    record(
+                        &mut log,
+                        &operator(AccessEvent::new(AccessType::Revocation, AccessOutcome::Allowed, &room))
+                            .link(l, LinkState::Revoked),
+                    )?;
+                }
+            }
+            crate::say!("{revoked} link(s) revoked");
+            Ok(())
+        }
+        RoomCommand::Close { room, common, principal } => {
+            let (config, mut store, mut log) = common.load()?;
+            let signer = principal.signer(&config)?;
+            if rooms::close(&mut store, &config, &signer, room, now)? {
+                record(&mut log, &operator(AccessEvent::new(AccessType::RoomClosed, AccessOutcome::Allowed, room)))?;
+                crate::say!("{room} closed");
+            } else {
+                crate::say!("{room} was already closed");
+            }
+            Ok(())
+        }
+        RoomCommand::List { common, format } => {
+            let (_, mut store, _) = common.load()?;
+            if format == "json" {
+                let doc = cavra_room::rooms::document(&mut store, now)?;
+                crate::say!("{}", serde_json::to_string_pretty(&doc)?);
+                return Ok(());
+            }
+            for r in rooms::rooms(&mut store)? {
+                let state = if r.closed_at.is_some() {
+                    "closed"
+                } else if r.expires_at <= now {
+                    "expired"
+                } else {
+                    "open"
+                };
+                crate::say!("{}  {state}  until {}  {}  {}", r.id, show(r.expires_at), r.tenant_ref, r.audience);
+                for l in rooms::links(&mut store, &r.id)? {
+                    let state = if l.revoked_at.is_some() {
+                        "revoked"
+                    } else if l.expires_at <= now {
+                        "expired"
+                    } else {
+                        "valid"
+                    };
+                    crate::say!(
+                        "  {}  {state}  until {}  {} at {}",
+                        l.id,
+                        show(l.expires_at),
+                        l.recipient_class,
+                        l.recipient_domain
+                    );
+                }
+            }
+            Ok(())
+        }
+        RoomCommand::Serve { common, listen } => serve(common, *listen),
+        RoomCommand::Events { room, log, pubkey, format } => events(room, log, pubkey, format),
+    }
+}
+
+fn show(t: i64) -> String {
+    cavra_model::Timestamp::from_unix_seconds(t).map_or_else(|_| t.to_string(), |t| t.to_string())
+}
+
+fn serve(common: &RoomCommon, listen: std::net::SocketAddr) -> Result<()> {
+    let (config, store, log) = common.load()?;
+    let Some(log) = log else {
+        bail!("the room service records every access: give --audit-log FILE.jsonl --audit-key REF")
+    };
+    let key = link_key(&config)?;
+    let terms = config
+        .rooms
+        .terms_file
+        .as_deref()
+        .map(|p| cavra_model::limits::read_text_bounded(p, cavra_model::limits::SETUP_BYTES))
+        .transpose()?;
+    let settings = cavra_room::ServiceSettings {
+        key,
+        terms,
+        clock: std::sync::Arc::new(|| crate::deliver::now().0),
+        max_failures: config.rooms.max_failures_per_minute.unwrap_or(10),
+        secure_cookies: config.rooms.public_url.as_deref().is_some_and(|u| u.starts_with("https://")),
+        config,
+    };
+    let service = cavra_room::RoomService::new(store, log, settings)?;
+    let rt = tokio::runtime::Runtime::new().context("starting the service runtime")?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+        eprintln!("serving evidence rooms on http://{}", listener.local_addr()?);
+        let app = cavra_room::router(service).into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .context("serving")
+    })
+}
+
+fn events(room: &str, log: &std::path::Path, pubkey: &std::path::Path, format: &str) -> Result<()> {
+    let key = cavra_render::signed::PublicKey::from_file(pubkey)?;
+    let text = cavra_model::limits::read_text_bounded(log, cavra_model::limits::PACKAGE_BYTES)
+        .with_context(|| log.display().to_string())?;
+    let v = cavra_deliver::audit::verify_log(std::io::BufReader::new(text.as_bytes()), &key, None);
+    if !v.ok() {
+        return Err(
+            crate::commands::Outcome::NotVerified(format!("{}: {}", log.display(), v.problems.join("; "))).into()
+        );
+    }
+    let mut rows = Vec::new();
+    for line in text.lines() {
+        let r: serde_json::Value = serde_json::from_str(line)?;
+        let e = &r["event"];
+        if e["room_access"]["room_ref"] == room {
+            rows.push(serde_json::json!({ "seq": r["seq"], "at": e["at"], "record_hash_prev": r["prev"], "access": e["room_access"] }));
+        }
+    }
+    if format == "json" {
+        let doc =
+            serde_json::json!({ "schema_version": "cavra.room_access_events.v1", "room_ref": room, "events": rows });
+        crate::say!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(());
+    }
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "seq",
+        "at",
+        "event_type",
+        "outcome",
+        "actor_class",
+        "mfa_status",
+        "link_ref",
+        "link_state",
+        "artifact_refs",
+        "watermark_state",
+        "access_id",
+        "policy_refs",
+    ])?;
+    for r in &rows {
+        let a = &r["access"];
+        let s = |v: &serde_json::Value| v.as_str().map_or_else(|| v.to_string(), str::to_string);
+        let list = |v: &serde_json::Value| {
+            v.as_array().map(|a| a.iter().map(&s).collect::<Vec<_>>().join(" ")).unwrap_or_default()
+        };
+        w.write_record(
+            [
+                s(&r["seq"]),
+                s(&r["at"]),
+                s(&a["event_type"]),
+                s(&a["outcome"]),
+                s(&a["actor_class"]),
+                s(&a["mfa_status"]),
+                a["signed_link"]["link_ref"].as_str().unwrap_or("").to_string(),
+                s(&a["signed_link"]["state"]),
+                list(&a["artifact_refs"]),
+                s(&a["watermark_state"]),
+                a["access_id"].as_str().unwrap_or("").to_string(),
+                list(&a["policy_refs"]),
+            ]
+            .map(|c| cavra_render::neutralise_formula(&c).into_owned()),
+        )?;
+    }
+    use std::io::Write;
+    std::io::stdout().write_all(&w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?).or_else(|e| {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            Ok(())
+        } else {
+            Err(e)
+        }
+    })?;
+    Ok(())
+}
