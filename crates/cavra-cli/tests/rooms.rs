@@ -140,7 +140,11 @@ fn a_room_is_created_served_opened_in_a_browser_and_its_events_exported() {
     args.extend(["--audit-log".into(), d.join("access.jsonl").display().to_string()]);
     args.extend(["--audit-key".into(), format!("file:{}", audit_sk.display())]);
     let server = Server(bin().env(KEY_VAR, KEY).args(&args).stderr(std::process::Stdio::null()).spawn().unwrap());
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(30)))
+        .build()
+        .into();
     let mut page = None;
     for _ in 0..100 {
         if let Ok(mut res) = agent.get(&link).call() {

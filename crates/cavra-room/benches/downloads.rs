@@ -32,7 +32,8 @@ fn service(dir: &std::path::Path) -> String {
     let url = format!("sqlite:{}", dir.join("store.db").display());
     Store::migrate(&url, ROOM_MIGRATIONS).unwrap();
     let mut store = Store::open(&url, &dir.join("blobs")).unwrap();
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/sample_snapshot.json")).unwrap();
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/sample_snapshot.json")).unwrap();
     let snapshot = cavra_model::Snapshot::from_json_str(&text, &Default::default()).unwrap();
     let pkg_key = SigningKey::generate().unwrap();
     let p = cavra_package::build_package(
@@ -73,7 +74,14 @@ fn service(dir: &std::path::Path) -> String {
     let service = RoomService::new(
         store,
         log,
-        ServiceSettings { config, key, terms: None, clock: Arc::new(|| NOW + 60), max_failures: 10, secure_cookies: false },
+        ServiceSettings {
+            config,
+            key,
+            terms: None,
+            clock: Arc::new(|| NOW + 60),
+            max_failures: 10,
+            secure_cookies: false,
+        },
     )
     .unwrap();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -101,7 +109,8 @@ fn downloads(c: &mut Criterion) {
                 .map(|_| {
                     let url = url.clone();
                     std::thread::spawn(move || {
-                        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(true).build().into();
+                        let agent: ureq::Agent =
+                            ureq::Agent::config_builder().http_status_as_error(true).build().into();
                         let mut res = agent.get(&url).call().expect("a download");
                         let mut body = res.body_mut().with_config().limit(u64::MAX).reader();
                         let mut buf = vec![0u8; 64 * 1024];

@@ -503,7 +503,9 @@ impl Inner {
                 Err(r) => r,
             };
         }
-        let listed = rooms::files(&mut self.store(), &a.room).and_then(|f| Ok((f, self.pending_terms(&a)?)));
+        // One lock at a time: the store's guard is released before the terms are looked up.
+        let files = rooms::files(&mut self.store(), &a.room);
+        let listed = files.and_then(|f| Ok((f, self.pending_terms(&a)?)));
         let Ok((files, terms)) = listed else {
             return Reply::Page(StatusCode::INTERNAL_SERVER_ERROR, pages::notice("Unavailable", "Try again later."));
         };

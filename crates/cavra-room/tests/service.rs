@@ -29,7 +29,10 @@ struct World {
     rooms: Vec<(String, String)>,
     revoked: String,
     mfa_room: (String, String, String),
+    terms_room: (String, String),
 }
+
+const TERMS: &str = "Handle under the engagement letter of 2027-01-15; do not redistribute.";
 
 fn package(dir: &Path, key: &SigningKey) -> PathBuf {
     use cavra_model::{LoadOptions, Posture, Snapshot};
@@ -50,6 +53,10 @@ fn package(dir: &Path, key: &SigningKey) -> PathBuf {
 }
 
 fn world() -> World {
+    world_with(50)
+}
+
+fn world_with(max_failures: usize) -> World {
     let dir = tempfile::tempdir().unwrap();
     let manager = SigningKey::generate().unwrap();
     let config = Config::from_toml(&format!(
@@ -74,6 +81,7 @@ fn world() -> World {
         terms: None,
         mfa,
     };
+    let with_terms = RoomSettings { terms: Some(TERMS.into()), ..settings(false) };
     let pk = pkg_key.public_key_file();
     let mut made = Vec::new();
     for i in 0..2 {
@@ -100,6 +108,17 @@ fn world() -> World {
     )
     .unwrap();
 
+    let terms_room = rooms::create(&mut store, &config, &signer, &pkg, &pk, &with_terms, T0 + 9).unwrap();
+    let (_, terms_token) = rooms::invite(
+        &mut store,
+        &config,
+        &key,
+        &signer,
+        &terms_room.id,
+        &Invitation { address: "t@audit.example".into(), lifetime: 86_400 },
+        T0 + 9,
+    )
+    .unwrap();
     let audit_key = SigningKey::generate().unwrap();
     let audit_pub = audit_key.public_key();
     let log_path = dir.path().join("access.jsonl");
@@ -112,9 +131,9 @@ fn world() -> World {
         ServiceSettings {
             config,
             key,
-            terms: None,
+            terms: Some(TERMS.into()),
             clock: Arc::new(move || c.load(Ordering::SeqCst)),
-            max_failures: 50,
+            max_failures,
             secure_cookies: false,
         },
     )
@@ -138,12 +157,18 @@ fn world() -> World {
         rooms: made,
         revoked: revoked.text,
         mfa_room: (mfa.id, mfa_token.text, mfa_link.id),
+        terms_room: (terms_room.id, terms_token.text),
         _dir: dir,
     }
 }
 
 fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into()
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(std::time::Duration::from_secs(30)))
+        .build()
+        .into()
 }
 
 fn get(url: &str) -> (u16, ureq::http::HeaderMap, Vec<u8>) {
@@ -292,4 +317,53 @@ fn the_room_serves_valid_links_and_refuses_everything_else_with_an_event() {
     for leak in ["audit.example", "@", &token, "127.0.0.1", "http://"] {
         assert!(!text.contains(leak), "the access log holds `{leak}`");
     }
+}
+
+#[test]
+fn terms_are_accepted_before_the_first_download_and_recorded() {
+    let w = world();
+    let (room, token) = w.terms_room.clone();
+    let url = format!("{}/rooms/{room}/{token}", w.base);
+    let (status, _, body) = get(&url);
+    let html = String::from_utf8(body).unwrap();
+    assert_eq!(status, 200);
+    assert!(html.contains("engagement letter of 2027-01-15") && html.contains("I accept these terms"), "{html}");
+    assert!(!html.contains("/files/"), "no download links before the terms are accepted");
+    let id = html.split("<td class=\"digest\">").count();
+    assert!(id > 3, "the files are listed all the same");
+    // a download before accepting is refused
+    let mut res = agent().get(&format!("{url}/files/itm-{}", "0".repeat(24))).call().unwrap();
+    assert_eq!(res.status().as_u16(), 403);
+    let _ = res.body_mut().read_to_vec();
+    let mut res = agent()
+        .post(&format!("{url}/terms"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .send("accept=yes")
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 303);
+    let _ = res.body_mut().read_to_vec();
+    let (status, _, body) = get(&url);
+    let html = String::from_utf8(body).unwrap();
+    assert_eq!(status, 200);
+    assert!(html.contains("/files/itm-") && !html.contains("I accept these terms"), "{html}");
+    let digest = cavra_package::manifest::sha256_tagged(TERMS.as_bytes());
+    let all = events(&w);
+    let accepted = all.iter().find(|e| e["event_type"] == "terms_acceptance").expect("an acceptance event");
+    assert_eq!(accepted["policy_refs"][0], format!("terms:{digest}"));
+    assert!(all.iter().any(|e| e["event_type"] == "failed_policy_decision" && e["policy_refs"][0] == "terms"));
+}
+
+#[test]
+fn failed_attempts_are_limited_per_source() {
+    let w = world_with(3);
+    let (room, token) = w.rooms[0].clone();
+    for _ in 0..3 {
+        assert_eq!(get(&format!("{}/rooms/{room}/crl1.lnk-0.1.AAAA", w.base)).0, 401);
+    }
+    // the limit now refuses even a valid link from this source, for a minute
+    assert_eq!(get(&format!("{}/rooms/{room}/{token}", w.base)).0, 429);
+    w.clock.fetch_add(61, Ordering::SeqCst);
+    assert_eq!(get(&format!("{}/rooms/{room}/{token}", w.base)).0, 200);
+    let all = events(&w);
+    assert!(all.iter().any(|e| e["policy_refs"].as_array().is_some_and(|p| p.iter().any(|r| r == "rate_limit"))));
 }
