@@ -316,21 +316,31 @@ fn serve(common: &RoomCommon, listen: std::net::SocketAddr) -> Result<()> {
         terms,
         clock: std::sync::Arc::new(|| crate::deliver::now().0),
         max_failures: config.rooms.max_failures_per_minute.unwrap_or(10),
-        secure_cookies: config.rooms.public_url.as_deref().is_some_and(|u| u.starts_with("https://")),
+        secure_cookies: config.rooms.tls_certificate.is_some()
+            || config.rooms.public_url.as_deref().is_some_and(|u| u.starts_with("https://")),
         config,
     };
+    let tls = match (&settings.config.rooms.tls_certificate, &settings.config.rooms.tls_key) {
+        (Some(cert), Some(key)) => {
+            let chain = std::fs::read(cert).with_context(|| cert.display().to_string())?;
+            let key = cavra_deliver::config::resolve("rooms.tls_key", key)?;
+            Some(
+                cavra_room::serve::tls_config(&chain, key.as_bytes())
+                    .map_err(|e| anyhow::anyhow!("rooms.tls_certificate: {e}"))?,
+            )
+        }
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let service = cavra_room::RoomService::new(store, log, settings)?;
     let rt = tokio::runtime::Runtime::new().context("starting the service runtime")?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
-        eprintln!("serving evidence rooms on http://{}", listener.local_addr()?);
-        let app = cavra_room::router(service).into_make_service_with_connect_info::<std::net::SocketAddr>();
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
-            .context("serving")
+        eprintln!("serving evidence rooms on {scheme}://{}", listener.local_addr()?);
+        let stop = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        cavra_room::serve::serve(listener, cavra_room::router(service), tls, stop).await.context("serving")
     })
 }
 

@@ -21,6 +21,7 @@
 pub mod link;
 mod pages;
 pub mod rooms;
+pub mod serve;
 pub mod service;
 
 pub use rooms::{Invitation, Link, Room, RoomSettings, ROOM_MIGRATIONS};

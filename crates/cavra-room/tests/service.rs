@@ -367,3 +367,53 @@ fn failed_attempts_are_limited_per_source() {
     let all = events(&w);
     assert!(all.iter().any(|e| e["policy_refs"].as_array().is_some_and(|p| p.iter().any(|r| r == "rate_limit"))));
 }
+
+#[test]
+fn with_a_certificate_the_service_speaks_tls_only() {
+    use cavra_room::serve::{serve, tls_config};
+    let rcgen::CertifiedKey { cert, signing_key } =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let tls = tls_config(cert.pem().as_bytes(), signing_key.serialize_pem().as_bytes()).unwrap();
+    assert!(tls_config(b"not a pem", signing_key.serialize_pem().as_bytes()).is_err());
+    // the same room world, served through TLS on another port
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("store.db").display());
+    Store::migrate(&url, ROOM_MIGRATIONS).unwrap();
+    let store = Store::open(&url, &dir.path().join("blobs")).unwrap();
+    let log = AuditLog::open(&dir.path().join("tls.jsonl"), SigningKey::generate().unwrap()).unwrap();
+    let settings = ServiceSettings {
+        config: Config::default(),
+        key: LinkKey::new(LINK_KEY).unwrap(),
+        terms: None,
+        clock: Arc::new(|| T0),
+        max_failures: 10,
+        secure_cookies: true,
+    };
+    let service = RoomService::new(store, log, settings).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        tokio::runtime::Runtime::new().unwrap().block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            serve(listener, cavra_room::router(service), Some(tls), std::future::pending()).await.unwrap();
+        });
+    });
+    let root = ureq::tls::Certificate::from_der(cert.der()).to_owned();
+    let tls_agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(30)))
+        .tls_config(
+            ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::Specific(Arc::new(vec![root]))).build(),
+        )
+        .build()
+        .into();
+    let mut res = tls_agent.get(&format!("https://localhost:{port}/rooms/x/y")).call().unwrap();
+    assert_eq!(res.status().as_u16(), 401, "a TLS answer, with the room's refusal");
+    assert!(res.headers().get("content-security-policy").is_some());
+    let _ = res.body_mut().read_to_vec();
+    // plain HTTP on the TLS port gets no answer
+    assert!(agent().get(&format!("http://127.0.0.1:{port}/rooms/x/y")).call().is_err());
+    drop(w);
+}

@@ -74,6 +74,10 @@ pub struct RoomsSection {
     pub terms_file: Option<PathBuf>,
     /// Failed attempts a source or a room may make in a minute (default 10).
     pub max_failures_per_minute: Option<usize>,
+    /// A PEM certificate chain: with `tls_key`, the service speaks TLS itself.
+    pub tls_certificate: Option<PathBuf>,
+    /// The certificate's PEM private key, by reference (`file:PATH` or `env:NAME`).
+    pub tls_key: Option<String>,
 }
 
 /// The classifications a role may be allowed to retrieve.
@@ -122,6 +126,17 @@ impl super::Config {
                     "a literal value is refused here; give a reference (env:NAME or file:PATH)",
                 ));
             }
+        }
+        if let Some(k) = &self.rooms.tls_key {
+            if !is_reference(k) {
+                return Err(bad(
+                    "rooms.tls_key",
+                    "a literal value is refused here; give a reference (env:NAME or file:PATH)",
+                ));
+            }
+        }
+        if self.rooms.tls_key.is_some() != self.rooms.tls_certificate.is_some() {
+            return Err(bad("rooms.tls_certificate", "give tls_certificate and tls_key together"));
         }
         if let Some(u) = &self.rooms.public_url {
             if !(u.starts_with("https://") || u.starts_with("http://127.0.0.1") || u.starts_with("http://localhost")) {
