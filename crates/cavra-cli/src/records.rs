@@ -241,7 +241,7 @@ impl FilterArgs {
 }
 
 fn show(t: Option<i64>) -> String {
-    t.and_then(|t| cavra_model::Timestamp::from_unix_seconds(t).ok()).map_or_else(|| "-".into(), |t| t.to_string())
+    t.map_or_else(|| "-".into(), cavra_model::Timestamp::show_unix)
 }
 
 fn audit(log: &mut Option<AuditLog>, event: AuditEvent) -> Result<()> {

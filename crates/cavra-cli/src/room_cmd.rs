@@ -197,7 +197,12 @@ pub fn room(cmd: &RoomCommand) -> Result<()> {
                 &operator(AccessEvent::new(AccessType::RoomCreated, AccessOutcome::Allowed, &r.id))
                     .artifact(&r.package_item),
             )?;
-            crate::say!("{}  package {}  open until {}", r.id, r.package_id, show(r.expires_at));
+            crate::say!(
+                "{}  package {}  open until {}",
+                r.id,
+                r.package_id,
+                cavra_model::Timestamp::show_unix(r.expires_at)
+            );
             Ok(())
         }
         RoomCommand::Invite { room, to, expires, common, principal } => {
@@ -210,7 +215,12 @@ pub fn room(cmd: &RoomCommand) -> Result<()> {
                 .link(&link.id, LinkState::Valid);
             record(&mut log, &e.actor(&link.recipient_class))?;
             let base = config.rooms.public_url.as_deref().unwrap_or("http://127.0.0.1:8443").trim_end_matches('/');
-            crate::say!("{}  {} recipient  valid until {}", link.id, link.recipient_class, show(link.expires_at));
+            crate::say!(
+                "{}  {} recipient  valid until {}",
+                link.id,
+                link.recipient_class,
+                cavra_model::Timestamp::show_unix(link.expires_at)
+            );
             crate::say!("{base}/rooms/{room}/{}", token.text);
             if rooms::room(&mut store, room)?.mfa {
                 crate::say!(
@@ -270,7 +280,13 @@ pub fn room(cmd: &RoomCommand) -> Result<()> {
                 } else {
                     "open"
                 };
-                crate::say!("{}  {state}  until {}  {}  {}", r.id, show(r.expires_at), r.tenant_ref, r.audience);
+                crate::say!(
+                    "{}  {state}  until {}  {}  {}",
+                    r.id,
+                    cavra_model::Timestamp::show_unix(r.expires_at),
+                    r.tenant_ref,
+                    r.audience
+                );
                 for l in rooms::links(&mut store, &r.id)? {
                     let state = if l.revoked_at.is_some() {
                         "revoked"
@@ -282,7 +298,7 @@ pub fn room(cmd: &RoomCommand) -> Result<()> {
                     crate::say!(
                         "  {}  {state}  until {}  {} at {}",
                         l.id,
-                        show(l.expires_at),
+                        cavra_model::Timestamp::show_unix(l.expires_at),
                         l.recipient_class,
                         l.recipient_domain
                     );
@@ -293,10 +309,6 @@ pub fn room(cmd: &RoomCommand) -> Result<()> {
         RoomCommand::Serve { common, listen } => serve(common, *listen),
         RoomCommand::Events { room, log, pubkey, format } => events(room, log, pubkey, format),
     }
-}
-
-fn show(t: i64) -> String {
-    cavra_model::Timestamp::from_unix_seconds(t).map_or_else(|_| t.to_string(), |t| t.to_string())
 }
 
 fn serve(common: &RoomCommon, listen: std::net::SocketAddr) -> Result<()> {
@@ -348,72 +360,9 @@ fn events(room: &str, log: &std::path::Path, pubkey: &std::path::Path, format: &
     let key = cavra_render::signed::PublicKey::from_file(pubkey)?;
     let text = cavra_model::limits::read_text_bounded(log, cavra_model::limits::PACKAGE_BYTES)
         .with_context(|| log.display().to_string())?;
-    let v = cavra_deliver::audit::verify_log(std::io::BufReader::new(text.as_bytes()), &key, None);
-    if !v.ok() {
-        return Err(
-            crate::commands::Outcome::NotVerified(format!("{}: {}", log.display(), v.problems.join("; "))).into()
-        );
-    }
-    let mut rows = Vec::new();
-    for line in text.lines() {
-        let r: serde_json::Value = serde_json::from_str(line)?;
-        let e = &r["event"];
-        if e["room_access"]["room_ref"] == room {
-            rows.push(serde_json::json!({ "seq": r["seq"], "at": e["at"], "record_hash_prev": r["prev"], "access": e["room_access"] }));
-        }
-    }
-    if format == "json" {
-        let doc =
-            serde_json::json!({ "schema_version": "cavra.room_access_events.v1", "room_ref": room, "events": rows });
-        crate::say!("{}", serde_json::to_string_pretty(&doc)?);
-        return Ok(());
-    }
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "seq",
-        "at",
-        "event_type",
-        "outcome",
-        "actor_class",
-        "mfa_status",
-        "link_ref",
-        "link_state",
-        "artifact_refs",
-        "watermark_state",
-        "access_id",
-        "policy_refs",
-    ])?;
-    for r in &rows {
-        let a = &r["access"];
-        let s = |v: &serde_json::Value| v.as_str().map_or_else(|| v.to_string(), str::to_string);
-        let list = |v: &serde_json::Value| {
-            v.as_array().map(|a| a.iter().map(&s).collect::<Vec<_>>().join(" ")).unwrap_or_default()
-        };
-        w.write_record(
-            [
-                s(&r["seq"]),
-                s(&r["at"]),
-                s(&a["event_type"]),
-                s(&a["outcome"]),
-                s(&a["actor_class"]),
-                s(&a["mfa_status"]),
-                a["signed_link"]["link_ref"].as_str().unwrap_or("").to_string(),
-                s(&a["signed_link"]["state"]),
-                list(&a["artifact_refs"]),
-                s(&a["watermark_state"]),
-                a["access_id"].as_str().unwrap_or("").to_string(),
-                list(&a["policy_refs"]),
-            ]
-            .map(|c| cavra_render::neutralise_formula(&c).into_owned()),
-        )?;
-    }
-    use std::io::Write;
-    std::io::stdout().write_all(&w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?).or_else(|e| {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            Ok(())
-        } else {
-            Err(e)
-        }
-    })?;
+    let events = cavra_room::events::read(&text, &key, room)
+        .map_err(|why| crate::commands::Outcome::NotVerified(format!("{}: {why}", log.display())))?;
+    let out = if format == "json" { events.json() } else { events.csv() }.map_err(anyhow::Error::msg)?;
+    crate::say!("{}", out.trim_end());
     Ok(())
 }

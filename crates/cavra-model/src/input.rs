@@ -126,6 +126,17 @@ impl Timestamp {
         OffsetDateTime::from_unix_timestamp(secs).map(Timestamp).map_err(|e| e.to_string())
     }
 
+    /// Seconds since the Unix epoch as RFC 3339 UTC text, for records that
+    /// keep instants as numbers; a value outside the supported range is
+    /// written as the number itself.
+    ///
+    /// ```
+    /// assert_eq!(cavra_model::Timestamp::show_unix(1_800_000_000), "2027-01-15T08:00:00Z");
+    /// ```
+    pub fn show_unix(secs: i64) -> String {
+        Timestamp::from_unix_seconds(secs).map_or_else(|_| secs.to_string(), |t| t.to_string())
+    }
+
     /// Whole days from `self` to `later`, rounded down (negative when
     /// `later` is earlier): 1 day and 23 hours is 1, minus 1 hour is −1.
     ///

@@ -18,6 +18,7 @@
 //! item id among the room's items, and read from the blob folder by its
 //! digest).
 
+pub mod events;
 pub mod link;
 mod pages;
 pub mod rooms;

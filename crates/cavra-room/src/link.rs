@@ -67,6 +67,16 @@ impl LinkKey {
         }
         m
     }
+
+    /// `base64url` of the MAC of `parts` (for the service's own short-lived values).
+    pub(crate) fn tag(&self, parts: &[&str]) -> String {
+        B64.encode(self.mac(parts).finalize().into_bytes())
+    }
+
+    /// Whether `tag` is the MAC of `parts` (compared in constant time).
+    pub(crate) fn check(&self, parts: &[&str], tag: &str) -> bool {
+        B64.decode(tag).is_ok_and(|t| self.mac(parts).verify_slice(&t).is_ok())
+    }
 }
 
 /// A link token, as issued or as read from a URL.
@@ -122,18 +132,6 @@ impl Token {
     pub fn verify(&self, key: &LinkKey, room: &str, class: &str) -> bool {
         let exp = self.expires_at.to_string();
         key.mac(&["cavra.room_link.v1", &self.link_id, room, class, &exp]).verify_slice(&self.mac).is_ok()
-    }
-}
-
-impl LinkKey {
-    /// `base64url` of the MAC of `parts` (for the service's own short-lived values).
-    pub(crate) fn tag(&self, parts: &[&str]) -> String {
-        B64.encode(self.mac(parts).finalize().into_bytes())
-    }
-
-    /// Whether `tag` is the MAC of `parts` (compared in constant time).
-    pub(crate) fn check(&self, parts: &[&str], tag: &str) -> bool {
-        B64.decode(tag).is_ok_and(|t| self.mac(parts).verify_slice(&t).is_ok())
     }
 }
 

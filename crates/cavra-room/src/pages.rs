@@ -46,10 +46,6 @@ fn page(title: &str, body: &str) -> String {
     )
 }
 
-fn when(t: i64) -> String {
-    cavra_model::Timestamp::from_unix_seconds(t).map_or_else(|_| t.to_string(), |t| t.to_string())
-}
-
 /// What the room page shows about the recipient's standing.
 pub(crate) struct Standing<'a> {
     /// The link's base path (`/rooms/<room>/<token>`).
@@ -67,7 +63,7 @@ pub(crate) fn room(r: &Room, files: &[Item], s: &Standing<'_>) -> String {
         escape(&r.id),
         escape(&r.audience),
         escape(&s.class.replace('_', " ")),
-        escape(&when(r.expires_at))
+        escape(&cavra_model::Timestamp::show_unix(r.expires_at))
     );
     if let Some(terms) = s.terms {
         body.push_str(&format!(

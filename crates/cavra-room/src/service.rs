@@ -136,18 +136,13 @@ enum Reply {
     Redirect { to: String, cookie: Option<String> },
 }
 
+/// A stored file's media type: its format's, from the format registry
+/// (`package` and formats the registry does not know are zip and octet-stream).
 fn media_type(format: &str) -> &'static str {
-    match format {
-        "pdf" => "application/pdf",
-        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "html" => "text/html; charset=utf-8",
-        "csv" => "text/csv; charset=utf-8",
-        "md" => "text/markdown; charset=utf-8",
-        "json" | "signed-json" | "oscal-assessment-results" => "application/json",
-        "jsonl" => "application/jsonl",
-        "package" => "application/zip",
-        _ => "application/octet-stream",
+    match format.parse::<cavra_render::Format>() {
+        Ok(f) => f.media_type(),
+        Err(_) if format == "package" => "application/zip",
+        Err(_) => "application/octet-stream",
     }
 }
 
@@ -304,7 +299,7 @@ impl Inner {
 
     /// Appends the event to the signed log; `Err` when it could not be recorded.
     fn record(&self, e: &AccessEvent) -> Result<(), Reply> {
-        let at = cavra_model::Timestamp::from_unix_seconds(self.now()).map(|t| t.to_string()).unwrap_or_default();
+        let at = cavra_model::Timestamp::show_unix(self.now());
         let mut log = self.log.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         log.append(&e.audit_event(&at)).map(|_| ()).map_err(|_| {
             Reply::Page(
@@ -473,16 +468,15 @@ impl Inner {
             .mfa(a.mfa)
     }
 
+    /// The terms the link's recipient must still accept, if the room has any.
     fn pending_terms(&self, a: &Access) -> Result<Option<String>, RoomError> {
-        match (&a.room.terms_digest, &self.s.terms) {
-            (Some(d), Some(text)) if !rooms::accepted_terms(&mut self.store(), &a.link.id, d)? => {
-                Ok(Some(text.clone()))
-            }
-            (Some(d), None) if !rooms::accepted_terms(&mut self.store(), &a.link.id, d)? => {
-                Ok(Some("The terms for this room are not available; ask the sender.".into()))
-            }
-            _ => Ok(None),
+        let Some(digest) = &a.room.terms_digest else { return Ok(None) };
+        if rooms::accepted_terms(&mut self.store(), &a.link.id, digest)? {
+            return Ok(None);
         }
+        Ok(Some(
+            self.s.terms.clone().unwrap_or_else(|| "The terms for this room are not available; ask the sender.".into()),
+        ))
     }
 
     fn view(&self, room: &str, token: &str, source: &str, cookie: Option<&str>) -> Reply {

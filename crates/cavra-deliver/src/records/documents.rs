@@ -6,6 +6,7 @@
 //! ids, digests, classes, states, key ids and the reasons recorded with
 //! holds and refusals (gated free text).
 
+use cavra_model::Timestamp;
 use serde::Serialize;
 
 use cavra_store::query::Filter;
@@ -18,10 +19,6 @@ use crate::config::Config;
 pub const RETENTION_SCHEMA: &str = "cavra.retention_lifecycle.v1";
 /// Schema id of the search-and-retrieval document.
 pub const RETRIEVAL_SCHEMA: &str = "cavra.search_retrieval.v1";
-
-fn rfc3339(t: i64) -> String {
-    cavra_model::Timestamp::from_unix_seconds(t).map_or_else(|_| t.to_string(), |t| t.to_string())
-}
 
 /// A stored item as the documents show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -92,8 +89,8 @@ impl ItemView {
             size: item.size,
             classification: item.classification.clone(),
             retention_class: item.retention_class.clone(),
-            created_at: rfc3339(item.created_at),
-            expires_at: config.retention_policy().effective_expiry(item).map(rfc3339),
+            created_at: Timestamp::show_unix(item.created_at),
+            expires_at: config.retention_policy().effective_expiry(item).map(Timestamp::show_unix),
             lifecycle_state: lifecycle(config, item, now, approved),
             legal_hold_ref: item.hold.as_ref().map(|h| h.reason.clone()),
         }
@@ -140,8 +137,8 @@ impl From<&Tombstone> for TombstoneView {
             sha256: t.sha256.clone(),
             size: t.size,
             retention_class: t.retention_class.clone(),
-            expired_at: rfc3339(t.expired_at),
-            deleted_at: rfc3339(t.deleted_at),
+            expired_at: Timestamp::show_unix(t.expired_at),
+            deleted_at: Timestamp::show_unix(t.deleted_at),
             deletion_approval_ref: t.approval.clone(),
         }
     }
@@ -256,7 +253,7 @@ pub fn retention_lifecycle(
     let policy = config.retention_policy();
     Ok(RetentionLifecycle {
         schema_version: RETENTION_SCHEMA,
-        as_at: rfc3339(now),
+        as_at: Timestamp::show_unix(now),
         tenant_ref: tenant.map(str::to_string),
         classes: policy
             .classes
@@ -314,7 +311,7 @@ impl AccessDecision {
             outcome: if served { "served" } else { "refused" },
             detail: e.detail.clone(),
             watermarked: served.then(|| e.detail.as_deref().is_some_and(|d| d.starts_with("watermarked"))),
-            at: rfc3339(e.at),
+            at: Timestamp::show_unix(e.at),
             audit_ref: format!("store-event:{}", e.seq),
         }
     }
@@ -352,8 +349,8 @@ impl From<&Filter> for FilterView {
             kind: f.kind.clone(),
             format: f.format.clone(),
             classification: f.classification.clone(),
-            from: f.from.map(rfc3339),
-            until: f.until.map(rfc3339),
+            from: f.from.map(Timestamp::show_unix),
+            until: f.until.map(Timestamp::show_unix),
             sha256: f.sha256.clone(),
             package: f.package.clone(),
             held: f.held,
@@ -406,7 +403,7 @@ pub fn search_retrieval(
     }
     Ok(SearchRetrieval {
         schema_version: RETRIEVAL_SCHEMA,
-        as_at: rfc3339(now),
+        as_at: Timestamp::show_unix(now),
         filters: FilterView::from(filter),
         total: views.len(),
         items: views,
