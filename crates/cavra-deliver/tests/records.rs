@@ -168,6 +168,20 @@ fn scenario(url: &str, blobs: &std::path::Path) {
     // approvals: by the right principal, never by the one who placed the hold
     assert!(records::approve(&mut store, c, &p.janitor, &b.id, ApprovalAction::Delete, "CHG-1", late).is_err());
     let del = records::approve(&mut store, c, &p.approver, &b.id, ApprovalAction::Delete, "CHG-1", late).unwrap();
+    // B's genuine, signed approval copied onto A (a replay under another item) approves nothing for A,
+    // and a delete approval is no release approval
+    let replayed = StoredApproval { id: "rap-replayed".into(), item_id: a.id.clone(), ..del.clone() };
+    store.put_approval(&replayed, late).unwrap();
+    let held = store.item(&a.id).unwrap();
+    assert_eq!(records::verified_approval(&mut store, c, &held, ApprovalAction::Delete, None).unwrap(), None);
+    let as_release = StoredApproval {
+        id: "rap-as-release".into(),
+        item_id: a.id.clone(),
+        action: ApprovalAction::Release,
+        ..del.clone()
+    };
+    store.put_approval(&as_release, late).unwrap();
+    assert!(records::release(&mut store, c, &p.keeper, &a.id, late).is_err(), "a copied approval releases nothing");
     assert!(records::release(&mut store, c, &p.keeper, &a.id, late).is_err(), "release needs an approval");
     assert!(records::approve(&mut store, c, &p.keeper, &a.id, ApprovalAction::Release, "M-7", late).is_err());
     records::approve(&mut store, c, &p.approver, &a.id, ApprovalAction::Release, "MATTER-7 closed", late).unwrap();
