@@ -66,6 +66,10 @@ pub enum DeliverCommand {
         /// With --loop: look for new work at least this often (seconds).
         #[arg(long, default_value_t = 30, requires = "keep_running")]
         poll_seconds: u64,
+        /// The record store holding evidence rooms, for invitations queued by `room invite`
+        /// (default: `[store] url`; with `[rooms] link_key` and `public_url` set).
+        #[command(flatten)]
+        rooms: crate::records::StoreLocation,
     },
     /// Send a test message now (a short text attachment) to check the setup and transport; roles and policy apply, nothing is queued.
     Test {
@@ -252,10 +256,24 @@ fn open_accepted(common: &Common) -> Result<(Config, SqliteOutbox, Option<AuditL
 fn open_accepted_as(common: &Common, worker: bool) -> Result<(Config, SqliteOutbox, Option<AuditLog>)> {
     let text = setup_text(&common.config)?;
     let (config, mut store, log) = open_as(common, worker)?;
-    if let Err(e) = cavra_deliver::acceptance::check(&mut store, &text, &config) {
-        return Err(cavra_deliver::send::Refused { problems: vec![format!("{}: {e}", common.config.display())] }.into());
-    }
+    check_accepted(&mut store, &text, &config, &common.config)?;
     Ok((config, store, log))
+}
+
+fn check_accepted(store: &mut SqliteOutbox, text: &str, config: &Config, path: &std::path::Path) -> Result<()> {
+    if let Err(e) = cavra_deliver::acceptance::check(store, text, config) {
+        return Err(cavra_deliver::send::Refused { problems: vec![format!("{}: {e}", path.display())] }.into());
+    }
+    Ok(())
+}
+
+/// The outbox at `outbox` for a command that queues, with the setup file
+/// at `config_path` (already loaded as `config`) accepted for it.
+pub(crate) fn accepted_outbox(config: &Config, config_path: &std::path::Path, outbox: &str) -> Result<SqliteOutbox> {
+    let text = setup_text(config_path)?;
+    let mut store = open_outbox(config, outbox, false)?;
+    check_accepted(&mut store, &text, config, config_path)?;
+    Ok(store)
 }
 
 #[derive(Debug, Subcommand)]
@@ -334,6 +352,20 @@ fn send(
             return Err(refused.into());
         }
     };
+    queue(&config, &mut store, &mut log, &signer, &planned, &at)
+}
+
+/// Queues a plan (refused when a recipient is suppressed after a hard
+/// bounce) and records it in the audit log.
+pub(crate) fn queue(
+    config: &Config,
+    store: &mut SqliteOutbox,
+    log: &mut Option<AuditLog>,
+    signer: &cavra_deliver::identity::Signer,
+    planned: &cavra_deliver::send::Plan,
+    at: &str,
+) -> Result<()> {
+    let digest = planned.jobs.first().map(|j| j.digest.clone()).unwrap_or_default();
     let suppressed: Vec<usize> = planned
         .jobs
         .iter()
@@ -346,17 +378,17 @@ fn send(
         }
         .into());
     }
-    store.enqueue_plan(&planned)?;
+    store.enqueue_plan(planned)?;
     let (status, decision) = match planned.approval() {
         Some(_) => (AuditStatus::BlockedRequiresApproval, ApprovalDecision::Pending),
         None => (AuditStatus::Accepted, ApprovalDecision::NotRequired),
     };
-    let event = AuditEvent::new(&at, AuditAction::Send, status)
+    let event = AuditEvent::new(at, AuditAction::Send, status)
         .by(Some(signer.actor()))
         .recipients(planned.summary.clone())
         .approval(planned.approval(), decision)
         .digest(&digest);
-    record(&mut log, &event)?;
+    record(log, &event)?;
     crate::say!(
         "queued {} job(s) for {} recipient(s) in {} domain(s); digest {digest}",
         planned.jobs.len(),
@@ -370,6 +402,25 @@ fn send(
         );
     }
     Ok(())
+}
+
+/// Where invitations get their link at send time: the room store, when
+/// one is given or configured and `[rooms]` has a link key and public URL.
+fn room_notices(
+    config: &Config,
+    rooms: &crate::records::StoreLocation,
+) -> Result<Box<dyn cavra_deliver::send::Notices>> {
+    let configured = rooms.url.is_some() || config.store.url.is_some();
+    let (Some(base), Some(_), true) =
+        (config.rooms.public_url.as_deref(), config.rooms.link_key.as_deref(), configured)
+    else {
+        return Ok(Box::new(cavra_deliver::send::NoNotices));
+    };
+    let mut store = rooms.open(Some(config))?;
+    store.require(cavra_room::ROOM_MIGRATIONS)?;
+    let key = crate::room_cmd::link_key(config)?;
+    let organisation = config.organisation.name.as_deref().unwrap_or("CAVRA Report Center");
+    Ok(Box::new(cavra_room::invitation::RoomNotices::new(store, key, base, organisation)))
 }
 
 /// `deliver test`.
@@ -435,15 +486,16 @@ pub fn deliver(cmd: &DeliverCommand) -> Result<()> {
             crate::say!("{} job(s)", jobs.len());
             Ok(())
         }
-        DeliverCommand::Run { common, lease_seconds, keep_running, until_idle, poll_seconds } => {
+        DeliverCommand::Run { common, lease_seconds, keep_running, until_idle, poll_seconds, rooms } => {
             let (config, mut store, mut log) = open_accepted_as(common, true)?;
+            let notices = room_notices(&config, rooms)?;
             let options = crate::run_loop::LoopOptions {
                 lease_seconds: *lease_seconds,
                 keep_running: *keep_running,
                 until_idle: *until_idle,
                 poll_seconds: *poll_seconds,
             };
-            let s = crate::run_loop::run(&config, &common.config, &mut store, log.as_mut(), options)?;
+            let s = crate::run_loop::run(&config, &common.config, &mut store, notices.as_ref(), log.as_mut(), options)?;
             crate::say!(
                 "sent {}, retry scheduled {}, failed {}, dead-lettered {}",
                 s.sent,

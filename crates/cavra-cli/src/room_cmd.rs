@@ -55,16 +55,24 @@ pub enum RoomCommand {
         #[command(flatten)]
         principal: AsPrincipal,
     },
-    /// Issue a link to a recipient in one of the room's domains; prints the link (and the TOTP secret for a room with --mfa).
+    /// Issue a link to a recipient in one of the room's domains and queue it in the delivery outbox
+    /// (`deliver run --store` sends it; the token is made only then, never stored). Prints the TOTP
+    /// secret for a room with --mfa, to give apart from the link.
     Invite {
         /// The room.
         room: String,
-        /// The recipient's address (only its domain and class are kept).
+        /// The recipient's address (only its domain and class are kept with the link).
         #[arg(long)]
         to: String,
         /// How long the link stays valid (never past the room): `7d`, `12h`.
         #[arg(long, default_value = "7d", value_parser = parse_duration)]
         expires: i64,
+        /// The delivery outbox the invitation is queued in (the setup file must be accepted for it).
+        #[arg(long, value_name = "FILE.db|URL", default_value = "outbox.db")]
+        outbox: String,
+        /// Print the link here instead of queueing it, to hand over by another channel.
+        #[arg(long)]
+        print_link: bool,
         #[command(flatten)]
         common: RoomCommon,
         #[command(flatten)]
@@ -144,7 +152,7 @@ impl RoomCommon {
     }
 }
 
-fn link_key(config: &Config) -> Result<LinkKey> {
+pub(crate) fn link_key(config: &Config) -> Result<LinkKey> {
     let r = config
         .rooms
         .link_key
@@ -205,23 +213,54 @@ pub fn room(cmd: &RoomCommand) -> Result<()> {
             );
             Ok(())
         }
-        RoomCommand::Invite { room, to, expires, common, principal } => {
+        RoomCommand::Invite { room, to, expires, outbox, print_link, common, principal } => {
             let (config, mut store, mut log) = common.load()?;
             let signer = principal.signer(&config)?;
             let key = link_key(&config)?;
+            let mut queue = match *print_link {
+                true => None,
+                false => {
+                    if config.rooms.public_url.is_none() {
+                        bail!("set [rooms] public_url (where recipients reach the room service) to send invitations");
+                    }
+                    Some(crate::deliver::accepted_outbox(&config, &common.config, outbox)?)
+                }
+            };
             let invitation = Invitation { address: to.clone(), lifetime: *expires };
             let (link, token) = rooms::invite(&mut store, &config, &key, &signer, room, &invitation, now)?;
             let e = operator(AccessEvent::new(AccessType::LinkIssued, AccessOutcome::Allowed, room))
                 .link(&link.id, LinkState::Valid);
             record(&mut log, &e.actor(&link.recipient_class))?;
-            let base = config.rooms.public_url.as_deref().unwrap_or("http://127.0.0.1:8443").trim_end_matches('/');
             crate::say!(
                 "{}  {} recipient  valid until {}",
                 link.id,
                 link.recipient_class,
                 cavra_model::Timestamp::show_unix(link.expires_at)
             );
-            crate::say!("{base}/rooms/{room}/{}", token.text);
+            match queue.as_mut() {
+                Some(outbox) => {
+                    let queued = cavra_room::invitation::plan(&mut store, &config, &signer, &link, to, now)
+                        .map_err(anyhow::Error::from)
+                        .and_then(|p| {
+                            crate::deliver::queue(&config, outbox, &mut log, &signer, &p, &crate::deliver::now().1)
+                        });
+                    if let Err(e) = queued {
+                        // A link nobody was sent is withdrawn at once.
+                        rooms::revoke_link(&mut store, &config, &signer, &link.id, now)?;
+                        record(
+                            &mut log,
+                            &operator(AccessEvent::new(AccessType::Revocation, AccessOutcome::Allowed, room))
+                                .link(&link.id, LinkState::Revoked),
+                        )?;
+                        return Err(e);
+                    }
+                }
+                None => {
+                    let base =
+                        config.rooms.public_url.as_deref().unwrap_or("http://127.0.0.1:8443").trim_end_matches('/');
+                    crate::say!("{base}/rooms/{room}/{}", token.text);
+                }
+            }
             if rooms::room(&mut store, room)?.mfa {
                 crate::say!(
                     "totp secret: {} (give it to the recipient apart from the link)",

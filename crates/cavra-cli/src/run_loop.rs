@@ -14,7 +14,7 @@ use anyhow::{bail, Context, Result};
 use cavra_deliver::audit::AuditLog;
 use cavra_deliver::config::{Config, Mode};
 use cavra_deliver::outbox::{Backlog, Job, OutboxStore, SqliteOutbox};
-use cavra_deliver::send::{run_pass, RunSummary, Smtp, Transport};
+use cavra_deliver::send::{run_pass_with, Notices, PassContext, RunSummary, Smtp, Transport};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// How `deliver run` behaves.
@@ -109,6 +109,7 @@ pub fn run(
     config: &Config,
     config_path: &std::path::Path,
     store: &mut SqliteOutbox,
+    notices: &dyn Notices,
     mut log: Option<&mut AuditLog>,
     options: LoopOptions,
 ) -> Result<RunSummary> {
@@ -121,22 +122,20 @@ pub fn run(
     let progress = Progress::new();
     let mut total = RunSummary::default();
     loop {
-        let pass = run_pass(
-            config,
-            store,
-            transport.as_ref(),
-            log.as_deref_mut(),
-            &crate::deliver::now,
-            options.lease_seconds,
-            &mut |job, _| {
-                progress.job(job);
-                if stop.load(Ordering::SeqCst) {
-                    ControlFlow::Break(())
-                } else {
-                    ControlFlow::Continue(())
-                }
-            },
-        )?;
+        let context = PassContext {
+            transport: transport.as_ref(),
+            notices,
+            clock: &crate::deliver::now,
+            lease_seconds: options.lease_seconds,
+        };
+        let pass = run_pass_with(config, store, &context, log.as_deref_mut(), &mut |job, _| {
+            progress.job(job);
+            if stop.load(Ordering::SeqCst) {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })?;
         add(&mut total, &pass);
         let backlog = store.backlog()?;
         if !options.keep_running || stop.load(Ordering::SeqCst) || (options.until_idle && backlog.is_idle()) {

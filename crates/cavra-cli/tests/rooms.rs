@@ -1,5 +1,7 @@
 //! Evidence rooms through the binary: `room create` from a verified
-//! package, `room invite`, `room serve` on a loopback port, the room page in
+//! package, `room invite` queued in the outbox and sent by `deliver run` to
+//! a loopback SMTP server (the link reaches the recipient and is stored
+//! nowhere), `room serve` on a loopback port, the room page in
 //! headless Chromium (screenshot, the artifact list, axe-core), `room events`
 //! and `room list` checked against their JSON Schemas, and `room revoke`.
 
@@ -48,20 +50,33 @@ fn a_room_is_created_served_opened_in_a_browser_and_its_events_exported() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let (desk_sk, _, desk_pk) = keypair(d, "desk");
-    let (pkg_sk, pkg_pub, _) = keypair(d, "package-signer");
+    let (pkg_sk, pkg_pub, pkg_pk) = keypair(d, "package-signer");
     let (audit_sk, audit_pub) = audit_keys(d);
+    let (admin_sk, _, admin_pk) = keypair(d, "admin");
+    let inbox = d.join("inbox");
+    let (sink, smtp_port) = scripted_smtp(&inbox, "");
+    let _sink = Server(sink);
     let port = free_port();
     let cfg = d.join("cavra.toml");
     std::fs::write(
         &cfg,
         format!(
-            "[[recipients.domains]]\ndomain = \"audit.example\"\nclassification = \"external_auditor\"\n\
-             [roles.rooms]\npermissions = [\"manage_rooms\"]\n\
+            "[organisation]\nname = \"Northwind\"\nsender = \"reports@northwind.example\"\n\
+             [delivery]\nmode = \"smtp\"\nhost = \"127.0.0.1\"\nport = {smtp_port}\ntls = \"none\"\n\
+             [packages]\nsigning_public_key = \"{pkg_pk}\"\n\
+             [recipients]\nexternal_approval_required = false\n\
+             [[recipients.domains]]\ndomain = \"audit.example\"\nclassification = \"external_auditor\"\n\
+             [roles.rooms]\npermissions = [\"manage_rooms\", \"send_external\"]\n\
              [principals.evidence-desk]\npublic_key = \"{desk_pk}\"\nroles = [\"rooms\"]\n\
+             [roles.admin]\npermissions = [\"manage_policy\"]\n\
+             [principals.admin]\npublic_key = \"{admin_pk}\"\nroles = [\"admin\"]\n\
              [rooms]\nlink_key = \"env:{KEY_VAR}\"\npublic_url = \"http://127.0.0.1:{port}\"\n"
         ),
     )
     .unwrap();
+    let outbox = d.join("outbox.db");
+    let delivery = ["--config", cfg.to_str().unwrap(), "--outbox", outbox.to_str().unwrap()].map(String::from);
+    accept(&delivery, &format!("file:{}", admin_sk.display()));
     let url = format!("sqlite:{}", d.join("store.db").display());
     let cmd = |args: &[&str], log: &str| -> std::process::Output {
         let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
@@ -126,12 +141,45 @@ fn a_room_is_created_served_opened_in_a_browser_and_its_events_exported() {
         "ops.jsonl",
     ));
     let room = created.split_whitespace().next().unwrap().to_string();
-    let invited = ok(cmd(&["room", "invite", &room, "--to", "lead@audit.example", "--as", &desk], "ops.jsonl"));
+    let invite = |to: &str| {
+        cmd(&["room", "invite", &room, "--to", to, "--outbox", outbox.to_str().unwrap(), "--as", &desk], "ops.jsonl")
+    };
+    let invited = ok(invite("lead@audit.example"));
     let link_id = invited.split_whitespace().next().unwrap().to_string();
-    let link = invited.lines().find(|l| l.starts_with("http://")).unwrap().trim().to_string();
-    assert!(link.starts_with(&format!("http://127.0.0.1:{port}/rooms/{room}/crl1.")), "{link}");
-    let outsider = cmd(&["room", "invite", &room, "--to", "someone@elsewhere.example", "--as", &desk], "ops.jsonl");
+    assert!(invited.contains("queued 1 job(s)") && !invited.contains("crl1."), "{invited}");
+    let outsider = invite("someone@elsewhere.example");
     assert_eq!(outsider.status.code(), Some(4), "only the room's domains get links");
+    // a second invitation, revoked before it is sent, is never sent
+    let second = ok(invite("second@audit.example"));
+    let second_id = second.split_whitespace().next().unwrap().to_string();
+    ok(cmd(&["room", "revoke", &second_id, "--as", &desk], "ops.jsonl"));
+    let mut send = vec!["deliver".to_string(), "run".into()];
+    send.extend(delivery.iter().cloned());
+    send.extend(["--store".into(), url.clone(), "--audit-log".into(), d.join("sends.jsonl").display().to_string()]);
+    send.extend(["--audit-key".into(), format!("file:{}", audit_sk.display())]);
+    let sent = ok(bin().env(KEY_VAR, KEY).args(&send).output().unwrap());
+    assert!(sent.contains("sent 1,") && sent.contains("failed 1"), "{sent}");
+    let mails: Vec<_> = std::fs::read_dir(&inbox)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        .collect();
+    assert_eq!(mails.len(), 1, "only the valid invitation is sent");
+    assert_eq!(std::fs::read_to_string(mails[0].path().with_extension("rcpt")).unwrap().trim(), "lead@audit.example");
+    let mail = std::fs::read_to_string(mails[0].path()).unwrap().replace("=\r\n", "").replace("=\n", "");
+    let prefix = format!("http://127.0.0.1:{port}/rooms/{room}/crl1.");
+    let at = mail.find(&prefix).expect("the message carries the link");
+    let link: String = mail[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || ":/._-".contains(*c)).collect();
+    assert!(link.len() > prefix.len() + 40, "{link}");
+    assert!(mail.contains("Subject: Evidence room"), "{mail}");
+    // the token is in the message only: not in the outbox, the store or any log
+    let token = link.rsplit('/').next().unwrap();
+    for file in [outbox.clone(), d.join("store.db"), d.join("ops.jsonl"), d.join("sends.jsonl")] {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(!bytes.windows(token.len()).any(|w| w == token.as_bytes()), "{} holds the token", file.display());
+    }
+    let sends = audit_records(&d.join("sends.jsonl"));
+    assert_eq!(sends.iter().filter(|r| r["event"]["status"] == "sent").count(), 1, "{sends:?}");
 
     // serve, and open the room
     let mut args: Vec<String> = ["room", "serve", "--listen"].map(String::from).to_vec();
@@ -230,7 +278,7 @@ fn a_room_is_created_served_opened_in_a_browser_and_its_events_exported() {
     valid(&schema("room_access_events.v1.schema.json"), &ops);
     let kinds: Vec<&str> =
         ops["events"].as_array().unwrap().iter().filter_map(|e| e["access"]["event_type"].as_str()).collect();
-    assert_eq!(kinds, ["room_created", "link_issued"]);
+    assert_eq!(kinds, ["room_created", "link_issued", "link_issued", "revocation"]);
 
     ok(cmd(&["room", "revoke", &link_id, "--as", &desk], "ops.jsonl"));
     let listed: Value = serde_json::from_str(&ok(cmd(&["room", "list", "--format", "json"], "ops.jsonl"))).unwrap();

@@ -102,7 +102,16 @@ pub fn authorise(
     if !config.key_allows(requester, needed) {
         return Err(format!("the requester's principal lacks `{}`", needed.as_str()));
     }
-    check_package(config, &job.digest, bytes)?;
+    if job.notice.is_some() {
+        // A notice's descriptor is remade from the records at every attempt:
+        // a changed record (another room, a later expiry) changes its digest.
+        let digest = cavra_package::manifest::sha256_tagged(bytes);
+        if digest != job.digest {
+            return Err(format!("the notice changed since it was requested (digest {digest}, signed {})", job.digest));
+        }
+    } else {
+        check_package(config, &job.digest, bytes)?;
+    }
     let approval_needed = job.approval.is_some() || (external && config.recipients.external_approval_required);
     if !approval_needed {
         return Ok(Authorised { approval: None, approvers: Vec::new() });

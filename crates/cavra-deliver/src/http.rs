@@ -95,6 +95,9 @@ impl Transport for Webhook {
             "digest": job.digest,
         }))
         .map_err(|e| SendFailure::new(false, e.to_string()))?;
+        if job.notice.is_some() {
+            return Err(SendFailure::new(false, "a notice carries a personal link and is not posted to a webhook"));
+        }
         let signature = webhook_signature(&self.secret, &job.id, now, &body);
         outcome(
             self.agent
@@ -132,14 +135,18 @@ impl SendGrid {
         })
     }
 
-    fn body(&self, config: &Config, job: &Job) -> Result<Vec<u8>, SendFailure> {
+    fn body(&self, config: &Config, job: &Job, notice: Option<&str>) -> Result<Vec<u8>, SendFailure> {
+        let text = notice.map_or_else(|| summary_text(config, job), str::to_string);
         let mut message = json!({
             "personalizations": [{"to": [{"email": job.recipient}]}],
             "from": {"email": self.from},
             "subject": job.subject,
-            "content": [{"type": "text/plain", "value": summary_text(config, job)}],
+            "content": [{"type": "text/plain", "value": text}],
             "custom_args": {"cavra_job": job.id, "cavra_message_id": job.message_id},
         });
+        if notice.is_some() {
+            return serde_json::to_vec(&message).map_err(|e| SendFailure::new(false, e.to_string()));
+        }
         let channel = crate::message::channel(config, job).map_err(|e| SendFailure::new(false, e))?;
         if channel == crate::config::Channel::EmailAttachment {
             let bytes = cavra_model::limits::read_bounded(
@@ -173,14 +180,25 @@ pub struct SendGridWith<'a> {
 
 impl Transport for SendGridWith<'_> {
     fn send(&self, job: &Job, _from: &str, _raw: &[u8], _now: i64) -> Result<(), SendFailure> {
-        let body = self.transport.body(self.config, job)?;
+        let body = self.transport.body(self.config, job, None)?;
+        self.post(&body)
+    }
+
+    fn send_notice(&self, job: &Job, _from: &str, _raw: &[u8], text: &str, _now: i64) -> Result<(), SendFailure> {
+        let body = self.transport.body(self.config, job, Some(text))?;
+        self.post(&body)
+    }
+}
+
+impl SendGridWith<'_> {
+    fn post(&self, body: &[u8]) -> Result<(), SendFailure> {
         outcome(
             self.transport
                 .agent
                 .post(&self.transport.endpoint)
                 .header("authorization", &format!("Bearer {}", self.transport.api_key))
                 .header("content-type", "application/json")
-                .send(&body[..]),
+                .send(body),
         )
     }
 }

@@ -191,27 +191,12 @@ pub fn media_type(name: &str) -> &'static str {
 /// A header value with CR/LF, an unreadable or changed attachment, a bad
 /// address, or a summary the safety gate refuses (nothing is sent).
 pub fn build_message(config: &Config, job: &Job, bytes: &[u8]) -> Result<Vec<u8>, String> {
-    let o = &config.organisation;
-    let from: Mailbox =
-        o.sender.as_deref().ok_or("organisation.sender is required")?.parse().map_err(|e| format!("sender: {e}"))?;
-    let to: Mailbox = job.recipient.parse().map_err(|e| format!("recipient: {e}"))?;
-    if job.subject.contains(['\r', '\n']) {
-        return Err("the subject contains CR or LF".into());
-    }
     let attached = channel(config, job)? == Channel::EmailAttachment;
     let summary = summary(config, job, attached);
-    let text = summary.text();
-    if let Some(d) = cavra_model::gate::scan_text(&format!("{}\n{text}", job.subject)).first() {
+    if let Some(d) = cavra_model::gate::scan_text(&format!("{}\n{}", job.subject, summary.text())).first() {
         return Err(format!("the message summary carries {}; nothing sent", d.kind.as_str()));
     }
-    let body =
-        MultiPart::alternative().singlepart(SinglePart::plain(text)).singlepart(SinglePart::html(summary.html()));
-    let mut builder =
-        lettre::Message::builder().from(from).to(to).subject(&job.subject).message_id(Some(job.message_id.clone()));
-    if let Some(r) = &o.reply_to {
-        builder = builder.reply_to(r.parse().map_err(|e| format!("reply_to: {e}"))?);
-    }
-    let content = if attached {
+    let attachment = if attached {
         let digest = sha256_tagged(bytes);
         if digest != job.digest {
             return Err(format!(
@@ -219,11 +204,74 @@ pub fn build_message(config: &Config, job: &Job, bytes: &[u8]) -> Result<Vec<u8>
                 job.attachment, job.digest
             ));
         }
-        let name = attachment_name(job).to_string();
-        let kind = ContentType::parse(media_type(&name)).map_err(|e| e.to_string())?;
-        MultiPart::mixed().multipart(body).singlepart(Attachment::new(name).body(bytes.to_vec(), kind))
+        Some((attachment_name(job).to_string(), bytes))
     } else {
-        MultiPart::mixed().multipart(body)
+        None
+    };
+    compose(config, job, &summary, attachment)
+}
+
+/// Builds a notice's message ([`crate::send::Notices`]): its paragraphs,
+/// the organisation's legal footer, no attachment. The safety gate reads
+/// the subject and every paragraph except the notice's own link, which is
+/// the one thing the notice exists to carry and is never stored.
+///
+/// # Errors
+/// A header value with CR/LF, a bad address, or a paragraph the gate refuses.
+pub fn build_notice_message(config: &Config, job: &Job, notice: &crate::send::Notice) -> Result<Vec<u8>, String> {
+    let summary = notice_summary(config, notice);
+    let text = summary.text();
+    let screened = match notice.link.as_deref() {
+        Some(link) => text.replace(link, "<link>"),
+        None => text,
+    };
+    if let Some(d) = cavra_model::gate::scan_text(&format!("{}\n{screened}", job.subject)).first() {
+        return Err(format!("the notice carries {}; nothing sent", d.kind.as_str()));
+    }
+    compose(config, job, &summary, None)
+}
+
+fn notice_summary(config: &Config, notice: &crate::send::Notice) -> Summary {
+    let mut outro = Vec::new();
+    if let Some(footer) = config.organisation.legal_footer.as_deref().filter(|f| !f.is_empty()) {
+        outro.push(footer.to_string());
+    }
+    Summary { intro: notice.paragraphs.clone(), reports: Vec::new(), outro }
+}
+
+/// A notice's plain-text body, as [`build_notice_message`] writes it.
+pub fn notice_text(config: &Config, notice: &crate::send::Notice) -> String {
+    notice_summary(config, notice).text()
+}
+
+/// The RFC 5322 message: headers, the summary as text and HTML, and the attachment.
+fn compose(
+    config: &Config,
+    job: &Job,
+    summary: &Summary,
+    attachment: Option<(String, &[u8])>,
+) -> Result<Vec<u8>, String> {
+    let o = &config.organisation;
+    let from: Mailbox =
+        o.sender.as_deref().ok_or("organisation.sender is required")?.parse().map_err(|e| format!("sender: {e}"))?;
+    let to: Mailbox = job.recipient.parse().map_err(|e| format!("recipient: {e}"))?;
+    if job.subject.contains(['\r', '\n']) {
+        return Err("the subject contains CR or LF".into());
+    }
+    let body = MultiPart::alternative()
+        .singlepart(SinglePart::plain(summary.text()))
+        .singlepart(SinglePart::html(summary.html()));
+    let mut builder =
+        lettre::Message::builder().from(from).to(to).subject(&job.subject).message_id(Some(job.message_id.clone()));
+    if let Some(r) = &o.reply_to {
+        builder = builder.reply_to(r.parse().map_err(|e| format!("reply_to: {e}"))?);
+    }
+    let content = match attachment {
+        Some((name, bytes)) => {
+            let kind = ContentType::parse(media_type(&name)).map_err(|e| e.to_string())?;
+            MultiPart::mixed().multipart(body).singlepart(Attachment::new(name).body(bytes.to_vec(), kind))
+        }
+        None => MultiPart::mixed().multipart(body),
     };
     let message = builder.multipart(content).map_err(|e| e.to_string())?;
     Ok(message.formatted())

@@ -102,6 +102,12 @@ pub struct Job {
     pub possible_duplicate: bool,
     /// Approval it waits for.
     pub approval: Option<String>,
+    /// A notice composed when it is sent (`room-link:lnk-…`) instead of an
+    /// attachment: its body holds what must never be stored, such as a
+    /// signed link, and is remade from the records by a
+    /// [`crate::send::Notices`] source at every attempt. `attachment` is
+    /// then empty and `digest` is the digest of the notice's descriptor.
+    pub notice: Option<String>,
 }
 
 /// Outbox errors.
@@ -284,7 +290,7 @@ impl std::fmt::Debug for Outbox {
     }
 }
 
-const COLUMNS: &str = "id, message_id, recipient, subject, attachment, digest, role, state, attempts, first_attempt, next_attempt, lease_until, last_error, possible_duplicate, approval";
+const COLUMNS: &str = "id, message_id, recipient, subject, attachment, digest, role, state, attempts, first_attempt, next_attempt, lease_until, last_error, possible_duplicate, approval, notice";
 
 fn job_of(r: &Row) -> Result<Job, OutboxError> {
     Ok(Job {
@@ -303,6 +309,7 @@ fn job_of(r: &Row) -> Result<Job, OutboxError> {
         last_error: r.text_opt(12)?,
         possible_duplicate: r.int(13)? != 0,
         approval: r.text_opt(14)?,
+        notice: r.text_opt(15)?,
     })
 }
 
@@ -402,7 +409,7 @@ fn progress(j: &Job) -> [Value; 7] {
 fn insert_job(db: &mut dyn Db, j: &Job) -> Result<usize, OutboxError> {
     let n = db.exec(
         &format!(
-            "INSERT INTO jobs ({COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15) ON CONFLICT DO NOTHING"
+            "INSERT INTO jobs ({COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16) ON CONFLICT DO NOTHING"
         ),
         &[
             (&j.id).into(),
@@ -415,7 +422,7 @@ fn insert_job(db: &mut dyn Db, j: &Job) -> Result<usize, OutboxError> {
         ]
         .into_iter()
         .chain(progress(j))
-        .chain([Value::text_opt(j.approval.as_deref())])
+        .chain([Value::text_opt(j.approval.as_deref()), Value::text_opt(j.notice.as_deref())])
         .collect::<Vec<_>>(),
     )?;
     Ok(usize::try_from(n).unwrap_or(0))

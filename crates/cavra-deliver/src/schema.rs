@@ -7,11 +7,12 @@
 use cavra_store::migrate::Migration;
 
 /// The outbox's migrations, in order.
-pub const OUTBOX_MIGRATIONS: &[Migration] = &[Migration {
-    component: "outbox",
-    version: 1,
-    name: "jobs, requests, approvals, schedule runs, bounces, setup acceptances",
-    sqlite: "CREATE TABLE IF NOT EXISTS jobs (
+pub const OUTBOX_MIGRATIONS: &[Migration] = &[
+    Migration {
+        component: "outbox",
+        version: 1,
+        name: "jobs, requests, approvals, schedule runs, bounces, setup acceptances",
+        sqlite: "CREATE TABLE IF NOT EXISTS jobs (
   id TEXT PRIMARY KEY, message_id TEXT NOT NULL, recipient TEXT NOT NULL, subject TEXT NOT NULL,
   attachment TEXT NOT NULL, digest TEXT NOT NULL, role TEXT NOT NULL, state TEXT NOT NULL,
   attempts INTEGER NOT NULL DEFAULT 0, first_attempt INTEGER, next_attempt INTEGER NOT NULL, lease_until INTEGER,
@@ -35,7 +36,7 @@ CREATE TABLE IF NOT EXISTS approvals (
 CREATE TABLE IF NOT EXISTS policy_acceptances (
   seq INTEGER PRIMARY KEY, config_digest TEXT NOT NULL, config_text TEXT NOT NULL,
   body TEXT NOT NULL, signature TEXT NOT NULL);",
-    postgres: "CREATE TABLE jobs (
+        postgres: "CREATE TABLE jobs (
   id TEXT PRIMARY KEY, message_id TEXT NOT NULL, recipient TEXT NOT NULL, subject TEXT NOT NULL,
   attachment TEXT NOT NULL, digest TEXT NOT NULL, role TEXT NOT NULL, state TEXT NOT NULL,
   attempts BIGINT NOT NULL DEFAULT 0, first_attempt BIGINT, next_attempt BIGINT NOT NULL, lease_until BIGINT,
@@ -60,4 +61,12 @@ CREATE TABLE approvals (
 CREATE TABLE policy_acceptances (
   seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, config_digest TEXT NOT NULL, config_text TEXT NOT NULL,
   body TEXT NOT NULL, signature TEXT NOT NULL);",
-}];
+    },
+    Migration {
+        component: "outbox",
+        version: 2,
+        name: "jobs.notice: notices composed at send time (evidence-room invitations)",
+        sqlite: "ALTER TABLE jobs ADD COLUMN notice TEXT;",
+        postgres: "ALTER TABLE jobs ADD COLUMN notice TEXT;",
+    },
+];

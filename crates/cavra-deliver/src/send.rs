@@ -14,7 +14,7 @@ use crate::approval::{Approval, ApprovalState};
 use crate::audit::{ApprovalDecision, AuditAction, AuditEvent, AuditLog, AuditStatus, RecipientSummary, RetryState};
 use crate::config::{resolve, Config, Mode, Permission, TlsMode};
 use crate::identity::Signer;
-pub use crate::message::{build_message, media_type, summary_text};
+pub use crate::message::{build_message, build_notice_message, media_type, summary_text};
 use crate::outbox::{Job, JobState, OutboxError, OutboxStore};
 use crate::policy::{parse_address, Address, Classification};
 use crate::statement::{recipient_set_digest, SendRequestStatement, SignedStatement, SEND_REQUEST_FORMAT};
@@ -53,6 +53,92 @@ pub struct Plan {
     /// The requester's signed statement of what it asked for (checked
     /// again before every attempt); store it with the jobs.
     pub statement: SignedStatement,
+}
+
+/// A notice made at send time: what the requester signed (the descriptor,
+/// whose digest is the job's) and the message it becomes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// Canonical bytes describing the notice; their `sha256:` digest must
+    /// be the digest the requester signed, so a changed record sends nothing.
+    pub descriptor: Vec<u8>,
+    /// The message's paragraphs.
+    pub paragraphs: Vec<String>,
+    /// The secret link the paragraphs carry, if any (exempt from the
+    /// safety gate's reading, and never stored).
+    pub link: Option<String>,
+}
+
+/// Makes notices from their references (`Job::notice`) when they are sent.
+///
+/// ```
+/// use cavra_deliver::send::{Notice, Notices, SendFailure};
+/// struct Greeting;
+/// impl Notices for Greeting {
+///     fn notice(&self, reference: &str, _now: i64) -> Result<Notice, SendFailure> {
+///         match reference {
+///             "greeting:1" => Ok(Notice { descriptor: b"greeting 1".to_vec(), paragraphs: vec!["Hello.".into()], link: None }),
+///             other => Err(SendFailure::new(false, format!("no notice {other}"))),
+///         }
+///     }
+/// }
+/// assert!(Greeting.notice("greeting:1", 0).is_ok());
+/// ```
+pub trait Notices {
+    /// The notice `reference` names, as of `now`.
+    ///
+    /// # Errors
+    /// A permanent [`SendFailure`] when the notice no longer holds (a
+    /// revoked or expired link), a transient one when its records cannot
+    /// be read now.
+    fn notice(&self, reference: &str, now: i64) -> Result<Notice, SendFailure>;
+}
+
+/// No notices: a sender without a notice source fails notice jobs permanently.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoNotices;
+
+impl Notices for NoNotices {
+    fn notice(&self, reference: &str, _now: i64) -> Result<Notice, SendFailure> {
+        let kind = reference.split(':').next().unwrap_or_default();
+        Err(SendFailure::new(
+            false,
+            format!("no source for `{kind}` notices in this sender (give it the record store)"),
+        ))
+    }
+}
+
+/// [`plan`] for a notice to one recipient: the requester signs the digest
+/// of `descriptor`, and the job names `reference` instead of an attachment.
+///
+/// # Errors
+/// As [`plan`].
+pub fn plan_notice(
+    config: &Config,
+    signer: &Signer,
+    recipient: &str,
+    subject: &str,
+    reference: &str,
+    descriptor: &[u8],
+    now: i64,
+) -> Result<Plan, Refused> {
+    let request = SendRequest {
+        recipients: vec![recipient.to_string()],
+        attachment: std::path::PathBuf::new(),
+        subject: subject.to_string(),
+    };
+    if config.delivery.mode == Mode::Webhook {
+        return Err(Refused {
+            problems: vec!["a notice carries a personal link and goes by e-mail, not to a webhook".into()],
+        });
+    }
+    let digest = cavra_package::manifest::sha256_tagged(descriptor);
+    let mut p = plan(config, signer, &request, &digest, now)?;
+    for j in &mut p.jobs {
+        j.attachment = String::new();
+        j.notice = Some(reference.to_string());
+    }
+    Ok(p)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -147,6 +233,7 @@ pub fn plan(config: &Config, signer: &Signer, request: &SendRequest, digest: &st
                 last_error: None,
                 possible_duplicate: false,
                 approval: approval.clone(),
+                notice: None,
             }
         })
         .collect();
@@ -240,6 +327,18 @@ pub trait Transport {
     /// # Errors
     /// [`SendFailure`], transient or permanent.
     fn send(&self, job: &Job, from: &str, raw: &[u8], now: i64) -> Result<(), SendFailure>;
+
+    /// Sends a notice job ([`Notices`]): `raw` is its complete message and
+    /// `text` its plain-text body. By default the same as [`Transport::send`];
+    /// a transport that builds its own body (an API's JSON) uses `text`,
+    /// and one that must not carry a notice refuses it.
+    ///
+    /// # Errors
+    /// [`SendFailure`], transient or permanent.
+    fn send_notice(&self, job: &Job, from: &str, raw: &[u8], text: &str, now: i64) -> Result<(), SendFailure> {
+        let _ = text;
+        self.send(job, from, raw, now)
+    }
 }
 
 /// SMTP through lettre: STARTTLS required unless the setup says otherwise.
@@ -395,24 +494,42 @@ struct Outcome {
 
 /// Reads the attachment once, checks the job against its signed evidence
 /// ([`crate::authorise`]) and sends those same bytes.
+#[allow(clippy::too_many_arguments)]
 fn attempt(
     config: &Config,
     store: &dyn OutboxStore,
     transport: &dyn Transport,
+    notices: &dyn Notices,
     job: &Job,
     from: &str,
     now: i64,
 ) -> Result<Option<String>, (bool, SendFailure)> {
     let refused = |m: String| (true, SendFailure::new(false, m));
     let evidence = store.evidence(job).map_err(|e| refused(format!("reading the job's evidence: {e}")))?;
-    let bytes =
-        cavra_model::limits::read_bounded(std::path::Path::new(&job.attachment), cavra_model::limits::PACKAGE_BYTES)
-            .map_err(|e| refused(format!("{}: {e}", job.attachment)))?;
+    let notice = match job.notice.as_deref() {
+        Some(r) => Some(notices.notice(r, now).map_err(|f| (!f.transient, f))?),
+        None => None,
+    };
+    let bytes = match &notice {
+        Some(n) => n.descriptor.clone(),
+        None => {
+            cavra_model::limits::read_bounded(std::path::Path::new(&job.attachment), cavra_model::limits::PACKAGE_BYTES)
+                .map_err(|e| refused(format!("{}: {e}", job.attachment)))?
+        }
+    };
     let external = crate::message::is_external(config, job).map_err(refused)?;
     let ok = crate::authorise::authorise(config, job, &evidence, &bytes, external, now)
         .map_err(|m| refused(format!("not authorised: {m}")))?;
-    let raw = build_message(config, job, &bytes).map_err(|m| (false, SendFailure::new(false, m)))?;
-    transport.send(job, from, &raw, now).map_err(|f| (false, f))?;
+    let unsent = |m: String| (false, SendFailure::new(false, m));
+    match &notice {
+        Some(n) => {
+            let raw = build_notice_message(config, job, n).map_err(unsent)?;
+            let text = crate::message::notice_text(config, n);
+            transport.send_notice(job, from, &raw, &text, now)
+        }
+        None => transport.send(job, from, &build_message(config, job, &bytes).map_err(unsent)?, now),
+    }
+    .map_err(|f| (false, f))?;
     Ok(ok.approval)
 }
 
@@ -454,11 +571,41 @@ pub fn run_pass(
     config: &Config,
     store: &mut dyn OutboxStore,
     transport: &dyn Transport,
-    mut audit: Option<&mut AuditLog>,
+    audit: Option<&mut AuditLog>,
     clock: &dyn Fn() -> (i64, String),
     lease_seconds: i64,
     after_job: &mut dyn FnMut(&Job, &RunSummary) -> ControlFlow<()>,
 ) -> Result<RunSummary, PassError> {
+    let context = PassContext { transport, notices: &NoNotices, clock, lease_seconds };
+    run_pass_with(config, store, &context, audit, after_job)
+}
+
+/// What a pass sends with: the transport, the notice source, the clock
+/// and the lease.
+pub struct PassContext<'a> {
+    /// Where messages go.
+    pub transport: &'a dyn Transport,
+    /// Where notice jobs get their message ([`NoNotices`] when there are none).
+    pub notices: &'a dyn Notices,
+    /// Unix seconds and the same instant as RFC 3339 text.
+    pub clock: &'a dyn Fn() -> (i64, String),
+    /// Seconds a sender holds a job.
+    pub lease_seconds: i64,
+}
+
+/// [`run_pass`] with a notice source, so notice jobs (evidence-room
+/// invitations) are composed from their records as they are sent.
+///
+/// # Errors
+/// As [`run_pass`].
+pub fn run_pass_with(
+    config: &Config,
+    store: &mut dyn OutboxStore,
+    context: &PassContext<'_>,
+    mut audit: Option<&mut AuditLog>,
+    after_job: &mut dyn FnMut(&Job, &RunSummary) -> ControlFlow<()>,
+) -> Result<RunSummary, PassError> {
+    let PassContext { transport, notices, clock, lease_seconds } = *context;
     let mut summary = RunSummary::default();
     let from = config.organisation.sender.clone().unwrap_or_default();
     loop {
@@ -468,7 +615,7 @@ pub fn run_pass(
         };
         job.attempts += 1;
         job.first_attempt.get_or_insert(now);
-        let result = attempt(config, &*store, transport, &job, &from, now);
+        let result = attempt(config, &*store, transport, notices, &job, &from, now);
         let outcome = settle(config, &mut job, &mut summary, result, now);
         job.lease_until = None;
         store.record(&job)?;

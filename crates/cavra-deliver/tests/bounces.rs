@@ -59,6 +59,7 @@ fn job(id: &str, to: &str) -> Job {
         last_error: None,
         possible_duplicate: false,
         approval: None,
+        notice: None,
     }
 }
 

@@ -10,6 +10,7 @@
 //! - [`link`]: the link tokens (HMAC-SHA-256 under the service's key) and
 //!   the optional TOTP second factor;
 //! - [`rooms`]: rooms and links in the store's database;
+//! - [`invitation`]: links sent through the delivery outbox, the token made only at send time;
 //! - [`service`]: the HTTP service, as an axum [`axum::Router`] another
 //!   Rust service can mount, or served on its own by `cavra-reports room serve`.
 //!
@@ -19,6 +20,7 @@
 //! digest).
 
 pub mod events;
+pub mod invitation;
 pub mod link;
 mod pages;
 pub mod rooms;
