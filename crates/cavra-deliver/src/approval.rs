@@ -162,6 +162,20 @@ impl SqliteOutbox {
         Ok(())
     }
 
+    /// Every request as stored, read only (nothing is expired; a report on
+    /// the records must not change them), by request time then id.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn approval_requests(&self) -> Result<Vec<Approval>, OutboxError> {
+        self.with(|db| {
+            db.query(&format!("SELECT {COLUMNS} FROM approvals ORDER BY requested_at, approval_id"), &[])?
+                .iter()
+                .map(row)
+                .collect()
+        })
+    }
+
     /// Every request, after expiring the pending ones past their expiry at `now`.
     ///
     /// # Errors

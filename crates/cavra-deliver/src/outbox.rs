@@ -350,6 +350,37 @@ impl Outbox {
         Ok(Outbox { db: RefCell::new(db) })
     }
 
+    /// Claimed schedule runs: (run key, state, claimed at), by claim time then key.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub fn schedule_runs(&self) -> Result<Vec<(String, String, i64)>, OutboxError> {
+        self.with(|db| {
+            db.query("SELECT key, state, claimed_at FROM schedule_runs ORDER BY claimed_at, key", &[])?
+                .iter()
+                .map(|r| Ok((r.text(0)?, r.text(1)?, r.int(2)?)))
+                .collect()
+        })
+    }
+
+    /// Recorded bounces: (recipient domain, kind, status, recorded at), in
+    /// order. Only the domain of the recipient leaves the outbox.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub fn bounces(&self) -> Result<Vec<(String, String, String, i64)>, OutboxError> {
+        self.with(|db| {
+            db.query("SELECT recipient, kind, status, recorded_at FROM bounces ORDER BY recorded_at, recipient", &[])?
+                .iter()
+                .map(|r| {
+                    let recipient = r.text(0)?;
+                    let domain = recipient.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase()).unwrap_or_default();
+                    Ok((domain, r.text(1)?, r.text(2)?, r.int(3)?))
+                })
+                .collect()
+        })
+    }
+
     /// Which database it is in.
     pub fn dialect(&self) -> Dialect {
         self.db.borrow().dialect()

@@ -113,6 +113,9 @@ impl Timestamp {
             .map_err(|e| format!("`{text}` is not an RFC 3339 date-time ({e})"))
     }
 
+    /// 1970-01-01T00:00:00Z.
+    pub const UNIX_EPOCH: Timestamp = Timestamp(OffsetDateTime::UNIX_EPOCH);
+
     /// Seconds since the Unix epoch.
     pub fn unix_seconds(self) -> i64 {
         self.0.unix_timestamp()
@@ -347,6 +350,8 @@ string_enum! {
         SampleData => "sample_data",
         /// Exported by a connector.
         ConnectorExport => "connector_export",
+        /// The report center's own records (an operations snapshot).
+        ReportCenterRecords => "report_center_records",
     }
 }
 

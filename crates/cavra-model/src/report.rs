@@ -14,32 +14,48 @@ pub use crate::rows::{RowIter, RowSource, Rows};
 use crate::text::Text;
 
 macro_rules! kinds {
-    ($($variant:ident => $slug:literal, $title:literal, $tier:ident;)+) => {
-        /// A report kind in the catalog.
+    ($(#[$doc:meta])* $name:ident { $($variant:ident => $slug:literal, $title:literal, $tier:ident;)+ }) => {
+        $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-        pub enum ReportKind {
+        pub enum $name {
             $(#[doc = $title] #[serde(rename = $slug)] $variant,)+
         }
-        impl ReportKind {
+        impl $name {
             /// Every kind, in catalog order.
-            pub const ALL: &'static [ReportKind] = &[$(ReportKind::$variant),+];
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
             /// The kind's slug, used in file names and the CLI.
             pub fn as_str(self) -> &'static str {
-                match self { $(ReportKind::$variant => $slug,)+ }
+                match self { $($name::$variant => $slug,)+ }
             }
             /// Human title.
             pub fn title(self) -> &'static str {
-                match self { $(ReportKind::$variant => $title,)+ }
+                match self { $($name::$variant => $title,)+ }
             }
             /// Catalog tier.
             pub fn tier(self) -> Tier {
-                match self { $(ReportKind::$variant => Tier::$tier,)+ }
+                match self { $($name::$variant => Tier::$tier,)+ }
+            }
+        }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $name::ALL.iter().copied().find(|k| k.as_str() == s).ok_or_else(|| {
+                    let names: Vec<&str> = $name::ALL.iter().map(|k| k.as_str()).collect();
+                    format!("unknown report kind `{s}` (known: {})", names.join(", "))
+                })
             }
         }
     };
 }
 
 kinds! {
+    /// A posture report kind: built from an activity snapshot.
+    ReportKind {
     ExecutiveRiskBrief => "executive-risk-brief", "Executive risk brief", Community;
     BoardKpiPack => "board-kpi-pack", "Board KPI pack", Community;
     Soc2AuditSummary => "soc2-audit-summary", "SOC 2-style audit summary", Community;
@@ -50,19 +66,102 @@ kinds! {
     ExceptionReport => "exception-report", "Exception report", Enterprise;
     PolicyDriftReport => "policy-drift-report", "Policy drift report", Enterprise;
     AgentActivityDigest => "agent-activity-digest", "Agent activity digest", Enterprise;
+}}
+
+kinds! {
+    /// An operations report kind: the report center's report on itself,
+    /// built from an operations snapshot (`cavra.ops_snapshot.v1`).
+    OpsKind {
+    ReportCenterKpis => "report-center-kpis", "Report center KPIs", Enterprise;
+    DeliveryOperationsDashboard => "delivery-operations-dashboard", "Delivery operations dashboard", Enterprise;
+    EvidenceRoomAccess => "evidence-room-access", "Evidence-room access log", Enterprise;
+}}
+
+/// Any report kind: a posture kind or an operations kind.
+///
+/// ```
+/// use cavra_model::report::{Kind, OpsKind, ReportKind};
+/// let k: Kind = "report-center-kpis".parse().unwrap();
+/// assert_eq!(k, Kind::Operations(OpsKind::ReportCenterKpis));
+/// assert_eq!(Kind::from(ReportKind::BoardKpiPack).as_str(), "board-kpi-pack");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    /// Built from an activity snapshot.
+    Posture(ReportKind),
+    /// Built from an operations snapshot.
+    Operations(OpsKind),
 }
 
-impl std::fmt::Display for ReportKind {
+impl Kind {
+    /// The slug.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Posture(k) => k.as_str(),
+            Kind::Operations(k) => k.as_str(),
+        }
+    }
+    /// Human title.
+    pub fn title(self) -> &'static str {
+        match self {
+            Kind::Posture(k) => k.title(),
+            Kind::Operations(k) => k.title(),
+        }
+    }
+    /// Catalog tier.
+    pub fn tier(self) -> Tier {
+        match self {
+            Kind::Posture(k) => k.tier(),
+            Kind::Operations(k) => k.tier(),
+        }
+    }
+}
+
+impl From<ReportKind> for Kind {
+    fn from(k: ReportKind) -> Kind {
+        Kind::Posture(k)
+    }
+}
+
+impl From<OpsKind> for Kind {
+    fn from(k: OpsKind) -> Kind {
+        Kind::Operations(k)
+    }
+}
+
+impl PartialEq<ReportKind> for Kind {
+    fn eq(&self, other: &ReportKind) -> bool {
+        *self == Kind::Posture(*other)
+    }
+}
+
+impl PartialEq<OpsKind> for Kind {
+    fn eq(&self, other: &OpsKind) -> bool {
+        *self == Kind::Operations(*other)
+    }
+}
+
+impl std::fmt::Display for Kind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
 
-impl std::str::FromStr for ReportKind {
+impl Serialize for Kind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Kind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ReportKind::ALL.iter().copied().find(|k| k.as_str() == s).ok_or_else(|| {
-            let names: Vec<&str> = ReportKind::ALL.iter().map(|k| k.as_str()).collect();
+        if let Ok(k) = s.parse::<ReportKind>() {
+            return Ok(Kind::Posture(k));
+        }
+        s.parse::<OpsKind>().map(Kind::Operations).map_err(|_| {
+            let names: Vec<&str> =
+                ReportKind::ALL.iter().map(|k| k.as_str()).chain(OpsKind::ALL.iter().map(|k| k.as_str())).collect();
             format!("unknown report kind `{s}` (known: {})", names.join(", "))
         })
     }
@@ -107,7 +206,7 @@ pub struct ReportMeta {
     /// Stable id derived from the kind and the snapshot's content.
     pub report_id: String,
     /// Kind.
-    pub kind: ReportKind,
+    pub kind: Kind,
     /// Title.
     pub title: String,
     /// Schema id of the JSON form.

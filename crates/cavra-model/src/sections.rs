@@ -39,6 +39,65 @@ pub enum Sections {
     PolicyDriftReport(DriftSections),
     /// `agent-activity-digest`.
     AgentActivityDigest(DigestSections),
+    /// The operations kinds: their measures.
+    Operations(OpsSections),
+}
+
+/// An operations report's sections: what it measured, each measure with
+/// the formula it was computed by.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OpsSections {
+    /// The measures, in the report's order.
+    pub metrics: Vec<Metric>,
+}
+
+/// One measure of the report center's own operation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Metric {
+    /// Stable id (`delivery_success_rate`).
+    pub metric_id: String,
+    /// Human label.
+    pub label: String,
+    /// The value; `None` when the window holds nothing to measure.
+    pub value: Option<f64>,
+    /// `count`, `percent` or `seconds`.
+    pub unit: String,
+    /// The counted part, for a rate.
+    pub numerator: Option<u64>,
+    /// What it is counted out of, for a rate.
+    pub denominator: Option<u64>,
+    /// How it is computed (the formula in docs/operations.md).
+    pub formula: String,
+    /// The objective it is held to, if any.
+    pub target: Option<f64>,
+    /// `met`, `breached`, `not_measured` or `informational`.
+    pub status: MetricStatus,
+}
+
+/// Where a measure stands against its objective.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricStatus {
+    /// Within its objective.
+    Met,
+    /// Outside its objective.
+    Breached,
+    /// Nothing in the window to measure.
+    NotMeasured,
+    /// Reported without an objective.
+    Informational,
+}
+
+impl MetricStatus {
+    /// The status's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricStatus::Met => "met",
+            MetricStatus::Breached => "breached",
+            MetricStatus::NotMeasured => "not_measured",
+            MetricStatus::Informational => "informational",
+        }
+    }
 }
 
 /// Named counts or scores serialised as one JSON object, keys in the order

@@ -103,7 +103,7 @@ impl Ctx<'_> {
         let hex = format!("{:x}", h.finalize());
         let meta = ReportMeta {
             report_id: format!("{}-{}", kind.as_str(), &hex[..16]),
-            kind,
+            kind: kind.into(),
             title: kind.title().to_string(),
             schema_version: schema_version.to_string(),
             tenant_ref: s.tenant.tenant_ref.clone(),
@@ -125,6 +125,7 @@ impl Ctx<'_> {
             crate::input::DataProvenance::LocalActivityStore => "the local activity store",
             crate::input::DataProvenance::SampleData => "sample data",
             crate::input::DataProvenance::ConnectorExport => "a connector export",
+            crate::input::DataProvenance::ReportCenterRecords => "the report center's records",
         };
         let mut report = Draft { meta, blocks, datasets: Vec::new(), theme: self.options.theme.clone() };
         let intro = format!(

@@ -1,0 +1,283 @@
+//! Assembling an operations snapshot from the report center's records: the
+//! delivery outbox (jobs, approvals, schedule runs, bounces), the record
+//! store (reports, store events, evidence rooms) and the signed audit log
+//! (verified whole first; send events mark jobs as audited, and the
+//! evidence-room access events are carried as they were signed).
+//!
+//! Only public-safe fields leave the records: a recipient becomes its
+//! class and domain, a link its id; subjects, addresses, attachments' paths
+//! and error texts stay behind. Job and approval states are those recorded
+//! when the snapshot is taken.
+
+use cavra_deliver::access::AccessEvent;
+use cavra_deliver::outbox::{Job, Outbox, OutboxError, OutboxStore};
+use cavra_deliver::policy::RecipientPolicy;
+use cavra_model::Timestamp;
+use cavra_render::signed::PublicKey;
+use cavra_store::Store;
+
+use crate::snapshot::*;
+
+/// Where the records are.
+pub struct Sources<'a> {
+    /// Who runs the report center.
+    pub organisation: Organisation,
+    /// The transport jobs go by (`[delivery] mode`).
+    pub transport: &'a str,
+    /// The recipient policy, to classify recipients' domains.
+    pub policy: &'a RecipientPolicy,
+    /// The delivery outbox.
+    pub outbox: Option<&'a Outbox>,
+    /// The record store (reports, store events, rooms).
+    pub store: Option<&'a mut Store>,
+    /// The audit log's text and its key.
+    pub audit: Option<(&'a str, &'a PublicKey)>,
+}
+
+/// Why a snapshot could not be assembled.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    /// The outbox failed.
+    #[error("the outbox: {0}")]
+    Outbox(#[from] OutboxError),
+    /// The store failed.
+    #[error("the store: {0}")]
+    Store(#[from] cavra_store::StoreError),
+    /// The rooms could not be read.
+    #[error("the rooms: {0}")]
+    Room(#[from] cavra_room::RoomError),
+    /// A record holds a time out of range or a record is malformed.
+    #[error("{0}")]
+    Record(String),
+    /// The result is not a valid, public-safe snapshot.
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+}
+
+fn at(secs: i64) -> Result<Timestamp, CollectError> {
+    Timestamp::from_unix_seconds(secs).map_err(CollectError::Record)
+}
+
+/// The window's bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// From (inclusive); none: from the first record.
+    pub start: Option<Timestamp>,
+    /// To (inclusive).
+    pub end: Timestamp,
+}
+
+impl Window {
+    /// Whether `t` falls in the window.
+    pub fn holds(&self, t: Timestamp) -> bool {
+        self.start.is_none_or(|s| t >= s) && t <= self.end
+    }
+}
+
+/// Assembles, validates and gates the snapshot of `window`.
+///
+/// # Errors
+/// [`CollectError`].
+pub fn assemble(src: Sources<'_>, window: Window) -> Result<OpsSnapshot, CollectError> {
+    let audit = read_audit(src.audit, window)?;
+    let mut s = OpsSnapshot {
+        schema_version: OPS_SCHEMA_VERSION.into(),
+        organisation: src.organisation,
+        window_start: window.start,
+        window_end: window.end,
+        data_provenance: cavra_model::input::DataProvenance::ReportCenterRecords,
+        reports: Vec::new(),
+        jobs: Vec::new(),
+        approvals: Vec::new(),
+        schedule_runs: Vec::new(),
+        bounces: Vec::new(),
+        rooms: Vec::new(),
+        access_events: audit.access,
+        store_events: Vec::new(),
+        audit: audit.summary,
+    };
+    if let Some(outbox) = src.outbox {
+        outbox_records(&mut s, outbox, src.transport, src.policy, &audit.sent_jobs, window)?;
+    }
+    if let Some(store) = src.store {
+        store_records(&mut s, store, window)?;
+    }
+    let text = s.to_json();
+    Ok(OpsSnapshot::from_json_str(&text)?)
+}
+
+struct AuditRead {
+    summary: AuditSummary,
+    access: Vec<AccessRecord>,
+    sent_jobs: std::collections::BTreeSet<String>,
+}
+
+fn read_audit(audit: Option<(&str, &PublicKey)>, window: Window) -> Result<AuditRead, CollectError> {
+    let mut out = AuditRead {
+        summary: AuditSummary { verified: false, records: 0, records_in_window: 0, head: None },
+        access: Vec::new(),
+        sent_jobs: Default::default(),
+    };
+    let Some((text, key)) = audit else { return Ok(out) };
+    let v = cavra_deliver::audit::verify_log(std::io::BufReader::new(text.as_bytes()), key, None);
+    out.summary.verified = v.ok();
+    out.summary.records = v.records;
+    out.summary.head = v.head.as_ref().map(|h| h.hash.clone());
+    if !v.ok() {
+        // Nothing from a log that does not verify is taken as evidence.
+        return Ok(out);
+    }
+    for (i, line) in text.lines().enumerate() {
+        let bad = |e: &dyn std::fmt::Display| CollectError::Record(format!("audit record {}: {e}", i + 1));
+        let r: serde_json::Value = serde_json::from_str(line).map_err(|e| bad(&e))?;
+        let event = &r["event"];
+        let when = Timestamp::parse(event["at"].as_str().unwrap_or_default()).map_err(|e| bad(&e))?;
+        if !window.holds(when) {
+            continue;
+        }
+        out.summary.records_in_window += 1;
+        if event["action"] == "send" && event["status"] != "accepted" {
+            for e in event["evidence"]["evidence_refs"].as_array().into_iter().flatten() {
+                if let Some(job) = e.as_str().filter(|j| j.starts_with("job-")) {
+                    out.sent_jobs.insert(job.to_string());
+                }
+            }
+        }
+        if !event["room_access"].is_null() {
+            let access: AccessEvent = serde_json::from_value(event["room_access"].clone()).map_err(|e| bad(&e))?;
+            out.access.push(AccessRecord {
+                seq: r["seq"].as_u64().unwrap_or_default(),
+                at: when,
+                record_hash_prev: r["prev"].as_str().unwrap_or_default().to_string(),
+                access,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn requested_at(outbox: &Outbox, job: &Job) -> Result<i64, CollectError> {
+    let evidence = outbox.evidence(job)?;
+    let body = evidence.request.map(|r| r.body).unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    Ok(v["requested_at"].as_i64().unwrap_or(job.next_attempt))
+}
+
+fn job_record(
+    job: &Job,
+    requested: i64,
+    transport: &str,
+    policy: &RecipientPolicy,
+    audited: bool,
+) -> Result<JobRecord, CollectError> {
+    let domain = cavra_deliver::policy::parse_address(&job.recipient).map(|a| a.domain).unwrap_or_default();
+    let class = policy.classify_domain(&domain).map_or("unclassified", |c| c.as_str());
+    Ok(JobRecord {
+        job_id: job.id.clone(),
+        transport: transport.to_string(),
+        recipient_class: class.to_string(),
+        recipient_domain: domain,
+        state: job.state.as_str().to_string(),
+        attempts: job.attempts,
+        requested_at: at(requested)?,
+        first_attempt_at: job.first_attempt.map(at).transpose()?,
+        next_attempt_at: at(job.next_attempt)?,
+        possible_duplicate: job.possible_duplicate,
+        approval_id: job.approval.clone(),
+        content: if job.notice.is_some() { "room_invitation".into() } else { "package".into() },
+        audited,
+    })
+}
+
+fn outbox_records(
+    s: &mut OpsSnapshot,
+    outbox: &Outbox,
+    transport: &str,
+    policy: &RecipientPolicy,
+    sent: &std::collections::BTreeSet<String>,
+    window: Window,
+) -> Result<(), CollectError> {
+    for job in outbox.jobs()? {
+        let requested = requested_at(outbox, &job)?;
+        if window.holds(at(requested)?) {
+            s.jobs.push(job_record(&job, requested, transport, policy, sent.contains(&job.id))?);
+        }
+    }
+    for a in outbox.approval_requests()? {
+        if at(a.requested_at)? > window.end {
+            continue;
+        }
+        s.approvals.push(ApprovalRecord {
+            approval_id: a.approval_id,
+            decision: a.decision.as_str().to_string(),
+            requested_at: at(a.requested_at)?,
+            decided_at: a.decided_at.map(at).transpose()?,
+            expires_at: at(a.expires_at)?,
+            recipient_count: u32::try_from(a.recipient_count).unwrap_or(u32::MAX),
+        });
+    }
+    for (run_key, state, claimed) in outbox.schedule_runs()? {
+        if window.holds(at(claimed)?) {
+            s.schedule_runs.push(ScheduleRunRecord { run_key, state, claimed_at: at(claimed)? });
+        }
+    }
+    for (recipient_domain, kind, status, recorded) in outbox.bounces()? {
+        if window.holds(at(recorded)?) {
+            s.bounces.push(BounceRecord { recipient_domain, kind, status, recorded_at: at(recorded)? });
+        }
+    }
+    Ok(())
+}
+
+fn store_records(s: &mut OpsSnapshot, store: &mut Store, window: Window) -> Result<(), CollectError> {
+    let filter = cavra_store::query::Filter {
+        from: window.start.map(Timestamp::unix_seconds),
+        until: Some(window.end.unix_seconds().saturating_add(1)),
+        include_deleted: true,
+        ..Default::default()
+    };
+    for item in store.all(&filter)? {
+        s.reports.push(ReportRecord {
+            created_at: at(item.created_at)?,
+            legal_hold: item.hold.is_some(),
+            item_id: item.id,
+            tenant_ref: item.tenant_ref,
+            kind: item.kind,
+            format: item.format,
+            classification: item.classification,
+        });
+    }
+    for e in store.events(None)? {
+        if window.holds(at(e.at)?) {
+            s.store_events.push(StoreEventRecord {
+                seq: e.seq,
+                at: at(e.at)?,
+                action: e.action.as_str().to_string(),
+                outcome: e.outcome.as_str().to_string(),
+                item_id: e.item_id.unwrap_or_default(),
+            });
+        }
+    }
+    let has_rooms = store.require(cavra_room::ROOM_MIGRATIONS).is_ok();
+    if has_rooms {
+        for room in cavra_room::rooms::rooms(store)? {
+            if at(room.created_at)? > window.end {
+                continue;
+            }
+            let links = cavra_room::rooms::links(store, &room.id)?;
+            s.rooms.push(RoomRecord {
+                created_at: at(room.created_at)?,
+                expires_at: at(room.expires_at)?,
+                closed_at: room.closed_at.map(at).transpose()?,
+                links_issued: u32::try_from(links.len()).unwrap_or(u32::MAX),
+                links_revoked: u32::try_from(links.iter().filter(|l| l.revoked_at.is_some()).count()).unwrap_or(0),
+                mfa: room.mfa,
+                terms: room.terms_digest.is_some(),
+                room_id: room.id,
+                audience: room.audience,
+                package_id: room.package_id,
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,395 @@
+//! The operations snapshot, `cavra.ops_snapshot.v1`: the report center's
+//! own records for a window, in one canonical, validated, public-safe JSON
+//! document. Every operations report is a pure function of it.
+//!
+//! Nothing in it names a person: recipients appear as their class and
+//! domain, principals as key ids, links as link ids, never as an address,
+//! a token or a URL. [`OpsSnapshot::from_json_str`] refuses unknown fields,
+//! records out of order or outside the window, duplicate ids, and any text
+//! the safety gate flags.
+
+use cavra_deliver::access::AccessEvent;
+use cavra_model::input::DataProvenance;
+use cavra_model::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// The schema id.
+pub const OPS_SCHEMA_VERSION: &str = "cavra.ops_snapshot.v1";
+
+/// The largest operations snapshot read, in bytes.
+pub const MAX_SNAPSHOT_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The organisation running the report center.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Organisation {
+    /// Stable reference (`org:northwind`).
+    #[serde(rename = "ref")]
+    pub org_ref: String,
+    /// Display name.
+    pub display_name: String,
+    /// IANA time zone for display.
+    pub timezone: String,
+}
+
+/// A stored report artifact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportRecord {
+    /// Store item id.
+    pub item_id: String,
+    /// Tenant.
+    pub tenant_ref: String,
+    /// Report kind slug, or `package`.
+    pub kind: String,
+    /// Format (`pdf`, `zip`…).
+    pub format: String,
+    /// Classification.
+    pub classification: String,
+    /// When it was made (its data's `as_of`).
+    pub created_at: Timestamp,
+    /// Whether it is under legal hold.
+    pub legal_hold: bool,
+}
+
+/// One delivery job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobRecord {
+    /// Job id.
+    pub job_id: String,
+    /// `smtp`, `ses`, `sendgrid` or `webhook`.
+    pub transport: String,
+    /// The recipient's class under the recipient policy.
+    pub recipient_class: String,
+    /// The recipient's domain.
+    pub recipient_domain: String,
+    /// `queued`, `sending`, `sent`, `retry_scheduled`, `failed`, `dead_lettered` or `blocked`.
+    pub state: String,
+    /// Attempts made.
+    pub attempts: u32,
+    /// When it was requested.
+    pub requested_at: Timestamp,
+    /// The first attempt.
+    pub first_attempt_at: Option<Timestamp>,
+    /// When it is due next.
+    pub next_attempt_at: Timestamp,
+    /// Sent again after a lease expired.
+    pub possible_duplicate: bool,
+    /// The approval it waits for or went out under.
+    pub approval_id: Option<String>,
+    /// `package` or `room_invitation`.
+    pub content: String,
+    /// Whether a send event for it is in the verified audit log.
+    pub audited: bool,
+}
+
+/// One approval request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalRecord {
+    /// Approval id.
+    pub approval_id: String,
+    /// `pending`, `approved`, `rejected`, `revoked` or `expired`.
+    pub decision: String,
+    /// Requested.
+    pub requested_at: Timestamp,
+    /// Decided.
+    pub decided_at: Option<Timestamp>,
+    /// Expiry of the request.
+    pub expires_at: Timestamp,
+    /// Recipients covered.
+    pub recipient_count: u32,
+}
+
+/// One claimed schedule run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleRunRecord {
+    /// The run's key (schedule and instant).
+    pub run_key: String,
+    /// `claimed`, `queued` or `failed`.
+    pub state: String,
+    /// When it was claimed.
+    pub claimed_at: Timestamp,
+}
+
+/// One bounce.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BounceRecord {
+    /// The recipient's domain.
+    pub recipient_domain: String,
+    /// `hard` or `soft`.
+    pub kind: String,
+    /// The DSN status (`5.1.1`).
+    pub status: String,
+    /// Recorded.
+    pub recorded_at: Timestamp,
+}
+
+/// One evidence room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoomRecord {
+    /// Room id.
+    pub room_id: String,
+    /// Audience.
+    pub audience: String,
+    /// The package it shares.
+    pub package_id: String,
+    /// Created.
+    pub created_at: Timestamp,
+    /// Expiry.
+    pub expires_at: Timestamp,
+    /// Closed.
+    pub closed_at: Option<Timestamp>,
+    /// Links issued.
+    pub links_issued: u32,
+    /// Links revoked.
+    pub links_revoked: u32,
+    /// Whether links need a second factor.
+    pub mfa: bool,
+    /// Whether recipients accept terms.
+    pub terms: bool,
+}
+
+/// One evidence-room access event from the verified audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessRecord {
+    /// The audit record's sequence number.
+    pub seq: u64,
+    /// When.
+    pub at: Timestamp,
+    /// The hash of the record before it (the chain).
+    pub record_hash_prev: String,
+    /// The event.
+    pub access: AccessEvent,
+}
+
+/// One store event (registration, retrieval, hold, retention).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreEventRecord {
+    /// Sequence number in the store.
+    pub seq: u64,
+    /// When.
+    pub at: Timestamp,
+    /// What (`register`, `retrieve`, `legal_hold`, `delete`…).
+    pub action: String,
+    /// `allowed` or `refused`.
+    pub outcome: String,
+    /// The item.
+    pub item_id: String,
+}
+
+/// What the audit log shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSummary {
+    /// Whether the whole log verified against its key.
+    pub verified: bool,
+    /// Records in the log.
+    pub records: u64,
+    /// Records in the window.
+    pub records_in_window: u64,
+    /// The hash of the last record, if any.
+    pub head: Option<String>,
+}
+
+/// The operations snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpsSnapshot {
+    /// [`OPS_SCHEMA_VERSION`].
+    pub schema_version: String,
+    /// Who runs the report center.
+    pub organisation: Organisation,
+    /// Start of the window (none: from the beginning of the records).
+    pub window_start: Option<Timestamp>,
+    /// End of the window.
+    pub window_end: Timestamp,
+    /// `report_center_records` or `sample_data`.
+    pub data_provenance: DataProvenance,
+    /// Stored report artifacts made in the window.
+    #[serde(default)]
+    pub reports: Vec<ReportRecord>,
+    /// Delivery jobs requested up to the window's end.
+    #[serde(default)]
+    pub jobs: Vec<JobRecord>,
+    /// Approval requests made up to the window's end.
+    #[serde(default)]
+    pub approvals: Vec<ApprovalRecord>,
+    /// Schedule runs claimed in the window.
+    #[serde(default)]
+    pub schedule_runs: Vec<ScheduleRunRecord>,
+    /// Bounces recorded in the window.
+    #[serde(default)]
+    pub bounces: Vec<BounceRecord>,
+    /// Evidence rooms created up to the window's end.
+    #[serde(default)]
+    pub rooms: Vec<RoomRecord>,
+    /// Evidence-room access events in the window.
+    #[serde(default)]
+    pub access_events: Vec<AccessRecord>,
+    /// Store events in the window.
+    #[serde(default)]
+    pub store_events: Vec<StoreEventRecord>,
+    /// The audit log.
+    pub audit: AuditSummary,
+}
+
+/// Why an operations snapshot was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    /// Not JSON, or not this schema: the JSON path and the reason.
+    #[error("{path}: {reason}")]
+    Invalid {
+        /// JSON path.
+        path: String,
+        /// Reason.
+        reason: String,
+    },
+    /// The safety gate found something no report may carry.
+    #[error("{path}: carries {kind}; operations snapshots are public-safe by construction")]
+    Unsafe {
+        /// JSON path of the text.
+        path: String,
+        /// What was found.
+        kind: &'static str,
+    },
+}
+
+fn invalid(path: impl Into<String>, reason: impl Into<String>) -> SnapshotError {
+    SnapshotError::Invalid { path: path.into(), reason: reason.into() }
+}
+
+impl OpsSnapshot {
+    /// Parses and validates a snapshot.
+    ///
+    /// ```
+    /// let text = r#"{"schema_version":"cavra.ops_snapshot.v1",
+    ///   "organisation":{"ref":"org:demo","display_name":"Demo","timezone":"UTC"},
+    ///   "window_start":null,"window_end":"2026-11-01T00:00:00Z","data_provenance":"sample_data",
+    ///   "audit":{"verified":true,"records":0,"records_in_window":0,"head":null}}"#;
+    /// let s = cavra_ops::OpsSnapshot::from_json_str(text).unwrap();
+    /// assert!(s.jobs.is_empty());
+    /// let e = cavra_ops::OpsSnapshot::from_json_str(&text.replace("\"head\":null", "\"head\":null,\"x\":1")).unwrap_err();
+    /// assert!(e.to_string().starts_with("audit.x: unknown field `x`"), "{e}");
+    /// ```
+    ///
+    /// # Errors
+    /// [`SnapshotError`] with the JSON path.
+    pub fn from_json_str(text: &str) -> Result<OpsSnapshot, SnapshotError> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let s: OpsSnapshot = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let reason = e.into_inner().to_string();
+            invalid(if path == "." { "$".into() } else { path }, reason)
+        })?;
+        s.validate()?;
+        s.gate()?;
+        Ok(s)
+    }
+
+    /// The canonical JSON form (two-space indents, fixed key order, final newline).
+    pub fn to_json(&self) -> String {
+        // Strings, integers, booleans and timestamps always serialise.
+        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+
+    /// The `sha256:` digest of the canonical form.
+    pub fn digest(&self) -> String {
+        use sha2::Digest;
+        format!("sha256:{:x}", sha2::Sha256::digest(self.to_json().as_bytes()))
+    }
+
+    fn validate(&self) -> Result<(), SnapshotError> {
+        if self.schema_version != OPS_SCHEMA_VERSION {
+            return Err(invalid("schema_version", format!("expected {OPS_SCHEMA_VERSION}")));
+        }
+        if self.window_start.is_some_and(|s| s > self.window_end) {
+            return Err(invalid("window_start", "after window_end"));
+        }
+        let end = self.window_end;
+        let in_window = |t: Timestamp| self.window_start.is_none_or(|s| t >= s) && t <= end;
+        unique("jobs", self.jobs.iter().map(|j| j.job_id.as_str()))?;
+        unique("approvals", self.approvals.iter().map(|a| a.approval_id.as_str()))?;
+        unique("rooms", self.rooms.iter().map(|r| r.room_id.as_str()))?;
+        unique("reports", self.reports.iter().map(|r| r.item_id.as_str()))?;
+        for (i, j) in self.jobs.iter().enumerate() {
+            if !JOB_STATES.contains(&j.state.as_str()) {
+                return Err(invalid(format!("jobs[{i}].state"), format!("unknown state `{}`", j.state)));
+            }
+            if j.requested_at > end {
+                return Err(invalid(format!("jobs[{i}].requested_at"), "after the window"));
+            }
+        }
+        for (i, a) in self.approvals.iter().enumerate() {
+            if !DECISIONS.contains(&a.decision.as_str()) {
+                return Err(invalid(format!("approvals[{i}].decision"), format!("unknown decision `{}`", a.decision)));
+            }
+            if a.decided_at.is_some_and(|d| d < a.requested_at) {
+                return Err(invalid(format!("approvals[{i}].decided_at"), "before it was requested"));
+            }
+        }
+        for (i, r) in self.reports.iter().enumerate() {
+            if !in_window(r.created_at) {
+                return Err(invalid(format!("reports[{i}].created_at"), "outside the window"));
+            }
+        }
+        let mut last = 0;
+        for (i, e) in self.access_events.iter().enumerate() {
+            if e.seq <= last && i > 0 {
+                return Err(invalid(format!("access_events[{i}].seq"), "not in log order"));
+            }
+            last = e.seq;
+            if !in_window(e.at) {
+                return Err(invalid(format!("access_events[{i}].at"), "outside the window"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every string in the snapshot through the safety gate: fails closed.
+    fn gate(&self) -> Result<(), SnapshotError> {
+        let value = serde_json::to_value(self).map_err(|e| invalid("$", e.to_string()))?;
+        scan(&value, "")
+    }
+}
+
+/// The job states of the outbox.
+pub const JOB_STATES: &[&str] = &["queued", "sending", "sent", "retry_scheduled", "failed", "dead_lettered", "blocked"];
+
+/// The decisions of an approval.
+pub const DECISIONS: &[&str] = &["pending", "approved", "rejected", "revoked", "expired"];
+
+fn unique<'a>(what: &str, ids: impl Iterator<Item = &'a str>) -> Result<(), SnapshotError> {
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, id) in ids.enumerate() {
+        if !seen.insert(id) {
+            return Err(invalid(format!("{what}[{i}]"), format!("duplicate id `{id}`")));
+        }
+    }
+    Ok(())
+}
+
+fn scan(v: &serde_json::Value, path: &str) -> Result<(), SnapshotError> {
+    match v {
+        serde_json::Value::String(s) => match cavra_model::gate::scan_text(s).first() {
+            Some(d) => Err(SnapshotError::Unsafe { path: path.to_string(), kind: d.kind.as_str() }),
+            None => Ok(()),
+        },
+        serde_json::Value::Array(items) => {
+            items.iter().enumerate().try_for_each(|(i, x)| scan(x, &format!("{path}[{i}]")))
+        }
+        serde_json::Value::Object(m) => m.iter().try_for_each(|(k, x)| {
+            let at = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+            scan(x, &at)
+        }),
+        serde_json::Value::Null | serde_json::Value::Bool(_) | serde_json::Value::Number(_) => Ok(()),
+    }
+}
