@@ -19,6 +19,13 @@ use crate::{DigestArgs, InputArgs, PackageArgs, RenderArgs, VerifyArgs};
 const SAMPLE: &str = include_str!("../../../examples/sample_snapshot.json");
 
 /// Maps an error to the documented exit code.
+fn ops_snapshot_code(e: &cavra_ops::SnapshotError) -> u8 {
+    match e {
+        cavra_ops::SnapshotError::Invalid { .. } => 3,
+        cavra_ops::SnapshotError::Unsafe { .. } => 4,
+    }
+}
+
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     if let Some(e) = err.downcast_ref::<SnapshotError>() {
         return if e.kind == SnapshotErrorKind::Unsafe {
@@ -31,6 +38,17 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     }
     if err.downcast_ref::<cavra_render::setup::SetupError>().is_some() {
         return 3;
+    }
+    if let Some(e) = err.downcast_ref::<cavra_ops::SnapshotError>() {
+        return ops_snapshot_code(e);
+    }
+    if let Some(e) = err.downcast_ref::<cavra_ops::collect::CollectError>() {
+        use cavra_ops::collect::CollectError as C;
+        return match e {
+            C::Snapshot(s) => ops_snapshot_code(s),
+            C::Record(_) => 3,
+            C::Outbox(_) | C::Store(_) | C::Room(_) => 1,
+        };
     }
     if let Some(e) = err.downcast_ref::<Outcome>() {
         return e.code();
@@ -163,7 +181,7 @@ pub fn secret_ref(reference: &str, what: &str) -> Result<String> {
 }
 
 /// Where signatures come from for this run.
-enum Signing {
+pub(crate) enum Signing {
     Key(SigningKey),
     /// A throw-away key made for a sample run; its public key is written out.
     Throwaway(SigningKey),
@@ -211,9 +229,24 @@ fn render_all(
     staging: &mut Staging,
     jobs: usize,
 ) -> Result<(Vec<Written>, Vec<crate::records::Origin>)> {
-    use cavra_render::parallel::{map_heaviest_first, map_ordered};
+    use cavra_render::parallel::map_ordered;
     let posture = Posture::compute_on(snapshot, jobs);
     let reports = map_ordered(kinds, jobs, |kind| build_report(*kind, snapshot, &posture, options));
+    stage_reports(&reports, formats, signing, pages, staging, jobs)
+}
+
+/// Renders every (report, format) straight into the staging folder on
+/// `jobs` threads, each report through the safety gate first, signed JSON
+/// with its detached signature; returns the files and their store origins.
+pub(crate) fn stage_reports(
+    reports: &[cavra_model::Report],
+    formats: &[Format],
+    signing: Option<&Signing>,
+    pages: &RenderOptions,
+    staging: &mut Staging,
+    jobs: usize,
+) -> Result<(Vec<Written>, Vec<crate::records::Origin>)> {
+    use cavra_render::parallel::{map_heaviest_first, map_ordered};
     let indices: Vec<usize> = (0..reports.len()).collect();
     let gated = map_ordered(&indices, jobs, |i| {
         let r = &reports[*i];
@@ -221,11 +254,12 @@ fn render_all(
     })
     .into_iter()
     .collect::<Result<Vec<Gated>>>()?;
-    let tasks: Vec<(usize, Format)> = (0..kinds.len()).flat_map(|i| formats.iter().map(move |f| (i, *f))).collect();
+    let tasks: Vec<(usize, Format)> = (0..reports.len()).flat_map(|i| formats.iter().map(move |f| (i, *f))).collect();
     let staged: &Staging = staging;
     let weight = |(_, format): &(usize, Format)| cavra_render::parallel::format_weight(*format);
     let outcomes = map_heaviest_first(&tasks, jobs, weight, |(i, format)| -> Result<Vec<Written>> {
-        let (kind, report) = (kinds[*i], &reports[*i]);
+        let report = &reports[*i];
+        let kind = report.meta.kind;
         let name = cavra_render::artifact_name(report, *format);
         let w = staged
             .write_file_unlisted(&name, |out| Ok(write_gated_seekable_with(gated[*i], *format, pages, out)?))
@@ -267,7 +301,49 @@ fn render_all(
     Ok((written, origins))
 }
 
-fn dedup<T: Copy + Ord>(requested: &[T], all: &[T]) -> Vec<T> {
+/// The formats to write (default: all, signed JSON only with a key) and the
+/// signing key (a throw-away one for the bundled sample), with notes for the summary.
+pub(crate) fn formats_and_signing(
+    requested: &[Format],
+    args: &crate::SigningArgs,
+    sample: bool,
+) -> Result<(Vec<Format>, Option<Signing>, Vec<String>)> {
+    let mut formats = dedup(requested, Format::ALL);
+    cavra_render::warm_up(&formats);
+    let signing = signing(args, sample)?;
+    let mut notes = Vec::new();
+    if signing.is_none() && formats.iter().any(|f| f.is_signed()) {
+        if requested.is_empty() {
+            formats.retain(|f| !f.is_signed());
+            notes.push("signed-json skipped: no --signing-key given".to_string());
+        } else {
+            anyhow::bail!("signed-json needs --signing-key file:PATH or env:NAME (a minisign secret key)");
+        }
+    }
+    Ok((formats, signing, notes))
+}
+
+/// Writes the public half of a throw-away signing key beside what it signed.
+pub(crate) fn throwaway_key(
+    signing: Option<&Signing>,
+    formats: &[Format],
+    staging: &mut Staging,
+    artifacts: &mut Vec<Written>,
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    if let Some(Signing::Throwaway(key)) = signing {
+        if formats.iter().any(|f| f.is_signed()) {
+            let text = key.public_key_file();
+            artifacts.push(staging.write_bytes(SAMPLE_PUBLIC_KEY, text.as_bytes())?);
+            notes.push(format!(
+                "signed with a throw-away key generated for this run; verify with {SAMPLE_PUBLIC_KEY} (the secret key was not kept)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn dedup<T: Copy + Ord>(requested: &[T], all: &[T]) -> Vec<T> {
     if requested.is_empty() {
         return all.to_vec();
     }
@@ -277,7 +353,7 @@ fn dedup<T: Copy + Ord>(requested: &[T], all: &[T]) -> Vec<T> {
 
 /// The paged backends' options from `--paper` and `--wide-tables` (each
 /// unset one keeps its default: the setup file's paper, landscape pages).
-fn page_options(paper: Option<Paper>, wide: Option<WideTables>) -> RenderOptions {
+pub(crate) fn page_options(paper: Option<Paper>, wide: Option<WideTables>) -> RenderOptions {
     let wide_tables = wide.unwrap_or_default();
     RenderOptions {
         pdf: PdfOptions { paper, wide_tables, ..PdfOptions::default() },
@@ -300,35 +376,16 @@ pub fn render(args: &RenderArgs) -> Result<()> {
 }
 
 fn render_artifacts(args: &RenderArgs) -> Result<Vec<Written>> {
-    let mut formats = dedup(&args.formats, Format::ALL);
-    cavra_render::warm_up(&formats);
+    let (formats, signing, mut notes) = formats_and_signing(&args.formats, &args.signing, args.input.sample)?;
     let options = options(args.theme.as_deref())?;
     let snapshot = load(&args.input, args.jobs.map_or(0, usize::from))?;
     let kinds = dedup(&args.kinds, ReportKind::ALL);
-    let signing = signing(&args.signing, args.input.sample)?;
-    let mut notes = Vec::new();
-    if signing.is_none() && formats.iter().any(|f| f.is_signed()) {
-        if args.formats.is_empty() {
-            formats.retain(|f| !f.is_signed());
-            notes.push("signed-json skipped: no --signing-key given".to_string());
-        } else {
-            anyhow::bail!("signed-json needs --signing-key file:PATH or env:NAME (a minisign secret key)");
-        }
-    }
     let mut staging = Staging::new(&args.out)?;
     let jobs = args.jobs.map_or(0, usize::from);
     let pages = page_options(args.paper, args.wide_tables);
     let (mut artifacts, origins) =
         render_all(&snapshot, &kinds, &formats, signing.as_ref(), (&options, &pages), &mut staging, jobs)?;
-    if let Some(Signing::Throwaway(key)) = &signing {
-        if formats.iter().any(|f| f.is_signed()) {
-            let text = key.public_key_file();
-            artifacts.push(staging.write_bytes(SAMPLE_PUBLIC_KEY, text.as_bytes())?);
-            notes.push(format!(
-                "signed with a throw-away key generated for this run; verify with {SAMPLE_PUBLIC_KEY} (the secret key was not kept)"
-            ));
-        }
-    }
+    throwaway_key(signing.as_ref(), &formats, &mut staging, &mut artifacts, &mut notes)?;
     // Registered from the staging folder, so a store that refuses leaves no output behind.
     if args.store.url.is_some() {
         let as_of = snapshot.as_of.unix_seconds();
@@ -353,7 +410,7 @@ fn render_artifacts(args: &RenderArgs) -> Result<Vec<Written>> {
     Ok(artifacts)
 }
 
-fn print_summary(artifacts: &[Written], out_dir: &std::path::Path, notes: &[String]) {
+pub(crate) fn print_summary(artifacts: &[Written], out_dir: &std::path::Path, notes: &[String]) {
     let width = artifacts.iter().map(|a| a.name.len()).max().unwrap_or(8).max(8);
     crate::say!("{:<width$}  {:>9}  sha256", "artifact", "bytes");
     for a in artifacts {

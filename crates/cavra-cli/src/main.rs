@@ -13,6 +13,7 @@ mod commands;
 mod deliver;
 mod evidence;
 mod init;
+mod ops_cmd;
 mod records;
 mod room_cmd;
 mod run_loop;
@@ -74,6 +75,9 @@ enum Command {
     /// Evidence rooms: create, invite, revoke, close, list, serve, export access events.
     #[command(subcommand)]
     Room(room_cmd::RoomCommand),
+    /// The report center's report on itself: the operations snapshot and the operations reports.
+    #[command(subcommand)]
+    Ops(ops_cmd::OpsCommand),
     /// Parse a snapshot and run the safety gate without rendering.
     Validate(InputArgs),
     /// List report kinds and formats.
@@ -259,6 +263,7 @@ fn main() -> ExitCode {
         Command::Store(cmd) => records::store(&cmd),
         Command::Retention(cmd) => records::retention(&cmd),
         Command::Room(cmd) => room_cmd::room(&cmd),
+        Command::Ops(cmd) => ops_cmd::ops(&cmd),
         Command::Validate(args) => commands::validate(&args),
         Command::Catalog(audit) => commands::catalog(&audit),
     };

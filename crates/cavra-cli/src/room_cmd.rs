@@ -122,9 +122,18 @@ pub enum RoomCommand {
         /// The audit key's public key file.
         #[arg(long, value_name = "KEY.pub")]
         pubkey: PathBuf,
-        /// json or csv.
-        #[arg(long, default_value = "json", value_parser = ["json", "csv"])]
+        /// json, csv or pdf (the evidence-room-access report; needs --out).
+        #[arg(long, default_value = "json", value_parser = ["json", "csv", "pdf"])]
         format: String,
+        /// Write here instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// The record store, to show the room's own record in the PDF.
+        #[command(flatten)]
+        store: StoreLocation,
+        /// The setup file (the organisation named in the PDF; `[store]`).
+        #[arg(long, value_name = "cavra.toml")]
+        config: Option<PathBuf>,
     },
 }
 
@@ -346,7 +355,10 @@ pub fn room(cmd: &RoomCommand) -> Result<()> {
             Ok(())
         }
         RoomCommand::Serve { common, listen } => serve(common, *listen),
-        RoomCommand::Events { room, log, pubkey, format } => events(room, log, pubkey, format),
+        RoomCommand::Events { room, log, pubkey, format, out, store, config } => {
+            let target = EventsOut { format, out: out.as_deref(), store, config: config.as_deref() };
+            events(room, log, pubkey, &target)
+        }
     }
 }
 
@@ -395,13 +407,67 @@ fn serve(common: &RoomCommon, listen: std::net::SocketAddr) -> Result<()> {
     })
 }
 
-fn events(room: &str, log: &std::path::Path, pubkey: &std::path::Path, format: &str) -> Result<()> {
+/// Where and how `room events` writes.
+struct EventsOut<'a> {
+    format: &'a str,
+    out: Option<&'a std::path::Path>,
+    store: &'a StoreLocation,
+    config: Option<&'a std::path::Path>,
+}
+
+fn events(room: &str, log: &std::path::Path, pubkey: &std::path::Path, to: &EventsOut<'_>) -> Result<()> {
     let key = cavra_render::signed::PublicKey::from_file(pubkey)?;
     let text = cavra_model::limits::read_text_bounded(log, cavra_model::limits::PACKAGE_BYTES)
         .with_context(|| log.display().to_string())?;
     let events = cavra_room::events::read(&text, &key, room)
         .map_err(|why| crate::commands::Outcome::NotVerified(format!("{}: {why}", log.display())))?;
-    let out = if format == "json" { events.json() } else { events.csv() }.map_err(anyhow::Error::msg)?;
-    crate::say!("{}", out.trim_end());
+    let bytes = match to.format {
+        "json" => events.json().map_err(anyhow::Error::msg)?.into_bytes(),
+        "csv" => events.csv().map_err(anyhow::Error::msg)?.into_bytes(),
+        _ => events_pdf(room, &events, &text, &key, to)?,
+    };
+    match to.out {
+        Some(path) => crate::write::atomic_write(path, &bytes)?,
+        None if to.format == "pdf" => bail!("--format pdf writes a file: give --out FILE.pdf"),
+        None => crate::say!("{}", String::from_utf8_lossy(&bytes).trim_end()),
+    }
     Ok(())
+}
+
+/// The room's access events as the `evidence-room-access` report in PDF.
+fn events_pdf(
+    room: &str,
+    events: &cavra_room::events::RoomEvents,
+    log: &str,
+    key: &cavra_render::signed::PublicKey,
+    to: &EventsOut<'_>,
+) -> Result<Vec<u8>> {
+    let config = to.config.map(Config::load).transpose()?;
+    let record = match to.store.url.is_some() || config.as_ref().is_some_and(|c| c.store.url.is_some()) {
+        true => {
+            let mut store = to.store.open(config.as_ref())?;
+            store.require(cavra_room::ROOM_MIGRATIONS)?;
+            let r = rooms::room(&mut store, room)?;
+            Some(cavra_ops::collect::room_record(&mut store, &r)?)
+        }
+        false => None,
+    };
+    let name =
+        config.as_ref().and_then(|c| c.organisation.name.clone()).unwrap_or_else(|| "CAVRA Report Center".into());
+    let organisation = cavra_ops::snapshot::Organisation {
+        org_ref: format!("org:{}", crate::ops_cmd::slug(&name)),
+        display_name: name,
+        timezone: "UTC".into(),
+    };
+    let mut audit = cavra_ops::collect::audit_summary(log, key);
+    audit.records_in_window = events.events.len() as u64;
+    let snapshot = cavra_ops::collect::room_snapshot(organisation, record, events, audit)?;
+    let report = cavra_ops::build_ops_report(
+        cavra_model::report::OpsKind::EvidenceRoomAccess,
+        &snapshot,
+        &Default::default(),
+        &Default::default(),
+    );
+    let gated = cavra_render::Gated::check(&report)?;
+    Ok(cavra_render::render_gated(gated, cavra_render::Format::Pdf)?.bytes)
 }

@@ -228,3 +228,19 @@ impl Staging {
         Ok(())
     }
 }
+
+/// Writes `bytes` to `path` whole or not at all: a temporary file beside
+/// it, synced, then renamed over it.
+pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".cavra-write-")
+        .tempfile_in(&parent)
+        .with_context(|| format!("{}: cannot create a temporary file", parent.display()))?;
+    tmp.write_all(bytes).and_then(|()| tmp.as_file().sync_all()).with_context(|| path.display().to_string())?;
+    tmp.persist(path).map_err(|e| e.error).with_context(|| path.display().to_string())?;
+    Ok(())
+}

@@ -181,6 +181,52 @@ fn a_room_is_created_served_opened_in_a_browser_and_its_events_exported() {
     let sends = audit_records(&d.join("sends.jsonl"));
     assert_eq!(sends.iter().filter(|r| r["event"]["status"] == "sent").count(), 1, "{sends:?}");
 
+    // the report center's own records, as an operations snapshot and its reports
+    let snap = d.join("ops.json");
+    ok(bin()
+        .args(["ops", "snapshot", "--config", cfg.to_str().unwrap(), "--outbox", outbox.to_str().unwrap()])
+        .args(["--store", &url, "--audit-log", d.join("sends.jsonl").to_str().unwrap()])
+        .args(["--audit-pubkey", audit_pub.to_str().unwrap(), "--to", "2100-01-01T00:00:00Z"])
+        .args(["--out", snap.to_str().unwrap()])
+        .output()
+        .unwrap());
+    let ops: Value = serde_json::from_str(&std::fs::read_to_string(&snap).unwrap()).unwrap();
+    assert_eq!(ops["data_provenance"], "report_center_records");
+    let jobs = ops["jobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 2, "{ops}");
+    let states: Vec<(&str, bool, &str)> = jobs
+        .iter()
+        .map(|j| (j["state"].as_str().unwrap(), j["audited"].as_bool().unwrap(), j["content"].as_str().unwrap()))
+        .collect();
+    assert!(states.contains(&("sent", true, "room_invitation")), "{states:?}");
+    assert!(states.contains(&("failed", true, "room_invitation")), "{states:?}");
+    assert!(jobs
+        .iter()
+        .all(|j| j["recipient_domain"] == "audit.example" && j["recipient_class"] == "external_auditor"));
+    assert_eq!(ops["rooms"][0]["links_issued"], 2);
+    assert_eq!(ops["audit"]["verified"], true);
+    let text = std::fs::read_to_string(&snap).unwrap();
+    assert!(!text.contains('@') && !text.contains("crl1."), "no address or token in the snapshot");
+    let rendered = d.join("ops-reports");
+    ok(run(&[
+        "ops",
+        "render",
+        "--snapshot",
+        snap.to_str().unwrap(),
+        "--formats",
+        "json,pdf",
+        "--out",
+        rendered.to_str().unwrap(),
+    ]));
+    let kpis: Value =
+        serde_json::from_str(&std::fs::read_to_string(rendered.join("report-center-kpis.json")).unwrap()).unwrap();
+    let rate = kpis["metrics"].as_array().unwrap().iter().find(|m| m["metric_id"] == "delivery_success_rate").unwrap();
+    // 1 sent ÷ (1 sent + 1 failed) = 50 %
+    assert_eq!(
+        (rate["value"].as_f64(), rate["numerator"].as_u64(), rate["denominator"].as_u64()),
+        (Some(50.0), Some(1), Some(2))
+    );
+
     // serve, and open the room
     let mut args: Vec<String> = ["room", "serve", "--listen"].map(String::from).to_vec();
     args.push(format!("127.0.0.1:{port}"));
@@ -262,6 +308,25 @@ fn a_room_is_created_served_opened_in_a_browser_and_its_events_exported() {
         .output()
         .unwrap());
     assert!(csv.starts_with("seq,at,event_type,") && csv.contains(",view,allowed,external_auditor,"), "{csv}");
+    let pdf = d.join("access.pdf");
+    ok(bin()
+        .args(["room", "events", &room, "--log", d.join("access.jsonl").to_str().unwrap()])
+        .args(["--pubkey", audit_pub.to_str().unwrap(), "--format", "pdf", "--out", pdf.to_str().unwrap()])
+        .args(["--store", &url, "--config", cfg.to_str().unwrap()])
+        .output()
+        .unwrap());
+    if tool("pdftotext", "-v") {
+        let out = Command::new("pdftotext").args(["-layout", pdf.to_str().unwrap(), "-"]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Evidence-room access log") && text.contains("Northwind"), "{text}");
+        assert!(text.contains(&room[..12]) && text.contains("view") && text.contains("allowed"), "{text}");
+    }
+    let no_out = bin()
+        .args(["room", "events", &room, "--log", d.join("access.jsonl").to_str().unwrap()])
+        .args(["--pubkey", audit_pub.to_str().unwrap(), "--format", "pdf"])
+        .output()
+        .unwrap();
+    assert!(!no_out.status.success() && String::from_utf8_lossy(&no_out.stderr).contains("--out"));
     let ops: Value = serde_json::from_str(&ok(bin()
         .args([
             "room",

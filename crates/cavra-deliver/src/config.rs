@@ -82,6 +82,21 @@ pub enum Mode {
     Webhook,
 }
 
+impl Mode {
+    /// The setup-file name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Disabled => "disabled",
+            Mode::Smtp => "smtp",
+            Mode::Microsoft365 => "microsoft365",
+            Mode::GoogleWorkspace => "google_workspace",
+            Mode::Ses => "ses",
+            Mode::Sendgrid => "sendgrid",
+            Mode::Webhook => "webhook",
+        }
+    }
+}
+
 /// How SMTP connections are secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]

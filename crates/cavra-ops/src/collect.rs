@@ -119,11 +119,8 @@ fn read_audit(audit: Option<(&str, &PublicKey)>, window: Window) -> Result<Audit
         sent_jobs: Default::default(),
     };
     let Some((text, key)) = audit else { return Ok(out) };
-    let v = cavra_deliver::audit::verify_log(std::io::BufReader::new(text.as_bytes()), key, None);
-    out.summary.verified = v.ok();
-    out.summary.records = v.records;
-    out.summary.head = v.head.as_ref().map(|h| h.hash.clone());
-    if !v.ok() {
+    out.summary = audit_summary(text, key);
+    if !out.summary.verified {
         // Nothing from a log that does not verify is taken as evidence.
         return Ok(out);
     }
@@ -131,6 +128,9 @@ fn read_audit(audit: Option<(&str, &PublicKey)>, window: Window) -> Result<Audit
         let bad = |e: &dyn std::fmt::Display| CollectError::Record(format!("audit record {}: {e}", i + 1));
         let r: serde_json::Value = serde_json::from_str(line).map_err(|e| bad(&e))?;
         let event = &r["event"];
+        if event.is_null() {
+            continue; // the genesis and closing records carry no event
+        }
         let when = Timestamp::parse(event["at"].as_str().unwrap_or_default()).map_err(|e| bad(&e))?;
         if !window.holds(when) {
             continue;
@@ -154,6 +154,17 @@ fn read_audit(audit: Option<(&str, &PublicKey)>, window: Window) -> Result<Audit
         }
     }
     Ok(out)
+}
+
+/// What a verification of the whole log shows (`records_in_window` is left 0).
+pub fn audit_summary(text: &str, key: &PublicKey) -> AuditSummary {
+    let v = cavra_deliver::audit::verify_log(std::io::BufReader::new(text.as_bytes()), key, None);
+    AuditSummary {
+        verified: v.ok(),
+        records: v.records,
+        records_in_window: 0,
+        head: v.head.as_ref().map(|h| h.hash.clone()),
+    }
 }
 
 fn requested_at(outbox: &Outbox, job: &Job) -> Result<i64, CollectError> {
@@ -261,23 +272,76 @@ fn store_records(s: &mut OpsSnapshot, store: &mut Store, window: Window) -> Resu
     let has_rooms = store.require(cavra_room::ROOM_MIGRATIONS).is_ok();
     if has_rooms {
         for room in cavra_room::rooms::rooms(store)? {
-            if at(room.created_at)? > window.end {
-                continue;
+            if at(room.created_at)? <= window.end {
+                s.rooms.push(room_record(store, &room)?);
             }
-            let links = cavra_room::rooms::links(store, &room.id)?;
-            s.rooms.push(RoomRecord {
-                created_at: at(room.created_at)?,
-                expires_at: at(room.expires_at)?,
-                closed_at: room.closed_at.map(at).transpose()?,
-                links_issued: u32::try_from(links.len()).unwrap_or(u32::MAX),
-                links_revoked: u32::try_from(links.iter().filter(|l| l.revoked_at.is_some()).count()).unwrap_or(0),
-                mfa: room.mfa,
-                terms: room.terms_digest.is_some(),
-                room_id: room.id,
-                audience: room.audience,
-                package_id: room.package_id,
-            });
         }
     }
     Ok(())
+}
+
+/// A room as the snapshot carries it, with its links counted.
+///
+/// # Errors
+/// The store failed, or a time is out of range.
+pub fn room_record(store: &mut Store, room: &cavra_room::Room) -> Result<RoomRecord, CollectError> {
+    let links = cavra_room::rooms::links(store, &room.id)?;
+    Ok(RoomRecord {
+        room_id: room.id.clone(),
+        audience: room.audience.clone(),
+        package_id: room.package_id.clone(),
+        created_at: at(room.created_at)?,
+        expires_at: at(room.expires_at)?,
+        closed_at: room.closed_at.map(at).transpose()?,
+        links_issued: u32::try_from(links.len()).unwrap_or(u32::MAX),
+        links_revoked: u32::try_from(links.iter().filter(|l| l.revoked_at.is_some()).count()).unwrap_or(u32::MAX),
+        mfa: room.mfa,
+        terms: room.terms_digest.is_some(),
+    })
+}
+
+/// The snapshot of one room's access events (read from the verified log by
+/// [`cavra_room::events::read`]), for its `evidence-room-access` report:
+/// the window runs from its first event to its last.
+///
+/// # Errors
+/// No events; an event time that is not RFC 3339; an invalid result.
+pub fn room_snapshot(
+    organisation: Organisation,
+    room: Option<RoomRecord>,
+    events: &cavra_room::events::RoomEvents,
+    audit: AuditSummary,
+) -> Result<OpsSnapshot, CollectError> {
+    let access = events
+        .events
+        .iter()
+        .map(|e| {
+            Ok(AccessRecord {
+                seq: e.seq,
+                at: Timestamp::parse(&e.at).map_err(CollectError::Record)?,
+                record_hash_prev: e.record_hash_prev.clone(),
+                access: e.access.clone(),
+            })
+        })
+        .collect::<Result<Vec<_>, CollectError>>()?;
+    let (Some(first), Some(last)) = (access.first(), access.last()) else {
+        return Err(CollectError::Record(format!("{} has no access events in the log", events.room_ref)));
+    };
+    let s = OpsSnapshot {
+        schema_version: OPS_SCHEMA_VERSION.into(),
+        organisation,
+        window_start: Some(first.at),
+        window_end: last.at,
+        data_provenance: cavra_model::input::DataProvenance::ReportCenterRecords,
+        reports: Vec::new(),
+        jobs: Vec::new(),
+        approvals: Vec::new(),
+        schedule_runs: Vec::new(),
+        bounces: Vec::new(),
+        rooms: room.into_iter().collect(),
+        access_events: access,
+        store_events: Vec::new(),
+        audit,
+    };
+    Ok(OpsSnapshot::from_json_str(&s.to_json())?)
 }

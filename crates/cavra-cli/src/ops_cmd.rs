@@ -1,0 +1,161 @@
+//! `ops …`: the report center's report on itself — the operations
+//! snapshot from its records, and the operations reports rendered from it.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use cavra_deliver::config::Config;
+use cavra_model::report::OpsKind;
+use cavra_model::Timestamp;
+use cavra_ops::collect::{Sources, Window};
+use cavra_ops::OpsSnapshot;
+use clap::{Args, Subcommand};
+
+use crate::records::StoreLocation;
+
+#[derive(Debug, Subcommand)]
+pub enum OpsCommand {
+    /// Assemble the operations snapshot (cavra.ops_snapshot.v1) of a window from the outbox, the
+    /// record store and the verified audit log; nothing in them is changed.
+    Snapshot(SnapshotArgs),
+    /// Render the operations reports from a snapshot (or the bundled sample) into a folder, all or nothing.
+    Render(OpsRenderArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// The setup file (organisation, delivery mode, recipient policy, `[store]`).
+    #[arg(long, value_name = "cavra.toml", default_value = "cavra.toml")]
+    config: PathBuf,
+    /// The delivery outbox: an SQLite file or a store URL.
+    #[arg(long, value_name = "FILE.db|URL")]
+    outbox: Option<String>,
+    #[command(flatten)]
+    store: StoreLocation,
+    /// The signed audit log (verified whole; only then are its events used).
+    #[arg(long, value_name = "FILE.jsonl", requires = "audit_pubkey")]
+    audit_log: Option<PathBuf>,
+    /// The audit key's public key file.
+    #[arg(long, value_name = "KEY.pub")]
+    audit_pubkey: Option<PathBuf>,
+    /// Start of the window (RFC 3339); default: the first record.
+    #[arg(long, value_name = "TIME", value_parser = Timestamp::parse)]
+    from: Option<Timestamp>,
+    /// End of the window (RFC 3339).
+    #[arg(long, value_name = "TIME", value_parser = Timestamp::parse)]
+    to: Timestamp,
+    /// Write the snapshot here (default: standard output).
+    #[arg(long, value_name = "FILE.json")]
+    out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct OpsRenderArgs {
+    /// The operations snapshot (JSON).
+    #[arg(long, value_name = "SNAPSHOT", required_unless_present = "sample", conflicts_with = "sample")]
+    snapshot: Option<PathBuf>,
+    /// Use a generated sample snapshot.
+    #[arg(long)]
+    sample: bool,
+    /// Output folder; created if missing. Nothing is written unless every artifact renders.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Operations report kinds (comma-separated; default: all).
+    #[arg(long, value_delimiter = ',', value_name = "KIND")]
+    kinds: Vec<OpsKind>,
+    /// Formats (comma-separated; default: all, with signed-json only when a key is available).
+    #[arg(long, value_delimiter = ',', value_name = "FORMAT")]
+    formats: Vec<cavra_render::Format>,
+    #[command(flatten)]
+    signing: crate::SigningArgs,
+    /// Presentation setup file (TOML): organisation, colour, logo, legal footer, time zone, paper.
+    #[arg(long, value_name = "FILE.toml")]
+    theme: Option<PathBuf>,
+    /// Paper of the paged documents: a4 or letter.
+    #[arg(long, value_name = "PAPER")]
+    paper: Option<cavra_model::theme::Paper>,
+}
+
+pub fn ops(cmd: &OpsCommand) -> Result<()> {
+    match cmd {
+        OpsCommand::Snapshot(args) => snapshot(args),
+        OpsCommand::Render(args) => render(args),
+    }
+}
+
+/// Reads and validates an operations snapshot file.
+pub(crate) fn load(path: &std::path::Path) -> Result<OpsSnapshot> {
+    let text = cavra_model::limits::read_text_bounded(path, cavra_ops::MAX_SNAPSHOT_BYTES)
+        .with_context(|| path.display().to_string())?;
+    OpsSnapshot::from_json_str(&text).with_context(|| path.display().to_string())
+}
+
+fn snapshot(args: &SnapshotArgs) -> Result<()> {
+    let config = Config::load(&args.config)?;
+    let policy = config.recipient_policy()?;
+    let outbox = match &args.outbox {
+        Some(u) if u.contains(':') && !u.ends_with(".db") => Some(cavra_deliver::outbox::Outbox::connect(u)?),
+        Some(path) => Some(cavra_deliver::outbox::Outbox::connect(&format!("sqlite:{path}"))?),
+        None => None,
+    };
+    let mut store = match args.store.url.is_some() || config.store.url.is_some() {
+        true => Some(args.store.open(Some(&config))?),
+        false => None,
+    };
+    let audit = match (&args.audit_log, &args.audit_pubkey) {
+        (Some(log), Some(key)) => Some((
+            cavra_model::limits::read_text_bounded(log, cavra_model::limits::PACKAGE_BYTES)
+                .with_context(|| log.display().to_string())?,
+            cavra_render::signed::PublicKey::from_file(key)?,
+        )),
+        _ => None,
+    };
+    let o = &config.organisation;
+    let name = o.name.clone().unwrap_or_else(|| "CAVRA Report Center".into());
+    let organisation = cavra_ops::snapshot::Organisation {
+        org_ref: format!("org:{}", slug(&name)),
+        display_name: name,
+        timezone: "UTC".into(),
+    };
+    let sources = Sources {
+        organisation,
+        transport: config.delivery.mode.as_str(),
+        policy: &policy,
+        outbox: outbox.as_ref(),
+        store: store.as_mut(),
+        audit: audit.as_ref().map(|(t, k)| (t.as_str(), k)),
+    };
+    let s = cavra_ops::collect::assemble(sources, Window { start: args.from, end: args.to })?;
+    let text = s.to_json();
+    match &args.out {
+        Some(path) => crate::write::atomic_write(path, text.as_bytes())?,
+        None => crate::say!("{}", text.trim_end()),
+    }
+    Ok(())
+}
+
+pub(crate) fn slug(name: &str) -> String {
+    let s: String = name.to_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    s.split('-').filter(|p| !p.is_empty()).collect::<Vec<_>>().join("-")
+}
+
+fn render(args: &OpsRenderArgs) -> Result<()> {
+    use crate::commands::{dedup, formats_and_signing, print_summary, stage_reports, throwaway_key};
+    let (formats, signing, mut notes) = formats_and_signing(&args.formats, &args.signing, args.sample)?;
+    let options = crate::commands::options(args.theme.as_deref())?;
+    let snapshot = match &args.snapshot {
+        Some(path) => load(path)?,
+        None => cavra_ops::synth::generate(&Default::default()),
+    };
+    let kinds = dedup(&args.kinds, OpsKind::ALL);
+    let targets = cavra_ops::metrics::Targets::default();
+    let reports: Vec<_> =
+        kinds.iter().map(|k| cavra_ops::build_ops_report(*k, &snapshot, &options, &targets)).collect();
+    let mut staging = crate::write::Staging::new(&args.out)?;
+    let pages = crate::commands::page_options(args.paper, None);
+    let (mut artifacts, _) = stage_reports(&reports, &formats, signing.as_ref(), &pages, &mut staging, 0)?;
+    throwaway_key(signing.as_ref(), &formats, &mut staging, &mut artifacts, &mut notes)?;
+    staging.commit()?;
+    print_summary(&artifacts, &args.out, &notes);
+    Ok(())
+}
