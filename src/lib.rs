@@ -10,6 +10,7 @@
 //! - [`package`] (`cavra-package`): signed packages and their verification;
 //! - [`deliver`] (`cavra-deliver`): governed delivery and the sealed audit log;
 //! - [`batch`] (`cavra-batch`): many tenants on every core, sharded across machines;
+//! - [`ops`] (`cavra-ops`): the report center's report on itself, from its own records;
 //! - [`synth`]: a deterministic synthetic snapshot generator for demos,
 //!   tests and benchmarks.
 //!
@@ -29,6 +30,7 @@
 pub use cavra_batch as batch;
 pub use cavra_deliver as deliver;
 pub use cavra_model as model;
+pub use cavra_ops as ops;
 pub use cavra_package as package;
 pub use cavra_render as render;
 

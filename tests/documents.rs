@@ -153,11 +153,9 @@ fn table_words(report: &Report, rows: usize) -> BTreeSet<String> {
 
 /// Renders every kind of `snapshot` as `format` into `dir`, and the PDFs a
 /// reader sees: ours, or LibreOffice's print of a Word document.
-fn documents(snapshot: &Snapshot, format: Format, dir: &Path) -> Vec<(Report, std::path::PathBuf)> {
-    let posture = Posture::compute(snapshot);
+fn documents(reports: Vec<Report>, format: Format, dir: &Path) -> Vec<(Report, std::path::PathBuf)> {
     let mut out = Vec::new();
-    for kind in ReportKind::ALL {
-        let report = build_report(*kind, snapshot, &posture, &ReportOptions::default());
+    for report in reports {
         let a = render(&report, format).unwrap();
         let path = dir.join(&a.name);
         std::fs::write(&path, &a.bytes).unwrap();
@@ -179,14 +177,27 @@ fn documents(snapshot: &Snapshot, format: Format, dir: &Path) -> Vec<(Report, st
     out.into_iter().map(|(r, p)| (r, printed.join(p.file_name().unwrap()).with_extension("pdf"))).collect()
 }
 
-fn check_documents(snapshot: &Snapshot, label: &str, format: Format) {
+/// Every posture kind of `snapshot`.
+fn posture_reports(snapshot: &Snapshot) -> Vec<Report> {
+    let posture = Posture::compute(snapshot);
+    ReportKind::ALL.iter().map(|k| build_report(*k, snapshot, &posture, &ReportOptions::default())).collect()
+}
+
+/// Every posture kind of the sample and every operations kind of the operations sample.
+fn every_sample_report() -> Vec<Report> {
+    let mut reports = posture_reports(&common::load_text(&common::sample_text(), &LoadOptions::default()));
+    reports.extend(common::ops_reports());
+    reports
+}
+
+fn check_documents(reports: Vec<Report>, label: &str, format: Format) {
     let dir = tempfile::tempdir().unwrap();
     let (area, rows) = match format {
         Format::Pdf => (PDF_AREA, cavra_reports::render::document::PDF_TABLE_ROWS),
         _ => (DOCX_AREA, usize::MAX),
     };
     let mut problems = Vec::new();
-    for (report, path) in documents(snapshot, format, dir.path()) {
+    for (report, path) in documents(reports, format, dir.path()) {
         let name = format!("{label} {}", path.file_name().unwrap().to_string_lossy());
         let pages = words(&path);
         assert!(!pages.is_empty(), "{name}: no pages");
@@ -211,7 +222,7 @@ fn sample_pdf_words_stay_apart_inside_the_page_and_whole() {
     if !common::tool_runs("pdftotext", &["-v"]) {
         return;
     }
-    check_documents(&common::load_text(&common::sample_text(), &LoadOptions::default()), "sample", Format::Pdf);
+    check_documents(every_sample_report(), "sample", Format::Pdf);
 }
 
 #[test]
@@ -219,7 +230,7 @@ fn thousand_agent_pdf_words_stay_apart_inside_the_page_and_whole() {
     if !common::tool_runs("pdftotext", &["-v"]) {
         return;
     }
-    check_documents(&thousand_agents(), "1000 agents", Format::Pdf);
+    check_documents(posture_reports(&thousand_agents()), "1000 agents", Format::Pdf);
 }
 
 #[test]
@@ -227,7 +238,7 @@ fn sample_word_documents_printed_by_libreoffice_keep_words_apart_inside_the_page
     if !common::tool_runs("pdftotext", &["-v"]) || !common::tool_runs("soffice", &["--version"]) {
         return;
     }
-    check_documents(&common::load_text(&common::sample_text(), &LoadOptions::default()), "sample", Format::Docx);
+    check_documents(every_sample_report(), "sample", Format::Docx);
 }
 
 #[test]
@@ -235,7 +246,7 @@ fn thousand_agent_word_documents_printed_by_libreoffice_keep_words_apart_inside_
     if !common::tool_runs("pdftotext", &["-v"]) || !common::tool_runs("soffice", &["--version"]) {
         return;
     }
-    check_documents(&thousand_agents(), "1000 agents", Format::Docx);
+    check_documents(posture_reports(&thousand_agents()), "1000 agents", Format::Docx);
 }
 
 /// The structure types `pdfinfo -struct` lists, one per element.
@@ -274,10 +285,7 @@ fn every_pdf_is_tagged_with_headings_tables_and_described_figures() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let snapshot = common::load_text(&common::sample_text(), &LoadOptions::default());
-    let posture = Posture::compute(&snapshot);
-    for kind in ReportKind::ALL {
-        let report = build_report(*kind, &snapshot, &posture, &ReportOptions::default());
+    for report in every_sample_report() {
         let a = render(&report, Format::Pdf).unwrap();
         let path = dir.path().join(&a.name);
         std::fs::write(&path, &a.bytes).unwrap();
@@ -336,8 +344,7 @@ fn every_html_report_passes_axe_and_fits_1280_and_390_pixel_screens() {
     let posture = Posture::compute(&snapshot);
     let themed = cavra_reports::render::setup::load(&common::root().join("examples/theme/theme.toml")).unwrap();
     let mut files = Vec::new();
-    for kind in ReportKind::ALL {
-        let report = build_report(*kind, &snapshot, &posture, &ReportOptions::default());
+    for report in every_sample_report() {
         let a = render(&report, Format::Html).unwrap();
         files.push(dir.path().join(&a.name));
         std::fs::write(files.last().unwrap(), &a.bytes).unwrap();
@@ -448,7 +455,7 @@ fn word_and_excel_charts_print_with_their_categories_and_values() {
     let mut checked = 0;
     for format in [Format::Docx, Format::Xlsx] {
         let dir = tempfile::tempdir().unwrap();
-        for (report, printed) in documents(&snapshot, format, dir.path()) {
+        for (report, printed) in documents(posture_reports(&snapshot), format, dir.path()) {
             let source = dir.path().join(printed.with_extension(format.extension()).file_name().unwrap());
             // What prints without the charts: a Word body's own words; a
             // workbook printed again with its charts taken out.

@@ -1,4 +1,5 @@
-//! Golden files: every (kind, format) of the bundled sample, byte for byte.
+//! Golden files: every (kind, format) of the bundled sample, byte for byte,
+//! and every operations kind of the generated sample operations snapshot.
 //! `UPDATE_GOLDEN=1 cargo test --test golden` rewrites them.
 
 mod common;
@@ -11,10 +12,29 @@ fn sample_matches_golden_files() {
     let snapshot = common::load_text(&common::sample_text(), &LoadOptions::default());
     let artifacts = common::render_all(&snapshot);
     assert_eq!(artifacts.len(), ReportKind::ALL.len() * Format::ALL.len(), "every kind in every format");
-    let dir = common::golden_dir();
+    compare(&artifacts, &common::golden_dir());
+}
+
+#[test]
+fn operations_sample_matches_golden_files() {
+    use cavra_reports::model::report::OpsKind;
+    let snapshot = cavra_reports::ops::synth::generate(&Default::default());
+    let mut artifacts = Vec::new();
+    for kind in OpsKind::ALL {
+        let report = cavra_reports::ops::build_ops_report(*kind, &snapshot, &Default::default(), &Default::default());
+        for format in Format::ALL {
+            artifacts.push(cavra_reports::render::render(&report, *format).unwrap());
+        }
+    }
+    assert_eq!(artifacts.len(), OpsKind::ALL.len() * Format::ALL.len(), "every kind in every format");
+    compare(&artifacts, &common::root().join("tests/golden-ops"));
+}
+
+fn compare(artifacts: &[cavra_reports::render::Artifact], dir: &std::path::Path) {
+    let dir = dir.to_path_buf();
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let mut failures = Vec::new();
-    for a in &artifacts {
+    for a in artifacts {
         let path = dir.join(&a.name);
         if update {
             common::write(&path, &a.bytes);

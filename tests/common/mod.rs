@@ -40,6 +40,50 @@ pub fn render_all_in(snapshot: &Snapshot, containers: bool) -> Vec<Artifact> {
     out
 }
 
+/// The operations reports of the generated sample operations snapshot.
+pub fn ops_reports() -> Vec<cavra_reports::model::Report> {
+    let snapshot = cavra_reports::ops::synth::generate(&Default::default());
+    cavra_reports::model::report::OpsKind::ALL
+        .iter()
+        .map(|k| cavra_reports::ops::build_ops_report(*k, &snapshot, &Default::default(), &Default::default()))
+        .collect()
+}
+
+/// Every operations kind in every format.
+pub fn render_ops() -> Vec<Artifact> {
+    let mut out = Vec::new();
+    for report in ops_reports() {
+        for format in Format::ALL {
+            out.push(render(&report, *format).unwrap_or_else(|e| panic!("{} as {format}: {e}", report.meta.kind)));
+        }
+    }
+    out
+}
+
+/// Every posture kind of `snapshot` and every operations kind of the sample, in every format.
+pub fn render_every_kind(snapshot: &Snapshot) -> Vec<Artifact> {
+    let mut out = render_all(snapshot);
+    out.extend(render_ops());
+    out
+}
+
+/// How many kinds there are, posture and operations.
+pub fn kind_count() -> usize {
+    ReportKind::ALL.len() + cavra_reports::model::report::OpsKind::ALL.len()
+}
+
+/// The report an artifact of `kind` was rendered from.
+pub fn report_of(kind: &str, snapshot: &Snapshot) -> cavra_reports::model::Report {
+    match kind.parse::<cavra_reports::model::report::Kind>().unwrap() {
+        cavra_reports::model::report::Kind::Posture(k) => {
+            build_report(k, snapshot, &Posture::compute(snapshot), &ReportOptions::default())
+        }
+        cavra_reports::model::report::Kind::Operations(k) => {
+            ops_reports().into_iter().find(|r| r.meta.kind == k).unwrap()
+        }
+    }
+}
+
 pub fn golden_dir() -> PathBuf {
     root().join("tests/golden")
 }

@@ -30,16 +30,32 @@ pub fn build_ops_report(kind: OpsKind, s: &OpsSnapshot, options: &ReportOptions,
         OpsKind::DeliveryOperationsDashboard => delivery(start(kind, s, options, "delivery operators"), s, targets),
         OpsKind::EvidenceRoomAccess => rooms(start(kind, s, options, "auditors and the evidence desk"), s),
     };
-    draft.blocks.push(heading(2, "About this report"));
-    draft.blocks.push(para(&format!(
-        "Computed from operations snapshot {} ({}). Every figure is a pure function of that snapshot; \
-         the formulas are in docs/operations.md.",
-        draft.meta.snapshot_digest,
-        crate::OPS_SCHEMA_VERSION
-    )));
+    closing(&mut draft);
     draft.sections = Sections::Operations(OpsSections { metrics });
     debug_assert!(draft.check_tables().is_ok(), "{:?}", draft.check_tables());
     draft
+}
+
+/// Data quality and the report's identity, as every report closes.
+fn closing(r: &mut Report) {
+    r.blocks.push(heading(2, "Data quality"));
+    if r.meta.data_quality.is_empty() {
+        r.blocks.push(para("The audit log verified against its key; every figure counts the records in the window."));
+    } else {
+        r.blocks.push(Block::List { ordered: false, items: r.meta.data_quality.clone() });
+    }
+    r.blocks.push(heading(2, "About this report"));
+    let items = vec![
+        format!("Report id: {}", r.meta.report_id),
+        format!("Operations snapshot digest: {} ({})", r.meta.snapshot_digest, crate::OPS_SCHEMA_VERSION),
+        format!("Audience: {}; classification: {}", r.meta.audience, r.meta.classification.as_str()),
+        "Recipients appear as their class and domain, principals as key ids and links as link ids; \
+         no address, token or link is shown."
+            .into(),
+        "Every figure is a pure function of the snapshot; the formulas are in docs/operations.md.".into(),
+        r.meta.legal_footer.clone(),
+    ];
+    r.blocks.push(Block::List { ordered: false, items });
 }
 
 fn start(kind: OpsKind, s: &OpsSnapshot, options: &ReportOptions, audience: &str) -> Report {
@@ -400,7 +416,23 @@ fn rooms(mut r: Report, s: &OpsSnapshot) -> (Report, Vec<Metric>) {
     r.blocks.push(table("rooms"));
     r.datasets.push(room_dataset(s));
     r.blocks.push(heading(2, "Access events"));
-    r.blocks.push(table("access_events"));
+    let mut in_log: Vec<&str> = s.access_events.iter().filter_map(|e| e.access.room_ref.as_deref()).collect();
+    in_log.sort_unstable();
+    in_log.dedup();
+    if in_log.is_empty() {
+        r.blocks.push(para("No access event in the window."));
+    }
+    for room in in_log {
+        r.blocks.push(heading(3, &format!("Room {room}")));
+        r.blocks.push(Block::Table(TableRef {
+            dataset: "access_events".into(),
+            max_rows: None,
+            columns: ["seq", "at", "event_type", "outcome", "actor_class", "mfa", "link_state", "watermark", "access_id"]
+                .map(String::from)
+                .to_vec(),
+            filter: Some(cavra_model::report::RowFilter { column: "room".into(), equals: room.to_string() }),
+        }));
+    }
     r.datasets.push(access_dataset(s));
     (r, metrics)
 }
@@ -453,7 +485,8 @@ fn access_dataset(s: &OpsSnapshot) -> Dataset {
             ("room", "Room", ColumnType::Text),
             ("actor_class", "Actor", ColumnType::Text),
             ("mfa", "Second factor", ColumnType::Text),
-            ("link", "Link", ColumnType::Text),
+            ("link", "Link id", ColumnType::Text),
+            ("link_state", "Link", ColumnType::Text),
             ("watermark", "Watermark", ColumnType::Text),
             ("access_id", "Access id", ColumnType::Text),
         ],
@@ -461,10 +494,6 @@ fn access_dataset(s: &OpsSnapshot) -> Dataset {
             .iter()
             .map(|e| {
                 let a = &e.access;
-                let link = match &a.signed_link.link_ref {
-                    Some(l) => format!("{l} ({})", name(&a.signed_link.state)),
-                    None => name(&a.signed_link.state),
-                };
                 vec![
                     int(e.seq),
                     Cell::from(e.at),
@@ -473,7 +502,8 @@ fn access_dataset(s: &OpsSnapshot) -> Dataset {
                     Cell::from(a.room_ref.clone().unwrap_or_default()),
                     Cell::from(a.actor_class.replace('_', " ")),
                     Cell::from(name(&a.mfa_status)),
-                    Cell::from(link),
+                    a.signed_link.link_ref.as_deref().map_or(Cell::Null, Cell::from),
+                    Cell::from(name(&a.signed_link.state)),
                     Cell::from(name(&a.watermark_state)),
                     a.access_id.as_deref().map_or(Cell::Null, Cell::from),
                 ]

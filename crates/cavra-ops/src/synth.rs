@@ -40,7 +40,7 @@ impl Default for SynthConfig {
             rooms: 2,
             access_events: 40,
             reports: 30,
-            window_end: 1_793_491_200, // 2026-10-31T00:00:00Z
+            window_end: 1_793_491_200, // 2026-11-01T00:00:00Z
             window: 30 * 86_400,
         }
     }
