@@ -123,16 +123,7 @@ fn our_verifier_rejects_tampering_and_foreign_keys() {
     );
 }
 
-/// Whether a Python module is importable; panics in CI when it is not.
-fn python_module(module: &str) -> bool {
-    let ok =
-        Command::new("python3").arg("-c").arg(format!("import {module}")).output().is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(std::env::var_os("CI").is_none(), "python module `{module}` is required in CI; .ci/run installs it");
-        eprintln!("SKIPPED: python module `{module}` is not installed");
-    }
-    ok
-}
+use common::python_module;
 
 #[test]
 fn html5lib_parses_every_html_artifact_strictly() {

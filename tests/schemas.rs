@@ -66,8 +66,51 @@ fn every_json_artifact_matches_the_report_schema() {
         }
         checked += 1;
     }
+    for a in common::render_ops().iter().filter(|a| a.name.ends_with(".json")) {
+        let doc: Value = serde_json::from_slice(&a.bytes).unwrap();
+        assert_eq!(errors(&report, &doc), Vec::<String>::new(), "{}", a.name);
+        checked += 1;
+    }
     // the JSON and the signed (canonical) JSON of every kind
-    assert_eq!(checked, 2 * cavra_reports::model::ReportKind::ALL.len());
+    assert_eq!(checked, 2 * common::kind_count());
+}
+
+/// The operations snapshot's schema (generated from its types) accepts the
+/// example the code writes and rejects what the parser rejects, by this
+/// crate's validator and by Python's `jsonschema`, an independent one.
+/// `UPDATE_SCHEMAS=1` rewrites the example after a deliberate change.
+#[test]
+fn the_operations_snapshot_example_matches_its_schema() {
+    let v = schema("ops_snapshot.v1.schema.json");
+    let path = common::root().join("examples/contracts/ops_snapshot.v1.json");
+    let text = cavra_reports::ops::synth::generate(&Default::default()).to_json();
+    if std::env::var_os("UPDATE_SCHEMAS").is_some() {
+        common::write(&path, text.as_bytes());
+    }
+    assert_eq!(std::fs::read_to_string(&path).unwrap_or_default(), text, "{} is stale", path.display());
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(errors(&v, &doc), Vec::<String>::new());
+    let mut bad = doc.clone();
+    bad["jobs"][0]["recipient"] = Value::from("x");
+    assert!(!errors(&v, &bad).is_empty(), "an unknown field is refused");
+    assert!(cavra_reports::ops::OpsSnapshot::from_json_str(&bad.to_string()).is_err());
+    let mut bad = doc.clone();
+    bad["window_end"] = Value::from("31/10/2026");
+    assert!(!errors(&v, &bad).is_empty(), "a bad time is refused");
+    if common::python_module("jsonschema") {
+        let script = "import json, sys, jsonschema\n\
+            schema = json.load(open(sys.argv[1])); doc = json.load(open(sys.argv[2]))\n\
+            jsonschema.Draft202012Validator.check_schema(schema)\n\
+            jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(doc)\n\
+            print('ok')\n";
+        let out = std::process::Command::new("python3")
+            .args(["-c", script])
+            .arg(common::root().join("schemas/ops_snapshot.v1.schema.json"))
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
 }
 
 /// A dataset held in a section names where its rows are, and they are

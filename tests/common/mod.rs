@@ -164,3 +164,17 @@ pub fn tool_runs(name: &str, args: &[&str]) -> bool {
     }
     ok
 }
+
+/// Whether a Python module is importable; panics in CI when it is not.
+pub fn python_module(module: &str) -> bool {
+    let ok = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(format!("import {module}"))
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(std::env::var_os("CI").is_none(), "python module `{module}` is required in CI; .ci/run installs it");
+        eprintln!("SKIPPED: python module `{module}` is not installed");
+    }
+    ok
+}

@@ -427,9 +427,19 @@ fn rooms(mut r: Report, s: &OpsSnapshot) -> (Report, Vec<Metric>) {
         r.blocks.push(Block::Table(TableRef {
             dataset: "access_events".into(),
             max_rows: None,
-            columns: ["seq", "at", "event_type", "outcome", "actor_class", "mfa", "link_state", "watermark", "access_id"]
-                .map(String::from)
-                .to_vec(),
+            columns: [
+                "seq",
+                "at",
+                "event_type",
+                "outcome",
+                "actor_class",
+                "mfa",
+                "link_state",
+                "watermark",
+                "access_id",
+            ]
+            .map(String::from)
+            .to_vec(),
             filter: Some(cavra_model::report::RowFilter { column: "room".into(), equals: room.to_string() }),
         }));
     }

@@ -13,6 +13,18 @@ use cavra_model::input::DataProvenance;
 use cavra_model::Timestamp;
 use serde::{Deserialize, Serialize};
 
+/// The JSON Schema of the snapshot, generated from these types (the file
+/// `schemas/ops_snapshot.v1.schema.json` is this, and a test fails when
+/// they drift apart).
+pub fn json_schema() -> String {
+    let mut schema = schemars::schema_for!(OpsSnapshot);
+    schema.insert("$id".into(), "https://cavra.example/schemas/ops_snapshot.v1.schema.json".into());
+    schema.insert("title".into(), OPS_SCHEMA_VERSION.into());
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
 /// The schema id.
 pub const OPS_SCHEMA_VERSION: &str = "cavra.ops_snapshot.v1";
 
@@ -20,7 +32,7 @@ pub const OPS_SCHEMA_VERSION: &str = "cavra.ops_snapshot.v1";
 pub const MAX_SNAPSHOT_BYTES: u64 = 256 * 1024 * 1024;
 
 /// The organisation running the report center.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Organisation {
     /// Stable reference (`org:northwind`).
@@ -33,7 +45,7 @@ pub struct Organisation {
 }
 
 /// A stored report artifact.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportRecord {
     /// Store item id.
@@ -53,7 +65,7 @@ pub struct ReportRecord {
 }
 
 /// One delivery job.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JobRecord {
     /// Job id.
@@ -85,7 +97,7 @@ pub struct JobRecord {
 }
 
 /// One approval request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApprovalRecord {
     /// Approval id.
@@ -103,7 +115,7 @@ pub struct ApprovalRecord {
 }
 
 /// One claimed schedule run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleRunRecord {
     /// The run's key (schedule and instant).
@@ -115,7 +127,7 @@ pub struct ScheduleRunRecord {
 }
 
 /// One bounce.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BounceRecord {
     /// The recipient's domain.
@@ -129,7 +141,7 @@ pub struct BounceRecord {
 }
 
 /// One evidence room.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoomRecord {
     /// Room id.
@@ -155,7 +167,7 @@ pub struct RoomRecord {
 }
 
 /// One evidence-room access event from the verified audit log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccessRecord {
     /// The audit record's sequence number.
@@ -169,7 +181,7 @@ pub struct AccessRecord {
 }
 
 /// One store event (registration, retrieval, hold, retention).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StoreEventRecord {
     /// Sequence number in the store.
@@ -185,7 +197,7 @@ pub struct StoreEventRecord {
 }
 
 /// What the audit log shows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuditSummary {
     /// Whether the whole log verified against its key.
@@ -198,11 +210,16 @@ pub struct AuditSummary {
     pub head: Option<String>,
 }
 
-/// The operations snapshot.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The operations snapshot: the report center's own records for a window
+/// (delivery jobs, approvals, schedule runs, bounces, stored reports, store
+/// events, evidence rooms and their access events, and what the audit log
+/// shows), public-safe by construction. Every operations report is a pure
+/// function of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpsSnapshot {
-    /// [`OPS_SCHEMA_VERSION`].
+    /// Always `cavra.ops_snapshot.v1`.
+    #[schemars(extend("const" = "cavra.ops_snapshot.v1"))]
     pub schema_version: String,
     /// Who runs the report center.
     pub organisation: Organisation,
