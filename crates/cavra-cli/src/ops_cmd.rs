@@ -103,11 +103,7 @@ fn snapshot(args: &SnapshotArgs) -> Result<()> {
         false => None,
     };
     let audit = match (&args.audit_log, &args.audit_pubkey) {
-        (Some(log), Some(key)) => Some((
-            cavra_model::limits::read_text_bounded(log, cavra_model::limits::PACKAGE_BYTES)
-                .with_context(|| log.display().to_string())?,
-            cavra_render::signed::PublicKey::from_file(key)?,
-        )),
+        (Some(log), Some(key)) => Some((log.as_path(), cavra_render::signed::PublicKey::from_file(key)?)),
         _ => None,
     };
     let o = &config.organisation;
@@ -123,7 +119,7 @@ fn snapshot(args: &SnapshotArgs) -> Result<()> {
         policy: &policy,
         outbox: outbox.as_ref(),
         store: store.as_mut(),
-        audit: audit.as_ref().map(|(t, k)| (t.as_str(), k)),
+        audit: audit.as_ref().map(|(p, k)| (*p, k)),
     };
     let s = cavra_ops::collect::assemble(sources, Window { start: args.from, end: args.to })?;
     let text = s.to_json();

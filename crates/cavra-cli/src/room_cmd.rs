@@ -459,7 +459,7 @@ fn events_pdf(
         display_name: name,
         timezone: "UTC".into(),
     };
-    let mut audit = cavra_ops::collect::audit_summary(log, key);
+    let mut audit = cavra_ops::collect::audit_summary(log.as_bytes(), key);
     audit.records_in_window = events.events.len() as u64;
     let snapshot = cavra_ops::collect::room_snapshot(organisation, record, events, audit)?;
     let report = cavra_ops::build_ops_report(

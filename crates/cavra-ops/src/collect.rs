@@ -30,8 +30,9 @@ pub struct Sources<'a> {
     pub outbox: Option<&'a Outbox>,
     /// The record store (reports, store events, rooms).
     pub store: Option<&'a mut Store>,
-    /// The audit log's text and its key.
-    pub audit: Option<(&'a str, &'a PublicKey)>,
+    /// The audit log and its key (read twice, streamed: verified whole,
+    /// then its events taken; memory does not grow with its length).
+    pub audit: Option<(&'a std::path::Path, &'a PublicKey)>,
 }
 
 /// Why a snapshot could not be assembled.
@@ -112,53 +113,72 @@ struct AuditRead {
     sent_jobs: std::collections::BTreeSet<String>,
 }
 
-fn read_audit(audit: Option<(&str, &PublicKey)>, window: Window) -> Result<AuditRead, CollectError> {
+fn read_audit(audit: Option<(&std::path::Path, &PublicKey)>, window: Window) -> Result<AuditRead, CollectError> {
     let mut out = AuditRead {
         summary: AuditSummary { verified: false, records: 0, records_in_window: 0, head: None },
         access: Vec::new(),
         sent_jobs: Default::default(),
     };
-    let Some((text, key)) = audit else { return Ok(out) };
-    out.summary = audit_summary(text, key);
+    let Some((path, key)) = audit else { return Ok(out) };
+    let open = || {
+        std::fs::File::open(path)
+            .map(std::io::BufReader::new)
+            .map_err(|e| CollectError::Record(format!("{}: {e}", path.display())))
+    };
+    out.summary = audit_summary(open()?, key);
     if !out.summary.verified {
         // Nothing from a log that does not verify is taken as evidence.
         return Ok(out);
     }
-    for (i, line) in text.lines().enumerate() {
-        let bad = |e: &dyn std::fmt::Display| CollectError::Record(format!("audit record {}: {e}", i + 1));
-        let r: serde_json::Value = serde_json::from_str(line).map_err(|e| bad(&e))?;
-        let event = &r["event"];
-        if event.is_null() {
-            continue; // the genesis and closing records carry no event
-        }
-        let when = Timestamp::parse(event["at"].as_str().unwrap_or_default()).map_err(|e| bad(&e))?;
-        if !window.holds(when) {
-            continue;
-        }
-        out.summary.records_in_window += 1;
-        if event["action"] == "send" && event["status"] != "accepted" {
-            for e in event["evidence"]["evidence_refs"].as_array().into_iter().flatten() {
-                if let Some(job) = e.as_str().filter(|j| j.starts_with("job-")) {
-                    out.sent_jobs.insert(job.to_string());
-                }
-            }
-        }
-        if !event["room_access"].is_null() {
-            let access: AccessEvent = serde_json::from_value(event["room_access"].clone()).map_err(|e| bad(&e))?;
-            out.access.push(AccessRecord {
-                seq: r["seq"].as_u64().unwrap_or_default(),
-                at: when,
-                record_hash_prev: r["prev"].as_str().unwrap_or_default().to_string(),
-                access,
-            });
-        }
+    let mut reader = open()?;
+    let mut line = Vec::new();
+    let mut n = 0;
+    let limit = cavra_model::limits::AUDIT_RECORD_BYTES;
+    while cavra_model::limits::read_line_bounded(&mut reader, &mut line, limit)
+        .map_err(|e| CollectError::Record(format!("{}: record {}: {e}", path.display(), n + 1)))?
+    {
+        n += 1;
+        let bad = |e: &dyn std::fmt::Display| CollectError::Record(format!("{}: record {n}: {e}", path.display()));
+        let r: serde_json::Value = serde_json::from_slice(&line).map_err(|e| bad(&e))?;
+        take_record(&mut out, &r, window).map_err(|e| bad(&e))?;
     }
     Ok(out)
 }
 
+/// One audit record's part in the snapshot: a send that marks a job as
+/// audited, an access event.
+fn take_record(out: &mut AuditRead, r: &serde_json::Value, window: Window) -> Result<(), String> {
+    let event = &r["event"];
+    if event.is_null() {
+        return Ok(()); // the genesis and closing records carry no event
+    }
+    let when = Timestamp::parse(event["at"].as_str().unwrap_or_default())?;
+    if !window.holds(when) {
+        return Ok(());
+    }
+    out.summary.records_in_window += 1;
+    if event["action"] == "send" && event["status"] != "accepted" {
+        for e in event["evidence"]["evidence_refs"].as_array().into_iter().flatten() {
+            if let Some(job) = e.as_str().filter(|j| j.starts_with("job-")) {
+                out.sent_jobs.insert(job.to_string());
+            }
+        }
+    }
+    if !event["room_access"].is_null() {
+        let access: AccessEvent = serde_json::from_value(event["room_access"].clone()).map_err(|e| e.to_string())?;
+        out.access.push(AccessRecord {
+            seq: r["seq"].as_u64().unwrap_or_default(),
+            at: when,
+            record_hash_prev: r["prev"].as_str().unwrap_or_default().to_string(),
+            access,
+        });
+    }
+    Ok(())
+}
+
 /// What a verification of the whole log shows (`records_in_window` is left 0).
-pub fn audit_summary(text: &str, key: &PublicKey) -> AuditSummary {
-    let v = cavra_deliver::audit::verify_log(std::io::BufReader::new(text.as_bytes()), key, None);
+pub fn audit_summary(log: impl std::io::BufRead, key: &PublicKey) -> AuditSummary {
+    let v = cavra_deliver::audit::verify_log(log, key, None);
     AuditSummary {
         verified: v.ok(),
         records: v.records,
