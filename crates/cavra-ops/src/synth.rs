@@ -176,7 +176,7 @@ fn jobs(
                 state: state.into(),
                 attempts: match state {
                     "queued" | "blocked" => 0,
-                    "sent" => 1 + u32::from(roll % 7 == 0),
+                    "sent" => 1 + u32::from(roll.is_multiple_of(7)),
                     "dead_lettered" => 8,
                     _ => 1 + u32::try_from(rng.below(3)).unwrap_or(0),
                 },
