@@ -27,6 +27,7 @@ mod intake;
 pub mod limits;
 pub mod posture;
 pub mod report;
+pub mod rng;
 pub mod round;
 mod rows;
 pub mod sections;

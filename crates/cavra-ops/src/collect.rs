@@ -81,22 +81,9 @@ impl Window {
 /// [`CollectError`].
 pub fn assemble(src: Sources<'_>, window: Window) -> Result<OpsSnapshot, CollectError> {
     let audit = read_audit(src.audit, window)?;
-    let mut s = OpsSnapshot {
-        schema_version: OPS_SCHEMA_VERSION.into(),
-        organisation: src.organisation,
-        window_start: window.start,
-        window_end: window.end,
-        data_provenance: cavra_model::input::DataProvenance::ReportCenterRecords,
-        reports: Vec::new(),
-        jobs: Vec::new(),
-        approvals: Vec::new(),
-        schedule_runs: Vec::new(),
-        bounces: Vec::new(),
-        rooms: Vec::new(),
-        access_events: audit.access,
-        store_events: Vec::new(),
-        audit: audit.summary,
-    };
+    let provenance = cavra_model::input::DataProvenance::ReportCenterRecords;
+    let mut s = OpsSnapshot::empty(src.organisation, window.start, window.end, provenance, audit.summary);
+    s.access_events = audit.access;
     if let Some(outbox) = src.outbox {
         outbox_records(&mut s, outbox, src.transport, src.policy, &audit.sent_jobs, window)?;
     }
@@ -347,21 +334,9 @@ pub fn room_snapshot(
     let (Some(first), Some(last)) = (access.first(), access.last()) else {
         return Err(CollectError::Record(format!("{} has no access events in the log", events.room_ref)));
     };
-    let s = OpsSnapshot {
-        schema_version: OPS_SCHEMA_VERSION.into(),
-        organisation,
-        window_start: Some(first.at),
-        window_end: last.at,
-        data_provenance: cavra_model::input::DataProvenance::ReportCenterRecords,
-        reports: Vec::new(),
-        jobs: Vec::new(),
-        approvals: Vec::new(),
-        schedule_runs: Vec::new(),
-        bounces: Vec::new(),
-        rooms: room.into_iter().collect(),
-        access_events: access,
-        store_events: Vec::new(),
-        audit,
-    };
+    let provenance = cavra_model::input::DataProvenance::ReportCenterRecords;
+    let mut s = OpsSnapshot::empty(organisation, Some(first.at), last.at, provenance, audit);
+    s.rooms = room.into_iter().collect();
+    s.access_events = access;
     Ok(OpsSnapshot::from_json_str(&s.to_json())?)
 }

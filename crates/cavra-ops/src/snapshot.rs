@@ -283,6 +283,32 @@ fn invalid(path: impl Into<String>, reason: impl Into<String>) -> SnapshotError 
 }
 
 impl OpsSnapshot {
+    /// A snapshot of the window with no records yet.
+    pub fn empty(
+        organisation: Organisation,
+        window_start: Option<Timestamp>,
+        window_end: Timestamp,
+        data_provenance: DataProvenance,
+        audit: AuditSummary,
+    ) -> OpsSnapshot {
+        OpsSnapshot {
+            schema_version: OPS_SCHEMA_VERSION.into(),
+            organisation,
+            window_start,
+            window_end,
+            data_provenance,
+            reports: Vec::new(),
+            jobs: Vec::new(),
+            approvals: Vec::new(),
+            schedule_runs: Vec::new(),
+            bounces: Vec::new(),
+            rooms: Vec::new(),
+            access_events: Vec::new(),
+            store_events: Vec::new(),
+            audit,
+        }
+    }
+
     /// Parses and validates a snapshot.
     ///
     /// ```

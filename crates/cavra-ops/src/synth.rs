@@ -46,25 +46,18 @@ impl Default for SynthConfig {
     }
 }
 
-struct Rng(u64);
+use cavra_model::rng::SplitMix64 as Rng;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn pick<'a>(&mut self, items: &'a [&'a str]) -> &'a str {
-        items[usize::try_from(self.below(items.len() as u64)).unwrap_or(0)]
-    }
-    fn id(&mut self, prefix: &str) -> String {
-        format!("{prefix}{:016x}", self.next())
-    }
+fn pick<'a>(rng: &mut Rng, items: &[&'a str]) -> &'a str {
+    *rng.pick(items)
+}
+
+fn id(rng: &mut Rng, prefix: &str) -> String {
+    format!("{prefix}{:016x}", rng.next())
+}
+
+fn below(rng: &mut Rng, n: u64) -> u64 {
+    rng.below(usize::try_from(n).unwrap_or(usize::MAX)) as u64
 }
 
 fn at(secs: i64) -> Timestamp {
@@ -84,16 +77,16 @@ pub fn generate(cfg: &SynthConfig) -> OpsSnapshot {
     let mut rng = Rng(cfg.seed);
     let start = cfg.window_end - cfg.window;
     let mut when =
-        |rng: &mut Rng| start + i64::try_from(rng.below(u64::try_from(cfg.window).unwrap_or(1))).unwrap_or(0);
+        |rng: &mut Rng| start + i64::try_from(below(rng, u64::try_from(cfg.window).unwrap_or(1))).unwrap_or(0);
     let mut reports: Vec<ReportRecord> = (0..cfg.reports)
         .map(|_| ReportRecord {
-            item_id: rng.id("itm-"),
-            tenant_ref: rng.pick(&["tenant:northwind", "tenant:contoso"]).into(),
-            kind: rng.pick(&["board-kpi-pack", "executive-risk-brief", "soc2-audit-summary", "package"]).into(),
-            format: rng.pick(&["pdf", "xlsx", "docx", "zip"]).into(),
-            classification: rng.pick(&["internal", "confidential"]).into(),
+            item_id: id(&mut rng, "itm-"),
+            tenant_ref: pick(&mut rng, &["tenant:northwind", "tenant:contoso"]).into(),
+            kind: pick(&mut rng, &["board-kpi-pack", "executive-risk-brief", "soc2-audit-summary", "package"]).into(),
+            format: pick(&mut rng, &["pdf", "xlsx", "docx", "zip"]).into(),
+            classification: pick(&mut rng, &["internal", "confidential"]).into(),
             created_at: at(when(&mut rng)),
-            legal_hold: rng.below(20) == 0,
+            legal_hold: below(&mut rng, 20) == 0,
         })
         .collect();
     reports.sort_by(|a, b| (a.created_at, &a.item_id).cmp(&(b.created_at, &b.item_id)));
@@ -101,15 +94,16 @@ pub fn generate(cfg: &SynthConfig) -> OpsSnapshot {
         .map(|i| {
             let requested = when(&mut rng);
             let decision =
-                if i % 5 == 4 { "pending" } else { rng.pick(&["approved", "approved", "approved", "rejected"]) };
+                if i % 5 == 4 { "pending" } else { pick(&mut rng, &["approved", "approved", "approved", "rejected"]) };
             ApprovalRecord {
-                approval_id: rng.id("appr-"),
+                approval_id: id(&mut rng, "appr-"),
                 decision: decision.into(),
                 requested_at: at(requested),
-                decided_at: (decision != "pending")
-                    .then(|| at((requested + 600 + i64::try_from(rng.below(40_000)).unwrap_or(0)).min(cfg.window_end))),
+                decided_at: (decision != "pending").then(|| {
+                    at((requested + 600 + i64::try_from(below(&mut rng, 40_000)).unwrap_or(0)).min(cfg.window_end))
+                }),
                 expires_at: at(requested + 72 * 3600),
-                recipient_count: 1 + u32::try_from(rng.below(4)).unwrap_or(0),
+                recipient_count: 1 + u32::try_from(below(&mut rng, 4)).unwrap_or(0),
             }
         })
         .collect();
@@ -158,7 +152,7 @@ fn jobs(
     let mut jobs: Vec<JobRecord> = (0..cfg.jobs)
         .map(|i| {
             let requested = when(rng);
-            let roll = rng.below(100);
+            let roll = below(rng, 100);
             let state = match roll {
                 0..=84 => "sent",
                 85..=88 => "failed",
@@ -167,10 +161,10 @@ fn jobs(
                 96..=97 => "blocked",
                 _ => "queued",
             };
-            let external = rng.below(3) == 0;
+            let external = below(rng, 3) == 0;
             JobRecord {
-                job_id: rng.id("job-"),
-                transport: rng.pick(&["smtp", "smtp", "ses", "sendgrid"]).into(),
+                job_id: id(rng, "job-"),
+                transport: pick(rng, &["smtp", "smtp", "ses", "sendgrid"]).into(),
                 recipient_class: if external { "external_auditor".into() } else { "internal".into() },
                 recipient_domain: if external { "audit.example".into() } else { "northwind.example".into() },
                 state: state.into(),
@@ -178,7 +172,7 @@ fn jobs(
                     "queued" | "blocked" => 0,
                     "sent" => 1 + u32::from(roll.is_multiple_of(7)),
                     "dead_lettered" => 8,
-                    _ => 1 + u32::try_from(rng.below(3)).unwrap_or(0),
+                    _ => 1 + u32::try_from(below(rng, 3)).unwrap_or(0),
                 },
                 requested_at: at(requested),
                 first_attempt_at: (!matches!(state, "queued" | "blocked")).then(|| at(requested + 5)),
@@ -200,13 +194,13 @@ fn rooms(cfg: &SynthConfig, rng: &mut Rng, start: i64) -> Vec<RoomRecord> {
         .map(|i| {
             let created = start + i64::try_from(i).unwrap_or(0) * 86_400;
             RoomRecord {
-                room_id: rng.id("room-"),
+                room_id: id(rng, "room-"),
                 audience: "external auditor".into(),
-                package_id: rng.id("pkg-"),
+                package_id: id(rng, "pkg-"),
                 created_at: at(created),
                 expires_at: at(created + 14 * 86_400),
                 closed_at: (i % 3 == 2).then(|| at(created + 10 * 86_400)),
-                links_issued: 1 + u32::try_from(rng.below(4)).unwrap_or(0),
+                links_issued: 1 + u32::try_from(below(rng, 4)).unwrap_or(0),
                 links_revoked: u32::from(i % 2 == 1),
                 mfa: i % 2 == 0,
                 terms: true,
@@ -223,7 +217,7 @@ fn access(cfg: &SynthConfig, rng: &mut Rng, rooms: &[RoomRecord], start: i64) ->
     (0..cfg.access_events)
         .map(|i| {
             let room = &rooms[i % rooms.len()];
-            let roll = rng.below(10);
+            let roll = below(rng, 10);
             let (ty, outcome) = match roll {
                 0..=3 => (AccessType::View, AccessOutcome::Allowed),
                 4..=6 => (AccessType::Download, AccessOutcome::Allowed),
