@@ -49,7 +49,7 @@ impl Default for SynthConfig {
 use cavra_model::rng::SplitMix64 as Rng;
 
 fn pick<'a>(rng: &mut Rng, items: &[&'a str]) -> &'a str {
-    rng.pick(items)
+    items[rng.below(items.len())]
 }
 
 fn id(rng: &mut Rng, prefix: &str) -> String {
