@@ -75,21 +75,11 @@ fn every_json_artifact_matches_the_report_schema() {
     assert_eq!(checked, 2 * common::kind_count());
 }
 
-/// The operations snapshot's schema (generated from its types) accepts the
-/// example the code writes and rejects what the parser rejects, by this
-/// crate's validator and by Python's `jsonschema`, an independent one.
-/// `UPDATE_SCHEMAS=1` rewrites the example after a deliberate change.
+/// The operations snapshot's schema rejects what its parser rejects.
 #[test]
-fn the_operations_snapshot_example_matches_its_schema() {
+fn the_operations_snapshot_schema_and_parser_agree_on_rejections() {
     let v = schema("ops_snapshot.v1.schema.json");
-    let path = common::root().join("examples/contracts/ops_snapshot.v1.json");
-    let text = cavra_reports::ops::synth::generate(&Default::default()).to_json();
-    if std::env::var_os("UPDATE_SCHEMAS").is_some() {
-        common::write(&path, text.as_bytes());
-    }
-    assert_eq!(std::fs::read_to_string(&path).unwrap_or_default(), text, "{} is stale", path.display());
-    let doc: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(errors(&v, &doc), Vec::<String>::new());
+    let doc = serde_json::to_value(cavra_reports::ops::synth::generate(&Default::default())).unwrap();
     let mut bad = doc.clone();
     bad["jobs"][0]["recipient"] = Value::from("x");
     assert!(!errors(&v, &bad).is_empty(), "an unknown field is refused");
@@ -97,104 +87,147 @@ fn the_operations_snapshot_example_matches_its_schema() {
     let mut bad = doc.clone();
     bad["window_end"] = Value::from("31/10/2026");
     assert!(!errors(&v, &bad).is_empty(), "a bad time is refused");
+    assert!(cavra_reports::ops::OpsSnapshot::from_json_str(&bad.to_string()).is_err());
+}
+
+/// One generated contract: its schema file, the schema its types generate,
+/// the example the code writes, and the fields an example may vary in (what
+/// a throw-away signing key changes: a signature, a digest over it, a key id).
+struct Contract {
+    schema: &'static str,
+    generated: String,
+    example: &'static str,
+    document: Value,
+    volatile: &'static [&'static str],
+}
+
+fn sample_package() -> (cavra_reports::package::Package, cavra_reports::render::signed::SigningKey) {
+    let snapshot = common::load_text(&common::sample_text(), &LoadOptions::default());
+    let posture = cavra_reports::model::Posture::compute(&snapshot);
+    let key = cavra_reports::render::signed::SigningKey::generate().unwrap();
+    let package = cavra_reports::package::build_package(
+        cavra_reports::package::PackageType::BoardAndAuditBundle,
+        &snapshot,
+        &posture,
+        &Default::default(),
+        &key,
+    )
+    .unwrap();
+    (package, key)
+}
+
+fn contracts() -> Vec<Contract> {
+    use cavra_reports::deliver::audit::{ApprovalDecision, AuditAction, AuditEvent, AuditStatus, RecipientSummary};
+    let (package, key) = sample_package();
+    let digest = cavra_reports::package::manifest::sha256_tagged(&package.bytes);
+    let recipients = vec!["lead@audit.example".to_string()];
+    let approval_id = cavra_reports::deliver::send::approval_id(&digest, &recipients);
+    let address = cavra_reports::deliver::policy::parse_address(&recipients[0]).unwrap();
+    let event = AuditEvent::new("2026-11-01T12:05:00Z", AuditAction::Send, AuditStatus::Sent)
+        .recipients(RecipientSummary::classified([(&address, true)]))
+        .approval(Some(&approval_id), ApprovalDecision::Approved)
+        .digest(&digest)
+        .evidence("job-0123456789abcdef01234567");
+    let statement = cavra_reports::deliver::statement::ApprovalStatement {
+        format: cavra_reports::deliver::statement::APPROVAL_FORMAT.into(),
+        approval_id: approval_id.clone(),
+        package_digest: digest.clone(),
+        recipient_set_digest: cavra_reports::deliver::statement::recipient_set_digest(&recipients),
+        decision: cavra_reports::deliver::approval::ApprovalState::Approved,
+        expires_at: 1_793_880_000,
+        approver_key_id: key.key_id(),
+        decided_at: 1_793_707_200,
+        reason: None,
+    };
+    vec![
+        Contract {
+            schema: "ops_snapshot.v1.schema.json",
+            generated: cavra_reports::ops::snapshot::json_schema(),
+            example: "ops_snapshot.v1.json",
+            document: serde_json::to_value(cavra_reports::ops::synth::generate(&Default::default())).unwrap(),
+            volatile: &[],
+        },
+        Contract {
+            schema: "export_package_manifest.v1.schema.json",
+            generated: cavra_reports::package::manifest::json_schema(),
+            example: "export_package_manifest.v1.json",
+            document: serde_json::from_slice(&package.manifest.to_bytes()).unwrap(),
+            volatile: &["/integrity/signature"],
+        },
+        Contract {
+            schema: "delivery_audit_event.v1.schema.json",
+            generated: cavra_reports::deliver::audit::event_json_schema(),
+            example: "delivery_audit_event.v1.json",
+            document: serde_json::to_value(&event).unwrap(),
+            // the package's digest covers its signature, by a throw-away key
+            volatile: &["/approval/id", "/evidence/report_digest_ref"],
+        },
+        Contract {
+            schema: "approval_decision.v1.schema.json",
+            generated: cavra_reports::deliver::statement::approval_json_schema(),
+            example: "approval_decision.v1.json",
+            document: serde_json::to_value(&statement).unwrap(),
+            volatile: &["/approval_id", "/package_digest", "/approver_key_id"],
+        },
+    ]
+}
+
+fn masked(mut v: Value, volatile: &[&str]) -> Value {
+    for p in volatile {
+        if let Some(x) = v.pointer_mut(p) {
+            *x = Value::from("<varies>");
+        }
+    }
+    v
+}
+
+/// Every generated contract: the published schema is the one its types
+/// generate, the example is the one the code writes (up to the fields that
+/// vary run to run), and the example validates against the schema with
+/// this crate's validator and with Python's `jsonschema`.
+/// `UPDATE_SCHEMAS=1 cargo test --test schemas` rewrites both.
+#[test]
+fn generated_contracts_match_their_types_and_examples() {
+    let update = std::env::var_os("UPDATE_SCHEMAS").is_some();
+    let mut problems = Vec::new();
+    let mut pairs = Vec::new();
+    for c in contracts() {
+        let schema_path = common::root().join("schemas").join(c.schema);
+        let example_path = common::root().join("examples/contracts").join(c.example);
+        let mut text = serde_json::to_string_pretty(&c.document).unwrap();
+        text.push('\n');
+        if update {
+            common::write(&schema_path, c.generated.as_bytes());
+            common::write(&example_path, text.as_bytes());
+        }
+        if std::fs::read_to_string(&schema_path).unwrap_or_default() != c.generated {
+            problems.push(format!("schemas/{} is stale: run UPDATE_SCHEMAS=1", c.schema));
+        }
+        let published: Value =
+            serde_json::from_str(&std::fs::read_to_string(&example_path).unwrap_or_default()).unwrap_or_default();
+        if masked(published.clone(), c.volatile) != masked(c.document.clone(), c.volatile) {
+            problems.push(format!("examples/contracts/{} is stale: run UPDATE_SCHEMAS=1", c.example));
+        }
+        let v = schema(c.schema);
+        for e in errors(&v, &published) {
+            problems.push(format!("{}: {e}", c.example));
+        }
+        pairs.push((schema_path, example_path));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
     if common::python_module("jsonschema") {
         let script = "import json, sys, jsonschema\n\
-            schema = json.load(open(sys.argv[1])); doc = json.load(open(sys.argv[2]))\n\
-            jsonschema.Draft202012Validator.check_schema(schema)\n\
-            jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(doc)\n\
-            print('ok')\n";
+            args = sys.argv[1:]\n\
+            for s, d in zip(args[::2], args[1::2]):\n\
+            \x20   schema = json.load(open(s)); jsonschema.Draft202012Validator.check_schema(schema)\n\
+            \x20   jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(json.load(open(d)))\n\
+            \x20   print('ok', d)\n";
         let out = std::process::Command::new("python3")
             .args(["-c", script])
-            .arg(common::root().join("schemas/ops_snapshot.v1.schema.json"))
-            .arg(&path)
+            .args(pairs.iter().flat_map(|(s, d)| [s.as_os_str(), d.as_os_str()]))
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), pairs.len());
     }
-}
-
-/// A dataset held in a section names where its rows are, and they are
-/// there with the same values the flat forms carry: an array of
-/// `row_count` objects with every column key (a list joined with `; ` in
-/// the flat forms), or, for a metric/value dataset, an object keyed by
-/// metric. The JSON Lines form of the same report, which always carries
-/// every row, is the reference.
-#[test]
-fn datasets_held_in_sections_point_at_their_rows() {
-    let snapshot = common::load_text(&common::sample_text(), &LoadOptions::default());
-    let artifacts = common::render_all(&snapshot);
-    let mut held = Vec::new();
-    for a in artifacts.iter().filter(|a| a.name.ends_with(".json")) {
-        let doc: Value = serde_json::from_slice(&a.bytes).unwrap();
-        let lines_name = format!("{}.jsonl", a.name.trim_end_matches(".json").trim_end_matches(".signed"));
-        let lines = &artifacts.iter().find(|x| x.name == lines_name).unwrap().bytes;
-        let flat: Vec<Value> = lines
-            .split(|b| *b == b'\n')
-            .filter(|l| !l.is_empty())
-            .map(|l| serde_json::from_slice(l).unwrap())
-            .collect();
-        for (name, d) in doc["datasets"].as_object().unwrap() {
-            let Some(section) = d["rows_in"].as_str() else { continue };
-            assert!(d.get("rows").is_none(), "{} {name}: rows_in and rows", a.name);
-            let expected: Vec<&Value> = flat.iter().filter(|r| r["_dataset"] == name.as_str()).collect();
-            assert_eq!(expected.len() as u64, d["row_count"].as_u64().unwrap(), "{} {name}", a.name);
-            let keys: Vec<&str> = d["columns"].as_array().unwrap().iter().map(|c| c["key"].as_str().unwrap()).collect();
-            match &doc[section] {
-                Value::Array(rows) => {
-                    assert_eq!(rows.len(), expected.len(), "{} {name}", a.name);
-                    for (row, want) in rows.iter().zip(&expected) {
-                        for key in &keys {
-                            let got = match &row[*key] {
-                                Value::Array(items) => Value::from(
-                                    items
-                                        .iter()
-                                        .map(|i| i.as_str().unwrap().to_string())
-                                        .collect::<Vec<_>>()
-                                        .join("; "),
-                                ),
-                                Value::Null if row.get(*key).is_none() => panic!("{} {name}: no `{key}`", a.name),
-                                other => other.clone(),
-                            };
-                            assert_eq!(got, want[*key], "{} {name}.{key}", a.name);
-                        }
-                    }
-                }
-                Value::Object(_) => {
-                    // Its whole-number entries, in order, are the rows.
-                    // The canonical (signed) form sorts object keys.
-                    let mut rows = common::dataset_rows(&doc, d);
-                    let mut want: Vec<Value> = expected
-                        .iter()
-                        .map(|w| serde_json::json!({"metric": w["metric"], "value": w["value"]}))
-                        .collect();
-                    if a.name.ends_with(".signed.json") {
-                        let by_metric = |v: &Value| v["metric"].as_str().unwrap().to_string();
-                        rows.sort_by_key(by_metric);
-                        want.sort_by_key(by_metric);
-                    }
-                    assert_eq!(rows, want, "{} {name}", a.name);
-                }
-                other => panic!("{} {name}: `{section}` holds no rows: {other}", a.name),
-            }
-            held.push(format!("{}:{name}", a.name));
-        }
-    }
-    held.sort();
-    let kinds = [
-        "agent-activity-digest:top_rules",
-        "board-kpi-pack:top_risks",
-        "executive-risk-brief:overview",
-        "executive-risk-brief:top_findings",
-        "incident-packet:incidents",
-        "soc2-audit-summary:controls",
-    ];
-    let mut want: Vec<String> = kinds
-        .iter()
-        .flat_map(|k| {
-            let (kind, name) = k.split_once(':').unwrap();
-            [format!("{kind}.json:{name}"), format!("{kind}.signed.json:{name}")]
-        })
-        .collect();
-    want.sort();
-    assert_eq!(held, want);
 }

@@ -15,7 +15,7 @@ use crate::outbox::{OutboxError, SqliteOutbox};
 use crate::statement::{recipient_set_digest, ApprovalStatement, SignedStatement, APPROVAL_FORMAT};
 
 /// Approval states.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ApprovalState {
     /// Waiting for a decision.

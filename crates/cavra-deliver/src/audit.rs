@@ -64,7 +64,7 @@ pub const HEAD_FORMAT: &str = "cavra.audit_head.v1";
 
 /// What was done (the delivery-audit-event action vocabulary, plus the
 /// report center's own actions).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AuditAction {
     /// Listing report kinds and formats.
@@ -123,7 +123,7 @@ impl AuditAction {
 }
 
 /// Event statuses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AuditStatus {
     /// Accepted for processing.
@@ -158,7 +158,7 @@ pub enum AuditStatus {
 
 /// Who asked: the principal whose key signed the request, its key id and
 /// the roles it held. Never a name of a person or an address.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Actor {
     /// The principal's name in `cavra.toml`.
@@ -170,7 +170,7 @@ pub struct Actor {
 }
 
 /// Recipients by count and domain (addresses are never recorded).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecipientSummary {
     /// How many.
@@ -223,7 +223,7 @@ impl RecipientSummary {
 }
 
 /// Where the approval stands (the contract's approval decision).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ApprovalDecision {
     /// No approval applies.
@@ -241,7 +241,7 @@ pub enum ApprovalDecision {
 }
 
 /// The approval an event is linked to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApprovalLink {
     /// The approval id (`appr-…`), when one applies.
@@ -252,7 +252,7 @@ pub struct ApprovalLink {
 }
 
 /// Retry state of a delivery.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RetryState {
     /// This attempt's number (from 1).
@@ -267,7 +267,7 @@ pub struct RetryState {
 }
 
 /// References to the evidence an event concerns.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EvidenceRefs {
     /// Other evidence (artifact names, run keys, package ids).
@@ -284,7 +284,7 @@ pub struct EvidenceRefs {
 
 /// What the log guarantees about every event, checked by [`AuditLog::append`]
 /// (the safety gate runs over the whole event before it is written).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RedactionGuarantees {
     /// Recipients appear as counts and domains only.
@@ -309,7 +309,7 @@ impl Default for RedactionGuarantees {
 
 /// Who asked for what, and what happened (the delivery-audit-event
 /// contract's record kinds).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuditEvent {
     /// When (the caller's clock, RFC 3339 UTC).
@@ -419,7 +419,7 @@ pub fn record_statement(seq: u64, hash: &str) -> String {
 
 /// The latest signed head of a log, for keeping elsewhere: a later
 /// `verify_log` with it refuses a log that was cut below it or rewritten.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Head {
     /// [`HEAD_FORMAT`].
@@ -665,6 +665,12 @@ fn check_record(text: &str, expected: u64, prev: &str, key: &PublicKey) -> Resul
         Ok(_) => Err("its signature's trusted comment does not match the record".into()),
         Err(_) => Err("its signature does not verify with the audit key (written without the key, or edited)".into()),
     }
+}
+
+/// The JSON Schema of a delivery audit event (the `event` of each audit
+/// record), generated from [`AuditEvent`] (`schemas/delivery_audit_event.v1.schema.json`).
+pub fn event_json_schema() -> String {
+    cavra_model::schema::publish::<AuditEvent>("delivery_audit_event.v1.schema.json", "cavra.delivery_audit_event.v1")
 }
 
 /// Verifies a log against the audit public key; with `expect`, a head kept

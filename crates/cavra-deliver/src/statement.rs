@@ -38,7 +38,7 @@ pub const SEND_REQUEST_FORMAT: &str = "cavra.send_request.v1";
 pub const APPROVAL_FORMAT: &str = "cavra.approval_decision.v1";
 
 /// A body and its signature.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SignedStatement {
     /// Canonical JSON.
     pub body: String,
@@ -98,7 +98,7 @@ pub fn recipient_set_digest(sorted: &[String]) -> String {
 }
 
 /// A principal asks for a package to be sent to a recipient set.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendRequestStatement {
     /// [`SEND_REQUEST_FORMAT`].
@@ -117,8 +117,14 @@ pub struct SendRequestStatement {
     pub requested_at: i64,
 }
 
+/// The JSON Schema of an approval decision statement's body, generated
+/// from [`ApprovalStatement`] (`schemas/approval_decision.v1.schema.json`).
+pub fn approval_json_schema() -> String {
+    cavra_model::schema::publish::<ApprovalStatement>("approval_decision.v1.schema.json", APPROVAL_FORMAT)
+}
+
 /// An approver decides an approval request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApprovalStatement {
     /// [`APPROVAL_FORMAT`].

@@ -30,6 +30,7 @@ pub mod report;
 pub mod rng;
 pub mod round;
 mod rows;
+pub mod schema;
 pub mod sections;
 mod snapshot;
 pub mod stream;

@@ -17,12 +17,7 @@ use serde::{Deserialize, Serialize};
 /// `schemas/ops_snapshot.v1.schema.json` is this, and a test fails when
 /// they drift apart).
 pub fn json_schema() -> String {
-    let mut schema = schemars::schema_for!(OpsSnapshot);
-    schema.insert("$id".into(), "https://cavra.example/schemas/ops_snapshot.v1.schema.json".into());
-    schema.insert("title".into(), OPS_SCHEMA_VERSION.into());
-    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
-    text.push('\n');
-    text
+    cavra_model::schema::publish::<OpsSnapshot>("ops_snapshot.v1.schema.json", OPS_SCHEMA_VERSION)
 }
 
 /// The schema id.

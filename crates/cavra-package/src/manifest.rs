@@ -12,7 +12,7 @@ pub const MANIFEST_PATH: &str = "manifest.json";
 pub const SIGNATURE_PATH: &str = "manifest.json.minisig";
 
 /// How long a package must be kept, and under which regime.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RetentionClass {
     /// Day-to-day operations data (SIEM feeds).
@@ -56,7 +56,7 @@ impl std::str::FromStr for RetentionClass {
 }
 
 /// One file of a package, as the manifest lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ManifestArtifact {
     /// Path inside the package (relative, `/`-separated).
@@ -126,7 +126,7 @@ impl ManifestArtifact {
 }
 
 /// The integrity block.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Integrity {
     /// Always `sha256`.
@@ -141,7 +141,7 @@ pub struct Integrity {
 }
 
 /// `manifest.json`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
     /// [`MANIFEST_SCHEMA_VERSION`].
@@ -167,6 +167,12 @@ pub struct Manifest {
     pub delivery_targets: Vec<String>,
     /// Digest and signature.
     pub integrity: Integrity,
+}
+
+/// The JSON Schema of `manifest.json`, generated from [`Manifest`]
+/// (`schemas/export_package_manifest.v1.schema.json`).
+pub fn json_schema() -> String {
+    cavra_model::schema::publish::<Manifest>("export_package_manifest.v1.schema.json", MANIFEST_SCHEMA_VERSION)
 }
 
 /// `sha256:<hex>` of everything `reader` yields, streamed.
