@@ -145,8 +145,7 @@ fn render(args: &OpsRenderArgs) -> Result<()> {
     };
     let kinds = dedup(&args.kinds, OpsKind::ALL);
     let targets = cavra_ops::metrics::Targets::default();
-    let reports: Vec<_> =
-        kinds.iter().map(|k| cavra_ops::build_ops_report(*k, &snapshot, &options, &targets)).collect();
+    let reports = cavra_ops::build_ops_reports(&kinds, &snapshot, &options, &targets);
     let mut staging = crate::write::Staging::new(&args.out)?;
     let pages = crate::commands::page_options(args.paper, None);
     let (mut artifacts, _) = stage_reports(&reports, &formats, signing.as_ref(), &pages, &mut staging, 0)?;

@@ -25,10 +25,40 @@ use crate::OpsSnapshot;
 /// assert!(r.check_tables().is_ok());
 /// ```
 pub fn build_ops_report(kind: OpsKind, s: &OpsSnapshot, options: &ReportOptions, targets: &Targets) -> Report {
+    build_with_digest(kind, s, &s.digest(), options, targets)
+}
+
+/// [`build_ops_report`] for several kinds, hashing the snapshot once.
+///
+/// ```
+/// use cavra_model::report::OpsKind;
+/// let s = cavra_ops::synth::generate(&Default::default());
+/// let reports = cavra_ops::build_ops_reports(OpsKind::ALL, &s, &Default::default(), &Default::default());
+/// assert_eq!(reports.len(), OpsKind::ALL.len());
+/// assert!(reports.iter().all(|r| r.meta.snapshot_digest == s.digest()));
+/// ```
+pub fn build_ops_reports(
+    kinds: &[OpsKind],
+    s: &OpsSnapshot,
+    options: &ReportOptions,
+    targets: &Targets,
+) -> Vec<Report> {
+    let digest = s.digest();
+    kinds.iter().map(|k| build_with_digest(*k, s, &digest, options, targets)).collect()
+}
+
+fn build_with_digest(
+    kind: OpsKind,
+    s: &OpsSnapshot,
+    digest: &str,
+    options: &ReportOptions,
+    targets: &Targets,
+) -> Report {
+    let start = |audience: &str| start(kind, s, digest, options, audience);
     let (mut draft, metrics) = match kind {
-        OpsKind::ReportCenterKpis => kpis(start(kind, s, options, "report center operators and GRC"), s, targets),
-        OpsKind::DeliveryOperationsDashboard => delivery(start(kind, s, options, "delivery operators"), s, targets),
-        OpsKind::EvidenceRoomAccess => rooms(start(kind, s, options, "auditors and the evidence desk"), s),
+        OpsKind::ReportCenterKpis => kpis(start("report center operators and GRC"), s, targets),
+        OpsKind::DeliveryOperationsDashboard => delivery(start("delivery operators"), s, targets),
+        OpsKind::EvidenceRoomAccess => rooms(start("auditors and the evidence desk"), s),
     };
     closing(&mut draft);
     draft.sections = Sections::Operations(OpsSections { metrics });
@@ -58,10 +88,9 @@ fn closing(r: &mut Report) {
     r.blocks.push(Block::List { ordered: false, items });
 }
 
-fn start(kind: OpsKind, s: &OpsSnapshot, options: &ReportOptions, audience: &str) -> Report {
-    let digest = s.digest();
+fn start(kind: OpsKind, s: &OpsSnapshot, digest: &str, options: &ReportOptions, audience: &str) -> Report {
     let mut h = Sha256::new();
-    for part in [kind.as_str(), s.organisation.org_ref.as_str(), digest.as_str()] {
+    for part in [kind.as_str(), s.organisation.org_ref.as_str(), digest] {
         h.update(part.as_bytes());
         h.update([0]);
     }
@@ -87,7 +116,7 @@ fn start(kind: OpsKind, s: &OpsSnapshot, options: &ReportOptions, audience: &str
         data_provenance: s.data_provenance,
         redaction: Default::default(),
         data_quality,
-        snapshot_digest: digest,
+        snapshot_digest: digest.to_string(),
     };
     let mut report = Report {
         meta,
@@ -129,8 +158,16 @@ fn para(text: &str) -> Block {
     Block::Paragraph { text: text.into() }
 }
 
+/// Rows a document (PDF, DOCX, HTML, Markdown) shows of a long table; the
+/// data forms (CSV, JSON, JSON Lines, XLSX) hold every row, and a note under
+/// the table says so.
+pub const DOCUMENT_ROWS: usize = 200;
+
+/// Rows of one room's access events a document shows.
+pub const ACCESS_ROWS: usize = 200;
+
 fn table(dataset: &str) -> Block {
-    Block::Table(TableRef { dataset: dataset.into(), max_rows: None, columns: Vec::new(), filter: None })
+    Block::Table(TableRef { dataset: dataset.into(), max_rows: Some(DOCUMENT_ROWS), columns: Vec::new(), filter: None })
 }
 
 fn kpi(label: &str, value: String, note: &str) -> Kpi {
@@ -426,7 +463,7 @@ fn rooms(mut r: Report, s: &OpsSnapshot) -> (Report, Vec<Metric>) {
         r.blocks.push(heading(3, &format!("Room {room}")));
         r.blocks.push(Block::Table(TableRef {
             dataset: "access_events".into(),
-            max_rows: None,
+            max_rows: Some(ACCESS_ROWS),
             columns: [
                 "seq",
                 "at",

@@ -29,5 +29,5 @@ pub mod metrics;
 pub mod snapshot;
 pub mod synth;
 
-pub use build::{build_ops_report, OPS_FOOTER};
+pub use build::{build_ops_report, build_ops_reports, ACCESS_ROWS, DOCUMENT_ROWS, OPS_FOOTER};
 pub use snapshot::{OpsSnapshot, SnapshotError, MAX_SNAPSHOT_BYTES, OPS_SCHEMA_VERSION};

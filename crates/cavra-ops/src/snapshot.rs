@@ -327,7 +327,7 @@ impl OpsSnapshot {
             invalid(if path == "." { "$".into() } else { path }, reason)
         })?;
         s.validate()?;
-        s.gate()?;
+        gate_text(text)?;
         Ok(s)
     }
 
@@ -339,10 +339,25 @@ impl OpsSnapshot {
         text
     }
 
-    /// The `sha256:` digest of the canonical form.
+    /// The `sha256:` digest of the canonical form ([`OpsSnapshot::to_json`]),
+    /// hashed as it is written, without holding the text.
     pub fn digest(&self) -> String {
         use sha2::Digest;
-        format!("sha256:{:x}", sha2::Sha256::digest(self.to_json().as_bytes()))
+        struct Hashing(sha2::Sha256);
+        impl std::io::Write for Hashing {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.update(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut h = Hashing(sha2::Sha256::new());
+        // Writing into a hasher cannot fail, and these types always serialise.
+        let _ = serde_json::to_writer_pretty(&mut h, self);
+        h.0.update(b"\n");
+        format!("sha256:{:x}", h.0.finalize())
     }
 
     fn validate(&self) -> Result<(), SnapshotError> {
@@ -391,12 +406,6 @@ impl OpsSnapshot {
         }
         Ok(())
     }
-
-    /// Every string in the snapshot through the safety gate: fails closed.
-    fn gate(&self) -> Result<(), SnapshotError> {
-        let value = serde_json::to_value(self).map_err(|e| invalid("$", e.to_string()))?;
-        scan(&value, "")
-    }
 }
 
 /// The job states of the outbox.
@@ -415,19 +424,113 @@ fn unique<'a>(what: &str, ids: impl Iterator<Item = &'a str>) -> Result<(), Snap
     Ok(())
 }
 
-fn scan(v: &serde_json::Value, path: &str) -> Result<(), SnapshotError> {
-    match v {
-        serde_json::Value::String(s) => match cavra_model::gate::scan_text(s).first() {
-            Some(d) => Err(SnapshotError::Unsafe { path: path.to_string(), kind: d.kind.as_str() }),
-            None => Ok(()),
-        },
-        serde_json::Value::Array(items) => {
-            items.iter().enumerate().try_for_each(|(i, x)| scan(x, &format!("{path}[{i}]")))
+/// One step of a JSON path, kept until a detection needs the path as text.
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+fn path_text(steps: &[Step]) -> String {
+    let mut out = String::new();
+    for s in steps {
+        match s {
+            Step::Key(k) if out.is_empty() => out.push_str(k),
+            Step::Key(k) => {
+                out.push('.');
+                out.push_str(k);
+            }
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
         }
-        serde_json::Value::Object(m) => m.iter().try_for_each(|(k, x)| {
-            let at = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
-            scan(x, &at)
-        }),
-        serde_json::Value::Null | serde_json::Value::Bool(_) | serde_json::Value::Number(_) => Ok(()),
+    }
+    out
+}
+
+/// Every string in the JSON `text` (keys' values, decoded from their
+/// escapes) through the safety gate, read as a stream: no tree of the
+/// document is built, and the path is written out only for the string that
+/// fails. Fails closed.
+fn gate_text(text: &str) -> Result<(), SnapshotError> {
+    use serde::de::DeserializeSeed;
+    let mut steps = Vec::new();
+    let mut found = None;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let walked = Walk { steps: &mut steps, found: &mut found }.deserialize(&mut de);
+    match (found, walked) {
+        (Some(e), _) => Err(e),
+        (None, Err(e)) => Err(invalid("$", e.to_string())),
+        (None, Ok(())) => Ok(()),
+    }
+}
+
+struct Walk<'s> {
+    steps: &'s mut Vec<Step>,
+    found: &'s mut Option<SnapshotError>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Walk<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Walk<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<(), E> {
+        match cavra_model::gate::scan_text(v).first() {
+            Some(d) => {
+                *self.found = Some(SnapshotError::Unsafe { path: path_text(self.steps), kind: d.kind.as_str() });
+                Err(E::custom("refused by the safety gate"))
+            }
+            None => Ok(()),
+        }
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut i = 0;
+        loop {
+            self.steps.push(Step::Index(i));
+            let next = seq.next_element_seed(Walk { steps: &mut *self.steps, found: &mut *self.found });
+            self.steps.pop();
+            if next?.is_none() {
+                return Ok(());
+            }
+            i += 1;
+        }
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<String>()? {
+            self.steps.push(Step::Key(key));
+            let value = map.next_value_seed(Walk { steps: &mut *self.steps, found: &mut *self.found });
+            self.steps.pop();
+            value?;
+        }
+        Ok(())
     }
 }
