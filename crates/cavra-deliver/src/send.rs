@@ -94,17 +94,16 @@ pub trait Notices {
     fn notice(&self, reference: &str, now: i64) -> Result<Notice, SendFailure>;
 }
 
-/// No notices: a sender without a notice source fails notice jobs permanently.
+/// No notices: a sender without a notice source leaves notice jobs to be
+/// retried (a worker given the record store may send them), and they are
+/// dead-lettered, visibly, if none does within the retry window.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoNotices;
 
 impl Notices for NoNotices {
     fn notice(&self, reference: &str, _now: i64) -> Result<Notice, SendFailure> {
         let kind = reference.split(':').next().unwrap_or_default();
-        Err(SendFailure::new(
-            false,
-            format!("no source for `{kind}` notices in this sender (give it the record store)"),
-        ))
+        Err(SendFailure::new(true, format!("no source for `{kind}` notices in this sender (give it the record store)")))
     }
 }
 

@@ -116,6 +116,7 @@ fn a_notice_is_composed_when_sent_and_its_secret_is_never_stored() {
 
 #[test]
 fn a_changed_or_withdrawn_record_or_a_sender_without_notices_sends_nothing() {
+    // (a changed or withdrawn record fails for good; a sender without a source retries)
     let cfg = config("smtp");
     // the record changed since the request was signed
     let dir = tempfile::tempdir().unwrap();
@@ -136,13 +137,13 @@ fn a_changed_or_withdrawn_record_or_a_sender_without_notices_sends_nothing() {
     let job = &store.jobs().unwrap()[0];
     assert_eq!((job.state, job.attempts), (JobState::Failed, 1), "permanent: not retried");
     assert!(job.last_error.as_deref().unwrap().contains("revoked"));
-    // a sender with no notice source
+    // a sender with no notice source leaves the job for one that has it
     let dir = tempfile::tempdir().unwrap();
     let mut store = queued(dir.path(), &cfg, b"d");
     let clock = || (1000, "2026-11-01T00:00:00Z".to_string());
     run_pass(&cfg, &mut store, &capture, None, &clock, 300, &mut |_, _| ControlFlow::Continue(())).unwrap();
     let job = &store.jobs().unwrap()[0];
-    assert_eq!(job.state, JobState::Failed);
+    assert_eq!(job.state, JobState::RetryScheduled, "{job:?}");
     assert!(job.last_error.as_deref().unwrap().contains("no source for `test-link` notices"), "{job:?}");
     assert!(capture.0.borrow().is_empty(), "nothing was sent");
 }
