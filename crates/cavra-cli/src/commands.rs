@@ -118,9 +118,12 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
             cavra_render::signed::SigningError::Sign(_) | cavra_render::signed::SigningError::Verify(_) => 1,
         };
     }
+    // An input over its limit, or not UTF-8, is invalid input.
     if err.chain().any(|c| {
-        c.downcast_ref::<cavra_model::limits::LimitError>()
-            .is_some_and(|l| matches!(l, cavra_model::limits::LimitError::TooLarge { .. }))
+        c.downcast_ref::<cavra_model::limits::LimitError>().is_some_and(|l| match l {
+            cavra_model::limits::LimitError::TooLarge { .. } => true,
+            cavra_model::limits::LimitError::Io(e) => e.kind() == std::io::ErrorKind::InvalidData,
+        })
     }) {
         return 3;
     }

@@ -43,8 +43,8 @@ pub const FREE_TEXT_CHARS: usize = 64 << 10;
 /// An input larger than its limit.
 #[derive(Debug, thiserror::Error)]
 pub enum LimitError {
-    /// Reading failed.
-    #[error("{0}")]
+    /// Reading failed (shown as the I/O error itself, once).
+    #[error(transparent)]
     Io(#[from] std::io::Error),
     /// The input is larger than allowed.
     #[error("larger than the limit of {limit} bytes")]
