@@ -193,6 +193,76 @@ fn terms_text(config: &Config, wanted: bool) -> Result<Option<String>> {
     ))
 }
 
+/// How `room invite` hands the link over.
+struct InviteHow<'a> {
+    /// The outbox to queue it in; none: print it.
+    outbox: Option<&'a str>,
+    /// Seconds the link is valid.
+    lifetime: i64,
+}
+
+/// `room invite`: issue the link, then queue the invitation (or print the link).
+fn invite(
+    common: &RoomCommon,
+    principal: &AsPrincipal,
+    room: &str,
+    to: &str,
+    how: &InviteHow<'_>,
+    now: i64,
+) -> Result<()> {
+    let (config, mut store, mut log) = common.load()?;
+    let signer = principal.signer(&config)?;
+    let key = link_key(&config)?;
+    let mut queue = match how.outbox {
+        None => None,
+        Some(outbox) => {
+            if config.rooms.public_url.is_none() {
+                bail!("set [rooms] public_url (where recipients reach the room service) to send invitations");
+            }
+            Some(crate::deliver::accepted_outbox(&config, &common.config, outbox)?)
+        }
+    };
+    let invitation = Invitation { address: to.to_string(), lifetime: how.lifetime };
+    let (link, token) = rooms::invite(&mut store, &config, &key, &signer, room, &invitation, now)?;
+    let e = operator(AccessEvent::new(AccessType::LinkIssued, AccessOutcome::Allowed, room))
+        .link(&link.id, LinkState::Valid);
+    record(&mut log, &e.actor(&link.recipient_class))?;
+    crate::say!(
+        "{}  {} recipient  valid until {}",
+        link.id,
+        link.recipient_class,
+        cavra_model::Timestamp::show_unix(link.expires_at)
+    );
+    match queue.as_mut() {
+        Some(outbox) => {
+            let queued = cavra_room::invitation::plan(&mut store, &config, &signer, &link, to, now)
+                .map_err(anyhow::Error::from)
+                .and_then(|p| crate::deliver::queue(&config, outbox, &mut log, &signer, &p, &crate::deliver::now().1));
+            if let Err(e) = queued {
+                // A link nobody was sent is withdrawn at once.
+                rooms::revoke_link(&mut store, &config, &signer, &link.id, now)?;
+                record(
+                    &mut log,
+                    &operator(AccessEvent::new(AccessType::Revocation, AccessOutcome::Allowed, room))
+                        .link(&link.id, LinkState::Revoked),
+                )?;
+                return Err(e);
+            }
+        }
+        None => {
+            let base = config.rooms.public_url.as_deref().unwrap_or("http://127.0.0.1:8443").trim_end_matches('/');
+            crate::say!("{base}/rooms/{room}/{}", token.text);
+        }
+    }
+    if rooms::room(&mut store, room)?.mfa {
+        crate::say!(
+            "totp secret: {} (give it to the recipient apart from the link)",
+            base32(&totp_secret(&key, &link.id))
+        );
+    }
+    Ok(())
+}
+
 pub fn room(cmd: &RoomCommand) -> Result<()> {
     let now = crate::deliver::now().0;
     match cmd {
@@ -223,60 +293,8 @@ pub fn room(cmd: &RoomCommand) -> Result<()> {
             Ok(())
         }
         RoomCommand::Invite { room, to, expires, outbox, print_link, common, principal } => {
-            let (config, mut store, mut log) = common.load()?;
-            let signer = principal.signer(&config)?;
-            let key = link_key(&config)?;
-            let mut queue = match *print_link {
-                true => None,
-                false => {
-                    if config.rooms.public_url.is_none() {
-                        bail!("set [rooms] public_url (where recipients reach the room service) to send invitations");
-                    }
-                    Some(crate::deliver::accepted_outbox(&config, &common.config, outbox)?)
-                }
-            };
-            let invitation = Invitation { address: to.clone(), lifetime: *expires };
-            let (link, token) = rooms::invite(&mut store, &config, &key, &signer, room, &invitation, now)?;
-            let e = operator(AccessEvent::new(AccessType::LinkIssued, AccessOutcome::Allowed, room))
-                .link(&link.id, LinkState::Valid);
-            record(&mut log, &e.actor(&link.recipient_class))?;
-            crate::say!(
-                "{}  {} recipient  valid until {}",
-                link.id,
-                link.recipient_class,
-                cavra_model::Timestamp::show_unix(link.expires_at)
-            );
-            match queue.as_mut() {
-                Some(outbox) => {
-                    let queued = cavra_room::invitation::plan(&mut store, &config, &signer, &link, to, now)
-                        .map_err(anyhow::Error::from)
-                        .and_then(|p| {
-                            crate::deliver::queue(&config, outbox, &mut log, &signer, &p, &crate::deliver::now().1)
-                        });
-                    if let Err(e) = queued {
-                        // A link nobody was sent is withdrawn at once.
-                        rooms::revoke_link(&mut store, &config, &signer, &link.id, now)?;
-                        record(
-                            &mut log,
-                            &operator(AccessEvent::new(AccessType::Revocation, AccessOutcome::Allowed, room))
-                                .link(&link.id, LinkState::Revoked),
-                        )?;
-                        return Err(e);
-                    }
-                }
-                None => {
-                    let base =
-                        config.rooms.public_url.as_deref().unwrap_or("http://127.0.0.1:8443").trim_end_matches('/');
-                    crate::say!("{base}/rooms/{room}/{}", token.text);
-                }
-            }
-            if rooms::room(&mut store, room)?.mfa {
-                crate::say!(
-                    "totp secret: {} (give it to the recipient apart from the link)",
-                    base32(&totp_secret(&key, &link.id))
-                );
-            }
-            Ok(())
+            let how = InviteHow { outbox: (!*print_link).then_some(outbox.as_str()), lifetime: *expires };
+            invite(common, principal, room, to, &how, now)
         }
         RoomCommand::Revoke { id, common, principal } => {
             let (config, mut store, mut log) = common.load()?;

@@ -160,6 +160,23 @@ pub fn visitor_events(s: &OpsSnapshot, ty: Option<AccessType>, outcome: AccessOu
         .count() as u64
 }
 
+/// The nearest-rank `p`-th percentile of `latencies` as a measure held to
+/// `target` (at most).
+fn latency(latencies: &[i64], (id, label): (&str, &str), p: u64, target: Option<f64>) -> Metric {
+    let formula = format!("nearest-rank p{p} of (decided_at − requested_at) over approvals decided in the window");
+    let mut m = metric(id, label, "seconds", &formula);
+    m.value = nearest_rank(latencies, p).map(|v| v as f64);
+    m.denominator = Some(latencies.len() as u64);
+    m.target = target;
+    m.status = match (m.value, target) {
+        (None, _) => MetricStatus::NotMeasured,
+        (Some(_), None) => MetricStatus::Informational,
+        (Some(v), Some(t)) if v <= t => MetricStatus::Met,
+        (Some(_), Some(_)) => MetricStatus::Breached,
+    };
+    m
+}
+
 /// The `report-center-kpis` measures.
 pub fn kpis(s: &OpsSnapshot, targets: &Targets) -> Vec<Metric> {
     let jobs = JobCounts::of(&s.jobs);
@@ -167,24 +184,7 @@ pub fn kpis(s: &OpsSnapshot, targets: &Targets) -> Vec<Metric> {
         s.jobs.iter().filter(|j| matches!(j.state.as_str(), "sent" | "failed" | "dead_lettered")).collect();
     let audited = finished.iter().filter(|j| j.audited).count() as u64;
     let latencies = approval_latencies(s);
-    let latency = |id: &str, label: &str, p: u64, target: Option<f64>| {
-        let mut m = metric(
-            id,
-            label,
-            "seconds",
-            &format!("nearest-rank p{p} of (decided_at − requested_at) over approvals decided in the window"),
-        );
-        m.value = nearest_rank(&latencies, p).map(|v| v as f64);
-        m.denominator = Some(latencies.len() as u64);
-        m.target = target;
-        m.status = match (m.value, target) {
-            (None, _) => MetricStatus::NotMeasured,
-            (Some(_), None) => MetricStatus::Informational,
-            (Some(v), Some(t)) if v <= t => MetricStatus::Met,
-            (Some(_), Some(_)) => MetricStatus::Breached,
-        };
-        m
-    };
+    let latency = |id: &str, label: &str, p: u64, target: Option<f64>| latency(&latencies, (id, label), p, target);
     let visitors = visitor_events(s, None, AccessOutcome::Allowed) + visitor_events(s, None, AccessOutcome::Denied);
     vec![
         count(
