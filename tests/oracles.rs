@@ -193,6 +193,8 @@ for path, sheets in spec.items():
                 assert got in (None, ""), (path, col["key"], got)
             elif col["type"] in ("integer", "decimal"):
                 assert isinstance(got, (int, float)) and got == want, (path, col["key"], got, want)
+            elif col["type"] == "percent":
+                assert isinstance(got, (int, float)) and abs(got * 100 - want) < 1e-9, (path, col["key"], got, want)
             elif col["type"] == "date_time":
                 assert isinstance(got, datetime.datetime) and got.isoformat() + "Z" == want, (path, col["key"], got, want)
             else:

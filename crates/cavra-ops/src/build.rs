@@ -324,7 +324,7 @@ fn transports(s: &OpsSnapshot) -> Dataset {
         .into_iter()
         .map(|(t, jobs)| {
             let c = JobCounts::of(jobs.iter().copied());
-            let rate = metrics::percent(c.sent, c.finished()).map_or(Cell::Null, |v| Cell::from(format!("{v:.2}%")));
+            let rate = metrics::percent(c.sent, c.finished()).map_or(Cell::Null, Cell::Decimal);
             vec![
                 Cell::from(t),
                 int(jobs.len() as u64),
@@ -346,7 +346,7 @@ fn transports(s: &OpsSnapshot) -> Dataset {
             ("failed", "Failed", ColumnType::Integer),
             ("dead_lettered", "Dead-lettered", ColumnType::Integer),
             ("retrying", "Retrying", ColumnType::Integer),
-            ("success_rate", "Success rate", ColumnType::Text),
+            ("success_rate", "Success rate (%)", ColumnType::Percent),
         ],
         rows,
     )
