@@ -263,63 +263,77 @@ fn invite(
     Ok(())
 }
 
+/// What `room create` is asked for.
+struct NewRoom<'a> {
+    package: &'a std::path::Path,
+    pubkey: &'a std::path::Path,
+    audience: &'a str,
+    domains: &'a [String],
+    lifetime: i64,
+    terms: bool,
+    mfa: bool,
+}
+
+/// `room create`: a room from a package that verifies against its signer's key.
+fn create(common: &RoomCommon, principal: &AsPrincipal, what: &NewRoom<'_>, now: i64) -> Result<()> {
+    let (config, mut store, mut log) = common.load()?;
+    let signer = principal.signer(&config)?;
+    let key = cavra_model::limits::read_text_bounded(what.pubkey, cavra_model::limits::KEY_BYTES)
+        .with_context(|| what.pubkey.display().to_string())?;
+    let settings = RoomSettings {
+        audience: what.audience.to_string(),
+        allowed_domains: what.domains.to_vec(),
+        lifetime: what.lifetime,
+        terms: terms_text(&config, what.terms)?,
+        mfa: what.mfa,
+    };
+    let r = rooms::create(&mut store, &config, &signer, what.package, &key, &settings, now)?;
+    record(
+        &mut log,
+        &operator(AccessEvent::new(AccessType::RoomCreated, AccessOutcome::Allowed, &r.id)).artifact(&r.package_item),
+    )?;
+    crate::say!("{}  package {}  open until {}", r.id, r.package_id, cavra_model::Timestamp::show_unix(r.expires_at));
+    Ok(())
+}
+
+/// `room revoke`: one link, or every link of a room (which closes it).
+fn revoke(common: &RoomCommon, principal: &AsPrincipal, id: &str, now: i64) -> Result<()> {
+    let (config, mut store, mut log) = common.load()?;
+    let signer = principal.signer(&config)?;
+    let ids: Vec<String> = if id.starts_with("room-") {
+        rooms::close(&mut store, &config, &signer, id, now)?;
+        rooms::links(&mut store, id)?.into_iter().map(|l| l.id).collect()
+    } else {
+        vec![id.to_string()]
+    };
+    let mut revoked = 0;
+    for l in &ids {
+        if rooms::revoke_link(&mut store, &config, &signer, l, now)? {
+            revoked += 1;
+            let room = rooms::link(&mut store, l)?.map(|l| l.room_id).unwrap_or_default();
+            record(
+                &mut log,
+                &operator(AccessEvent::new(AccessType::Revocation, AccessOutcome::Allowed, &room))
+                    .link(l, LinkState::Revoked),
+            )?;
+        }
+    }
+    crate::say!("{revoked} link(s) revoked");
+    Ok(())
+}
+
 pub fn room(cmd: &RoomCommand) -> Result<()> {
     let now = crate::deliver::now().0;
     match cmd {
         RoomCommand::Create { common, package, pubkey, audience, domains, expires, terms, mfa, principal } => {
-            let (config, mut store, mut log) = common.load()?;
-            let signer = principal.signer(&config)?;
-            let key = cavra_model::limits::read_text_bounded(pubkey, cavra_model::limits::KEY_BYTES)
-                .with_context(|| pubkey.display().to_string())?;
-            let settings = RoomSettings {
-                audience: audience.clone(),
-                allowed_domains: domains.clone(),
-                lifetime: *expires,
-                terms: terms_text(&config, *terms)?,
-                mfa: *mfa,
-            };
-            let r = rooms::create(&mut store, &config, &signer, package, &key, &settings, now)?;
-            record(
-                &mut log,
-                &operator(AccessEvent::new(AccessType::RoomCreated, AccessOutcome::Allowed, &r.id))
-                    .artifact(&r.package_item),
-            )?;
-            crate::say!(
-                "{}  package {}  open until {}",
-                r.id,
-                r.package_id,
-                cavra_model::Timestamp::show_unix(r.expires_at)
-            );
-            Ok(())
+            let what = NewRoom { package, pubkey, audience, domains, lifetime: *expires, terms: *terms, mfa: *mfa };
+            create(common, principal, &what, now)
         }
         RoomCommand::Invite { room, to, expires, outbox, print_link, common, principal } => {
             let how = InviteHow { outbox: (!*print_link).then_some(outbox.as_str()), lifetime: *expires };
             invite(common, principal, room, to, &how, now)
         }
-        RoomCommand::Revoke { id, common, principal } => {
-            let (config, mut store, mut log) = common.load()?;
-            let signer = principal.signer(&config)?;
-            let ids: Vec<String> = if id.starts_with("room-") {
-                rooms::close(&mut store, &config, &signer, id, now)?;
-                rooms::links(&mut store, id)?.into_iter().map(|l| l.id).collect()
-            } else {
-                vec![id.clone()]
-            };
-            let mut revoked = 0;
-            for l in &ids {
-                if rooms::revoke_link(&mut store, &config, &signer, l, now)? {
-                    revoked += 1;
-                    let room = rooms::link(&mut store, l)?.map(|l| l.room_id).unwrap_or_default();
-                    record(
-                        &mut log,
-                        &operator(AccessEvent::new(AccessType::Revocation, AccessOutcome::Allowed, &room))
-                            .link(l, LinkState::Revoked),
-                    )?;
-                }
-            }
-            crate::say!("{revoked} link(s) revoked");
-            Ok(())
-        }
+        RoomCommand::Revoke { id, common, principal } => revoke(common, principal, id, now),
         RoomCommand::Close { room, common, principal } => {
             let (config, mut store, mut log) = common.load()?;
             let signer = principal.signer(&config)?;
