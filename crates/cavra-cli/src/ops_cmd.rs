@@ -93,11 +93,8 @@ pub(crate) fn load(path: &std::path::Path) -> Result<OpsSnapshot> {
 fn snapshot(args: &SnapshotArgs) -> Result<()> {
     let config = Config::load(&args.config)?;
     let policy = config.recipient_policy()?;
-    let outbox = match &args.outbox {
-        Some(u) if u.contains(':') && !u.ends_with(".db") => Some(cavra_deliver::outbox::Outbox::connect(u)?),
-        Some(path) => Some(cavra_deliver::outbox::Outbox::connect(&format!("sqlite:{path}"))?),
-        None => None,
-    };
+    // As a worker opens it: never created or migrated, only read.
+    let outbox = args.outbox.as_deref().map(|o| crate::deliver::open_outbox(&config, o, true)).transpose()?;
     let mut store = match args.store.url.is_some() || config.store.url.is_some() {
         true => Some(args.store.open(Some(&config))?),
         false => None,
@@ -106,15 +103,8 @@ fn snapshot(args: &SnapshotArgs) -> Result<()> {
         (Some(log), Some(key)) => Some((log.as_path(), cavra_render::signed::PublicKey::from_file(key)?)),
         _ => None,
     };
-    let o = &config.organisation;
-    let name = o.name.clone().unwrap_or_else(|| "CAVRA Report Center".into());
-    let organisation = cavra_ops::snapshot::Organisation {
-        org_ref: format!("org:{}", slug(&name)),
-        display_name: name,
-        timezone: "UTC".into(),
-    };
     let sources = Sources {
-        organisation,
+        organisation: organisation(Some(&config)),
         transport: config.delivery.mode.as_str(),
         policy: &policy,
         outbox: outbox.as_ref(),
@@ -130,7 +120,17 @@ fn snapshot(args: &SnapshotArgs) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn slug(name: &str) -> String {
+/// Who runs the report center, as the operations snapshot names it.
+pub(crate) fn organisation(config: Option<&Config>) -> cavra_ops::snapshot::Organisation {
+    let name = config.and_then(|c| c.organisation.name.clone()).unwrap_or_else(|| "CAVRA Report Center".into());
+    cavra_ops::snapshot::Organisation {
+        org_ref: format!("org:{}", slug(&name)),
+        display_name: name,
+        timezone: "UTC".into(),
+    }
+}
+
+fn slug(name: &str) -> String {
     let s: String = name.to_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
     s.split('-').filter(|p| !p.is_empty()).collect::<Vec<_>>().join("-")
 }

@@ -484,13 +484,8 @@ fn events_pdf(
         }
         false => None,
     };
-    let name =
-        config.as_ref().and_then(|c| c.organisation.name.clone()).unwrap_or_else(|| "CAVRA Report Center".into());
-    let organisation = cavra_ops::snapshot::Organisation {
-        org_ref: format!("org:{}", crate::ops_cmd::slug(&name)),
-        display_name: name,
-        timezone: "UTC".into(),
-    };
+    let organisation = crate::ops_cmd::organisation(config.as_ref());
+
     let mut audit = cavra_ops::collect::audit_summary(log.as_bytes(), key);
     audit.records_in_window = events.events.len() as u64;
     let snapshot = cavra_ops::collect::room_snapshot(organisation, record, events, audit)?;

@@ -51,6 +51,12 @@ fn bad_operations_snapshots_are_refused_with_nothing_written() {
         ),
         ("syntax", example[..example.len() / 2].to_string(), 3, "EOF"),
     ];
+    // larger than the 256 MiB limit: refused at the limit, before memory is spent
+    let out = dir.path().join("out-endless");
+    let r = run(&["ops", "render", "--snapshot", "/dev/zero", "--out", out.to_str().unwrap()]);
+    assert_eq!(r.status.code(), Some(3), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("larger than the limit of 268435456 bytes"));
+    assert!(!out.exists());
     for (name, text, code, message) in cases {
         let input = dir.path().join(format!("{name}.json"));
         std::fs::write(&input, text).unwrap();

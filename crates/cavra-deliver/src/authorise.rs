@@ -54,12 +54,18 @@ fn open_request(config: &Config, ev: &JobEvidence) -> Result<SendRequestStatemen
 }
 
 /// The attachment bytes have the queued digest and verify as a package.
-fn check_package(config: &Config, queued: &str, bytes: &[u8]) -> Result<(), String> {
-    let digest = cavra_package::manifest::sha256_tagged(bytes);
-    if digest != queued {
-        return Err(format!("the attachment changed since it was queued (digest {digest}, queued {queued})"));
+/// The bytes still have the digest the requester signed; an attachment
+/// must also still verify as a package. A notice's bytes are its descriptor,
+/// remade from the records at every attempt, so a changed record (another
+/// room, a later expiry) changes its digest.
+fn check_bytes(config: &Config, job: &Job, bytes: &[u8]) -> Result<(), String> {
+    let (digest, queued) = (cavra_package::manifest::sha256_tagged(bytes), &job.digest);
+    match (digest == *queued, job.notice.is_some()) {
+        (true, true) => Ok(()),
+        (true, false) => verify_signed_package(config, std::io::Cursor::new(bytes)),
+        (false, true) => Err(format!("the notice changed since it was requested (digest {digest}, signed {queued})")),
+        (false, false) => Err(format!("the attachment changed since it was queued (digest {digest}, queued {queued})")),
     }
-    verify_signed_package(config, std::io::Cursor::new(bytes))
 }
 
 /// The package verifies against `packages.signing_public_key`.
@@ -102,16 +108,7 @@ pub fn authorise(
     if !config.key_allows(requester, needed) {
         return Err(format!("the requester's principal lacks `{}`", needed.as_str()));
     }
-    if job.notice.is_some() {
-        // A notice's descriptor is remade from the records at every attempt:
-        // a changed record (another room, a later expiry) changes its digest.
-        let digest = cavra_package::manifest::sha256_tagged(bytes);
-        if digest != job.digest {
-            return Err(format!("the notice changed since it was requested (digest {digest}, signed {})", job.digest));
-        }
-    } else {
-        check_package(config, &job.digest, bytes)?;
-    }
+    check_bytes(config, job, bytes)?;
     let approval_needed = job.approval.is_some() || (external && config.recipients.external_approval_required);
     if !approval_needed {
         return Ok(Authorised { approval: None, approvers: Vec::new() });

@@ -381,6 +381,27 @@ impl Outbox {
         })
     }
 
+    /// When each job's signed send request was made (Unix seconds, from the
+    /// request's body), in one query: job id to instant.
+    ///
+    /// # Errors
+    /// Database errors; a request body that is not JSON.
+    pub fn request_times(&self) -> Result<std::collections::BTreeMap<String, i64>, OutboxError> {
+        self.with(|db| {
+            db.query(
+                "SELECT j.job_id, r.body FROM job_requests j JOIN send_requests r ON r.request_id = j.request_id",
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                let body: serde_json::Value =
+                    serde_json::from_str(&r.text(1)?).map_err(|e| OutboxError::Corrupt(e.to_string()))?;
+                Ok((r.text(0)?, body["requested_at"].as_i64().unwrap_or_default()))
+            })
+            .collect()
+        })
+    }
+
     /// Which database it is in.
     pub fn dialect(&self) -> Dialect {
         self.db.borrow().dialect()

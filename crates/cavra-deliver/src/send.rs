@@ -509,12 +509,15 @@ fn attempt(
         Some(r) => Some(notices.notice(r, now).map_err(|f| (!f.transient, f))?),
         None => None,
     };
-    let bytes = match &notice {
-        Some(n) => n.descriptor.clone(),
-        None => {
-            cavra_model::limits::read_bounded(std::path::Path::new(&job.attachment), cavra_model::limits::PACKAGE_BYTES)
-                .map_err(|e| refused(format!("{}: {e}", job.attachment)))?
-        }
+    let bytes: std::borrow::Cow<'_, [u8]> = match &notice {
+        Some(n) => std::borrow::Cow::Borrowed(&n.descriptor),
+        None => std::borrow::Cow::Owned(
+            cavra_model::limits::read_bounded(
+                std::path::Path::new(&job.attachment),
+                cavra_model::limits::PACKAGE_BYTES,
+            )
+            .map_err(|e| refused(format!("{}: {e}", job.attachment)))?,
+        ),
     };
     let external = crate::message::is_external(config, job).map_err(refused)?;
     let ok = crate::authorise::authorise(config, job, &evidence, &bytes, external, now)

@@ -174,13 +174,6 @@ pub fn audit_summary(log: impl std::io::BufRead, key: &PublicKey) -> AuditSummar
     }
 }
 
-fn requested_at(outbox: &Outbox, job: &Job) -> Result<i64, CollectError> {
-    let evidence = outbox.evidence(job)?;
-    let body = evidence.request.map(|r| r.body).unwrap_or_default();
-    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-    Ok(v["requested_at"].as_i64().unwrap_or(job.next_attempt))
-}
-
 fn job_record(
     job: &Job,
     requested: i64,
@@ -215,8 +208,9 @@ fn outbox_records(
     sent: &std::collections::BTreeSet<String>,
     window: Window,
 ) -> Result<(), CollectError> {
+    let requested_at = outbox.request_times()?;
     for job in outbox.jobs()? {
-        let requested = requested_at(outbox, &job)?;
+        let requested = requested_at.get(&job.id).copied().unwrap_or(job.next_attempt);
         if window.holds(at(requested)?) {
             s.jobs.push(job_record(&job, requested, transport, policy, sent.contains(&job.id))?);
         }

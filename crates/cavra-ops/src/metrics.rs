@@ -90,6 +90,11 @@ impl JobCounts {
         c
     }
 
+    /// Whether a job in `state` reached an end: sent, failed or dead-lettered.
+    pub fn is_finished(state: &str) -> bool {
+        matches!(state, "sent" | "failed" | "dead_lettered")
+    }
+
     /// Jobs that reached an end: sent, failed or dead-lettered.
     pub fn finished(&self) -> u64 {
         self.sent + self.failed + self.dead_lettered
@@ -180,9 +185,7 @@ fn latency(latencies: &[i64], (id, label): (&str, &str), p: u64, target: Option<
 /// The `report-center-kpis` measures.
 pub fn kpis(s: &OpsSnapshot, targets: &Targets) -> Vec<Metric> {
     let jobs = JobCounts::of(&s.jobs);
-    let finished: Vec<_> =
-        s.jobs.iter().filter(|j| matches!(j.state.as_str(), "sent" | "failed" | "dead_lettered")).collect();
-    let audited = finished.iter().filter(|j| j.audited).count() as u64;
+    let audited = s.jobs.iter().filter(|j| JobCounts::is_finished(&j.state) && j.audited).count() as u64;
     let latencies = approval_latencies(s);
     let latency = |id: &str, label: &str, p: u64, target: Option<f64>| latency(&latencies, (id, label), p, target);
     let visitors = visitor_events(s, None, AccessOutcome::Allowed) + visitor_events(s, None, AccessOutcome::Denied);
@@ -249,7 +252,7 @@ pub fn kpis(s: &OpsSnapshot, targets: &Targets) -> Vec<Metric> {
                 "finished jobs with a send event in the verified audit log ÷ finished jobs",
             ),
             audited,
-            finished.len() as u64,
+            jobs.finished(),
             Some(targets.audit_coverage_percent),
         ),
         count(
