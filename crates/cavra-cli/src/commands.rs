@@ -19,6 +19,16 @@ use crate::{DigestArgs, InputArgs, PackageArgs, RenderArgs, VerifyArgs};
 const SAMPLE: &str = include_str!("../../../examples/sample_snapshot.json");
 
 /// Maps an error to the documented exit code.
+fn response_code(e: &cavra_ops::response::ResponseError) -> u8 {
+    use cavra_ops::response::ResponseError as R;
+    match e {
+        R::Refused(_) => 4,
+        R::Tampered { .. } => 5,
+        R::State(_) | R::NotFound(_) | R::Invalid(_) => 3,
+        R::Store(_) => 1,
+    }
+}
+
 fn ops_snapshot_code(e: &cavra_ops::SnapshotError) -> u8 {
     match e {
         cavra_ops::SnapshotError::Invalid { .. } => 3,
@@ -47,8 +57,12 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         return match e {
             C::Snapshot(s) => ops_snapshot_code(s),
             C::Record(_) => 3,
+            C::Response(r) => response_code(r),
             C::Outbox(_) | C::Store(_) | C::Room(_) => 1,
         };
+    }
+    if let Some(e) = err.downcast_ref::<cavra_ops::response::ResponseError>() {
+        return response_code(e);
     }
     if let Some(e) = err.downcast_ref::<Outcome>() {
         return e.code();

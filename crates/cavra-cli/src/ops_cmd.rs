@@ -109,6 +109,7 @@ fn snapshot(args: &SnapshotArgs) -> Result<()> {
         policy: &policy,
         outbox: outbox.as_ref(),
         store: store.as_mut(),
+        principals: Some(&config),
         audit: audit.as_ref().map(|(p, k)| (*p, k)),
     };
     let s = cavra_ops::collect::assemble(sources, Window { start: args.from, end: args.to })?;

@@ -97,6 +97,9 @@ pub enum AuditAction {
     Retention,
     /// An evidence-room access event (see [`crate::access`]).
     RoomAccess,
+    /// A response-ledger event (alerts, remediation, incidents, exceptions):
+    /// its digest and subject.
+    Response,
 }
 
 impl AuditAction {
@@ -118,6 +121,7 @@ impl AuditAction {
             AuditAction::LegalHold => "legal_hold",
             AuditAction::Retention => "retention",
             AuditAction::RoomAccess => "room_access",
+            AuditAction::Response => "response",
         }
     }
 }

@@ -37,8 +37,10 @@ use serde::Deserialize;
 
 use crate::policy::{parse_address, Classification, DomainRule, RecipientPolicy};
 
+mod alerts;
 mod records;
 mod validate;
+pub use alerts::{AlertRule, AlertsSection, EscalationStep, Signal, MEASURES};
 pub use records::{
     has_password as has_store_password, RetentionClassEntry, RetentionSection, RoomsSection, StoreSection,
     CLASSIFICATIONS, DEFAULT_REPORT_CLASS,
@@ -304,6 +306,9 @@ pub enum Permission {
     ApplyRetention,
     /// Create, invite to, revoke and close evidence rooms.
     ManageRooms,
+    /// Evaluate, acknowledge, suppress and resolve alerts; plan and carry out
+    /// remediation; close incidents; renew, revoke, expire and close exceptions.
+    Respond,
 }
 
 impl Permission {
@@ -321,6 +326,7 @@ impl Permission {
             Permission::ApproveRetention => "approve_retention",
             Permission::ApplyRetention => "apply_retention",
             Permission::ManageRooms => "manage_rooms",
+            Permission::Respond => "respond",
         }
     }
 }
@@ -502,6 +508,9 @@ pub struct Config {
     /// The evidence-room service.
     #[serde(default)]
     pub rooms: RoomsSection,
+    /// Alert rules over the report center's own records.
+    #[serde(default)]
+    pub alerts: AlertsSection,
     /// The principals' and the package signer's public keys, read when the
     /// file is validated ([`Config::from_toml`]).
     #[serde(skip)]
@@ -635,6 +644,7 @@ impl Config {
         }
         self.validate_schedules_and_values()?;
         self.validate_records()?;
+        self.alerts.validate(&self.recipients.groups)?;
         if d.mode == Mode::Disabled {
             return Ok(());
         }

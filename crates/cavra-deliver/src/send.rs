@@ -107,6 +107,41 @@ impl Notices for NoNotices {
     }
 }
 
+/// Several notice sources, each for the references with its prefix
+/// (`room-link:`, `alert:`); a reference no source claims fails for good.
+///
+/// ```
+/// use cavra_deliver::send::{NoNotices, Notices, ByPrefix};
+/// let sources = ByPrefix::new(vec![("room-link:", Box::new(NoNotices) as Box<dyn Notices>)]);
+/// assert!(sources.notice("room-link:lnk-1", 0).unwrap_err().transient);
+/// assert!(!sources.notice("other:1", 0).unwrap_err().transient);
+/// ```
+pub struct ByPrefix {
+    sources: Vec<(&'static str, Box<dyn Notices>)>,
+}
+
+impl std::fmt::Debug for ByPrefix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.sources.iter().map(|(p, _)| p)).finish()
+    }
+}
+
+impl ByPrefix {
+    /// Sources by prefix.
+    pub fn new(sources: Vec<(&'static str, Box<dyn Notices>)>) -> ByPrefix {
+        ByPrefix { sources }
+    }
+}
+
+impl Notices for ByPrefix {
+    fn notice(&self, reference: &str, now: i64) -> Result<Notice, SendFailure> {
+        match self.sources.iter().find(|(p, _)| reference.starts_with(p)) {
+            Some((_, source)) => source.notice(reference, now),
+            None => Err(SendFailure::new(false, format!("no kind of notice is named `{reference}`"))),
+        }
+    }
+}
+
 /// [`plan`] for a notice to one recipient: the requester signs the digest
 /// of `descriptor`, and the job names `reference` instead of an attachment.
 ///

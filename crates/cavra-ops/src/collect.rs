@@ -28,8 +28,11 @@ pub struct Sources<'a> {
     pub policy: &'a RecipientPolicy,
     /// The delivery outbox.
     pub outbox: Option<&'a Outbox>,
-    /// The record store (reports, store events, rooms).
+    /// The record store (reports, store events, rooms, the response ledger).
     pub store: Option<&'a mut Store>,
+    /// The setup file whose principals' keys verify the response ledger
+    /// (without it, the ledger is not read).
+    pub principals: Option<&'a cavra_deliver::config::Config>,
     /// The audit log and its key (read twice, streamed: verified whole,
     /// then its events taken; memory does not grow with its length).
     pub audit: Option<(&'a std::path::Path, &'a PublicKey)>,
@@ -47,6 +50,9 @@ pub enum CollectError {
     /// The rooms could not be read.
     #[error("the rooms: {0}")]
     Room(#[from] cavra_room::RoomError),
+    /// The response ledger could not be read or does not verify.
+    #[error("the response ledger: {0}")]
+    Response(#[from] crate::response::ResponseError),
     /// A record holds a time out of range or a record is malformed.
     #[error("{0}")]
     Record(String),
@@ -89,6 +95,9 @@ pub fn assemble(src: Sources<'_>, window: Window) -> Result<OpsSnapshot, Collect
     }
     if let Some(store) = src.store {
         store_records(&mut s, store, window)?;
+        if let Some(config) = src.principals {
+            s.response = response_records(store, config, window, &audit.response_digests)?;
+        }
     }
     let text = s.to_json();
     Ok(OpsSnapshot::from_json_str(&text)?)
@@ -98,6 +107,8 @@ struct AuditRead {
     summary: AuditSummary,
     access: Vec<AccessRecord>,
     sent_jobs: std::collections::BTreeSet<String>,
+    /// The audit record of each response event's digest.
+    response_digests: std::collections::BTreeMap<String, u64>,
 }
 
 fn read_audit(audit: Option<(&std::path::Path, &PublicKey)>, window: Window) -> Result<AuditRead, CollectError> {
@@ -105,6 +116,7 @@ fn read_audit(audit: Option<(&std::path::Path, &PublicKey)>, window: Window) -> 
         summary: AuditSummary { verified: false, records: 0, records_in_window: 0, head: None },
         access: Vec::new(),
         sent_jobs: Default::default(),
+        response_digests: Default::default(),
     };
     let Some((path, key)) = audit else { return Ok(out) };
     let open = || {
@@ -140,6 +152,11 @@ fn take_record(out: &mut AuditRead, r: &serde_json::Value, window: Window) -> Re
         return Ok(()); // the genesis and closing records carry no event
     }
     let when = Timestamp::parse(event["at"].as_str().unwrap_or_default())?;
+    if event["action"] == "response" {
+        if let Some(d) = event["evidence"]["report_digest_ref"].as_str() {
+            out.response_digests.entry(d.to_string()).or_insert(r["seq"].as_u64().unwrap_or_default());
+        }
+    }
     if !window.holds(when) {
         return Ok(());
     }
@@ -174,6 +191,22 @@ pub fn audit_summary(log: impl std::io::BufRead, key: &PublicKey) -> AuditSummar
     }
 }
 
+/// The verified response ledger up to the window's end, each event linked
+/// to the audit record that carries its digest.
+fn response_records(
+    store: &mut Store,
+    config: &cavra_deliver::config::Config,
+    window: Window,
+    in_log: &std::collections::BTreeMap<String, u64>,
+) -> Result<Vec<ResponseRecord>, CollectError> {
+    let (records, _) = crate::response::workflows::load(store, config)?;
+    Ok(records
+        .into_iter()
+        .filter(|r| r.at <= window.end)
+        .map(|r| ResponseRecord { audit_seq: in_log.get(&r.digest).copied(), ..r })
+        .collect())
+}
+
 fn job_record(
     job: &Job,
     requested: i64,
@@ -195,7 +228,11 @@ fn job_record(
         next_attempt_at: at(job.next_attempt)?,
         possible_duplicate: job.possible_duplicate,
         approval_id: job.approval.clone(),
-        content: if job.notice.is_some() { "room_invitation".into() } else { "package".into() },
+        content: match job.notice.as_deref() {
+            Some(n) if n.starts_with(crate::response::workflows::NOTICE_PREFIX) => "alert_notice".into(),
+            Some(_) => "room_invitation".into(),
+            None => "package".into(),
+        },
         audited,
     })
 }

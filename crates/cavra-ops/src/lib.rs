@@ -26,6 +26,7 @@
 mod build;
 pub mod collect;
 pub mod metrics;
+pub mod response;
 pub mod snapshot;
 pub mod synth;
 

@@ -85,7 +85,7 @@ pub struct JobRecord {
     pub possible_duplicate: bool,
     /// The approval it waits for or went out under.
     pub approval_id: Option<String>,
-    /// `package` or `room_invitation`.
+    /// `package`, `room_invitation` or `alert_notice`.
     pub content: String,
     /// Whether a send event for it is in the verified audit log.
     pub audited: bool,
@@ -191,6 +191,27 @@ pub struct StoreEventRecord {
     pub item_id: String,
 }
 
+/// One event of the response ledger (alerts, remediation, incidents,
+/// exceptions), verified against its principal's key when collected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseRecord {
+    /// The event's number in the ledger.
+    pub seq: u64,
+    /// When.
+    pub at: Timestamp,
+    /// `alt-…`, `rem-…`, `inc:REF` or `exc:REF`.
+    pub subject: String,
+    /// The acting principal's key id.
+    pub actor_key_id: String,
+    /// `sha256:` of the signed statement.
+    pub digest: String,
+    /// The audit record that carries that digest, when the verified log has one.
+    pub audit_seq: Option<u64>,
+    /// What happened.
+    pub event: crate::response::ResponseEvent,
+}
+
 /// What the audit log shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -248,6 +269,9 @@ pub struct OpsSnapshot {
     /// Store events in the window.
     #[serde(default)]
     pub store_events: Vec<StoreEventRecord>,
+    /// The response ledger up to the window's end, in ledger order.
+    #[serde(default)]
+    pub response: Vec<ResponseRecord>,
     /// The audit log.
     pub audit: AuditSummary,
 }
@@ -300,6 +324,7 @@ impl OpsSnapshot {
             rooms: Vec::new(),
             access_events: Vec::new(),
             store_events: Vec::new(),
+            response: Vec::new(),
             audit,
         }
     }
@@ -404,7 +429,29 @@ impl OpsSnapshot {
                 return Err(invalid(format!("access_events[{i}].at"), "outside the window"));
             }
         }
-        Ok(())
+        self.validate_response()
+    }
+
+    fn validate_response(&self) -> Result<(), SnapshotError> {
+        let mut last = 0;
+        for (i, r) in self.response.iter().enumerate() {
+            if r.seq <= last {
+                return Err(invalid(format!("response[{i}].seq"), "not in ledger order"));
+            }
+            last = r.seq;
+            if r.at > self.window_end {
+                return Err(invalid(format!("response[{i}].at"), "after the window"));
+            }
+        }
+        crate::response::Ledger::fold(&self.response)
+            .map(|_| ())
+            .map_err(|m| invalid(format!("response[{}]", m.index), m.reason))
+    }
+
+    /// The state of every alert, plan, incident and exception in the snapshot.
+    pub fn ledger(&self) -> crate::response::Ledger {
+        // Validated when the snapshot was read or made.
+        crate::response::Ledger::fold(&self.response).unwrap_or_default()
     }
 }
 

@@ -111,6 +111,7 @@ pub fn generate(cfg: &SynthConfig) -> OpsSnapshot {
     let rooms = rooms(cfg, &mut rng, start);
     let access_events = access(cfg, &mut rng, &rooms, start);
     OpsSnapshot {
+        response: Vec::new(),
         schema_version: OPS_SCHEMA_VERSION.into(),
         organisation: Organisation {
             org_ref: "org:northwind".into(),
