@@ -404,23 +404,33 @@ pub(crate) fn queue(
     Ok(())
 }
 
-/// Where invitations get their link at send time: the room store, when
-/// one is given or configured and `[rooms]` has a link key and public URL.
+/// Where notices are composed at send time: invitations from the room
+/// store (when `[rooms]` has a link key and public URL), alert notices
+/// from the response ledger, both in the record store when one is given
+/// or configured.
 fn room_notices(
     config: &Config,
     rooms: &crate::records::StoreLocation,
 ) -> Result<Box<dyn cavra_deliver::send::Notices>> {
-    let configured = rooms.url.is_some() || config.store.url.is_some();
-    let (Some(base), Some(_), true) =
-        (config.rooms.public_url.as_deref(), config.rooms.link_key.as_deref(), configured)
-    else {
+    use cavra_deliver::send::{ByPrefix, Notices};
+    if rooms.url.is_none() && config.store.url.is_none() {
         return Ok(Box::new(cavra_deliver::send::NoNotices));
-    };
+    }
+    let mut sources: Vec<(&'static str, Box<dyn Notices>)> = Vec::new();
+    if let (Some(base), Some(_)) = (config.rooms.public_url.as_deref(), config.rooms.link_key.as_deref()) {
+        let mut store = rooms.open(Some(config))?;
+        store.require(cavra_room::ROOM_MIGRATIONS)?;
+        let key = crate::room_cmd::link_key(config)?;
+        let organisation = config.organisation.name.as_deref().unwrap_or("CAVRA Report Center");
+        let invitations = cavra_room::invitation::RoomNotices::new(store, key, base, organisation);
+        sources.push((cavra_room::invitation::NOTICE_PREFIX, Box::new(invitations)));
+    }
     let mut store = rooms.open(Some(config))?;
-    store.require(cavra_room::ROOM_MIGRATIONS)?;
-    let key = crate::room_cmd::link_key(config)?;
-    let organisation = config.organisation.name.as_deref().unwrap_or("CAVRA Report Center");
-    Ok(Box::new(cavra_room::invitation::RoomNotices::new(store, key, base, organisation)))
+    if store.require(cavra_ops::response::RESPONSE_MIGRATIONS).is_ok() {
+        let alerts = cavra_ops::response::AlertNotices::new(store, config.clone());
+        sources.push((cavra_ops::response::workflows::NOTICE_PREFIX, Box::new(alerts)));
+    }
+    Ok(Box::new(ByPrefix::new(sources)))
 }
 
 /// `deliver test`.

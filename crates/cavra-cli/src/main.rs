@@ -7,6 +7,7 @@
 //! not verify was to be appended to); 6 some items of a batch failed (the
 //! others succeeded).
 
+mod alerts_cmd;
 mod audit_cmd;
 mod batch;
 mod commands;
@@ -15,6 +16,7 @@ mod evidence;
 mod init;
 mod ops_cmd;
 mod records;
+mod response_cmd;
 mod room_cmd;
 mod run_loop;
 mod write;
@@ -78,6 +80,18 @@ enum Command {
     /// The report center's report on itself: the operations snapshot and the operations reports.
     #[command(subcommand)]
     Ops(ops_cmd::OpsCommand),
+    /// Alerts over the report center's records: evaluate the rules, acknowledge, suppress, resolve.
+    #[command(subcommand)]
+    Alerts(alerts_cmd::AlertsCommand),
+    /// Remediation plans for alerts: plan, complete tasks, close with a final approval.
+    #[command(subcommand)]
+    Remediation(response_cmd::RemediationCommand),
+    /// Close incidents with their closure approval.
+    #[command(subcommand)]
+    Incident(response_cmd::IncidentCommand),
+    /// Exception lifecycle events: renew, revoke, expire, close.
+    #[command(subcommand)]
+    Exception(response_cmd::ExceptionCommand),
     /// Parse a snapshot and run the safety gate without rendering.
     Validate(InputArgs),
     /// List report kinds and formats.
@@ -264,6 +278,10 @@ fn main() -> ExitCode {
         Command::Retention(cmd) => records::retention(&cmd),
         Command::Room(cmd) => room_cmd::room(&cmd),
         Command::Ops(cmd) => ops_cmd::ops(&cmd),
+        Command::Alerts(cmd) => alerts_cmd::alerts(&cmd),
+        Command::Remediation(cmd) => response_cmd::remediation(&cmd),
+        Command::Incident(cmd) => response_cmd::incident(&cmd),
+        Command::Exception(cmd) => response_cmd::exception(&cmd),
         Command::Validate(args) => commands::validate(&args),
         Command::Catalog(audit) => commands::catalog(&audit),
     };

@@ -257,7 +257,12 @@ pub fn store(cmd: &StoreCommand) -> Result<()> {
             let config = config.as_deref().map(Config::load).transpose()?;
             let (url, password) = store.database(config.as_ref())?;
             let extra: Vec<_> =
-                cavra_deliver::outbox::migrations().iter().chain(cavra_room::ROOM_MIGRATIONS).copied().collect();
+                cavra_deliver::outbox::migrations()
+                .iter()
+                .chain(cavra_room::ROOM_MIGRATIONS)
+                .chain(cavra_ops::response::RESPONSE_MIGRATIONS)
+                .copied()
+                .collect();
             let ran = Store::migrate_with(&url, password.as_deref(), &extra)?;
             for m in &ran {
                 crate::say!("applied {} {}: {}", m.component, m.version, m.name);

@@ -108,13 +108,14 @@ impl Notices for NoNotices {
 }
 
 /// Several notice sources, each for the references with its prefix
-/// (`room-link:`, `alert:`); a reference no source claims fails for good.
+/// (`room-link:`, `alert:`). A reference no source claims is left to be
+/// retried, as with [`NoNotices`]: a worker with that source may send it.
 ///
 /// ```
 /// use cavra_deliver::send::{NoNotices, Notices, ByPrefix};
 /// let sources = ByPrefix::new(vec![("room-link:", Box::new(NoNotices) as Box<dyn Notices>)]);
 /// assert!(sources.notice("room-link:lnk-1", 0).unwrap_err().transient);
-/// assert!(!sources.notice("other:1", 0).unwrap_err().transient);
+/// assert!(sources.notice("alert:alt-1:1", 0).unwrap_err().transient);
 /// ```
 pub struct ByPrefix {
     sources: Vec<(&'static str, Box<dyn Notices>)>,
@@ -137,7 +138,7 @@ impl Notices for ByPrefix {
     fn notice(&self, reference: &str, now: i64) -> Result<Notice, SendFailure> {
         match self.sources.iter().find(|(p, _)| reference.starts_with(p)) {
             Some((_, source)) => source.notice(reference, now),
-            None => Err(SendFailure::new(false, format!("no kind of notice is named `{reference}`"))),
+            None => NoNotices.notice(reference, now),
         }
     }
 }

@@ -486,3 +486,69 @@ pub fn exception(
     }
     act(store, config, signer, Permission::Respond, &format!("exc:{exception_ref}"), event, now)
 }
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanFile {
+    incident: Option<String>,
+    #[serde(default)]
+    tasks: Vec<TaskFile>,
+    #[serde(default)]
+    closure_criteria: Vec<String>,
+    #[serde(default)]
+    control_updates: Vec<String>,
+    #[serde(default)]
+    communications: Vec<String>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TaskFile {
+    title: String,
+    owner_role: String,
+    due: String,
+    #[serde(default)]
+    approval_required: bool,
+}
+
+impl NewPlan {
+    /// Reads a plan file:
+    ///
+    /// ```
+    /// let plan = cavra_ops::response::workflows::NewPlan::from_toml(r#"
+    /// incident = "INC-2026-041"
+    /// closure_criteria = ["two weeks without a dead letter"]
+    /// control_updates = ["relay credentials rotate every 90 days"]
+    /// communications = ["the CISO is told when the plan closes"]
+    /// [[tasks]]
+    /// title = "Rotate the relay credentials"
+    /// owner_role = "secops"
+    /// due = "2026-12-09T00:00:00Z"
+    /// approval_required = true
+    /// "#).unwrap();
+    /// assert_eq!(plan.tasks.len(), 1);
+    /// assert!(cavra_ops::response::workflows::NewPlan::from_toml("tasks = 1").is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// [`ResponseError::Invalid`] with the line or the task.
+    pub fn from_toml(text: &str) -> Result<NewPlan, ResponseError> {
+        let f: PlanFile = toml::from_str(text).map_err(|e| ResponseError::Invalid(format!("plan file: {}", e.message())))?;
+        let mut tasks = Vec::new();
+        for (i, t) in f.tasks.into_iter().enumerate() {
+            let due = Timestamp::parse(&t.due)
+                .map_err(|e| ResponseError::Invalid(format!("plan file: tasks[{i}].due: {e}")))?;
+            tasks.push((t.title, t.owner_role, due, t.approval_required));
+        }
+        if tasks.is_empty() {
+            return Err(ResponseError::Invalid("plan file: at least one [[tasks]]".into()));
+        }
+        Ok(NewPlan {
+            incident_ref: f.incident,
+            tasks,
+            closure_criteria: f.closure_criteria,
+            control_updates: f.control_updates,
+            communications: f.communications,
+        })
+    }
+}
