@@ -75,6 +75,14 @@ kinds! {
     ReportCenterKpis => "report-center-kpis", "Report center KPIs", Enterprise;
     DeliveryOperationsDashboard => "delivery-operations-dashboard", "Delivery operations dashboard", Enterprise;
     EvidenceRoomAccess => "evidence-room-access", "Evidence-room access log", Enterprise;
+    AlertOperationsDashboard => "alert-operations-dashboard", "Alert operations dashboard", Enterprise;
+    AlertDrilldown => "alert-drilldown", "Alert drilldown", Enterprise;
+    AlertRemediationPlan => "alert-remediation-plan", "Alert remediation plan", Enterprise;
+    AlertRemediationClosure => "alert-remediation-closure", "Alert remediation closure", Enterprise;
+    RemediationClosureDashboard => "remediation-closure-dashboard", "Remediation closure dashboard", Enterprise;
+    RemediationExecutiveDigest => "remediation-executive-digest", "Remediation executive digest", Enterprise;
+    IncidentClosure => "incident-closure", "Incident closure", Enterprise;
+    ExceptionLifecycle => "exception-lifecycle", "Exception lifecycle", Enterprise;
 }}
 
 /// Any report kind: a posture kind or an operations kind.

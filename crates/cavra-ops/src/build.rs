@@ -59,6 +59,18 @@ fn build_with_digest(
         OpsKind::ReportCenterKpis => kpis(start("report center operators and GRC"), s, targets),
         OpsKind::DeliveryOperationsDashboard => delivery(start("delivery operators"), s, targets),
         OpsKind::EvidenceRoomAccess => rooms(start("auditors and the evidence desk"), s),
+        OpsKind::AlertOperationsDashboard => crate::build_response::alert_dashboard(start("security operations"), s),
+        OpsKind::AlertDrilldown => crate::build_response::drilldown(start("security operations and auditors"), s),
+        OpsKind::AlertRemediationPlan => crate::build_response::plans(start("remediation owners"), s),
+        OpsKind::AlertRemediationClosure => crate::build_response::closures(start("approvers and auditors"), s),
+        OpsKind::RemediationClosureDashboard => {
+            crate::build_response::closure_dashboard(start("security leadership"), s, targets)
+        }
+        OpsKind::RemediationExecutiveDigest => {
+            crate::build_response::executive_digest(start("the CSO and the board"), s, targets)
+        }
+        OpsKind::IncidentClosure => crate::build_response::incidents(start("incident owners and auditors"), s, targets),
+        OpsKind::ExceptionLifecycle => crate::build_response::exceptions(start("GRC and control owners"), s),
     };
     closing(&mut draft);
     draft.sections = Sections::Operations(OpsSections { metrics });
@@ -150,11 +162,11 @@ fn footer(options: &ReportOptions) -> String {
 pub const OPS_FOOTER: &str = "Built from the report center's own records only; no addresses, tokens, links, \
      message content or error texts are included.";
 
-fn heading(level: u8, text: &str) -> Block {
+pub(crate) fn heading(level: u8, text: &str) -> Block {
     Block::Heading { level, text: text.into() }
 }
 
-fn para(text: &str) -> Block {
+pub(crate) fn para(text: &str) -> Block {
     Block::Paragraph { text: text.into() }
 }
 
@@ -166,30 +178,30 @@ pub const DOCUMENT_ROWS: usize = 200;
 /// Rows of one room's access events a document shows.
 pub const ACCESS_ROWS: usize = 200;
 
-fn table(dataset: &str) -> Block {
+pub(crate) fn table(dataset: &str) -> Block {
     Block::Table(TableRef { dataset: dataset.into(), max_rows: Some(DOCUMENT_ROWS), columns: Vec::new(), filter: None })
 }
 
-fn kpi(label: &str, value: String, note: &str) -> Kpi {
+pub(crate) fn kpi(label: &str, value: String, note: &str) -> Kpi {
     Kpi { label: label.into(), value, note: note.into() }
 }
 
-fn dataset(name: &str, title: &str, columns: &[(&str, &str, ColumnType)], rows: Vec<Vec<Cell>>) -> Dataset {
+pub(crate) fn dataset(name: &str, title: &str, columns: &[(&str, &str, ColumnType)], rows: Vec<Vec<Cell>>) -> Dataset {
     let mut d = Dataset::new(name, title, columns);
     d.rows = Rows::Held(rows);
     d
 }
 
-fn opt_time(t: Option<cavra_model::Timestamp>) -> Cell {
+pub(crate) fn opt_time(t: Option<cavra_model::Timestamp>) -> Cell {
     t.map_or(Cell::Null, Cell::from)
 }
 
-fn int(n: u64) -> Cell {
+pub(crate) fn int(n: u64) -> Cell {
     Cell::Integer(i64::try_from(n).unwrap_or(i64::MAX))
 }
 
 /// The measures as a table, with their objectives and status.
-fn metrics_dataset(metrics: &[Metric]) -> Dataset {
+pub(crate) fn metrics_dataset(metrics: &[Metric]) -> Dataset {
     let rows = metrics
         .iter()
         .map(|m| {
@@ -221,7 +233,7 @@ fn metrics_dataset(metrics: &[Metric]) -> Dataset {
     )
 }
 
-fn breaches(r: &mut Report, metrics: &[Metric]) {
+pub(crate) fn breaches(r: &mut Report, metrics: &[Metric]) {
     let breached: Vec<&str> =
         metrics.iter().filter(|m| m.status == MetricStatus::Breached).map(|m| m.label.as_str()).collect();
     let (tone, text) = match breached.len() {
@@ -516,7 +528,7 @@ fn room_dataset(s: &OpsSnapshot) -> Dataset {
     )
 }
 
-fn name<T: serde::Serialize>(v: &T) -> String {
+pub(crate) fn name<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_value(v).ok().and_then(|v| v.as_str().map(|s| s.replace('_', " "))).unwrap_or_default()
 }
 

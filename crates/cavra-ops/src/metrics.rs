@@ -12,6 +12,13 @@ use crate::OpsSnapshot;
 /// The objectives the measures are held to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Targets {
+    /// Maximum days from an incident's opening to its closure.
+    pub incident_closure_days: i64,
+    /// Maximum days from a remediation plan to its closure.
+    pub remediation_closure_days: i64,
+    /// Minimum share of incidents and of remediation plans closed within
+    /// their objective's days, percent.
+    pub closure_slo_percent: f64,
     /// Minimum delivery success rate, percent.
     pub delivery_success_percent: f64,
     /// Maximum approval latency at the 90th percentile, seconds.
@@ -22,7 +29,14 @@ pub struct Targets {
 
 impl Default for Targets {
     fn default() -> Self {
-        Targets { delivery_success_percent: 99.0, approval_p90_seconds: 86_400.0, audit_coverage_percent: 100.0 }
+        Targets {
+            incident_closure_days: 30,
+            remediation_closure_days: 14,
+            closure_slo_percent: 90.0,
+            delivery_success_percent: 99.0,
+            approval_p90_seconds: 86_400.0,
+            audit_coverage_percent: 100.0,
+        }
     }
 }
 
@@ -101,7 +115,7 @@ impl JobCounts {
     }
 }
 
-fn metric(id: &str, label: &str, unit: &str, formula: &str) -> Metric {
+pub(crate) fn metric(id: &str, label: &str, unit: &str, formula: &str) -> Metric {
     Metric {
         metric_id: id.into(),
         label: label.into(),
@@ -115,7 +129,7 @@ fn metric(id: &str, label: &str, unit: &str, formula: &str) -> Metric {
     }
 }
 
-fn rate(mut m: Metric, numerator: u64, denominator: u64, target: Option<f64>) -> Metric {
+pub(crate) fn rate(mut m: Metric, numerator: u64, denominator: u64, target: Option<f64>) -> Metric {
     m.value = percent(numerator, denominator);
     m.numerator = Some(numerator);
     m.denominator = Some(denominator);
@@ -129,7 +143,7 @@ fn rate(mut m: Metric, numerator: u64, denominator: u64, target: Option<f64>) ->
     m
 }
 
-fn count(mut m: Metric, n: u64, at_most: Option<u64>) -> Metric {
+pub(crate) fn count(mut m: Metric, n: u64, at_most: Option<u64>) -> Metric {
     m.value = Some(n as f64);
     m.target = at_most.map(|t| t as f64);
     m.status = match at_most {
@@ -265,7 +279,86 @@ pub fn kpis(s: &OpsSnapshot, targets: &Targets) -> Vec<Metric> {
             u64::from(!s.audit.verified),
             Some(0),
         ),
+        exception_aging(s),
+        incident_closure_slo(s, targets),
+        audit_readiness_trend(s),
     ]
+}
+
+/// Median days since their first lifecycle event of the exceptions still
+/// active at the window's end (renewed, neither revoked, expired nor closed).
+pub fn exception_aging(s: &OpsSnapshot) -> Metric {
+    let end = s.window_end.unix_seconds();
+    let ages: Vec<i64> = s
+        .ledger()
+        .exceptions
+        .values()
+        .filter(|e| e.status == crate::response::ExceptionStatus::Active)
+        .map(|e| (end - e.first_at.unix_seconds()) / 86_400)
+        .collect();
+    let mut m = metric(
+        "exception_aging",
+        "Exception aging, median",
+        "days",
+        "nearest-rank median of whole days from an active exception's first lifecycle event to the window's end",
+    );
+    m.value = nearest_rank(&ages, 50).map(|v| v as f64);
+    m.denominator = Some(ages.len() as u64);
+    m.status = if m.value.is_some() { MetricStatus::Informational } else { MetricStatus::NotMeasured };
+    m
+}
+
+/// Incidents closed in the window within the closure objective.
+pub fn incident_closure_slo(s: &OpsSnapshot, targets: &Targets) -> Metric {
+    let closed: Vec<_> = s.ledger().incidents.into_values().filter(|i| in_window(s, i.closed_at)).collect();
+    let limit = targets.incident_closure_days * 86_400;
+    let within = closed.iter().filter(|i| i.closed_at.unix_seconds() - i.opened_at.unix_seconds() <= limit).count();
+    rate(
+        metric(
+            "incident_closure_slo",
+            "Incidents closed within objective",
+            "percent",
+            &format!(
+                "incidents closed in the window within {} days of opening ÷ incidents closed in the window",
+                targets.incident_closure_days
+            ),
+        ),
+        within as u64,
+        closed.len() as u64,
+        Some(targets.closure_slo_percent),
+    )
+}
+
+/// Whether `t` is in the snapshot's window.
+pub fn in_window(s: &OpsSnapshot, t: cavra_model::Timestamp) -> bool {
+    s.window_start.is_none_or(|w| t >= w) && t <= s.window_end
+}
+
+/// Audit coverage of the window's second half minus that of its first, in
+/// percentage points: positive when audit readiness improves.
+pub fn audit_readiness_trend(s: &OpsSnapshot) -> Metric {
+    let start = s.window_start.map_or_else(
+        || s.jobs.iter().map(|j| j.requested_at.unix_seconds()).min().unwrap_or(s.window_end.unix_seconds()),
+        |w| w.unix_seconds(),
+    );
+    let middle = start + (s.window_end.unix_seconds() - start) / 2;
+    let half = |second: bool| {
+        let jobs = s.jobs.iter().filter(|j| JobCounts::is_finished(&j.state));
+        let jobs: Vec<_> = jobs.filter(|j| (j.requested_at.unix_seconds() > middle) == second).collect();
+        percent(jobs.iter().filter(|j| j.audited).count() as u64, jobs.len() as u64)
+    };
+    let mut m = metric(
+        "audit_readiness_trend",
+        "Audit readiness trend",
+        "points",
+        "audited share of finished jobs requested in the window's second half − that of its first half, in percentage points",
+    );
+    m.value = match (half(false), half(true)) {
+        (Some(a), Some(b)) => Some(((b - a) * 100.0).round() / 100.0),
+        _ => None,
+    };
+    m.status = if m.value.is_some() { MetricStatus::Informational } else { MetricStatus::NotMeasured };
+    m
 }
 
 /// Shows a measure's value in its unit.
@@ -286,6 +379,8 @@ pub fn show(m: &Metric) -> String {
     match m.unit.as_str() {
         "percent" => format!("{v:.2}%"),
         "seconds" => duration(v as i64),
+        "days" => format!("{} d", v as i64),
+        "points" => format!("{v:+.2} pts"),
         _ => format!("{}", v as i64),
     }
 }

@@ -25,6 +25,11 @@ pub struct SynthConfig {
     pub access_events: usize,
     /// Stored reports.
     pub reports: usize,
+    /// Alerts, each with its routing, escalation, acknowledgement and most
+    /// with a remediation plan.
+    pub alerts: usize,
+    /// Exceptions with lifecycle events.
+    pub exceptions: usize,
     /// Unix seconds of the window's end.
     pub window_end: i64,
     /// Length of the window, seconds.
@@ -40,6 +45,8 @@ impl Default for SynthConfig {
             rooms: 2,
             access_events: 40,
             reports: 30,
+            alerts: 6,
+            exceptions: 4,
             window_end: 1_793_491_200, // 2026-11-01T00:00:00Z
             window: 30 * 86_400,
         }
@@ -110,8 +117,9 @@ pub fn generate(cfg: &SynthConfig) -> OpsSnapshot {
     let jobs = jobs(cfg, &mut rng, &approvals, &mut when);
     let rooms = rooms(cfg, &mut rng, start);
     let access_events = access(cfg, &mut rng, &rooms, start);
+    let response = response(cfg, &mut rng, start);
     OpsSnapshot {
-        response: Vec::new(),
+        response,
         schema_version: OPS_SCHEMA_VERSION.into(),
         organisation: Organisation {
             org_ref: "org:northwind".into(),
@@ -253,4 +261,136 @@ fn access(cfg: &SynthConfig, rng: &mut Rng, rooms: &[RoomRecord], start: i64) ->
             }
         })
         .collect()
+}
+
+const KEYS: &[&str] = &["5F2A9C0E1B3D4A68", "A04C7E11D9B25F33", "C3E8B7104F6A9D21"];
+
+/// A ledger of alerts, plans, incident closures and exception lifecycles
+/// that folds: each alert is raised and routed; some escalate; most are
+/// acknowledged and planned; most plans are carried out and closed, their
+/// alerts resolved, and one incident is closed over the first closed plan.
+fn response(cfg: &SynthConfig, rng: &mut Rng, start: i64) -> Vec<ResponseRecord> {
+    use crate::response::{PlannedTask, ResponseEvent as E, RiskLevel, RoutedJob};
+    let mut out: Vec<ResponseRecord> = Vec::new();
+    let push = |out: &mut Vec<ResponseRecord>, t: i64, subject: &str, event: E| {
+        let seq = out.len() as u64 + 1;
+        let digest = format!("sha256:{:064x}", u128::from(seq) * 0x9e37_79b9_7f4a_7c15 + 0x1234);
+        out.push(ResponseRecord {
+            seq,
+            at: at(t.min(cfg.window_end)),
+            subject: subject.to_string(),
+            actor_key_id: KEYS[usize::try_from(seq).unwrap_or(0) % KEYS.len()].to_string(),
+            digest,
+            audit_seq: Some(seq * 3),
+            event,
+        });
+    };
+    let rules = [
+        ("delivery-success", "measure_breached", "delivery_success_rate", "Delivery success rate: 96.40%", "objective 99.00%"),
+        ("room-auth", "room_auth_failures", "room-7c1e", "4 failed authentications", "fewer than 3"),
+        ("dead-letter", "dead_letter", "job-3f9a", "package job dead-lettered after 8 attempt(s)", "delivered within the retry window"),
+        ("approval-overdue", "approval_overdue", "appr-5d20", "pending past its deadline", "decided before its deadline"),
+    ];
+    let step = (cfg.window / (cfg.alerts.max(1) as i64 + 1)).max(3600);
+    let mut closed_plan = None;
+    for i in 0..cfg.alerts {
+        let (rule, signal, key, observed, objective) = rules[i % rules.len()];
+        let t0 = start + step * i as i64 + i64::try_from(below(rng, 3600)).unwrap_or(0);
+        let alert = crate::response::alerts::alert_id(rule, &format!("{key}-{i}"), at(t0));
+        push(&mut out, t0, &alert, E::AlertRaised {
+            rule_id: rule.into(),
+            signal: signal.into(),
+            dedupe_key: format!("{key}-{i}"),
+            observed: observed.into(),
+            objective: objective.into(),
+        });
+        let job = |level: u32, domain: &str| RoutedJob {
+            job_id: format!("job-{:024x}", (i as u128 + 1) * 7919 + u128::from(level)),
+            recipient_class: "internal".into(),
+            recipient_domain: domain.into(),
+        };
+        push(&mut out, t0 + 5, &alert, E::AlertRouted { level: 1, jobs: vec![job(1, "northwind.example")] });
+        let mut t = t0 + 5;
+        if i % 3 == 1 {
+            t += 4 * 3600;
+            push(&mut out, t, &alert, E::AlertEscalated { from_level: 1, to_level: 2 });
+            push(&mut out, t + 5, &alert, E::AlertRouted { level: 2, jobs: vec![job(2, "northwind.example")] });
+        }
+        if i % 6 == 5 {
+            continue; // still open and unacknowledged at the window's end
+        }
+        t += 1800 + i64::try_from(below(rng, 7200)).unwrap_or(0);
+        push(&mut out, t, &alert, E::AlertAcknowledged { note: Some("investigating".into()) });
+        if i % 6 == 4 {
+            push(&mut out, t + 60, &alert, E::AlertResolved { reason: "a known maintenance window".into() });
+            continue;
+        }
+        let plan = crate::response::workflows::plan_id(&alert, t + 600);
+        let tasks: Vec<PlannedTask> = (0..2 + i % 2)
+            .map(|k| PlannedTask {
+                task_id: format!("T{}", k + 1),
+                title: ["Find the cause", "Fix the control", "Confirm with a test send"][k].into(),
+                owner_role: ["secops", "platform", "secops"][k].into(),
+                due_at: at(t + 600 + 86_400 * (k as i64 + 2)),
+                approval_required: k == 1,
+            })
+            .collect();
+        let n = tasks.len();
+        push(&mut out, t + 600, &plan, E::RemediationPlanned {
+            alert_id: alert.clone(),
+            incident_ref: (i == 0).then(|| "INC-2026-041".to_string()),
+            tasks,
+            closure_criteria: vec!["the measure is within its objective for seven days".into()],
+            control_updates: vec!["the relay's credentials rotate every 90 days".into()],
+            communications: vec!["the CISO is told when the plan closes".into()],
+        });
+        if i % 6 == 3 {
+            continue; // open plan, first task done
+        }
+        for k in 0..n {
+            let done = t + 600 + 86_400 * (k as i64 + 1);
+            push(&mut out, done, &plan, E::TaskDone { task_id: format!("T{}", k + 1), evidence_ref: Some(format!("itm-{:016x}", k + i)) });
+        }
+        let close = t + 600 + 86_400 * (n as i64 + 1);
+        push(&mut out, close, &plan, E::RemediationClosed {
+            completed_tasks: (1..=n).map(|k| format!("T{k}")).collect(),
+            residual_risk: [RiskLevel::Low, RiskLevel::None, RiskLevel::Medium][i % 3],
+            review_outcome: "held; two control changes agreed".into(),
+            communications_status: "the CISO and the control owners were told".into(),
+        });
+        push(&mut out, close + 60, &alert, E::AlertResolved { reason: "remediated".into() });
+        closed_plan.get_or_insert((plan, close));
+    }
+    if let Some((plan, close)) = closed_plan {
+        push(&mut out, close + 3600, "inc:INC-2026-041", E::IncidentClosed {
+            opened_at: at(start),
+            severity: "high".into(),
+            remediation_refs: vec![plan],
+            lessons_learned: vec!["relay credentials had no owner".into()],
+            follow_up_tasks: vec!["add the relay to the quarterly access review".into()],
+            packet_digest: Some(format!("sha256:{:064x}", 41)),
+            manifest_digest: None,
+        });
+    }
+    for i in 0..cfg.exceptions {
+        let ex = format!("exc:EXC-{:03}", i + 1);
+        let t0 = start + 3600 * (i as i64 + 1);
+        push(&mut out, t0, &ex, E::ExceptionRenewed { until: at(t0 + 90 * 86_400), reason: "compensating control in place".into() });
+        match i % 4 {
+            1 => push(&mut out, t0 + 86_400, &ex, E::ExceptionRevoked { reason: "the compensating control failed".into() }),
+            2 => push(&mut out, t0 + 2 * 86_400, &ex, E::ExceptionClosed { reason: "the control now holds".into() }),
+            3 => push(&mut out, t0 + 86_400, &ex, E::ExceptionRenewed { until: at(t0 + 120 * 86_400), reason: "vendor fix scheduled".into() }),
+            _ => {}
+        }
+    }
+    // In time order, as a ledger is written, numbered again.
+    out.sort_by_key(|r| r.at);
+    for (i, r) in out.iter_mut().enumerate() {
+        let seq = i as u64 + 1;
+        r.seq = seq;
+        r.actor_key_id = KEYS[i % KEYS.len()].to_string();
+        r.digest = format!("sha256:{:064x}", u128::from(seq) * 0x9e37_79b9_7f4a_7c15 + 0x1234);
+        r.audit_seq = Some(seq * 3);
+    }
+    out
 }

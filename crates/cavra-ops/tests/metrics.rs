@@ -77,6 +77,42 @@ fn hand_snapshot() -> OpsSnapshot {
         approval("appr-5", "pending", "2026-10-20T10:00:00Z", None, "2026-10-23T10:00:00Z"),
         approval("appr-6", "pending", "2026-10-31T10:00:00Z", None, "2026-11-03T10:00:00Z"),
     ];
+    // the window is 2026-10-02 to 2026-11-01, its middle 2026-10-17: job-01 to job-04 fall in the second half
+    for j in &mut s.jobs[..4] {
+        j.requested_at = t("2026-10-20T09:00:00Z");
+    }
+    use cavra_ops::response::ResponseEvent as E;
+    let incident = |opened: &str| E::IncidentClosed {
+        opened_at: t(opened),
+        severity: "high".into(),
+        remediation_refs: vec![],
+        lessons_learned: vec![],
+        follow_up_tasks: vec![],
+        packet_digest: None,
+        manifest_digest: None,
+    };
+    let renew = |until: &str| E::ExceptionRenewed { until: t(until), reason: "compensating control".into() };
+    let events = [
+        ("2026-10-03T00:00:00Z", "exc:EXC-1", renew("2026-12-31T00:00:00Z")),
+        ("2026-10-05T00:00:00Z", "exc:EXC-3", renew("2026-12-31T00:00:00Z")),
+        ("2026-10-06T00:00:00Z", "exc:EXC-3", E::ExceptionRevoked { reason: "control failed".into() }),
+        ("2026-10-11T00:00:00Z", "exc:EXC-2", renew("2026-12-31T00:00:00Z")),
+        ("2026-10-12T00:00:00Z", "inc:INC-A", incident("2026-09-20T00:00:00Z")),
+        ("2026-10-15T00:00:00Z", "inc:INC-B", incident("2026-08-01T00:00:00Z")),
+    ];
+    s.response = events
+        .into_iter()
+        .enumerate()
+        .map(|(i, (at, subject, event))| ResponseRecord {
+            seq: i as u64 + 1,
+            at: t(at),
+            subject: subject.into(),
+            actor_key_id: "5F2A9C0E1B3D4A68".into(),
+            digest: format!("sha256:{:064x}", i),
+            audit_seq: Some(i as u64 + 10),
+            event,
+        })
+        .collect();
     s
 }
 
@@ -113,6 +149,19 @@ fn kpis_equal_hand_computed_values() {
     assert_eq!(get("room_refusal_rate").status, MetricStatus::NotMeasured);
     assert_eq!(get("room_refusal_rate").value, None);
     assert_eq!(get("audit_chain_breaks").value, Some(0.0));
+    // exception aging: active EXC-1 (first event 2026-10-03, 29 whole days to 2026-11-01) and EXC-2
+    // (2026-10-11, 21 days); EXC-3 was revoked. Sorted 21, 29: median rank ⌈0.5 × 2⌉ = 1 → 21 days
+    let e = get("exception_aging");
+    assert_eq!((e.value, e.denominator), (Some(21.0), Some(2)));
+    // incident closure: INC-A 22 days open (≤ 30), INC-B 75 days (> 30): 1 ÷ 2 = 50.00 %, below 90 %
+    let i = get("incident_closure_slo");
+    assert_eq!(
+        (i.value, i.numerator, i.denominator, i.status),
+        (Some(50.0), Some(1), Some(2), MetricStatus::Breached)
+    );
+    // audit readiness trend: first half, finished job-05 to job-10 = 6, audited 5 (job-08 is not):
+    // 5 ÷ 6 = 83.33 %; second half job-01 to job-04, all audited: 100 %; 100 − 83.33 = +16.67 points
+    assert_eq!(get("audit_readiness_trend").value, Some(16.67));
 }
 
 #[test]
@@ -135,11 +184,11 @@ fn the_report_carries_the_measures_and_is_deterministic() {
     );
     assert_eq!(ja, jb);
     let Sections::Operations(ops) = &a.sections else { panic!("operations sections") };
-    assert_eq!(ops.metrics.len(), 10);
+    assert_eq!(ops.metrics.len(), 13);
     assert_eq!(a.meta.legal_footer, cavra_ops::OPS_FOOTER);
     let md = String::from_utf8(cavra_render::render(&a, cavra_render::Format::Markdown).unwrap().bytes).unwrap();
-    // breached: success rate, dead letters, p90 latency, past deadline, audit coverage
-    assert!(md.contains("5 measure(s) outside their objective"), "{md}");
+    // breached: success rate, dead letters, p90 latency, past deadline, audit coverage, incident closure
+    assert!(md.contains("6 measure(s) outside their objective"), "{md}");
 }
 
 fn text_of(s: &OpsSnapshot) -> String {

@@ -106,6 +106,9 @@ pub const MEASURES: &[&str] = &[
     "room_refusal_rate",
     "audit_coverage",
     "audit_chain_breaks",
+    "exception_aging",
+    "incident_closure_slo",
+    "audit_readiness_trend",
 ];
 
 impl AlertsSection {
