@@ -208,7 +208,9 @@ fn evaluate(common: &ResponseCommon, outbox: &str, at: Option<Timestamp>, princi
                 tally.escalated += 1;
             }
             Action::Route { alert_id, level, route } => {
-                let plans = workflows::route_plans(&mut store, &config, &signer, (alert_id, *level), route, t)?;
+                // The notices are due at once, whatever instant the evaluation is as of.
+                let due = crate::deliver::now().0;
+                let plans = workflows::route_plans(&mut store, &config, &signer, (alert_id, *level), route, due)?;
                 for p in &plans {
                     crate::deliver::queue(&config, &mut queue, &mut log, &signer, p, &crate::deliver::now().1)?;
                     tally.jobs += p.jobs.len();

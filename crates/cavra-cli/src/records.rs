@@ -256,8 +256,7 @@ pub fn store(cmd: &StoreCommand) -> Result<()> {
         StoreCommand::Migrate { config, store } => {
             let config = config.as_deref().map(Config::load).transpose()?;
             let (url, password) = store.database(config.as_ref())?;
-            let extra: Vec<_> =
-                cavra_deliver::outbox::migrations()
+            let extra: Vec<_> = cavra_deliver::outbox::migrations()
                 .iter()
                 .chain(cavra_room::ROOM_MIGRATIONS)
                 .chain(cavra_ops::response::RESPONSE_MIGRATIONS)

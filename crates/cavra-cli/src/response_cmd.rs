@@ -139,7 +139,8 @@ pub enum IncidentCommand {
 
 fn file_digest(path: &std::path::Path) -> Result<String> {
     let f = std::fs::File::open(path).with_context(|| path.display().to_string())?;
-    cavra_package::manifest::sha256_tagged_reader(std::io::BufReader::new(f)).with_context(|| path.display().to_string())
+    cavra_package::manifest::sha256_tagged_reader(std::io::BufReader::new(f))
+        .with_context(|| path.display().to_string())
 }
 
 pub fn incident(cmd: &IncidentCommand) -> Result<()> {

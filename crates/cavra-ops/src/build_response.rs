@@ -38,11 +38,15 @@ pub fn alert_measures(s: &OpsSnapshot, l: &Ledger) -> Vec<Metric> {
     let escalated = alerts.iter().filter(|a| a.level > 1 && in_window(s, a.raised_at)).count() as u64;
     let ack: Vec<i64> = alerts
         .iter()
-        .filter_map(|a| a.acknowledged_at.filter(|t| in_window(s, *t)).map(|t| t.unix_seconds() - a.raised_at.unix_seconds()))
+        .filter_map(|a| {
+            a.acknowledged_at.filter(|t| in_window(s, *t)).map(|t| t.unix_seconds() - a.raised_at.unix_seconds())
+        })
         .collect();
     let resolve: Vec<i64> = alerts
         .iter()
-        .filter_map(|a| a.resolved_at.filter(|t| in_window(s, *t)).map(|t| t.unix_seconds() - a.raised_at.unix_seconds()))
+        .filter_map(|a| {
+            a.resolved_at.filter(|t| in_window(s, *t)).map(|t| t.unix_seconds() - a.raised_at.unix_seconds())
+        })
         .collect();
     vec![
         count(metric("alerts_raised", "Alerts raised", "count", "alerts raised in the window"), raised, None),
@@ -79,8 +83,7 @@ fn overdue(s: &OpsSnapshot, t: &TaskState) -> bool {
 /// The remediation measures.
 pub fn remediation_measures(s: &OpsSnapshot, l: &Ledger, targets: &Targets) -> Vec<Metric> {
     let plans: Vec<&PlanState> = l.plans.values().collect();
-    let closed: Vec<&&PlanState> =
-        plans.iter().filter(|p| p.closed_at.is_some_and(|t| in_window(s, t))).collect();
+    let closed: Vec<&&PlanState> = plans.iter().filter(|p| p.closed_at.is_some_and(|t| in_window(s, t))).collect();
     let limit = targets.remediation_closure_days * 86_400;
     let within = closed
         .iter()
@@ -107,14 +110,23 @@ pub fn remediation_measures(s: &OpsSnapshot, l: &Ledger, targets: &Targets) -> V
     aging.denominator = Some(risk_age.len() as u64);
     aging.status = if aging.value.is_some() { MetricStatus::Informational } else { MetricStatus::NotMeasured };
     vec![
-        count(metric("plans_closed", "Plans closed", "count", "remediation plans closed in the window"), closed.len() as u64, None),
+        count(
+            metric("plans_closed", "Plans closed", "count", "remediation plans closed in the window"),
+            closed.len() as u64,
+            None,
+        ),
         count(
             metric("plans_open", "Plans open", "count", "remediation plans open at the window's end"),
             plans.iter().filter(|p| p.status == PlanStatus::Open).count() as u64,
             None,
         ),
         count(
-            metric("tasks_overdue", "Tasks overdue", "count", "open plans' tasks not done and due before the window's end"),
+            metric(
+                "tasks_overdue",
+                "Tasks overdue",
+                "count",
+                "open plans' tasks not done and due before the window's end",
+            ),
             overdue_tasks,
             Some(0),
         ),
@@ -163,7 +175,7 @@ fn short(digest: &str) -> String {
 
 fn detail(e: &ResponseEvent) -> String {
     match e {
-        ResponseEvent::AlertRaised { observed, objective, .. } => format!("{observed}; {objective}"),
+        ResponseEvent::AlertRaised { observed, objective, .. } => format!("{observed}; objective {objective}"),
         ResponseEvent::AlertRouted { level, jobs } => format!("level {level} to {} recipient(s)", jobs.len()),
         ResponseEvent::AlertEscalated { from_level, to_level } => format!("level {from_level} to {to_level}"),
         ResponseEvent::AlertAcknowledged { note } => note.clone().unwrap_or_default(),
@@ -276,7 +288,8 @@ fn recent_alerts(l: &Ledger, n: usize) -> Vec<&crate::response::AlertState> {
 }
 
 fn none_yet(r: &mut Report, what: &str) {
-    r.blocks.push(Block::Callout { tone: Tone::Info, text: format!("No {what} in the records up to the window's end.") });
+    r.blocks
+        .push(Block::Callout { tone: Tone::Info, text: format!("No {what} in the records up to the window's end.") });
 }
 
 pub(crate) fn alert_dashboard(mut r: Report, s: &OpsSnapshot) -> (Report, Vec<Metric>) {
@@ -382,7 +395,7 @@ pub(crate) fn drilldown(mut r: Report, s: &OpsSnapshot) -> (Report, Vec<Metric>)
         r.blocks.push(heading(2, &format!("Alert {}", a.id)));
         let mut facts = vec![
             format!("Rule {} ({}), about {}", a.rule_id, a.signal.replace('_', " "), a.dedupe_key),
-            format!("Observed: {}; {}", a.observed, a.objective),
+            format!("Observed: {}; objective: {}", a.observed, a.objective),
             format!("Raised {}; level {}; {}", a.raised_at, a.level, a.status.as_str()),
         ];
         if let Some(p) = a.plan.as_ref().and_then(|p| l.plans.get(p)) {
@@ -517,7 +530,10 @@ pub(crate) fn closures(mut r: Report, s: &OpsSnapshot) -> (Report, Vec<Metric>) 
                     p.closed_at.map(|t| t.to_string()).unwrap_or_default(),
                     p.closed_by.as_deref().unwrap_or_default()
                 ),
-                format!("Completed tasks: {}", p.tasks.iter().map(|t| t.task.task_id.as_str()).collect::<Vec<_>>().join(", ")),
+                format!(
+                    "Completed tasks: {}",
+                    p.tasks.iter().map(|t| t.task.task_id.as_str()).collect::<Vec<_>>().join(", ")
+                ),
                 format!("Residual risk accepted: {}", p.residual_risk.map_or("", |x| x.as_str())),
                 format!("Post-incident review: {}", p.review_outcome.as_deref().unwrap_or_default()),
                 format!("Communications: {}", p.communications_status.as_deref().unwrap_or_default()),
@@ -601,9 +617,11 @@ pub(crate) fn executive_digest(mut r: Report, s: &OpsSnapshot, targets: &Targets
     );
     let pick = |id: &str| all.iter().chain(&rem).find(|m| m.metric_id == id).cloned();
     let mut m = vec![readiness];
-    m.extend(["tasks_overdue", "residual_risk_aging", "audit_coverage", "audit_chain_breaks", "incident_closure_slo"]
-        .iter()
-        .filter_map(|id| pick(id)));
+    m.extend(
+        ["tasks_overdue", "residual_risk_aging", "audit_coverage", "audit_chain_breaks", "incident_closure_slo"]
+            .iter()
+            .filter_map(|id| pick(id)),
+    );
     breaches(&mut r, &m);
     r.blocks.push(Block::Kpis { items: m.iter().map(|x| kpi(&x.label, metrics::show(x), &x.formula)).collect() });
     r.blocks.push(heading(2, "Talking points"));

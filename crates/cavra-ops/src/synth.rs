@@ -286,10 +286,22 @@ fn response(cfg: &SynthConfig, rng: &mut Rng, start: i64) -> Vec<ResponseRecord>
         });
     };
     let rules = [
-        ("delivery-success", "measure_breached", "delivery_success_rate", "Delivery success rate: 96.40%", "objective 99.00%"),
+        ("delivery-success", "measure_breached", "delivery_success_rate", "Delivery success rate: 96.40%", "99.00%"),
         ("room-auth", "room_auth_failures", "room-7c1e", "4 failed authentications", "fewer than 3"),
-        ("dead-letter", "dead_letter", "job-3f9a", "package job dead-lettered after 8 attempt(s)", "delivered within the retry window"),
-        ("approval-overdue", "approval_overdue", "appr-5d20", "pending past its deadline", "decided before its deadline"),
+        (
+            "dead-letter",
+            "dead_letter",
+            "job-3f9a",
+            "package job dead-lettered after 8 attempt(s)",
+            "delivered within the retry window",
+        ),
+        (
+            "approval-overdue",
+            "approval_overdue",
+            "appr-5d20",
+            "pending past its deadline",
+            "decided before its deadline",
+        ),
     ];
     let step = (cfg.window / (cfg.alerts.max(1) as i64 + 1)).max(3600);
     let mut closed_plan = None;
@@ -297,13 +309,18 @@ fn response(cfg: &SynthConfig, rng: &mut Rng, start: i64) -> Vec<ResponseRecord>
         let (rule, signal, key, observed, objective) = rules[i % rules.len()];
         let t0 = start + step * i as i64 + i64::try_from(below(rng, 3600)).unwrap_or(0);
         let alert = crate::response::alerts::alert_id(rule, &format!("{key}-{i}"), at(t0));
-        push(&mut out, t0, &alert, E::AlertRaised {
-            rule_id: rule.into(),
-            signal: signal.into(),
-            dedupe_key: format!("{key}-{i}"),
-            observed: observed.into(),
-            objective: objective.into(),
-        });
+        push(
+            &mut out,
+            t0,
+            &alert,
+            E::AlertRaised {
+                rule_id: rule.into(),
+                signal: signal.into(),
+                dedupe_key: format!("{key}-{i}"),
+                observed: observed.into(),
+                objective: objective.into(),
+            },
+        );
         let job = |level: u32, domain: &str| RoutedJob {
             job_id: format!("job-{:024x}", (i as u128 + 1) * 7919 + u128::from(level)),
             recipient_class: "internal".into(),
@@ -336,50 +353,85 @@ fn response(cfg: &SynthConfig, rng: &mut Rng, start: i64) -> Vec<ResponseRecord>
             })
             .collect();
         let n = tasks.len();
-        push(&mut out, t + 600, &plan, E::RemediationPlanned {
-            alert_id: alert.clone(),
-            incident_ref: (i == 0).then(|| "INC-2026-041".to_string()),
-            tasks,
-            closure_criteria: vec!["the measure is within its objective for seven days".into()],
-            control_updates: vec!["the relay's credentials rotate every 90 days".into()],
-            communications: vec!["the CISO is told when the plan closes".into()],
-        });
+        push(
+            &mut out,
+            t + 600,
+            &plan,
+            E::RemediationPlanned {
+                alert_id: alert.clone(),
+                incident_ref: (i == 0).then(|| "INC-2026-041".to_string()),
+                tasks,
+                closure_criteria: vec!["the measure is within its objective for seven days".into()],
+                control_updates: vec!["the relay's credentials rotate every 90 days".into()],
+                communications: vec!["the CISO is told when the plan closes".into()],
+            },
+        );
         if i % 6 == 3 {
             continue; // open plan, first task done
         }
         for k in 0..n {
             let done = t + 600 + 86_400 * (k as i64 + 1);
-            push(&mut out, done, &plan, E::TaskDone { task_id: format!("T{}", k + 1), evidence_ref: Some(format!("itm-{:016x}", k + i)) });
+            push(
+                &mut out,
+                done,
+                &plan,
+                E::TaskDone { task_id: format!("T{}", k + 1), evidence_ref: Some(format!("itm-{:016x}", k + i)) },
+            );
         }
         let close = t + 600 + 86_400 * (n as i64 + 1);
-        push(&mut out, close, &plan, E::RemediationClosed {
-            completed_tasks: (1..=n).map(|k| format!("T{k}")).collect(),
-            residual_risk: [RiskLevel::Low, RiskLevel::None, RiskLevel::Medium][i % 3],
-            review_outcome: "held; two control changes agreed".into(),
-            communications_status: "the CISO and the control owners were told".into(),
-        });
+        push(
+            &mut out,
+            close,
+            &plan,
+            E::RemediationClosed {
+                completed_tasks: (1..=n).map(|k| format!("T{k}")).collect(),
+                residual_risk: [RiskLevel::Low, RiskLevel::None, RiskLevel::Medium][i % 3],
+                review_outcome: "held; two control changes agreed".into(),
+                communications_status: "the CISO and the control owners were told".into(),
+            },
+        );
         push(&mut out, close + 60, &alert, E::AlertResolved { reason: "remediated".into() });
         closed_plan.get_or_insert((plan, close));
     }
     if let Some((plan, close)) = closed_plan {
-        push(&mut out, close + 3600, "inc:INC-2026-041", E::IncidentClosed {
-            opened_at: at(start),
-            severity: "high".into(),
-            remediation_refs: vec![plan],
-            lessons_learned: vec!["relay credentials had no owner".into()],
-            follow_up_tasks: vec!["add the relay to the quarterly access review".into()],
-            packet_digest: Some(format!("sha256:{:064x}", 41)),
-            manifest_digest: None,
-        });
+        push(
+            &mut out,
+            close + 3600,
+            "inc:INC-2026-041",
+            E::IncidentClosed {
+                opened_at: at(start),
+                severity: "high".into(),
+                remediation_refs: vec![plan],
+                lessons_learned: vec!["relay credentials had no owner".into()],
+                follow_up_tasks: vec!["add the relay to the quarterly access review".into()],
+                packet_digest: Some(format!("sha256:{:064x}", 41)),
+                manifest_digest: None,
+            },
+        );
     }
     for i in 0..cfg.exceptions {
         let ex = format!("exc:EXC-{:03}", i + 1);
         let t0 = start + 3600 * (i as i64 + 1);
-        push(&mut out, t0, &ex, E::ExceptionRenewed { until: at(t0 + 90 * 86_400), reason: "compensating control in place".into() });
+        push(
+            &mut out,
+            t0,
+            &ex,
+            E::ExceptionRenewed { until: at(t0 + 90 * 86_400), reason: "compensating control in place".into() },
+        );
         match i % 4 {
-            1 => push(&mut out, t0 + 86_400, &ex, E::ExceptionRevoked { reason: "the compensating control failed".into() }),
+            1 => push(
+                &mut out,
+                t0 + 86_400,
+                &ex,
+                E::ExceptionRevoked { reason: "the compensating control failed".into() },
+            ),
             2 => push(&mut out, t0 + 2 * 86_400, &ex, E::ExceptionClosed { reason: "the control now holds".into() }),
-            3 => push(&mut out, t0 + 86_400, &ex, E::ExceptionRenewed { until: at(t0 + 120 * 86_400), reason: "vendor fix scheduled".into() }),
+            3 => push(
+                &mut out,
+                t0 + 86_400,
+                &ex,
+                E::ExceptionRenewed { until: at(t0 + 120 * 86_400), reason: "vendor fix scheduled".into() },
+            ),
             _ => {}
         }
     }
@@ -389,7 +441,7 @@ fn response(cfg: &SynthConfig, rng: &mut Rng, start: i64) -> Vec<ResponseRecord>
         let seq = i as u64 + 1;
         r.seq = seq;
         r.actor_key_id = KEYS[i % KEYS.len()].to_string();
-        r.digest = format!("sha256:{:064x}", u128::from(seq) * 0x9e37_79b9_7f4a_7c15 + 0x1234);
+        r.digest = cavra_package::manifest::sha256_tagged(format!("response event {seq}").as_bytes());
         r.audit_seq = Some(seq * 3);
     }
     out

@@ -155,10 +155,7 @@ fn kpis_equal_hand_computed_values() {
     assert_eq!((e.value, e.denominator), (Some(21.0), Some(2)));
     // incident closure: INC-A 22 days open (≤ 30), INC-B 75 days (> 30): 1 ÷ 2 = 50.00 %, below 90 %
     let i = get("incident_closure_slo");
-    assert_eq!(
-        (i.value, i.numerator, i.denominator, i.status),
-        (Some(50.0), Some(1), Some(2), MetricStatus::Breached)
-    );
+    assert_eq!((i.value, i.numerator, i.denominator, i.status), (Some(50.0), Some(1), Some(2), MetricStatus::Breached));
     // audit readiness trend: first half, finished job-05 to job-10 = 6, audited 5 (job-08 is not):
     // 5 ÷ 6 = 83.33 %; second half job-01 to job-04, all audited: 100 %; 100 − 83.33 = +16.67 points
     assert_eq!(get("audit_readiness_trend").value, Some(16.67));

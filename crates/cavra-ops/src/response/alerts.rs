@@ -109,15 +109,9 @@ pub fn findings(rules: &[AlertRule], s: &OpsSnapshot, targets: &Targets) -> Vec<
                 .iter()
                 .filter(|m| Some(&m.metric_id) == rule.measure.as_ref() && m.status == MetricStatus::Breached)
                 .map(|m| {
-                    let objective = m.target.map(|t| metrics::show(&cavra_model::sections::Metric {
-                        value: Some(t),
-                        ..m.clone()
-                    }));
-                    (
-                        m.metric_id.clone(),
-                        format!("{}: {}", m.label, metrics::show(m)),
-                        format!("objective {}", objective.unwrap_or_default()),
-                    )
+                    let objective =
+                        m.target.map(|t| metrics::show(&cavra_model::sections::Metric { value: Some(t), ..m.clone() }));
+                    (m.metric_id.clone(), format!("{}: {}", m.label, metrics::show(m)), objective.unwrap_or_default())
                 })
                 .collect(),
             Signal::RoomAuthFailures => room_failures(s, rule.threshold.unwrap_or(3)),

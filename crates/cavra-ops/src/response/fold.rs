@@ -242,9 +242,7 @@ impl Ledger {
 
     /// The open (unresolved) alert of `rule` about `key`, if any.
     pub fn open_alert(&self, rule: &str, key: &str) -> Option<&AlertState> {
-        self.alerts
-            .values()
-            .find(|a| a.rule_id == rule && a.dedupe_key == key && a.status != AlertStatus::Resolved)
+        self.alerts.values().find(|a| a.rule_id == rule && a.dedupe_key == key && a.status != AlertStatus::Resolved)
     }
 
     fn apply(&mut self, i: usize, r: &ResponseRecord) -> Result<(), String> {
@@ -423,7 +421,12 @@ impl Ledger {
                 t.done_by = Some(r.actor_key_id.clone());
                 t.evidence_ref = evidence_ref.clone();
             }
-            ResponseEvent::RemediationClosed { completed_tasks, residual_risk, review_outcome, communications_status } => {
+            ResponseEvent::RemediationClosed {
+                completed_tasks,
+                residual_risk,
+                review_outcome,
+                communications_status,
+            } => {
                 let all: Vec<&str> = p.tasks.iter().map(|t| t.task.task_id.as_str()).collect();
                 if let Some(t) = p.tasks.iter().find(|t| t.done_at.is_none()) {
                     return Err(format!("{} of {} is not done", t.task.task_id, p.id));

@@ -32,7 +32,9 @@ pub mod fold;
 pub mod notices;
 pub mod workflows;
 
-pub use fold::{AlertState, AlertStatus, ExceptionState, ExceptionStatus, IncidentState, Ledger, PlanState, PlanStatus};
+pub use fold::{
+    AlertState, AlertStatus, ExceptionState, ExceptionStatus, IncidentState, Ledger, PlanState, PlanStatus,
+};
 pub use notices::AlertNotices;
 
 /// The signed statement's format.
@@ -301,13 +303,11 @@ impl ResponseEvent {
             | ResponseEvent::ExceptionRenewed { reason, .. }
             | ResponseEvent::ExceptionRevoked { reason }
             | ResponseEvent::ExceptionClosed { reason } => vec![reason],
-            ResponseEvent::RemediationPlanned { tasks, closure_criteria, control_updates, communications, .. } => {
-                tasks
-                    .iter()
-                    .flat_map(|t| [t.title.as_str(), t.owner_role.as_str()])
-                    .chain(closure_criteria.iter().chain(control_updates).chain(communications).map(String::as_str))
-                    .collect()
-            }
+            ResponseEvent::RemediationPlanned { tasks, closure_criteria, control_updates, communications, .. } => tasks
+                .iter()
+                .flat_map(|t| [t.title.as_str(), t.owner_role.as_str()])
+                .chain(closure_criteria.iter().chain(control_updates).chain(communications).map(String::as_str))
+                .collect(),
             ResponseEvent::RemediationClosed { review_outcome, communications_status, .. } => {
                 vec![review_outcome, communications_status]
             }

@@ -33,10 +33,8 @@ use crate::snapshot::ResponseRecord;
 /// A ledger that does not verify or does not fold.
 pub fn load(store: &mut Store, config: &Config) -> Result<(Vec<ResponseRecord>, Ledger), ResponseError> {
     let records: Vec<ResponseRecord> = super::read(store, config)?.into_iter().map(record_of).collect();
-    let ledger = Ledger::fold(&records).map_err(|m| ResponseError::Tampered {
-        seq: records.get(m.index).map_or(0, |r| r.seq),
-        reason: m.reason,
-    })?;
+    let ledger = Ledger::fold(&records)
+        .map_err(|m| ResponseError::Tampered { seq: records.get(m.index).map_or(0, |r| r.seq), reason: m.reason })?;
     Ok((records, ledger))
 }
 
@@ -185,8 +183,16 @@ pub fn route_plans(
     route
         .iter()
         .map(|to| {
-            cavra_deliver::send::plan_notice(config, signer, to, &notice_subject(&a, level), &reference, &descriptor, now)
-                .map_err(|r| ResponseError::Refused(r.problems.join("; ")))
+            cavra_deliver::send::plan_notice(
+                config,
+                signer,
+                to,
+                &notice_subject(&a, level),
+                &reference,
+                &descriptor,
+                now,
+            )
+            .map_err(|r| ResponseError::Refused(r.problems.join("; ")))
         })
         .collect()
 }
@@ -366,7 +372,8 @@ pub fn task_done(
         super::check_ref(e.trim_start_matches("sha256:"))?;
     }
     let permission = if t.task.approval_required { Permission::Approve } else { Permission::Respond };
-    let event = ResponseEvent::TaskDone { task_id: task_id.to_string(), evidence_ref: evidence_ref.map(str::to_string) };
+    let event =
+        ResponseEvent::TaskDone { task_id: task_id.to_string(), evidence_ref: evidence_ref.map(str::to_string) };
     act(store, config, signer, permission, plan_id, event, now)
 }
 
@@ -533,7 +540,8 @@ impl NewPlan {
     /// # Errors
     /// [`ResponseError::Invalid`] with the line or the task.
     pub fn from_toml(text: &str) -> Result<NewPlan, ResponseError> {
-        let f: PlanFile = toml::from_str(text).map_err(|e| ResponseError::Invalid(format!("plan file: {}", e.message())))?;
+        let f: PlanFile =
+            toml::from_str(text).map_err(|e| ResponseError::Invalid(format!("plan file: {}", e.message())))?;
         let mut tasks = Vec::new();
         for (i, t) in f.tasks.into_iter().enumerate() {
             let due = Timestamp::parse(&t.due)
