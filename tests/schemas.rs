@@ -169,7 +169,87 @@ fn contracts() -> Vec<Contract> {
             document: serde_json::to_value(&statement).unwrap(),
             volatile: &["/approval_id", "/package_digest", "/approver_key_id"],
         },
+        Contract {
+            schema: "digest_distribution.v1.schema.json",
+            generated: cavra_reports::ops::distribution::json_schema(),
+            example: "digest_distribution.v1.json",
+            document: distribution(),
+            // the package's signature, its digest and the keys are fresh on every run
+            volatile: &[
+                "/package/package_digest",
+                "/package/manifest_signer_key_id",
+                "/approval/approval_id",
+                "/evidence/send_request_digest",
+                "/evidence/requester_key_id",
+                "/evidence/job_ids/0",
+                "/evidence/job_ids/1",
+            ],
+        },
+        Contract {
+            schema: "response_event.v1.schema.json",
+            generated: cavra_reports::ops::response::json_schema(),
+            example: "response_event.v1.json",
+            document: response_statement(),
+            volatile: &[],
+        },
     ]
+}
+
+/// A distribution record, made by the code: the sample's executive digest
+/// sealed and planned for one internal and one external recipient under a
+/// setup file whose external sends need an approval.
+fn distribution() -> Value {
+    use cavra_reports::render::signed::SigningKey;
+    let (package_key, cso_key) = (SigningKey::generate().unwrap(), SigningKey::generate().unwrap());
+    let toml = format!(
+        "[organisation]\nname = \"Northwind\"\nsender = \"reports@northwind.example\"\n\
+         [delivery]\nmode = \"smtp\"\nhost = \"smtp.northwind.example\"\n\
+         [packages]\nsigning_public_key = \"{}\"\n\
+         [[recipients.domains]]\ndomain = \"northwind.example\"\nclassification = \"internal\"\n\
+         [[recipients.domains]]\ndomain = \"board.example\"\nclassification = \"external_partner\"\n\
+         [roles.cso]\npermissions = [\"send_internal\", \"send_external\"]\n\
+         [principals.cso-office]\npublic_key = \"{}\"\nroles = [\"cso\"]\n",
+        package_key.public_key().base64(),
+        cso_key.public_key().base64()
+    );
+    let config = cavra_reports::deliver::config::Config::from_toml(&toml).unwrap();
+    let signer = cavra_reports::deliver::identity::Signer::authenticate(&config, cso_key).unwrap();
+    let s = cavra_reports::ops::synth::generate(&Default::default());
+    let (report_id, package) =
+        cavra_reports::ops::distribution::digest_package(&s, &Default::default(), &Default::default(), &package_key)
+            .unwrap();
+    let digest = cavra_reports::package::manifest::sha256_tagged(&package.bytes);
+    let request = cavra_reports::deliver::send::SendRequest {
+        recipients: vec!["ciso@northwind.example".into(), "chair@board.example".into()],
+        attachment: "remediation_executive_digest.zip".into(),
+        subject: "Remediation executive digest".into(),
+    };
+    let plan = cavra_reports::deliver::send::plan(&config, &signer, &request, &digest, 1_793_491_200).unwrap();
+    let record = cavra_reports::ops::distribution::DistributionRecord::of(
+        (&report_id, &package, &digest),
+        &plan,
+        &config,
+        Some(42),
+    );
+    serde_json::to_value(record).unwrap()
+}
+
+/// The sample ledger's remediation plan, as the statement its planner signs.
+fn response_statement() -> Value {
+    use cavra_reports::ops::response::{ResponseEvent, ResponseStatement, RESPONSE_FORMAT};
+    let s = cavra_reports::ops::synth::generate(&Default::default());
+    let r = s.response.iter().find(|r| matches!(r.event, ResponseEvent::RemediationPlanned { .. })).unwrap();
+    let previous = s.response.iter().rev().find(|x| x.subject == r.subject && x.seq < r.seq);
+    serde_json::to_value(ResponseStatement {
+        format: RESPONSE_FORMAT.into(),
+        seq: r.seq,
+        subject: r.subject.clone(),
+        at: r.at,
+        actor_key_id: r.actor_key_id.clone(),
+        previous: previous.map(|p| p.digest.clone()),
+        event: r.event.clone(),
+    })
+    .unwrap()
 }
 
 fn masked(mut v: Value, volatile: &[&str]) -> Value {

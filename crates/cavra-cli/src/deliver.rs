@@ -352,7 +352,7 @@ fn send(
             return Err(refused.into());
         }
     };
-    queue(&config, &mut store, &mut log, &signer, &planned, &at)
+    queue(&config, &mut store, &mut log, &signer, &planned, &at).map(|_| ())
 }
 
 /// Queues a plan (refused when a recipient is suppressed after a hard
@@ -364,7 +364,7 @@ pub(crate) fn queue(
     signer: &cavra_deliver::identity::Signer,
     planned: &cavra_deliver::send::Plan,
     at: &str,
-) -> Result<()> {
+) -> Result<Option<u64>> {
     let digest = planned.jobs.first().map(|j| j.digest.clone()).unwrap_or_default();
     let suppressed: Vec<usize> = planned
         .jobs
@@ -388,7 +388,10 @@ pub(crate) fn queue(
         .recipients(planned.summary.clone())
         .approval(planned.approval(), decision)
         .digest(&digest);
-    record(log, &event)?;
+    let seq = match log.as_mut() {
+        Some(l) => Some(l.append(&event)?),
+        None => None,
+    };
     crate::say!(
         "queued {} job(s) for {} recipient(s) in {} domain(s); digest {digest}",
         planned.jobs.len(),
@@ -401,7 +404,7 @@ pub(crate) fn queue(
             config.recipients.external_approvers
         );
     }
-    Ok(())
+    Ok(seq)
 }
 
 /// Where notices are composed at send time: invitations from the room

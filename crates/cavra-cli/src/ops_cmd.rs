@@ -20,6 +20,42 @@ pub enum OpsCommand {
     Snapshot(SnapshotArgs),
     /// Render the operations reports from a snapshot (or the bundled sample) into a folder, all or nothing.
     Render(OpsRenderArgs),
+    /// Distribute the remediation executive digest: seal it in a signed package, verify it as any
+    /// send is verified, queue it under the recipient policy and approval gate, and write its
+    /// distribution record (cavra.digest_distribution.v1).
+    Distribute(DistributeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DistributeArgs {
+    /// The operations snapshot (JSON).
+    #[arg(long, value_name = "SNAPSHOT", required_unless_present = "sample", conflicts_with = "sample")]
+    snapshot: Option<PathBuf>,
+    /// Use a generated sample snapshot.
+    #[arg(long)]
+    sample: bool,
+    /// Recipients: addresses or `group:NAME` (repeatable or comma-separated).
+    #[arg(long, value_delimiter = ',', required = true)]
+    to: Vec<String>,
+    /// The package signer's key (its public half must be `[packages] signing_public_key`).
+    #[command(flatten)]
+    signing: crate::SigningArgs,
+    /// Folder for the package and the distribution record.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// The message's subject.
+    #[arg(long, default_value = "Remediation executive digest")]
+    subject: String,
+    /// The setup file.
+    #[arg(long, value_name = "cavra.toml", default_value = "cavra.toml")]
+    config: PathBuf,
+    /// The delivery outbox (the setup file must be accepted for it).
+    #[arg(long, value_name = "FILE.db|URL", default_value = "outbox.db")]
+    outbox: String,
+    #[command(flatten)]
+    audit: crate::evidence::AuditArgs,
+    #[command(flatten)]
+    principal: crate::evidence::AsPrincipal,
 }
 
 #[derive(Debug, Args)]
@@ -80,6 +116,7 @@ pub fn ops(cmd: &OpsCommand) -> Result<()> {
     match cmd {
         OpsCommand::Snapshot(args) => snapshot(args),
         OpsCommand::Render(args) => render(args),
+        OpsCommand::Distribute(args) => distribute(args),
     }
 }
 
@@ -153,5 +190,56 @@ fn render(args: &OpsRenderArgs) -> Result<()> {
     throwaway_key(signing.as_ref(), &formats, &mut staging, &mut artifacts, &mut notes)?;
     staging.commit()?;
     print_summary(&artifacts, &args.out, &notes);
+    Ok(())
+}
+
+/// The package's file name.
+const DIGEST_PACKAGE: &str = "remediation_executive_digest.zip";
+
+fn distribute(args: &DistributeArgs) -> Result<()> {
+    let config = Config::load(&args.config)?;
+    let mut outbox = crate::deliver::accepted_outbox(&config, &args.config, &args.outbox)?;
+    let signer = args.principal.signer(&config)?;
+    let key = crate::commands::signing_key(&args.signing)?
+        .ok_or_else(|| anyhow::anyhow!("give --signing-key: the digest goes out only in a signed package"))?;
+    let snapshot = match &args.snapshot {
+        Some(path) => load(path)?,
+        None => cavra_ops::synth::generate(&Default::default()),
+    };
+    let options = crate::commands::options(None)?;
+    let targets = cavra_ops::metrics::Targets::default();
+    let (report_id, package) = cavra_ops::distribution::digest_package(&snapshot, &options, &targets, &key)?;
+    std::fs::create_dir_all(&args.out).with_context(|| args.out.display().to_string())?;
+    let path = args.out.join(DIGEST_PACKAGE);
+    crate::write::atomic_write(&path, &package.bytes)?;
+    // The tool never sends what it cannot verify: the package is checked as `deliver send` checks it.
+    let digest = match cavra_deliver::authorise::verify_intake(&config, &path) {
+        Ok(d) => d,
+        Err(problem) => {
+            let _ = std::fs::remove_file(&path);
+            return Err(cavra_deliver::send::Refused { problems: vec![problem] }.into());
+        }
+    };
+    let request = cavra_deliver::send::SendRequest {
+        recipients: args.to.clone(),
+        attachment: std::fs::canonicalize(&path).unwrap_or(path.clone()),
+        subject: args.subject.clone(),
+    };
+    let (t, at) = crate::deliver::now();
+    let planned = cavra_deliver::send::plan(&config, &signer, &request, &digest, t).inspect_err(|_| {
+        let _ = std::fs::remove_file(&path);
+    })?;
+    let mut log = args.audit.open()?;
+    let seq = crate::deliver::queue(&config, &mut outbox, &mut log, &signer, &planned, &at).inspect_err(|_| {
+        let _ = std::fs::remove_file(&path);
+    })?;
+    let record =
+        cavra_ops::distribution::DistributionRecord::of((&report_id, &package, &digest), &planned, &config, seq);
+    let text = record.to_json();
+    cavra_model::gate::scan_text(&text)
+        .first()
+        .map_or(Ok(()), |d| Err(anyhow::anyhow!("the distribution record carries {}", d.kind.as_str())))?;
+    crate::write::atomic_write(&args.out.join("digest_distribution.json"), text.as_bytes())?;
+    crate::say!("wrote {} and digest_distribution.json to {}", DIGEST_PACKAGE, args.out.display());
     Ok(())
 }

@@ -15,7 +15,20 @@ fn the_sample_renders_every_operations_kind_in_every_format() {
     let mut names: Vec<String> =
         std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
-    for kind in ["report-center-kpis", "delivery-operations-dashboard", "evidence-room-access"] {
+    let kinds = [
+        "report-center-kpis",
+        "delivery-operations-dashboard",
+        "evidence-room-access",
+        "alert-operations-dashboard",
+        "alert-drilldown",
+        "alert-remediation-plan",
+        "alert-remediation-closure",
+        "remediation-closure-dashboard",
+        "remediation-executive-digest",
+        "incident-closure",
+        "exception-lifecycle",
+    ];
+    for kind in kinds {
         for ext in ["md", "csv", "json", "jsonl", "html", "xlsx", "docx", "pdf", "signed.json", "signed.json.minisig"] {
             assert!(names.contains(&format!("{kind}.{ext}")), "{kind}.{ext} in {names:?}");
         }
@@ -67,4 +80,96 @@ fn bad_operations_snapshots_are_refused_with_nothing_written() {
         assert!(stderr.contains(message) && stderr.contains(input.to_str().unwrap()), "{name}: {stderr}");
         assert!(!out.exists(), "{name}: nothing is written");
     }
+}
+
+#[test]
+fn the_executive_digest_is_distributed_in_a_verified_package_under_the_approval_gate() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let inbox = d.join("inbox");
+    let (mut server, port) = scripted_smtp(&inbox, "");
+    let ids = identities(d);
+    let cfg = d.join("cavra.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[organisation]\nname = \"Northwind\"\nsender = \"reports@northwind.example\"\n\
+             [delivery]\nmode = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\n\
+             [[recipients.domains]]\ndomain = \"northwind.example\"\nclassification = \"internal\"\n\
+             [[recipients.domains]]\ndomain = \"board.example\"\nclassification = \"external_partner\"\n\
+             [roles.cso]\npermissions = [\"send_internal\", \"send_external\"]\n{}",
+            ids.toml
+        ),
+    )
+    .unwrap();
+    let outbox = d.join("outbox.db");
+    let common = ["--config", cfg.to_str().unwrap(), "--outbox", outbox.to_str().unwrap()].map(String::from).to_vec();
+    accept(&common, &ids.admin);
+    let (audit_sk, audit_pub) = audit_keys(d);
+    let log = d.join("audit.jsonl");
+    let distribute = |key: &std::path::Path, out: &std::path::Path| {
+        bin()
+            .args(["ops", "distribute", "--sample", "--to", "ciso@northwind.example,chair@board.example"])
+            .args(["--signing-key", &format!("file:{}", key.display()), "--out", out.to_str().unwrap()])
+            .args(&common)
+            .args(["--audit-log", log.to_str().unwrap(), "--audit-key", &format!("file:{}", audit_sk.display())])
+            .args(["--as", &ids.cso])
+            .output()
+            .unwrap()
+    };
+    // a package signed by a key the setup file does not name is never queued
+    let (stranger, _, _) = keypair(d, "stranger");
+    let refused = distribute(&stranger, &d.join("refused"));
+    assert_eq!(refused.status.code(), Some(4), "{}", String::from_utf8_lossy(&refused.stderr));
+    assert!(std::fs::read_dir(d.join("refused")).map_or(true, |mut e| e.next().is_none()), "nothing is left behind");
+
+    let out = d.join("digest");
+    let ok = distribute(&d.join("package-signer.key"), &out);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let verified = run(&[
+        "verify",
+        out.join("remediation_executive_digest.zip").to_str().unwrap(),
+        "--pubkey",
+        d.join("package-signer.pub").to_str().unwrap(),
+    ]);
+    assert!(verified.status.success(), "{}", String::from_utf8_lossy(&verified.stdout));
+    let text = std::fs::read_to_string(out.join("digest_distribution.json")).unwrap();
+    assert!(!text.contains('@'), "no address in the record: {text}");
+    let record: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas/digest_distribution.v1.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let v = jsonschema::options().should_validate_formats(true).build(&schema).unwrap();
+    assert!(v.is_valid(&record), "{record}");
+    // the external recipient needs an approval: both jobs wait for it
+    assert_eq!(record["approval"]["required"], true);
+    assert_eq!(
+        (record["delivery"]["jobs_blocked"].as_u64(), record["delivery"]["jobs_queued"].as_u64()),
+        (Some(2), Some(0))
+    );
+    assert_eq!(record["recipients"]["domains"], serde_json::json!(["board.example", "northwind.example"]));
+    // the send request is in the audit log, at the record the distribution names
+    let n = record["evidence"]["audit_record"].as_u64().unwrap();
+    let rec = audit_records(&log).into_iter().find(|r| r["seq"] == n).unwrap();
+    assert_eq!(rec["event"]["action"], "send");
+    assert_eq!(rec["event"]["evidence"]["report_digest_ref"], record["package"]["package_digest"]);
+    // approved, then sent
+    let approval = record["approval"]["approval_id"].as_str().unwrap();
+    let mut approve =
+        vec!["approvals".to_string(), "approve".into(), approval.into(), "--as".into(), ids.approver.clone()];
+    approve.extend(common.iter().cloned());
+    let a = bin().args(&approve).output().unwrap();
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    let mut send = vec!["deliver".to_string(), "run".into()];
+    send.extend(common.iter().cloned());
+    let sent = bin().args(&send).output().unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(String::from_utf8_lossy(&sent.stdout).contains("sent 2,"), "{}", String::from_utf8_lossy(&sent.stderr));
+    let chain = run(&["audit", "verify", log.to_str().unwrap(), "--pubkey", audit_pub.to_str().unwrap()]);
+    assert!(chain.status.success(), "{}", String::from_utf8_lossy(&chain.stderr));
 }

@@ -26,6 +26,7 @@
 mod build;
 mod build_response;
 pub mod collect;
+pub mod distribution;
 pub mod metrics;
 pub mod response;
 pub mod snapshot;

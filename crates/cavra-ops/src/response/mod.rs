@@ -37,6 +37,12 @@ pub use fold::{
 };
 pub use notices::AlertNotices;
 
+/// The JSON Schema of a ledger event's signed statement, generated from
+/// [`ResponseStatement`].
+pub fn json_schema() -> String {
+    cavra_model::schema::publish::<ResponseStatement>("response_event.v1.schema.json", RESPONSE_FORMAT)
+}
+
 /// The signed statement's format.
 pub const RESPONSE_FORMAT: &str = "cavra.response_event.v1";
 
