@@ -186,6 +186,20 @@ fn contracts() -> Vec<Contract> {
             ],
         },
         Contract {
+            schema: "validation_packet.v1.schema.json",
+            generated: cavra_reports::ops::readiness::validation_json_schema(),
+            example: "validation_packet.v1.json",
+            document: serde_json::to_value(validation_packet()).unwrap(),
+            volatile: &[],
+        },
+        Contract {
+            schema: "readiness_packet.v1.schema.json",
+            generated: cavra_reports::ops::readiness::readiness_json_schema(),
+            example: "readiness_packet.v1.json",
+            document: serde_json::to_value(&validation_packet().readiness()[4]).unwrap(),
+            volatile: &[],
+        },
+        Contract {
             schema: "response_event.v1.schema.json",
             generated: cavra_reports::ops::response::json_schema(),
             example: "response_event.v1.json",
@@ -232,6 +246,36 @@ fn distribution() -> Value {
         Some(42),
     );
     serde_json::to_value(record).unwrap()
+}
+
+/// A validation packet as `selfcheck` writes it, with the assurance area's
+/// revocation failed (its room did not open).
+fn validation_packet() -> cavra_reports::ops::readiness::ValidationPacket {
+    use cavra_reports::ops::readiness::{Area, CheckResult, ValidationPacket};
+    let checks = vec![
+        CheckResult::passed(
+            "setup_validation",
+            Area::DeliverySetup,
+            "The setup file loads and validates",
+            vec!["delivery mode smtp".into(), "3 principal(s), 3 role(s)".into()],
+        ),
+        CheckResult::passed("rendering", Area::Catalog, "Every report kind renders in every format", vec![]),
+        CheckResult::passed(
+            "scheduled_run",
+            Area::Operations,
+            "A due schedule fires once and its send goes out",
+            vec![],
+        ),
+        CheckResult::passed("approved_send", Area::Governance, "An external send waits for an approval", vec![]),
+        CheckResult::failed(
+            "evidence_room",
+            Area::Assurance,
+            "An evidence room opens to its link",
+            vec!["`room invite` exited 3: rooms.link_key: environment variable ROOM_KEY is not set".into()],
+        ),
+        CheckResult::passed("alert_escalation", Area::Response, "A breach raises an alert", vec![]),
+    ];
+    ValidationPacket::new("Northwind", &cavra_reports::package::manifest::sha256_tagged(b"[organisation]\n"), checks)
 }
 
 /// The sample ledger's remediation plan, as the statement its planner signs.

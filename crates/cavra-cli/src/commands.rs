@@ -514,6 +514,8 @@ pub enum Outcome {
     NotVerified(String),
     /// Some items failed, the others succeeded (exit code 6).
     SomeFailed(String),
+    /// `selfcheck`: a path an operator must trust failed (exit code 7).
+    CheckFailed(String),
 }
 
 impl Outcome {
@@ -522,6 +524,7 @@ impl Outcome {
         match self {
             Outcome::NotVerified(_) => 5,
             Outcome::SomeFailed(_) => 6,
+            Outcome::CheckFailed(_) => 7,
         }
     }
 }
@@ -529,7 +532,7 @@ impl Outcome {
 impl std::fmt::Display for Outcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Outcome::NotVerified(m) | Outcome::SomeFailed(m) => f.write_str(m),
+            Outcome::NotVerified(m) | Outcome::SomeFailed(m) | Outcome::CheckFailed(m) => f.write_str(m),
         }
     }
 }

@@ -423,10 +423,15 @@ fn room_notices(
     if let (Some(base), Some(_)) = (config.rooms.public_url.as_deref(), config.rooms.link_key.as_deref()) {
         let mut store = rooms.open(Some(config))?;
         store.require(cavra_room::ROOM_MIGRATIONS)?;
-        let key = crate::room_cmd::link_key(config)?;
-        let organisation = config.organisation.name.as_deref().unwrap_or("CAVRA Report Center");
-        let invitations = cavra_room::invitation::RoomNotices::new(store, key, base, organisation);
-        sources.push((cavra_room::invitation::NOTICE_PREFIX, Box::new(invitations)));
+        match crate::room_cmd::link_key(config) {
+            Ok(key) => {
+                let organisation = config.organisation.name.as_deref().unwrap_or("CAVRA Report Center");
+                let invitations = cavra_room::invitation::RoomNotices::new(store, key, base, organisation);
+                sources.push((cavra_room::invitation::NOTICE_PREFIX, Box::new(invitations)));
+            }
+            // Packages and alert notices still go out; invitations wait (and are retried) until the key resolves.
+            Err(e) => eprintln!("warning: room invitations are not sent by this worker: {e:#}"),
+        }
     }
     let mut store = rooms.open(Some(config))?;
     if store.require(cavra_ops::response::RESPONSE_MIGRATIONS).is_ok() {

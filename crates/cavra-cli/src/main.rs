@@ -19,6 +19,7 @@ mod records;
 mod response_cmd;
 mod room_cmd;
 mod run_loop;
+mod selfcheck;
 mod write;
 
 use std::path::PathBuf;
@@ -92,6 +93,9 @@ enum Command {
     /// Exception lifecycle events: renew, revoke, expire, close.
     #[command(subcommand)]
     Exception(response_cmd::ExceptionCommand),
+    /// Run every path an operator must trust against loopback stand-ins and write the validation
+    /// packet and one readiness packet per area; exit 7 when a path fails.
+    Selfcheck(selfcheck::SelfcheckArgs),
     /// Parse a snapshot and run the safety gate without rendering.
     Validate(InputArgs),
     /// List report kinds and formats.
@@ -282,6 +286,7 @@ fn main() -> ExitCode {
         Command::Remediation(cmd) => response_cmd::remediation(&cmd),
         Command::Incident(cmd) => response_cmd::incident(&cmd),
         Command::Exception(cmd) => response_cmd::exception(&cmd),
+        Command::Selfcheck(args) => selfcheck::selfcheck(&args),
         Command::Validate(args) => commands::validate(&args),
         Command::Catalog(audit) => commands::catalog(&audit),
     };

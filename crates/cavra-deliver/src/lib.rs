@@ -18,6 +18,7 @@ pub mod bounce;
 pub mod config;
 pub mod http;
 pub mod identity;
+pub mod loopback;
 pub mod message;
 pub mod outbox;
 pub mod policy;

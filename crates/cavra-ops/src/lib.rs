@@ -28,6 +28,7 @@ mod build_response;
 pub mod collect;
 pub mod distribution;
 pub mod metrics;
+pub mod readiness;
 pub mod response;
 pub mod snapshot;
 pub mod synth;

@@ -102,6 +102,19 @@ impl SigningKey {
         Ok(key)
     }
 
+    /// The secret key in minisign's `.key` file format, unencrypted: for
+    /// throw-away keys a tool hands to its own subprocesses (`selfcheck`),
+    /// never for a principal's key.
+    ///
+    /// ```
+    /// let k = cavra_render::signed::SigningKey::generate().unwrap();
+    /// let back = cavra_render::signed::SigningKey::from_secret_key_text(&k.secret_key_file(), None).unwrap();
+    /// assert_eq!(back.key_id(), k.key_id());
+    /// ```
+    pub fn secret_key_file(&self) -> String {
+        self.sk.to_box(None).map(|b| b.into_string()).unwrap_or_default()
+    }
+
     /// The public key in minisign's `.pub` file format.
     pub fn public_key_file(&self) -> String {
         self.pk.to_box().map(|b| b.into_string()).unwrap_or_default()
