@@ -59,8 +59,8 @@ fn build_with_digest(
         OpsKind::ReportCenterKpis => kpis(start("report center operators and GRC"), s, targets),
         OpsKind::DeliveryOperationsDashboard => delivery(start("delivery operators"), s, targets),
         OpsKind::EvidenceRoomAccess => rooms(start("auditors and the evidence desk"), s),
-        OpsKind::AlertOperationsDashboard => crate::build_response::alert_dashboard(start("security operations"), s),
-        OpsKind::AlertDrilldown => crate::build_response::drilldown(start("security operations and auditors"), s),
+        OpsKind::AlertOperationsDashboard => crate::build_alerts::alert_dashboard(start("security operations"), s),
+        OpsKind::AlertDrilldown => crate::build_alerts::drilldown(start("security operations and auditors"), s),
         OpsKind::AlertRemediationPlan => crate::build_response::plans(start("remediation owners"), s),
         OpsKind::AlertRemediationClosure => crate::build_response::closures(start("approvers and auditors"), s),
         OpsKind::RemediationClosureDashboard => {

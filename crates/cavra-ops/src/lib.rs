@@ -24,6 +24,7 @@
 //! ```
 
 mod build;
+mod build_alerts;
 mod build_response;
 pub mod collect;
 pub mod distribution;
