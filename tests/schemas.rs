@@ -139,6 +139,7 @@ fn contracts() -> Vec<Contract> {
         decided_at: 1_793_707_200,
         reason: None,
     };
+    let setup = setup_file();
     vec![
         Contract {
             schema: "ops_snapshot.v1.schema.json",
@@ -184,6 +185,29 @@ fn contracts() -> Vec<Contract> {
                 "/evidence/job_ids/0",
                 "/evidence/job_ids/1",
             ],
+        },
+        Contract {
+            schema: "delivery_setup.v1.schema.json",
+            generated: cavra_reports::deliver::contracts::setup_json_schema(),
+            example: "delivery_setup.v1.json",
+            document: serde_json::to_value(cavra_reports::deliver::contracts::setup(&setup.0, &setup.1)).unwrap(),
+            volatile: &["/principals/0/key_id", "/principals/1/key_id", "/package_signer_key_id"],
+        },
+        Contract {
+            schema: "recipient_policy.v1.schema.json",
+            generated: cavra_reports::deliver::contracts::recipient_json_schema(),
+            example: "recipient_policy.v1.json",
+            document: serde_json::to_value(cavra_reports::deliver::contracts::recipient_policy(&setup.0, &setup.1))
+                .unwrap(),
+            volatile: &[],
+        },
+        Contract {
+            schema: "schedule_policy.v1.schema.json",
+            generated: cavra_reports::deliver::contracts::schedule_json_schema(),
+            example: "schedule_policy.v1.json",
+            document: serde_json::to_value(cavra_reports::deliver::contracts::schedule_policy(&setup.0, &setup.1))
+                .unwrap(),
+            volatile: &[],
         },
         Contract {
             schema: "validation_packet.v1.schema.json",
@@ -246,6 +270,43 @@ fn distribution() -> Value {
         Some(42),
     );
     serde_json::to_value(record).unwrap()
+}
+
+/// A setup file with every governed part: SMTP with secrets by reference,
+/// principals and roles, domain rules, groups, channels, a schedule with a
+/// blackout, a store, rooms and an alert rule.
+fn setup_file() -> (cavra_reports::deliver::config::Config, String) {
+    use cavra_reports::render::signed::SigningKey;
+    let keys: Vec<SigningKey> = (0..3).map(|_| SigningKey::generate().unwrap()).collect();
+    let text = format!(
+        "[organisation]\nname = \"Northwind\"\nsender = \"reports@northwind.example\"\ntimezone = \"Europe/Berlin\"\n\
+         [delivery]\nmode = \"smtp\"\nhost = \"smtp.northwind.example\"\nport = 587\n\
+         username = \"env:CAVRA_SMTP_USER\"\npassword = \"file:/run/secrets/smtp\"\n\
+         [packages]\nsigning_public_key = \"{}\"\n\
+         [recipients]\nexternal_approvers = 2\n\
+         [[recipients.domains]]\ndomain = \"northwind.example\"\nclassification = \"internal\"\n\
+         [[recipients.domains]]\ndomain = \"audit.example\"\nsubdomains = true\nclassification = \"external_auditor\"\n\
+         [[recipients.domains]]\ndomain = \"competitor.example\"\nclassification = \"blocked\"\n\
+         [recipients.groups]\nboard = [\"chair@northwind.example\", \"lead@audit.example\"]\nsecops = [\"secops@northwind.example\"]\n\
+         [recipients.channels]\nexternal_auditor = [\"email_attachment\"]\n\
+         [roles.cso]\npermissions = [\"render\", \"send_internal\", \"send_external\", \"schedule\", \"respond\"]\n\
+         [roles.approver]\npermissions = [\"approve\"]\n[roles.admin]\npermissions = [\"manage_policy\"]\n\
+         [principals.cso-office]\npublic_key = \"{}\"\nroles = [\"cso\"]\n\
+         [principals.approver]\npublic_key = \"{}\"\nroles = [\"approver\"]\n\
+         [[schedules]]\nid = \"board-monthly\"\ncadence = \"monthly 1 08:00\"\npackage = \"/srv/packages/board_and_audit_bundle.zip\"\n\
+         to = [\"group:board\"]\nrole = \"cso\"\n\
+         blackouts = [{{ start = \"2026-12-24T00:00\", end = \"2026-12-27T00:00\", policy = \"skip\" }}]\n\
+         [store]\nurl = \"postgres://cavra@db.northwind.example:5432/cavra\"\npassword = \"env:CAVRA_STORE_PASSWORD\"\n\
+         [rooms]\nlink_key = \"env:CAVRA_ROOM_LINK_KEY\"\npublic_url = \"https://rooms.northwind.example\"\n\
+         [[alerts.rules]]\nid = \"delivery-success\"\nsignal = \"measure_breached\"\nmeasure = \"delivery_success_rate\"\n\
+         route = [\"group:secops\"]\n",
+        keys[0].public_key().base64(),
+        keys[1].public_key().base64(),
+        keys[2].public_key().base64()
+    );
+    let config = cavra_reports::deliver::config::Config::from_toml(&text).unwrap();
+    let digest = cavra_reports::package::manifest::sha256_tagged(b"the setup file");
+    (config, digest)
 }
 
 /// A validation packet as `selfcheck` writes it, with the assurance area's

@@ -278,6 +278,16 @@ pub(crate) fn accepted_outbox(config: &Config, config_path: &std::path::Path, ou
 
 #[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
+    /// Print a contract document of the setup file as JSON: `setup` (cavra.delivery_setup.v1),
+    /// `recipients` (cavra.recipient_policy.v1) or `schedules` (cavra.schedule_policy.v1).
+    Show {
+        /// The setup file.
+        #[arg(long, value_name = "cavra.toml", default_value = "cavra.toml")]
+        config: PathBuf,
+        /// Which document.
+        #[arg(long, default_value = "setup", value_parser = ["setup", "recipients", "schedules"])]
+        document: String,
+    },
     /// Accept the setup file for this outbox: a statement over its digest signed by a principal
     /// with `manage_policy` (or `schedule`, when only schedules changed) here and in the file accepted before.
     Accept {
@@ -289,7 +299,10 @@ pub enum PolicyCommand {
 }
 
 pub fn policy(cmd: &PolicyCommand) -> Result<()> {
-    let PolicyCommand::Accept { common, principal } = cmd;
+    let (common, principal) = match cmd {
+        PolicyCommand::Accept { common, principal } => (common, principal),
+        PolicyCommand::Show { config, document } => return show_policy(config, document),
+    };
     let text = setup_text(&common.config)?;
     let (config, mut store, mut log) = open(common)?;
     let (t, at) = now();
@@ -310,6 +323,24 @@ pub fn policy(cmd: &PolicyCommand) -> Result<()> {
         .detail(format!("{:?} change accepted", body.scope).to_lowercase());
     record(&mut log, &event)?;
     crate::say!("accepted {} ({}) as {}", common.config.display(), body.config_digest, signer.name());
+    Ok(())
+}
+
+/// `policy show`: a contract document of the setup file, public-safe.
+fn show_policy(path: &std::path::Path, document: &str) -> Result<()> {
+    let text = setup_text(path)?;
+    let config = Config::from_toml(&text).with_context(|| path.display().to_string())?;
+    let digest = cavra_package::manifest::sha256_tagged(text.as_bytes());
+    let value = match document {
+        "setup" => serde_json::to_value(cavra_deliver::contracts::setup(&config, &digest)),
+        "recipients" => serde_json::to_value(cavra_deliver::contracts::recipient_policy(&config, &digest)),
+        _ => serde_json::to_value(cavra_deliver::contracts::schedule_policy(&config, &digest)),
+    }?;
+    let json = serde_json::to_string_pretty(&value)?;
+    if let Some(found) = cavra_model::gate::scan_text(&json).first() {
+        anyhow::bail!("the {document} document would carry {}; nothing was written", found.kind.as_str());
+    }
+    crate::say!("{json}");
     Ok(())
 }
 

@@ -312,6 +312,22 @@ pub enum Permission {
 }
 
 impl Permission {
+    /// Every permission, in setup-file order.
+    pub const ALL: &'static [Permission] = &[
+        Permission::Render,
+        Permission::SendInternal,
+        Permission::SendExternal,
+        Permission::Approve,
+        Permission::Schedule,
+        Permission::ManagePolicy,
+        Permission::Retrieve,
+        Permission::LegalHold,
+        Permission::ApproveRetention,
+        Permission::ApplyRetention,
+        Permission::ManageRooms,
+        Permission::Respond,
+    ];
+
     /// The setup-file name.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -68,7 +68,12 @@ impl Config {
         self.principals.get_key_value(name).map(|(n, p)| (n.as_str(), p))
     }
 
-    /// The public key of the principal whose key id is `key_id`.
+    /// The public key of the principal named `name`.
+    pub fn principal_key_of(&self, name: &str) -> Option<&PublicKey> {
+        self.keys.principals.iter().find(|(n, _)| n == name).map(|(_, k)| k)
+    }
+
+    /// The principal whose key has `key_id`, and that key.
     pub fn principal_key(&self, key_id: &str) -> Option<(&str, &PublicKey)> {
         self.keys.principals.iter().find(|(_, k)| k.key_id() == key_id).map(|(n, k)| (n.as_str(), k))
     }

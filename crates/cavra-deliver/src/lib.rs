@@ -16,6 +16,7 @@ pub mod audit;
 pub mod authorise;
 pub mod bounce;
 pub mod config;
+pub mod contracts;
 pub mod http;
 pub mod identity;
 pub mod loopback;
