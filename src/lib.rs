@@ -33,6 +33,7 @@ pub use cavra_model as model;
 pub use cavra_ops as ops;
 pub use cavra_package as package;
 pub use cavra_render as render;
+pub use cavra_room as room;
 
 pub mod synth;
 

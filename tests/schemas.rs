@@ -194,6 +194,21 @@ fn contracts() -> Vec<Contract> {
             volatile: &["/principals/0/key_id", "/principals/1/key_id", "/package_signer_key_id"],
         },
         Contract {
+            schema: "policy_acceptance.v1.schema.json",
+            generated: cavra_reports::deliver::acceptance::json_schema(),
+            example: "policy_acceptance.v1.json",
+            document: serde_json::to_value(cavra_reports::deliver::acceptance::AcceptanceStatement {
+                format: cavra_reports::deliver::acceptance::ACCEPTANCE_FORMAT.into(),
+                config_digest: setup.1.clone(),
+                previous_digest: None,
+                scope: cavra_reports::deliver::acceptance::ChangeScope::Initial,
+                accepted_by_key_id: setup.0.principal_key_of("cso-office").map(|k| k.key_id()).unwrap_or_default(),
+                accepted_at: 1_793_491_200,
+            })
+            .unwrap(),
+            volatile: &["/accepted_by_key_id"],
+        },
+        Contract {
             schema: "recipient_policy.v1.schema.json",
             generated: cavra_reports::deliver::contracts::recipient_json_schema(),
             example: "recipient_policy.v1.json",
@@ -364,6 +379,46 @@ fn masked(mut v: Value, volatile: &[&str]) -> Value {
         }
     }
     v
+}
+
+/// The record documents' schemas are generated from their types too; their
+/// examples are written by the store and room tests from real records
+/// (`UPDATE_SCHEMAS=1 cargo test -p cavra-cli --test store --test rooms`),
+/// so here they are validated, by this crate's validator and Python's.
+#[test]
+fn record_schemas_match_their_types_and_their_examples_validate() {
+    let update = std::env::var_os("UPDATE_SCHEMAS").is_some();
+    let docs = [
+        ("retention_lifecycle.v1", cavra_reports::deliver::records::documents::retention_json_schema()),
+        ("search_retrieval.v1", cavra_reports::deliver::records::documents::retrieval_json_schema()),
+        ("evidence_rooms.v1", cavra_reports::room::rooms::json_schema()),
+        ("room_access_events.v1", cavra_reports::room::events::json_schema()),
+    ];
+    let mut pairs = Vec::new();
+    for (name, generated) in docs {
+        let schema_path = common::root().join("schemas").join(format!("{name}.schema.json"));
+        if update {
+            common::write(&schema_path, generated.as_bytes());
+        }
+        assert_eq!(std::fs::read_to_string(&schema_path).unwrap(), generated, "{name}: run UPDATE_SCHEMAS=1");
+        let example = common::root().join("examples/contracts").join(format!("{name}.json"));
+        let doc: Value = serde_json::from_str(&std::fs::read_to_string(&example).unwrap()).unwrap();
+        let errors = errors(&schema(&format!("{name}.schema.json")), &doc);
+        assert!(errors.is_empty(), "{name}: {errors:?}");
+        pairs.push((schema_path, example));
+    }
+    if common::python_module("jsonschema") {
+        let script = "import json, sys, jsonschema\n\
+            a = sys.argv[1:]\n\
+            for s, d in zip(a[::2], a[1::2]):\n\
+            \x20   jsonschema.Draft202012Validator(json.load(open(s)), format_checker=jsonschema.FormatChecker()).validate(json.load(open(d)))\n";
+        let out = std::process::Command::new("python3")
+            .args(["-c", script])
+            .args(pairs.iter().flat_map(|(s, d)| [s.as_os_str(), d.as_os_str()]))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
 }
 
 /// Every generated contract: the published schema is the one its types

@@ -341,6 +341,7 @@ fn a_room_is_created_served_opened_in_a_browser_and_its_events_exported() {
         .unwrap()))
     .unwrap();
     valid(&schema("room_access_events.v1.schema.json"), &ops);
+    publish_example("room_access_events.v1.json", &ops);
     let kinds: Vec<&str> =
         ops["events"].as_array().unwrap().iter().filter_map(|e| e["access"]["event_type"].as_str()).collect();
     assert_eq!(kinds, ["room_created", "link_issued", "link_issued", "revocation"]);
@@ -348,6 +349,7 @@ fn a_room_is_created_served_opened_in_a_browser_and_its_events_exported() {
     ok(cmd(&["room", "revoke", &link_id, "--as", &desk], "ops.jsonl"));
     let listed: Value = serde_json::from_str(&ok(cmd(&["room", "list", "--format", "json"], "ops.jsonl"))).unwrap();
     valid(&schema("evidence_rooms.v1.schema.json"), &listed);
+    publish_example("evidence_rooms.v1.json", &listed);
     assert_eq!(listed["rooms"][0]["links"][0]["state"], "revoked");
     assert!(listed["rooms"][0]["files"].as_array().unwrap().len() > 3);
     // a tampered log is not exported

@@ -188,11 +188,13 @@ fn lifecycle_through_the_binary(s: &Setup) {
     // the contract documents
     let life: Value = serde_json::from_str(&s.ok(&["retention", "report", "--format", "json"])).unwrap();
     valid(&schema("retention_lifecycle.v1.schema.json"), &life);
+    publish_example("retention_lifecycle.v1.json", &life);
     assert_eq!(life["summary"]["deleted"], 1);
     assert_eq!(life["tombstones"][0]["item_id"], old.as_str());
     let found: Value =
         serde_json::from_str(&s.ok(&["store", "report", "--format", "json", "--include-deleted"])).unwrap();
     valid(&schema("search_retrieval.v1.schema.json"), &found);
+    publish_example("search_retrieval.v1.json", &found);
     let decisions = found["access_decisions"].as_array().unwrap();
     assert_eq!(decisions.iter().filter(|d| d["outcome"] == "served").count(), 1);
     assert_eq!(decisions.iter().filter(|d| d["outcome"] == "refused").count(), 1);

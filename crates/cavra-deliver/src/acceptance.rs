@@ -43,7 +43,7 @@ use crate::statement::SignedStatement;
 pub const ACCEPTANCE_FORMAT: &str = "cavra.policy_acceptance.v1";
 
 /// What changed since the previous acceptance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeScope {
     /// The first acceptance of this outbox.
@@ -64,8 +64,14 @@ impl ChangeScope {
     }
 }
 
+/// The JSON Schema of the acceptance statement's body, generated from
+/// [`AcceptanceStatement`].
+pub fn json_schema() -> String {
+    cavra_model::schema::publish::<AcceptanceStatement>("policy_acceptance.v1.schema.json", ACCEPTANCE_FORMAT)
+}
+
 /// The signed body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptanceStatement {
     /// [`ACCEPTANCE_FORMAT`].

@@ -304,7 +304,8 @@ pub fn setup(config: &Config, setup_digest: &str) -> SetupContract {
             classifications: r.classifications.clone(),
         })
         .collect();
-    let store = config.store.url.as_deref().map(|u| if u.starts_with("postgres") { "postgres" } else { "sqlite" }.into());
+    let store =
+        config.store.url.as_deref().map(|u| if u.starts_with("postgres") { "postgres" } else { "sqlite" }.into());
     SetupContract {
         schema_version: SETUP_SCHEMA.into(),
         setup_digest: setup_digest.into(),

@@ -26,8 +26,14 @@ use serde::Serialize;
 /// The document's schema id.
 pub const SCHEMA: &str = "cavra.room_access_events.v1";
 
+/// The document's JSON Schema, generated from its types
+/// (`schemas/room_access_events.v1.schema.json`).
+pub fn json_schema() -> String {
+    cavra_model::schema::publish::<RoomEvents>("room_access_events.v1.schema.json", SCHEMA)
+}
+
 /// One access event and its place in the log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Row {
     /// The record's sequence number.
     pub seq: u64,
@@ -40,7 +46,7 @@ pub struct Row {
 }
 
 /// One room's access events.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct RoomEvents {
     /// [`SCHEMA`].
     pub schema_version: &'static str,

@@ -38,7 +38,7 @@ CREATE TABLE room_terms (link_id TEXT NOT NULL, terms_digest TEXT NOT NULL, acce
 }];
 
 /// An evidence room.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Room {
     /// `room-…`.
     pub id: String,
@@ -67,7 +67,7 @@ pub struct Room {
 }
 
 /// A link to a room.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Link {
     /// `lnk-…`.
     pub id: String,
@@ -404,7 +404,7 @@ pub fn files(store: &mut Store, room: &Room) -> Result<Vec<Item>, RoomError> {
 }
 
 /// One room as the evidence-room document shows it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct RoomView {
     /// The room.
     #[serde(flatten)]
@@ -418,7 +418,7 @@ pub struct RoomView {
 }
 
 /// A file in a room.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct FileView {
     /// Item id.
     pub item_id: String,
@@ -431,7 +431,7 @@ pub struct FileView {
 }
 
 /// A link as the document shows it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct LinkView {
     /// The link.
     #[serde(flatten)]
@@ -442,12 +442,18 @@ pub struct LinkView {
 
 /// The evidence-room document (`cavra.evidence_rooms.v1`): every room, its
 /// files and its links, at `now`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct RoomsDocument {
     /// `cavra.evidence_rooms.v1`.
     pub schema_version: &'static str,
     /// The rooms.
     pub rooms: Vec<RoomView>,
+}
+
+/// The evidence-room document's JSON Schema, generated from its types
+/// (`schemas/evidence_rooms.v1.schema.json`).
+pub fn json_schema() -> String {
+    cavra_model::schema::publish::<RoomsDocument>("evidence_rooms.v1.schema.json", "cavra.evidence_rooms.v1")
 }
 
 /// The evidence-room document at `now`.

@@ -154,3 +154,16 @@ pub fn postgres_database(name: &str) -> Option<String> {
         None => format!("{root}/{db}"),
     })
 }
+
+/// With `UPDATE_SCHEMAS` set, writes `doc` as the published example
+/// `examples/contracts/<name>`: the contract documents the store and room
+/// tests make from their records.
+#[allow(dead_code)]
+pub fn publish_example(name: &str, doc: &serde_json::Value) {
+    if std::env::var_os("UPDATE_SCHEMAS").is_some() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/contracts").join(name);
+        let mut text = serde_json::to_string_pretty(doc).unwrap();
+        text.push('\n');
+        std::fs::write(path, text).unwrap();
+    }
+}

@@ -20,8 +20,18 @@ pub const RETENTION_SCHEMA: &str = "cavra.retention_lifecycle.v1";
 /// Schema id of the search-and-retrieval document.
 pub const RETRIEVAL_SCHEMA: &str = "cavra.search_retrieval.v1";
 
+/// The retention-lifecycle document's JSON Schema, generated from its types.
+pub fn retention_json_schema() -> String {
+    cavra_model::schema::publish::<RetentionLifecycle>("retention_lifecycle.v1.schema.json", RETENTION_SCHEMA)
+}
+
+/// The search-and-retrieval document's JSON Schema, generated from its types.
+pub fn retrieval_json_schema() -> String {
+    cavra_model::schema::publish::<SearchRetrieval>("search_retrieval.v1.schema.json", RETRIEVAL_SCHEMA)
+}
+
 /// A stored item as the documents show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ItemView {
     /// Id.
     pub id: String,
@@ -98,7 +108,7 @@ impl ItemView {
 }
 
 /// One retention class.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ClassView {
     /// Name.
     pub name: String,
@@ -109,7 +119,7 @@ pub struct ClassView {
 }
 
 /// A tombstone as the documents show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct TombstoneView {
     /// Item id.
     pub item_id: String,
@@ -145,7 +155,7 @@ impl From<&Tombstone> for TombstoneView {
 }
 
 /// Counts by lifecycle state.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct LifecycleSummary {
     /// Kept, within retention.
     pub retained: usize,
@@ -160,7 +170,7 @@ pub struct LifecycleSummary {
 }
 
 /// The retention-lifecycle document.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct RetentionLifecycle {
     /// [`RETENTION_SCHEMA`].
     pub schema_version: &'static str,
@@ -187,7 +197,7 @@ pub struct RetentionLifecycle {
 }
 
 /// Deletion rules.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct DeletionPolicy {
     /// A tombstone is always written.
     pub tombstone_required: bool,
@@ -198,7 +208,7 @@ pub struct DeletionPolicy {
 }
 
 /// How the bytes are kept.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct StorageView {
     /// Blobs are named by their digest.
     pub content_addressed: bool,
@@ -281,7 +291,7 @@ pub fn retention_lifecycle(
 }
 
 /// One access decision.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct AccessDecision {
     /// `ret-<seq>`.
     pub retrieval_id: String,
@@ -318,7 +328,7 @@ impl AccessDecision {
 }
 
 /// The filters of a search, as the document shows them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct FilterView {
     /// Tenant.
     pub tenant_ref: Option<String>,
@@ -360,7 +370,7 @@ impl From<&Filter> for FilterView {
 }
 
 /// The search-and-retrieval document.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct SearchRetrieval {
     /// [`RETRIEVAL_SCHEMA`].
     pub schema_version: &'static str,
