@@ -14,7 +14,7 @@ fn main() {
     for pair in args.chunks(2) {
         let value = pair.get(1).and_then(|v| v.parse::<u64>().ok());
         let Some(v) = value else {
-            eprintln!("usage: ops_snapshot [--seed N] [--jobs N] [--approvals N] [--rooms N] [--access-events N] [--reports N]");
+            eprintln!("usage: ops_snapshot [--seed N] [--jobs N] [--approvals N] [--rooms N] [--access-events N] [--reports N] [--alerts N] [--exceptions N]");
             std::process::exit(2);
         };
         let n = usize::try_from(v).unwrap_or(usize::MAX);
@@ -25,6 +25,8 @@ fn main() {
             "--rooms" => cfg.rooms = n,
             "--access-events" => cfg.access_events = n,
             "--reports" => cfg.reports = n,
+            "--alerts" => cfg.alerts = n,
+            "--exceptions" => cfg.exceptions = n,
             other => {
                 eprintln!("unknown option {other}");
                 std::process::exit(2);

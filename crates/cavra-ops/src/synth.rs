@@ -303,7 +303,7 @@ fn response(cfg: &SynthConfig, rng: &mut Rng, start: i64) -> Vec<ResponseRecord>
             "decided before its deadline",
         ),
     ];
-    let step = (cfg.window / (cfg.alerts.max(1) as i64 + 1)).max(3600);
+    let step = (cfg.window / (cfg.alerts.max(1) as i64 + 1)).max(60);
     let mut closed_plan = None;
     for i in 0..cfg.alerts {
         let (rule, signal, key, observed, objective) = rules[i % rules.len()];

@@ -199,7 +199,7 @@ pub fn evaluate(
             1 => Some(rule.route.clone()),
             n => rule.escalate.get(usize::try_from(n - 2).unwrap_or(usize::MAX)).map(|s| s.route.clone()),
         };
-        if !a.routed.iter().any(|(l, _)| *l == a.level) {
+        if !a.routed_levels.contains(&a.level) {
             if let Some(route) = route_of(a.level) {
                 actions.push(Action::Route { alert_id: a.id.clone(), level: a.level, route });
             }

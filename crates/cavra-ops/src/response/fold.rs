@@ -62,6 +62,8 @@ pub struct AlertState {
     pub resolved_at: Option<Timestamp>,
     /// Every job it was routed to, with the level.
     pub routed: Vec<(u32, RoutedJob)>,
+    /// The levels it was routed at.
+    pub routed_levels: Vec<u32>,
     /// Its remediation plan.
     pub plan: Option<String>,
     /// Indices of its events in the records.
@@ -304,6 +306,7 @@ impl Ledger {
             suppressed_until: None,
             resolved_at: None,
             routed: Vec::new(),
+            routed_levels: Vec::new(),
             plan: None,
             events: vec![i],
         };
@@ -322,6 +325,7 @@ impl Ledger {
                     return Err(format!("{} is at level {}, not {level}", a.id, a.level));
                 }
                 a.routed.extend(jobs.iter().map(|j| (*level, j.clone())));
+                a.routed_levels.push(*level);
                 a.level_since = r.at;
             }
             ResponseEvent::AlertEscalated { from_level, to_level } => {
