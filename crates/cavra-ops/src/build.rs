@@ -182,6 +182,16 @@ pub(crate) fn table(dataset: &str) -> Block {
     Block::Table(TableRef { dataset: dataset.into(), max_rows: Some(DOCUMENT_ROWS), columns: Vec::new(), filter: None })
 }
 
+/// A long table shown in documents with only `columns` (the data forms hold every column).
+pub(crate) fn table_of(dataset: &str, columns: &[&str]) -> Block {
+    Block::Table(TableRef {
+        dataset: dataset.into(),
+        max_rows: Some(DOCUMENT_ROWS),
+        columns: columns.iter().map(|c| c.to_string()).collect(),
+        filter: None,
+    })
+}
+
 pub(crate) fn kpi(label: &str, value: String, note: &str) -> Kpi {
     Kpi { label: label.into(), value, note: note.into() }
 }

@@ -5,7 +5,10 @@
 use cavra_model::report::{Block, Cell, ColumnType, Dataset, Report};
 use cavra_model::sections::Metric;
 
-use crate::build::{breaches, dataset, heading, int, kpi, metrics_dataset, opt_time, para, table};
+use crate::build::{breaches, dataset, heading, int, kpi, metrics_dataset, opt_time, para, table, table_of};
+
+/// The routing table's columns in documents (the job ids are in the data forms).
+const ROUTING_COLUMNS: &[&str] = &["alert", "level", "recipient_class", "recipient_domain", "state", "audited"];
 use crate::build_response::{detail, filtered, in_window, median_seconds, none_yet, plan_status, short, SUBJECTS};
 use crate::metrics::{self, count, metric};
 use crate::response::{AlertStatus, Ledger};
@@ -140,7 +143,7 @@ pub(crate) fn alert_dashboard(mut r: Report, s: &OpsSnapshot) -> (Report, Vec<Me
     breaches(&mut r, &m);
     r.blocks.push(Block::Kpis { items: m.iter().map(|x| kpi(&x.label, metrics::show(x), &x.formula)).collect() });
     r.blocks.push(heading(2, "Alerts"));
-    r.blocks.push(table("alerts"));
+    r.blocks.push(table_of("alerts", &["alert", "rule", "level", "status", "raised_at", "resolved_at"]));
     r.datasets.push(alerts_dataset(&l));
     let mut by_rule: std::collections::BTreeMap<&str, [u64; 4]> = Default::default();
     for a in l.alerts.values() {
@@ -165,7 +168,7 @@ pub(crate) fn alert_dashboard(mut r: Report, s: &OpsSnapshot) -> (Report, Vec<Me
         by_rule.into_iter().map(|(k, v)| vec![Cell::from(k), int(v[0]), int(v[1]), int(v[2]), int(v[3])]).collect(),
     ));
     r.blocks.push(heading(2, "Routing and delivery"));
-    r.blocks.push(table("routing"));
+    r.blocks.push(table_of("routing", ROUTING_COLUMNS));
     r.datasets.push(routing_dataset(s, &l));
     r.blocks.push(heading(2, "Measures"));
     r.blocks.push(table("measures"));
@@ -209,7 +212,9 @@ fn routing_dataset(s: &OpsSnapshot, l: &Ledger) -> Dataset {
     )
 }
 
-const TIMELINE_COLUMNS: &[&str] = &["seq", "at", "step", "detail", "actor", "audit_record"];
+/// The timeline's columns in documents: the signing key of each step is
+/// in the data forms, and the alert's signers are listed above its table.
+const TIMELINE_COLUMNS: &[&str] = &["seq", "at", "step", "detail", "audit_record"];
 
 pub(crate) fn drilldown(mut r: Report, s: &OpsSnapshot) -> (Report, Vec<Metric>) {
     let l = s.ledger();
@@ -244,6 +249,11 @@ pub(crate) fn drilldown(mut r: Report, s: &OpsSnapshot) -> (Report, Vec<Metric>)
             let inc = p.incident_ref.as_deref().map(|i| format!("; incident {i}")).unwrap_or_default();
             facts.push(format!("Remediation plan {} ({}){inc}", p.id, plan_status(p)));
         }
+        let mut signers: Vec<&str> =
+            rows.iter().filter(|(x, _)| *x == a.id).map(|(_, i)| s.response[*i].actor_key_id.as_str()).collect();
+        signers.sort_unstable();
+        signers.dedup();
+        facts.push(format!("Signed by key(s) {}", signers.join(", ")));
         let unaudited = rows.iter().filter(|(x, i)| *x == a.id && s.response[*i].audit_seq.is_none()).count();
         facts.push(match unaudited {
             0 => "Evidence chain: every step is in the verified audit log.".to_string(),
@@ -254,7 +264,7 @@ pub(crate) fn drilldown(mut r: Report, s: &OpsSnapshot) -> (Report, Vec<Metric>)
     }
     r.datasets.push(timeline_dataset(s, &rows));
     r.blocks.push(heading(2, "Routing and delivery"));
-    r.blocks.push(table("routing"));
+    r.blocks.push(table_of("routing", ROUTING_COLUMNS));
     r.datasets.push(routing_dataset(s, &l));
     (r, m)
 }

@@ -7,7 +7,7 @@ use cavra_model::report::{Block, Cell, ColumnType, Dataset, Report, RowFilter, T
 use cavra_model::sections::{Metric, MetricStatus};
 use cavra_model::Timestamp;
 
-use crate::build::{breaches, dataset, heading, int, kpi, metrics_dataset, opt_time, table, DOCUMENT_ROWS};
+use crate::build::{breaches, dataset, heading, int, kpi, metrics_dataset, opt_time, table, table_of, DOCUMENT_ROWS};
 use crate::metrics::{self, count, metric, nearest_rank, rate, Targets};
 use crate::response::fold::{ExceptionStatus, TaskState};
 use crate::response::{AlertStatus, Ledger, PlanState, PlanStatus, ResponseEvent};
@@ -303,7 +303,7 @@ pub(crate) fn closure_dashboard(mut r: Report, s: &OpsSnapshot, targets: &Target
     breaches(&mut r, &m);
     r.blocks.push(Block::Kpis { items: m.iter().map(|x| kpi(&x.label, metrics::show(x), &x.formula)).collect() });
     r.blocks.push(heading(2, "Plans"));
-    r.blocks.push(table("plans"));
+    r.blocks.push(table_of("plans", &["plan", "alert", "status", "age_days", "tasks_done", "tasks", "residual_risk"]));
     r.datasets.push(plans_dataset(s, &l));
     r.blocks.push(heading(2, "Overdue work and approval bottlenecks"));
     r.blocks.push(Block::Table(TableRef {
@@ -433,7 +433,7 @@ pub(crate) fn incidents(mut r: Report, s: &OpsSnapshot, targets: &Targets) -> (R
         none_yet(&mut r, "incident closure");
     }
     r.blocks.push(heading(2, "Closed incidents"));
-    r.blocks.push(table("incidents"));
+    r.blocks.push(table_of("incidents", &["incident", "severity", "opened_at", "closed_at", "days_open"]));
     r.datasets.push(dataset(
         "incidents",
         "Closed incidents",
@@ -470,6 +470,7 @@ pub(crate) fn incidents(mut r: Report, s: &OpsSnapshot, targets: &Targets) -> (R
                 format!("Incident packet: {}", digest(&i.packet_digest)),
                 format!("Closure manifest: {}", digest(&i.manifest_digest)),
                 format!("Closure digest: {}", short(&s.response[i.event].digest)),
+                format!("Closure approved by key {}; plans: {}", i.closed_by, i.remediation_refs.join(", ")),
             ],
         });
         list(&mut r, "Lessons learned", &i.lessons_learned);
@@ -526,7 +527,7 @@ pub(crate) fn exceptions(mut r: Report, s: &OpsSnapshot) -> (Report, Vec<Metric>
             .collect(),
     ));
     r.blocks.push(heading(2, "Lifecycle events"));
-    r.blocks.push(table("exception_events"));
+    r.blocks.push(table_of("exception_events", &["exception", "at", "event", "detail", "audit_record"]));
     let rows = l
         .exceptions
         .values()
