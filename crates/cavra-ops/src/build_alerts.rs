@@ -177,7 +177,9 @@ pub(crate) fn alert_dashboard(mut r: Report, s: &OpsSnapshot) -> (Report, Vec<Me
 }
 
 fn routing_dataset(s: &OpsSnapshot, l: &Ledger) -> Dataset {
-    let state = |job: &str| s.jobs.iter().find(|j| j.job_id == job);
+    let jobs: std::collections::BTreeMap<&str, &crate::snapshot::JobRecord> =
+        s.jobs.iter().map(|j| (j.job_id.as_str(), j)).collect();
+    let state = |job: &str| jobs.get(job).copied();
     dataset(
         "routing",
         "Alert routing",

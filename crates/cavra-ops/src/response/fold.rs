@@ -218,6 +218,8 @@ pub struct Ledger {
     pub incidents: BTreeMap<String, IncidentState>,
     /// Exceptions by reference.
     pub exceptions: BTreeMap<String, ExceptionState>,
+    /// The open alert of each (rule, subject).
+    open: BTreeMap<(String, String), String>,
 }
 
 /// Why an event does not fit: its index and the reason.
@@ -244,7 +246,8 @@ impl Ledger {
 
     /// The open (unresolved) alert of `rule` about `key`, if any.
     pub fn open_alert(&self, rule: &str, key: &str) -> Option<&AlertState> {
-        self.alerts.values().find(|a| a.rule_id == rule && a.dedupe_key == key && a.status != AlertStatus::Resolved)
+        let id = self.open.get(&(rule.to_string(), key.to_string()))?;
+        self.alerts.get(id)
     }
 
     fn apply(&mut self, i: usize, r: &ResponseRecord) -> Result<(), String> {
@@ -310,6 +313,7 @@ impl Ledger {
             plan: None,
             events: vec![i],
         };
+        self.open.insert((rule_id.clone(), dedupe_key.clone()), r.subject.clone());
         self.alerts.insert(r.subject.clone(), a);
         Ok(())
     }
@@ -351,6 +355,7 @@ impl Ledger {
             ResponseEvent::AlertResolved { .. } => {
                 a.status = AlertStatus::Resolved;
                 a.resolved_at = Some(r.at);
+                self.open.remove(&(a.rule_id.clone(), a.dedupe_key.clone()));
             }
             _ => return Err("not an alert event".into()),
         }
