@@ -38,6 +38,20 @@ impl ResponseCommon {
     }
 }
 
+/// Runs one ledger action as the principal: the setup file, the store and
+/// the audit log opened, the principal authenticated, the event appended
+/// and audited.
+pub fn act(
+    common: &ResponseCommon,
+    principal: &AsPrincipal,
+    action: impl FnOnce(&mut cavra_store::Store, &Config, &Signer) -> Result<Recorded, cavra_ops::response::ResponseError>,
+) -> Result<()> {
+    let (config, mut store, mut log) = common.load()?;
+    let signer = principal.signer(&config)?;
+    let r = action(&mut store, &config, &signer)?;
+    recorded(&mut log, &signer, &r)
+}
+
 /// Appends a ledger event's audit record, and says what was recorded.
 pub fn recorded(log: &mut Option<AuditLog>, signer: &Signer, r: &Recorded) -> Result<()> {
     if let Some(l) = log.as_mut() {
@@ -114,22 +128,13 @@ pub fn alerts(cmd: &AlertsCommand) -> Result<()> {
     match cmd {
         AlertsCommand::Evaluate { common, outbox, at, principal } => evaluate(common, outbox, *at, principal),
         AlertsCommand::Ack { id, note, common, principal } => {
-            let (config, mut store, mut log) = common.load()?;
-            let signer = principal.signer(&config)?;
-            let r = workflows::acknowledge(&mut store, &config, &signer, id, note.as_deref(), now)?;
-            recorded(&mut log, &signer, &r)
+            act(common, principal, |st, c, s| workflows::acknowledge(st, c, s, id, note.as_deref(), now))
         }
         AlertsCommand::Suppress { id, until, reason, common, principal } => {
-            let (config, mut store, mut log) = common.load()?;
-            let signer = principal.signer(&config)?;
-            let r = workflows::suppress(&mut store, &config, &signer, id, (*until, reason), now)?;
-            recorded(&mut log, &signer, &r)
+            act(common, principal, |st, c, s| workflows::suppress(st, c, s, id, (*until, reason), now))
         }
         AlertsCommand::Resolve { id, reason, common, principal } => {
-            let (config, mut store, mut log) = common.load()?;
-            let signer = principal.signer(&config)?;
-            let r = workflows::resolve(&mut store, &config, &signer, id, reason, now)?;
-            recorded(&mut log, &signer, &r)
+            act(common, principal, |st, c, s| workflows::resolve(st, c, s, id, reason, now))
         }
         AlertsCommand::List { common } => {
             let (config, mut store, _) = common.load()?;

@@ -10,7 +10,7 @@ use cavra_ops::response::workflows::{self, Closure, IncidentClosure, NewPlan};
 use cavra_ops::response::{ResponseEvent, RiskLevel};
 use clap::Subcommand;
 
-use crate::alerts_cmd::{recorded, ResponseCommon};
+use crate::alerts_cmd::{act, ResponseCommon};
 use crate::evidence::AsPrincipal;
 
 #[derive(Debug, Subcommand)]
@@ -77,27 +77,18 @@ pub fn remediation(cmd: &RemediationCommand) -> Result<()> {
             let text = cavra_model::limits::read_text_bounded(plan, 1024 * 1024)
                 .with_context(|| plan.display().to_string())?;
             let new = NewPlan::from_toml(&text).with_context(|| plan.display().to_string())?;
-            let (config, mut store, mut log) = common.load()?;
-            let signer = principal.signer(&config)?;
-            let r = workflows::plan(&mut store, &config, &signer, alert, &new, now)?;
-            recorded(&mut log, &signer, &r)
+            act(common, principal, |st, c, s| workflows::plan(st, c, s, alert, &new, now))
         }
         RemediationCommand::Task(TaskCommand::Done { plan, task, evidence, common, principal }) => {
-            let (config, mut store, mut log) = common.load()?;
-            let signer = principal.signer(&config)?;
-            let r = workflows::task_done(&mut store, &config, &signer, (plan, task), evidence.as_deref(), now)?;
-            recorded(&mut log, &signer, &r)
+            act(common, principal, |st, c, s| workflows::task_done(st, c, s, (plan, task), evidence.as_deref(), now))
         }
         RemediationCommand::Close { plan, residual_risk, review, communications, common, principal } => {
-            let (config, mut store, mut log) = common.load()?;
-            let signer = principal.signer(&config)?;
-            let c = Closure {
+            let closure = Closure {
                 residual_risk: *residual_risk,
                 review_outcome: review.clone(),
                 communications_status: communications.clone(),
             };
-            let r = workflows::close_plan(&mut store, &config, &signer, plan, &c, now)?;
-            recorded(&mut log, &signer, &r)
+            act(common, principal, |st, c, s| workflows::close_plan(st, c, s, plan, &closure, now))
         }
     }
 }
@@ -166,10 +157,7 @@ pub fn incident(cmd: &IncidentCommand) -> Result<()> {
         packet_digest: packet.as_deref().map(file_digest).transpose()?,
         manifest_digest: manifest.as_deref().map(file_digest).transpose()?,
     };
-    let (config, mut store, mut log) = common.load()?;
-    let signer = principal.signer(&config)?;
-    let r = workflows::close_incident(&mut store, &config, &signer, incident, &c, now)?;
-    recorded(&mut log, &signer, &r)
+    act(common, principal, |st, config, s| workflows::close_incident(st, config, s, incident, &c, now))
 }
 
 #[derive(Debug, Subcommand)]
@@ -239,8 +227,6 @@ pub fn exception(cmd: &ExceptionCommand) -> Result<()> {
             (exception, ResponseEvent::ExceptionClosed { reason: reason.clone() }, common, principal)
         }
     };
-    let (config, mut store, mut log) = common.load()?;
-    let signer = principal.signer(&config)?;
-    let r = workflows::exception(&mut store, &config, &signer, exception, event, crate::deliver::now().0)?;
-    recorded(&mut log, &signer, &r)
+    let now = crate::deliver::now().0;
+    act(common, principal, |st, c, s| workflows::exception(st, c, s, exception, event, now))
 }

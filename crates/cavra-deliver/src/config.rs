@@ -178,6 +178,23 @@ fn yes() -> bool {
     true
 }
 
+impl Delivery {
+    /// Every secret of `[delivery]` with its setup-file key (each, when set,
+    /// a reference: `env:NAME` or `file:PATH`).
+    pub fn secrets(&self) -> [(&'static str, &Option<String>); 8] {
+        [
+            ("delivery.username", &self.username),
+            ("delivery.password", &self.password),
+            ("delivery.oauth_token", &self.oauth_token),
+            ("delivery.api_key", &self.api_key),
+            ("delivery.access_key_id", &self.access_key_id),
+            ("delivery.secret_access_key", &self.secret_access_key),
+            ("delivery.session_token", &self.session_token),
+            ("delivery.webhook_secret", &self.webhook_secret),
+        ]
+    }
+}
+
 /// One `[[recipients.domains]]` entry.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -598,16 +615,7 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         let d = &self.delivery;
-        for (key, value) in [
-            ("delivery.username", &d.username),
-            ("delivery.password", &d.password),
-            ("delivery.oauth_token", &d.oauth_token),
-            ("delivery.api_key", &d.api_key),
-            ("delivery.access_key_id", &d.access_key_id),
-            ("delivery.secret_access_key", &d.secret_access_key),
-            ("delivery.session_token", &d.session_token),
-            ("delivery.webhook_secret", &d.webhook_secret),
-        ] {
+        for (key, value) in d.secrets() {
             if let Some(v) = value {
                 if !is_reference(v) {
                     return Err(bad(key, "a literal value is refused here; give a reference (env:NAME or file:PATH)"));

@@ -271,21 +271,12 @@ fn source(reference: &str) -> String {
 /// The delivery-setup document.
 pub fn setup(config: &Config, setup_digest: &str) -> SetupContract {
     let d = &config.delivery;
-    let secrets = [
-        ("delivery.username", &d.username),
-        ("delivery.password", &d.password),
-        ("delivery.oauth_token", &d.oauth_token),
-        ("delivery.api_key", &d.api_key),
-        ("delivery.access_key_id", &d.access_key_id),
-        ("delivery.secret_access_key", &d.secret_access_key),
-        ("delivery.session_token", &d.session_token),
-        ("delivery.webhook_secret", &d.webhook_secret),
-        ("store.password", &config.store.password),
-        ("rooms.link_key", &config.rooms.link_key),
-    ]
-    .into_iter()
-    .filter_map(|(k, v)| v.as_deref().map(|r| SecretRef { key: k.into(), source: source(r) }))
-    .collect();
+    let secrets = d
+        .secrets()
+        .into_iter()
+        .chain([("store.password", &config.store.password), ("rooms.link_key", &config.rooms.link_key)])
+        .filter_map(|(k, v)| v.as_deref().map(|r| SecretRef { key: k.into(), source: source(r) }))
+        .collect();
     let principals = config
         .principals
         .iter()

@@ -234,7 +234,7 @@ pub(crate) fn drilldown(mut r: Report, s: &OpsSnapshot) -> (Report, Vec<Metric>)
         let mut steps: Vec<usize> = a.events.clone();
         if let Some(p) = a.plan.as_ref().and_then(|p| l.plans.get(p)) {
             steps.extend(&p.events);
-            let incident = l.incidents.values().find(|i| i.remediation_refs.contains(&p.id));
+            let incident = l.incidents.values().find(|i| i.closure.remediation_refs.contains(&p.id));
             steps.extend(incident.map(|i| i.event));
         }
         steps.sort_unstable();

@@ -4,11 +4,11 @@
 //! operations snapshot's response ledger.
 
 use cavra_model::report::{Block, Cell, ColumnType, Dataset, Report, RowFilter, TableRef, Tone};
-use cavra_model::sections::{Metric, MetricStatus};
+use cavra_model::sections::Metric;
 use cavra_model::Timestamp;
 
 use crate::build::{breaches, dataset, heading, int, kpi, metrics_dataset, opt_time, table, table_of, DOCUMENT_ROWS};
-use crate::metrics::{self, count, metric, nearest_rank, rate, Targets};
+use crate::metrics::{self, count, metric, rate, Targets};
 use crate::response::fold::{ExceptionStatus, TaskState};
 use crate::response::{AlertStatus, Ledger, PlanState, PlanStatus, ResponseEvent};
 use crate::OpsSnapshot;
@@ -18,11 +18,7 @@ use crate::OpsSnapshot;
 pub const SUBJECTS: usize = 20;
 
 pub(crate) fn median_seconds(id: &str, label: &str, formula: &str, values: &[i64]) -> Metric {
-    let mut m = metric(id, label, "seconds", formula);
-    m.value = nearest_rank(values, 50).map(|v| v as f64);
-    m.denominator = Some(values.len() as u64);
-    m.status = if m.value.is_some() { MetricStatus::Informational } else { MetricStatus::NotMeasured };
-    m
+    metrics::median(metric(id, label, "seconds", formula), values)
 }
 
 pub(crate) fn in_window(s: &OpsSnapshot, t: Timestamp) -> bool {
@@ -53,15 +49,15 @@ pub fn remediation_measures(s: &OpsSnapshot, l: &Ledger, targets: &Targets) -> V
         .filter(|p| p.residual_risk.is_some_and(|r| r != crate::response::RiskLevel::None))
         .filter_map(|p| p.closed_at.map(|c| (end - c.unix_seconds()) / 86_400))
         .collect();
-    let mut aging = metric(
-        "residual_risk_aging",
-        "Residual-risk aging, median",
-        "days",
-        "nearest-rank median of whole days since closure of plans closed in the window with residual risk above none",
+    let aging = metrics::median(
+        metric(
+            "residual_risk_aging",
+            "Residual-risk aging, median",
+            "days",
+            "nearest-rank median of whole days since closure of plans closed in the window with residual risk above none",
+        ),
+        &risk_age,
     );
-    aging.value = nearest_rank(&risk_age, 50).map(|v| v as f64);
-    aging.denominator = Some(risk_age.len() as u64);
-    aging.status = if aging.value.is_some() { MetricStatus::Informational } else { MetricStatus::NotMeasured };
     vec![
         count(
             metric("plans_closed", "Plans closed", "count", "remediation plans closed in the window"),
@@ -451,12 +447,12 @@ pub(crate) fn incidents(mut r: Report, s: &OpsSnapshot, targets: &Targets) -> (R
             .map(|i| {
                 vec![
                     Cell::from(i.id.as_str()),
-                    Cell::from(i.severity.as_str()),
-                    Cell::from(i.opened_at),
+                    Cell::from(i.closure.severity.as_str()),
+                    Cell::from(i.closure.opened_at),
                     Cell::from(i.closed_at),
-                    Cell::Integer((i.closed_at.unix_seconds() - i.opened_at.unix_seconds()) / 86_400),
+                    Cell::Integer((i.closed_at.unix_seconds() - i.closure.opened_at.unix_seconds()) / 86_400),
                     Cell::from(i.closed_by.as_str()),
-                    Cell::from(i.remediation_refs.join(", ")),
+                    Cell::from(i.closure.remediation_refs.join(", ")),
                 ]
             })
             .collect(),
@@ -467,14 +463,14 @@ pub(crate) fn incidents(mut r: Report, s: &OpsSnapshot, targets: &Targets) -> (R
         r.blocks.push(Block::List {
             ordered: false,
             items: vec![
-                format!("Incident packet: {}", digest(&i.packet_digest)),
-                format!("Closure manifest: {}", digest(&i.manifest_digest)),
+                format!("Incident packet: {}", digest(&i.closure.packet_digest)),
+                format!("Closure manifest: {}", digest(&i.closure.manifest_digest)),
                 format!("Closure digest: {}", short(&s.response[i.event].digest)),
-                format!("Closure approved by key {}; plans: {}", i.closed_by, i.remediation_refs.join(", ")),
+                format!("Closure approved by key {}; plans: {}", i.closed_by, i.closure.remediation_refs.join(", ")),
             ],
         });
-        list(&mut r, "Lessons learned", &i.lessons_learned);
-        list(&mut r, "Follow-up tasks", &i.follow_up_tasks);
+        list(&mut r, "Lessons learned", &i.closure.lessons_learned);
+        list(&mut r, "Follow-up tasks", &i.closure.follow_up_tasks);
     }
     r.blocks.push(heading(2, "Measures"));
     r.blocks.push(table("measures"));

@@ -296,14 +296,22 @@ pub fn exception_aging(s: &OpsSnapshot) -> Metric {
         .filter(|e| e.status == crate::response::ExceptionStatus::Active)
         .map(|e| (end - e.first_at.unix_seconds()) / 86_400)
         .collect();
-    let mut m = metric(
-        "exception_aging",
-        "Exception aging, median",
-        "days",
-        "nearest-rank median of whole days from an active exception's first lifecycle event to the window's end",
-    );
-    m.value = nearest_rank(&ages, 50).map(|v| v as f64);
-    m.denominator = Some(ages.len() as u64);
+    median(
+        metric(
+            "exception_aging",
+            "Exception aging, median",
+            "days",
+            "nearest-rank median of whole days from an active exception's first lifecycle event to the window's end",
+        ),
+        &ages,
+    )
+}
+
+/// `m` with the nearest-rank median of `values`, counted in its denominator;
+/// informational, or not measured when there is nothing to count.
+pub(crate) fn median(mut m: Metric, values: &[i64]) -> Metric {
+    m.value = nearest_rank(values, 50).map(|v| v as f64);
+    m.denominator = Some(values.len() as u64);
     m.status = if m.value.is_some() { MetricStatus::Informational } else { MetricStatus::NotMeasured };
     m
 }
@@ -312,7 +320,8 @@ pub fn exception_aging(s: &OpsSnapshot) -> Metric {
 pub fn incident_closure_slo(s: &OpsSnapshot, targets: &Targets) -> Metric {
     let closed: Vec<_> = s.ledger().incidents.into_values().filter(|i| in_window(s, i.closed_at)).collect();
     let limit = targets.incident_closure_days * 86_400;
-    let within = closed.iter().filter(|i| i.closed_at.unix_seconds() - i.opened_at.unix_seconds() <= limit).count();
+    let within =
+        closed.iter().filter(|i| i.closed_at.unix_seconds() - i.closure.opened_at.unix_seconds() <= limit).count();
     rate(
         metric(
             "incident_closure_slo",

@@ -141,15 +141,24 @@ pub struct PlanState {
 pub struct IncidentState {
     /// The incident's reference.
     pub id: String,
-    /// Opened.
-    pub opened_at: Timestamp,
     /// Closed.
     pub closed_at: Timestamp,
     /// The closure's approver (key id).
     pub closed_by: String,
-    /// Severity.
+    /// What the closure recorded.
+    pub closure: IncidentClosure,
+    /// Index of its event.
+    pub event: usize,
+}
+
+/// What an incident closure holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentClosure {
+    /// When the incident was opened.
+    pub opened_at: Timestamp,
+    /// Its severity.
     pub severity: String,
-    /// Plans.
+    /// The remediation plans that closed it (each closed already).
     pub remediation_refs: Vec<String>,
     /// Lessons learned.
     pub lessons_learned: Vec<String>,
@@ -159,8 +168,6 @@ pub struct IncidentState {
     pub packet_digest: Option<String>,
     /// The closure manifest's digest.
     pub manifest_digest: Option<String>,
-    /// Index of its event.
-    pub event: usize,
 }
 
 /// Where an exception stands after its lifecycle events.
@@ -483,19 +490,17 @@ impl Ledger {
                 None => return Err(format!("no plan {p}")),
             }
         }
-        let state = IncidentState {
-            id: id.clone(),
+        let closure = IncidentClosure {
             opened_at: *opened_at,
-            closed_at: r.at,
-            closed_by: r.actor_key_id.clone(),
             severity: severity.clone(),
             remediation_refs: remediation_refs.clone(),
             lessons_learned: lessons_learned.clone(),
             follow_up_tasks: follow_up_tasks.clone(),
             packet_digest: packet_digest.clone(),
             manifest_digest: manifest_digest.clone(),
-            event: i,
         };
+        let state =
+            IncidentState { id: id.clone(), closed_at: r.at, closed_by: r.actor_key_id.clone(), closure, event: i };
         self.incidents.insert(id, state);
         Ok(())
     }

@@ -417,24 +417,7 @@ pub fn close_plan(
     act(store, config, signer, Permission::Approve, plan_id, event, now)
 }
 
-/// What an incident closure holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IncidentClosure {
-    /// When the incident was opened.
-    pub opened_at: Timestamp,
-    /// Its severity.
-    pub severity: String,
-    /// The remediation plans that closed it (each closed already).
-    pub remediation_refs: Vec<String>,
-    /// Lessons learned.
-    pub lessons_learned: Vec<String>,
-    /// Follow-up tasks.
-    pub follow_up_tasks: Vec<String>,
-    /// The incident packet's digest.
-    pub packet_digest: Option<String>,
-    /// The closure manifest's digest.
-    pub manifest_digest: Option<String>,
-}
+pub use super::fold::IncidentClosure;
 
 /// The severities an incident may have.
 pub const SEVERITIES: &[&str] = &["low", "medium", "high", "critical"];
