@@ -22,7 +22,7 @@ const SAMPLE: &str = include_str!("../../../examples/sample_snapshot.json");
 fn response_code(e: &cavra_ops::response::ResponseError) -> u8 {
     use cavra_ops::response::ResponseError as R;
     match e {
-        R::Refused(_) => 4,
+        R::Refused(_) | R::Unsafe(_) => 4,
         R::Tampered { .. } => 5,
         R::State(_) | R::NotFound(_) | R::Invalid(_) => 3,
         R::Store(_) => 1,

@@ -74,7 +74,7 @@ fn each_action_needs_its_permission_and_fits_its_state() {
     workflows::acknowledge(&mut w.store, c, r, alert, Some("taking it"), T0 + 60).unwrap();
     assert!(matches!(workflows::acknowledge(&mut w.store, c, r, alert, None, T0 + 61), Err(ResponseError::State(_))));
     let note = workflows::suppress(&mut w.store, c, r, alert, (t(T0 + 3600), "ask cso@northwind.example"), T0 + 62);
-    assert!(matches!(note, Err(ResponseError::Invalid(_))), "the gate refuses an address: {note:?}");
+    assert!(matches!(note, Err(ResponseError::Unsafe(_))), "the gate refuses an address: {note:?}");
     let plan = NewPlan {
         tasks: vec![
             ("Fix the relay".into(), "secops".into(), t(T0 + 86_400), false),

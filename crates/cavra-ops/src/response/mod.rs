@@ -88,6 +88,9 @@ pub enum ResponseError {
     /// A value given (a reference, a text, a time) is refused.
     #[error("{0}")]
     Invalid(String),
+    /// A text the safety gate refuses (an address, a secret, a control character).
+    #[error("{0}")]
+    Unsafe(String),
 }
 
 /// A residual-risk level accepted at closure.
@@ -381,7 +384,7 @@ fn gate(event: &ResponseEvent) -> Result<(), ResponseError> {
         if t.chars().count() > 2000 {
             return Err(ResponseError::Invalid("a text is longer than 2,000 characters".into()));
         }
-        cavra_deliver::identity::gate_free_text(t).map_err(|why| ResponseError::Invalid(format!("a text {why}")))?;
+        cavra_deliver::identity::gate_free_text(t).map_err(|why| ResponseError::Unsafe(format!("a text {why}")))?;
     }
     Ok(())
 }
