@@ -1,6 +1,7 @@
 //! The subcommands.
 
 use anyhow::{Context, Result};
+use cavra_deliver::audit::{AuditAction, AuditEvent, AuditStatus};
 use cavra_model::theme::Paper;
 use cavra_model::{
     build_report, LoadOptions, Posture, ReportKind, ReportOptions, Snapshot, SnapshotError, SnapshotErrorKind,
@@ -615,6 +616,17 @@ pub fn verify(args: &VerifyArgs) -> Result<()> {
     )
     .with_context(|| format!("{}", args.pubkey.display()))?;
     crate::say!("{result}");
+    if let Some(log) = args.audit.open()?.as_mut() {
+        // The package's own bytes, so an alert rule can name what failed.
+        let f = std::fs::File::open(&args.package).with_context(|| args.package.display().to_string())?;
+        let digest = cavra_package::manifest::sha256_tagged_reader(std::io::BufReader::new(f))?;
+        let status = if result.ok() { AuditStatus::Accepted } else { AuditStatus::Failed };
+        let mut event = AuditEvent::new(&crate::deliver::now().1, AuditAction::Verify, status).digest(&digest);
+        if !result.ok() {
+            event = event.detail("the package failed verification");
+        }
+        log.append(&event)?;
+    }
     if result.ok() {
         Ok(())
     } else {

@@ -210,6 +210,9 @@ struct VerifyArgs {
     /// The signer's minisign public key file.
     #[arg(long, value_name = "KEY.pub")]
     pubkey: PathBuf,
+    /// Record the verification (the package's digest and its outcome) in this signed audit log.
+    #[command(flatten)]
+    audit: evidence::AuditArgs,
 }
 
 #[derive(Debug, Args)]

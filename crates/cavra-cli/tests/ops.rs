@@ -170,6 +170,50 @@ fn the_executive_digest_is_distributed_in_a_verified_package_under_the_approval_
     let _ = server.kill();
     let _ = server.wait();
     assert!(String::from_utf8_lossy(&sent.stdout).contains("sent 2,"), "{}", String::from_utf8_lossy(&sent.stderr));
+    // a verification is recorded with the package's digest; a tampered copy's failure is what an alert rule sees
+    let zip = out.join("remediation_executive_digest.zip");
+    let mut bytes = std::fs::read(&zip).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x55;
+    let tampered = d.join("tampered.zip");
+    std::fs::write(&tampered, &bytes).unwrap();
+    let key_pub = d.join("package-signer.pub");
+    let audit_args = ["--audit-log", log.to_str().unwrap(), "--audit-key", &format!("file:{}", audit_sk.display())];
+    let bad = bin()
+        .args(["verify", tampered.to_str().unwrap(), "--pubkey", key_pub.to_str().unwrap()])
+        .args(audit_args)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(5));
+    let good = bin()
+        .args(["verify", zip.to_str().unwrap(), "--pubkey", key_pub.to_str().unwrap()])
+        .args(audit_args)
+        .output()
+        .unwrap();
+    assert!(good.status.success());
+    let snap = d.join("ops.json");
+    let made = bin()
+        .args(["ops", "snapshot", "--config", cfg.to_str().unwrap(), "--audit-log", log.to_str().unwrap()])
+        .args([
+            "--audit-pubkey",
+            audit_pub.to_str().unwrap(),
+            "--to",
+            "2100-01-01T00:00:00Z",
+            "--out",
+            snap.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let ops: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&snap).unwrap()).unwrap();
+    let v: Vec<(bool, &str)> = ops["verifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["verified"].as_bool().unwrap(), x["package_digest"].as_str().unwrap()))
+        .collect();
+    let tampered_digest = format!("sha256:{}", sha256_hex(&bytes));
+    assert_eq!(v, [(false, tampered_digest.as_str()), (true, record["package"]["package_digest"].as_str().unwrap())]);
     let chain = run(&["audit", "verify", log.to_str().unwrap(), "--pubkey", audit_pub.to_str().unwrap()]);
     assert!(chain.status.success(), "{}", String::from_utf8_lossy(&chain.stderr));
 }

@@ -100,6 +100,9 @@ pub enum AuditAction {
     /// A response-ledger event (alerts, remediation, incidents, exceptions):
     /// its digest and subject.
     Response,
+    /// A package verified (`verify --audit-log`): its digest, and whether
+    /// it verified (`accepted`) or not (`failed`).
+    Verify,
 }
 
 impl AuditAction {
@@ -122,6 +125,7 @@ impl AuditAction {
             AuditAction::Retention => "retention",
             AuditAction::RoomAccess => "room_access",
             AuditAction::Response => "response",
+            AuditAction::Verify => "verify",
         }
     }
 }

@@ -170,6 +170,9 @@ pub(crate) fn alert_dashboard(mut r: Report, s: &OpsSnapshot) -> (Report, Vec<Me
     r.blocks.push(heading(2, "Routing and delivery"));
     r.blocks.push(table_of("routing", ROUTING_COLUMNS));
     r.datasets.push(routing_dataset(s, &l));
+    r.blocks.push(heading(2, "Recorded package verifications"));
+    r.blocks.push(table("verifications"));
+    r.datasets.push(verifications_dataset(s));
     r.blocks.push(heading(2, "Measures"));
     r.blocks.push(table("measures"));
     r.datasets.push(metrics_dataset(&m));
@@ -269,4 +272,26 @@ pub(crate) fn drilldown(mut r: Report, s: &OpsSnapshot) -> (Report, Vec<Metric>)
     r.blocks.push(table_of("routing", ROUTING_COLUMNS));
     r.datasets.push(routing_dataset(s, &l));
     (r, m)
+}
+
+/// Recorded verifications by package: checks, failures, the latest.
+fn verifications_dataset(s: &OpsSnapshot) -> Dataset {
+    let mut by: std::collections::BTreeMap<&str, (u64, u64, cavra_model::Timestamp)> = Default::default();
+    for v in &s.verifications {
+        let e = by.entry(v.package_digest.as_str()).or_insert((0, 0, v.at));
+        e.0 += 1;
+        e.1 += u64::from(!v.verified);
+        e.2 = e.2.max(v.at);
+    }
+    dataset(
+        "verifications",
+        "Recorded package verifications",
+        &[
+            ("package", "Package", ColumnType::Text),
+            ("checks", "Checks", ColumnType::Integer),
+            ("failed", "Failed", ColumnType::Integer),
+            ("latest", "Latest", ColumnType::DateTime),
+        ],
+        by.into_iter().map(|(d, (n, f, t))| vec![Cell::from(short(d)), int(n), int(f), Cell::from(t)]).collect(),
+    )
 }

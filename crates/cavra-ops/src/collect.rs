@@ -90,6 +90,7 @@ pub fn assemble(src: Sources<'_>, window: Window) -> Result<OpsSnapshot, Collect
     let provenance = cavra_model::input::DataProvenance::ReportCenterRecords;
     let mut s = OpsSnapshot::empty(src.organisation, window.start, window.end, provenance, audit.summary);
     s.access_events = audit.access;
+    s.verifications = audit.verifications;
     if let Some(outbox) = src.outbox {
         outbox_records(&mut s, outbox, src.transport, src.policy, &audit.sent_jobs, window)?;
     }
@@ -109,6 +110,7 @@ struct AuditRead {
     sent_jobs: std::collections::BTreeSet<String>,
     /// The audit record of each response event's digest.
     response_digests: std::collections::BTreeMap<String, u64>,
+    verifications: Vec<VerificationRecord>,
 }
 
 fn read_audit(audit: Option<(&std::path::Path, &PublicKey)>, window: Window) -> Result<AuditRead, CollectError> {
@@ -117,6 +119,7 @@ fn read_audit(audit: Option<(&std::path::Path, &PublicKey)>, window: Window) -> 
         access: Vec::new(),
         sent_jobs: Default::default(),
         response_digests: Default::default(),
+        verifications: Vec::new(),
     };
     let Some((path, key)) = audit else { return Ok(out) };
     let open = || {
@@ -167,6 +170,14 @@ fn take_record(out: &mut AuditRead, r: &serde_json::Value, window: Window) -> Re
                 out.sent_jobs.insert(job.to_string());
             }
         }
+    }
+    if event["action"] == "verify" {
+        out.verifications.push(VerificationRecord {
+            seq: r["seq"].as_u64().unwrap_or_default(),
+            at: when,
+            package_digest: event["evidence"]["report_digest_ref"].as_str().unwrap_or_default().to_string(),
+            verified: event["status"] == "accepted",
+        });
     }
     if !event["room_access"].is_null() {
         let access: AccessEvent = serde_json::from_value(event["room_access"].clone()).map_err(|e| e.to_string())?;

@@ -191,6 +191,20 @@ pub struct StoreEventRecord {
     pub item_id: String,
 }
 
+/// One package verification recorded in the verified audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerificationRecord {
+    /// The audit record's sequence number.
+    pub seq: u64,
+    /// When.
+    pub at: Timestamp,
+    /// `sha256:` of the package file.
+    pub package_digest: String,
+    /// Whether it verified.
+    pub verified: bool,
+}
+
 /// One event of the response ledger (alerts, remediation, incidents,
 /// exceptions), verified against its principal's key when collected.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -269,6 +283,9 @@ pub struct OpsSnapshot {
     /// Store events in the window.
     #[serde(default)]
     pub store_events: Vec<StoreEventRecord>,
+    /// Package verifications in the window, in log order.
+    #[serde(default)]
+    pub verifications: Vec<VerificationRecord>,
     /// The response ledger up to the window's end, in ledger order.
     #[serde(default)]
     pub response: Vec<ResponseRecord>,
@@ -324,6 +341,7 @@ impl OpsSnapshot {
             rooms: Vec::new(),
             access_events: Vec::new(),
             store_events: Vec::new(),
+            verifications: Vec::new(),
             response: Vec::new(),
             audit,
         }
@@ -433,6 +451,18 @@ impl OpsSnapshot {
     }
 
     fn validate_response(&self) -> Result<(), SnapshotError> {
+        let end = self.window_end;
+        let in_window = |t: Timestamp| self.window_start.is_none_or(|s| t >= s) && t <= end;
+        let mut last = 0;
+        for (i, v) in self.verifications.iter().enumerate() {
+            if v.seq <= last && i > 0 {
+                return Err(invalid(format!("verifications[{i}].seq"), "not in log order"));
+            }
+            last = v.seq;
+            if !in_window(v.at) {
+                return Err(invalid(format!("verifications[{i}].at"), "outside the window"));
+            }
+        }
         let mut last = 0;
         for (i, r) in self.response.iter().enumerate() {
             if r.seq <= last {

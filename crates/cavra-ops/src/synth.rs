@@ -118,7 +118,9 @@ pub fn generate(cfg: &SynthConfig) -> OpsSnapshot {
     let rooms = rooms(cfg, &mut rng, start);
     let access_events = access(cfg, &mut rng, &rooms, start);
     let response = response(cfg, &mut rng, start);
+    let verifications = verifications(cfg, &mut rng, start);
     OpsSnapshot {
+        verifications,
         response,
         schema_version: OPS_SCHEMA_VERSION.into(),
         organisation: Organisation {
@@ -259,6 +261,26 @@ fn access(cfg: &SynthConfig, rng: &mut Rng, rooms: &[RoomRecord], start: i64) ->
                 ),
                 access: e,
             }
+        })
+        .collect()
+}
+
+/// Package verifications recorded in the audit log: one in ten reports'
+/// packages checked, one check in seven failing.
+fn verifications(cfg: &SynthConfig, rng: &mut Rng, start: i64) -> Vec<VerificationRecord> {
+    let n = (cfg.reports / 10).max(1);
+    let mut times: Vec<i64> = (0..n)
+        .map(|_| start + i64::try_from(below(rng, u64::try_from(cfg.window).unwrap_or(1))).unwrap_or(0))
+        .collect();
+    times.sort_unstable();
+    times
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| VerificationRecord {
+            seq: 1_000 + i as u64 * 5,
+            at: at(t),
+            package_digest: cavra_package::manifest::sha256_tagged(format!("package {}", i % 5).as_bytes()),
+            verified: i % 7 != 3,
         })
         .collect()
 }

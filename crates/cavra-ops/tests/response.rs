@@ -296,3 +296,36 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_failed_recorded_verification_fires_its_rule_per_package() {
+    use cavra_ops::response::alerts::findings;
+    use cavra_ops::snapshot::VerificationRecord;
+    let mut s = cavra_ops::synth::generate(&Default::default());
+    let v = |seq: u64, digest: &str, verified: bool| VerificationRecord {
+        seq,
+        at: s.window_end,
+        package_digest: digest.into(),
+        verified,
+    };
+    let (good, bad) = (format!("sha256:{:064x}", 1), format!("sha256:{:064x}", 2));
+    let records = vec![v(1, &good, true), v(2, &bad, false), v(3, &bad, false), v(4, &good, true)];
+    s.verifications = records;
+    let rule = AlertRule {
+        id: "tampered".into(),
+        signal: Signal::PackageVerifyFailed,
+        measure: None,
+        threshold: None,
+        route: vec!["group:secops".into()],
+        escalate: vec![],
+    };
+    let f = findings(&[rule], &s, &Default::default());
+    // two failures of one package make one finding about that package; the good one none
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!((f[0].key.as_str(), f[0].observed.as_str()), (bad.as_str(), "2 failed verification(s)"));
+    let text = s.to_json();
+    assert!(cavra_ops::OpsSnapshot::from_json_str(&text).is_ok());
+    s.verifications.swap(0, 1);
+    let e = cavra_ops::OpsSnapshot::from_json_str(&s.to_json()).unwrap_err();
+    assert!(e.to_string().starts_with("verifications[1].seq: not in log order"), "{e}");
+}

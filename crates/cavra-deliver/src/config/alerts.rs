@@ -21,7 +21,8 @@
 //! Signals: `measure_breached` (with `measure`, a measure id of the
 //! report-center KPI report), `room_auth_failures` (with `threshold`, per
 //! room), `dead_letter` (per dead-lettered job), `approval_overdue` (per
-//! approval still pending past its deadline).
+//! approval still pending past its deadline), `package_verify_failed` (per
+//! package whose recorded verification failed: `verify --audit-log`).
 
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +40,8 @@ pub enum Signal {
     DeadLetter,
     /// An approval request is still pending past its deadline.
     ApprovalOverdue,
+    /// A package failed a recorded verification (`verify --audit-log`).
+    PackageVerifyFailed,
 }
 
 impl Signal {
@@ -49,6 +52,7 @@ impl Signal {
             Signal::RoomAuthFailures => "room_auth_failures",
             Signal::DeadLetter => "dead_letter",
             Signal::ApprovalOverdue => "approval_overdue",
+            Signal::PackageVerifyFailed => "package_verify_failed",
         }
     }
 }

@@ -3,7 +3,8 @@
 //! [`evaluate`] is a pure function of the rules, the snapshot, the ledger
 //! and the instant: for each rule it finds what fires ([`findings`]: a
 //! breached measure, a room with repeated failed authentications, a
-//! dead-lettered job, an approval pending past its deadline), raises an
+//! dead-lettered job, an approval pending past its deadline, a package whose
+//! recorded verification failed), raises an
 //! alert when no open alert of that rule is about the same thing (and
 //! otherwise counts the finding against the open one: deduplicated), routes
 //! an alert whose current level has not been routed, and escalates an open,
@@ -139,6 +140,7 @@ pub fn findings(rules: &[AlertRule], s: &OpsSnapshot, targets: &Targets) -> Vec<
                     )
                 })
                 .collect(),
+            Signal::PackageVerifyFailed => verification_failures(s),
         };
         found.sort();
         out.extend(found.into_iter().map(|(key, observed, objective)| Finding {
@@ -150,6 +152,17 @@ pub fn findings(rules: &[AlertRule], s: &OpsSnapshot, targets: &Targets) -> Vec<
         }));
     }
     out
+}
+
+fn verification_failures(s: &OpsSnapshot) -> Vec<(String, String, String)> {
+    let mut by_package: std::collections::BTreeMap<&str, u32> = std::collections::BTreeMap::new();
+    for v in s.verifications.iter().filter(|v| !v.verified) {
+        *by_package.entry(v.package_digest.as_str()).or_default() += 1;
+    }
+    by_package
+        .into_iter()
+        .map(|(d, n)| (d.to_string(), format!("{n} failed verification(s)"), "every verification passes".into()))
+        .collect()
 }
 
 fn room_failures(s: &OpsSnapshot, threshold: u32) -> Vec<(String, String, String)> {
