@@ -389,7 +389,7 @@ fn response(cfg: &SynthConfig, rng: &mut Rng, start: i64) -> Vec<ResponseRecord>
             },
         );
         if i % 6 == 3 {
-            continue; // open plan, first task done
+            continue; // an open plan, no task done yet
         }
         for k in 0..n {
             let done = t + 600 + 86_400 * (k as i64 + 1);
