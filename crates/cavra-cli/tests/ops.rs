@@ -216,4 +216,20 @@ fn the_executive_digest_is_distributed_in_a_verified_package_under_the_approval_
     assert_eq!(v, [(false, tampered_digest.as_str()), (true, record["package"]["package_digest"].as_str().unwrap())]);
     let chain = run(&["audit", "verify", log.to_str().unwrap(), "--pubkey", audit_pub.to_str().unwrap()]);
     assert!(chain.status.success(), "{}", String::from_utf8_lossy(&chain.stderr));
+
+    // an edited audit log counts nothing: not the verifications, not a job as audited
+    let text = std::fs::read_to_string(&log).unwrap();
+    std::fs::write(&log, text.replacen("\"status\":\"failed\"", "\"status\":\"accepted\"", 1)).unwrap();
+    let edited = bin()
+        .args(["ops", "snapshot", "--config", cfg.to_str().unwrap(), "--outbox", outbox.to_str().unwrap()])
+        .args(["--audit-log", log.to_str().unwrap(), "--audit-pubkey", audit_pub.to_str().unwrap()])
+        .args(["--to", "2100-01-01T00:00:00Z"])
+        .output()
+        .unwrap();
+    assert!(edited.status.success(), "{}", String::from_utf8_lossy(&edited.stderr));
+    let ops: serde_json::Value = serde_json::from_slice(&edited.stdout).unwrap();
+    assert_eq!(ops["audit"]["verified"], false, "{}", ops["audit"]);
+    assert_eq!(ops["verifications"].as_array().map_or(0, Vec::len), 0);
+    let jobs = ops["jobs"].as_array().unwrap();
+    assert!(!jobs.is_empty() && jobs.iter().all(|j| j["audited"] == false), "{jobs:?}");
 }
