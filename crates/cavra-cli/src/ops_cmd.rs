@@ -83,6 +83,12 @@ pub struct SnapshotArgs {
     /// Write the snapshot here (default: standard output).
     #[arg(long, value_name = "FILE.json")]
     out: Option<PathBuf>,
+    /// Sign the snapshot: a detached minisign signature beside it, `FILE.json.minisig`.
+    #[arg(long, value_name = "REF", requires = "out")]
+    signing_key: Option<String>,
+    /// Password of an encrypted signing key, by reference.
+    #[arg(long, value_name = "REF", requires = "signing_key")]
+    signing_key_password: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -93,6 +99,9 @@ pub struct OpsRenderArgs {
     /// Use a generated sample snapshot.
     #[arg(long)]
     sample: bool,
+    /// Render only a snapshot signed by this key (its `SNAPSHOT.minisig` beside it, checked first).
+    #[arg(long, value_name = "KEY.pub", requires = "snapshot")]
+    snapshot_pubkey: Option<PathBuf>,
     /// Output folder; created if missing. Nothing is written unless every artifact renders.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
@@ -152,10 +161,42 @@ fn snapshot(args: &SnapshotArgs) -> Result<()> {
     let s = cavra_ops::collect::assemble(sources, Window { start: args.from, end: args.to })?;
     let text = s.to_json();
     match &args.out {
-        Some(path) => crate::write::atomic_write(path, text.as_bytes())?,
+        Some(path) => {
+            if let Some(reference) = &args.signing_key {
+                let key = crate::evidence::load_key(reference, args.signing_key_password.as_deref(), "--signing-key")?;
+                let sig = cavra_ops::snapshot::sign(&text, &key)?;
+                crate::write::atomic_write(&signature_path(path), sig.as_bytes())?;
+            }
+            crate::write::atomic_write(path, text.as_bytes())?;
+        }
         None => crate::say!("{}", text.trim_end()),
     }
     Ok(())
+}
+
+/// Where a snapshot's detached signature is kept: `FILE.json.minisig`.
+fn signature_path(snapshot: &std::path::Path) -> PathBuf {
+    let mut name = snapshot.as_os_str().to_owned();
+    name.push(".minisig");
+    PathBuf::from(name)
+}
+
+/// Reads a snapshot file and checks it against its signature and the
+/// signer's key; its text, once it verifies.
+fn verify_signed(path: &std::path::Path, key: &std::path::Path) -> Result<String> {
+    let text = cavra_model::limits::read_text_bounded(path, cavra_ops::MAX_SNAPSHOT_BYTES)
+        .with_context(|| path.display().to_string())?;
+    let sig_path = signature_path(path);
+    let sig = cavra_model::limits::read_text_bounded(&sig_path, cavra_model::limits::KEY_BYTES)
+        .with_context(|| format!("{}: the snapshot's signature", sig_path.display()))?;
+    let key = cavra_render::signed::PublicKey::from_file(key)?;
+    cavra_ops::snapshot::verify(&text, &sig, &key).map_err(|why| {
+        anyhow::Error::from(crate::commands::Outcome::NotVerified(format!(
+            "{}: {why}; nothing was rendered",
+            path.display()
+        )))
+    })?;
+    Ok(text)
 }
 
 /// Who runs the report center, as the operations snapshot names it.
@@ -177,9 +218,14 @@ fn render(args: &OpsRenderArgs) -> Result<()> {
     use crate::commands::{dedup, formats_and_signing, print_summary, stage_reports, throwaway_key};
     let (formats, signing, mut notes) = formats_and_signing(&args.formats, &args.signing, args.sample)?;
     let options = crate::commands::options(args.theme.as_deref())?;
-    let snapshot = match &args.snapshot {
-        Some(path) => load(path)?,
-        None => cavra_ops::synth::generate(&Default::default()),
+    let snapshot = match (&args.snapshot, &args.snapshot_pubkey) {
+        // The bytes checked are the bytes parsed.
+        (Some(path), Some(key)) => {
+            let text = verify_signed(path, key)?;
+            OpsSnapshot::from_json_str(&text).with_context(|| path.display().to_string())?
+        }
+        (Some(path), None) => load(path)?,
+        (None, _) => cavra_ops::synth::generate(&Default::default()),
     };
     let kinds = dedup(&args.kinds, OpsKind::ALL);
     let targets = cavra_ops::metrics::Targets::default();

@@ -192,16 +192,11 @@ fn the_executive_digest_is_distributed_in_a_verified_package_under_the_approval_
         .unwrap();
     assert!(good.status.success());
     let snap = d.join("ops.json");
+    let (snap_sk, snap_pub, _) = keypair(d, "ops-signer");
     let made = bin()
         .args(["ops", "snapshot", "--config", cfg.to_str().unwrap(), "--audit-log", log.to_str().unwrap()])
-        .args([
-            "--audit-pubkey",
-            audit_pub.to_str().unwrap(),
-            "--to",
-            "2100-01-01T00:00:00Z",
-            "--out",
-            snap.to_str().unwrap(),
-        ])
+        .args(["--audit-pubkey", audit_pub.to_str().unwrap(), "--to", "2100-01-01T00:00:00Z"])
+        .args(["--out", snap.to_str().unwrap(), "--signing-key", &format!("file:{}", snap_sk.display())])
         .output()
         .unwrap();
     assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
@@ -214,6 +209,38 @@ fn the_executive_digest_is_distributed_in_a_verified_package_under_the_approval_
         .collect();
     let tampered_digest = format!("sha256:{}", sha256_hex(&bytes));
     assert_eq!(v, [(false, tampered_digest.as_str()), (true, record["package"]["package_digest"].as_str().unwrap())]);
+    // the snapshot is signed: the reference tool checks it, and render refuses an edited copy
+    let sig = d.join("ops.json.minisig");
+    let has_minisign = std::process::Command::new("minisign").arg("-v").output().is_ok();
+    assert!(has_minisign || std::env::var_os("CI").is_none(), "minisign is required in CI; .ci/run installs it");
+    if has_minisign {
+        let checked = std::process::Command::new("minisign")
+            .args(["-V", "-p", snap_pub.to_str().unwrap(), "-m", snap.to_str().unwrap(), "-x", sig.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(checked.status.success(), "{}", String::from_utf8_lossy(&checked.stderr));
+    }
+    let render_signed = |out: &std::path::Path| {
+        bin()
+            .args([
+                "ops",
+                "render",
+                "--snapshot",
+                snap.to_str().unwrap(),
+                "--snapshot-pubkey",
+                snap_pub.to_str().unwrap(),
+            ])
+            .args(["--formats", "json", "--kinds", "report-center-kpis", "--out", out.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    assert!(render_signed(&d.join("signed-ok")).status.success());
+    let original = std::fs::read_to_string(&snap).unwrap();
+    std::fs::write(&snap, original.replacen("\"verified\": false", "\"verified\": true", 1)).unwrap();
+    let refused = render_signed(&d.join("signed-edited"));
+    assert_eq!(refused.status.code(), Some(5), "{}", String::from_utf8_lossy(&refused.stderr));
+    assert!(!d.join("signed-edited").exists(), "nothing rendered");
+    std::fs::write(&snap, original).unwrap();
     let chain = run(&["audit", "verify", log.to_str().unwrap(), "--pubkey", audit_pub.to_str().unwrap()]);
     assert!(chain.status.success(), "{}", String::from_utf8_lossy(&chain.stderr));
 

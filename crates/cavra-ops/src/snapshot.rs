@@ -293,6 +293,45 @@ pub struct OpsSnapshot {
     pub audit: AuditSummary,
 }
 
+/// The trusted comment of a snapshot's signature: its format and digest.
+fn trusted_comment(digest: &str) -> String {
+    format!("cavra-ops-snapshot {OPS_SCHEMA_VERSION} {digest}")
+}
+
+/// Signs a snapshot's canonical text: a detached minisign signature whose
+/// trusted comment names the schema and the text's digest, so
+/// `minisign -V -p KEY.pub -m ops.json` checks it with the reference tool.
+///
+/// ```
+/// let s = cavra_ops::synth::generate(&Default::default());
+/// let key = cavra_render::signed::SigningKey::generate().unwrap();
+/// let text = s.to_json();
+/// let sig = cavra_ops::snapshot::sign(&text, &key).unwrap();
+/// assert!(cavra_ops::snapshot::verify(&text, &sig, &key.public_key()).is_ok());
+/// assert!(cavra_ops::snapshot::verify(&text.replace("Northwind", "Southwind"), &sig, &key.public_key()).is_err());
+/// ```
+///
+/// # Errors
+/// Signing.
+pub fn sign(text: &str, key: &cavra_render::signed::SigningKey) -> Result<String, cavra_render::signed::SigningError> {
+    let digest = format!("sha256:{:x}", <sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()));
+    key.sign(std::io::Cursor::new(text.as_bytes()), &trusted_comment(&digest))
+}
+
+/// Checks a snapshot's text against its detached signature and the
+/// signer's public key.
+///
+/// # Errors
+/// A message saying what does not verify.
+pub fn verify(text: &str, minisig: &str, key: &cavra_render::signed::PublicKey) -> Result<(), String> {
+    let digest = format!("sha256:{:x}", <sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()));
+    match key.verify(text.as_bytes(), minisig) {
+        Ok(c) if c == trusted_comment(&digest) => Ok(()),
+        Ok(_) => Err("the signature's trusted comment does not name this snapshot".into()),
+        Err(_) => Err(format!("the signature does not verify with key {}", key.key_id())),
+    }
+}
+
 /// Why an operations snapshot was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
