@@ -157,8 +157,24 @@ pub fn plan_notice(
     descriptor: &[u8],
     now: i64,
 ) -> Result<Plan, Refused> {
+    plan_notice_to(config, signer, &[recipient.to_string()], (subject, reference), descriptor, now)
+}
+
+/// [`plan_notice`] for several recipients (addresses or `group:NAME`s):
+/// one plan, one job per distinct address, however many entries name it.
+///
+/// # Errors
+/// As [`plan`].
+pub fn plan_notice_to(
+    config: &Config,
+    signer: &Signer,
+    recipients: &[String],
+    (subject, reference): (&str, &str),
+    descriptor: &[u8],
+    now: i64,
+) -> Result<Plan, Refused> {
     let request = SendRequest {
-        recipients: vec![recipient.to_string()],
+        recipients: recipients.to_vec(),
         attachment: std::path::PathBuf::new(),
         subject: subject.to_string(),
     };

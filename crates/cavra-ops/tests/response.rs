@@ -329,3 +329,33 @@ fn a_failed_recorded_verification_fires_its_rule_per_package() {
     let e = cavra_ops::OpsSnapshot::from_json_str(&s.to_json()).unwrap_err();
     assert!(e.to_string().starts_with("verifications[1].seq: not in log order"), "{e}");
 }
+
+#[test]
+fn an_address_named_twice_in_a_route_gets_one_notice() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = SigningKey::generate().unwrap();
+    let config = Config::from_toml(&format!(
+        "[organisation]\nsender = \"reports@northwind.example\"\n\
+         [delivery]\nmode = \"smtp\"\nhost = \"127.0.0.1\"\ntls = \"none\"\n\
+         [packages]\nsigning_public_key = \"{}\"\n\
+         [[recipients.domains]]\ndomain = \"northwind.example\"\nclassification = \"internal\"\n\
+         [recipients.groups]\nsecops = [\"secops@northwind.example\", \"lead@northwind.example\"]\n\
+         [roles.secops]\npermissions = [\"respond\", \"send_internal\"]\n\
+         [principals.responder]\npublic_key = \"{}\"\nroles = [\"secops\"]\n",
+        SigningKey::generate().unwrap().public_key().base64(),
+        key.public_key().base64()
+    ))
+    .unwrap();
+    let signer = Signer::authenticate(&config, key).unwrap();
+    let url = format!("sqlite:{}", dir.path().join("store.db").display());
+    Store::migrate(&url, RESPONSE_MIGRATIONS).unwrap();
+    let mut store = Store::open(&url, &dir.path().join("blobs")).unwrap();
+    let alert = "alt-0000000000000001";
+    workflows::raise(&mut store, &config, &signer, alert, &finding(), T0).unwrap();
+    let route = vec!["group:secops".to_string(), "secops@northwind.example".to_string()];
+    let plans = workflows::route_plans(&mut store, &config, &signer, (alert, 1), &route, T0).unwrap();
+    let mut to: Vec<&str> = plans.iter().flat_map(|p| &p.jobs).map(|j| j.recipient.as_str()).collect();
+    to.sort_unstable();
+    assert_eq!(to, ["lead@northwind.example", "secops@northwind.example"]);
+    assert!(plans.iter().flat_map(|p| &p.jobs).all(|j| j.notice.as_deref() == Some("alert:alt-0000000000000001:1")));
+}

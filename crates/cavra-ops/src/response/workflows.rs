@@ -164,8 +164,9 @@ pub fn notice_subject(a: &AlertState, level: u32) -> String {
 }
 
 /// The outbox plans of routing `alert_id` at `level` to `route` (each a
-/// recipient or `group:NAME`), signed by `signer` and held to the recipient
-/// policy like any send. Queue them, then record [`routed`].
+/// recipient or `group:NAME`; an address named twice gets one job), signed
+/// by `signer` and held to the recipient policy like any send. Queue them,
+/// then record [`routed`].
 ///
 /// # Errors
 /// No such alert; the policy or the signer's permissions refuse a recipient.
@@ -180,21 +181,10 @@ pub fn route_plans(
     let a = alert(store, config, alert_id)?;
     let descriptor = notice_descriptor(&a, level);
     let reference = notice_reference(alert_id, level);
-    route
-        .iter()
-        .map(|to| {
-            cavra_deliver::send::plan_notice(
-                config,
-                signer,
-                to,
-                &notice_subject(&a, level),
-                &reference,
-                &descriptor,
-                now,
-            )
-            .map_err(|r| ResponseError::Refused(r.problems.join("; ")))
-        })
-        .collect()
+    let subject = notice_subject(&a, level);
+    let plan = cavra_deliver::send::plan_notice_to(config, signer, route, (&subject, &reference), &descriptor, now)
+        .map_err(|r| ResponseError::Refused(r.problems.join("; ")))?;
+    Ok(vec![plan])
 }
 
 /// Records that `plans` were queued for `alert_id` at `level`: the jobs by
