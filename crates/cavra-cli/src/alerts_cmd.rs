@@ -215,12 +215,11 @@ fn evaluate(common: &ResponseCommon, outbox: &str, at: Option<Timestamp>, princi
             Action::Route { alert_id, level, route } => {
                 // The notices are due at once, whatever instant the evaluation is as of.
                 let due = crate::deliver::now().0;
-                let plans = workflows::route_plans(&mut store, &config, &signer, (alert_id, *level), route, due)?;
-                for p in &plans {
-                    crate::deliver::queue(&config, &mut queue, &mut log, &signer, p, &crate::deliver::now().1)?;
-                    tally.jobs += p.jobs.len();
-                }
-                let r = workflows::routed(&mut store, &config, &signer, (alert_id, *level), &plans, &policy, t)?;
+                let plan = workflows::route_plans(&mut store, &config, &signer, (alert_id, *level), route, due)?;
+                crate::deliver::queue(&config, &mut queue, &mut log, &signer, &plan, &crate::deliver::now().1)?;
+                tally.jobs += plan.jobs.len();
+                let plans = std::slice::from_ref(&plan);
+                let r = workflows::routed(&mut store, &config, &signer, (alert_id, *level), plans, &policy, t)?;
                 recorded(&mut log, &signer, &r)?;
             }
         }

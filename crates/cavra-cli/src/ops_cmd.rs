@@ -282,9 +282,7 @@ fn distribute(args: &DistributeArgs) -> Result<()> {
     let record =
         cavra_ops::distribution::DistributionRecord::of((&report_id, &package, &digest), &planned, &config, seq);
     let text = record.to_json();
-    cavra_model::gate::scan_text(&text)
-        .first()
-        .map_or(Ok(()), |d| Err(anyhow::anyhow!("the distribution record carries {}", d.kind.as_str())))?;
+    crate::write::gate_document(&text, "distribution record")?;
     crate::write::atomic_write(&args.out.join("digest_distribution.json"), text.as_bytes())?;
     crate::say!("wrote {} and digest_distribution.json to {}", DIGEST_PACKAGE, args.out.display());
     Ok(())

@@ -244,3 +244,15 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
     tmp.persist(path).map_err(|e| e.error).with_context(|| path.display().to_string())?;
     Ok(())
 }
+
+/// The safety gate over a document about to be written or printed: the
+/// first thing it finds refuses the whole document (exit 4, nothing out).
+pub fn gate_document(text: &str, what: &str) -> anyhow::Result<()> {
+    match cavra_model::gate::scan_text(text).first() {
+        Some(found) => Err(cavra_deliver::send::Refused {
+            problems: vec![format!("the {what} would carry {}; nothing was written", found.kind.as_str())],
+        }
+        .into()),
+        None => Ok(()),
+    }
+}

@@ -25,7 +25,7 @@ use crate::OpsSnapshot;
 /// assert!(r.check_tables().is_ok());
 /// ```
 pub fn build_ops_report(kind: OpsKind, s: &OpsSnapshot, options: &ReportOptions, targets: &Targets) -> Report {
-    build_with_digest(kind, s, &s.digest(), options, targets)
+    build_with_digest(kind, (s, &s.ledger()), &s.digest(), options, targets)
 }
 
 /// [`build_ops_report`] for several kinds, hashing the snapshot once.
@@ -43,34 +43,36 @@ pub fn build_ops_reports(
     options: &ReportOptions,
     targets: &Targets,
 ) -> Vec<Report> {
-    let digest = s.digest();
-    kinds.iter().map(|k| build_with_digest(*k, s, &digest, options, targets)).collect()
+    let (digest, ledger) = (s.digest(), s.ledger());
+    kinds.iter().map(|k| build_with_digest(*k, (s, &ledger), &digest, options, targets)).collect()
 }
 
 fn build_with_digest(
     kind: OpsKind,
-    s: &OpsSnapshot,
+    (s, l): (&OpsSnapshot, &crate::response::Ledger),
     digest: &str,
     options: &ReportOptions,
     targets: &Targets,
 ) -> Report {
     let start = |audience: &str| start(kind, s, digest, options, audience);
     let (mut draft, metrics) = match kind {
-        OpsKind::ReportCenterKpis => kpis(start("report center operators and GRC"), s, targets),
-        OpsKind::DeliveryOperationsDashboard => delivery(start("delivery operators"), s, targets),
+        OpsKind::ReportCenterKpis => kpis(start("report center operators and GRC"), (s, l), targets),
+        OpsKind::DeliveryOperationsDashboard => delivery(start("delivery operators"), (s, l), targets),
         OpsKind::EvidenceRoomAccess => rooms(start("auditors and the evidence desk"), s),
-        OpsKind::AlertOperationsDashboard => crate::build_alerts::alert_dashboard(start("security operations"), s),
-        OpsKind::AlertDrilldown => crate::build_alerts::drilldown(start("security operations and auditors"), s),
-        OpsKind::AlertRemediationPlan => crate::build_response::plans(start("remediation owners"), s),
-        OpsKind::AlertRemediationClosure => crate::build_response::closures(start("approvers and auditors"), s),
+        OpsKind::AlertOperationsDashboard => crate::build_alerts::alert_dashboard(start("security operations"), (s, l)),
+        OpsKind::AlertDrilldown => crate::build_alerts::drilldown(start("security operations and auditors"), (s, l)),
+        OpsKind::AlertRemediationPlan => crate::build_response::plans(start("remediation owners"), (s, l)),
+        OpsKind::AlertRemediationClosure => crate::build_response::closures(start("approvers and auditors"), (s, l)),
         OpsKind::RemediationClosureDashboard => {
-            crate::build_response::closure_dashboard(start("security leadership"), s, targets)
+            crate::build_response::closure_dashboard(start("security leadership"), (s, l), targets)
         }
         OpsKind::RemediationExecutiveDigest => {
-            crate::build_response::executive_digest(start("the CSO and the board"), s, targets)
+            crate::build_response::executive_digest(start("the CSO and the board"), (s, l), targets)
         }
-        OpsKind::IncidentClosure => crate::build_response::incidents(start("incident owners and auditors"), s, targets),
-        OpsKind::ExceptionLifecycle => crate::build_response::exceptions(start("GRC and control owners"), s),
+        OpsKind::IncidentClosure => {
+            crate::build_response::incidents(start("incident owners and auditors"), (s, l), targets)
+        }
+        OpsKind::ExceptionLifecycle => crate::build_response::exceptions(start("GRC and control owners"), (s, l)),
     };
     closing(&mut draft);
     draft.sections = Sections::Operations(OpsSections { metrics });
@@ -253,8 +255,8 @@ pub(crate) fn breaches(r: &mut Report, metrics: &[Metric]) {
     r.blocks.push(Block::Callout { tone, text });
 }
 
-fn kpis(mut r: Report, s: &OpsSnapshot, targets: &Targets) -> (Report, Vec<Metric>) {
-    let metrics = metrics::kpis(s, targets);
+fn kpis(mut r: Report, (s, l): (&OpsSnapshot, &crate::response::Ledger), targets: &Targets) -> (Report, Vec<Metric>) {
+    let metrics = metrics::kpis_with(s, l, targets);
     breaches(&mut r, &metrics);
     r.blocks.push(Block::Kpis {
         items: metrics.iter().map(|m| kpi(&m.label, metrics::show(m), &m.status.as_str().replace('_', " "))).collect(),
@@ -286,8 +288,12 @@ fn kpis(mut r: Report, s: &OpsSnapshot, targets: &Targets) -> (Report, Vec<Metri
     (r, metrics)
 }
 
-fn delivery(mut r: Report, s: &OpsSnapshot, targets: &Targets) -> (Report, Vec<Metric>) {
-    let all = metrics::kpis(s, targets);
+fn delivery(
+    mut r: Report,
+    (s, l): (&OpsSnapshot, &crate::response::Ledger),
+    targets: &Targets,
+) -> (Report, Vec<Metric>) {
+    let all = metrics::kpis_with(s, l, targets);
     let keep = ["delivery_success_rate", "dead_letters", "approvals_past_deadline", "audit_coverage"];
     let metrics: Vec<Metric> = all.into_iter().filter(|m| keep.contains(&m.metric_id.as_str())).collect();
     breaches(&mut r, &metrics);

@@ -9,7 +9,7 @@ use crate::build::{breaches, dataset, heading, int, kpi, metrics_dataset, opt_ti
 
 /// The routing table's columns in documents (the job ids are in the data forms).
 const ROUTING_COLUMNS: &[&str] = &["alert", "level", "recipient_class", "recipient_domain", "state", "audited"];
-use crate::build_response::{detail, filtered, in_window, median_seconds, none_yet, plan_status, short, SUBJECTS};
+use crate::build_response::{detail, filtered, median_seconds, none_yet, plan_status, short, SUBJECTS};
 use crate::metrics::{self, count, metric};
 use crate::response::{AlertStatus, Ledger};
 use crate::OpsSnapshot;
@@ -17,20 +17,20 @@ use crate::OpsSnapshot;
 /// The alert measures.
 pub fn alert_measures(s: &OpsSnapshot, l: &Ledger) -> Vec<Metric> {
     let alerts: Vec<_> = l.alerts.values().collect();
-    let raised = alerts.iter().filter(|a| in_window(s, a.raised_at)).count() as u64;
+    let raised = alerts.iter().filter(|a| s.in_window(a.raised_at)).count() as u64;
     let open = alerts.iter().filter(|a| a.status != AlertStatus::Resolved).count() as u64;
     let unacknowledged = alerts.iter().filter(|a| a.status == AlertStatus::Open).count() as u64;
-    let escalated = alerts.iter().filter(|a| a.level > 1 && in_window(s, a.raised_at)).count() as u64;
+    let escalated = alerts.iter().filter(|a| a.level > 1 && s.in_window(a.raised_at)).count() as u64;
     let ack: Vec<i64> = alerts
         .iter()
         .filter_map(|a| {
-            a.acknowledged_at.filter(|t| in_window(s, *t)).map(|t| t.unix_seconds() - a.raised_at.unix_seconds())
+            a.acknowledged_at.filter(|t| s.in_window(*t)).map(|t| t.unix_seconds() - a.raised_at.unix_seconds())
         })
         .collect();
     let resolve: Vec<i64> = alerts
         .iter()
         .filter_map(|a| {
-            a.resolved_at.filter(|t| in_window(s, *t)).map(|t| t.unix_seconds() - a.raised_at.unix_seconds())
+            a.resolved_at.filter(|t| s.in_window(*t)).map(|t| t.unix_seconds() - a.raised_at.unix_seconds())
         })
         .collect();
     vec![
@@ -137,14 +137,13 @@ fn recent_alerts(l: &Ledger, n: usize) -> Vec<&crate::response::AlertState> {
     v
 }
 
-pub(crate) fn alert_dashboard(mut r: Report, s: &OpsSnapshot) -> (Report, Vec<Metric>) {
-    let l = s.ledger();
-    let m = alert_measures(s, &l);
+pub(crate) fn alert_dashboard(mut r: Report, (s, l): (&OpsSnapshot, &Ledger)) -> (Report, Vec<Metric>) {
+    let m = alert_measures(s, l);
     breaches(&mut r, &m);
     r.blocks.push(Block::Kpis { items: m.iter().map(|x| kpi(&x.label, metrics::show(x), &x.formula)).collect() });
     r.blocks.push(heading(2, "Alerts"));
     r.blocks.push(table_of("alerts", &["alert", "rule", "level", "status", "raised_at", "resolved_at"]));
-    r.datasets.push(alerts_dataset(&l));
+    r.datasets.push(alerts_dataset(l));
     let mut by_rule: std::collections::BTreeMap<&str, [u64; 4]> = Default::default();
     for a in l.alerts.values() {
         let e = by_rule.entry(a.rule_id.as_str()).or_default();
@@ -169,7 +168,7 @@ pub(crate) fn alert_dashboard(mut r: Report, s: &OpsSnapshot) -> (Report, Vec<Me
     ));
     r.blocks.push(heading(2, "Routing and delivery"));
     r.blocks.push(table_of("routing", ROUTING_COLUMNS));
-    r.datasets.push(routing_dataset(s, &l));
+    r.datasets.push(routing_dataset(s, l));
     r.blocks.push(heading(2, "Recorded package verifications"));
     r.blocks.push(table("verifications"));
     r.datasets.push(verifications_dataset(s));
@@ -221,19 +220,18 @@ fn routing_dataset(s: &OpsSnapshot, l: &Ledger) -> Dataset {
 /// in the data forms, and the alert's signers are listed above its table.
 const TIMELINE_COLUMNS: &[&str] = &["seq", "at", "step", "detail", "audit_record"];
 
-pub(crate) fn drilldown(mut r: Report, s: &OpsSnapshot) -> (Report, Vec<Metric>) {
-    let l = s.ledger();
-    let m = alert_measures(s, &l);
+pub(crate) fn drilldown(mut r: Report, (s, l): (&OpsSnapshot, &Ledger)) -> (Report, Vec<Metric>) {
+    let m = alert_measures(s, l);
     r.blocks.push(para(
         "Each alert's steps in ledger order: every step is an event signed by the principal who took it \
          (key id), linked to the step before, and carried by the audit record named beside it.",
     ));
-    let alerts = recent_alerts(&l, SUBJECTS);
+    let alerts = recent_alerts(l, SUBJECTS);
     if alerts.is_empty() {
         none_yet(&mut r, "alert");
     }
     let mut rows = Vec::new();
-    for a in recent_alerts(&l, usize::MAX) {
+    for a in recent_alerts(l, usize::MAX) {
         let mut steps: Vec<usize> = a.events.clone();
         if let Some(p) = a.plan.as_ref().and_then(|p| l.plans.get(p)) {
             steps.extend(&p.events);
@@ -270,7 +268,7 @@ pub(crate) fn drilldown(mut r: Report, s: &OpsSnapshot) -> (Report, Vec<Metric>)
     r.datasets.push(timeline_dataset(s, &rows));
     r.blocks.push(heading(2, "Routing and delivery"));
     r.blocks.push(table_of("routing", ROUTING_COLUMNS));
-    r.datasets.push(routing_dataset(s, &l));
+    r.datasets.push(routing_dataset(s, l));
     (r, m)
 }
 

@@ -5,7 +5,6 @@
 
 use cavra_model::report::{Block, Cell, ColumnType, Dataset, Report, RowFilter, TableRef, Tone};
 use cavra_model::sections::Metric;
-use cavra_model::Timestamp;
 
 use crate::build::{breaches, dataset, heading, int, kpi, metrics_dataset, opt_time, table, table_of, DOCUMENT_ROWS};
 use crate::metrics::{self, count, metric, rate, Targets};
@@ -21,10 +20,6 @@ pub(crate) fn median_seconds(id: &str, label: &str, formula: &str, values: &[i64
     metrics::median(metric(id, label, "seconds", formula), values)
 }
 
-pub(crate) fn in_window(s: &OpsSnapshot, t: Timestamp) -> bool {
-    metrics::in_window(s, t)
-}
-
 fn overdue(s: &OpsSnapshot, t: &TaskState) -> bool {
     t.done_at.is_none() && t.task.due_at < s.window_end
 }
@@ -32,7 +27,7 @@ fn overdue(s: &OpsSnapshot, t: &TaskState) -> bool {
 /// The remediation measures.
 pub fn remediation_measures(s: &OpsSnapshot, l: &Ledger, targets: &Targets) -> Vec<Metric> {
     let plans: Vec<&PlanState> = l.plans.values().collect();
-    let closed: Vec<&&PlanState> = plans.iter().filter(|p| p.closed_at.is_some_and(|t| in_window(s, t))).collect();
+    let closed: Vec<&&PlanState> = plans.iter().filter(|p| p.closed_at.is_some_and(|t| s.in_window(t))).collect();
     let limit = targets.remediation_closure_days * 86_400;
     let within = closed
         .iter()
@@ -225,10 +220,9 @@ fn list(r: &mut Report, title: &str, items: &[String]) {
     r.blocks.push(Block::List { ordered: false, items });
 }
 
-pub(crate) fn plans(mut r: Report, s: &OpsSnapshot) -> (Report, Vec<Metric>) {
-    let l = s.ledger();
-    let m = remediation_measures(s, &l, &Targets::default());
-    let plans = recent_plans(&l, None);
+pub(crate) fn plans(mut r: Report, (s, l): (&OpsSnapshot, &Ledger)) -> (Report, Vec<Metric>) {
+    let m = remediation_measures(s, l, &Targets::default());
+    let plans = recent_plans(l, None);
     if plans.is_empty() {
         none_yet(&mut r, "remediation plan");
     }
@@ -257,14 +251,13 @@ pub(crate) fn plans(mut r: Report, s: &OpsSnapshot) -> (Report, Vec<Metric>) {
         list(&mut r, "Control updates", &p.control_updates);
         list(&mut r, "Communications", &p.communications);
     }
-    r.datasets.push(tasks_dataset(s, &l));
+    r.datasets.push(tasks_dataset(s, l));
     (r, m)
 }
 
-pub(crate) fn closures(mut r: Report, s: &OpsSnapshot) -> (Report, Vec<Metric>) {
-    let l = s.ledger();
-    let m = remediation_measures(s, &l, &Targets::default());
-    let closed = recent_plans(&l, Some(true));
+pub(crate) fn closures(mut r: Report, (s, l): (&OpsSnapshot, &Ledger)) -> (Report, Vec<Metric>) {
+    let m = remediation_measures(s, l, &Targets::default());
+    let closed = recent_plans(l, Some(true));
     if closed.is_empty() {
         none_yet(&mut r, "closed remediation plan");
     }
@@ -289,18 +282,21 @@ pub(crate) fn closures(mut r: Report, s: &OpsSnapshot) -> (Report, Vec<Metric>) 
         });
         r.blocks.push(filtered("tasks", "plan", &p.id, &["task", "title", "owner_role", "done_at", "evidence"]));
     }
-    r.datasets.push(tasks_dataset(s, &l));
+    r.datasets.push(tasks_dataset(s, l));
     (r, m)
 }
 
-pub(crate) fn closure_dashboard(mut r: Report, s: &OpsSnapshot, targets: &Targets) -> (Report, Vec<Metric>) {
-    let l = s.ledger();
-    let m = remediation_measures(s, &l, targets);
+pub(crate) fn closure_dashboard(
+    mut r: Report,
+    (s, l): (&OpsSnapshot, &Ledger),
+    targets: &Targets,
+) -> (Report, Vec<Metric>) {
+    let m = remediation_measures(s, l, targets);
     breaches(&mut r, &m);
     r.blocks.push(Block::Kpis { items: m.iter().map(|x| kpi(&x.label, metrics::show(x), &x.formula)).collect() });
     r.blocks.push(heading(2, "Plans"));
     r.blocks.push(table_of("plans", &["plan", "alert", "status", "age_days", "tasks_done", "tasks", "residual_risk"]));
-    r.datasets.push(plans_dataset(s, &l));
+    r.datasets.push(plans_dataset(s, l));
     r.blocks.push(heading(2, "Overdue work and approval bottlenecks"));
     r.blocks.push(Block::Table(TableRef {
         dataset: "tasks".into(),
@@ -308,7 +304,7 @@ pub(crate) fn closure_dashboard(mut r: Report, s: &OpsSnapshot, targets: &Target
         columns: ["plan", "task", "owner_role", "due_at", "approval", "status"].map(String::from).to_vec(),
         filter: Some(RowFilter { column: "status".into(), equals: "overdue".into() }),
     }));
-    r.datasets.push(tasks_dataset(s, &l));
+    r.datasets.push(tasks_dataset(s, l));
     r.blocks.push(heading(2, "Measures"));
     r.blocks.push(table("measures"));
     r.datasets.push(metrics_dataset(&m));
@@ -351,10 +347,13 @@ fn plans_dataset(s: &OpsSnapshot, l: &Ledger) -> Dataset {
     )
 }
 
-pub(crate) fn executive_digest(mut r: Report, s: &OpsSnapshot, targets: &Targets) -> (Report, Vec<Metric>) {
-    let l = s.ledger();
-    let all = crate::metrics::kpis(s, targets);
-    let rem = remediation_measures(s, &l, targets);
+pub(crate) fn executive_digest(
+    mut r: Report,
+    (s, l): (&OpsSnapshot, &Ledger),
+    targets: &Targets,
+) -> (Report, Vec<Metric>) {
+    let all = crate::metrics::kpis_with(s, l, targets);
+    let rem = remediation_measures(s, l, targets);
     let plans = l.plans.len() as u64;
     let closed = l.plans.values().filter(|p| p.status == PlanStatus::Closed).count() as u64;
     let readiness = rate(
@@ -373,7 +372,7 @@ pub(crate) fn executive_digest(mut r: Report, s: &OpsSnapshot, targets: &Targets
     breaches(&mut r, &m);
     r.blocks.push(Block::Kpis { items: m.iter().map(|x| kpi(&x.label, metrics::show(x), &x.formula)).collect() });
     r.blocks.push(heading(2, "Talking points"));
-    r.blocks.push(Block::List { ordered: true, items: talking_points(s, &l, &m) });
+    r.blocks.push(Block::List { ordered: true, items: talking_points(s, l, &m) });
     let mut risk: std::collections::BTreeMap<&str, u64> = Default::default();
     for p in l.plans.values() {
         if let Some(x) = p.residual_risk {
@@ -419,9 +418,8 @@ fn talking_points(s: &OpsSnapshot, l: &Ledger, m: &[Metric]) -> Vec<String> {
     ]
 }
 
-pub(crate) fn incidents(mut r: Report, s: &OpsSnapshot, targets: &Targets) -> (Report, Vec<Metric>) {
-    let l = s.ledger();
-    let m = vec![metrics::incident_closure_slo(s, targets)];
+pub(crate) fn incidents(mut r: Report, (s, l): (&OpsSnapshot, &Ledger), targets: &Targets) -> (Report, Vec<Metric>) {
+    let m = vec![metrics::incident_closure_slo(s, l, targets)];
     breaches(&mut r, &m);
     let mut closed: Vec<_> = l.incidents.values().collect();
     closed.sort_by(|a, b| b.closed_at.cmp(&a.closed_at).then(a.id.cmp(&b.id)));
@@ -478,9 +476,8 @@ pub(crate) fn incidents(mut r: Report, s: &OpsSnapshot, targets: &Targets) -> (R
     (r, m)
 }
 
-pub(crate) fn exceptions(mut r: Report, s: &OpsSnapshot) -> (Report, Vec<Metric>) {
-    let l = s.ledger();
-    let m = vec![metrics::exception_aging(s)];
+pub(crate) fn exceptions(mut r: Report, (s, l): (&OpsSnapshot, &Ledger)) -> (Report, Vec<Metric>) {
+    let m = vec![metrics::exception_aging(s, l)];
     if l.exceptions.is_empty() {
         none_yet(&mut r, "exception lifecycle event");
     }
@@ -489,11 +486,16 @@ pub(crate) fn exceptions(mut r: Report, s: &OpsSnapshot) -> (Report, Vec<Metric>
         *by.entry(e.status.as_str()).or_default() += 1;
     }
     r.blocks.push(Block::Kpis {
-        items: [ExceptionStatus::Active, ExceptionStatus::Expired, ExceptionStatus::Revoked, ExceptionStatus::Closed]
-            .iter()
-            .map(|st| kpi(&capital(st.as_str()), by.get(st.as_str()).copied().unwrap_or(0).to_string(), "exceptions"))
-            .chain(m.iter().map(|x| kpi(&x.label, metrics::show(x), "active exceptions")))
-            .collect(),
+        items: [
+            (ExceptionStatus::Active, "Active"),
+            (ExceptionStatus::Expired, "Expired"),
+            (ExceptionStatus::Revoked, "Revoked"),
+            (ExceptionStatus::Closed, "Closed"),
+        ]
+        .iter()
+        .map(|(st, label)| kpi(label, by.get(st.as_str()).copied().unwrap_or(0).to_string(), "exceptions"))
+        .chain(m.iter().map(|x| kpi(&x.label, metrics::show(x), "active exceptions")))
+        .collect(),
     });
     r.blocks.push(heading(2, "Exceptions"));
     r.blocks.push(table("exceptions"));
@@ -556,9 +558,4 @@ pub(crate) fn exceptions(mut r: Report, s: &OpsSnapshot) -> (Report, Vec<Metric>
         rows,
     ));
     (r, m)
-}
-
-fn capital(s: &str) -> String {
-    let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
 }

@@ -211,9 +211,12 @@ fn response_records(
     in_log: &std::collections::BTreeMap<String, u64>,
 ) -> Result<Vec<ResponseRecord>, CollectError> {
     let (records, _) = crate::response::workflows::load(store, config)?;
+    // The ledger up to its first event after the window: a prefix, so it
+    // folds as the ledger did (an evaluation `--at` a later instant may have
+    // stamped an event before later-numbered ones).
     Ok(records
         .into_iter()
-        .filter(|r| r.at <= window.end)
+        .take_while(|r| r.at <= window.end)
         .map(|r| ResponseRecord { audit_seq: in_log.get(&r.digest).copied(), ..r })
         .collect())
 }

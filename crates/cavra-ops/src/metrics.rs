@@ -198,6 +198,11 @@ fn latency(latencies: &[i64], (id, label): (&str, &str), p: u64, target: Option<
 
 /// The `report-center-kpis` measures.
 pub fn kpis(s: &OpsSnapshot, targets: &Targets) -> Vec<Metric> {
+    kpis_with(s, &s.ledger(), targets)
+}
+
+/// [`kpis`] over a ledger already folded from `s`.
+pub fn kpis_with(s: &OpsSnapshot, ledger: &crate::response::Ledger, targets: &Targets) -> Vec<Metric> {
     let jobs = JobCounts::of(&s.jobs);
     let audited = s.jobs.iter().filter(|j| JobCounts::is_finished(&j.state) && j.audited).count() as u64;
     let latencies = approval_latencies(s);
@@ -279,18 +284,17 @@ pub fn kpis(s: &OpsSnapshot, targets: &Targets) -> Vec<Metric> {
             u64::from(!s.audit.verified),
             Some(0),
         ),
-        exception_aging(s),
-        incident_closure_slo(s, targets),
+        exception_aging(s, ledger),
+        incident_closure_slo(s, ledger, targets),
         audit_readiness_trend(s),
     ]
 }
 
 /// Median days since their first lifecycle event of the exceptions still
 /// active at the window's end (renewed, neither revoked, expired nor closed).
-pub fn exception_aging(s: &OpsSnapshot) -> Metric {
+pub fn exception_aging(s: &OpsSnapshot, ledger: &crate::response::Ledger) -> Metric {
     let end = s.window_end.unix_seconds();
-    let ages: Vec<i64> = s
-        .ledger()
+    let ages: Vec<i64> = ledger
         .exceptions
         .values()
         .filter(|e| e.status == crate::response::ExceptionStatus::Active)
@@ -317,8 +321,8 @@ pub(crate) fn median(mut m: Metric, values: &[i64]) -> Metric {
 }
 
 /// Incidents closed in the window within the closure objective.
-pub fn incident_closure_slo(s: &OpsSnapshot, targets: &Targets) -> Metric {
-    let closed: Vec<_> = s.ledger().incidents.into_values().filter(|i| in_window(s, i.closed_at)).collect();
+pub fn incident_closure_slo(s: &OpsSnapshot, ledger: &crate::response::Ledger, targets: &Targets) -> Metric {
+    let closed: Vec<_> = ledger.incidents.values().filter(|i| s.in_window(i.closed_at)).collect();
     let limit = targets.incident_closure_days * 86_400;
     let within =
         closed.iter().filter(|i| i.closed_at.unix_seconds() - i.closure.opened_at.unix_seconds() <= limit).count();
@@ -336,11 +340,6 @@ pub fn incident_closure_slo(s: &OpsSnapshot, targets: &Targets) -> Metric {
         closed.len() as u64,
         Some(targets.closure_slo_percent),
     )
-}
-
-/// Whether `t` is in the snapshot's window.
-pub fn in_window(s: &OpsSnapshot, t: cavra_model::Timestamp) -> bool {
-    s.window_start.is_none_or(|w| t >= w) && t <= s.window_end
 }
 
 /// Audit coverage of the window's second half minus that of its first, in

@@ -314,7 +314,7 @@ fn trusted_comment(digest: &str) -> String {
 /// # Errors
 /// Signing.
 pub fn sign(text: &str, key: &cavra_render::signed::SigningKey) -> Result<String, cavra_render::signed::SigningError> {
-    let digest = format!("sha256:{:x}", <sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()));
+    let digest = cavra_package::manifest::sha256_tagged(text.as_bytes());
     key.sign(std::io::Cursor::new(text.as_bytes()), &trusted_comment(&digest))
 }
 
@@ -324,7 +324,7 @@ pub fn sign(text: &str, key: &cavra_render::signed::SigningKey) -> Result<String
 /// # Errors
 /// A message saying what does not verify.
 pub fn verify(text: &str, minisig: &str, key: &cavra_render::signed::PublicKey) -> Result<(), String> {
-    let digest = format!("sha256:{:x}", <sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()));
+    let digest = cavra_package::manifest::sha256_tagged(text.as_bytes());
     match key.verify(text.as_bytes(), minisig) {
         Ok(c) if c == trusted_comment(&digest) => Ok(()),
         Ok(_) => Err("the signature's trusted comment does not name this snapshot".into()),
@@ -450,7 +450,7 @@ impl OpsSnapshot {
             return Err(invalid("window_start", "after window_end"));
         }
         let end = self.window_end;
-        let in_window = |t: Timestamp| self.window_start.is_none_or(|s| t >= s) && t <= end;
+        let in_window = |t: Timestamp| self.in_window(t);
         unique("jobs", self.jobs.iter().map(|j| j.job_id.as_str()))?;
         unique("approvals", self.approvals.iter().map(|a| a.approval_id.as_str()))?;
         unique("rooms", self.rooms.iter().map(|r| r.room_id.as_str()))?;
@@ -490,15 +490,13 @@ impl OpsSnapshot {
     }
 
     fn validate_response(&self) -> Result<(), SnapshotError> {
-        let end = self.window_end;
-        let in_window = |t: Timestamp| self.window_start.is_none_or(|s| t >= s) && t <= end;
         let mut last = 0;
         for (i, v) in self.verifications.iter().enumerate() {
             if v.seq <= last && i > 0 {
                 return Err(invalid(format!("verifications[{i}].seq"), "not in log order"));
             }
             last = v.seq;
-            if !in_window(v.at) {
+            if !self.in_window(v.at) {
                 return Err(invalid(format!("verifications[{i}].at"), "outside the window"));
             }
         }
@@ -515,6 +513,11 @@ impl OpsSnapshot {
         crate::response::Ledger::fold(&self.response)
             .map(|_| ())
             .map_err(|m| invalid(format!("response[{}]", m.index), m.reason))
+    }
+
+    /// Whether `t` falls in the snapshot's window.
+    pub fn in_window(&self, t: Timestamp) -> bool {
+        self.window_start.is_none_or(|s| t >= s) && t <= self.window_end
     }
 
     /// The state of every alert, plan, incident and exception in the snapshot.

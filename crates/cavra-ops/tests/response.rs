@@ -353,9 +353,9 @@ fn an_address_named_twice_in_a_route_gets_one_notice() {
     let alert = "alt-0000000000000001";
     workflows::raise(&mut store, &config, &signer, alert, &finding(), T0).unwrap();
     let route = vec!["group:secops".to_string(), "secops@northwind.example".to_string()];
-    let plans = workflows::route_plans(&mut store, &config, &signer, (alert, 1), &route, T0).unwrap();
-    let mut to: Vec<&str> = plans.iter().flat_map(|p| &p.jobs).map(|j| j.recipient.as_str()).collect();
+    let plan = workflows::route_plans(&mut store, &config, &signer, (alert, 1), &route, T0).unwrap();
+    let mut to: Vec<&str> = plan.jobs.iter().map(|j| j.recipient.as_str()).collect();
     to.sort_unstable();
     assert_eq!(to, ["lead@northwind.example", "secops@northwind.example"]);
-    assert!(plans.iter().flat_map(|p| &p.jobs).all(|j| j.notice.as_deref() == Some("alert:alt-0000000000000001:1")));
+    assert!(plan.jobs.iter().all(|j| j.notice.as_deref() == Some("alert:alt-0000000000000001:1")));
 }

@@ -258,37 +258,27 @@ impl Ledger {
     }
 
     fn apply(&mut self, i: usize, r: &ResponseRecord) -> Result<(), String> {
-        let subject = r.subject.as_str();
-        let prefix_ok = match &r.event {
-            ResponseEvent::AlertRaised { .. }
-            | ResponseEvent::AlertRouted { .. }
+        type Step = fn(&mut Ledger, usize, &ResponseRecord) -> Result<(), String>;
+        // Each event's subject prefix and the step that folds it.
+        let (prefix, step): (&str, Step) = match &r.event {
+            ResponseEvent::AlertRaised { .. } => ("alt-", Ledger::raise),
+            ResponseEvent::AlertRouted { .. }
             | ResponseEvent::AlertEscalated { .. }
             | ResponseEvent::AlertAcknowledged { .. }
             | ResponseEvent::AlertSuppressed { .. }
-            | ResponseEvent::AlertResolved { .. } => subject.starts_with("alt-"),
-            ResponseEvent::RemediationPlanned { .. }
-            | ResponseEvent::TaskDone { .. }
-            | ResponseEvent::RemediationClosed { .. } => subject.starts_with("rem-"),
-            ResponseEvent::IncidentClosed { .. } => subject.starts_with("inc:"),
+            | ResponseEvent::AlertResolved { .. } => ("alt-", Ledger::alert_step),
+            ResponseEvent::RemediationPlanned { .. } => ("rem-", Ledger::plan),
+            ResponseEvent::TaskDone { .. } | ResponseEvent::RemediationClosed { .. } => ("rem-", Ledger::plan_step),
+            ResponseEvent::IncidentClosed { .. } => ("inc:", Ledger::incident),
             ResponseEvent::ExceptionRenewed { .. }
             | ResponseEvent::ExceptionRevoked { .. }
             | ResponseEvent::ExceptionExpired {}
-            | ResponseEvent::ExceptionClosed { .. } => subject.starts_with("exc:"),
+            | ResponseEvent::ExceptionClosed { .. } => ("exc:", Ledger::exception),
         };
-        if !prefix_ok {
-            return Err(format!("a {} event cannot be about `{subject}`", r.event.name()));
+        if !r.subject.starts_with(prefix) {
+            return Err(format!("a {} event cannot be about `{}`", r.event.name(), r.subject));
         }
-        match &r.event {
-            ResponseEvent::AlertRaised { .. } => self.raise(i, r),
-            ResponseEvent::RemediationPlanned { .. } => self.plan(i, r),
-            ResponseEvent::TaskDone { .. } | ResponseEvent::RemediationClosed { .. } => self.plan_step(i, r),
-            ResponseEvent::IncidentClosed { .. } => self.incident(i, r),
-            ResponseEvent::ExceptionRenewed { .. }
-            | ResponseEvent::ExceptionRevoked { .. }
-            | ResponseEvent::ExceptionExpired {}
-            | ResponseEvent::ExceptionClosed { .. } => self.exception(i, r),
-            _ => self.alert_step(i, r),
-        }
+        step(self, i, r)
     }
 
     fn raise(&mut self, i: usize, r: &ResponseRecord) -> Result<(), String> {

@@ -443,15 +443,32 @@ pub fn append(
     Ok(Recorded { statement, digest })
 }
 
+/// The number of the ledger's last event (0 when it has none or was never created).
+///
+/// # Errors
+/// The store.
+pub fn last_seq(store: &mut Store) -> Result<u64, ResponseError> {
+    if store.require(RESPONSE_MIGRATIONS).is_err() {
+        return Ok(0);
+    }
+    let rows = store.db().query("SELECT COALESCE(MAX(seq), 0) FROM response_events", &[])?;
+    Ok(rows.first().map(|r| r.int(0)).transpose()?.map_or(0, |n| u64::try_from(n).unwrap_or(0)))
+}
+
 /// Reads and verifies the whole ledger: every signature against its
 /// principal's key in `config`, the numbering, and each subject's chain.
-/// A store without the ledger yet has no events.
+/// A store whose ledger was never created has no events; any other failure
+/// to read it is an error, never an empty ledger.
 ///
 /// # Errors
 /// [`ResponseError::Tampered`] at the first event that does not verify.
 pub fn read(store: &mut Store, config: &Config) -> Result<Vec<Recorded>, ResponseError> {
-    if store.require(RESPONSE_MIGRATIONS).is_err() {
-        return Ok(Vec::new());
+    match store.require(RESPONSE_MIGRATIONS) {
+        Ok(()) => {}
+        // Never created: no response work was ever recorded here.
+        Err(cavra_store::StoreError::NotMigrated { found: 0, .. }) => return Ok(Vec::new()),
+        // Anything else (a database error, a schema ahead) is not an empty ledger.
+        Err(e) => return Err(e.into()),
     }
     let rows = store.db().query("SELECT seq, actor_key_id, body, signature FROM response_events ORDER BY seq", &[])?;
     let mut out: Vec<Recorded> = Vec::with_capacity(rows.len());

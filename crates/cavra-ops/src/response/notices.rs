@@ -21,6 +21,10 @@ use super::AlertStatus;
 pub struct AlertNotices {
     store: RefCell<Store>,
     config: Config,
+    /// The ledger as last verified, and its last event's number: a pass
+    /// sending many notices verifies it once, and again only when an event
+    /// was appended since.
+    verified: RefCell<Option<(u64, std::rc::Rc<super::Ledger>)>>,
 }
 
 impl std::fmt::Debug for AlertNotices {
@@ -32,7 +36,28 @@ impl std::fmt::Debug for AlertNotices {
 impl AlertNotices {
     /// A source over the record store; `config`'s principals verify the ledger.
     pub fn new(store: Store, config: Config) -> AlertNotices {
-        AlertNotices { store: RefCell::new(store), config }
+        AlertNotices { store: RefCell::new(store), config, verified: RefCell::new(None) }
+    }
+}
+
+impl AlertNotices {
+    fn ledger(&self) -> Result<std::rc::Rc<super::Ledger>, SendFailure> {
+        let transient = |e: super::ResponseError| SendFailure::new(true, format!("reading the response ledger: {e}"));
+        let mut store = self.store.borrow_mut();
+        let last = super::last_seq(&mut store).map_err(transient)?;
+        if let Some((seq, ledger)) = self.verified.borrow().as_ref() {
+            if *seq == last {
+                return Ok(std::rc::Rc::clone(ledger));
+            }
+        }
+        let (records, ledger) = load(&mut store, &self.config).map_err(|e| match e {
+            super::ResponseError::Tampered { .. } => SendFailure::new(false, e.to_string()),
+            other => transient(other),
+        })?;
+        let ledger = std::rc::Rc::new(ledger);
+        let seq = records.last().map_or(0, |r| r.seq);
+        *self.verified.borrow_mut() = Some((seq, std::rc::Rc::clone(&ledger)));
+        Ok(ledger)
     }
 }
 
@@ -45,10 +70,7 @@ impl Notices for AlertNotices {
             .rsplit_once(':')
             .and_then(|(id, l)| l.parse::<u32>().ok().map(|l| (id, l)))
             .ok_or_else(|| SendFailure::new(false, format!("`{reference}` is not an alert notice")))?;
-        let (_, ledger) = load(&mut self.store.borrow_mut(), &self.config).map_err(|e| match e {
-            super::ResponseError::Tampered { .. } => SendFailure::new(false, e.to_string()),
-            other => SendFailure::new(true, format!("reading the response ledger: {other}")),
-        })?;
+        let ledger = self.ledger()?;
         let a = ledger.alerts.get(id).ok_or_else(|| SendFailure::new(false, format!("no alert {id} in the ledger")))?;
         if a.status == AlertStatus::Resolved {
             return Err(SendFailure::new(false, format!("{id} was resolved; the notice is not sent")));

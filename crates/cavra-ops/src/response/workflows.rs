@@ -163,9 +163,9 @@ pub fn notice_subject(a: &AlertState, level: u32) -> String {
     format!("Report center alert {} (level {level}): rule {}", a.id, a.rule_id)
 }
 
-/// The outbox plans of routing `alert_id` at `level` to `route` (each a
+/// The outbox plan of routing `alert_id` at `level` to `route` (each a
 /// recipient or `group:NAME`; an address named twice gets one job), signed
-/// by `signer` and held to the recipient policy like any send. Queue them,
+/// by `signer` and held to the recipient policy like any send. Queue it,
 /// then record [`routed`].
 ///
 /// # Errors
@@ -177,14 +177,13 @@ pub fn route_plans(
     (alert_id, level): (&str, u32),
     route: &[String],
     now: i64,
-) -> Result<Vec<Plan>, ResponseError> {
+) -> Result<Plan, ResponseError> {
     let a = alert(store, config, alert_id)?;
     let descriptor = notice_descriptor(&a, level);
     let reference = notice_reference(alert_id, level);
     let subject = notice_subject(&a, level);
-    let plan = cavra_deliver::send::plan_notice_to(config, signer, route, (&subject, &reference), &descriptor, now)
-        .map_err(|r| ResponseError::Refused(r.problems.join("; ")))?;
-    Ok(vec![plan])
+    cavra_deliver::send::plan_notice_to(config, signer, route, (&subject, &reference), &descriptor, now)
+        .map_err(|r| ResponseError::Refused(r.problems.join("; ")))
 }
 
 /// Records that `plans` were queued for `alert_id` at `level`: the jobs by
