@@ -114,10 +114,15 @@ pub fn generate(cfg: &SynthConfig) -> OpsSnapshot {
             }
         })
         .collect();
-    let jobs = jobs(cfg, &mut rng, &approvals, &mut when);
+    let mut jobs = jobs(cfg, &mut rng, &approvals, &mut when);
     let rooms = rooms(cfg, &mut rng, start);
     let access_events = access(cfg, &mut rng, &rooms, start);
     let response = response(cfg, &mut rng, start);
+    // The alerts' notices are among the configured number of jobs.
+    let notices = notice_jobs(&response);
+    let k = notices.len().min(jobs.len());
+    jobs.truncate(jobs.len() - k);
+    jobs.extend(notices.into_iter().take(k));
     let verifications = verifications(cfg, &mut rng, start);
     OpsSnapshot {
         verifications,
@@ -265,8 +270,32 @@ fn access(cfg: &SynthConfig, rng: &mut Rng, rooms: &[RoomRecord], start: i64) ->
         .collect()
 }
 
+/// The outbox jobs of the alerts' notices, sent and audited.
+fn notice_jobs(response: &[ResponseRecord]) -> Vec<JobRecord> {
+    let mut out = Vec::new();
+    for r in response {
+        let crate::response::ResponseEvent::AlertRouted { jobs, .. } = &r.event else { continue };
+        out.extend(jobs.iter().map(|j| JobRecord {
+            job_id: j.job_id.clone(),
+            transport: "smtp".into(),
+            recipient_class: j.recipient_class.clone(),
+            recipient_domain: j.recipient_domain.clone(),
+            state: "sent".into(),
+            attempts: 1,
+            requested_at: r.at,
+            first_attempt_at: Some(r.at),
+            next_attempt_at: r.at,
+            possible_duplicate: false,
+            approval_id: None,
+            content: "alert_notice".into(),
+            audited: true,
+        }));
+    }
+    out
+}
+
 /// Package verifications recorded in the audit log: one in ten reports'
-/// packages checked, one check in seven failing.
+/// packages checked, every third check failing.
 fn verifications(cfg: &SynthConfig, rng: &mut Rng, start: i64) -> Vec<VerificationRecord> {
     let n = (cfg.reports / 10).max(1);
     let mut times: Vec<i64> = (0..n)
@@ -280,7 +309,7 @@ fn verifications(cfg: &SynthConfig, rng: &mut Rng, start: i64) -> Vec<Verificati
             seq: 1_000 + i as u64 * 5,
             at: at(t),
             package_digest: cavra_package::manifest::sha256_tagged(format!("package {}", i % 5).as_bytes()),
-            verified: i % 7 != 3,
+            verified: i % 3 != 2,
         })
         .collect()
 }
